@@ -1,0 +1,234 @@
+"""Support for tests that run ROS 2 nodes in separate processes over real DDS.
+
+Every test session gets its own ROS domain on the loopback interface, so that parallel runs and
+other ROS programs on the machine never see each other's topics.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TEST_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TEST_DIR.parent
+READY_LINE = "READY"
+
+
+def isolate_ros_domain() -> None:
+    """Put this process (and the peers it starts) on a private DDS domain, loopback only."""
+    if "GQSTN_TEST_DOMAIN_SET" not in os.environ:
+        # 1..200: valid Fast DDS domain ids with the default port mapping.
+        os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 200)
+        os.environ["GQSTN_TEST_DOMAIN_SET"] = "1"
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+
+
+def peer_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(REPO_ROOT / "src"), str(TEST_DIR)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class PeerProcess:
+    """A Python program started in its own process that prints READY once it serves.
+
+    A thread collects its output (stdout and stderr) so that a failure can show it.
+    """
+
+    def __init__(self, args: list[str], name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=peer_environment(),
+        )
+        self.reader = threading.Thread(target=self._collect_output, daemon=True)
+        self.reader.start()
+
+    def _collect_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.strip() == READY_LINE:
+                self.ready.set()
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"peer {self.name} did not become ready:\n{self.output()}")
+
+    def is_running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout_s: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # rclpy shuts down cleanly
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout_s)
+        self.reader.join(timeout_s)
+        return self.process.returncode
+
+
+@contextmanager
+def running_peer(script: str, *args: str, name: str | None = None) -> Iterator[PeerProcess]:
+    """Start test/peers/<script> in its own process, wait for READY, stop it afterwards."""
+    peer = PeerProcess([str(TEST_DIR / "peers" / script), *args], name or script)
+    try:
+        peer.wait_ready()
+        yield peer
+    finally:
+        peer.stop()
+
+
+def spin_until(executor: Any, condition: Any, timeout_s: float) -> bool:
+    """Spin `executor` until `condition()` is true or the timeout passes; returns condition()."""
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    return bool(condition())
+
+
+# --- a deterministic grasp computed from a request, on both sides of a DDS round trip ----------
+
+
+def grasp_from_depth_request(depth_msg: Any, camera_info: Any, planner: str) -> Any:
+    """A Grasp whose every field is a function of the request, so both sides can compute it.
+
+    The grasp sits at the closest valid pixel of the depth image, its thumbnail is the 32x32
+    window there, and the other fields are derived from the image and the intrinsics.
+    """
+    from gqstn_msgs.msg import Grasp
+    from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres, metres_to_image
+
+    depth = depth_to_metres(depth_msg)
+    intrinsics = camera_info_to_intrinsics(camera_info)
+    filled = np.where(np.isnan(depth), np.inf, depth)
+    row, col = np.unravel_index(int(np.argmin(filled)), depth.shape)
+    z = float(depth[row, col])
+    point = intrinsics.deproject(np.array([col, row], dtype=np.float64), z)
+    angle = math.atan2(float(row) - intrinsics.cy, float(col) - intrinsics.cx + 1.0) / 2.0
+    grasp = Grasp()
+    grasp.header = deepcopy(depth_msg.header)
+    grasp.pose.position.x, grasp.pose.position.y, grasp.pose.position.z = (float(v) for v in point)
+    grasp.pose.orientation.z = math.sin(angle / 2.0)
+    grasp.pose.orientation.w = math.cos(angle / 2.0)
+    grasp.width = 0.05
+    grasp.depth = z + 0.01
+    grasp.q_value = float(np.clip(np.nanmean(depth), 0.0, 1.0))
+    grasp.robust = grasp.q_value >= 0.5
+    grasp.center_px = [float(col), float(row)]
+    grasp.angle = angle
+    grasp.width_px = grasp.width / intrinsics.metres_per_pixel(z)
+    grasp.planner = planner or "gqstn"
+    grasp.planning_time = float(depth_msg.header.stamp.nanosec) * 1e-9
+    top = int(np.clip(row - 16, 0, depth.shape[0] - 32))
+    left = int(np.clip(col - 16, 0, depth.shape[1] - 32))
+    grasp.thumbnail = metres_to_image(depth[top : top + 32, left : left + 32], "32FC1")
+    grasp.thumbnail.header = deepcopy(depth_msg.header)
+    return grasp
+
+
+def message_differences(expected: Any, actual: Any) -> list[str]:
+    """Every field (recursively) where two ROS messages differ; empty when they are equal.
+
+    `expected` is first passed through serialization so that it holds exactly what the wire can
+    carry (float32 fields rounded). (Serialized bytes are not compared: CDR alignment padding
+    is uninitialized memory.)
+    """
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    wire_expected = deserialize_message(serialize_message(expected), type(expected))
+    return _field_differences(wire_expected, actual, "")
+
+
+def _field_differences(expected: Any, actual: Any, path: str) -> list[str]:
+    if hasattr(expected, "get_fields_and_field_types"):
+        differences: list[str] = []
+        for field in expected.get_fields_and_field_types():
+            differences += _field_differences(
+                getattr(expected, field), getattr(actual, field), f"{path}.{field}"
+            )
+        return differences
+    is_message_list = isinstance(expected, (list, tuple)) and bool(expected)
+    if is_message_list and hasattr(expected[0], "get_fields_and_field_types"):
+        if len(expected) != len(actual):
+            return [f"{path}: length {len(expected)} != {len(actual)}"]
+        differences = []
+        for index, (a, b) in enumerate(zip(expected, actual, strict=True)):
+            differences += _field_differences(a, b, f"{path}[{index}]")
+        return differences
+    a, b = np.asarray(expected), np.asarray(actual)
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+        return [f"{path}: {expected!r:.80} != {actual!r:.80}"]
+    return []
+
+
+def synthetic_depth_request(
+    seed: int, stamp_nanosec: int = 0, width: int = 640, height: int = 480
+) -> tuple[Any, Any]:
+    """A Kinect-sized 32FC1 frame (table at 0.7 m, a box on it, some holes) and its CameraInfo."""
+    from std_msgs.msg import Header
+
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
+
+    rng = np.random.default_rng(seed)
+    depth = np.full((height, width), 0.7, dtype=np.float32)
+    depth += rng.normal(0.0, 0.001, size=depth.shape).astype(np.float32)
+    top, left = rng.integers(100, 300), rng.integers(100, 450)
+    depth[top : top + 60, left : left + 90] = 0.62 - 0.01 * rng.random()
+    holes = rng.random(depth.shape) < 0.01
+    depth[holes] = 0.0
+    header = Header(frame_id="camera_depth_optical_frame")
+    header.stamp.sec, header.stamp.nanosec = 1700000000 + seed, stamp_nanosec
+    intrinsics = KINECT_V1.scaled(width, height)
+    return metres_to_image(depth, "32FC1", header), intrinsics_to_camera_info(intrinsics, header)
+
+
+EXECUTION_STAGES = (
+    "detecting",
+    "approaching",
+    "descending",
+    "closing",
+    "lifting",
+    "checking",
+    "retreating",
+)
+
+
+def executed_grasp(grasp: Any) -> Any:
+    """The grasp an execution peer reports back: re-expressed in base_link, shifted 1 m up."""
+
+    executed = deepcopy(grasp)
+    executed.header.frame_id = "base_link"
+    executed.pose.position.z = grasp.pose.position.z + 1.0
+    return executed
