@@ -1,6 +1,8 @@
 """Peer process: an /execute_grasp action server that reports every stage as feedback and
 returns the goal's grasp re-stamped in base_link with a lift height derived from it."""
 
+import time
+
 import rclpy
 from rclpy.action import ActionServer
 from rclpy.executors import ExternalShutdownException
@@ -8,6 +10,8 @@ from rclpy.node import Node
 
 from gqstn_msgs.action import ExecuteGrasp
 from ros_test_support import EXECUTION_STAGES, READY_LINE, executed_grasp
+
+STAGE_DURATION_S = 0.05
 
 
 class ExecuteGraspPeer(Node):
@@ -18,6 +22,9 @@ class ExecuteGraspPeer(Node):
     def execute(self, goal_handle) -> ExecuteGrasp.Result:
         for stage in EXECUTION_STAGES:
             goal_handle.publish_feedback(ExecuteGrasp.Feedback(stage=stage))
+            # A stage takes time on a robot. Feedback and result travel on separate DDS
+            # channels and rclpy drops feedback that arrives after its goal's result.
+            time.sleep(STAGE_DURATION_S)
         goal_handle.succeed()
         result = ExecuteGrasp.Result()
         result.grasp = executed_grasp(goal_handle.request.grasp)
