@@ -127,6 +127,7 @@ def grasp_from_depth_request(depth_msg: Any, camera_info: Any, planner: str) -> 
     window there, and the other fields are derived from the image and the intrinsics.
     """
     from gqstn_msgs.msg import Grasp
+
     from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres, metres_to_image
 
     depth = depth_to_metres(depth_msg)

@@ -4,14 +4,14 @@ from collections.abc import Iterator
 
 import pytest
 import rclpy
+from gqstn_msgs.action import ExecuteGrasp
+from gqstn_msgs.msg import Grasp
+from gqstn_msgs.srv import DetectGrasp
 from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from gqstn_msgs.action import ExecuteGrasp
-from gqstn_msgs.msg import Grasp
-from gqstn_msgs.srv import DetectGrasp
 from ros_test_support import (
     EXECUTION_STAGES,
     executed_grasp,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ros_test_support import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -64,7 +65,6 @@ def colcon_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "Summary: 2 packages finished" in result.stdout, result.stdout[-2000:]
     return workspace / "install"
 
 

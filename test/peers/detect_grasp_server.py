@@ -2,10 +2,10 @@
 ros_test_support.grasp_from_depth_request); a bad request is answered with success false."""
 
 import rclpy
+from gqstn_msgs.srv import DetectGrasp
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
-from gqstn_msgs.srv import DetectGrasp
 from gqstn_ros.depth_image import DepthImageError
 from ros_test_support import READY_LINE, grasp_from_depth_request
 

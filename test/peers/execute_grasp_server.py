@@ -4,11 +4,11 @@ returns the goal's grasp re-stamped in base_link with a lift height derived from
 import time
 
 import rclpy
+from gqstn_msgs.action import ExecuteGrasp
 from rclpy.action import ActionServer
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
-from gqstn_msgs.action import ExecuteGrasp
 from ros_test_support import EXECUTION_STAGES, READY_LINE, executed_grasp
 
 STAGE_DURATION_S = 0.05

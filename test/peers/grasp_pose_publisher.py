@@ -4,11 +4,11 @@ grasp i computed from a synthetic depth frame with stamp nanosec = i."""
 import sys
 
 import rclpy
+from gqstn_msgs.msg import Grasp
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from gqstn_msgs.msg import Grasp
 from ros_test_support import READY_LINE, grasp_from_depth_request, synthetic_depth_request
 
 
