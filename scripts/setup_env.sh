@@ -70,7 +70,7 @@ rewrite_cmake_include_paths() {
   local python_include numpy_include
   python_include="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   numpy_include="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
-  grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null \
+  { grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true; } \
     | while read -r file; do
         sed -i \
           -e "s#/opt/python/cp311-cp311/include/python3.11#$python_include#g" \
