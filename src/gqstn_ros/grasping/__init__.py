@@ -1,0 +1,1 @@
+"""Grasp geometry, antipodal sampling, robustness labels and lift checks (pure Python core)."""

@@ -1,0 +1,394 @@
+"""Simulated lift of a top-down grasp in MuJoCo, and its agreement with the robustness label.
+
+The scene: a table (plane at z = 0), the object as a free body made of convex parts (MuJoCo
+collides each mesh geom as its convex hull), and a floating parallel-jaw gripper: a palm
+on a vertical slide joint driven by a stiff position servo (like a position-controlled arm;
+a kinematic mocap palm would have no velocity, and friction in MuJoCo acts on velocities),
+yawed to the grasp axis, carrying two fingers on slide joints
+along the jaw axis, coupled symmetric (q_right = -q_left, as the Robotiq 2F-85 linkage) and
+driven by force-limited position actuators. Finger geometry comes from `GripperConfig`; the
+fingertips reach `fingertip_below_center` below the grasp centre, as in the robustness model.
+
+A lift: the palm starts above the object with the jaws open to the grasp width, descends to the
+grasp depth, closes with a grip force limit, lifts `lift_height` and holds for `hold_time`.
+If the fingers or palm land on the object and the palm cannot reach the grasp depth, the
+grasp failed (a collision). Success: the object's centre of mass rose by at least
+lift_height - `lift_tolerance` and both fingers still touch the object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from gqstn_ros.grasping import primitives
+from gqstn_ros.grasping.antipodal import sample_antipodal_on_mesh
+from gqstn_ros.grasping.mesh_geometry import TriangleMesh
+from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
+from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+
+
+@dataclass(frozen=True)
+class LiftConfig:
+    """Simulation parameters (SI units)."""
+
+    timestep: float = 0.002  # s
+    friction_coef: float = 0.5  # sliding friction of pads, object and table (as the label's mu)
+    contact_patch_radius: float = 0.005  # m: torsional friction (2/3) mu r, as the label model
+    object_density: float = 400.0  # kg/m^3, a light household object (plastic, cardboard, wood)
+    grip_force: float = 40.0  # N per finger; the 2F-85 is adjustable from 20 to 235 N
+    finger_stiffness: float = 10000.0  # N/m, finger position servo gain (saturates at grip_force)
+    finger_damping: float = 60.0  # N s/m, about critical for the finger mass
+    finger_mass: float = 0.1  # kg
+    fingertip_below_center: float = 0.005  # m, as RobustnessConfig.fingertip_below_center
+    approach_clearance: float = 0.02  # m, fingertips start this far above the object's top
+    settle_time: float = 0.2  # s, object settles on the table before the approach
+    descend_time: float = 0.4  # s
+    close_time: float = 0.4  # s
+    lift_time: float = 0.8  # s
+    hold_time: float = 1.0  # s
+    lift_height: float = 0.10  # m
+    lift_tolerance: float = 0.01  # m, slip allowed during the lift and hold
+    reach_tolerance: float = 0.005  # m: a palm held this far above the grasp depth at the end of
+    # the descent was blocked by the object (a collision): the commanded grasp failed
+    palm_height: float = 0.02  # m, palm box above the fingers
+    palm_mass: float = 0.5  # kg
+    palm_stiffness: float = 20000.0  # N/m, palm height servo gain
+    palm_damping: float = 250.0  # N s/m, about critical for palm and fingers
+    palm_force_limit: float = 500.0  # N, what the arm pushes or pulls at most
+
+    def __post_init__(self) -> None:
+        for name in (
+            "timestep",
+            "grip_force",
+            "finger_stiffness",
+            "finger_mass",
+            "object_density",
+            "lift_height",
+            "palm_height",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in (
+            "friction_coef",
+            "contact_patch_radius",
+            "finger_damping",
+            "fingertip_below_center",
+            "approach_clearance",
+            "settle_time",
+            "descend_time",
+            "close_time",
+            "lift_time",
+            "hold_time",
+            "lift_tolerance",
+        ):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class LiftResult:
+    """Outcome of one simulated lift: success, object rise (m), and whether each finger touches
+    the object at the end."""
+
+    success: bool
+    object_rise: float
+    fingers_in_contact: tuple[bool, bool]
+
+
+def _format(values: np.ndarray) -> str:
+    return " ".join(f"{v:.9g}" for v in np.asarray(values).reshape(-1))
+
+
+def _yaw_quaternion(yaw: float) -> np.ndarray:
+    return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def build_lift_model(
+    convex_parts: list[np.ndarray],
+    T_world_object: np.ndarray,  # noqa: N803 (transform naming convention)
+    center: np.ndarray,
+    axis: np.ndarray,
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    config: LiftConfig | None = None,
+) -> mujoco.MjModel:
+    """The MuJoCo model of the lift scene (object parts in the object frame, metres); the
+    palm sits over the grasp centre (3,), its jaw (y) axis along the horizontal `axis` (3,)."""
+    yaw = float(np.arctan2(-axis[0], axis[1]))  # palm y axis along the jaw axis
+    config = config or LiftConfig()
+    if not convex_parts:
+        raise ValueError("object needs at least one convex part")
+    parts = []
+    for index, given in enumerate(convex_parts):
+        part = np.asarray(given, dtype=np.float64)
+        if part.ndim != 2 or part.shape[1] != 3 or len(part) < 4:
+            raise ValueError(f"convex part {index} must be (K >= 4, 3) vertices, got {part.shape}")
+        if not np.all(np.isfinite(part)):
+            raise ValueError(f"convex part {index} has non-finite vertices")
+        parts.append(part)
+    transform = np.asarray(T_world_object, dtype=np.float64)
+    if transform.shape != (4, 4):
+        raise ValueError(f"T_world_object must be 4x4, got {transform.shape}")
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, np.ascontiguousarray(transform[:3, :3]).reshape(-1))
+    torsion = (2.0 / 3.0) * config.friction_coef * config.contact_patch_radius
+    friction = f"{config.friction_coef} {torsion:.6g} 0.0001"
+    half_stroke = gripper.max_width / 2
+    finger_half = np.array(
+        [gripper.finger_width / 2, gripper.finger_thickness / 2, gripper.finger_depth / 2]
+    )
+    finger_z = -config.fingertip_below_center + gripper.finger_depth / 2
+    palm_half = np.array(
+        [gripper.finger_width / 2, half_stroke + gripper.finger_thickness, config.palm_height / 2]
+    )
+    palm_z = -config.fingertip_below_center + gripper.finger_depth + config.palm_height / 2
+    meshes = "\n".join(
+        f'    <mesh name="part{i}" vertex="{_format(p)}"/>' for i, p in enumerate(parts)
+    )
+    object_geoms = "\n".join(
+        f'      <geom name="object{i}" type="mesh" mesh="part{i}" '
+        f'density="{config.object_density}"/>'
+        for i in range(len(parts))
+    )
+    fingers = ""
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        limits = f"{-half_stroke} 0" if sign < 0 else f"0 {half_stroke}"
+        fingers += f"""
+      <body name="finger_{side}" gravcomp="1">
+        <joint name="finger_{side}" type="slide" axis="0 1 0" range="{limits}"
+               damping="{config.finger_damping}"/>
+        <geom name="finger_{side}" type="box" size="{_format(finger_half)}"
+              pos="0 {sign * gripper.finger_thickness / 2} {finger_z}" mass="{config.finger_mass}"/>
+      </body>"""
+    xml = f"""
+<mujoco model="lift_check">
+  <option timestep="{config.timestep}" integrator="implicitfast" cone="elliptic" impratio="10"/>
+  <asset>
+{meshes}
+  </asset>
+  <default>
+    <geom condim="4" friction="{friction}" solref="0.004 1" solimp="0.95 0.99 0.001"/>
+  </default>
+  <worldbody>
+    <geom name="table" type="plane" size="2 2 0.1"/>
+    <body name="object" pos="{_format(transform[:3, 3])}" quat="{_format(quat)}">
+      <freejoint/>
+{object_geoms}
+    </body>
+    <body name="palm" pos="{center[0]:.9g} {center[1]:.9g} 0" quat="{_format(_yaw_quaternion(yaw))}"
+          gravcomp="1">
+      <joint name="palm_z" type="slide" axis="0 0 1" damping="{config.palm_damping}"/>
+      <geom name="palm" type="box" size="{_format(palm_half)}" pos="0 0 {palm_z}"
+            mass="{config.palm_mass}"/>{fingers}
+    </body>
+  </worldbody>
+  <equality>
+    <joint joint1="finger_right" joint2="finger_left" polycoef="0 -1 0 0 0"/>
+  </equality>
+  <actuator>
+    <position name="palm_z" joint="palm_z" kp="{config.palm_stiffness}" forcelimited="true"
+              forcerange="{-config.palm_force_limit} {config.palm_force_limit}"/>
+    <position name="finger_left" joint="finger_left" kp="{config.finger_stiffness}"
+              forcelimited="true" forcerange="{-config.grip_force} {config.grip_force}"/>
+    <position name="finger_right" joint="finger_right" kp="{config.finger_stiffness}"
+              forcelimited="true" forcerange="{-config.grip_force} {config.grip_force}"/>
+  </actuator>
+</mujoco>"""
+    return mujoco.MjModel.from_xml_string(xml)
+
+
+def simulate_lift(
+    convex_parts: list[np.ndarray],
+    T_world_object: np.ndarray,  # noqa: N803
+    center: np.ndarray,
+    axis: np.ndarray,
+    width: float,
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    config: LiftConfig | None = None,
+) -> LiftResult:
+    """Simulate a top-down grasp (world frame: centre (3,) m, horizontal jaw axis (3,), jaw
+    opening `width` m) on an object resting at T_world_object; see the module docstring."""
+    config = config or LiftConfig()
+    center = np.asarray(center, dtype=np.float64).reshape(-1)
+    axis = np.asarray(axis, dtype=np.float64).reshape(-1)
+    if center.shape != (3,) or not np.all(np.isfinite(center)):
+        raise ValueError(f"grasp center must be 3 finite numbers, got {center}")
+    if axis.shape != (3,) or np.linalg.norm(axis[:2]) < 1e-6:
+        raise ValueError(f"grasp axis must be a 3-vector with a horizontal part, got {axis}")
+    if not np.isfinite(width) or width < 0:
+        raise ValueError(f"grasp width must be finite and >= 0, got {width}")
+    if width > gripper.max_width:
+        return LiftResult(False, 0.0, (False, False))  # the gripper cannot open that wide
+    model = build_lift_model(convex_parts, T_world_object, center, axis, gripper, config)
+    data = mujoco.MjData(model)
+    object_body = model.body("object").id
+    finger_geoms = (model.geom("finger_left").id, model.geom("finger_right").id)
+    object_geoms = {model.geom(f"object{i}").id for i in range(len(convex_parts))}
+    left, right = model.joint("finger_left").qposadr[0], model.joint("finger_right").qposadr[0]
+    act_left, act_right = model.actuator("finger_left").id, model.actuator("finger_right").id
+    palm, act_palm = model.joint("palm_z").qposadr[0], model.actuator("palm_z").id
+
+    def set_opening(opening: float) -> None:
+        data.ctrl[act_left] = -opening / 2
+        data.ctrl[act_right] = opening / 2
+
+    data.qpos[left], data.qpos[right] = -width / 2, width / 2
+    set_opening(width)
+    mujoco.mj_forward(model, data)
+    object_top = max(
+        float(np.max(data.geom_xpos[g][2] + model.geom_rbound[g])) for g in object_geoms
+    )
+    start_z = max(center[2], object_top + config.fingertip_below_center + config.approach_clearance)
+    data.qpos[palm] = data.ctrl[act_palm] = start_z
+
+    def run(
+        duration: float,
+        palm_z: tuple[float, float] | None = None,
+        opening: tuple[float, float] | None = None,
+    ) -> None:
+        steps = max(1, round(duration / config.timestep))
+        for step in range(steps):
+            fraction = (step + 1) / steps
+            if palm_z is not None:
+                data.ctrl[act_palm] = palm_z[0] + fraction * (palm_z[1] - palm_z[0])
+            if opening is not None:
+                set_opening(opening[0] + fraction * (opening[1] - opening[0]))
+            mujoco.mj_step(model, data)
+
+    run(config.settle_time)
+    start_height = float(data.xipos[object_body][2])
+    run(config.descend_time, palm_z=(start_z, center[2]))
+    run(config.settle_time)
+    if data.qpos[palm] > center[2] + config.reach_tolerance:
+        return LiftResult(False, 0.0, (False, False))
+    run(config.close_time, opening=(width, 0.0))
+    run(config.lift_time, palm_z=(center[2], center[2] + config.lift_height))
+    run(config.hold_time)
+    rise = float(data.xipos[object_body][2]) - start_height
+    touching = [False, False]
+    for contact in data.contact[: data.ncon]:
+        pair = {int(contact.geom1), int(contact.geom2)}
+        for jaw, finger in enumerate(finger_geoms):
+            if finger in pair and pair & object_geoms:
+                touching[jaw] = True
+    success = rise >= config.lift_height - config.lift_tolerance and all(touching)
+    return LiftResult(bool(success), rise, (touching[0], touching[1]))
+
+
+# ---------------------------------------------------------------------- label agreement
+@dataclass(frozen=True)
+class AgreementReport:
+    """Robustness labels against simulated lifts on the same grasps.
+
+    robust_quality: (N,) robust epsilon; labels: (N,) bool label; lifted: (N,) bool lift
+    success; object_names: (N,) the test object of each grasp. confusion: 2x2 counts
+    [[label no & lift fails, label no & lift holds], [label yes & lift fails, label yes &
+    lift holds]].
+    """
+
+    robust_quality: np.ndarray
+    labels: np.ndarray
+    lifted: np.ndarray
+    object_names: list[str]
+
+    @property
+    def agreement(self) -> float:
+        return float(np.mean(self.labels == self.lifted)) if len(self.labels) else float("nan")
+
+    @property
+    def confusion(self) -> np.ndarray:
+        matrix = np.zeros((2, 2), dtype=np.int64)
+        np.add.at(matrix, (self.labels.astype(int), self.lifted.astype(int)), 1)
+        return matrix
+
+    def agreement_at(self, threshold: float) -> float:
+        """Agreement had the label used this robust-quality threshold."""
+        return float(np.mean((self.robust_quality >= threshold) == self.lifted))
+
+
+def random_test_object(
+    rng: np.random.Generator,
+) -> tuple[primitives.PrimitiveShape, np.ndarray]:
+    """A varied simple test solid (box, upright or lying cylinder, sphere, L) resting on the
+    table with a random yaw: (shape, T_world_object)."""
+    kind = rng.choice(["box", "cylinder", "lying_cylinder", "sphere", "l_shape"])
+    rotation = None
+    if kind == "box":
+        shape = primitives.box(rng.uniform([0.02, 0.03, 0.02], [0.07, 0.10, 0.08]))
+    elif kind == "cylinder":
+        shape = primitives.cylinder(rng.uniform(0.015, 0.035), rng.uniform(0.04, 0.10), 32)
+    elif kind == "lying_cylinder":
+        shape = primitives.cylinder(
+            rng.uniform(0.015, 0.035), rng.uniform(0.06, 0.12), 32, name="lying_cylinder"
+        )
+        rotation = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    elif kind == "sphere":
+        shape = primitives.sphere(rng.uniform(0.02, 0.04), 2)
+    else:
+        arm = rng.uniform(0.02, 0.03)
+        shape = primitives.l_shape(
+            rng.uniform(0.06, 0.10), rng.uniform(0.05, 0.08), arm, rng.uniform(0.02, 0.05)
+        )
+    pose = primitives.resting_pose(
+        shape.vertices, yaw=rng.uniform(-np.pi, np.pi), rotation=rotation
+    )
+    return shape, pose
+
+
+def measure_label_agreement(
+    n_grasps: int,
+    seed: int,
+    grasps_per_object: int = 10,
+    perturbed_fraction: float = 0.4,
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    robustness_config: RobustnessConfig | None = None,
+    lift_config: LiftConfig | None = None,
+) -> AgreementReport:
+    """Compare robust Ferrari-Canny labels with simulated lifts on varied test objects.
+
+    Per object: antipodal grasps sampled on the mesh, a `perturbed_fraction` of them then
+    disturbed (axis turned up to +-60 deg, centre moved ~1 cm, random opening) so that the
+    set holds good and bad grasps alike. Deterministic for a seed.
+    """
+    if n_grasps < 1 or grasps_per_object < 1:
+        raise ValueError("n_grasps and grasps_per_object must be >= 1")
+    if not 0.0 <= perturbed_fraction <= 1.0:
+        raise ValueError(f"perturbed_fraction must be in [0, 1], got {perturbed_fraction}")
+    rng = np.random.default_rng(seed)
+    qualities, labels, lifted, names = [], [], [], []
+    while len(labels) < n_grasps:
+        shape, pose = random_test_object(rng)
+        mesh = TriangleMesh(shape.vertices, shape.faces).transformed(pose)
+        wanted = min(grasps_per_object, n_grasps - len(labels))
+        grasps = sample_antipodal_on_mesh(mesh, gripper, wanted, rng)
+        if len(grasps) == 0:
+            continue
+        centers, axes, widths = grasps.centers.copy(), grasps.axes.copy(), grasps.widths.copy()
+        disturb = rng.random(len(centers)) < perturbed_fraction
+        turn = rng.uniform(-np.pi / 3, np.pi / 3, len(centers))
+        c, s = np.cos(turn), np.sin(turn)
+        turned = np.column_stack(
+            [c * axes[:, 0] - s * axes[:, 1], s * axes[:, 0] + c * axes[:, 1], np.zeros(len(axes))]
+        )
+        axes[disturb] = turned[disturb]
+        centers[disturb] += rng.normal(0.0, 0.01, (int(disturb.sum()), 3)) * [1.0, 1.0, 0.5]
+        centers[:, 2] = np.maximum(centers[:, 2], 0.006)
+        widths[disturb] = rng.uniform(0.02, gripper.max_width, int(disturb.sum()))
+        evaluator = GraspQualityEvaluator(mesh, gripper, robustness_config)
+        result = evaluator.evaluate(centers, axes, widths, rng)
+        for k in range(len(centers)):
+            outcome = simulate_lift(
+                shape.convex_parts, pose, centers[k], axes[k], widths[k], gripper, lift_config
+            )
+            lifted.append(outcome.success)
+            names.append(shape.name)
+        qualities.extend(result.robust_quality)
+        labels.extend(result.robust)
+    return AgreementReport(
+        robust_quality=np.asarray(qualities),
+        labels=np.asarray(labels, dtype=bool),
+        lifted=np.asarray(lifted, dtype=bool),
+        object_names=names,
+    )

@@ -1,0 +1,10 @@
+"""Synthetic world (pure Python, no rclpy): procedural objects, a MuJoCo table scene, a
+simulated Kinect (depth + segmentation, OpenGL or ray casting) and its noise model.
+
+Modules (imported on demand; `scene` and `camera` need `mujoco`):
+- `objects`: `generate_object(family, seed) -> ObjectModel`, `FAMILIES`;
+- `world_config`: dataclass configs (table, drop, physics, camera pose, noise) with validation;
+- `scene`: `Scene.build(objects, config, seed)`, `settle()`, `object_pose(i)`;
+- `camera`: `DepthCamera(scene, camera, backend).render() -> DepthFrame`;
+- `sensor_noise`: `apply_kinect_noise(depth, intrinsics, config, seed)`.
+"""

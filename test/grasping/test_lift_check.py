@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from gqstn_ros.grasping import primitives
+from gqstn_ros.grasping.lift_check import simulate_lift
+
+
+@pytest.fixture
+def yawed_box():
+    shape = primitives.box((0.04, 0.06, 0.05))
+    pose = primitives.resting_pose(shape.vertices, yaw=0.3, xy=(0.05, -0.02))
+    return shape, pose
+
+
+def test_lift_of_a_good_box_grasp_succeeds(yawed_box):
+    shape, pose = yawed_box
+    center = pose[:3, 3] + [0.0, 0.0, 0.025]
+    result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.06)
+    assert result.success
+    assert result.object_rise > 0.09 and all(result.fingers_in_contact)
+
+
+def test_lift_of_a_grasp_missing_the_object_fails(yawed_box):
+    shape, pose = yawed_box
+    center = pose[:3, 3] + [0.0, 0.0, 0.025] + 0.08 * pose[:3, 1]
+    result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.06)
+    assert not result.success and abs(result.object_rise) < 0.005
+
+
+def test_lift_blocked_by_the_object_fails(yawed_box):
+    shape, pose = yawed_box
+    center = pose[:3, 3] + [0.0, 0.0, 0.025]
+    # Opening narrower than the box: the fingers land on its top.
+    result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.03)
+    assert not result.success
+
+
+def test_bad_lift_input_raises(yawed_box):
+    shape, pose = yawed_box
+    with pytest.raises(ValueError, match="convex part 0"):
+        simulate_lift([np.zeros((2, 3))], pose, [0, 0, 0.02], [1, 0, 0], 0.05)
+    with pytest.raises(ValueError, match="horizontal"):
+        simulate_lift(shape.convex_parts, pose, [0, 0, 0.02], [0, 0, 1], 0.05)
