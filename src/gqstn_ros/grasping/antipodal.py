@@ -26,6 +26,7 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.grasping.grasp import wrap_angle
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.validation import require_non_negative
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,14 @@ class AntipodalConfig:
                 "depth offsets must satisfy 0 <= depth_offset_min <= depth_offset_max, got "
                 f"{self.depth_offset_min}, {self.depth_offset_max}"
             )
-        for name in (
+        require_non_negative(
+            self,
             "opening_margin",
             "min_clearance",
             "min_center_height",
             "depth_gradient_threshold",
             "fingertip_below_center",
-        ):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        )
 
     @property
     def cone_half_angle(self) -> float:
@@ -128,9 +128,6 @@ def sample_antipodal_mesh(
     config: AntipodalConfig | None = None,
 ) -> MeshGraspCandidates:
     """Up to n antipodal top-down grasps on a mesh (object frame) resting at T_world_object."""
-    _check_count(n)
-    config = config or AntipodalConfig()
-    rng = np.random.default_rng(rng)
     transform = np.asarray(T_world_object, dtype=np.float64)
     if transform.shape != (4, 4):
         raise ValueError(f"T_world_object must be 4x4, got {transform.shape}")

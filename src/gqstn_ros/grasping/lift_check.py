@@ -28,6 +28,7 @@ from gqstn_ros.grasping.antipodal import sample_antipodal_on_mesh
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.validation import require_non_negative
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class LiftConfig:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in (
+        require_non_negative(
+            self,
             "friction_coef",
             "contact_patch_radius",
             "finger_damping",
@@ -83,9 +85,7 @@ class LiftConfig:
             "lift_time",
             "hold_time",
             "lift_tolerance",
-        ):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        )
 
 
 @dataclass(frozen=True)
