@@ -1,0 +1,279 @@
+"""Network preprocessing, written once for training, evaluation and inference.
+
+Every learned model of the project sees depth through this module; nothing here is repeated
+elsewhere. The chain is:
+
+1. **View.** A square window of `view_size_px` frame pixels, centred on the principal point (or
+   a configured centre), is cut from the inpainted depth frame (metres) and resized to
+   `input_size` x `input_size` (224 as in the paper). `ViewWindow` maps between frame pixels
+   and the view's normalized coordinates in [-1, 1] (torch `affine_grid`, align_corners=False,
+   x right, y down).
+2. **Grasp <-> STN parameters.** A grasp in the frame (centre (u, v), image angle, opening in
+   pixels) is, in the view, the paper's (x, y, theta, s): the translation of Lambda_trans
+   (normalized view coordinates, the paper's range [-0.5, 0.5]), the rotation of Lambda_rot
+   (the same image angle: the view is square and unscaled between axes) and the scale of
+   Lambda_scale, s = CROP_TO_WIDTH * w, with w the opening as a fraction of the view side
+   (the paper's w = s / 3 convention, Dex-Net 2.0's crop 3 times the jaw opening).
+3. **Crops.** The 32x32 crop of a grasp is the view sampled on the grid of
+   Lambda = [s R(theta) | (x, y)], the composition Lambda_trans o Lambda_rot o Lambda_scale of
+   the three STN blocks: centred on the grasp, its axis along the crop's x, the jaws at
+   +-1/6 of the crop side from the centre. `extract_crops` does it for N grasps at once.
+4. **Normalization.** Depth values are made relative before any network sees them, so that a
+   camera at another height shifts nothing: a view minus its median (the table, for a tabletop
+   scene), a crop minus its gripper depth. Their scales and the gripper depth statistics come
+   from the training set (`Normalization`), stored in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+CROP_TO_WIDTH = 3.0  # crop side / jaw opening (the paper's w = s / 3)
+TRANSLATION_LIMIT = 0.5  # |x|, |y| of Lambda_trans, normalized view coordinates (paper)
+
+
+@dataclass(frozen=True)
+class NetworkInputConfig:
+    """Geometry of what the networks see (pixels)."""
+
+    view_size_px: int = 320  # side of the square frame window (frame pixels)
+    input_size: int = 224  # side of the network input (the paper's 224)
+    crop_size: int = 32  # side of the GQ-CNN crop (Dex-Net 2.0's 32)
+
+    def __post_init__(self) -> None:
+        for name in ("view_size_px", "input_size", "crop_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 8:
+                raise ValueError(f"NetworkInputConfig.{name} must be an integer >= 8, got {value}")
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ViewWindow:
+    """The square frame window a view was cut from: centre (u, v) and side, frame pixels."""
+
+    center_u: float
+    center_v: float
+    side_px: float
+
+    @classmethod
+    def centered(
+        cls, image_shape: tuple[int, int], config: NetworkInputConfig, center_uv=None
+    ) -> ViewWindow:
+        """The window of `config.view_size_px` about `center_uv` (default: the image centre)."""
+        height, width = image_shape
+        if center_uv is None:
+            center_uv = ((width - 1) / 2.0, (height - 1) / 2.0)
+        return cls(float(center_uv[0]), float(center_uv[1]), float(config.view_size_px))
+
+    @property
+    def half(self) -> float:
+        return self.side_px / 2.0
+
+    def frame_to_normalized(self, points_uv: np.ndarray) -> np.ndarray:
+        """(N, 2) frame pixel centres (u, v) -> normalized view coordinates (x, y) in [-1, 1]."""
+        points_uv = np.asarray(points_uv, dtype=np.float64).reshape(-1, 2)
+        offset = np.array([self.center_u, self.center_v])
+        return (points_uv - offset) / self.half
+
+    def normalized_to_frame(self, points_xy: np.ndarray) -> np.ndarray:
+        points_xy = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+        return points_xy * self.half + np.array([self.center_u, self.center_v])
+
+
+def extract_view(
+    depth_m: np.ndarray, config: NetworkInputConfig, window: ViewWindow | None = None
+) -> tuple[np.ndarray, ViewWindow]:
+    """Cut and resize the view: (H, W) metres -> ((input_size, input_size) float32, window).
+
+    Pixels of the window outside the frame take the nearest frame pixel (border replication).
+    The depth must be finite everywhere (inpaint first).
+    """
+    depth_m = np.asarray(depth_m)
+    if depth_m.ndim != 2 or depth_m.size == 0:
+        raise ValueError(f"depth must be a non-empty (H, W) array, got shape {depth_m.shape}")
+    if not np.all(np.isfinite(depth_m)):
+        raise ValueError("depth has NaN or inf pixels: inpaint the frame before the network")
+    if window is None:
+        window = ViewWindow.centered(depth_m.shape, config)
+    size = config.input_size
+    scale = size / window.side_px  # view pixels per frame pixel
+    # Continuous coordinates (pixel i spans [i - 0.5, i + 0.5]); the window's left edge is at
+    # cu - half, the view's at -0.5: x_view = (u - (cu - half)) * scale - 0.5. This makes the
+    # normalized view coordinate (x_view + 0.5) * 2 / size - 1 = (u - cu) / half.
+    left = window.center_u - window.half
+    top = window.center_v - window.half
+    frame_to_view = np.array(
+        [[scale, 0.0, -left * scale - 0.5], [0.0, scale, -top * scale - 0.5]], dtype=np.float64
+    )
+    view = cv2.warpAffine(
+        depth_m.astype(np.float32),
+        frame_to_view,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return view, window
+
+
+@dataclass(frozen=True)
+class STNParameters:
+    """N grasps as the paper's STN parameters (arrays of shape (N,))."""
+
+    x: np.ndarray  # Lambda_trans, normalized view coordinates (right)
+    y: np.ndarray  # Lambda_trans (down)
+    theta: np.ndarray  # Lambda_rot, radians, the image angle of the jaw axis
+    scale: np.ndarray  # Lambda_scale s = CROP_TO_WIDTH * opening / view side
+
+    def as_array(self) -> np.ndarray:
+        """(N, 4) float32 columns x, y, theta, s."""
+        return np.stack([self.x, self.y, self.theta, self.scale], axis=1).astype(np.float32)
+
+
+def grasps_to_stn(
+    centers_px: np.ndarray, angles: np.ndarray, widths_px: np.ndarray, window: ViewWindow
+) -> STNParameters:
+    """Frame grasps (u, v), angle (rad), opening (frame px) -> STN parameters in the view."""
+    normalized = window.frame_to_normalized(centers_px)
+    widths_px = np.asarray(widths_px, dtype=np.float64).reshape(-1)
+    return STNParameters(
+        x=normalized[:, 0],
+        y=normalized[:, 1],
+        theta=np.asarray(angles, dtype=np.float64).reshape(-1),
+        scale=CROP_TO_WIDTH * widths_px / window.side_px,
+    )
+
+
+def stn_to_grasps(
+    params: STNParameters, window: ViewWindow
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse of `grasps_to_stn`: centres (N, 2) frame px, angles (N,), openings (N,) px."""
+    centers = window.normalized_to_frame(np.stack([params.x, params.y], axis=1))
+    widths_px = np.asarray(params.scale, dtype=np.float64) * window.side_px / CROP_TO_WIDTH
+    return centers, np.asarray(params.theta, dtype=np.float64), widths_px
+
+
+def affine_matrices(
+    x: torch.Tensor, y: torch.Tensor, theta: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
+    """(N,) each -> (N, 2, 3) Lambda = [s R(theta) | (x, y)] = Lambda_trans Lambda_rot Lambda_scale.
+
+    Maps output (crop) normalized coordinates to input (view) normalized coordinates, as
+    `F.affine_grid` expects; differentiable in all four parameters.
+    """
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    row0 = torch.stack([scale * cos, -scale * sin, x], dim=-1)
+    row1 = torch.stack([scale * sin, scale * cos, y], dim=-1)
+    return torch.stack([row0, row1], dim=-2)
+
+
+def sample_image(images: torch.Tensor, matrices: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear STN sampling: images (N, C, H, W), matrices (N, 2, 3) -> (N, C, size, size).
+
+    Outside the image the border pixel is repeated (a table, not a cliff of zeros).
+    """
+    grid = F.affine_grid(matrices, [images.shape[0], images.shape[1], size, size], False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def extract_crops(
+    views: torch.Tensor,
+    params: torch.Tensor,
+    crop_size: int,
+    view_index: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Crops of N grasps, one resampling: views (B, 1, D, D), params (N, 4) [x, y, theta, s].
+
+    view_index: (N,) long, the view of each grasp (default: grasp i on view i, B == N).
+    Returns (N, 1, crop_size, crop_size), same units as the views. Vectorized: no Python loop
+    over grasps.
+    """
+    if params.ndim != 2 or params.shape[1] != 4:
+        raise ValueError(f"params must be (N, 4) [x, y, theta, s], got {tuple(params.shape)}")
+    if view_index is not None:
+        views = views[view_index]
+    if views.shape[0] != params.shape[0]:
+        raise ValueError(f"{views.shape[0]} views for {params.shape[0]} grasps")
+    matrices = affine_matrices(params[:, 0], params[:, 1], params[:, 2], params[:, 3])
+    return sample_image(views, matrices, crop_size)
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Training-set constants, stored in checkpoints (metres).
+
+    view_scale: std of (view - view median) over training views; crop_scale: std of
+    (crop - gripper depth) over training crops; depth_offset_mean / std: statistics of
+    (gripper depth - view median), the gripper height input; scale_mean: gamma, the mean
+    Lambda_scale s of training grasps (the paper's gamma).
+    """
+
+    view_scale: float = 0.02
+    crop_scale: float = 0.02
+    depth_offset_mean: float = -0.02
+    depth_offset_std: float = 0.02
+    scale_mean: float = 0.6
+
+    def __post_init__(self) -> None:
+        for name in ("view_scale", "crop_scale", "depth_offset_std", "scale_mean"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"Normalization.{name} must be positive and finite, got {value}")
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Normalization:
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown normalization constants {sorted(unknown)}")
+        return cls(**{k: float(v) for k, v in values.items()})
+
+
+def view_reference(views: torch.Tensor) -> torch.Tensor:
+    """(B, 1, D, D) -> (B,) the median depth of each view (the table under a tabletop scene)."""
+    return views.flatten(1).median(dim=1).values
+
+
+def normalize_views(views: torch.Tensor, norm: Normalization) -> torch.Tensor:
+    """(B, 1, D, D) metres -> network input: depth relative to the view median, scaled."""
+    reference = view_reference(views)[:, None, None, None]
+    return (views - reference) / norm.view_scale
+
+
+def depth_offset_to_depth(
+    offset_normalized: torch.Tensor, views: torch.Tensor, norm: Normalization
+) -> torch.Tensor:
+    """GQ-STN's z (normalized gripper height) -> gripper depth in metres, per view (B,)."""
+    return (
+        view_reference(views) + norm.depth_offset_mean + norm.depth_offset_std * offset_normalized
+    )
+
+
+def depth_to_depth_offset(
+    depths: torch.Tensor, views: torch.Tensor, norm: Normalization
+) -> torch.Tensor:
+    """Inverse of `depth_offset_to_depth`: (B,) metres -> normalized gripper height."""
+    return (depths - view_reference(views) - norm.depth_offset_mean) / norm.depth_offset_std
+
+
+def gqcnn_inputs(
+    crops: torch.Tensor, depths: torch.Tensor, view_references: torch.Tensor, norm: Normalization
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GQ-CNN inputs from crops (N, 1, c, c) metres, gripper depths (N,) m, view medians (N,) m.
+
+    Image: the crop relative to the gripper depth, scaled (where the fingers would hit is
+    what matters). Pose: the gripper depth relative to the view median (the table), normalized.
+    """
+    image = (crops - depths[:, None, None, None]) / norm.crop_scale
+    pose = ((depths - view_references - norm.depth_offset_mean) / norm.depth_offset_std)[:, None]
+    return image, pose
