@@ -38,5 +38,13 @@ setup(
     description="GQ-STN one-shot grasp detection as a ROS 2 node suite",
     license="BSD-3-Clause",
     python_requires=">=3.10",
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": [
+            "depth_node = gqstn_ros.nodes.depth_node:main",
+            "inference_node = gqstn_ros.nodes.inference_node:main",
+            "fallback_node = gqstn_ros.nodes.fallback_node:main",
+            "executor_node = gqstn_ros.nodes.executor_node:main",
+            "sim_world_node = gqstn_ros.nodes.sim_world_node:main",
+        ]
+    },
 )

@@ -1,0 +1,1 @@
+"""ROS 2 nodes: thin wrappers that convert messages and call the pure core."""
