@@ -207,6 +207,12 @@ class Scene:
             base = height + obj.bounding_radius
         mujoco.mj_forward(self.model, self.data)
 
+    def redrop(self, seed: int) -> None:
+        """Drop the same objects again at new random poses drawn from `seed` (call `settle`
+        next). Reuses the compiled model, so cameras and renderers of the scene stay valid."""
+        self.data.time = 0.0
+        self._drop(np.random.default_rng(seed))
+
     def set_object_pose(self, index: int, position: np.ndarray, quaternion: np.ndarray) -> None:
         """Place object `index` at `position` (3,) m with orientation (w, x, y, z), at rest."""
         self._check_index(index)

@@ -1,0 +1,1 @@
+"""Training and evaluation of the networks (GQ-CNN, GQ-STN, DirectGrasp, MultiGrasp)."""

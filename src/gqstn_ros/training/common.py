@@ -1,0 +1,145 @@
+"""What every trainer shares: resumable run state, metrics, curves, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(max(1, threads))
+
+
+@dataclass
+class RunState:
+    """Everything needed to resume a training run after the last finished epoch."""
+
+    epoch: int = 0  # epochs finished
+    history: list[dict] = field(default_factory=list)  # one dict of metrics per epoch
+    best_score: float = float("inf")  # lower is better
+    best_epoch: int = -1
+    epochs_without_improvement: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "history": json.loads(json.dumps(self.history)),
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "epochs_without_improvement": self.epochs_without_improvement,
+        }
+
+
+def save_run(
+    path: Path, state: RunState, model: torch.nn.Module, optimizer, best_state: dict
+) -> None:
+    """Atomically write the resumable state of a run (loadable with weights_only=True)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "state": state.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "best_model": best_state,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def load_run(path: Path, model: torch.nn.Module, optimizer) -> tuple[RunState, dict] | None:
+    """Restore a run saved by `save_run`; None when there is none yet."""
+    if not path.exists():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    state = RunState(**saved["state"])
+    return state, saved["best_model"]
+
+
+def binary_metrics(probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
+    """Accuracy, precision, recall and ROC-AUC of probabilities against 0/1 labels."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels).astype(bool)
+    predicted = probabilities >= threshold
+    tp = int(np.sum(predicted & labels))
+    fp = int(np.sum(predicted & ~labels))
+    fn = int(np.sum(~predicted & labels))
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    auc = float("nan")
+    if positives and negatives:
+        # Mann-Whitney U with average ranks for ties.
+        order = np.argsort(probabilities, kind="mergesort")
+        ranks = np.empty(len(order))
+        sorted_p = probabilities[order]
+        start = 0
+        while start < len(order):
+            end = start
+            while end + 1 < len(order) and sorted_p[end + 1] == sorted_p[start]:
+                end += 1
+            ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
+            start = end + 1
+        auc = (ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives)
+    return {
+        "accuracy": float(np.mean(predicted == labels)) if len(labels) else float("nan"),
+        "precision": tp / (tp + fp) if tp + fp else float("nan"),
+        "recall": tp / (tp + fn) if tp + fn else float("nan"),
+        "roc_auc": float(auc),
+        "positives": positives,
+        "negatives": negatives,
+    }
+
+
+def plot_curves(history: list[dict], keys: list[str], path: Path, title: str) -> None:
+    """Per-epoch curves of `keys` from `history` to a PNG."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    epochs = [entry["epoch"] for entry in history]
+    for key in keys:
+        values = [entry.get(key, float("nan")) for entry in history]
+        axis.plot(epochs, values, marker="o", label=key)
+    axis.set_xlabel("epoch")
+    axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def provenance(dataset_root: Path, argv: list[str] | None = None) -> dict:
+    """Where a model came from: the code commit, the dataset's generation manifest, the command."""
+    manifest = Path(dataset_root) / "generation.json"
+    manifest_text = manifest.read_text() if manifest.exists() else ""
+    try:
+        git = ["git", "-C", str(REPO_ROOT)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+        status = [*git, "status", "--porcelain", "--untracked-files=no"]
+        changes = subprocess.run(status, capture_output=True, text=True).stdout.strip()
+        commit, dirty = commit.stdout.strip(), bool(changes)
+    except OSError:
+        commit, dirty = "", False
+    return {
+        "code_commit": commit,
+        "code_dirty": dirty,
+        "dataset": str(dataset_root),
+        "dataset_generation": json.loads(manifest_text) if manifest_text else {},
+        "dataset_generation_sha256": hashlib.sha256(manifest_text.encode()).hexdigest(),
+        "command": " ".join(["python", "-m", *(argv if argv is not None else sys.argv)]),
+    }
