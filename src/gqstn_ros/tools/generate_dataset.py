@@ -37,11 +37,11 @@ from gqstn_ros.datasets.generate import (
     field_specs,
     generate_object_images,
 )
-from gqstn_ros.datasets.splits import write_split
+from gqstn_ros.datasets.splits import object_wise_split, write_split
 from gqstn_ros.datasets.tensor_dataset import FieldSpec, TensorDataset, TensorDatasetWriter
 
 SPLIT_NAME = "object_wise"
-SPLIT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by objects
 DATAPOINTS_PER_FILE = {"images": 100, "grasps": 5000}
 
 
@@ -111,20 +111,6 @@ def _check_or_write_manifest(root: Path, config: GenerationConfig, seed: int) ->
     path.write_text(json.dumps(manifest, indent=2))
 
 
-def object_split(object_ids: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """Objects -> split name, by a seeded permutation of the distinct object ids."""
-    unique = np.unique(object_ids)
-    order = np.random.default_rng([seed, 7]).permutation(len(unique))
-    shuffled = unique[order]
-    bounds = np.cumsum([round(f * len(unique)) for f in SPLIT_FRACTIONS.values()])
-    bounds[-1] = len(unique)
-    starts = np.concatenate([[0], bounds[:-1]])
-    return {
-        name: np.sort(shuffled[start:end])
-        for name, start, end in zip(SPLIT_FRACTIONS, starts, bounds, strict=True)
-    }
-
-
 def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: int) -> dict:
     """Concatenate the shards into root/images and root/grasps; write splits and the report."""
     image_fields, grasp_fields = field_specs(config)
@@ -157,13 +143,17 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
             batch["image_labels"] = batch["image_labels"] + offset
             grasps.add(**batch)
     images_set, grasps_set = TensorDataset(root / "images"), TensorDataset(root / "grasps")
-    splits = object_split(images_set.field("object_labels"), seed)
+    # Objects are assigned to parts once (by their images), then both datasets follow.
+    image_objects = images_set.field("object_labels")
+    image_parts = object_wise_split(image_objects, SPLIT_FRACTIONS, seed)
+    part_objects = {name: np.unique(image_objects[rows]) for name, rows in image_parts.items()}
     for dataset_root, dataset in ((root / "images", images_set), (root / "grasps", grasps_set)):
         objects = dataset.field("object_labels")
         write_split(
             dataset_root,
             SPLIT_NAME,
-            {name: np.flatnonzero(np.isin(objects, ids)) for name, ids in splits.items()},
+            {name: np.flatnonzero(np.isin(objects, ids)) for name, ids in part_objects.items()},
+            overwrite=True,
         )
     return build_report(grasps_set, shard_stats, config)
 

@@ -1,0 +1,242 @@
+"""Table I on the object-wise held-out test split: every planner, both robustness judges.
+
+For each test image every planner gets the inpainted sensor window (exactly what the depth
+node would hand it) and returns its best grasp. Per planner:
+
+* rectangle metric (section V-B): Jaccard > 0.25 and angle difference < 30 degrees against
+  the image's robust annotated grasps, rectangle height w / 5;
+* robust by GQ-CNN: the GQ-CNN probability of the grasp's crop >= 0.5 (the paper's judge);
+* robust by the physical metric: the robust Ferrari-Canny label of the grasp on the object's
+  true mesh and pose, regenerated from the dataset's seeds (GQ-STN never saw this judge);
+* the paper's cross-analysis: rectangle-positive grasps that are not robust, robust grasps
+  that are rectangle-negative (by the GQ-CNN judge, and by the physical one);
+* detection time per frame (median), measured here.
+
+Writes table1.json, table1.csv and table1.png to the output folder.
+
+Usage: python -m gqstn_ros.training.evaluate --dataset data/synthetic --models models
+       --output runs/table1 [--planners gqstn multigrasp directgrasp prop_gqcnn] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import torch
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.datasets.generate import object_seed
+from gqstn_ros.depth_processing import inpaint_depth
+from gqstn_ros.detection import PLANNER_NAMES, PlanningError
+from gqstn_ros.grasping.grasp import grasps_2d_to_3d
+from gqstn_ros.grasping.robustness import GraspQualityEvaluator
+from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.planner_registry import load_planner
+from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
+from gqstn_ros.sim.objects import generate_object
+from gqstn_ros.sim.world_config import quaternion_to_matrix
+from gqstn_ros.training.common import set_threads
+from gqstn_ros.training.data import load_images, raw_to_metres
+from gqstn_ros.training.metrics import rectangle_correct
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+PAPER_TABLE_I = {  # Table I of the paper (Dex-Net 2.0 test set), for reference in the output
+    "gqstn": {"robust_gqcnn": 0.924},
+}
+
+
+def _transform(pose7: np.ndarray) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, :3] = quaternion_to_matrix(pose7[3:7])
+    matrix[:3, 3] = pose7[:3]
+    return matrix
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    return float(numerator.sum() / denominator.sum()) if denominator.sum() else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, required=True)
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--output", type=Path, default=Path("runs/table1"))
+    parser.add_argument("--planners", nargs="*", default=list(PLANNER_NAMES))
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    manifest = json.loads((args.dataset / "generation.json").read_text())
+    families = tuple(manifest["config"]["families"])
+    base_seed = int(manifest["seed"])
+    input_config = NetworkInputConfig(**manifest["config"]["network_input"])
+    images = load_images(args.dataset, args.split, input_config)
+    count = len(images) if args.limit <= 0 else min(args.limit, len(images))
+    planners = {name: load_planner(name, args.models, args.backend) for name in args.planners}
+    print(f"Table I on {count} {args.split} images (held-out objects): {list(planners)}")
+
+    robust_rows = images.grasps.labels.numpy() == 1
+    truth = images.grasps.stn_params.numpy()
+    records: dict[str, dict[str, list]] = {
+        name: {k: [] for k in ("found", "rect", "q", "physical", "seconds")} for name in planners
+    }
+    evaluators: dict[int, GraspQualityEvaluator] = {}
+    started = time.perf_counter()
+    for index in range(count):
+        raw = images.raw_mm[index]
+        frame = inpaint_depth(raw_to_metres(raw))
+        fx, fy, cx, cy = (float(v) for v in images.intrinsics[index])
+        intrinsics = CameraIntrinsics(raw.shape[1], raw.shape[0], fx, fy, cx, cy)
+        window = ViewWindow.centered(frame.shape, input_config)
+        gt = truth[images.grasp_rows[index][robust_rows[images.grasp_rows[index]]]]
+        image_id = int(images.image_labels[index])
+        object_id = int(images.object_labels[index])
+        pose_fields = _image_poses(args.dataset, image_id)
+        if image_id not in evaluators:
+            model = generate_object(
+                families[object_id % len(families)], object_seed(base_seed, object_id)
+            )
+            evaluators[image_id] = GraspQualityEvaluator.from_object(
+                model.vertices, model.faces, _transform(pose_fields["object"]), ROBOTIQ_2F85
+            )
+        evaluator = evaluators.pop(image_id)
+        for name, planner in planners.items():
+            record = records[name]
+            clock = time.perf_counter()
+            try:
+                grasp = planner.plan(frame, intrinsics, 1)[0]
+            except PlanningError:
+                record["seconds"].append(time.perf_counter() - clock)
+                for key, value in (
+                    ("found", False),
+                    ("rect", False),
+                    ("q", 0.0),
+                    ("physical", False),
+                ):
+                    record[key].append(value)
+                continue
+            record["seconds"].append(time.perf_counter() - clock)
+            params = grasps_to_stn(
+                np.array([grasp.center_px]),
+                np.array([grasp.angle]),
+                np.array([grasp.width_px]),
+                window,
+            ).as_array()[0]
+            center_c, axis_c, width_m = grasps_2d_to_3d(
+                np.array([grasp.center_px]), np.array([grasp.angle]), np.array([grasp.width_px]),
+                np.array([grasp.depth]), intrinsics,
+            )  # fmt: skip
+            world = _transform(pose_fields["camera"])
+            center_w = center_c @ world[:3, :3].T + world[:3, 3]
+            axis_w = axis_c @ world[:3, :3].T
+            physical = bool(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust[0])
+            record["found"].append(True)
+            record["rect"].append(rectangle_correct(params, gt, input_config.input_size))
+            record["q"].append(float(grasp.q_value))
+            record["physical"].append(physical)
+        if (index + 1) % 20 == 0 or index + 1 == count:
+            elapsed = time.perf_counter() - started
+            print(f"  {index + 1}/{count} images ({elapsed:.0f} s)", flush=True)
+
+    table = {}
+    for name, record in records.items():
+        rect = np.array(record["rect"], bool)
+        robust_q = np.array(record["q"]) >= 0.5
+        physical = np.array(record["physical"], bool)
+        table[name] = {
+            "images": count,
+            "grasp_found": float(np.mean(record["found"])),
+            "rectangle_metric": float(rect.mean()),
+            "robust_gqcnn": float(robust_q.mean()),
+            "robust_physical": float(physical.mean()),
+            "rect_positive_not_robust_gqcnn": _share(rect & ~robust_q, rect),
+            "robust_gqcnn_rect_negative": _share(robust_q & ~rect, robust_q),
+            "rect_positive_not_robust_physical": _share(rect & ~physical, rect),
+            "robust_physical_rect_negative": _share(physical & ~rect, physical),
+            "median_detection_ms": float(np.median(record["seconds"]) * 1e3),
+        }
+    args.output.mkdir(parents=True, exist_ok=True)
+    result = {
+        "dataset": str(args.dataset),
+        "split": args.split,
+        "models": str(args.models),
+        "table": table,
+        "paper": PAPER_TABLE_I,
+    }
+    (args.output / "table1.json").write_text(json.dumps(result, indent=2))
+    columns = list(next(iter(table.values())).keys())
+    with (args.output / "table1.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["planner", *columns])
+        for name, row in table.items():
+            writer.writerow([name, *(row[c] for c in columns)])
+    _plot(table, args.output / "table1.png")
+    _print(table)
+    return 0
+
+
+_POSE_CACHE: dict[Path, dict[str, np.ndarray]] = {}
+
+
+def _image_poses(root: Path, image_id: int) -> dict[str, np.ndarray]:
+    from gqstn_ros.datasets.tensor_dataset import TensorDataset  # noqa: PLC0415
+
+    if root not in _POSE_CACHE:
+        dataset = TensorDataset(root / "images")
+        _POSE_CACHE[root] = {
+            "camera": dataset.field("camera_poses"),
+            "object": dataset.field("object_poses"),
+        }
+    poses = _POSE_CACHE[root]
+    return {"camera": poses["camera"][image_id], "object": poses["object"][image_id]}
+
+
+def _print(table: dict) -> None:
+    print()
+    print(
+        f"{'planner':12s} {'rect':>6s} {'robust':>7s} {'robust':>9s} {'rect+ not':>10s} "
+        f"{'robust':>9s} {'ms':>7s}"
+    )
+    print(
+        f"{'':12s} {'':>6s} {'GQ-CNN':>7s} {'physical':>9s} {'robust':>10s} {'rect-':>9s} {'':>7s}"
+    )
+    for name, row in table.items():
+        print(
+            f"{name:12s} {100 * row['rectangle_metric']:5.1f}% {100 * row['robust_gqcnn']:6.1f}% "
+            f"{100 * row['robust_physical']:8.1f}% "
+            f"{100 * row['rect_positive_not_robust_gqcnn']:9.1f}% "
+            f"{100 * row['robust_gqcnn_rect_negative']:8.1f}% {row['median_detection_ms']:7.1f}"
+        )
+
+
+def _plot(table: dict, path: Path) -> None:
+    names = list(table)
+    metrics = ("rectangle_metric", "robust_gqcnn", "robust_physical")
+    figure, axis = plt.subplots(figsize=(7, 4))
+    width = 0.25
+    for offset, metric in enumerate(metrics):
+        values = [100 * table[n][metric] for n in names]
+        axis.bar(np.arange(len(names)) + (offset - 1) * width, values, width, label=metric)
+    axis.set_xticks(np.arange(len(names)), names)
+    axis.set_ylabel("% of test images")
+    axis.set_ylim(0, 100)
+    axis.legend()
+    axis.set_title("Table I on held-out synthetic objects")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    raise SystemExit(main())
