@@ -8,9 +8,13 @@ Two samplers:
   contact, kept when its normal is also in the cone (antipodal with friction) and the contact
   distance fits the stroke. Grasp depth is the contact height.
 * `sample_antipodal_depth` works on a depth image (inference-time proposals, Prop+GQ-CNN):
-  depth-gradient edges on the object side, their image normals, a march into the object along
-  a line inside the friction cone to the first edge pixel whose normal faces back along the
-  line, stroke check in metres, and the gripper depth sampled below the contact surface.
+  depth-gradient edges on the object side (gradient of the depth smoothed by a 1-pixel
+  Gaussian, as Dex-Net 2.0, so that sensor noise makes no edges), their image normals, a march
+  into the object along a line inside the friction cone to the first edge pixel whose normal
+  faces back along the line, stroke check in metres, and the gripper depth sampled below the
+  contact surface, no deeper than the surface under the open jaws' finger pads allows.
+  Optionally restricted to a pixel window (`roi`); `sample_antipodal_depth_with_report` also
+  says what became of the lines tried (no facing edge, too wide, too narrow, too shallow).
 
 Both are vectorized over candidates and deterministic for a given numpy Generator / seed. They
 return up to `n` grasps (fewer if the oversampled candidates do not contain enough).
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
@@ -198,20 +203,288 @@ def _validate_depth(depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> np.nda
     return depth_m.astype(np.float64)
 
 
-def sample_antipodal_depth(
+@dataclass(frozen=True)
+class DepthSamplingReport:
+    """What became of the march lines of one `sample_antipodal_depth` call (counts).
+
+    Every line tried ends in exactly one of the five outcomes. `too_wide` also holds the lines
+    with no facing edge within the stroke whose facing edge a longer march found: that check
+    runs only when no grasp was accepted, to tell an object wider than the stroke from one
+    without antipodal pairs.
+    """
+
+    edge_pixels: int  # object-side depth edge pixels in the searched region
+    lines: int  # march lines tried (edge pixel, direction inside the friction cone)
+    no_opposite: int  # no edge facing back along the line within the stroke
+    too_wide: int  # contact distance beyond stroke - 2 * min_clearance
+    too_narrow: int  # contact distance <= the gripper's closed width
+    too_shallow: int  # the table lies too close below the contacts for the fingers
+    accepted: int  # lines that gave a grasp (the first n of them are returned)
+
+    @property
+    def rejected(self) -> int:
+        return self.no_opposite + self.too_wide + self.too_narrow + self.too_shallow
+
+
+_GRADIENT_SIGMA_PX = 1.0  # Gaussian smoothing before the depth gradient (Dex-Net 2.0: 1 px)
+
+
+@dataclass(frozen=True)
+class _EdgeField:
+    """Depth edges of the searched region (a window of the image), flattened for gathers.
+
+    depth: (h, w) metres, invalid pixels filled with the farthest valid depth; normal_u/v:
+    (h * w,) outward image normals (towards increasing depth); edge: (h * w,) bool, object-side
+    edge pixels; edge_index: (E,) flat indices of the edge pixels; origin: (u, v) of the
+    window's top-left pixel in the image.
+    """
+
+    depth: np.ndarray
+    normal_u: np.ndarray
+    normal_v: np.ndarray
+    edge: np.ndarray
+    edge_index: np.ndarray
+    origin: tuple[int, int]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.depth.shape
+
+
+def _search_window(
+    roi: tuple[int, int, int, int] | None, height: int, width: int
+) -> tuple[slice, slice]:
+    if roi is None:
+        return slice(0, height), slice(0, width)
+    if len(roi) != 4:
+        raise ValueError(f"roi must be (u_min, v_min, u_max, v_max), got {roi}")
+    u_min, v_min = max(int(roi[0]), 0), max(int(roi[1]), 0)
+    u_max, v_max = min(int(roi[2]), width), min(int(roi[3]), height)
+    if u_max - u_min < 3 or v_max - v_min < 3:
+        raise ValueError(
+            f"roi {tuple(roi)} leaves less than 3x3 pixels of the {width}x{height} image"
+        )
+    return slice(v_min, v_max), slice(u_min, u_max)
+
+
+def _edge_field(
+    depth: np.ndarray, valid: np.ndarray, window: tuple[slice, slice], config: AntipodalConfig
+) -> _EdgeField:
+    """Gradient, outward normals and object-side edges of the window (one pass, vectorized)."""
+    far = depth[valid].max()
+    valid = valid[window]
+    filled = np.where(valid, depth[window], far)
+    height, width = filled.shape
+    # Gradient of the depth smoothed as Dex-Net 2.0 does (sensor noise makes no edges).
+    smooth = cv2.GaussianBlur(
+        filled.astype(np.float32), (0, 0), _GRADIENT_SIGMA_PX, borderType=cv2.BORDER_REPLICATE
+    )
+    grad_v, grad_u = np.gradient(smooth)
+    threshold = config.depth_gradient_threshold
+    strong = np.flatnonzero((grad_u * grad_u + grad_v * grad_v).ravel() > threshold * threshold)
+    # Outward image normal of the object's silhouette: towards increasing depth. Only pixels
+    # above the threshold can be edges; the others keep zero normals.
+    strong_u, strong_v = grad_u.ravel()[strong], grad_v.ravel()[strong]
+    magnitude = np.sqrt(strong_u * strong_u + strong_v * strong_v)
+    normal_u, normal_v = np.zeros(height * width), np.zeros(height * width)
+    normal_u[strong] = strong_u / magnitude
+    normal_v[strong] = strong_v / magnitude
+    row, col = np.divmod(strong, width)
+    ahead_u = np.clip(np.rint(col + normal_u[strong]).astype(np.int64), 0, width - 1)
+    ahead_v = np.clip(np.rint(row + normal_v[strong]).astype(np.int64), 0, height - 1)
+    # Edge pixels on the object side of the step (nearer than the pixel one step outwards).
+    flat_depth = filled.ravel()
+    is_edge = valid.ravel()[strong] & (flat_depth[strong] < flat_depth[ahead_v * width + ahead_u])
+    edge_flat = np.zeros(height * width, dtype=bool)
+    edge_flat[strong[is_edge]] = True
+    return _EdgeField(
+        depth=filled,
+        normal_u=normal_u,
+        normal_v=normal_v,
+        edge=edge_flat,
+        edge_index=strong[is_edge],
+        origin=(window[1].start, window[0].start),
+    )
+
+
+def _march(
+    field: _EdgeField,
+    start_u: np.ndarray,
+    start_v: np.ndarray,
+    march_u: np.ndarray,
+    march_v: np.ndarray,
+    max_steps: int,
+    cos_cone: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """First edge pixel facing back along each line: (found (L,) bool, its flat index (L,)).
+
+    Lines start at their edge pixel and step one pixel at a time (from 2 pixels in) up to
+    max_steps, inside the window; the pixel found has its outward normal within the friction
+    cone of the march direction.
+    """
+    height, width = field.shape
+    steps = np.arange(2, max(max_steps, 2) + 1, dtype=np.float64)
+    line_u = np.rint(start_u[:, None] + steps[None, :] * march_u[:, None]).astype(np.int64)
+    line_v = np.rint(start_v[:, None] + steps[None, :] * march_v[:, None]).astype(np.int64)
+    inside = (line_u >= 0) & (line_u < width) & (line_v >= 0) & (line_v < height)
+    flat = np.clip(line_v, 0, height - 1) * width + np.clip(line_u, 0, width - 1)
+    candidate = inside & field.edge[flat]
+    # Facing only where an edge was hit (most pixels of a line are not edges).
+    rows, cols = np.nonzero(candidate)
+    hit = flat[rows, cols]
+    facing = field.normal_u[hit] * march_u[rows] + field.normal_v[hit] * march_v[rows]
+    opposite = np.zeros_like(candidate)
+    opposite[rows, cols] = facing > cos_cone
+    found = opposite.any(axis=1)
+    first = np.argmax(opposite, axis=1)
+    return found, flat[np.arange(len(flat)), first]
+
+
+def _footprint_surface(
+    field: _EdgeField,
+    contact_u: np.ndarray,
+    contact_v: np.ndarray,
+    other_u: np.ndarray,
+    other_v: np.ndarray,
+    opening_px: np.ndarray,
+    surface: np.ndarray,
+    gripper: GripperConfig,
+    config: AntipodalConfig,
+    focal: float,
+) -> np.ndarray:
+    """(L,) nearest depth under the open jaw beyond `contact` (away from `other`), metres.
+
+    Samples a 3 x 3 grid over the finger pad (thickness along the jaw axis, width across it)
+    centred where the open jaw descends, plus the probe `background_probe_px` outside the
+    contact: the fingers can go no deeper than the highest of these.
+    """
+    height, width = field.shape
+    axis_u, axis_v = contact_u - other_u, contact_v - other_v
+    length = np.maximum(np.hypot(axis_u, axis_v), 1e-9)
+    axis_u, axis_v = axis_u / length, axis_v / length  # outward along the jaw axis
+    mid_u, mid_v = (contact_u + other_u) / 2, (contact_v + other_v) / 2
+    px_per_m = focal / surface
+    jaw = opening_px / 2  # jaw centre from the grasp centre
+    half_thickness = 0.5 * gripper.finger_thickness * px_per_m
+    half_width = 0.5 * gripper.finger_width * px_per_m
+    along = np.stack([jaw - half_thickness, jaw, jaw + half_thickness], axis=1)  # (L, 3)
+    across = np.stack([-half_width, np.zeros_like(half_width), half_width], axis=1)
+    offsets_u = (
+        along[:, :, None] * axis_u[:, None, None] - across[:, None, :] * axis_v[:, None, None]
+    )
+    offsets_v = (
+        along[:, :, None] * axis_v[:, None, None] + across[:, None, :] * axis_u[:, None, None]
+    )
+    sample_u = np.concatenate(
+        [(mid_u[:, None, None] + offsets_u).reshape(len(mid_u), 9),
+         (contact_u + config.background_probe_px * axis_u)[:, None]], axis=1
+    )  # fmt: skip
+    sample_v = np.concatenate(
+        [(mid_v[:, None, None] + offsets_v).reshape(len(mid_v), 9),
+         (contact_v + config.background_probe_px * axis_v)[:, None]], axis=1
+    )  # fmt: skip
+    sample_u = np.clip(np.rint(sample_u).astype(np.int64), 0, width - 1)
+    sample_v = np.clip(np.rint(sample_v).astype(np.int64), 0, height - 1)
+    return field.depth.ravel()[sample_v * width + sample_u].min(axis=1)
+
+
+def _propose(
+    field: _EdgeField,
+    count: int,
+    rng: np.random.Generator,
+    gripper: GripperConfig,
+    config: AntipodalConfig,
+    focal: float,
+) -> tuple[dict[str, np.ndarray], dict[str, int], np.ndarray]:
+    """`count` march lines from random edge pixels; returns the accepted grasps (window
+    pixels), the rejection counts and the window-pixel lines that found no facing edge
+    (for the too-wide diagnosis: (K, 4) start_u, start_v, march_u, march_v)."""
+    width = field.shape[1]
+    depth = field.depth.ravel()
+    edge_count = len(field.edge_index)
+    start = field.edge_index[rng.choice(edge_count, size=count, replace=count > edge_count)]
+    start_v, start_u = np.divmod(start, width)
+    start_u, start_v = start_u.astype(np.float64), start_v.astype(np.float64)
+    cone = config.cone_half_angle
+    turn = rng.uniform(-cone, cone, count)
+    offset = rng.uniform(config.depth_offset_min, config.depth_offset_max, count)
+    n_u, n_v = field.normal_u[start], field.normal_v[start]
+    c, s = np.cos(turn), np.sin(turn)
+    march_u = -(c * n_u - s * n_v)  # into the object, rotated inside the cone
+    march_v = -(s * n_u + c * n_v)
+    surface = depth[start]
+    max_steps = int(np.ceil(gripper.max_width * focal / surface.min())) + 1
+    found, end = _march(field, start_u, start_v, march_u, march_v, max_steps, np.cos(cone))
+    end_v, end_u = np.divmod(end, width)
+    end_u, end_v = end_u.astype(np.float64), end_v.astype(np.float64)
+    surface = np.minimum(surface, depth[end])
+    distance_m = np.hypot(end_u - start_u, end_v - start_v) * surface / focal
+    too_wide = found & (distance_m > gripper.max_width - 2 * config.min_clearance)
+    too_narrow = found & ~too_wide & (distance_m <= gripper.min_width)
+    fits = np.flatnonzero(found & ~too_wide & ~too_narrow)
+    # The surface under the open jaws bounds how deep the fingers may go: the highest point of
+    # each finger's footprint (pad width across the axis, thickness along it, centred at the
+    # opening) and of the probe just outside each contact. Only for pairs that fit the stroke.
+    s_u, s_v, e_u, e_v = start_u[fits], start_v[fits], end_u[fits], end_v[fits]
+    fit_surface = surface[fits]
+    opening_px = _opening(distance_m[fits], gripper, config) * focal / fit_surface
+    jaws = (opening_px, fit_surface, gripper, config, focal)
+    background = np.minimum(
+        _footprint_surface(field, s_u, s_v, e_u, e_v, *jaws),
+        _footprint_surface(field, e_u, e_v, s_u, s_v, *jaws),
+    )
+    deepest = background - config.fingertip_below_center
+    grasp_depth = np.minimum(fit_surface + offset[fits], deepest)
+    deep_enough = grasp_depth >= fit_surface + config.depth_offset_min
+    counts = {
+        "no_opposite": int(np.count_nonzero(~found)),
+        "too_wide": int(np.count_nonzero(too_wide)),
+        "too_narrow": int(np.count_nonzero(too_narrow)),
+        "too_shallow": int(np.count_nonzero(~deep_enough)),
+    }
+    keep = fits[deep_enough]
+    accepted = {
+        "start_u": start_u[keep],
+        "start_v": start_v[keep],
+        "end_u": end_u[keep],
+        "end_v": end_v[keep],
+        "distance_m": distance_m[keep],
+        "depth": grasp_depth[deep_enough],
+    }
+    missed = np.flatnonzero(~found)
+    unmatched = np.column_stack(
+        [start_u[missed], start_v[missed], march_u[missed], march_v[missed]]
+    )
+    return accepted, counts, unmatched
+
+
+_MAX_ROUNDS = 4  # sampling rounds until n grasps are found
+_MAX_ROUND_FACTOR = 4  # a round tries at most this many times n * oversample lines
+_WIDE_DIAGNOSIS_LINES = 2000  # lines re-marched to tell "too wide" from "no antipodal pair"
+
+
+def _diagnose_too_wide(field: _EdgeField, unmatched: np.ndarray, config: AntipodalConfig) -> int:
+    """How many of the unmatched lines find a facing edge when marching across the window."""
+    lines = unmatched[:_WIDE_DIAGNOSIS_LINES]
+    if len(lines) == 0:
+        return 0
+    reach = int(np.ceil(np.hypot(*field.shape)))
+    cos_cone = np.cos(config.cone_half_angle)
+    found, _ = _march(field, lines[:, 0], lines[:, 1], lines[:, 2], lines[:, 3], reach, cos_cone)
+    return int(np.count_nonzero(found))
+
+
+def sample_antipodal_depth_with_report(
     depth_m: np.ndarray,
     intrinsics: CameraIntrinsics,
     gripper: GripperConfig = ROBOTIQ_2F85,
     n: int = 100,
     rng: np.random.Generator | int | None = None,
     config: AntipodalConfig | None = None,
-) -> ImageGraspCandidates:
-    """Up to n antipodal top-down grasps from an (H, W) depth image in metres.
-
-    Invalid pixels (0, nan, inf) are never contacts. Angles, widths and depths follow
-    `Grasp2D`; widths are jaw openings (contact distance + 2 * opening_margin, clipped to the
-    stroke) in pixels at the grasp depth.
-    """
+    *,
+    roi: tuple[int, int, int, int] | None = None,
+) -> tuple[ImageGraspCandidates, DepthSamplingReport]:
+    """`sample_antipodal_depth`, with a report of what became of the lines it tried."""
     _check_count(n)
     config = config or AntipodalConfig()
     rng = np.random.default_rng(rng)
@@ -219,85 +492,81 @@ def sample_antipodal_depth(
     valid = np.isfinite(depth) & (depth > 0)
     if not np.any(valid):
         raise ValueError("depth image has no valid pixels")
-    height, width = depth.shape
-    filled = np.where(valid, depth, np.nanmax(np.where(valid, depth, np.nan)))
-    grad_v, grad_u = np.gradient(filled)
-    magnitude = np.hypot(grad_u, grad_v)
-    # Outward image normal of the object's silhouette: towards increasing depth.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        normal_u = np.where(magnitude > 0, grad_u / magnitude, 0.0)
-        normal_v = np.where(magnitude > 0, grad_v / magnitude, 0.0)
-    vv, uu = np.mgrid[0:height, 0:width]
-    ahead_u = np.clip(np.rint(uu + normal_u).astype(np.int64), 0, width - 1)
-    ahead_v = np.clip(np.rint(vv + normal_v).astype(np.int64), 0, height - 1)
-    # Edge pixels on the object side of the step (nearer than the pixel one step outwards).
-    edge = (
-        valid & (magnitude > config.depth_gradient_threshold) & (filled < filled[ahead_v, ahead_u])
-    )
-    edge_v, edge_u = np.nonzero(edge)
-    empty = ImageGraspCandidates(
-        np.zeros((0, 2)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, 2, 2))
-    )
-    if len(edge_u) == 0 or n == 0:
-        return empty
-    count = n * config.oversample
-    pick = rng.choice(len(edge_u), size=count, replace=count > len(edge_u))
-    start_u, start_v = edge_u[pick].astype(np.float64), edge_v[pick].astype(np.float64)
-    cone = config.cone_half_angle
-    turn = rng.uniform(-cone, cone, count)
-    offset = rng.uniform(config.depth_offset_min, config.depth_offset_max, count)
-    n_u, n_v = normal_u[edge_v[pick], edge_u[pick]], normal_v[edge_v[pick], edge_u[pick]]
-    c, s = np.cos(turn), np.sin(turn)
-    march_u = -(c * n_u - s * n_v)  # into the object, rotated inside the cone
-    march_v = -(s * n_u + c * n_v)
-    surface = filled[edge_v[pick], edge_u[pick]]
+    window = _search_window(roi, *depth.shape)
+    field = _edge_field(depth, valid, window, config)
+    edge_count = len(field.edge_index)
     focal = 0.5 * (intrinsics.fx + intrinsics.fy)
-    max_steps = int(np.ceil(gripper.max_width * focal / surface.min())) + 1
-    steps = np.arange(2, max_steps + 1)
-    line_u = np.rint(start_u[:, None] + steps[None, :] * march_u[:, None]).astype(np.int64)
-    line_v = np.rint(start_v[:, None] + steps[None, :] * march_v[:, None]).astype(np.int64)
-    inside_image = (line_u >= 0) & (line_u < width) & (line_v >= 0) & (line_v < height)
-    line_u, line_v = np.clip(line_u, 0, width - 1), np.clip(line_v, 0, height - 1)
-    facing = (
-        normal_u[line_v, line_u] * march_u[:, None] + normal_v[line_v, line_u] * march_v[:, None]
+    totals = {"no_opposite": 0, "too_wide": 0, "too_narrow": 0, "too_shallow": 0}
+    chunks: list[dict[str, np.ndarray]] = []
+    lines, found_count = 0, 0
+    unmatched = np.zeros((0, 4))
+    if edge_count and n:
+        count = n * config.oversample
+        for _ in range(_MAX_ROUNDS):
+            accepted, counts, missed = _propose(field, count, rng, gripper, config, focal)
+            chunks.append(accepted)
+            lines += count
+            for key, value in counts.items():
+                totals[key] += value
+            if not found_count:
+                unmatched = missed
+            new = len(accepted["depth"])
+            found_count += new
+            if found_count >= n or new == 0:
+                break
+            # The next round tries as many lines as this round's yield says are missing.
+            needed = (n - found_count) * count / new * 1.2
+            count = int(min(np.ceil(needed), _MAX_ROUND_FACTOR * n * config.oversample))
+    if found_count == 0 and len(unmatched):
+        extra = _diagnose_too_wide(field, unmatched, config)
+        totals["no_opposite"] -= extra
+        totals["too_wide"] += extra
+    merged = {
+        key: np.concatenate([chunk[key] for chunk in chunks])[:n] if chunks else np.zeros(0)
+        for key in ("start_u", "start_v", "end_u", "end_v", "distance_m", "depth")
+    }
+    report = DepthSamplingReport(
+        edge_pixels=edge_count, lines=lines, accepted=found_count, **totals
     )
-    opposite = inside_image & edge[line_v, line_u] & (facing > np.cos(cone))
-    found = opposite.any(axis=1)
-    first = np.argmax(opposite, axis=1)
-    rows = np.arange(count)
-    end_u = line_u[rows, first].astype(np.float64)
-    end_v = line_v[rows, first].astype(np.float64)
-    contact_distance_px = np.hypot(end_u - start_u, end_v - start_v)
-    surface = np.minimum(surface, filled[line_v[rows, first], line_u[rows, first]])
-    distance_m = contact_distance_px * surface / focal
-    ok = found & (distance_m <= gripper.max_width - 2 * config.min_clearance)
-    ok &= distance_m > gripper.min_width
-    # The table (background) just outside both contacts bounds how deep the fingers may go.
-    probe = config.background_probe_px
-    end_n_u, end_n_v = (
-        normal_u[line_v[rows, first], line_u[rows, first]],
-        normal_v[line_v[rows, first], line_u[rows, first]],
-    )
-    background = np.minimum(
-        filled[np.clip(np.rint(start_v + probe * n_v).astype(int), 0, height - 1),
-               np.clip(np.rint(start_u + probe * n_u).astype(int), 0, width - 1)],
-        filled[np.clip(np.rint(end_v + probe * end_n_v).astype(int), 0, height - 1),
-               np.clip(np.rint(end_u + probe * end_n_u).astype(int), 0, width - 1)],
-    )  # fmt: skip
-    deepest = background - config.fingertip_below_center
-    grasp_depth = np.minimum(surface + offset, deepest)
-    ok &= grasp_depth >= surface + config.depth_offset_min
-    keep = np.flatnonzero(ok)[:n]
-    opening_m = _opening(distance_m[keep], gripper, config)
-    centers = np.column_stack([(start_u + end_u)[keep] / 2, (start_v + end_v)[keep] / 2])
-    angles = np.atleast_1d(wrap_angle(np.arctan2((end_v - start_v)[keep], (end_u - start_u)[keep])))
-    return ImageGraspCandidates(
-        centers_px=centers,
-        angles=angles,
-        widths_px=opening_m * focal / grasp_depth[keep],
-        depths=grasp_depth[keep],
+    origin_u, origin_v = field.origin
+    start_u, start_v = merged["start_u"] + origin_u, merged["start_v"] + origin_v
+    end_u, end_v = merged["end_u"] + origin_u, merged["end_v"] + origin_v
+    grasp_depth = merged["depth"]
+    opening_m = _opening(merged["distance_m"], gripper, config)
+    angles = np.atleast_1d(wrap_angle(np.arctan2(end_v - start_v, end_u - start_u)))
+    candidates = ImageGraspCandidates(
+        centers_px=np.column_stack([(start_u + end_u) / 2, (start_v + end_v) / 2]).reshape(-1, 2),
+        angles=angles.reshape(-1),
+        widths_px=opening_m * focal / np.where(grasp_depth > 0, grasp_depth, 1.0),
+        depths=grasp_depth,
         contacts_px=np.stack(
-            [np.column_stack([start_u[keep], start_v[keep]]),
-             np.column_stack([end_u[keep], end_v[keep]])], axis=1
-        ),
-    )  # fmt: skip
+            [np.column_stack([start_u, start_v]), np.column_stack([end_u, end_v])], axis=1
+        ).reshape(-1, 2, 2),
+    )
+    return candidates, report
+
+
+def sample_antipodal_depth(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    n: int = 100,
+    rng: np.random.Generator | int | None = None,
+    config: AntipodalConfig | None = None,
+    *,
+    roi: tuple[int, int, int, int] | None = None,
+) -> ImageGraspCandidates:
+    """Up to n antipodal top-down grasps from an (H, W) depth image in metres.
+
+    Invalid pixels (0, nan, inf) are never contacts. Angles, widths and depths follow
+    `Grasp2D`; widths are jaw openings (contact distance + 2 * opening_margin, clipped to the
+    stroke) in pixels at the grasp depth. roi: (u_min, v_min, u_max, v_max) pixel window
+    (max exclusive) in which both contacts must lie; the edge search runs only there. Lines
+    are tried in rounds (n * oversample first, then as many as the first round's yield says
+    are missing, up to `_MAX_ROUNDS`), so fewer than n come back only for scenes that do not
+    hold them.
+    """
+    candidates, _ = sample_antipodal_depth_with_report(
+        depth_m, intrinsics, gripper, n, rng, config, roi=roi
+    )
+    return candidates

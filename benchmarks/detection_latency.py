@@ -1,0 +1,117 @@
+"""Single-frame grasp detection latency through `NetworkPlanner`: 640x480 inpainted frame in,
+grasp out (view extraction, network, GQ-CNN head, conversion to frame pixels), batch 1.
+
+Usage: .venv/bin/python benchmarks/detection_latency.py [--frames 100] [--paper-frames 20]
+       [--threads 2] [--models-dir models]
+
+Without --models-dir the networks are randomly initialised (latency does not depend on the
+weights; the grasps are meaningless), in the `paper` and `cpu` configurations: GQ-STN in both,
+DirectGrasp and MultiGrasp in `cpu`. With --models-dir the checkpoints found there are timed.
+Prints median and p99 milliseconds per frame for PyTorch and onnxruntime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.networks.checkpoint import save_checkpoint
+from gqstn_ros.networks.configs import INPUT_CONFIGS, build_model, model_config
+from gqstn_ros.networks.planners import NETWORK_PLANNERS, load_network_planner
+from gqstn_ros.preprocessing import Normalization
+
+RANDOM_RUNS = (("gqstn", "paper"), ("gqstn", "cpu"), ("directgrasp", "cpu"), ("multigrasp", "cpu"))
+
+
+def tabletop_frame(seed: int) -> np.ndarray:
+    """(480, 640) float32 metres: a table at 0.7 m, three boxes, sensor-like noise."""
+    rng = np.random.default_rng(seed)
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    for _ in range(3):
+        top, left = rng.integers(120, 330), rng.integers(200, 420)
+        depth[top : top + rng.integers(20, 60), left : left + rng.integers(20, 60)] -= rng.uniform(
+            0.02, 0.08
+        )
+    return depth + rng.normal(0.0, 0.001, depth.shape).astype(np.float32)
+
+
+def random_models(directory: Path, config_name: str, kinds: list[str]) -> Path:
+    """Randomly initialised checkpoints of `kinds` (and gqcnn) in configuration `config_name`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    norm = Normalization()
+    provenance = {"data": "random initialisation (latency benchmark)", "code": "benchmark"}
+    inputs = INPUT_CONFIGS[config_name]
+    gqcnn = build_model("gqcnn", model_config("gqcnn", config_name))
+    save_checkpoint(
+        directory / "gqcnn.pt", gqcnn, "gqcnn", gqcnn.config, norm, provenance, None, inputs
+    )
+    for kind in kinds:
+        model = build_model(kind, model_config(kind, config_name), norm, gqcnn)
+        save_checkpoint(
+            directory / f"{kind}.pt", model, kind, model.config, norm, provenance, None, inputs
+        )
+    return directory
+
+
+def time_planner(planner, frames: list[np.ndarray], count: int) -> np.ndarray:
+    for frame in frames[:3]:  # warm-up
+        planner.plan(frame, KINECT_V1)
+    times = []
+    for index in range(count):
+        frame = frames[index % len(frames)]
+        start = time.perf_counter()
+        planner.plan(frame, KINECT_V1)
+        times.append(time.perf_counter() - start)
+    return np.array(times) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100, help="timed frames per cpu run")
+    parser.add_argument("--paper-frames", type=int, default=20, help="timed frames, paper runs")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models-dir", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    frames = [tabletop_frame(seed) for seed in range(8)]
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_dir = Path(scratch)
+        if args.models_dir is not None:
+            names = [n for n in NETWORK_PLANNERS if (args.models_dir / f"{n}.pt").is_file()]
+            runs = [(name, "trained", args.models_dir) for name in names]
+        else:
+            runs = []
+            for config_name in ("paper", "cpu"):
+                kinds = [kind for kind, name in RANDOM_RUNS if name == config_name]
+                directory = random_models(scratch_dir / config_name, config_name, kinds)
+                runs += [(kind, config_name, directory) for kind in kinds]
+        weights = "checkpoints" if args.models_dir else "random-initialised weights"
+        print(f"batch 1, {args.threads} threads, 640x480 frame -> grasp; {weights}")
+        print(f"{'planner':<12} {'config':<8} {'backend':<12} {'median ms':>10} {'p99 ms':>8}")
+        for name, config_name, directory in runs:
+            count = args.paper_frames if config_name == "paper" else args.frames
+            for backend in ("torch", "onnxruntime"):
+                planner = load_network_planner(
+                    name,
+                    directory,
+                    backend,
+                    onnx_cache_dir=scratch_dir / "onnx",
+                    onnx_threads=args.threads,
+                )
+                times = time_planner(planner, frames, count)
+                print(
+                    f"{name:<12} {config_name:<8} {backend:<12} {np.median(times):>10.1f} "
+                    f"{np.percentile(times, 99):>8.1f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,538 @@
+"""Prop+GQ-CNN: antipodal proposals on the depth image ranked by GQ-CNN (Dex-Net 2.0).
+
+The baseline planner of the paper, served by the fallback node as /plan_grasp:
+
+1. **Proposals.** `sample_antipodal_depth` draws antipodal pairs on the depth edges of the
+   network's view window (1000 by default, as in Dex-Net 2.0): edge pixels, a closing line
+   inside the friction cone to an edge facing back, widths within the stroke, gripper depths
+   between the contact surface and the configured maximum.
+2. **Ranking.** The shared preprocessing cuts the view once (`extract_view`), turns every
+   candidate into its STN parameters (`grasps_to_stn`) and crops all of them in one resampling
+   (`extract_crops`, no loop over candidates); GQ-CNN judges them in batches
+   (`gqcnn_inputs`, softmax of the logits, class 1 = robust) under `torch.inference_mode`.
+3. **Cross-entropy method (optional, `CEMConfig`).** Dex-Net 2.0's refinement: fit a Gaussian
+   mixture to the elite grasps, resample, project the samples back to valid grasps, re-rank.
+
+Bad input raises `PlanningError` naming the problem: a depth image that is not (H, W), has
+invalid pixels, or has no valid pixel at all ("all-invalid depth image"); a view with nothing
+standing on the table; an object wider than the stroke everywhere. Results are deterministic
+for a given seed (`PropConfig.seed`, or `seed=` per call).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.grasping.antipodal import (
+    AntipodalConfig,
+    DepthSamplingReport,
+    ImageGraspCandidates,
+    sample_antipodal_depth_with_report,
+)
+from gqstn_ros.grasping.grasp import wrap_angle
+from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.preprocessing import (
+    NetworkInputConfig,
+    Normalization,
+    ViewWindow,
+    extract_crops,
+    extract_view,
+    gqcnn_inputs,
+    grasps_to_stn,
+)
+
+PLANNER_NAME = "prop_gqcnn"
+GQCNN_CHECKPOINT = "gqcnn.pt"  # file name of the GQ-CNN checkpoint in the models folder
+
+
+@dataclass(frozen=True)
+class CEMConfig:
+    """Cross-entropy method refinement; defaults are Dex-Net 2.0's (gqcnn's
+    `CrossEntropyRobustGraspingPolicy`, cfg/examples/replication/dex-net_2.0.yaml):
+    num_seed_samples 250, num_gmm_samples 50, num_iters 3, gmm_refit_p 0.25,
+    gmm_component_frac 0.4, gmm_reg_covar 0.01.
+
+    Each iteration keeps the best `elite_fraction` of the latest grasps, fits a Gaussian
+    mixture with ceil(component_fraction * elites) components to their standardized features
+    (u, v, cos 2a, sin 2a, width px, depth), draws `samples_per_iteration` grasps from it and
+    ranks them. Unlike Dex-Net 2.0, which returns the best grasp of the last iteration, the
+    best grasps over all iterations are returned, so the refinement never returns a grasp worse
+    than the best seed.
+    """
+
+    iterations: int = 3  # num_iters
+    num_seed_samples: int = 250  # num_seed_samples: antipodal proposals of the first round
+    samples_per_iteration: int = 50  # num_gmm_samples
+    elite_fraction: float = 0.25  # gmm_refit_p
+    component_fraction: float = 0.4  # gmm_component_frac: components per elite grasp
+    covariance_regularization: float = 0.01  # gmm_reg_covar (standardized features)
+    em_iterations: int = 100  # EM steps at most (scikit-learn's max_iter)
+    em_tolerance: float = 1e-3  # EM stops when the mean log-likelihood gains less
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "num_seed_samples", "samples_per_iteration", "em_iterations"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"CEMConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("elite_fraction", "component_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"CEMConfig.{name} must be in (0, 1], got {value}")
+        if not self.covariance_regularization > 0:
+            raise ValueError(
+                "CEMConfig.covariance_regularization must be > 0, got "
+                f"{self.covariance_regularization}"
+            )
+
+
+def _default_antipodal() -> AntipodalConfig:
+    # Two lines per requested grasp: the sampler runs further rounds when the first falls short.
+    return AntipodalConfig(oversample=2)
+
+
+@dataclass(frozen=True)
+class PropConfig:
+    """Prop+GQ-CNN parameters (metres where physical)."""
+
+    num_candidates: int = 1000  # antipodal proposals ranked (Dex-Net 2.0's 1000)
+    batch_size: int = 256  # crops per GQ-CNN forward pass
+    seed: int = 0  # proposals and CEM draws; `plan(seed=...)` overrides it per call
+    min_object_height: float = 0.01  # m above the view median (the table): something to grasp
+    gripper: GripperConfig = ROBOTIQ_2F85
+    antipodal: AntipodalConfig = field(default_factory=_default_antipodal)
+    cem: CEMConfig | None = None  # None: rank the proposals only
+
+    def __post_init__(self) -> None:
+        for name in ("num_candidates", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"PropConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.min_object_height >= 0:
+            raise ValueError(
+                f"PropConfig.min_object_height must be >= 0, got {self.min_object_height}"
+            )
+
+
+@dataclass(frozen=True)
+class RankedGrasps:
+    """N grasps with their GQ-CNN verdicts, best first.
+
+    centers_px (N, 2), angles (N,), widths_px (N,), depths (N,) m, q (N,), crops (N, c, c) m.
+    """
+
+    centers_px: np.ndarray
+    angles: np.ndarray
+    widths_px: np.ndarray
+    depths: np.ndarray
+    q: np.ndarray
+    crops: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def top(self, k: int) -> list[PlannedGrasp]:
+        return [
+            PlannedGrasp(
+                center_px=(float(self.centers_px[i, 0]), float(self.centers_px[i, 1])),
+                angle=float(self.angles[i]),
+                width_px=float(self.widths_px[i]),
+                depth=float(self.depths[i]),
+                q_value=float(self.q[i]),
+                thumbnail=self.crops[i].astype(np.float32),
+                planner=PLANNER_NAME,
+            )
+            for i in range(min(k, len(self)))
+        ]
+
+
+def _concatenate(parts: list[RankedGrasps]) -> RankedGrasps:
+    merged = {
+        name: np.concatenate([getattr(part, name) for part in parts])
+        for name in ("centers_px", "angles", "widths_px", "depths", "q", "crops")
+    }
+    order = np.argsort(-merged["q"], kind="stable")
+    return RankedGrasps(**{name: values[order] for name, values in merged.items()})
+
+
+# --- Gaussian mixture (EM, full covariances), for the cross-entropy method -------------------
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """weights (K,), means (K, D), covariances (K, D, D)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+
+    def log_likelihoods(self, points: np.ndarray) -> np.ndarray:
+        """(N, D) -> (N, K) log(weight_k * N(x | mean_k, cov_k))."""
+        dims = points.shape[1]
+        cholesky = np.linalg.cholesky(self.covariances)  # (K, D, D)
+        diff = points[None, :, :] - self.means[:, None, :]  # (K, N, D)
+        solved = np.linalg.solve(cholesky, diff.transpose(0, 2, 1))  # (K, D, N)
+        mahalanobis = np.sum(solved * solved, axis=1)  # (K, N)
+        log_det = 2.0 * np.sum(np.log(np.diagonal(cholesky, axis1=1, axis2=2)), axis=1)
+        log_normal = -0.5 * (dims * math.log(2.0 * math.pi) + log_det[:, None] + mahalanobis)
+        return (log_normal + np.log(self.weights)[:, None]).T
+
+    def sample(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """(count, D) draws; the components' shares are multinomial, as in scikit-learn."""
+        per_component = rng.multinomial(count, self.weights)
+        cholesky = np.linalg.cholesky(self.covariances)
+        draws = [
+            self.means[k] + rng.standard_normal((n, self.means.shape[1])) @ cholesky[k].T
+            for k, n in enumerate(per_component)
+        ]
+        return np.concatenate(draws, axis=0)
+
+
+def fit_gaussian_mixture(
+    points: np.ndarray,
+    components: int,
+    rng: np.random.Generator,
+    regularization: float = 0.01,
+    max_iterations: int = 100,
+    tolerance: float = 1e-3,
+) -> GaussianMixture:
+    """EM fit of a full-covariance mixture to (N, D) points; `regularization` is added to
+    every covariance's diagonal. Means start at distinct random points, weights uniform."""
+    points = np.asarray(points, dtype=np.float64)
+    count, dims = points.shape
+    components = int(min(max(components, 1), count))
+    eye = regularization * np.eye(dims)
+    start = np.cov(points, rowvar=False).reshape(dims, dims) + eye if count > 1 else eye
+    mixture = GaussianMixture(
+        weights=np.full(components, 1.0 / components),
+        means=points[rng.choice(count, components, replace=False)],
+        covariances=np.repeat(start[None], components, axis=0),
+    )
+    previous = -np.inf
+    for _ in range(max_iterations):
+        # E-step: responsibilities from the log-likelihoods (log-sum-exp for stability).
+        log_joint = mixture.log_likelihoods(points)  # (N, K)
+        peak = log_joint.max(axis=1, keepdims=True)
+        log_total = peak[:, 0] + np.log(np.exp(log_joint - peak).sum(axis=1))
+        responsibilities = np.exp(log_joint - log_total[:, None])
+        # M-step.
+        mass = responsibilities.sum(axis=0) + 10 * np.finfo(float).eps  # (K,)
+        means = responsibilities.T @ points / mass[:, None]
+        diff = points[None, :, :] - means[:, None, :]  # (K, N, D)
+        weighted = diff * responsibilities.T[:, :, None]
+        covariances = np.einsum("knd,kne->kde", weighted, diff) / mass[:, None, None] + eye
+        mixture = GaussianMixture(mass / count, means, covariances)
+        mean_log_likelihood = float(log_total.mean())
+        if abs(mean_log_likelihood - previous) < tolerance:
+            break
+        previous = mean_log_likelihood
+    return mixture
+
+
+# --- The planner ---------------------------------------------------------------------------
+
+
+class PropGQCNNPlanner:
+    """Antipodal proposals ranked by GQ-CNN; implements `detection.GraspPlanner`.
+
+    gqcnn: a module with `forward(image (N, 1, c, c), pose (N, 1)) -> logits (N, 2)` (class
+    1 = robust), e.g. `gqstn_ros.networks.gqcnn.GQCNN`; normalization and input_config: those
+    it was trained with (stored in its checkpoint).
+    """
+
+    name = PLANNER_NAME
+
+    def __init__(
+        self,
+        gqcnn: nn.Module,
+        normalization: Normalization,
+        input_config: NetworkInputConfig | None = None,
+        config: PropConfig | None = None,
+    ) -> None:
+        self.gqcnn = gqcnn.eval()
+        self.normalization = normalization
+        self.input_config = input_config or NetworkInputConfig()
+        self.config = config or PropConfig()
+
+    # -- public API ------------------------------------------------------------------------
+    def plan(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        top_k: int = 1,
+        *,
+        num_candidates: int | None = None,
+        seed: int | None = None,
+    ) -> list[PlannedGrasp]:
+        """Up to top_k grasps, best first. num_candidates: proposals ranked (default
+        `config.num_candidates`, or the CEM seed count when CEM is on); seed: overrides
+        `config.seed`."""
+        if int(top_k) != top_k or top_k < 1:
+            raise PlanningError(f"top_k must be a positive integer, got {top_k}")
+        ranked = self.rank(depth_m, intrinsics, num_candidates=num_candidates, seed=seed)
+        return ranked.top(int(top_k))
+
+    def rank(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        *,
+        num_candidates: int | None = None,
+        seed: int | None = None,
+    ) -> RankedGrasps:
+        """Every grasp judged (proposals, and CEM samples when on), best first."""
+        cem = self.config.cem
+        if num_candidates is None:
+            num_candidates = cem.num_seed_samples if cem else self.config.num_candidates
+        if int(num_candidates) != num_candidates or num_candidates < 1:
+            raise PlanningError(f"num_candidates must be a positive integer, got {num_candidates}")
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        depth = validate_depth(depth_m, intrinsics)
+        view, window = extract_view(depth, self.input_config)
+        view_tensor = torch.from_numpy(view)[None, None]  # (1, 1, D, D)
+        roi = self.search_window(window, depth.shape)
+        candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
+        ranked = self.score(view_tensor, window, candidates)
+        if cem is None:
+            return ranked
+        return self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+
+    @staticmethod
+    def search_window(window: ViewWindow, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(u_min, v_min, u_max, v_max) of the view window within the frame, max exclusive."""
+        height, width = shape
+        u_min = max(math.ceil(window.center_u - window.half + 0.5), 0)
+        v_min = max(math.ceil(window.center_v - window.half + 0.5), 0)
+        u_max = min(math.floor(window.center_u + window.half - 0.5) + 1, width)
+        v_max = min(math.floor(window.center_v + window.half - 0.5) + 1, height)
+        return u_min, v_min, u_max, v_max
+
+    def propose(
+        self,
+        depth: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        count: int,
+        rng: np.random.Generator,
+        roi: tuple[int, int, int, int],
+    ) -> ImageGraspCandidates:
+        """Antipodal proposals in the view window; PlanningError says why there are none."""
+        u_min, v_min, u_max, v_max = roi
+        region = depth[v_min:v_max, u_min:u_max]
+        relief = float(np.median(region) - region.min())
+        candidates, report = sample_antipodal_depth_with_report(
+            depth, intrinsics, self.config.gripper, count, rng, self.config.antipodal, roi=roi
+        )
+        if len(candidates) == 0:
+            raise PlanningError(self._no_candidates_message(report, relief))
+        return candidates
+
+    def score(
+        self, view: torch.Tensor, window: ViewWindow, candidates: ImageGraspCandidates
+    ) -> RankedGrasps:
+        """GQ-CNN verdicts of the candidates on view (1, 1, D, D) metres, best first."""
+        centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+        angles = np.asarray(candidates.angles, dtype=np.float64).reshape(-1)
+        widths = np.asarray(candidates.widths_px, dtype=np.float64).reshape(-1)
+        depths = np.asarray(candidates.depths, dtype=np.float64).reshape(-1)
+        params = torch.from_numpy(grasps_to_stn(centers, angles, widths, window).as_array())
+        depth_tensor = torch.from_numpy(depths.astype(np.float32))
+        count = len(depths)
+        reference = view.flatten().median()  # the view median (the table)
+        crop_size = self.input_config.crop_size
+        q = torch.empty(count)
+        crops = torch.empty(count, 1, crop_size, crop_size)
+        with torch.inference_mode():
+            for start in range(0, count, self.config.batch_size):
+                part = slice(start, min(start + self.config.batch_size, count))
+                size = part.stop - part.start
+                # One resampling for the whole batch; the view is shared, not copied.
+                batch_crops = extract_crops(view.expand(size, -1, -1, -1), params[part], crop_size)
+                image, pose = gqcnn_inputs(
+                    batch_crops, depth_tensor[part], reference.expand(size), self.normalization
+                )
+                logits = self.gqcnn(image, pose)
+                q[part] = torch.softmax(logits.float(), dim=1)[:, 1]
+                crops[part] = batch_crops
+        q_values = q.numpy().astype(np.float64)
+        order = np.argsort(-q_values, kind="stable")
+        return RankedGrasps(
+            centers_px=centers[order],
+            angles=angles[order],
+            widths_px=widths[order],
+            depths=depths[order],
+            q=q_values[order],
+            crops=crops[:, 0].numpy()[order],
+        )
+
+    # -- internals -------------------------------------------------------------------------
+    def _no_candidates_message(self, report: DepthSamplingReport, relief: float) -> str:
+        if report.edge_pixels == 0 or relief < self.config.min_object_height:
+            return (
+                "nothing to grasp: nothing stands above the table in the view "
+                f"(relief {relief * 1e3:.1f} mm, {report.edge_pixels} depth-edge pixels)"
+            )
+        other = max(report.too_narrow, report.too_shallow)
+        if report.too_wide > 0 and report.too_wide >= other:
+            return (
+                "object wider than the gripper stroke: every antipodal pair is wider than "
+                f"{self.config.gripper.max_width * 1e3:.0f} mm ({report.too_wide} of "
+                f"{report.lines} closing lines)"
+            )
+        return (
+            f"no antipodal grasp found: {report.lines} closing lines from "
+            f"{report.edge_pixels} edge pixels; no facing edge {report.no_opposite}, "
+            f"table too close below the contacts {report.too_shallow}, "
+            f"narrower than the closed gripper {report.too_narrow}"
+        )
+
+    def _refine(
+        self,
+        view: torch.Tensor,
+        window: ViewWindow,
+        depth: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        roi: tuple[int, int, int, int],
+        seeds: RankedGrasps,
+        cem: CEMConfig,
+        rng: np.random.Generator,
+    ) -> RankedGrasps:
+        """Cross-entropy method: refit, resample, project, re-rank (`CEMConfig`)."""
+        focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+        u_min, v_min, u_max, v_max = roi
+        region = depth[v_min:v_max, u_min:u_max]
+        depth_range = (float(region.min()), float(np.median(region)))
+        gripper = self.config.gripper
+        evaluated, latest = [seeds], seeds
+        for _ in range(cem.iterations):
+            elite_count = max(math.ceil(cem.elite_fraction * len(latest)), 1)
+            features = _grasp_features(latest, elite_count)  # latest is sorted, best first
+            mean, std = features.mean(axis=0), features.std(axis=0)
+            std[std == 0] = 1e-6
+            components = max(math.ceil(cem.component_fraction * elite_count), 1)
+            mixture = fit_gaussian_mixture(
+                (features - mean) / std,
+                components,
+                rng,
+                cem.covariance_regularization,
+                cem.em_iterations,
+                cem.em_tolerance,
+            )
+            drawn = mixture.sample(cem.samples_per_iteration, rng) * std + mean
+            candidates = _project_features(drawn, roi, depth_range, gripper, focal)
+            latest = self.score(view, window, candidates)
+            evaluated.append(latest)
+        return _concatenate(evaluated)
+
+
+def _grasp_features(grasps: RankedGrasps, count: int) -> np.ndarray:
+    """(count, 6) u, v, cos 2a, sin 2a, width px, depth of the first `count` grasps (an axis
+    and its reverse are one grasp: the doubled angle makes the feature continuous)."""
+    angles = grasps.angles[:count]
+    return np.column_stack(
+        [
+            grasps.centers_px[:count],
+            np.cos(2 * angles),
+            np.sin(2 * angles),
+            grasps.widths_px[:count],
+            grasps.depths[:count],
+        ]
+    )
+
+
+def _project_features(
+    features: np.ndarray,
+    roi: tuple[int, int, int, int],
+    depth_range: tuple[float, float],
+    gripper: GripperConfig,
+    focal: float,
+) -> ImageGraspCandidates:
+    """Sampled features -> valid grasps: centre in the search window, depth between the
+    highest surface and the table, opening within the stroke at that depth."""
+    u_min, v_min, u_max, v_max = roi
+    u = np.clip(features[:, 0], u_min, u_max - 1)
+    v = np.clip(features[:, 1], v_min, v_max - 1)
+    angles = np.atleast_1d(wrap_angle(0.5 * np.arctan2(features[:, 3], features[:, 2])))
+    depths = np.clip(features[:, 5], *depth_range)
+    widths = np.clip(
+        features[:, 4], gripper.min_width * focal / depths, gripper.max_width * focal / depths
+    )
+    widths = np.maximum(widths, 1.0)  # a jaw opening of at least one pixel
+    half = 0.5 * widths[:, None] * np.column_stack([np.cos(angles), np.sin(angles)])
+    centers = np.column_stack([u, v])
+    return ImageGraspCandidates(
+        centers_px=centers,
+        angles=angles,
+        widths_px=widths,
+        depths=depths,
+        contacts_px=np.stack([centers - half, centers + half], axis=1),
+    )
+
+
+def validate_depth(depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(H, W) float metres, finite and positive everywhere, of the camera's size -> float64.
+
+    PlanningError "all-invalid depth image" when no pixel holds depth (all zero / NaN).
+    """
+    depth = np.asarray(depth_m)
+    if depth.ndim != 2 or depth.size == 0:
+        raise PlanningError(f"depth must be a non-empty 2-D (H, W) image, got shape {depth.shape}")
+    if not np.issubdtype(depth.dtype, np.floating):
+        raise PlanningError(f"depth must be float metres, got dtype {depth.dtype}")
+    if depth.shape != (intrinsics.height, intrinsics.width):
+        raise PlanningError(
+            f"depth image is {depth.shape[1]}x{depth.shape[0]}, camera is "
+            f"{intrinsics.width}x{intrinsics.height}"
+        )
+    valid = np.isfinite(depth) & (depth > 0)
+    if not valid.any():
+        raise PlanningError("all-invalid depth image: no pixel holds a depth (all zero or NaN)")
+    if not valid.all():
+        raise PlanningError(
+            f"depth has {int((~valid).sum())} invalid pixels (NaN, inf or <= 0): inpaint the "
+            "frame before planning"
+        )
+    return depth.astype(np.float64)
+
+
+def load_prop_planner(
+    models_dir: str | Path,
+    config: PropConfig | None = None,
+    *,
+    backend: str = "torch",
+    num_candidates: int | None = None,
+) -> PropGQCNNPlanner:
+    """The planner with the trained GQ-CNN of `models_dir/gqcnn.pt`.
+
+    backend: "torch" (the only one: GQ-CNN ranks crops cut by the torch preprocessing);
+    num_candidates: overrides `config.num_candidates` (the fallback node's parameter).
+    FileNotFoundError names the missing checkpoint; the checkpoint loader's CheckpointError a
+    file it cannot use.
+    """
+    if backend != "torch":
+        raise ValueError(f"prop_gqcnn runs GQ-CNN with torch; backend {backend!r} is not supported")
+    config = config or PropConfig()
+    if num_candidates is not None:
+        config = replace(config, num_candidates=num_candidates)
+    path = Path(models_dir) / GQCNN_CHECKPOINT
+    if not path.is_file():
+        missing = FileNotFoundError(
+            f"Prop+GQ-CNN needs a trained GQ-CNN checkpoint at {path}; train one (GQ-CNN "
+            "training) or point models_dir to a folder holding gqcnn.pt"
+        )
+        missing.filename = str(path)
+        raise missing
+    # The model zoo is imported only when a planner is loaded (the module stays light).
+    from gqstn_ros.networks.checkpoint import load_checkpoint  # noqa: PLC0415
+
+    loaded = load_checkpoint(path, expected_kind="gqcnn")
+    return PropGQCNNPlanner(loaded.model, loaded.normalization, loaded.input_config, config)
+
+
+def with_cem(config: PropConfig, cem: CEMConfig | None = None) -> PropConfig:
+    """`config` with the cross-entropy refinement on (Dex-Net 2.0 defaults unless given)."""
+    return replace(config, cem=cem or CEMConfig())

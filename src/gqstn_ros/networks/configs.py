@@ -1,0 +1,95 @@
+"""Named network configurations and the kind <-> config class registry (used by checkpoints).
+
+Two configurations per network:
+- `paper`: the paper's (ResNet-34 localization / feature networks, width 64, 224 px views,
+  GQ-CNN with Dex-Net 2.0's layer widths). Meant for a GPU.
+- `cpu`: small enough for single-frame inference on two CPU threads (ResNet depths (1, 1, 1, 1),
+  width 16, the same 224 px views and 32 px crops, a narrower GQ-CNN); GQ-STN + GQ-CNN head in
+  about 11 ms median at batch 1 on 2 threads (benchmarks/detection_latency.py).
+"""
+
+from __future__ import annotations
+
+from gqstn_ros.networks.direct_grasp import DirectGrasp, DirectGraspConfig
+from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
+from gqstn_ros.networks.gqstn import GQSTN, GQSTNConfig
+from gqstn_ros.networks.multigrasp import MultiGrasp, MultiGraspConfig
+from gqstn_ros.networks.resnet import RESNET34, ResNetConfig
+from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
+
+KINDS = ("gqcnn", "gqstn", "directgrasp", "multigrasp")
+CONFIG_NAMES = ("paper", "cpu")
+
+ModelConfig = GQCNNConfig | GQSTNConfig | DirectGraspConfig | MultiGraspConfig
+
+CONFIG_CLASSES: dict[str, type] = {
+    "gqcnn": GQCNNConfig,
+    "gqstn": GQSTNConfig,
+    "directgrasp": DirectGraspConfig,
+    "multigrasp": MultiGraspConfig,
+}
+
+CPU_RESNET = ResNetConfig(depths=(1, 1, 1, 1), width=16)
+
+NAMED_CONFIGS: dict[tuple[str, str], ModelConfig] = {
+    ("gqcnn", "paper"): GQCNNConfig(),
+    ("gqcnn", "cpu"): GQCNNConfig(conv_width=32, fc_width=256, pose_width=16),
+    ("gqstn", "paper"): GQSTNConfig.shared(RESNET34),
+    ("gqstn", "cpu"): GQSTNConfig.shared(CPU_RESNET),
+    ("directgrasp", "paper"): DirectGraspConfig(backbone=RESNET34),
+    ("directgrasp", "cpu"): DirectGraspConfig(backbone=CPU_RESNET),
+    ("multigrasp", "paper"): MultiGraspConfig(backbone=RESNET34),
+    ("multigrasp", "cpu"): MultiGraspConfig(backbone=CPU_RESNET),
+}
+
+# The view geometry is the same for both configurations (the paper's 224 px input).
+INPUT_CONFIGS: dict[str, NetworkInputConfig] = {
+    "paper": NetworkInputConfig(),
+    "cpu": NetworkInputConfig(),
+}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown network kind {kind!r}; expected one of {KINDS}")
+
+
+def model_config(kind: str, name: str) -> ModelConfig:
+    """The named configuration `name` ("paper" or "cpu") of network `kind`."""
+    _check_kind(kind)
+    if name not in CONFIG_NAMES:
+        raise ValueError(
+            f"unknown configuration {name!r} for {kind}; expected one of {CONFIG_NAMES}"
+        )
+    return NAMED_CONFIGS[(kind, name)]
+
+
+def config_to_dict(config: ModelConfig) -> dict:
+    return config.to_dict()
+
+
+def config_from_dict(kind: str, values: dict) -> ModelConfig:
+    """Inverse of `config_to_dict` for network `kind`; ValueError on unknown fields."""
+    _check_kind(kind)
+    return CONFIG_CLASSES[kind].from_dict(values)
+
+
+def build_model(
+    kind: str,
+    config: ModelConfig,
+    normalization: Normalization | None = None,
+    gqcnn: GQCNN | None = None,
+):
+    """A freshly initialised network of `kind`; GQ-STN needs its (frozen) `gqcnn`."""
+    _check_kind(kind)
+    if not isinstance(config, CONFIG_CLASSES[kind]):
+        raise TypeError(f"a {kind} needs a {CONFIG_CLASSES[kind].__name__}, got {type(config)}")
+    if kind == "gqcnn":
+        return GQCNN(config)
+    if kind == "gqstn":
+        if gqcnn is None:
+            raise ValueError("a GQ-STN needs its GQ-CNN")
+        return GQSTN(config, gqcnn, normalization)
+    if kind == "directgrasp":
+        return DirectGrasp(config, normalization)
+    return MultiGrasp(config, normalization)

@@ -1,0 +1,89 @@
+"""DirectGrasp (Redmon and Angelova 2015) with a ResNet feature extractor (as in Kumra et al.).
+
+The whole view regresses one grasp: ResNet features -> global average pool -> 6 outputs
+(w_x, w_y, w_alpha, w_beta, w_s, w_z) with GQ-STN's head activations, so every planner returns
+the same (x, y, theta, s, z). Trained with `gqstn.localization_loss` against (B, 5) targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from gqstn_ros.networks.gqstn import (
+    ANGLE_ACTIVATIONS,
+    AngleActivation,
+    GraspPrediction,
+    angle_from_raw,
+    localization_loss,
+    scale_from_raw,
+    translation_from_raw,
+)
+from gqstn_ros.networks.resnet import RESNET34, ResNet, ResNetConfig
+from gqstn_ros.preprocessing import Normalization, normalize_views
+
+
+@dataclass(frozen=True)
+class DirectGraspConfig:
+    backbone: ResNetConfig = RESNET34
+    angle_activation: AngleActivation = "signed"
+
+    def __post_init__(self) -> None:
+        if self.angle_activation not in ANGLE_ACTIVATIONS:
+            raise ValueError(
+                f"angle_activation must be one of {ANGLE_ACTIVATIONS}, "
+                f"got {self.angle_activation!r}"
+            )
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["backbone"] = self.backbone.to_dict()
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+        values = dict(values)
+        if "backbone" in values:
+            values["backbone"] = ResNetConfig.from_dict(values["backbone"])
+        return cls(**values)
+
+
+class DirectGrasp(nn.Module):
+    """views (B, 1, D, D) metres -> GraspPrediction (one grasp per view)."""
+
+    def __init__(self, config: DirectGraspConfig, normalization: Normalization | None = None):
+        super().__init__()
+        self.config = config
+        self.normalization = normalization if normalization is not None else Normalization()
+        self.features = ResNet(config.backbone)
+        self.head = nn.Linear(self.features.out_channels, 6)
+        nn.init.normal_(self.head.weight, std=1e-2)
+        with torch.no_grad():
+            self.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 1.0, 0.0, 0.0]))
+
+    def forward(self, views_m: torch.Tensor) -> GraspPrediction:
+        if views_m.ndim != 4 or views_m.shape[1] != 1:
+            raise ValueError(f"views must be (B, 1, D, D) metres, got {tuple(views_m.shape)}")
+        features = self.features(normalize_views(views_m, self.normalization)).mean(dim=(2, 3))
+        w_x, w_y, w_alpha, w_beta, w_s, w_z = self.head(features).unbind(dim=1)
+        alpha, beta, theta = angle_from_raw(w_alpha, w_beta, self.config.angle_activation)
+        return GraspPrediction(
+            x=translation_from_raw(w_x),
+            y=translation_from_raw(w_y),
+            theta=theta,
+            s=scale_from_raw(w_s, self.normalization.scale_mean),
+            z=w_z,
+            alpha=alpha,
+            beta=beta,
+            w_s=w_s,
+        )
+
+
+def direct_grasp_loss(outputs: GraspPrediction, target: torch.Tensor, gamma: float) -> torch.Tensor:
+    """L2 on the grasp against target (B, 5) [x, y, theta, s, z_normalized]."""
+    return localization_loss(outputs, target, gamma)

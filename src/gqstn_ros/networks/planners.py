@@ -1,0 +1,268 @@
+"""One-shot network planners (GQ-STN, DirectGrasp, MultiGrasp) behind `detection.GraspPlanner`.
+
+plan(): validate the frame -> `preprocessing.extract_view` -> one pass of the planner's
+`InferenceGraph` (PyTorch or onnxruntime) -> the grasp back in frame pixels
+(`preprocessing.stn_to_grasps`), the gripper depth from the network, q and the thumbnail from
+GQ-CNN on the crop. An opening wider than the gripper's stroke at that depth
+(width_px * depth / fx > max_width) is narrowed to the stroke and the narrowed grasp is judged
+again by GQ-CNN, so q and the thumbnail always describe the returned grasp.
+
+A one-shot network predicts one grasp per frame: `plan` returns that grasp for any top_k >= 1.
+`torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.grasping.grasp import wrap_angle
+from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.networks.export import (
+    EVALUATOR_OUTPUT_NAMES,
+    OUTPUT_NAMES,
+    GraspEvaluator,
+    InferenceGraph,
+    check_onnx_agreement,
+    export_evaluator,
+    export_inference_graph,
+    onnx_session,
+)
+from gqstn_ros.preprocessing import (
+    CROP_TO_WIDTH,
+    NetworkInputConfig,
+    STNParameters,
+    extract_view,
+    stn_to_grasps,
+)
+
+NETWORK_PLANNERS = ("gqstn", "directgrasp", "multigrasp")
+Backend = Literal["torch", "onnxruntime"]
+ONNX_AGREEMENT_TOLERANCE = 1e-3  # max abs difference accepted for a shipped models/<name>.onnx
+
+_log = logging.getLogger(__name__)
+
+
+class TorchBackend:
+    """Runs the inference graph and the evaluator with PyTorch (no autograd)."""
+
+    def __init__(self, graph: InferenceGraph, evaluator: GraspEvaluator) -> None:
+        self.graph = graph.eval()
+        self.evaluator = evaluator.eval()
+
+    def infer(self, view: np.ndarray) -> dict[str, np.ndarray]:
+        with torch.inference_mode():
+            outputs = self.graph(torch.from_numpy(view))
+        return {name: value.numpy() for name, value in zip(OUTPUT_NAMES, outputs, strict=True)}
+
+    def evaluate(
+        self, view: np.ndarray, params: np.ndarray, depths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            q, crops = self.evaluator(
+                torch.from_numpy(view), torch.from_numpy(params), torch.from_numpy(depths)
+            )
+        return q.numpy(), crops.numpy()
+
+
+class OnnxBackend:
+    """Runs the exported inference graph and evaluator with onnxruntime."""
+
+    def __init__(self, graph_path: Path, evaluator_path: Path, threads: int | None = None):
+        self.graph = onnx_session(graph_path, threads)
+        self.evaluator = onnx_session(evaluator_path, threads)
+
+    def infer(self, view: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = self.graph.run(list(OUTPUT_NAMES), {"view": view})
+        return dict(zip(OUTPUT_NAMES, outputs, strict=True))
+
+    def evaluate(
+        self, view: np.ndarray, params: np.ndarray, depths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        feeds = {"view": view, "params": params, "depths": depths}
+        q, crops = self.evaluator.run(list(EVALUATOR_OUTPUT_NAMES), feeds)
+        return q, crops
+
+
+class NetworkPlanner:
+    """A one-shot network as a `detection.GraspPlanner` (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        backend: TorchBackend | OnnxBackend,
+        input_config: NetworkInputConfig,
+        gripper: GripperConfig = ROBOTIQ_2F85,
+    ) -> None:
+        if name not in NETWORK_PLANNERS:
+            raise ValueError(
+                f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
+            )
+        self.name = name
+        self.backend = backend
+        self.input_config = input_config
+        self.gripper = gripper
+
+    def _validate(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int) -> None:
+        if not isinstance(depth_m, np.ndarray):
+            raise PlanningError(f"depth must be a numpy array, got {type(depth_m).__name__}")
+        if depth_m.ndim != 2:
+            raise PlanningError(f"depth must be a 2-D (H, W) image, got shape {depth_m.shape}")
+        if not np.issubdtype(depth_m.dtype, np.floating):
+            raise PlanningError(f"depth must be float metres, got dtype {depth_m.dtype}")
+        side = self.input_config.view_size_px
+        if min(depth_m.shape) < side:
+            raise PlanningError(
+                f"depth image {depth_m.shape[1]}x{depth_m.shape[0]} is smaller than the "
+                f"{side}x{side} view the network needs"
+            )
+        if depth_m.shape != (intrinsics.height, intrinsics.width):
+            raise PlanningError(
+                f"depth image is {depth_m.shape[1]}x{depth_m.shape[0]}, camera_info says "
+                f"{intrinsics.width}x{intrinsics.height}"
+            )
+        finite = np.isfinite(depth_m)
+        if not np.all(finite):
+            raise PlanningError(
+                f"depth has {int(np.count_nonzero(~finite))} NaN or inf pixels: inpaint it first"
+            )
+        if np.any(depth_m <= 0):
+            raise PlanningError("depth has zero or negative pixels: inpaint it first")
+        if top_k < 1:
+            raise PlanningError(f"top_k must be >= 1, got {top_k}")
+
+    def plan(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
+    ) -> list[PlannedGrasp]:
+        """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list."""
+        self._validate(depth_m, intrinsics, top_k)
+        view, window = extract_view(depth_m, self.input_config)
+        view = view[None, None]  # (1, 1, D, D)
+        out = self.backend.infer(view)
+        depth = float(out["depth"][0])
+        if not (np.isfinite(depth) and depth > 0):
+            raise PlanningError(f"{self.name} predicted an invalid gripper depth {depth} m")
+        x, y, theta, s = (float(out[key][0]) for key in ("x", "y", "theta", "s"))
+        centers, _, widths = stn_to_grasps(
+            STNParameters(np.array([x]), np.array([y]), np.array([theta]), np.array([s])), window
+        )
+        width_px = float(widths[0])
+        q_value, thumbnail = float(out["q"][0]), out["crop"][0, 0]
+        max_width_px = self.gripper.max_width * intrinsics.fx / depth
+        if width_px > max_width_px:  # narrow to the stroke, then judge that grasp
+            width_px = max_width_px
+            s = CROP_TO_WIDTH * width_px / window.side_px
+            params = np.array([[x, y, theta, s]], dtype=np.float32)
+            q, crops = self.backend.evaluate(view, params, np.array([depth], dtype=np.float32))
+            q_value, thumbnail = float(q[0]), crops[0, 0]
+        return [
+            PlannedGrasp(
+                center_px=(float(centers[0, 0]), float(centers[0, 1])),
+                angle=float(wrap_angle(theta)),
+                width_px=width_px,
+                depth=depth,
+                q_value=q_value,
+                thumbnail=np.ascontiguousarray(thumbnail, dtype=np.float32),
+                planner=self.name,
+            )
+        ]
+
+
+def default_onnx_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gqstn_ros" / "onnx"
+
+
+def _digest(*paths: Path) -> str:
+    hasher = hashlib.sha256()
+    for path in paths:
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def _probe_view(size: int) -> np.ndarray:
+    """A table at 0.7 m with a box on it, (1, 1, size, size): a view with structure."""
+    view = np.full((1, 1, size, size), 0.7, dtype=np.float32)
+    view[..., size // 3 : size // 2, size // 4 : size // 2] = 0.64
+    return view
+
+
+def _export_atomically(export, module: torch.nn.Module, path: Path, size: int) -> None:
+    """Export to a private file, then rename: a concurrent reader never sees half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        export(module, partial, size)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def load_network_planner(
+    name: str,
+    models_dir: Path,
+    backend: Backend = "torch",
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    onnx_cache_dir: Path | None = None,
+    onnx_threads: int | None = None,
+) -> NetworkPlanner:
+    """The planner of checkpoint models_dir/<name>.pt (baselines also read models_dir/gqcnn.pt).
+
+    onnxruntime: models_dir/<name>.onnx is used when it agrees with the checkpoint on a probe
+    view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
+    keyed by the checkpoints' content, so a cached file is never stale.
+    """
+    if name not in NETWORK_PLANNERS:
+        raise ValueError(f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}")
+    if backend not in ("torch", "onnxruntime"):
+        raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
+    models_dir = Path(models_dir)
+    checkpoint_paths = [models_dir / f"{name}.pt"]
+    loaded = load_checkpoint(checkpoint_paths[0], expected_kind=name)
+    if name == "gqstn":
+        graph = InferenceGraph(loaded.model)
+        evaluator = GraspEvaluator(loaded.model.gqcnn, loaded.normalization)
+        gqcnn_loaded = None
+    else:
+        checkpoint_paths.append(models_dir / "gqcnn.pt")
+        gqcnn_loaded = load_checkpoint(checkpoint_paths[1], expected_kind="gqcnn")
+        graph = InferenceGraph(loaded.model, gqcnn_loaded.model, gqcnn_loaded.normalization)
+        evaluator = GraspEvaluator(gqcnn_loaded.model, gqcnn_loaded.normalization)
+    graph.eval()
+    evaluator.eval()
+    if backend == "torch":
+        return NetworkPlanner(name, TorchBackend(graph, evaluator), loaded.input_config, gripper)
+
+    size = loaded.input_config.input_size
+    cache = Path(onnx_cache_dir) if onnx_cache_dir is not None else default_onnx_cache()
+    digest = _digest(*checkpoint_paths)
+    graph_path = models_dir / f"{name}.onnx"
+    shipped_ok = False
+    if graph_path.is_file():
+        differences = check_onnx_agreement(loaded, graph_path, _probe_view(size), gqcnn_loaded)
+        shipped_ok = max(differences.values()) <= ONNX_AGREEMENT_TOLERANCE
+        if not shipped_ok:
+            _log.warning(
+                "%s disagrees with %s (%s); exporting anew",
+                graph_path,
+                checkpoint_paths[0],
+                differences,
+            )
+    if not shipped_ok:
+        graph_path = cache / f"{name}-{digest}.onnx"
+        if not graph_path.is_file():
+            _export_atomically(export_inference_graph, graph, graph_path, size)
+    evaluator_path = cache / f"{name}-evaluator-{digest}.onnx"
+    if not evaluator_path.is_file():
+        _export_atomically(export_evaluator, evaluator, evaluator_path, size)
+    return NetworkPlanner(
+        name, OnnxBackend(graph_path, evaluator_path, onnx_threads), loaded.input_config, gripper
+    )

@@ -1,0 +1,199 @@
+"""The bench's node graph, defined once for `ros2 launch` and for our own runner.
+
+`launch/bench.launch.py` (ROS 2 launch) and `gqstn_ros.tools.run_graph` (machines without the
+`ros2` command) both start exactly the `NodeSpec`s returned by `nodes_to_start`, with the
+launch arguments declared in `LAUNCH_ARGUMENTS`. Simulation (`use_sim:=true`, the default):
+`sim_world_node` hosts the MuJoCo camera, UR5 and gripper together with the grasp executor in
+one process; real hardware (`use_sim:=false`): a depth camera driver publishing
+`/camera/depth/image_raw` runs beside the bench, and `executor_node` drives the UR5 (ur_rtde,
+`robot_ip`) and the Robotiq 2F-85 (`gripper_port`). No launch or rclpy imports here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_NAME = "gqstn_ros"
+REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+TRUE_FALSE = ("true", "false")
+ParameterOverride = str | bool | int | float
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    """A launch argument: name, default (a string, as launch passes it), description, choices."""
+
+    name: str
+    default: str
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+LAUNCH_ARGUMENTS = (
+    LaunchArgument(
+        "use_sim",
+        "true",
+        "true: the simulated world (MuJoCo depth camera, UR5, Robotiq 2F-85); false: real hardware",
+        TRUE_FALSE,
+    ),
+    LaunchArgument("robot_ip", "192.168.1.10", "IP address of the UR5 controller (use_sim:=false)"),
+    LaunchArgument(
+        "gripper_port", "/dev/ttyUSB0", "Serial port of the Robotiq 2F-85 (use_sim:=false)"
+    ),
+    LaunchArgument(
+        "model_backend",
+        "torch",
+        "Inference backend of the grasp networks",
+        ("torch", "onnxruntime"),
+    ),
+    LaunchArgument(
+        "params_file",
+        "",
+        "A parameters YAML applied to every node after the package defaults ('' = none)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class GraphArguments:
+    """The launch arguments, parsed."""
+
+    use_sim: bool = True
+    robot_ip: str = "192.168.1.10"
+    gripper_port: str = "/dev/ttyUSB0"
+    model_backend: str = "torch"
+    params_file: str = ""
+
+    @classmethod
+    def from_strings(cls, values: Mapping[str, str]) -> GraphArguments:
+        """Parse launch argument strings (missing ones take their default); ValueError says why."""
+        known = {argument.name: argument for argument in LAUNCH_ARGUMENTS}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown launch argument(s) {', '.join(unknown)}: expected {', '.join(known)}"
+            )
+        parsed = {}
+        for name, argument in known.items():
+            value = values.get(name, argument.default)
+            if argument.choices and value not in argument.choices:
+                raise ValueError(
+                    f"launch argument {name}:={value!r} is not one of {', '.join(argument.choices)}"
+                )
+            parsed[name] = value
+        if parsed["params_file"] and not Path(parsed["params_file"]).is_file():
+            raise ValueError(f"params_file {parsed['params_file']} does not exist")
+        return cls(
+            use_sim=parsed["use_sim"] == "true",
+            robot_ip=parsed["robot_ip"],
+            gripper_port=parsed["gripper_port"],
+            model_backend=parsed["model_backend"],
+            params_file=parsed["params_file"],
+        )
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node (process) of the graph.
+
+    `name` None leaves the process's node names alone (a process hosting several nodes: a
+    `__node` remapping would rename all of them). `parameter_files` are file names under the
+    package's config/ folder, applied in order; `parameters` override them.
+    """
+
+    package: str
+    executable: str
+    name: str | None
+    parameter_files: tuple[str, ...]
+    condition: str  # "always", "sim" or "real"
+    parameters: tuple[tuple[str, ParameterOverride], ...] = ()
+    remappings: tuple[tuple[str, str], ...] = ()
+    extra_parameter_files: tuple[str, ...] = field(default=())  # absolute paths (params_file)
+
+    @property
+    def module(self) -> str:
+        """The Python module whose main() the console script `executable` runs."""
+        return f"{self.package}.nodes.{self.executable}"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.executable
+
+    def parameter_paths(self, config_dir: Path) -> list[Path]:
+        return [config_dir / name for name in self.parameter_files] + [
+            Path(path) for path in self.extra_parameter_files
+        ]
+
+
+def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
+    """Every node of the bench, with its condition (see `nodes_to_start`)."""
+    backend = (("backend", arguments.model_backend),)
+    extra = (arguments.params_file,) if arguments.params_file else ()
+    return [
+        NodeSpec(
+            PACKAGE_NAME,
+            "sim_world_node",
+            None,  # hosts the simulated world and the executor node: keep both names
+            ("sim_world_node.yaml", "executor_node.yaml"),
+            "sim",
+            extra_parameter_files=extra,
+        ),
+        NodeSpec(
+            PACKAGE_NAME,
+            "depth_node",
+            "depth_node",
+            ("depth_node.yaml",),
+            "always",
+            extra_parameter_files=extra,
+        ),
+        NodeSpec(
+            PACKAGE_NAME,
+            "inference_node",
+            "inference_node",
+            ("inference_node.yaml",),
+            "always",
+            parameters=backend,
+            extra_parameter_files=extra,
+        ),
+        NodeSpec(
+            PACKAGE_NAME,
+            "fallback_node",
+            "fallback_node",
+            ("fallback_node.yaml",),
+            "always",  # Prop+GQ-CNN runs GQ-CNN with torch whatever model_backend says
+            extra_parameter_files=extra,
+        ),
+        NodeSpec(
+            PACKAGE_NAME,
+            "executor_node",
+            "executor_node",
+            ("executor_node.yaml",),
+            "real",
+            parameters=(("robot_ip", arguments.robot_ip), ("gripper_port", arguments.gripper_port)),
+            extra_parameter_files=extra,
+        ),
+    ]
+
+
+def nodes_to_start(arguments: GraphArguments) -> list[NodeSpec]:
+    """The nodes whose condition holds for `arguments` (sim or real hardware)."""
+    mode = "sim" if arguments.use_sim else "real"
+    return [spec for spec in node_graph(arguments) if spec.condition in ("always", mode)]
+
+
+def default_config_dir() -> Path:
+    """share/gqstn_ros/config of the installed package, else the repository's config/."""
+    try:
+        from ament_index_python.packages import (  # noqa: PLC0415
+            PackageNotFoundError,
+            get_package_share_directory,
+        )
+    except ImportError:
+        return REPO_CONFIG_DIR
+    try:
+        installed = Path(get_package_share_directory(PACKAGE_NAME)) / "config"
+    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH not set
+        return REPO_CONFIG_DIR
+    return installed if installed.is_dir() else REPO_CONFIG_DIR

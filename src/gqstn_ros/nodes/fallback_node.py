@@ -1,0 +1,196 @@
+"""Fallback node: serves /plan_grasp with Prop+GQ-CNN (antipodal candidates ranked by GQ-CNN).
+
+The inference node asks it when its own grasp is not robust; anyone may ask it directly.
+`num_candidates` 0 means the node's default (1000, as in the paper), `top_k` 0 means 1. The
+request image is validated and inpainted like the depth node's frames. Every failure a caller
+can cause is answered with success false and a message naming it; the node keeps serving.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import rclpy
+from gqstn_msgs.msg import Grasp
+from gqstn_msgs.srv import PlanGrasp
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
+from gqstn_ros.depth_processing import InpaintConfig
+from gqstn_ros.detection import GraspPlanner, PlanningError
+from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
+from gqstn_ros.nodes.grasp_messages import STROKE_TOLERANCE_M, planned_grasp_to_msg
+from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.planner_registry import BACKENDS, PROP_PLANNER, PlannerUnavailable, load_planner
+
+NODE_NAME = "fallback_node"
+PLAN_SERVICE = "/plan_grasp"
+MAX_TOP_K = 100
+
+FALLBACK_NODE_PARAMETERS = (
+    ParameterSpec(
+        "models_dir",
+        "",
+        "Folder of the GQ-CNN weights ('' = share/gqstn_ros/models, else the repository's models/)",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "backend", "torch", "Inference backend of GQ-CNN", choices=BACKENDS, read_only=True
+    ),
+    ParameterSpec(
+        "num_candidates",
+        1000,
+        "Antipodal candidates sampled per request when the request asks for 0",
+        min_value=1,
+        max_value=100000,
+    ),
+    ParameterSpec(
+        "robust_threshold",
+        0.5,
+        "A grasp is robust when its GQ-CNN q_value is at least this",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParameterSpec(
+        "inpaint_scale",
+        InpaintConfig.scale,
+        "Inpainting resolution fraction for request images with holes",
+        min_value=0.05,
+        max_value=1.0,
+    ),
+    ParameterSpec(
+        "max_invalid_ratio",
+        InpaintConfig.max_invalid_ratio,
+        "Refuse request images with a larger fraction of invalid pixels",
+        min_value=0.01,
+        max_value=1.0,
+    ),
+)
+
+
+class FallbackNode(Node):
+    """Prop+GQ-CNN grasp planning service (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(NODE_NAME)
+        self.parameters = NodeParameters(self, FALLBACK_NODE_PARAMETERS)
+        self.planner: GraspPlanner | None = None
+        self.unavailable = ""
+        try:
+            self.planner = load_planner(
+                PROP_PLANNER,
+                self.parameters["models_dir"] or None,
+                self.parameters["backend"],
+                num_candidates=self.parameters["num_candidates"],
+            )
+        except (PlannerUnavailable, ValueError) as error:
+            self.unavailable = str(error)
+            self.get_logger().warning(f"planner {PROP_PLANNER}: {error}")
+        self.planner_takes_num_candidates = self.planner is not None and (
+            "num_candidates" in inspect.signature(self.planner.plan).parameters
+        )
+        self.create_service(
+            PlanGrasp,
+            PLAN_SERVICE,
+            self.on_plan_grasp,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
+        state = "loaded" if self.planner is not None else "NOT loaded"
+        self.get_logger().info(f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} {state}")
+
+    def on_plan_grasp(
+        self, request: PlanGrasp.Request, response: PlanGrasp.Response
+    ) -> PlanGrasp.Response:
+        try:
+            response.grasps = self.plan(request)
+        except ValueError as error:
+            self.get_logger().warning(f"{PLAN_SERVICE} refused: {error}")
+            response.success = False
+            response.message = str(error)
+            return response
+        response.success = True
+        response.message = f"{len(response.grasps)} grasps, best q={response.grasps[0].q_value:.3f}"
+        return response
+
+    def plan(self, request: PlanGrasp.Request) -> list[Grasp]:
+        """The request's best grasps within the gripper stroke; ValueError says why none."""
+        started = time.perf_counter()
+        if request.depth.width == 0:
+            raise ValueError("the request has no depth image (width 0)")
+        if request.camera_info.width == 0 and request.camera_info.height == 0:
+            raise ValueError("the request has no camera_info")
+        try:
+            intrinsics = camera_info_to_intrinsics(request.camera_info)
+            inpaint = InpaintConfig(
+                scale=self.parameters["inpaint_scale"],
+                max_invalid_ratio=self.parameters["max_invalid_ratio"],
+            )
+            frame = prepare_depth_frame(request.depth, intrinsics, inpaint)
+        except (RejectedFrameError, DepthImageError) as error:
+            raise ValueError(f"bad depth request: {error}") from error
+        if self.planner is None:
+            raise ValueError(self.unavailable)
+        top_k = request.top_k or 1
+        if top_k > MAX_TOP_K:
+            raise ValueError(f"top_k {top_k} is above the maximum {MAX_TOP_K}")
+        num_candidates = request.num_candidates or self.parameters["num_candidates"]
+        options = {}
+        if self.planner_takes_num_candidates:
+            options["num_candidates"] = num_candidates
+        elif request.num_candidates not in (0, self.parameters["num_candidates"]):
+            raise ValueError(
+                f"this {PROP_PLANNER} planner samples a fixed number of candidates "
+                f"({self.parameters['num_candidates']}); num_candidates must be 0"
+            )
+        try:
+            planned = self.planner.plan(frame.depth_m, frame.intrinsics, top_k, **options)
+        except PlanningError as error:
+            raise ValueError(f"{PROP_PLANNER} found no grasp: {error}") from error
+        except Exception as error:  # a planner bug must not take the service down
+            self.get_logger().error(f"{PROP_PLANNER} failed: {error!r}")
+            raise ValueError(f"{PROP_PLANNER} failed: {type(error).__name__}: {error}") from error
+        threshold = self.parameters["robust_threshold"]
+        grasps = [
+            planned_grasp_to_msg(grasp, frame.intrinsics, request.depth.header, threshold, 0.0)
+            for grasp in planned
+        ]
+        grasps = [
+            grasp for grasp in grasps if grasp.width <= ROBOTIQ_2F85.max_width + STROKE_TOLERANCE_M
+        ][:top_k]
+        if not grasps:
+            raise ValueError(
+                f"{PROP_PLANNER} found no grasp within the gripper stroke "
+                f"({ROBOTIQ_2F85.max_width * 1e3:.0f} mm)"
+            )
+        elapsed_s = time.perf_counter() - started
+        for grasp in grasps:
+            grasp.planning_time = float(elapsed_s)
+        return grasps
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    executor = MultiThreadedExecutor(num_threads=2)
+    try:
+        node = FallbackNode()
+        executor.add_node(node)
+        executor.spin()
+    except ParameterValueError as error:
+        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
+        raise SystemExit(2) from error
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,475 @@
+"""Inference node: serves /detect_grasp with GQ-STN (or MultiGrasp, DirectGrasp).
+
+Keeps the latest `/depth/inpainted` frame and its camera_info, and answers `/detect_grasp`
+(gqstn_msgs/DetectGrasp) on that frame or on the image that comes with the request (inpainted
+here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical frame),
+`/grasp_pose/base_link` (when a hand-eye calibration is configured), `/grasp_markers` and
+`/grasp_debug_image`. A grasp that is not robust is replaced by the Prop+GQ-CNN fallback
+(`/plan_grasp`, fallback_node) when allowed.
+
+Threads: detection runs in its own mutually exclusive callback group under a
+MultiThreadedExecutor; the service callback is a coroutine that awaits the fallback call (with
+a timeout timer), so no executor thread ever sleeps or waits. Every failure a caller can cause
+is answered with success false and a message naming it; the node keeps serving.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+from gqstn_msgs.msg import Grasp
+from gqstn_msgs.srv import DetectGrasp, PlanGrasp
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
+from gqstn_ros.depth_image import (
+    DepthImageError,
+    camera_info_to_intrinsics,
+    intrinsics_to_camera_info,
+    metres_to_image,
+)
+from gqstn_ros.depth_processing import InpaintConfig
+from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
+from gqstn_ros.frames import RigidTransform
+from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.nodes.depth_node import (
+    INPAINTED_INFO_TOPIC,
+    INPAINTED_TOPIC,
+    SENSOR_QOS,
+    RejectedFrameError,
+    prepare_depth_frame,
+)
+from gqstn_ros.nodes.grasp_messages import (
+    STROKE_TOLERANCE_M,
+    grasp_debug_image,
+    grasp_in_frame,
+    gripper_markers,
+    planned_grasp_to_msg,
+)
+from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.planner_registry import BACKENDS, NETWORK_PLANNERS, PlannerUnavailable, load_planner
+
+NODE_NAME = "inference_node"
+DETECT_SERVICE = "/detect_grasp"
+FALLBACK_SERVICE = "/plan_grasp"
+GRASP_TOPIC = "/grasp_pose"
+BASE_GRASP_TOPIC = "/grasp_pose/base_link"
+MARKER_TOPIC = "/grasp_markers"
+DEBUG_IMAGE_TOPIC = "/grasp_debug_image"
+RESULT_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
+)
+
+
+def _check_intrinsics(values: list[float]) -> str | None:
+    try:
+        CameraIntrinsics(int(values[0]), int(values[1]), *values[2:])
+    except ValueError as error:
+        return str(error)
+    if values[0] != int(values[0]) or values[1] != int(values[1]):
+        return "width and height must be whole numbers of pixels"
+    return None
+
+
+def _check_unit_quaternion(values: list[float]) -> str | None:
+    norm = float(np.linalg.norm(values))
+    return None if abs(norm - 1.0) <= 1e-3 else f"quaternion norm is {norm:.4f}, expected 1"
+
+
+INFERENCE_NODE_PARAMETERS = (
+    ParameterSpec(
+        "planners",
+        list(NETWORK_PLANNERS),
+        "Planners loaded at start (a missing model is reported per request, not fatal)",
+        choices=PLANNER_NAMES,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "default_planner", "gqstn", "Planner used when a request names none", choices=PLANNER_NAMES
+    ),
+    ParameterSpec(
+        "models_dir",
+        "",
+        "Folder of the weights ('' = share/gqstn_ros/models, else the repository's models/)",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "backend", "torch", "Inference backend of the networks", choices=BACKENDS, read_only=True
+    ),
+    ParameterSpec(
+        "top_k",
+        5,
+        "Grasps asked from the planner; the best one within the gripper stroke is returned",
+        min_value=1,
+        max_value=100,
+    ),
+    ParameterSpec(
+        "robust_threshold",
+        0.5,
+        "A grasp is robust when its GQ-CNN q_value is at least this",
+        min_value=0.0,
+        max_value=1.0,
+    ),
+    ParameterSpec(
+        "allow_fallback", True, "Ask /plan_grasp (Prop+GQ-CNN) when the grasp is not robust"
+    ),
+    ParameterSpec(
+        "fallback_timeout_s",
+        10.0,
+        "Give up waiting for /plan_grasp after this many seconds",
+        min_value=0.1,
+        max_value=600.0,
+    ),
+    ParameterSpec(
+        "max_frame_age_s",
+        1.0,
+        "Refuse to detect on a latest frame received longer ago than this (0: no limit)",
+        min_value=0.0,
+        max_value=3600.0,
+    ),
+    ParameterSpec(
+        "detect_on_every_frame",
+        False,
+        "Run detection on every /depth/inpainted frame and publish the grasp",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "inpaint_scale",
+        InpaintConfig.scale,
+        "Inpainting resolution fraction for request images with holes",
+        min_value=0.05,
+        max_value=1.0,
+    ),
+    ParameterSpec(
+        "max_invalid_ratio",
+        InpaintConfig.max_invalid_ratio,
+        "Refuse request images with a larger fraction of invalid pixels",
+        min_value=0.01,
+        max_value=1.0,
+    ),
+    ParameterSpec(
+        "camera_intrinsics",
+        [
+            float(KINECT_V1.width),
+            float(KINECT_V1.height),
+            KINECT_V1.fx,
+            KINECT_V1.fy,
+            KINECT_V1.cx,
+            KINECT_V1.cy,
+        ],
+        "[width, height, fx, fy, cx, cy] for request images without camera_info, when no "
+        "camera_info of that size was received",
+        length=6,
+        check_value=_check_intrinsics,
+    ),
+    ParameterSpec("hand_eye.enabled", False, "Publish grasps in base_link too (hand-eye known)"),
+    ParameterSpec(
+        "hand_eye.position",
+        [0.0, 0.0, 0.0],
+        "Camera optical frame origin in the base frame, metres",
+        length=3,
+    ),
+    ParameterSpec(
+        "hand_eye.orientation_xyzw",
+        [0.0, 0.0, 0.0, 1.0],
+        "Camera optical frame orientation in the base frame, unit quaternion (x, y, z, w)",
+        length=4,
+        check_value=_check_unit_quaternion,
+    ),
+    ParameterSpec("hand_eye.base_frame", "base_link", "The robot base frame"),
+)
+
+
+class RequestRefusedError(ValueError):
+    """A detection request that cannot be answered; the message goes back to the caller."""
+
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """The latest /depth/inpainted frame, as received."""
+
+    image: Image
+    info: CameraInfo | None
+    received_s: float  # time.monotonic() at receipt
+
+
+@dataclass(frozen=True)
+class DetectionFrame:
+    """An inpainted frame ready for a planner."""
+
+    depth_m: np.ndarray  # (H, W) float32 metres, finite
+    intrinsics: CameraIntrinsics
+    header: Header
+
+
+class InferenceNode(Node):
+    """Grasp detection service and publications (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(NODE_NAME)
+        self.parameters = NodeParameters(self, INFERENCE_NODE_PARAMETERS)
+        self.planners: dict[str, GraspPlanner] = {}
+        self.unavailable: dict[str, str] = {}
+        self.load_planners()
+        self.latest_frame: ReceivedFrame | None = None
+        self.latest_info: CameraInfo | None = None
+
+        self.inference_group = MutuallyExclusiveCallbackGroup()
+        self.frames_group = MutuallyExclusiveCallbackGroup()
+        self.fallback_group = ReentrantCallbackGroup()
+
+        self.grasp_publisher = self.create_publisher(Grasp, GRASP_TOPIC, RESULT_QOS)
+        self.base_grasp_publisher = self.create_publisher(Grasp, BASE_GRASP_TOPIC, RESULT_QOS)
+        self.marker_publisher = self.create_publisher(MarkerArray, MARKER_TOPIC, RESULT_QOS)
+        self.debug_publisher = self.create_publisher(Image, DEBUG_IMAGE_TOPIC, SENSOR_QOS)
+        self.fallback_client = self.create_client(
+            PlanGrasp, FALLBACK_SERVICE, callback_group=self.fallback_group
+        )
+        every_frame = self.parameters["detect_on_every_frame"]
+        self.create_subscription(
+            CameraInfo,
+            INPAINTED_INFO_TOPIC,
+            self.on_camera_info,
+            SENSOR_QOS,
+            callback_group=self.frames_group,
+        )
+        self.create_subscription(
+            Image,
+            INPAINTED_TOPIC,
+            self.on_depth_frame,
+            SENSOR_QOS,
+            callback_group=self.inference_group if every_frame else self.frames_group,
+        )
+        self.create_service(
+            DetectGrasp, DETECT_SERVICE, self.on_detect_grasp, callback_group=self.inference_group
+        )
+        loaded = ", ".join(self.planners) or "none"
+        self.get_logger().info(f"inference node ready: {DETECT_SERVICE}, planners loaded: {loaded}")
+
+    # --- start-up --------------------------------------------------------------------------
+
+    def load_planners(self) -> None:
+        models_dir = self.parameters["models_dir"] or None
+        backend = self.parameters["backend"]
+        for name in dict.fromkeys(self.parameters["planners"]):
+            try:
+                self.planners[name] = load_planner(name, models_dir, backend)
+            except (PlannerUnavailable, ValueError) as error:
+                self.unavailable[name] = str(error)
+                self.get_logger().warning(f"planner {name}: {error}")
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def on_camera_info(self, info: CameraInfo) -> None:
+        self.latest_info = info
+
+    def on_depth_frame(self, image: Image) -> None:
+        self.latest_frame = ReceivedFrame(image, self.latest_info, time.monotonic())
+        if self.parameters["detect_on_every_frame"]:
+            try:
+                frame = self.latest_detection_frame()
+                grasp = self.plan(frame, self.parameters["default_planner"], time.perf_counter())
+            except RequestRefusedError as error:
+                self.get_logger().warning(f"detection on frame failed: {error}")
+                return
+            self.publish_grasp(grasp, frame)
+
+    # --- the service -----------------------------------------------------------------------
+
+    async def on_detect_grasp(
+        self, request: DetectGrasp.Request, response: DetectGrasp.Response
+    ) -> DetectGrasp.Response:
+        started = time.perf_counter()
+        planner = request.planner or self.parameters["default_planner"]
+        try:
+            if request.depth.width == 0:
+                frame = self.latest_detection_frame()
+            else:
+                frame = self.request_detection_frame(request.depth, request.camera_info)
+            grasp = self.plan(frame, planner, started)
+        except RequestRefusedError as error:
+            self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
+            response.success = False
+            response.message = str(error)
+            return response
+        response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
+        fallback_allowed = self.parameters["allow_fallback"] and not request.disable_fallback
+        if not grasp.robust and fallback_allowed:
+            fallback_grasp, note = await self.call_fallback(frame)
+            if fallback_grasp is not None:
+                fallback_grasp.planning_time = float(time.perf_counter() - started)
+                grasp = fallback_grasp
+                response.used_fallback = True
+                response.message = f"{planner} grasp not robust; fallback {note}"
+            else:
+                response.message += f" (not robust; {note})"
+        self.publish_grasp(grasp, frame)
+        response.success = True
+        response.grasp = grasp
+        return response
+
+    def latest_detection_frame(self) -> DetectionFrame:
+        received = self.latest_frame
+        if received is None:
+            raise RequestRefusedError(f"no depth frame received yet on {INPAINTED_TOPIC}")
+        age_s = time.monotonic() - received.received_s
+        max_age_s = self.parameters["max_frame_age_s"]
+        if max_age_s > 0 and age_s > max_age_s:
+            raise RequestRefusedError(
+                f"latest depth frame is stale: received {age_s:.2f} s ago "
+                f"(max_frame_age_s {max_age_s:g})"
+            )
+        info = received.info
+        if info is None or (info.width, info.height) != (
+            received.image.width,
+            received.image.height,
+        ):
+            raise RequestRefusedError(
+                f"no matching camera_info received on {INPAINTED_INFO_TOPIC} for the latest "
+                f"{received.image.width}x{received.image.height} frame"
+            )
+        return self.prepare(received.image, info)
+
+    def request_detection_frame(self, image: Image, info: CameraInfo) -> DetectionFrame:
+        if info.width == 0 and info.height == 0:
+            info = self.camera_info_for_size(image.width, image.height)
+        return self.prepare(image, info)
+
+    def camera_info_for_size(self, width: int, height: int) -> CameraInfo:
+        """A camera_info for a request without one: the latest received, else configured."""
+        received = self.latest_frame.info if self.latest_frame is not None else None
+        if received is not None and (received.width, received.height) == (width, height):
+            return received
+        values = self.parameters["camera_intrinsics"]
+        if (int(values[0]), int(values[1])) == (width, height):
+            configured = CameraIntrinsics(int(values[0]), int(values[1]), *values[2:])
+            return intrinsics_to_camera_info(configured)
+        raise RequestRefusedError(
+            f"the request has no camera_info and none is known for a {width}x{height} image "
+            f"(configured camera_intrinsics are {int(values[0])}x{int(values[1])})"
+        )
+
+    def prepare(self, image: Image, info: CameraInfo) -> DetectionFrame:
+        try:
+            intrinsics = camera_info_to_intrinsics(info)
+            inpaint = InpaintConfig(
+                scale=self.parameters["inpaint_scale"],
+                max_invalid_ratio=self.parameters["max_invalid_ratio"],
+            )
+            prepared = prepare_depth_frame(image, intrinsics, inpaint)
+        except (RejectedFrameError, DepthImageError) as error:
+            raise RequestRefusedError(f"bad depth request: {error}") from error
+        return DetectionFrame(prepared.depth_m, prepared.intrinsics, image.header)
+
+    def plan(self, frame: DetectionFrame, planner_name: str, started: float) -> Grasp:
+        """The best grasp of `planner_name` within the gripper stroke, as a Grasp message."""
+        planner = self.planners.get(planner_name)
+        if planner is None:
+            if planner_name not in PLANNER_NAMES:
+                raise RequestRefusedError(
+                    f"unknown planner {planner_name!r}: expected one of {', '.join(PLANNER_NAMES)}"
+                )
+            if planner_name in self.unavailable:
+                raise RequestRefusedError(self.unavailable[planner_name])
+            raise RequestRefusedError(
+                f"planner {planner_name!r} is not loaded by this node "
+                f"(parameter planners: {', '.join(self.parameters['planners'])})"
+            )
+        try:
+            planned = planner.plan(frame.depth_m, frame.intrinsics, self.parameters["top_k"])
+        except PlanningError as error:
+            raise RequestRefusedError(f"{planner_name} found no grasp: {error}") from error
+        except Exception as error:  # a planner bug must not take the service down
+            self.get_logger().error(f"{planner_name} failed: {error!r}")
+            raise RequestRefusedError(
+                f"{planner_name} failed: {type(error).__name__}: {error}"
+            ) from error
+        threshold = self.parameters["robust_threshold"]
+        for candidate in planned:
+            grasp = planned_grasp_to_msg(
+                candidate, frame.intrinsics, frame.header, threshold, time.perf_counter() - started
+            )
+            if grasp.width <= ROBOTIQ_2F85.max_width + STROKE_TOLERANCE_M:
+                return grasp
+        raise RequestRefusedError(
+            f"{planner_name} returned {len(planned)} grasps, none within the gripper stroke "
+            f"({ROBOTIQ_2F85.max_width * 1e3:.0f} mm)"
+        )
+
+    async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
+        """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, or None and why not."""
+        if not self.fallback_client.service_is_ready():
+            return None, f"fallback {FALLBACK_SERVICE} is not available"
+        request = PlanGrasp.Request(
+            depth=metres_to_image(frame.depth_m, header=frame.header),
+            camera_info=intrinsics_to_camera_info(frame.intrinsics, frame.header),
+            num_candidates=0,
+            top_k=1,
+        )
+        timeout_s = self.parameters["fallback_timeout_s"]
+        future = self.fallback_client.call_async(request)
+        timer = self.create_timer(timeout_s, future.cancel, callback_group=self.fallback_group)
+        try:
+            response = await future
+        finally:
+            timer.cancel()
+            self.destroy_timer(timer)
+        if future.cancelled() or response is None:
+            self.fallback_client.remove_pending_request(future)
+            return None, f"fallback {FALLBACK_SERVICE} timed out after {timeout_s:g} s"
+        if not response.success:
+            return None, f"fallback failed: {response.message}"
+        if not response.grasps:
+            return None, "fallback returned no grasp"
+        return response.grasps[0], f"grasp from {response.grasps[0].planner}"
+
+    # --- publications ----------------------------------------------------------------------
+
+    def hand_eye(self) -> RigidTransform:
+        return RigidTransform.from_pose(
+            self.parameters["hand_eye.position"], self.parameters["hand_eye.orientation_xyzw"]
+        )
+
+    def publish_grasp(self, grasp: Grasp, frame: DetectionFrame) -> None:
+        self.grasp_publisher.publish(grasp)
+        if self.parameters["hand_eye.enabled"]:
+            base_grasp = grasp_in_frame(
+                grasp, self.hand_eye(), self.parameters["hand_eye.base_frame"]
+            )
+            self.base_grasp_publisher.publish(base_grasp)
+        self.marker_publisher.publish(gripper_markers(grasp))
+        if self.debug_publisher.get_subscription_count() > 0:
+            self.debug_publisher.publish(grasp_debug_image(frame.depth_m, grasp, frame.header))
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    executor = MultiThreadedExecutor(num_threads=3)
+    try:
+        node = InferenceNode()
+        executor.add_node(node)
+        executor.spin()
+    except ParameterValueError as error:
+        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
+        raise SystemExit(2) from error
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Node parameters declared once, with a description, a range or choices, and validation.
+
+In the spirit of generate_parameter_library: every node lists its parameters as a tuple of
+`ParameterSpec` (name, default, description, limits); `NodeParameters` declares them with a
+`ParameterDescriptor` (description, `FloatingPointRange`/`IntegerRange`, read-only flag) and
+installs an on-set-parameters callback that refuses an invalid value with a reason naming the
+parameter, both at start (values from YAML or `-p`) and at run time (`ros2 param set`).
+The pure part (`ParameterSpec.check`) needs no running node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+ParameterValue = bool | int | float | str | list[float] | list[int] | list[str] | list[bool]
+
+
+class ParameterValueError(ValueError):
+    """A parameter value outside its declared range, choices or length."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One node parameter: its default (which fixes its type), description and limits.
+
+    min_value/max_value bound a number (every element of a numeric array); `choices` lists the
+    accepted strings (every element of a string array); `length` fixes an array's length;
+    `check_value` is an extra rule returning a refusal reason or None. Read-only parameters can
+    only be set at start (YAML, `-p`).
+    """
+
+    name: str
+    default: ParameterValue
+    description: str
+    min_value: float | None = None
+    max_value: float | None = None
+    choices: tuple[str, ...] = ()
+    length: int | None = None
+    read_only: bool = False
+    check_value: Callable[[Any], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.default, list) and not self.default:
+            # An empty list has no ROS parameter type (and YAML `[]` cannot be parsed by rcl).
+            raise ValueError(f"parameter {self.name}: an array default must not be empty")
+        reason = self.check(self.default)
+        if reason is not None:
+            raise ValueError(f"default of parameter {self.name} is invalid: {reason}")
+
+    def limits_text(self) -> str:
+        parts = []
+        if self.min_value is not None or self.max_value is not None:
+            low = "-inf" if self.min_value is None else f"{self.min_value:g}"
+            high = "inf" if self.max_value is None else f"{self.max_value:g}"
+            parts.append(f"in [{low}, {high}]")
+        if self.choices:
+            parts.append(f"one of {', '.join(self.choices)}")
+        if self.length is not None:
+            parts.append(f"exactly {self.length} values")
+        return "; ".join(parts)
+
+    def descriptor(self) -> ParameterDescriptor:
+        descriptor = ParameterDescriptor(
+            name=self.name,
+            description=self.description,
+            additional_constraints=self.limits_text(),
+            read_only=self.read_only,
+        )
+        has_range = self.min_value is not None and self.max_value is not None
+        if has_range and type(self.default) is float:
+            descriptor.floating_point_range = [
+                FloatingPointRange(
+                    from_value=float(self.min_value), to_value=float(self.max_value), step=0.0
+                )
+            ]
+        elif has_range and type(self.default) is int:
+            descriptor.integer_range = [
+                IntegerRange(from_value=int(self.min_value), to_value=int(self.max_value), step=0)
+            ]
+        return descriptor
+
+    def check(self, value: Any) -> str | None:
+        """Why `value` is refused for this parameter, or None when it is accepted."""
+        is_array = isinstance(value, (list, tuple))
+        values = list(value) if is_array else [value]
+        if is_array and self.length is not None and len(values) != self.length:
+            return f"expected {self.length} values, got {len(values)}"
+        reasons = (self._item_refusal(item) for item in values)
+        reason = next((reason for reason in reasons if reason is not None), None)
+        if reason is None and self.check_value is not None:
+            reason = self.check_value(value)
+        return reason
+
+    def _item_refusal(self, item: Any) -> str | None:
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            if not math.isfinite(item):
+                return f"{item} is not a finite number"
+            if self.min_value is not None and item < self.min_value:
+                return f"{item} is below the minimum {self.min_value:g}"
+            if self.max_value is not None and item > self.max_value:
+                return f"{item} is above the maximum {self.max_value:g}"
+        if self.choices and item not in self.choices:
+            return f"{item!r} is not one of {', '.join(self.choices)}"
+        return None
+
+
+def python_value(value: Any) -> Any:
+    """A parameter value as plain Python (arrays as lists)."""
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        return list(value)
+    return value
+
+
+class NodeParameters:
+    """Declares `specs` on `node` and refuses invalid values; read values with `[name]`.
+
+    Raises `ParameterValueError` (naming the parameter and the reason) when a start value from
+    YAML or the command line is invalid, so that a misconfigured node fails at start.
+    """
+
+    def __init__(self, node: Node, specs: Sequence[ParameterSpec]) -> None:
+        self._node = node
+        self.specs = {spec.name: spec for spec in specs}
+        if len(self.specs) != len(specs):
+            raise ValueError("parameter specs must have unique names")
+        node.add_on_set_parameters_callback(self._on_set_parameters)
+        for spec in specs:
+            try:
+                node.declare_parameter(spec.name, spec.default, spec.descriptor())
+            except Exception as error:  # rclpy raises several types for invalid start values
+                raise ParameterValueError(f"parameter {spec.name}: {error}") from error
+
+    def refusal(self, parameter: Parameter) -> str | None:
+        """The reason `parameter` would be refused, or None; parameters not ours pass."""
+        spec = self.specs.get(parameter.name)
+        if spec is None:
+            return None
+        expected = Parameter.Type.from_parameter_value(spec.default)
+        if parameter.type_ != expected:
+            return (
+                f"parameter {spec.name} must be of type {expected.name.lower()}, "
+                f"got {parameter.type_.name.lower()}"
+            )
+        reason = spec.check(python_value(parameter.value))
+        return None if reason is None else f"parameter {spec.name}: {reason}"
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        for parameter in parameters:
+            reason = self.refusal(parameter)
+            if reason is not None:
+                self._node.get_logger().warning(f"refused: {reason}")
+                return SetParametersResult(successful=False, reason=reason)
+        return SetParametersResult(successful=True)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.specs:
+            raise KeyError(f"{name} is not a declared parameter of {self._node.get_name()}")
+        return python_value(self._node.get_parameter(name).value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: self[name] for name in self.specs}

@@ -1,0 +1,358 @@
+"""Simulated bench: the MuJoCo world's Kinect, UR5 and 2F-85 with the grasp executor, one process.
+
+`main()` runs two nodes on a MultiThreadedExecutor:
+- `sim_world` (this module's `SimWorldNode`): publishes `/camera/depth/image_raw` (16UC1,
+  millimetres, with the simulated Kinect's noise and holes) and `/camera/depth/camera_info` at
+  `publish_rate_hz` (keep last 1; see SENSOR_QOS), rendered from the current state of the
+  world; serves `/sim/reset_scene` (std_srvs/Trigger): loads the benchmark object
+  `object_name`, dropped with `seed` (set both with the standard parameter services before
+  calling it) and settled.
+- `executor_node` (`gqstn_ros.nodes.executor_node.ExecutorNode`) driving `SimArm` and
+  `SimGripper` of the same world, exactly as it drives the real UR5 and 2F-85
+  (`run_executor: false` leaves it out: the simulated camera and world only).
+
+The camera renders on its own thread (it owns the OpenGL context; rendering never waits on the
+ROS executor); physics stepping (arm and gripper motions, resets) and rendering share the
+world's lock, so they never race. The camera's pose in `base_link` (the hand-eye calibration the
+executor needs) is logged at start and given by `SimRobotWorld.camera_in_base`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+
+from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.hardware.interfaces import HardwareError
+from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
+from gqstn_ros.sim.robot import SimArm, SimGripper, SimRobotConfig, SimRobotWorld
+
+NODE_NAME = "sim_world"
+EXECUTOR_NODE_NAME = "executor_node"
+DEPTH_TOPIC = "/camera/depth/image_raw"
+INFO_TOPIC = "/camera/depth/camera_info"
+RESET_SERVICE = "/sim/reset_scene"
+OBJECT_STATE_SERVICE = "/sim/object_state"
+HOLD_SERVICE = "/sim/hold"
+WORLD_FRAME = "world"
+# The hold is simulated in slices this long; the lift is sampled after each (s).
+HOLD_SAMPLE_PERIOD_S = 0.05
+
+# Sensor data: keep last 1, the newest frame matters. Reliable so that it matches both
+# best-effort (sensor-data) and reliable subscribers: a 614 kB frame sent best effort over UDP
+# is lost whole when one fragment is, which under CPU load drops most frames.
+SENSOR_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
+)
+# A camera whose frames fail logs it once a second at most.
+RENDER_ERROR_LOG_PERIOD_S = 1.0
+
+PARAMETERS = (
+    ParameterSpec(
+        "publish_rate_hz",
+        30.0,
+        "Depth frames published per second (Kinect v1: 30)",
+        min_value=0.5,
+        max_value=60.0,
+    ),
+    ParameterSpec(
+        "object_name",
+        BENCHMARK_OBJECT_NAMES[0],
+        "Benchmark object loaded at start and by /sim/reset_scene",
+        choices=BENCHMARK_OBJECT_NAMES,
+    ),
+    ParameterSpec(
+        "seed",
+        0,
+        "Seed of the object's drop pose (and the sensor noise) at the next reset",
+        min_value=0,
+        max_value=2**31 - 1,
+    ),
+    ParameterSpec(
+        "frame_id", "camera_depth_optical_frame", "frame_id of the depth images", read_only=True
+    ),
+    ParameterSpec(
+        "real_time_factor",
+        1.0,
+        "Simulated seconds per wall second while the arm or gripper moves (0: as fast as it "
+        "computes)",
+        min_value=0.0,
+        max_value=100.0,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "render_backend",
+        "auto",
+        "Depth rendering: OpenGL (gl), ray casting (raycast) or auto",
+        choices=("auto", "gl", "raycast"),
+        read_only=True,
+    ),
+    ParameterSpec(
+        "stats_period_s",
+        5.0,
+        "Log the achieved frame rate this often (0: never)",
+        min_value=0.0,
+        max_value=3600.0,
+    ),
+    ParameterSpec(
+        "hold_duration_s",
+        1.0,
+        "Simulated seconds /sim/hold lets pass with the arm and gripper holding still",
+        min_value=0.0,
+        max_value=60.0,
+    ),
+    ParameterSpec(
+        "run_executor",
+        True,
+        "Host the grasp executor (executor_node) in this process on the simulated UR5 and 2F-85",
+        read_only=True,
+    ),
+)
+
+
+class SimWorldNode(Node):
+    """The simulated Kinect and the scene reset service over a `SimRobotWorld`."""
+
+    def __init__(self, node_name: str = NODE_NAME) -> None:
+        super().__init__(node_name)
+        self.parameters = NodeParameters(self, PARAMETERS)
+        config = SimRobotConfig(real_time_factor=float(self.parameters["real_time_factor"]))
+        name, seed = self.parameters["object_name"], int(self.parameters["seed"])
+        self.world = SimRobotWorld(
+            benchmark_object(name), seed, config, render_backend=self.parameters["render_backend"]
+        )
+        self.loaded_object = (name, seed)  # the benchmark object in the world and its drop seed
+        self._log_reset(name, seed)
+        self._image_publisher = self.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
+        self._info_publisher = self.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
+        self.create_service(
+            Trigger,
+            RESET_SERVICE,
+            self._on_reset,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
+        ground_truth_group = MutuallyExclusiveCallbackGroup()
+        self.create_service(
+            Trigger, OBJECT_STATE_SERVICE, self._on_object_state, callback_group=ground_truth_group
+        )
+        self.create_service(Trigger, HOLD_SERVICE, self._on_hold, callback_group=ground_truth_group)
+        hand_eye = self.world.camera_in_base
+        self.get_logger().info(
+            f"camera pose in base_link (hand-eye): position "
+            f"{np.round(hand_eye.translation, 4).tolist()}, orientation xyzw "
+            f"{np.round(hand_eye.quaternion_xyzw, 6).tolist()}"
+        )
+        self._stop = threading.Event()
+        self.frames_published = 0
+        self._camera_thread = threading.Thread(
+            target=self._camera_loop, name="sim_camera", daemon=True
+        )
+        self._camera_thread.start()
+
+    # ------------------------------------------------------------------ camera
+    def _camera_loop(self) -> None:
+        """Render and publish at the configured rate until the node is destroyed."""
+        next_time = time.monotonic()
+        last_error_log = -math.inf
+        stats_start, stats_frames = time.monotonic(), 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.publish_frame()
+                    stats_frames += 1
+                except Exception as error:  # a bad frame must not stop the camera
+                    now = time.monotonic()
+                    if now - last_error_log > RENDER_ERROR_LOG_PERIOD_S:
+                        self.get_logger().error(f"depth frame failed: {error}")
+                        last_error_log = now
+                stats_period = float(self.parameters["stats_period_s"])
+                elapsed = time.monotonic() - stats_start
+                if stats_period > 0 and elapsed >= stats_period:
+                    self.get_logger().info(
+                        f"published {stats_frames / elapsed:.1f} depth frames/s "
+                        f"(target {self.parameters['publish_rate_hz']:g})"
+                    )
+                    stats_start, stats_frames = time.monotonic(), 0
+                period = 1.0 / float(self.parameters["publish_rate_hz"])
+                next_time = max(next_time + period, time.monotonic() - period)
+                self._stop.wait(max(0.0, next_time - time.monotonic()))
+        finally:
+            self.world.close()  # the GL context belongs to this thread
+
+    def publish_frame(self) -> None:
+        depth = self.world.render_depth()  # (H, W) float32 metres, 0 = no data
+        header = Header(frame_id=self.parameters["frame_id"])
+        header.stamp = self.get_clock().now().to_msg()
+        image = metres_to_image(depth, ENCODING_16UC1, header)
+        info = intrinsics_to_camera_info(self.world.intrinsics, header)
+        self._image_publisher.publish(image)
+        self._info_publisher.publish(info)
+        self.frames_published += 1
+
+    # ------------------------------------------------------------------ reset
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        name, seed = self.parameters["object_name"], int(self.parameters["seed"])
+        try:
+            result = self.world.reset(benchmark_object(name), seed)
+        except Exception as error:  # the world must survive a failed reset
+            response.success = False
+            response.message = f"reset failed: {type(error).__name__}: {error}"
+            self.get_logger().error(response.message)
+            return response
+        self.loaded_object = (name, seed)
+        response.success = result.ok
+        response.message = f"{name} (seed {seed}): {result.message}"
+        self._log_reset(name, seed)
+        return response
+
+    # ------------------------------------------------------------------ ground truth
+    def object_state(self) -> dict[str, Any]:
+        """The world's true state (JSON-ready): see `/sim/object_state` in the module docstring.
+
+        Poses are (4, 4) homogeneous transforms as nested lists, world <- frame: `object_pose`
+        of the object's mesh frame (the frame of `benchmark_object(object_name).vertices`),
+        `camera_pose` of the camera optical frame, `base_pose` of base_link.
+        """
+        world = self.world
+        with world.lock:
+            settle = world.last_settle
+            status = world.gripper_status()
+            camera = world.config.world.camera.pose
+            camera_pose = np.eye(4)
+            camera_pose[:3, :3] = camera.rotation
+            camera_pose[:3, 3] = camera.position
+            return {
+                "frame": WORLD_FRAME,
+                "object_name": self.loaded_object[0],  # benchmark_object(name) rebuilds it
+                "seed": self.loaded_object[1],
+                "sim_time": world.sim_time,
+                "object_pose": world.object_pose_in_world().tolist(),
+                "lifted_height": world.object_lifted_height(),
+                "on_table": world.object_on_table(),
+                "settled": bool(settle.ok) if settle is not None else False,
+                "settle_message": settle.message if settle is not None else "",
+                "gripper_opening": float(status.opening),
+                "gripper_object_detected": bool(status.object_detected),
+                "fault": world.fault,
+                "camera_pose": camera_pose.tolist(),
+                "base_pose": world.base_in_world.matrix().tolist(),
+            }
+
+    def hold(self, duration_s: float) -> dict[str, Any]:
+        """Let `duration_s` of simulated time pass with the arm and gripper holding still.
+
+        Returns the lift (m above the settled height) at the start, its minimum over the
+        samples taken every HOLD_SAMPLE_PERIOD_S, and the state at the end. A diverging
+        simulation ends the hold early with `fault` set.
+        """
+        world = self.world
+        start = world.object_lifted_height()
+        lowest = start
+        elapsed = 0.0
+        fault = ""
+        while elapsed < duration_s - 1e-9:
+            step = min(HOLD_SAMPLE_PERIOD_S, duration_s - elapsed)
+            try:
+                # The world's own stepping: divergence checks, camera cache, lock slices.
+                # (a private method: SimRobotWorld has no public idle step yet)
+                world._run(step)
+            except HardwareError as error:
+                fault = str(error)
+                break
+            elapsed += step
+            lowest = min(lowest, world.object_lifted_height())
+        state = self.object_state()
+        state.update(
+            hold_duration_s=elapsed,
+            lifted_height_start=start,
+            lifted_height_min=lowest,
+            hold_fault=fault,
+        )
+        return state
+
+    def _on_object_state(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        try:
+            response.message = json.dumps(self.object_state())
+            response.success = True
+        except Exception as error:  # report, never crash the world
+            response.success = False
+            response.message = f"object state failed: {type(error).__name__}: {error}"
+        return response
+
+    def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        try:
+            state = self.hold(float(self.parameters["hold_duration_s"]))
+        except Exception as error:  # report, never crash the world
+            response.success = False
+            response.message = f"hold failed: {type(error).__name__}: {error}"
+            self.get_logger().error(response.message)
+            return response
+        response.success = not state["hold_fault"]
+        response.message = json.dumps(state)
+        return response
+
+    def _log_reset(self, name: str, seed: int) -> None:
+        result = self.world.last_settle
+        message = f"scene: {name} dropped with seed {seed}, {result.message if result else ''}"
+        if result is not None and not result.ok:
+            self.get_logger().warning(message)
+        else:
+            self.get_logger().info(message)
+
+    def destroy_node(self) -> None:
+        self._stop.set()
+        self._camera_thread.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    nodes: list[Node] = []
+    executor = MultiThreadedExecutor(num_threads=4)
+    try:
+        world_node = SimWorldNode()
+        nodes.append(world_node)
+        if world_node.parameters["run_executor"]:
+            # Imported here: the executor node is optional for a camera-only world.
+            from gqstn_ros.nodes.executor_node import ExecutorNode  # noqa: PLC0415
+
+            nodes.append(
+                ExecutorNode(
+                    arm=SimArm(world_node.world),
+                    gripper=SimGripper(world_node.world),
+                    node_name=EXECUTOR_NODE_NAME,
+                )
+            )
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()
+    except ParameterValueError as error:
+        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
+        raise SystemExit(2) from error
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        for node in reversed(nodes):
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

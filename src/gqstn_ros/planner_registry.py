@@ -1,0 +1,97 @@
+"""Planners by name: the one place the nodes, evaluation and benchmarks load a GraspPlanner.
+
+`gqstn`, `multigrasp` and `directgrasp` are single-pass networks
+(`gqstn_ros.networks.planners.load_network_planner`); `prop_gqcnn` samples antipodal candidates
+and ranks them with GQ-CNN (`gqstn_ros.grasping.prop_gqcnn.load_prop_planner`). Both loaders
+are imported only when asked for, so that a node without torch models still starts and can say
+why it has no model. No rclpy here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner
+
+NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
+PROP_PLANNER = "prop_gqcnn"
+BACKENDS = ("torch", "onnxruntime")
+PACKAGE_NAME = "gqstn_ros"
+REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+class PlannerUnavailable(RuntimeError):  # noqa: N818 (the name says what happened)
+    """A planner that cannot be loaded (unknown name, missing code or weights): says why."""
+
+
+def default_models_dir() -> Path:
+    """share/gqstn_ros/models of the installed package, else the repository's models/."""
+    try:
+        from ament_index_python.packages import (  # noqa: PLC0415
+            PackageNotFoundError,
+            get_package_share_directory,
+        )
+    except ImportError:
+        return REPO_MODELS_DIR
+    try:
+        installed = Path(get_package_share_directory(PACKAGE_NAME)) / "models"
+    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH not set
+        return REPO_MODELS_DIR
+    return installed if installed.is_dir() else REPO_MODELS_DIR
+
+
+def _loader(module_name: str, function_name: str) -> Any:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise PlannerUnavailable(
+            f"no model loaded: the planner code {module_name} cannot be imported ({error})"
+        ) from error
+    try:
+        return getattr(module, function_name)
+    except AttributeError as error:
+        raise PlannerUnavailable(
+            f"no model loaded: {module_name} has no {function_name}()"
+        ) from error
+
+
+def load_planner(
+    name: str,
+    models_dir: str | os.PathLike[str] | None = None,
+    backend: str = "torch",
+    **options: Any,
+) -> GraspPlanner:
+    """Load planner `name` with its weights from `models_dir` (default: `default_models_dir()`).
+
+    `backend` is `torch` or `onnxruntime`; `options` go to the loader (e.g. `num_candidates`
+    for prop_gqcnn). Raises `PlannerUnavailable` with a message starting "no model loaded"
+    when the planner's code or weights are missing or unreadable, and ValueError for an
+    unknown name or backend.
+    """
+    if name not in PLANNER_NAMES:
+        raise ValueError(f"unknown planner {name!r}: expected one of {', '.join(PLANNER_NAMES)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    models_path = Path(models_dir) if models_dir else default_models_dir()
+    if not models_path.is_dir():
+        raise PlannerUnavailable(f"no model loaded: models directory {models_path} does not exist")
+    if name in NETWORK_PLANNERS:
+        load = _loader("gqstn_ros.networks.planners", "load_network_planner")
+        arguments: tuple[Any, ...] = (name, models_path, backend)
+    else:
+        load = _loader("gqstn_ros.grasping.prop_gqcnn", "load_prop_planner")
+        arguments = (models_path,)
+        options = {"backend": backend, **options}
+    try:
+        planner = load(*arguments, **options)
+    except FileNotFoundError as error:
+        missing = error.filename or error
+        raise PlannerUnavailable(f"no model loaded: {missing} not found") from error
+    except (OSError, ValueError, RuntimeError, KeyError) as error:
+        raise PlannerUnavailable(f"no model loaded: {name} from {models_path}: {error}") from error
+    if not isinstance(planner, GraspPlanner):
+        raise PlannerUnavailable(f"no model loaded: {load.__name__} returned no GraspPlanner")
+    return planner

@@ -1,0 +1,184 @@
+"""Run the bench's node graph without the `ros2` command: one process per node.
+
+    python -m gqstn_ros.tools.run_graph [use_sim:=true] [robot_ip:=...] [gripper_port:=...]
+        [model_backend:=torch|onnxruntime] [params_file:=extra.yaml] [--only depth_node,...]
+
+The same arguments and the same nodes as `ros2 launch gqstn_ros bench.launch.py`
+(`gqstn_ros.node_graph`). Each node runs as
+`python -m gqstn_ros.nodes.<executable> --ros-args -r __node:=<name> --params-file <yaml> -p ...`,
+its output prefixed with its name. SIGINT/SIGTERM are forwarded to every node; when a node
+exits on its own the runner reports it and stops the others (or keeps them with
+`--keep-going`). The exit status is 0 after a clean Ctrl-C, else the first failing node's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from gqstn_ros.node_graph import (
+    LAUNCH_ARGUMENTS,
+    GraphArguments,
+    NodeSpec,
+    ParameterOverride,
+    default_config_dir,
+    nodes_to_start,
+)
+
+STOP_TIMEOUT_S = 10.0
+POLL_PERIOD_S = 0.2
+
+
+def parameter_text(value: ParameterOverride) -> str:
+    """A `-p name:=value` value as the ROS command line parses it (YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def node_command(spec: NodeSpec, config_dir: Path, python: str = sys.executable) -> list[str]:
+    """The command line that runs `spec` in its own process."""
+    command = [python, "-m", spec.module, "--ros-args"]
+    if spec.name:
+        command += ["-r", f"__node:={spec.name}"]
+    for path in spec.parameter_paths(config_dir):
+        if not path.is_file():
+            raise FileNotFoundError(f"parameters file of {spec.label} not found: {path}")
+        command += ["--params-file", str(path)]
+    for name, value in spec.parameters:
+        command += ["-p", f"{name}:={parameter_text(value)}"]
+    for source, target in spec.remappings:
+        command += ["-r", f"{source}:={target}"]
+    return command
+
+
+class RunningNode:
+    """One node process; a thread copies its output to ours, prefixed with its name."""
+
+    def __init__(self, spec: NodeSpec, command: list[str]) -> None:
+        self.spec = spec
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.reader = threading.Thread(target=self._copy_output, daemon=True)
+        self.reader.start()
+
+    def _copy_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            print(f"[{self.spec.label}] {line}", end="", flush=True)
+
+    def interrupt(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    def wait(self, timeout_s: float) -> int:
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"[run_graph] {self.spec.label} ignored SIGINT: killing it", flush=True)
+            self.process.kill()
+            return self.process.wait(timeout_s)
+
+
+def parse_arguments(argv: Sequence[str]) -> tuple[GraphArguments, argparse.Namespace]:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="launch arguments: "
+        + "; ".join(
+            f"{a.name}:=<{'|'.join(a.choices) or a.default or 'path'}> ({a.description})"
+            for a in LAUNCH_ARGUMENTS
+        ),
+    )
+    parser.add_argument("launch_arguments", nargs="*", metavar="name:=value")
+    parser.add_argument("--only", default="", help="comma-separated node labels to start")
+    parser.add_argument("--config-dir", type=Path, default=None, help="default: the package's")
+    parser.add_argument("--keep-going", action="store_true", help="keep running if a node exits")
+    options = parser.parse_args(argv)
+    values = {}
+    for item in options.launch_arguments:
+        name, separator, value = item.partition(":=")
+        if not separator:
+            parser.error(f"launch arguments are written name:=value, got {item!r}")
+        values[name] = value
+    try:
+        return GraphArguments.from_strings(values), options
+    except ValueError as error:
+        parser.error(str(error))
+        raise  # parser.error exits; this line is for type checkers
+
+
+def select_nodes(specs: list[NodeSpec], only: str) -> list[NodeSpec]:
+    if not only:
+        return specs
+    wanted = [label.strip() for label in only.split(",") if label.strip()]
+    labels = [spec.label for spec in specs]
+    unknown = [label for label in wanted if label not in labels]
+    if unknown:
+        raise ValueError(f"--only names unknown nodes {unknown}: the graph has {labels}")
+    return [spec for spec in specs if spec.label in wanted]
+
+
+def run(specs: list[NodeSpec], config_dir: Path, keep_going: bool = False) -> int:
+    """Start `specs`, wait for a signal or a node's exit, stop everything; the exit status."""
+    commands = [node_command(spec, config_dir) for spec in specs]  # all files checked first
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    nodes: list[RunningNode] = []
+    status = 0
+    try:
+        for spec, command in zip(specs, commands, strict=True):
+            print(f"[run_graph] starting {spec.label}: {' '.join(command)}", flush=True)
+            nodes.append(RunningNode(spec, command))
+        running = list(nodes)
+        while running and not stop.wait(POLL_PERIOD_S):
+            for node in list(running):
+                code = node.process.poll()
+                if code is None:
+                    continue
+                running.remove(node)
+                print(f"[run_graph] {node.spec.label} exited with code {code}", flush=True)
+                status = status or (code if code != 0 else 1)
+                if not keep_going:
+                    stop.set()
+    finally:
+        for node in nodes:
+            node.interrupt()
+        for node in nodes:
+            code = node.wait(STOP_TIMEOUT_S)
+            node.reader.join(STOP_TIMEOUT_S)
+            if received and code not in (0, -signal.SIGINT):
+                print(f"[run_graph] {node.spec.label} stopped with code {code}", flush=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments, options = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        specs = select_nodes(nodes_to_start(arguments), options.only)
+        return run(specs, options.config_dir or default_config_dir(), options.keep_going)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"[run_graph] {error}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

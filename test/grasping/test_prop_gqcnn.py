@@ -1,0 +1,236 @@
+"""Prop+GQ-CNN on rendered scenes (MuJoCo, simulated Kinect noise, inpainting).
+
+The ranking plumbing is tested with `ClearJawsScorer`, a test double for the trained GQ-CNN
+(same forward signature): an analytic judge that likes crops whose centre stands above the
+gripper depth (object between the jaws) and whose jaw columns are free below it.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from depth_rendering import render_depth
+from torch import nn
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.depth_processing import inpaint_depth
+from gqstn_ros.detection import GraspPlanner, PlanningError
+from gqstn_ros.grasping import primitives
+from gqstn_ros.grasping.mesh_geometry import TriangleMesh
+from gqstn_ros.grasping.prop_gqcnn import (
+    CEMConfig,
+    PropConfig,
+    PropGQCNNPlanner,
+    fit_gaussian_mixture,
+    load_prop_planner,
+    with_cem,
+)
+from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
+from gqstn_ros.sim.camera import DepthCamera
+from gqstn_ros.sim.objects import generate_object
+from gqstn_ros.sim.scene import Scene
+from gqstn_ros.sim.sensor_noise import apply_kinect_noise
+from gqstn_ros.sim.world_config import WorldConfig
+
+NORMALIZATION = Normalization()
+
+
+class ClearJawsScorer(nn.Module):
+    """Test double of GQ-CNN: image (N, 1, 32, 32), pose (N, 1) -> logits (N, 2).
+
+    The image is (crop - gripper depth) / scale: negative where a surface stands above the
+    gripper depth. Robust logit = height of the centre columns above the gripper depth +
+    clearance of the emptier-of-the-two jaw columns (jaws at +-1/6 of the crop side).
+    """
+
+    def forward(self, image: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
+        size = image.shape[-1]
+        middle = size // 2
+        jaw = round(size / 6)
+        centre = -image[:, 0, :, middle - 1 : middle + 1].mean(dim=(1, 2))
+        left = image[:, 0, :, middle - jaw - 1 : middle - jaw + 1].amin(dim=(1, 2))
+        right = image[:, 0, :, middle + jaw - 1 : middle + jaw + 1].amin(dim=(1, 2))
+        robust = torch.tanh(centre) + torch.tanh(torch.minimum(left, right)) + 0.0 * pose[:, 0]
+        return torch.stack([torch.zeros_like(robust), 2.0 * robust], dim=1)
+
+
+def render_scene(family: str, seed: int) -> tuple[np.ndarray, object]:
+    """Inpainted 640x480 Kinect frame of one settled object, and its intrinsics."""
+    config = WorldConfig()
+    scene = Scene.build([generate_object(family, seed)], config, seed)
+    scene.settle()
+    with DepthCamera(scene) as camera:
+        frame = camera.render()
+    noisy = apply_kinect_noise(frame.depth, frame.intrinsics, config.noise, seed)
+    return inpaint_depth(noisy), frame.intrinsics
+
+
+@pytest.fixture(scope="module")
+def box_scene():
+    return render_scene("box", 1)
+
+
+def make_planner(**changes) -> PropGQCNNPlanner:
+    config = replace(PropConfig(num_candidates=300), **changes)
+    return PropGQCNNPlanner(ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), config)
+
+
+def test_planner_implements_the_interface():
+    planner = make_planner()
+    assert isinstance(planner, GraspPlanner)
+    assert planner.name == "prop_gqcnn"
+
+
+def test_grasps_lie_on_the_object_within_the_stroke_best_first(box_scene):
+    depth, intrinsics = box_scene
+    ranked = make_planner().rank(depth, intrinsics)
+    assert len(ranked) == 300
+    assert np.all(np.diff(ranked.q) <= 0)
+    table = np.median(depth)
+    u = np.rint(ranked.centers_px[:, 0]).astype(int)
+    v = np.rint(ranked.centers_px[:, 1]).astype(int)
+    # Every centre lies on the box (its top stands well above the table).
+    assert np.all(depth[v, u] < table - 0.01)
+    # Gripper depth below the surface at the centre, above the table; opening within stroke.
+    assert np.all(ranked.depths > depth[v, u]) and np.all(ranked.depths < table)
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    assert np.all(ranked.widths_px * ranked.depths / focal <= 0.085 + 1e-9)
+    grasps = make_planner().plan(depth, intrinsics, top_k=5)
+    assert len(grasps) == 5
+    assert [g.q_value for g in grasps] == pytest.approx(list(ranked.q[:5]))
+    for grasp in grasps:
+        assert grasp.planner == "prop_gqcnn"
+        assert grasp.thumbnail.shape == (32, 32) and grasp.thumbnail.dtype == np.float32
+        assert -np.pi / 2 < grasp.angle <= np.pi / 2
+    # The judge prefers some grasps over others (ranking is not a tie).
+    assert ranked.q[0] > ranked.q[-1] + 0.05
+
+
+def test_results_are_deterministic_for_a_seed(box_scene):
+    depth, intrinsics = box_scene
+    planner = make_planner()
+    first = planner.plan(depth, intrinsics, top_k=10, seed=3)
+    again = planner.plan(depth, intrinsics, top_k=10, seed=3)
+    other = planner.plan(depth, intrinsics, top_k=10, seed=4)
+    assert [g.center_px for g in first] == [g.center_px for g in again]
+    assert [g.q_value for g in first] == [g.q_value for g in again]
+    assert [g.center_px for g in first] != [g.center_px for g in other]
+
+
+def test_batching_does_not_change_the_ranking(box_scene):
+    depth, intrinsics = box_scene
+    small = make_planner(batch_size=7).rank(depth, intrinsics)
+    whole = make_planner(batch_size=4096).rank(depth, intrinsics)
+    np.testing.assert_allclose(small.q, whole.q, atol=1e-6)
+    np.testing.assert_allclose(small.centers_px, whole.centers_px)
+    np.testing.assert_allclose(small.crops, whole.crops, atol=1e-6)
+
+
+def test_cross_entropy_method_never_loses_to_its_seeds(box_scene):
+    depth, intrinsics = box_scene
+    cem = CEMConfig(num_seed_samples=120, samples_per_iteration=40)
+    seeds = make_planner().rank(depth, intrinsics, num_candidates=120, seed=5)
+    refined_planner = PropGQCNNPlanner(
+        ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), with_cem(PropConfig(), cem)
+    )
+    refined = refined_planner.rank(depth, intrinsics, seed=5)
+    assert len(refined) == 120 + 3 * 40
+    assert refined.q[0] >= seeds.q[0]
+    assert np.all(np.diff(refined.q) <= 0)
+    # Samples drawn by the mixture are projected to valid grasps: in the view, in the stroke.
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    assert np.all(refined.widths_px * refined.depths / focal <= 0.085 + 1e-9)
+    assert np.all((refined.centers_px[:, 0] >= 160) & (refined.centers_px[:, 0] < 480))
+    assert np.all((refined.centers_px[:, 1] >= 80) & (refined.centers_px[:, 1] < 400))
+    again = refined_planner.rank(depth, intrinsics, seed=5)
+    np.testing.assert_array_equal(refined.q, again.q)
+
+
+def test_gaussian_mixture_finds_two_clusters():
+    rng = np.random.default_rng(0)
+    points = np.concatenate(
+        [rng.normal([0, 0], 0.1, (200, 2)), rng.normal([5, 5], 0.1, (200, 2))], axis=0
+    )
+    mixture = fit_gaussian_mixture(points, 2, np.random.default_rng(1))
+    means = mixture.means[np.argsort(mixture.means[:, 0])]
+    np.testing.assert_allclose(means, [[0, 0], [5, 5]], atol=0.05)
+    np.testing.assert_allclose(mixture.weights, [0.5, 0.5], atol=0.02)
+    drawn = mixture.sample(1000, np.random.default_rng(2))
+    assert drawn.shape == (1000, 2)
+    assert 0.4 < np.mean(drawn[:, 0] > 2.5) < 0.6
+
+
+def test_empty_table_says_nothing_to_grasp(box_scene):
+    _, intrinsics = box_scene
+    flat = np.full((intrinsics.height, intrinsics.width), 0.7, np.float32)
+    noisy = apply_kinect_noise(flat, intrinsics, WorldConfig().noise, 0)
+    with pytest.raises(PlanningError, match="nothing to grasp"):
+        make_planner().plan(inpaint_depth(noisy), intrinsics)
+
+
+@pytest.mark.parametrize("fill", [0.0, np.nan])
+def test_all_invalid_depth_is_refused(box_scene, fill):
+    _, intrinsics = box_scene
+    frame = np.full((intrinsics.height, intrinsics.width), fill, np.float32)
+    with pytest.raises(PlanningError, match="all-invalid depth image"):
+        make_planner().plan(frame, intrinsics)
+
+
+def test_object_wider_than_the_stroke_everywhere_is_named():
+    depth, intrinsics = render_scene("oversized", 0)
+    with pytest.raises(PlanningError, match="wider than the gripper stroke"):
+        make_planner().plan(depth, intrinsics)
+
+
+def test_wide_box_by_ray_casting_is_too_wide():
+    box = primitives.box((0.14, 0.12, 0.05))
+    mesh = TriangleMesh(box.vertices, box.faces).transformed(primitives.resting_pose(box.vertices))
+    intrinsics = CameraIntrinsics(width=320, height=240, fx=290.0, fy=290.0, cx=159.5, cy=119.5)
+    depth = render_depth(mesh, intrinsics)
+    planner = PropGQCNNPlanner(
+        ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(view_size_px=200), PropConfig()
+    )
+    with pytest.raises(PlanningError, match="wider than the gripper stroke"):
+        planner.plan(depth.astype(np.float32), intrinsics)
+
+
+def test_bad_depth_images_are_named(box_scene):
+    depth, intrinsics = box_scene
+    planner = make_planner()
+    with pytest.raises(PlanningError, match="2-D"):
+        planner.plan(depth[None], intrinsics)
+    holes = depth.copy()
+    holes[10, 10] = np.nan
+    with pytest.raises(PlanningError, match="1 invalid pixels"):
+        planner.plan(holes, intrinsics)
+    with pytest.raises(PlanningError, match="camera is 640x480"):
+        planner.plan(depth[:100], intrinsics)
+    with pytest.raises(PlanningError, match="top_k"):
+        planner.plan(depth, intrinsics, top_k=0)
+
+
+def test_load_prop_planner_names_a_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"gqcnn\.pt") as missing:
+        load_prop_planner(tmp_path)
+    assert missing.value.filename == str(tmp_path / "gqcnn.pt")
+    with pytest.raises(ValueError, match="backend 'onnxruntime' is not supported"):
+        load_prop_planner(tmp_path, backend="onnxruntime")
+
+
+def test_load_prop_planner_runs_a_saved_gqcnn(tmp_path, box_scene):
+    checkpoint = pytest.importorskip("gqstn_ros.networks.checkpoint")
+    from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
+
+    torch.manual_seed(0)
+    config = GQCNNConfig(conv_width=4, fc_width=8, pose_width=4)
+    checkpoint.save_checkpoint(
+        tmp_path / "gqcnn.pt", GQCNN(config), "gqcnn", config, NORMALIZATION, {"test": True}
+    )
+    planner = load_prop_planner(tmp_path, num_candidates=50)
+    assert planner.config.num_candidates == 50
+    depth, intrinsics = box_scene
+    grasps = planner.plan(depth, intrinsics, top_k=3)
+    assert len(grasps) == 3
+    assert all(0.0 <= g.q_value <= 1.0 for g in grasps)
+    assert grasps[0].q_value >= grasps[-1].q_value

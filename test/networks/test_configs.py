@@ -1,0 +1,43 @@
+import pytest
+
+from gqstn_ros.networks.configs import (
+    CONFIG_NAMES,
+    KINDS,
+    build_model,
+    config_from_dict,
+    model_config,
+)
+from gqstn_ros.networks.gqcnn import GQCNN
+from gqstn_ros.networks.gqstn import GQSTN
+
+
+def test_every_named_config_round_trips():
+    for kind in KINDS:
+        for name in CONFIG_NAMES:
+            config = model_config(kind, name)
+            assert config_from_dict(kind, config.to_dict()) == config
+
+
+def test_paper_configs_are_the_papers():
+    gqstn = model_config("gqstn", "paper")
+    assert gqstn.trans_net.depths == (3, 4, 6, 3) and gqstn.trans_net.width == 64
+    assert gqstn.angle_activation == "signed"
+    gqcnn = model_config("gqcnn", "paper")
+    assert (gqcnn.conv_width, gqcnn.fc_width, gqcnn.pose_width) == (64, 1024, 16)
+
+
+def test_unknown_names_and_wrong_types_are_refused():
+    with pytest.raises(ValueError, match="kind"):
+        model_config("alexnet", "paper")
+    with pytest.raises(ValueError, match="configuration"):
+        model_config("gqstn", "huge")
+    with pytest.raises(TypeError, match="GQSTNConfig"):
+        build_model("gqstn", model_config("gqcnn", "cpu"))
+    with pytest.raises(ValueError, match="GQ-CNN"):
+        build_model("gqstn", model_config("gqstn", "cpu"))
+
+
+def test_build_cpu_models():
+    gqcnn = build_model("gqcnn", model_config("gqcnn", "cpu"))
+    assert isinstance(gqcnn, GQCNN)
+    assert isinstance(build_model("gqstn", model_config("gqstn", "cpu"), gqcnn=gqcnn), GQSTN)

@@ -1,0 +1,119 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import frame_with_box
+
+from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.detection import GraspPlanner, PlannedGrasp, PlanningError
+from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.networks.planners import load_network_planner
+from gqstn_ros.preprocessing import NetworkInputConfig, extract_view
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx_cache")
+
+
+@pytest.mark.parametrize("name", ["gqstn", "directgrasp", "multigrasp"])
+def test_torch_and_onnxruntime_planners_agree(models_dir, onnx_cache, name):
+    torch_planner = load_network_planner(name, models_dir)
+    onnx_planner = load_network_planner(name, models_dir, "onnxruntime", onnx_cache_dir=onnx_cache)
+    assert isinstance(torch_planner, GraspPlanner)
+    depth = frame_with_box()
+    (a,) = torch_planner.plan(depth, KINECT_V1)
+    (b,) = onnx_planner.plan(depth, KINECT_V1, top_k=3)
+    assert isinstance(a, PlannedGrasp) and a.planner == name
+    assert np.allclose(a.center_px, b.center_px, atol=1e-2)
+    assert abs(a.angle - b.angle) < 1e-4 and abs(a.width_px - b.width_px) < 1e-2
+    assert abs(a.depth - b.depth) < 1e-5 and abs(a.q_value - b.q_value) < 1e-4
+    assert a.thumbnail.shape == (32, 32) and a.thumbnail.dtype == np.float32
+    assert -np.pi / 2 < a.angle <= np.pi / 2
+    assert 0.0 <= a.q_value <= 1.0
+    assert 0.5 < a.depth < 0.9  # about the table at 0.7 m
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_opening_never_exceeds_the_stroke_and_q_describes_the_returned_grasp(
+    models_dir, onnx_cache, backend
+):
+    narrow = GripperConfig(name="narrow", max_width=0.02)
+    planner = load_network_planner(
+        "gqstn", models_dir, backend, gripper=narrow, onnx_cache_dir=onnx_cache
+    )
+    wide = load_network_planner("gqstn", models_dir, backend, onnx_cache_dir=onnx_cache)
+    depth = frame_with_box(1)
+    (grasp,) = planner.plan(depth, KINECT_V1)
+    (unclamped,) = wide.plan(depth, KINECT_V1)
+    width_m = grasp.width_px * grasp.depth / KINECT_V1.fx
+    assert width_m <= narrow.max_width + 1e-6
+    assert unclamped.width_px * unclamped.depth / KINECT_V1.fx > narrow.max_width  # it clamped
+    assert np.isclose(width_m, narrow.max_width, rtol=1e-4)
+    # the thumbnail is the crop of the narrowed grasp (3 times the narrower opening)
+    assert not np.allclose(grasp.thumbnail, unclamped.thumbnail)
+
+
+def test_thumbnail_is_the_crop_of_the_returned_grasp(models_dir):
+    import torch
+
+    from gqstn_ros.preprocessing import ViewWindow, extract_crops, grasps_to_stn
+
+    planner = load_network_planner("directgrasp", models_dir)
+    depth = frame_with_box(2)
+    (grasp,) = planner.plan(depth, KINECT_V1)
+    config = NetworkInputConfig()
+    view, window = extract_view(depth, config)
+    assert window == ViewWindow.centered(depth.shape, config)
+    params = grasps_to_stn(
+        np.array([grasp.center_px]), np.array([grasp.angle]), np.array([grasp.width_px]), window
+    ).as_array()
+    crop = extract_crops(torch.from_numpy(view)[None, None], torch.from_numpy(params), 32)
+    # the reported angle may differ from the network's by pi (wrapped): the crop turns 180 deg
+    candidates = [crop[0, 0].numpy(), np.rot90(crop[0, 0].numpy(), 2)]
+    assert min(np.abs(c - grasp.thumbnail).max() for c in candidates) < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("depth", "message"),
+    [
+        (np.full((480, 640, 1), 0.7, np.float32), "2-D"),
+        (np.full((480, 640), 700, np.uint16), "float"),
+        (np.full((200, 640), 0.7, np.float32), "smaller than the 320x320 view"),
+        (np.full((480, 600), 0.7, np.float32), "camera_info says 640x480"),
+        (np.where(np.eye(480, 640) > 0, np.nan, 0.7).astype(np.float32), "480 NaN or inf"),
+        (np.zeros((480, 640), np.float32), "zero or negative"),
+        ([[0.7] * 640] * 480, "numpy array"),
+    ],
+)
+def test_bad_inputs_raise_planning_error(models_dir, depth, message):
+    planner = load_network_planner("gqstn", models_dir)
+    with pytest.raises(PlanningError, match=message):
+        planner.plan(depth, KINECT_V1)
+
+
+def test_bad_top_k_and_names(models_dir):
+    planner = load_network_planner("multigrasp", models_dir)
+    with pytest.raises(PlanningError, match="top_k"):
+        planner.plan(frame_with_box(), KINECT_V1, top_k=0)
+    with pytest.raises(ValueError, match="unknown network planner"):
+        load_network_planner("prop_gqcnn", models_dir)
+
+
+def test_a_stale_shipped_onnx_is_not_used(models_dir, onnx_cache, tmp_path):
+    import shutil
+
+    from gqstn_ros.networks.export import export_checkpoint
+
+    models = tmp_path / "models"
+    shutil.copytree(models_dir, models)
+    # an ONNX file from another network under gqstn's name
+    export_checkpoint(models / "directgrasp.pt", models / "gqstn.onnx", models / "gqcnn.pt")
+    planner = load_network_planner("gqstn", models, "onnxruntime", onnx_cache_dir=onnx_cache)
+    reference = load_network_planner("gqstn", models)
+    depth = frame_with_box(3)
+    (a,), (b,) = planner.plan(depth, KINECT_V1), reference.plan(depth, KINECT_V1)
+    assert abs(a.q_value - b.q_value) < 1e-4 and np.allclose(a.center_px, b.center_px, atol=1e-2)
+    loaded = load_checkpoint(models / "gqstn.pt")
+    assert dataclasses.asdict(loaded.input_config) == NetworkInputConfig().to_dict()

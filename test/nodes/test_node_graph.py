@@ -1,0 +1,267 @@
+"""The node graph: bench.launch.py builds it for ros2 launch, run_graph runs it here; the YAML
+files hold only declared, valid parameters."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import signal
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+from gqstn_msgs.srv import DetectGrasp, PlanGrasp
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+
+from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.node_graph import (
+    LAUNCH_ARGUMENTS,
+    REPO_CONFIG_DIR,
+    GraphArguments,
+    node_graph,
+    nodes_to_start,
+)
+from gqstn_ros.nodes.depth_node import DEPTH_NODE_PARAMETERS
+from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
+from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+from gqstn_ros.tools.run_graph import node_command
+from ros_test_support import REPO_ROOT, PeerProcess, spin_until
+
+LAUNCH_FILE = REPO_ROOT / "launch" / "bench.launch.py"
+TIMEOUT_S = 25.0
+
+
+def console_scripts() -> dict[str, str]:
+    """executable -> module:function from setup.py's entry_points (read, not executed)."""
+    tree = ast.parse((REPO_ROOT / "setup.py").read_text())
+    scripts: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "console_scripts":
+                    for item in ast.literal_eval(value):
+                        name, target = (part.strip() for part in item.split("="))
+                        scripts[name] = target
+    return scripts
+
+
+@pytest.mark.parametrize("use_sim", [True, False])
+def test_every_node_is_an_entry_point_with_its_module(use_sim: bool) -> None:
+    scripts = console_scripts()
+    for spec in nodes_to_start(GraphArguments(use_sim=use_sim)):
+        assert scripts.get(spec.executable) == f"{spec.module}:main", spec.executable
+        assert importlib.util.find_spec(spec.module) is not None, f"{spec.module} is missing"
+        for path in spec.parameter_paths(REPO_CONFIG_DIR):
+            assert path.is_file(), f"{spec.label} needs {path}"
+
+
+def test_sim_and_real_graphs() -> None:
+    sim = [spec.label for spec in nodes_to_start(GraphArguments(use_sim=True))]
+    real = nodes_to_start(
+        GraphArguments(use_sim=False, robot_ip="10.0.0.2", gripper_port="/dev/ttyS1")
+    )
+    assert sim == ["sim_world_node", "depth_node", "inference_node", "fallback_node"]
+    assert [spec.label for spec in real] == [
+        "depth_node",
+        "inference_node",
+        "fallback_node",
+        "executor_node",
+    ]
+    executor = real[-1]
+    assert dict(executor.parameters) == {"robot_ip": "10.0.0.2", "gripper_port": "/dev/ttyS1"}
+    inference = real[1]
+    assert dict(inference.parameters) == {"backend": "torch"}
+    assert len(node_graph(GraphArguments())) == 5
+
+
+def test_launch_arguments_are_checked() -> None:
+    arguments = GraphArguments.from_strings({"use_sim": "false", "model_backend": "onnxruntime"})
+    assert not arguments.use_sim and arguments.model_backend == "onnxruntime"
+    with pytest.raises(ValueError, match="model_backend:='tensorrt' is not one of torch"):
+        GraphArguments.from_strings({"model_backend": "tensorrt"})
+    with pytest.raises(ValueError, match="unknown launch argument"):
+        GraphArguments.from_strings({"use_simulation": "true"})
+    with pytest.raises(ValueError, match=r"params_file /nonexistent\.yaml does not exist"):
+        GraphArguments.from_strings({"params_file": "/nonexistent.yaml"})
+
+
+class Recorded:
+    """A launch class double that keeps its constructor arguments (launch is not installed)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) -> None:
+    source = LAUNCH_FILE.read_text()
+    compile(source, str(LAUNCH_FILE), "exec")  # valid Python for the launch system
+    values = {"use_sim": "false", "robot_ip": "10.1.1.1", "model_backend": "onnxruntime"}
+
+    class LaunchConfiguration(Recorded):
+        def perform(self, _context) -> str:
+            name = self.args[0]
+            return values.get(name, next(a.default for a in LAUNCH_ARGUMENTS if a.name == name))
+
+    modules = {
+        "launch": {"LaunchContext": Recorded, "LaunchDescription": Recorded},
+        "launch.actions": {"DeclareLaunchArgument": Recorded, "OpaqueFunction": Recorded},
+        "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
+        "launch_ros.actions": {"Node": Recorded},
+        "launch_ros": {},
+    }
+    for name, attributes in modules.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(attributes)
+        monkeypatch.setitem(sys.modules, name, module)
+    namespace: dict = {}
+    exec(compile(source, str(LAUNCH_FILE), "exec"), namespace)
+    monkeypatch.setitem(
+        namespace["launch_nodes"].__globals__,
+        "get_package_share_directory",
+        lambda package: str(REPO_ROOT) if package == "gqstn_ros" else None,
+    )
+    description = namespace["generate_launch_description"]()
+    *declared, opaque = description.args[0]
+    assert [d.args[0] for d in declared] == [a.name for a in LAUNCH_ARGUMENTS]
+    for action, argument in zip(declared, LAUNCH_ARGUMENTS, strict=True):
+        assert action.kwargs["description"] == argument.description
+        assert action.kwargs["default_value"] == argument.default
+        assert action.kwargs.get("choices", []) == list(argument.choices)
+    nodes = opaque.kwargs["function"](object())
+    scripts = console_scripts()
+    assert [node.kwargs["executable"] for node in nodes] == [
+        "depth_node",
+        "inference_node",
+        "fallback_node",
+        "executor_node",
+    ]
+    for node in nodes:
+        assert node.kwargs["package"] == "gqstn_ros"
+        assert node.kwargs["executable"] in scripts
+        *files, _overrides = node.kwargs["parameters"]
+        assert files == [str(REPO_ROOT / "config" / f"{node.kwargs['name']}.yaml")]
+    assert nodes[1].kwargs["parameters"][-1] == {"backend": "onnxruntime"}
+    assert nodes[3].kwargs["parameters"][-1]["robot_ip"] == "10.1.1.1"
+
+
+def flatten(parameters: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@pytest.mark.parametrize(
+    ("node_name", "specs"),
+    [
+        ("depth_node", DEPTH_NODE_PARAMETERS),
+        ("inference_node", INFERENCE_NODE_PARAMETERS),
+        ("fallback_node", FALLBACK_NODE_PARAMETERS),
+    ],
+)
+def test_yaml_keys_are_declared_valid_parameters(node_name: str, specs) -> None:
+    document = yaml.safe_load((REPO_CONFIG_DIR / f"{node_name}.yaml").read_text())
+    assert list(document) == [node_name]
+    values = flatten(document[node_name]["ros__parameters"])
+    by_name = {spec.name: spec for spec in specs}
+    assert sorted(values) == sorted(by_name), "the YAML lists every parameter, and only those"
+    for name, value in values.items():
+        spec = by_name[name]
+        assert type(value) is type(spec.default), f"{name}: {value!r} vs {spec.default!r}"
+        assert spec.check(value) is None, f"{name}: {spec.check(value)}"
+
+
+def test_node_command_line() -> None:
+    spec = nodes_to_start(GraphArguments(model_backend="onnxruntime"))[2]
+    command = node_command(spec, REPO_CONFIG_DIR, python="python3")
+    assert command == [
+        "python3",
+        "-m",
+        "gqstn_ros.nodes.inference_node",
+        "--ros-args",
+        "-r",
+        "__node:=inference_node",
+        "--params-file",
+        str(REPO_CONFIG_DIR / "inference_node.yaml"),
+        "-p",
+        "backend:=onnxruntime",
+    ]
+
+
+@pytest.mark.ros
+def test_run_graph_brings_up_depth_inference_and_fallback(client_node) -> None:
+    node, executor = client_node
+    runner = PeerProcess(
+        [
+            "-m",
+            "gqstn_ros.tools.run_graph",
+            "--only",
+            "depth_node,inference_node,fallback_node",
+            "use_sim:=false",
+        ],
+        "run_graph",
+    )
+    try:
+        detect = node.create_client(DetectGrasp, "/detect_grasp")
+        plan = node.create_client(PlanGrasp, "/plan_grasp")
+        assert detect.wait_for_service(timeout_sec=TIMEOUT_S), runner.output()
+        assert plan.wait_for_service(timeout_sec=TIMEOUT_S), runner.output()
+        assert {"depth_node", "inference_node", "fallback_node"} <= set(node.get_node_names())
+        # Raw frames reach the inference node through the depth node.
+        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        images = node.create_publisher(Image, "/camera/depth/image_raw", qos)
+        infos = node.create_publisher(CameraInfo, "/camera/depth/camera_info", qos)
+        frame = metres_to_image(_table_with_box(), "16UC1")
+        info = intrinsics_to_camera_info(KINECT_V1)
+        message = "no depth frame received yet on /depth/inpainted"
+        deadline = time.monotonic() + TIMEOUT_S
+        while message.startswith("no depth frame") and time.monotonic() < deadline:
+            infos.publish(info)
+            images.publish(frame)
+            future = detect.call_async(DetectGrasp.Request(disable_fallback=True))
+            assert spin_until(executor, future.done, TIMEOUT_S)
+            response = future.result()
+            message = response.message
+        assert response.success or message.startswith("no model loaded"), message
+        assert runner.is_running()
+    finally:
+        runner.process.send_signal(signal.SIGINT)
+        code = runner.process.wait(20)
+        runner.reader.join(5)
+    output = runner.output()
+    assert code == 0, output
+    for label in ("depth_node", "inference_node", "fallback_node"):
+        assert f"[{label}] " in output, output
+
+
+def _table_with_box():
+    import numpy as np
+
+    depth = np.full((480, 640), 0.7)
+    depth[200:260, 280:330] = 0.64
+    depth[::37, ::41] = 0.0  # holes
+    return depth
+
+
+@pytest.mark.ros
+def test_run_graph_reports_a_node_that_exits(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("depth_node:\n  ros__parameters:\n    inpaint_scale: 2.0\n")
+    runner = PeerProcess(
+        ["-m", "gqstn_ros.tools.run_graph", "--only", "depth_node", f"params_file:={bad}"],
+        "run_graph",
+    )
+    code = runner.process.wait(30)
+    runner.reader.join(5)
+    output = runner.output()
+    assert "depth_node exited with code 2" in output, output
+    assert "inpaint_scale" in output
+    assert code == 2
