@@ -14,6 +14,7 @@ every checkpoint stores.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,13 @@ from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.depth_processing import inpaint_depth
 from gqstn_ros.grasping.grasp import HAND_POSE_DEPTH
-from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, ViewWindow, extract_view
+from gqstn_ros.preprocessing import (
+    NetworkInputConfig,
+    Normalization,
+    ViewWindow,
+    extract_crops,
+    extract_view,
+)
 
 SPLIT_NAME = "object_wise"
 SPLITS = ("train", "val", "test")
@@ -38,7 +45,7 @@ def robust_threshold(root: Path) -> float:
 class GraspSet:
     """N labelled grasps. crops: (N, 1, c, c) metres; depths, references, quality: (N,)."""
 
-    crops: torch.Tensor
+    crops: torch.Tensor | None  # None when loaded without crops (the one-shot trainers)
     depths: torch.Tensor
     references: torch.Tensor
     quality: torch.Tensor
@@ -53,16 +60,28 @@ class GraspSet:
         return len(self.labels)
 
 
-def load_grasps(root: Path, split: str) -> GraspSet:
-    """The grasps of `split` ("train", "val", "test")."""
+CROP_FIELD = "depth_ims_tf_table"
+
+
+def load_grasps(root: Path, split: str, with_crops: bool = True) -> GraspSet:
+    """The grasps of `split` ("train", "val", "test"); crops only when asked for (the bulk
+    of the data, which the one-shot networks do not need)."""
     root = Path(root)
     dataset = TensorDataset(root / "grasps")
     indices = read_split(root / "grasps", SPLIT_NAME)[split]
-    fields = dataset.datapoints(indices)
+    names = [f for f in dataset.field_names if f != CROP_FIELD]
+    fields = dataset.datapoints(indices, names)
+    crops = None
+    if with_crops and CROP_FIELD in dataset.field_names:
+        crops = torch.from_numpy(
+            dataset.datapoints(indices, [CROP_FIELD])[CROP_FIELD].transpose(0, 3, 1, 2).copy()
+        )
+    elif with_crops:  # a slim copy of the dataset: the crops are recomputed from the images
+        crops = crops_from_images(root, fields["image_labels"], fields["stn_params"])
     threshold = float(dataset.metadata["robust_threshold"])
     quality = fields["robust_ferrari_canny"].astype(np.float32)
     return GraspSet(
-        crops=torch.from_numpy(fields["depth_ims_tf_table"].transpose(0, 3, 1, 2).copy()),
+        crops=crops,
         depths=torch.from_numpy(fields["hand_poses"][:, HAND_POSE_DEPTH].astype(np.float32)),
         references=torch.from_numpy(fields["view_references"].astype(np.float32)),
         quality=torch.from_numpy(quality),
@@ -73,6 +92,33 @@ def load_grasps(root: Path, split: str) -> GraspSet:
         family_labels=fields["family_labels"],
         sources=fields["grasp_sources"],
     )
+
+
+def crops_from_images(
+    root: Path, image_labels: np.ndarray, stn_params: np.ndarray, batch_size: int = 4096
+) -> torch.Tensor:
+    """The 32x32 crops of grasps recomputed from their stored images, by the same pipeline
+    as generation (inpaint, view, `extract_crops`). (N, 1, c, c) metres."""
+    images = TensorDataset(Path(root) / "images")
+    manifest = json.loads((Path(root) / "generation.json").read_text())
+    input_config = NetworkInputConfig(**manifest["config"]["network_input"])
+    needed = np.unique(image_labels)
+    raw = images.datapoints(needed, ["depth_ims"])["depth_ims"]
+    views = np.empty((len(needed), 1, input_config.input_size, input_config.input_size), np.float32)
+    for row, image in enumerate(raw):
+        filled = inpaint_depth(raw_to_metres(image))
+        views[row, 0], _ = extract_view(filled, input_config)
+    views_t = torch.from_numpy(views)
+    row_of_image = torch.from_numpy(np.searchsorted(needed, image_labels))
+    params = torch.from_numpy(np.asarray(stn_params, dtype=np.float32))
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(params), batch_size):
+            part = slice(start, start + batch_size)
+            parts.append(
+                extract_crops(views_t, params[part], input_config.crop_size, row_of_image[part])
+            )
+    return torch.cat(parts) if parts else torch.zeros(0, 1, input_config.crop_size, 32)
 
 
 @dataclass
@@ -109,7 +155,7 @@ def load_images(root: Path, split: str, input_config: NetworkInputConfig) -> Ima
         filled = inpaint_depth(raw_to_metres(image))
         window = ViewWindow.centered(filled.shape, input_config)
         views[row, 0], _ = extract_view(filled, input_config, window)
-    grasps = load_grasps(root, split)
+    grasps = load_grasps(root, split, with_crops=False)
     position = {int(image): row for row, image in enumerate(indices)}
     rows: list[list[int]] = [[] for _ in indices]
     for grasp_row, image in enumerate(grasps.image_index):
@@ -128,7 +174,9 @@ def load_images(root: Path, split: str, input_config: NetworkInputConfig) -> Ima
 
 def fit_normalization(grasps: GraspSet, views: torch.Tensor | None = None) -> Normalization:
     """Training-set constants (see `preprocessing.Normalization`)."""
-    relative = grasps.crops - grasps.depths[:, None, None, None]
+    crop_scale = Normalization().crop_scale
+    if grasps.crops is not None:
+        crop_scale = float((grasps.crops - grasps.depths[:, None, None, None]).std())
     offsets = grasps.depths - grasps.references
     robust = grasps.labels == 1
     scales = grasps.stn_params[robust, 3] if robust.any() else grasps.stn_params[:, 3]
@@ -138,7 +186,7 @@ def fit_normalization(grasps: GraspSet, views: torch.Tensor | None = None) -> No
         view_scale = float((views - medians[:, None, None, None]).std())
     return Normalization(
         view_scale=max(view_scale, 1e-4),
-        crop_scale=max(float(relative.std()), 1e-4),
+        crop_scale=max(crop_scale, 1e-4),
         depth_offset_mean=float(offsets.mean()),
         depth_offset_std=max(float(offsets.std()), 1e-4),
         scale_mean=float(scales.mean()),

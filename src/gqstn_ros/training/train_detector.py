@@ -137,33 +137,37 @@ def draw_targets(
     return torch.cat([params, z[:, None]], dim=1)
 
 
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def predict_params(model, kind: str, views: torch.Tensor, batch_size: int = 64):
-    """(N, 4) [x, y, theta, s] and (N,) depths (m) predicted on views."""
+    """(N, 4) [x, y, theta, s] and (N,) depths (m) predicted on views (CPU tensors out)."""
     out_params, out_depths = [], []
     model.eval()
+    device = _device_of(model)
     with torch.inference_mode():
         for start in range(0, len(views), batch_size):
-            chunk = views[start : start + batch_size]
+            chunk = views[start : start + batch_size].to(device)
             outputs = model(chunk)
-            out_params.append(outputs.params())
+            out_params.append(outputs.params().cpu())
             if kind == "gqstn":
-                out_depths.append(outputs.depth)
+                out_depths.append(outputs.depth.cpu())
             else:
                 norm = model.normalization
-                out_depths.append(
-                    view_reference(chunk)
-                    + norm.depth_offset_mean
-                    + norm.depth_offset_std * outputs.z
-                )
+                depth = view_reference(chunk) + norm.depth_offset_mean
+                out_depths.append((depth + norm.depth_offset_std * outputs.z).cpu())
     return torch.cat(out_params), torch.cat(out_depths)
 
 
 def judge_gqcnn(gqcnn, norm: Normalization, views, params, depths, crop_size: int) -> torch.Tensor:
     """GQ-CNN's robust probability of each predicted grasp, on the crop of its view."""
+    device = _device_of(gqcnn)
     with torch.inference_mode():
+        views, params, depths = views.to(device), params.to(device), depths.to(device)
         crops = extract_crops(views, params, crop_size)
         image, pose = gqcnn_inputs(crops, depths, view_reference(views), norm)
-        return gqcnn.robustness(image, pose)
+        return gqcnn.robustness(image, pose).cpu()
 
 
 def validate(model, kind: str, images: ImageSet, gqcnn, gqcnn_norm: Normalization) -> dict:
@@ -197,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    device = torch.device(args.device)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -224,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     config = model_config(args.kind, args.config)
     model = build_model(args.kind, config, norm, judge.model if args.kind == "gqstn" else None)
+    model.to(device)
+    judge.model.to(device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=schedule[0].lr, weight_decay=args.weight_decay)
     run_path = args.output / "run.pt"
@@ -255,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch = order[start : start + args.batch_size]
                 targets = draw_targets(train, positives, batch, rng, norm)
                 views, targets = augment(train.views[batch], targets, generator)
+                views, targets = views.to(device), targets.to(device)
                 if args.kind == "gqstn":
                     teacher = targets[:, :4] if phase.teacher_forcing else None
                     outputs = model(views, teacher=teacher)
@@ -318,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": final,
             "schedule": [vars(p) for p in schedule],
             "gqcnn": str(args.gqcnn),
+            "trained_on": str(device),
         },
         input_config=input_config,
     )

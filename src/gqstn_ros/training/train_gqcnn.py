@@ -41,8 +41,8 @@ from gqstn_ros.training.data import GraspSet, fit_normalization, load_grasps
 def augment(crops: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The grasp's symmetries: turn half of the crops by 180 degrees, mirror half across x."""
     n = len(crops)
-    turn = torch.rand(n, generator=generator) < 0.5
-    mirror = torch.rand(n, generator=generator) < 0.5
+    turn = (torch.rand(n, generator=generator) < 0.5).to(crops.device)
+    mirror = (torch.rand(n, generator=generator) < 0.5).to(crops.device)
     crops = torch.where(turn[:, None, None, None], crops.flip(-1, -2), crops)
     return torch.where(mirror[:, None, None, None], crops.flip(-2), crops)
 
@@ -50,6 +50,7 @@ def augment(crops: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def predict(model, grasps: GraspSet, norm: Normalization, batch_size: int = 2048) -> np.ndarray:
     """Robust probabilities of every grasp of the set."""
     model.eval()
+    device = next(model.parameters()).device
     out = []
     with torch.inference_mode():
         for start in range(0, len(grasps), batch_size):
@@ -57,7 +58,7 @@ def predict(model, grasps: GraspSet, norm: Normalization, batch_size: int = 2048
             image, pose = gqcnn_inputs(
                 grasps.crops[part], grasps.depths[part], grasps.references[part], norm
             )
-            out.append(model.robustness(image, pose))
+            out.append(model.robustness(image.to(device), pose.to(device)).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         parser.error("--epochs, --batch-size and --lr must be positive")
     set_threads(args.threads)
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     config = model_config("gqcnn", args.config)
-    model = build_model("gqcnn", config)
+    model = build_model("gqcnn", config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     run_path = args.output / "run.pt"
     restored = load_run(run_path, model, optimizer)
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if restored:
         print(f"resuming after epoch {state.epoch}", flush=True)
     images_train, poses_train = gqcnn_inputs(train.crops, train.depths, train.references, norm)
-    labels_train = train.labels
+    images_train, poses_train = images_train.to(device), poses_train.to(device)
+    labels_train = train.labels.to(device)
     while state.epoch < args.epochs and state.epochs_without_improvement < args.patience:
         epoch = state.epoch + 1
         model.train()
@@ -169,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": val_metrics,
             "test_metrics": test_metrics,
             "train_grasps": len(train),
+            "trained_on": str(device),
         },
         input_config=INPUT_CONFIGS[args.config],
     )
