@@ -5,7 +5,8 @@ Two configurations per network:
   GQ-CNN with Dex-Net 2.0's layer widths). Meant for a GPU.
 - `cpu`: small enough for single-frame inference on two CPU threads (ResNet depths (1, 1, 1, 1),
   width 16, the same 224 px views and 32 px crops, a narrower GQ-CNN); GQ-STN + GQ-CNN head in
-  about 11 ms median at batch 1 on 2 threads (benchmarks/detection_latency.py).
+  about 19 ms (PyTorch) / 15 ms (onnxruntime) median per 640x480 frame at batch 1 on 2 threads
+  of an otherwise idle machine (benchmarks/detection_latency.py).
 """
 
 from __future__ import annotations
