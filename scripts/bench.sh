@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
-# The main job. Today: the synthetic grasp world end to end (objects settled by MuJoCo, the
-# simulated Kinect, inpainting, antipodal sampling, physical robustness labels), one scene per
-# object family, with figures; it becomes the simulated physical benchmark (Table II) once the
-# networks and nodes land. Extra arguments go to the tool (see --help).
+# The main job: the simulated physical benchmark (the paper's Table II) end to end through the
+# real nodes: MuJoCo UR5 + Robotiq 2F-85 + Kinect, depth, inference and fallback nodes, each in
+# its own process, with GQ-STN, MultiGrasp and Prop+GQ-CNN (weights from models/).
+#
+#   scripts/bench.sh                 quick run: 12 objects x 1 trial x 3 methods (36 attempts)
+#   scripts/bench.sh --full          the paper's 180 attempts (12 objects x 5 trials x 3 methods)
+#   scripts/bench.sh --preview       the synthetic grasp world preview (gqstn_ros.tools.world_preview)
+#
+# Other arguments go to the tool (see `python -m gqstn_ros.tools.benchmark --help`); results,
+# node logs and every attempt's depth frames are written to runs/benchmark unless --output says.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
-exec "${GQSTN_VENV:-$ROOT/.venv}/bin/python" -m gqstn_ros.tools.world_preview "$@"
+PYTHON="${GQSTN_VENV:-$ROOT/.venv}/bin/python"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+
+mode=quick
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --full) mode=full ;;
+    --preview) mode=preview ;;
+    *) args+=("$arg") ;;
+  esac
+done
+
+case "$mode" in
+  preview) exec "$PYTHON" -m gqstn_ros.tools.world_preview "${args[@]+"${args[@]}"}" ;;
+  full) exec "$PYTHON" -m gqstn_ros.tools.benchmark --trials 5 "${args[@]+"${args[@]}"}" ;;
+  *) exec "$PYTHON" -m gqstn_ros.tools.benchmark --quick "${args[@]+"${args[@]}"}" ;;
+esac

@@ -1,0 +1,241 @@
+"""The simulated physical benchmark: Table II bookkeeping (pure) and a run through the real node
+graph (every node its own process, real DDS, real MuJoCo)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gqstn_ros.planner_registry import REPO_MODELS_DIR
+from gqstn_ros.tools.benchmark import (
+    AttemptRecord,
+    BenchmarkConfig,
+    classify_detection_failure,
+    classify_execution_failure,
+    detection_time_ratio,
+    format_table,
+    parameters_yaml,
+    parse_config,
+    replay_attempt,
+    scene_seed,
+    summarize,
+    write_results,
+)
+from ros_test_support import REPO_ROOT, peer_environment
+
+RUN_TIMEOUT_S = 80.0
+
+
+# ------------------------------------------------------------------------------------- pure parts
+def record(method: str, success: bool, **values) -> AttemptRecord:
+    attempt = AttemptRecord(object_name="mug", trial=0, method=method, seed=0, **values)
+    attempt.success = success
+    attempt.category = "success" if success else values.get("category", "unreachable")
+    return attempt
+
+
+def test_summary_rates_times_and_ratio() -> None:
+    records = [
+        record("gqstn", True, detected=True, detection_time=0.02, robust_prediction=True,
+               physical_robust=True, physical_robust_quality=0.002),
+        record("gqstn", False, detected=True, detection_time=0.04, category="closed on nothing"),
+        record("prop_gqcnn", True, detected=True, detection_time=1.5, robust_prediction=True),
+        record("prop_gqcnn", False, category="no model"),
+    ]  # fmt: skip
+    rows = summarize(records, ["gqstn", "prop_gqcnn"])
+    gqstn, prop = rows
+    assert (gqstn.attempts, gqstn.successes, gqstn.detections) == (2, 1, 2)
+    assert gqstn.success_rate == 0.5 and gqstn.robust_prediction_rate == 0.5
+    assert gqstn.detection_time_mean == pytest.approx(0.03)
+    assert gqstn.physical_robust_rate == 0.5
+    assert gqstn.failures == {"closed on nothing": 1}
+    # Rates count every attempt; times only the detected grasps.
+    assert prop.robust_prediction_rate == 0.5 and prop.detection_time_median == 1.5
+    assert prop.failures == {"no model": 1}
+    assert detection_time_ratio(rows) == pytest.approx(50.0)
+    table = format_table(rows, detection_time_ratio(rows))
+    assert "GQ-STN" in table and "Prop+GQ-CNN" in table and "50.0x" in table
+    # Without a GQ-STN detection there is no ratio, and the table says so.
+    no_ratio = summarize(records[3:], ["gqstn", "prop_gqcnn"])
+    assert math.isnan(detection_time_ratio(no_ratio))
+    assert "n/a" in format_table(no_ratio, math.nan)
+
+
+def test_failure_messages_are_classified() -> None:
+    assert classify_detection_failure("no model loaded: gqstn.pt not found") == "no model"
+    assert classify_detection_failure("gqstn failed: RuntimeError: boom") == "planner error"
+    assert classify_execution_failure("plan refused: pose unreachable: ...") == "unreachable"
+    assert classify_execution_failure("closing: simulation diverged: NaN") == "sim diverged"
+    assert classify_execution_failure("descending: protective stop: blocked") == "collision"
+    assert classify_execution_failure("nothing held: after lifting 15 cm") == "closed on nothing"
+
+
+def test_config_refuses_bad_input_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="teapot"):
+        BenchmarkConfig(objects=("teapot",))
+    with pytest.raises(ValueError, match="methods"):
+        BenchmarkConfig(methods=("magic",))
+    with pytest.raises(ValueError, match="trials"):
+        BenchmarkConfig(trials=0)
+    config, _ = parse_config(["--quick", "--models", str(tmp_path), "--output", str(tmp_path)])
+    assert config.attempt_count == 12 * 1 * 3  # the quick run: every object once per method
+    config, _ = parse_config(["--models", str(tmp_path)])
+    assert config.attempt_count == 180  # the paper's benchmark
+    with pytest.raises(SystemExit):
+        parse_config(["--objects", "teapot"])
+    # Every method meets the same scene; scenes differ between objects and trials.
+    assert len({scene_seed(0, o, t) for o in range(12) for t in range(5)}) == 60
+
+
+def test_parameters_file_sets_models_and_disables_fallback(tmp_path: Path) -> None:
+    config = BenchmarkConfig(methods=("gqstn", "prop_gqcnn"), models_dir=tmp_path)
+    text = parameters_yaml(config, tmp_path / "log.jsonl")
+    assert '["gqstn", "prop_gqcnn"]' in text and "allow_fallback: false" in text
+    assert str(tmp_path.resolve()) in text and "real_time_factor: 0.0" in text
+
+
+def test_results_are_written_with_nan_as_null(tmp_path: Path) -> None:
+    config = BenchmarkConfig(objects=("mug",), trials=1, methods=("gqstn",), output_dir=tmp_path)
+    records = [record("gqstn", False, category="no model")]
+    paths = write_results(tmp_path, config, records, {"total_s": 1.0})
+    document = json.loads(paths["json"].read_text())
+    assert document["attempts"][0]["detection_time"] is None
+    assert document["summary"][0]["success_rate"] == 0.0
+    assert paths["plot"].stat().st_size > 1000
+    with paths["csv"].open() as stream:
+        assert next(csv.DictReader(stream))["method"] == "gqstn"
+
+
+# ------------------------------------------------------------------------------------- real graph
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention `text` (here: a run's own tmp path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in command and str(os.getpid()) != entry.name:
+            found.append(f"{entry.name}: {command}")
+    return found
+
+
+def run_benchmark_process(output: Path, models: Path, methods: list[str]) -> dict:
+    """python -m gqstn_ros.tools.benchmark in its own process; its results.json."""
+    command = [
+        sys.executable, "-m", "gqstn_ros.tools.benchmark",
+        "--objects", "tea_box", "--trials", "1", "--methods", *methods,
+        "--models", str(models), "--output", str(output), "--no-progress",
+    ]  # fmt: skip
+    started = time.monotonic()
+    finished = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        cwd=REPO_ROOT,
+        env=peer_environment(),
+    )
+    elapsed = time.monotonic() - started
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "TABLE II" in finished.stdout
+    # The runner stopped every node it started (their command lines name the run's folder).
+    assert processes_mentioning(str(output)) == []
+    results = json.loads((output / "results.json").read_text())
+    assert all(code == 0 for code in results["timing"]["node_exit_codes"].values()), results
+    results["elapsed_s"] = elapsed
+    return results
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_benchmark_without_models_records_no_model_and_cleans_up(tmp_path: Path) -> None:
+    empty_models = tmp_path / "models"
+    empty_models.mkdir()
+    output = tmp_path / "run"
+    results = run_benchmark_process(output, empty_models, ["gqstn"])
+    (attempt,) = results["attempts"]
+    assert (attempt["object_name"], attempt["method"]) == ("tea_box", "gqstn")
+    assert not attempt["success"]
+    assert "no model" in attempt["reason"] and attempt["category"] == "no model"
+    assert (output / "attempts.csv").is_file() and (output / "table_ii.png").is_file()
+    # The attempt is kept: the scene's ground truth and the failure can be looked at again.
+    kept = replay_attempt(Path(attempt["replay_file"]))
+    assert kept["record"]["reason"] == attempt["reason"]
+    with np.load(attempt["replay_file"]) as arrays:
+        object_pose = arrays["object_pose"]
+    # The tea box rests on the table near its centre.
+    assert 0.0 < object_pose[2, 3] < 0.1 and np.linalg.norm(object_pose[:2, 3]) < 0.15
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_prop_gqcnn_attempt_with_the_trained_gqcnn(tmp_path: Path) -> None:
+    if not (REPO_MODELS_DIR / "gqcnn.pt").is_file():
+        pytest.skip(f"no trained GQ-CNN at {REPO_MODELS_DIR / 'gqcnn.pt'} (Prop+GQ-CNN needs it)")
+    output = tmp_path / "run"
+    results = run_benchmark_process(output, REPO_MODELS_DIR, ["prop_gqcnn"])
+    (attempt,) = results["attempts"]
+    # Detected and executed to the end: the outcome is the physics', whatever it is.
+    assert attempt["detected"], attempt["reason"]
+    assert attempt["detection_time"] > 0 and 0.0 <= attempt["q_value"] <= 1.0
+    assert attempt["physical_robust_quality"] is not None
+    assert attempt["success"] or attempt["reason"], attempt
+    assert attempt["lifted_height_min"] is not None or not attempt["success"]
+    with np.load(attempt["replay_file"]) as arrays:
+        assert arrays["depth_inpainted"].shape == (480, 640)
+        assert arrays["grasp_in_camera"].shape == (4, 4)
+
+
+@pytest.mark.ros
+def test_sim_world_ground_truth_matches_what_the_camera_sees() -> None:
+    """/sim/object_state and /sim/hold of sim_world_node, in its own process."""
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.depth_image import depth_to_metres
+    from gqstn_ros.tools.benchmark import BenchClient
+    from ros_test_support import PeerProcess
+
+    world = PeerProcess(
+        [
+            "-m", "gqstn_ros.nodes.sim_world_node", "--ros-args",
+            "-p", "run_executor:=false", "-p", "object_name:=soda_can", "-p", "seed:=4",
+            "-p", "publish_rate_hz:=5.0", "-p", "hold_duration_s:=0.5",
+        ],
+        "sim_world_node",
+    )  # fmt: skip
+    client = BenchClient(BenchmarkConfig(service_timeout_s=30.0))
+    try:
+        state = client.ground_truth(client.object_state, "state")
+        assert state["ok"] and (state["object_name"], state["seed"]) == ("soda_can", 4)
+        assert state["on_table"] and state["settled"] and abs(state["lifted_height"]) < 1e-3
+        object_pose = np.asarray(state["object_pose"])
+        camera_pose = np.asarray(state["camera_pose"])
+        assert camera_pose[2, 3] == pytest.approx(0.70)  # the Kinect 70 cm above the table
+        # The object's centre, projected with the true poses, is where the camera sees the can.
+        centre = np.linalg.inv(camera_pose) @ np.append(object_pose[:3, 3], 1.0)
+        u = KINECT_V1.fx * centre[0] / centre[2] + KINECT_V1.cx
+        v = KINECT_V1.fy * centre[1] / centre[2] + KINECT_V1.cy
+        assert client.spin_until(lambda: len(client.raw) > 0, 20.0), world.output()
+        depth = depth_to_metres(client.raw[-1][1])
+        window = depth[int(v) - 3 : int(v) + 4, int(u) - 3 : int(u) + 4]
+        assert np.nanmedian(window) < 0.70 - 0.04, "no can at the projected centre"
+
+        held = client.ground_truth(client.hold, "hold")
+        assert held["ok"] and held["hold_duration_s"] == pytest.approx(0.5)
+        assert held["sim_time"] >= state["sim_time"] + 0.5 - 1e-6
+        # Nothing holds the can: it stays where it settled.
+        assert abs(held["lifted_height_min"]) < 1e-3 and held["on_table"]
+    finally:
+        client.close()
+        assert world.stop() in (0, -2), world.output()
