@@ -214,7 +214,12 @@ def test_run_graph_brings_up_depth_inference_and_fallback(client_node) -> None:
         plan = node.create_client(PlanGrasp, "/plan_grasp")
         assert detect.wait_for_service(timeout_sec=TIMEOUT_S), runner.output()
         assert plan.wait_for_service(timeout_sec=TIMEOUT_S), runner.output()
-        assert {"depth_node", "inference_node", "fallback_node"} <= set(node.get_node_names())
+        # The depth node serves nothing to wait for: wait for discovery to name it.
+        expected = {"depth_node", "inference_node", "fallback_node"}
+        deadline = time.monotonic() + TIMEOUT_S
+        while not expected <= set(node.get_node_names()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert expected <= set(node.get_node_names()), runner.output()
         # Raw frames reach the inference node through the depth node.
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         images = node.create_publisher(Image, "/camera/depth/image_raw", qos)

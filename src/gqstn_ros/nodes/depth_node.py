@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -33,7 +32,11 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import DepthFrameError, InpaintConfig, inpaint_depth, invalid_mask
-from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.nodes.parameters import (
+    NodeParameters,
+    ParameterSpec,
+    spin_node,
+)
 
 NODE_NAME = "depth_node"
 RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
@@ -292,19 +295,7 @@ class DepthNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
-    node = None
-    try:
-        node = DepthNode()
-        rclpy.spin(node)
-    except ParameterValueError as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
-        raise SystemExit(2) from error
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(DepthNode, NODE_NAME, num_threads=1)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp
 from rclpy.action import ActionServer
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from gqstn_ros.frames import RigidTransform
@@ -61,7 +60,12 @@ from gqstn_ros.hardware.ur_rtde_arm import (
     URRTDEConfig,
 )
 from gqstn_ros.nodes.grasp_messages import pose_to_transform, transform_to_pose
-from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.nodes.parameters import (
+    NodeParameters,
+    ParameterSpec,
+    ParameterValueError,
+    spin_node,
+)
 
 NODE_NAME = "executor_node"
 ACTION_NAME = "/execute_grasp"
@@ -524,22 +528,7 @@ def _describe(plan: TopDownPlan) -> str:
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
-    try:
-        node = ExecutorNode()
-    except ParameterValueError as error:
-        print(f"executor_node: invalid configuration: {error}", flush=True)
-        rclpy.try_shutdown()
-        raise SystemExit(2) from None
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(ExecutorNode, "executor_node", num_threads=4)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import PlanGrasp
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
@@ -24,7 +23,11 @@ from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.grasp_messages import STROKE_TOLERANCE_M, planned_grasp_to_msg
-from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.nodes.parameters import (
+    NodeParameters,
+    ParameterSpec,
+    spin_node,
+)
 from gqstn_ros.planner_registry import BACKENDS, PROP_PLANNER, PlannerUnavailable, load_planner
 
 NODE_NAME = "fallback_node"
@@ -174,22 +177,7 @@ class FallbackNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=2)
-    try:
-        node = FallbackNode()
-        executor.add_node(node)
-        executor.spin()
-    except ParameterValueError as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
-        raise SystemExit(2) from error
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(FallbackNode, NODE_NAME, num_threads=2)
 
 
 if __name__ == "__main__":

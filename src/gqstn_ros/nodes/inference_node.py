@@ -23,7 +23,6 @@ import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -55,7 +54,11 @@ from gqstn_ros.nodes.grasp_messages import (
     gripper_markers,
     planned_grasp_to_msg,
 )
-from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.nodes.parameters import (
+    NodeParameters,
+    ParameterSpec,
+    spin_node,
+)
 from gqstn_ros.planner_registry import BACKENDS, NETWORK_PLANNERS, PlannerUnavailable, load_planner
 
 NODE_NAME = "inference_node"
@@ -453,22 +456,7 @@ class InferenceNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=3)
-    try:
-        node = InferenceNode()
-        executor.add_node(node)
-        executor.spin()
-    except ParameterValueError as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
-        raise SystemExit(2) from error
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(InferenceNode, NODE_NAME, num_threads=3)
 
 
 if __name__ == "__main__":

@@ -171,3 +171,30 @@ class NodeParameters:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: self[name] for name in self.specs}
+
+
+def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> None:
+    """The thin `main()` of every node: init, build, spin a MultiThreadedExecutor, clean up.
+
+    An invalid configuration (ParameterValueError while building) is logged and exits with
+    code 2, so a launcher reports it; Ctrl-C and external shutdown end quietly.
+    """
+    import rclpy  # noqa: PLC0415 - keeps the parameter specs importable without a context
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor  # noqa: PLC0415
+
+    node = None
+    executor = MultiThreadedExecutor(num_threads=num_threads)
+    try:
+        node = make_node()
+        executor.add_node(node)
+        executor.spin()
+    except ParameterValueError as error:
+        rclpy.logging.get_logger(node_name).fatal(f"invalid configuration: {error}")
+        raise SystemExit(2) from error
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()

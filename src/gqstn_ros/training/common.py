@@ -34,6 +34,17 @@ class RunState:
     best_epoch: int = -1
     epochs_without_improvement: int = 0
 
+    def record_epoch(self, entry: dict, score: float, model: torch.nn.Module, best: dict) -> dict:
+        """Append the epoch's metrics; returns the best state_dict so far (lower score wins)."""
+        self.history.append(entry)
+        self.epoch = int(entry["epoch"])
+        if score < self.best_score:
+            self.best_score, self.best_epoch = score, self.epoch
+            self.epochs_without_improvement = 0
+            return {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.epochs_without_improvement += 1
+        return best
+
     def to_dict(self) -> dict:
         return {
             "epoch": self.epoch,

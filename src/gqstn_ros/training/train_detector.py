@@ -292,17 +292,10 @@ def main(argv: list[str] | None = None) -> int:
             **{f"val_{k}": v for k, v in metrics.items()},
             "seconds": time.perf_counter() - started,
         }
-        state.history.append(entry)
-        state.epoch = epoch
-        # Selection: GQ-STN by its GQ-CNN-judged robust rate once xi < 1 matters; the
-        # baselines by the rectangle metric (as the paper kept them).
+        # Selection: GQ-STN by its GQ-CNN-judged mean robustness; the baselines by the
+        # rectangle metric (as the paper kept them).
         score = -(metrics["mean_q"] if args.kind == "gqstn" else metrics["rectangle"])
-        if score < state.best_score:
-            state.best_score, state.best_epoch = score, epoch
-            state.epochs_without_improvement = 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            state.epochs_without_improvement += 1
+        best_state = state.record_epoch(entry, score, model, best_state)
         save_run(run_path, state, model, optimizer, best_state)
         print(
             f"epoch {epoch}/{total_epochs} (xi {phase.xi}, lr {phase.lr:g}, teacher "

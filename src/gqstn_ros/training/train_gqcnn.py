@@ -140,14 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             **{f"val_{k}": v for k, v in metrics.items() if isinstance(v, float)},
             "seconds": time.perf_counter() - started,
         }
-        state.history.append(entry)
-        state.epoch = epoch
-        if val_loss < state.best_score:
-            state.best_score, state.best_epoch = val_loss, epoch
-            state.epochs_without_improvement = 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            state.epochs_without_improvement += 1
+        best_state = state.record_epoch(entry, val_loss, model, best_state)
         save_run(run_path, state, model, optimizer, best_state)
         print(
             f"epoch {epoch}: train loss {entry['train_loss']:.4f}, val loss {val_loss:.4f}, "
