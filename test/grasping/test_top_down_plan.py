@@ -112,3 +112,11 @@ def test_orientation_that_is_not_a_rotation_is_refused() -> None:
 def test_config_validation(kwargs, expected) -> None:
     with pytest.raises(ValueError, match=expected):
         TopDownConfig(**kwargs)
+
+
+def test_grasp_exactly_at_the_stroke_survives_float32_rounding() -> None:
+    width = float(np.float32(0.085))  # 0.0850000009..., as a Grasp message carries it
+    plan = TopDownPlanner().plan(grasp_at([0.5, 0.0, 0.05]), width=width)
+    assert plan.opening == pytest.approx(0.085)
+    with pytest.raises(PlanError, match="wider than the stroke"):
+        TopDownPlanner().plan(grasp_at([0.5, 0.0, 0.05]), width=0.0851)

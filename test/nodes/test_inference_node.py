@@ -135,6 +135,31 @@ def test_latest_frame_is_used_until_it_is_stale(start_node, client_node, tmp_pat
     assert "max_frame_age_s 0.5" in response.message
 
 
+def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node, tmp_path) -> None:
+    node, executor = client_node
+    start_node("inference_node", "-p", f"models_dir:={tmp_path}", "-p", "max_frame_age_s:=0.0")
+    client = detect_client(client_node)
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    image_publisher = node.create_publisher(Image, "/depth/inpainted", qos)
+    info_publisher = node.create_publisher(CameraInfo, "/depth/inpainted/camera_info", qos)
+    assert spin_until(executor, lambda: image_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    assert spin_until(executor, lambda: info_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    depth, info = synthetic_depth_request(11)
+    deadline = time.monotonic() + TIMEOUT_S
+    message = ""
+    while "no matching camera_info" not in message and time.monotonic() < deadline:
+        image_publisher.publish(depth)  # the frame alone, until the node has it
+        spin_until(executor, lambda: False, 0.1)
+        message = call(client_node, client, DetectGrasp.Request()).message
+    assert "no matching camera_info received on /depth/inpainted/camera_info" in message
+    # Its camera_info comes afterwards: the frame already received is now usable.
+    while not message.startswith("no model loaded") and time.monotonic() < deadline:
+        info_publisher.publish(info)
+        spin_until(executor, lambda: False, 0.1)
+        message = call(client_node, client, DetectGrasp.Request()).message
+    assert message.startswith("no model loaded"), message
+
+
 def set_parameter(client_node, name: str, value: ParameterValue) -> tuple[bool, str]:
     node, _ = client_node
     client = node.create_client(SetParameters, "/inference_node/set_parameters")

@@ -30,6 +30,7 @@ from gqstn_ros.sim.ur5_kinematics import matrix_to_pose
 
 DOWN = np.array([0.0, 0.0, -1.0])  # base_link -z: the top-down approach
 UP = -DOWN
+WIDTH_TOLERANCE_M = 1e-6  # float32 rounding of widths on the wire
 
 
 class PlanError(ValueError):
@@ -122,7 +123,9 @@ class TopDownPlanner:
             raise PlanError(f"grasp width is not a finite number: {width}")
         if width < 0:
             raise PlanError(f"grasp width is negative: {width:.4f} m")
-        if width > c.max_width:
+        # Widths arrive as float32 on the wire (85 mm reads 85.0000009 mm): a micrometre of
+        # tolerance, so a grasp exactly at the stroke is not refused.
+        if width > c.max_width + WIDTH_TOLERANCE_M:
             raise PlanError(
                 f"grasp width {width * 1000:.1f} mm is wider than the stroke "
                 f"({c.max_width * 1000:.1f} mm)"

@@ -16,6 +16,7 @@ is answered with success false and a message naming it; the node keeps serving.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,7 @@ GRASP_TOPIC = "/grasp_pose"
 BASE_GRASP_TOPIC = "/grasp_pose/base_link"
 MARKER_TOPIC = "/grasp_markers"
 DEBUG_IMAGE_TOPIC = "/grasp_debug_image"
+CAMERA_INFO_HISTORY = 10  # camera_info messages kept for pairing with frames
 RESULT_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
 )
@@ -201,7 +203,6 @@ class ReceivedFrame:
     """The latest /depth/inpainted frame, as received."""
 
     image: Image
-    info: CameraInfo | None
     received_s: float  # time.monotonic() at receipt
 
 
@@ -224,7 +225,9 @@ class InferenceNode(Node):
         self.unavailable: dict[str, str] = {}
         self.load_planners()
         self.latest_frame: ReceivedFrame | None = None
-        self.latest_info: CameraInfo | None = None
+        # Recent camera_info messages: a frame is paired with the one of the same stamp,
+        # whichever of the two arrived first, else with the newest one of the same size.
+        self.recent_infos: deque[CameraInfo] = deque(maxlen=CAMERA_INFO_HISTORY)
 
         self.inference_group = MutuallyExclusiveCallbackGroup()
         self.frames_group = MutuallyExclusiveCallbackGroup()
@@ -273,10 +276,22 @@ class InferenceNode(Node):
     # --- frames ----------------------------------------------------------------------------
 
     def on_camera_info(self, info: CameraInfo) -> None:
-        self.latest_info = info
+        self.recent_infos.append(info)
+
+    def camera_info_of(self, image: Image) -> CameraInfo | None:
+        """The received camera_info of `image`: same stamp, else the newest of its size."""
+        same_size = [
+            info
+            for info in self.recent_infos
+            if (info.width, info.height) == (image.width, image.height)
+        ]
+        for info in reversed(same_size):
+            if info.header.stamp == image.header.stamp:
+                return info
+        return same_size[-1] if same_size else None
 
     def on_depth_frame(self, image: Image) -> None:
-        self.latest_frame = ReceivedFrame(image, self.latest_info, time.monotonic())
+        self.latest_frame = ReceivedFrame(image, time.monotonic())
         if self.parameters["detect_on_every_frame"]:
             try:
                 frame = self.latest_detection_frame()
@@ -331,11 +346,8 @@ class InferenceNode(Node):
                 f"latest depth frame is stale: received {age_s:.2f} s ago "
                 f"(max_frame_age_s {max_age_s:g})"
             )
-        info = received.info
-        if info is None or (info.width, info.height) != (
-            received.image.width,
-            received.image.height,
-        ):
+        info = self.camera_info_of(received.image)
+        if info is None:
             raise RequestRefusedError(
                 f"no matching camera_info received on {INPAINTED_INFO_TOPIC} for the latest "
                 f"{received.image.width}x{received.image.height} frame"
