@@ -13,7 +13,7 @@ import pytest
 from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.networks.checkpoint import load_checkpoint
-from gqstn_ros.tools import generate_dataset
+from gqstn_ros.tools import check_onnx, generate_dataset
 from gqstn_ros.training import evaluate, train_detector, train_gqcnn
 
 GENERATE_ARGS = [
@@ -92,3 +92,11 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
             assert 0.0 <= row[key] <= 1.0
         assert row["median_detection_ms"] > 0
     assert (table_dir / "table1.csv").read_text().startswith("planner,")
+
+    report_path = tmp_path / "onnx.json"
+    command = ["--dataset", str(dataset), "--models", str(models), "--output", str(report_path)]
+    assert check_onnx.main([*command, "--threads", "1"]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["gqstn"]["grasp_agreement"] == 1.0 and report["gqstn"]["views"] > 0
+    assert report["gqstn"]["max_abs_difference"]["q"] < 1e-3
+    assert "not found" in report["multigrasp"]["error"]  # not trained here: reported, not fatal

@@ -2,7 +2,9 @@
 
 Each step draws, for each image of the batch, one robust ground-truth grasp (the paper's
 "randomly select a ground truth positive grasp example"), whose STN parameters are the target
-(x, y, theta, s, z). Views and targets are augmented with the square's 8 symmetries.
+(x, y, theta, s, z). Views and targets are augmented with the square's 8 symmetries and a
+random rotation and shift (`augment_se2`, `--max-shift`), which leave each grasp's crop as it
+was: a few hundred images become a continuum of views.
 
 GQ-STN: L_tot = xi L_loc + (1 - xi) L_rob with the frozen GQ-CNN of `--gqcnn`, the paper's
 schedule of xi and learning rate (`PAPER_SCHEDULE`, epoch counts multiplied by
@@ -32,13 +34,16 @@ from tqdm import tqdm
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
 from gqstn_ros.networks.direct_grasp import direct_grasp_loss
-from gqstn_ros.networks.gqstn import localization_loss, robustness_loss
+from gqstn_ros.networks.gqstn import localization_loss_terms, robustness_loss
 from gqstn_ros.networks.multigrasp import multigrasp_loss
 from gqstn_ros.preprocessing import (
+    TRANSLATION_LIMIT,
     Normalization,
+    affine_matrices,
     depth_to_depth_offset,
     extract_crops,
     gqcnn_inputs,
+    sample_image,
     view_reference,
 )
 from gqstn_ros.training.common import (
@@ -114,9 +119,42 @@ def augment(views: torch.Tensor, targets: torch.Tensor, generator: torch.Generat
             views[rows] = views[rows].transpose(-1, -2)
             targets[rows, 0], targets[rows, 1] = targets[rows, 1].clone(), targets[rows, 0].clone()
             targets[rows, 2] = math.pi / 2 - targets[rows, 2]
-    theta = torch.remainder(targets[:, 2] + math.pi / 2, math.pi) - math.pi / 2
-    targets[:, 2] = torch.where(theta <= -math.pi / 2, theta + math.pi, theta)
+    targets[:, 2] = wrap_grasp_angle(targets[:, 2])
     return views, targets
+
+
+def wrap_grasp_angle(theta: torch.Tensor) -> torch.Tensor:
+    """Grasp angles (a grasp is symmetric under pi) wrapped into (-pi/2, pi/2]."""
+    theta = torch.remainder(theta + math.pi / 2, math.pi) - math.pi / 2
+    return torch.where(theta <= -math.pi / 2, theta + math.pi, theta)
+
+
+def augment_se2(
+    views: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, max_shift: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random rotation (any angle) and shift of views (B, 1, D, D) and their targets (B, >= 4).
+
+    The new view is the old one sampled on [R(phi) | t] (normalized coordinates, border
+    padding), so a grasp [s R(theta) | p] of the old view is [s R(theta - phi) | R(phi)^T
+    (p - t)] of the new one: its crop is unchanged (tested). A sample whose grasp would leave
+    GQ-STN's reachable square (|x|, |y| < TRANSLATION_LIMIT) is left as it was.
+    """
+    count = len(views)
+    phi = (torch.rand(count, generator=generator) * 2.0 - 1.0) * math.pi
+    shift = (torch.rand(count, 2, generator=generator) * 2.0 - 1.0) * max_shift
+    cos, sin = torch.cos(phi), torch.sin(phi)
+    offset = targets[:, :2] - shift
+    position = torch.stack(
+        [cos * offset[:, 0] + sin * offset[:, 1], -sin * offset[:, 0] + cos * offset[:, 1]], 1
+    )
+    keep = (position.abs() < TRANSLATION_LIMIT - 0.02).all(dim=1)
+    phi, shift = torch.where(keep, phi, 0.0), torch.where(keep[:, None], shift, 0.0)
+    position = torch.where(keep[:, None], position, targets[:, :2])
+    matrices = affine_matrices(shift[:, 0], shift[:, 1], phi, torch.ones_like(phi))
+    new_targets = targets.clone()
+    new_targets[:, :2] = position
+    new_targets[:, 2] = wrap_grasp_angle(targets[:, 2] - phi)
+    return sample_image(views, matrices, views.shape[-1]), new_targets
 
 
 def positive_rows(images: ImageSet) -> list[np.ndarray]:
@@ -128,13 +166,30 @@ def positive_rows(images: ImageSet) -> list[np.ndarray]:
 
 
 def draw_targets(
-    images: ImageSet, positives: list[np.ndarray], batch: np.ndarray, rng, norm: Normalization
+    images: ImageSet, positives: list[np.ndarray], batch: np.ndarray, rng
 ) -> torch.Tensor:
+    """(B, 5) [x, y, theta, s, gripper depth (m)]: one robust grasp of each image of `batch`."""
     rows = np.array([rng.choice(positives[i]) for i in batch])
     grasps = images.grasps
-    params = grasps.stn_params[rows]
-    z = depth_to_depth_offset(grasps.depths[rows], images.views[batch], norm)
-    return torch.cat([params, z[:, None]], dim=1)
+    return torch.cat([grasps.stn_params[rows], grasps.depths[rows][:, None]], dim=1)
+
+
+def training_batch(
+    images: ImageSet,
+    positives: list[np.ndarray],
+    batch: np.ndarray,
+    rng,
+    generator: torch.Generator,
+    norm: Normalization,
+    max_shift: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augmented views (B, 1, D, D) and targets (B, 5) [x, y, theta, s, z normalized]."""
+    targets = draw_targets(images, positives, batch, rng)
+    views, targets = augment(images.views[batch], targets, generator)
+    if max_shift >= 0:
+        views, targets = augment_se2(views, targets, generator, max_shift)
+    targets[:, 4] = depth_to_depth_offset(targets[:, 4], views, norm)
+    return views, targets
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -196,8 +251,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True, help="run folder (resumable)")
     parser.add_argument("--epoch-scale", type=float, default=1.0, help="x the paper's epochs")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--batches-per-epoch",
+        type=int,
+        default=0,
+        help="steps per epoch (images drawn at random, each augmented anew); 0: one pass over "
+        "the training images. The paper's schedule counts epochs of a dataset far larger than "
+        "a CPU-made one: this keeps its number of steps",
+    )
     parser.add_argument("--weight-decay", type=float, default=1e-7, help="L2 factor")
     parser.add_argument("--patience", type=int, default=3, help="early stopping, epochs")
+    parser.add_argument(
+        "--max-shift",
+        type=float,
+        default=0.1,
+        help="SE(2) augmentation: views rotated by any angle and shifted by up to this much "
+        "(normalized view coordinates, the view spans [-1, 1]); negative: only the square's "
+        "8 symmetries",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
@@ -254,20 +325,29 @@ def main(argv: list[str] | None = None) -> int:
         for group in optimizer.param_groups:
             group["lr"] = phase.lr
         model.train()
-        order = rng.permutation(trainable)
+        if args.batches_per_epoch > 0:  # a fixed number of steps, images drawn at random
+            order = rng.choice(trainable, size=args.batches_per_epoch * args.batch_size)
+        else:
+            order = rng.permutation(trainable)
         started, sums, seen = time.perf_counter(), {"loss": 0.0, "loc": 0.0, "rob": 0.0}, 0
         batches = range(0, len(order), args.batch_size)
         description = f"epoch {epoch}/{total_epochs} xi {phase.xi} lr {phase.lr:g}"
         with tqdm(batches, desc=description, unit="batch", leave=False, mininterval=2) as bar:
             for start in bar:
                 batch = order[start : start + args.batch_size]
-                targets = draw_targets(train, positives, batch, rng, norm)
-                views, targets = augment(train.views[batch], targets, generator)
+                views, targets = training_batch(
+                    train, positives, batch, rng, generator, norm, args.max_shift
+                )
                 views, targets = views.to(device), targets.to(device)
                 if args.kind == "gqstn":
                     teacher = targets[:, :4] if phase.teacher_forcing else None
                     outputs = model(views, teacher=teacher)
-                    loc = localization_loss(outputs, targets, norm.scale_mean)
+                    terms = localization_loss_terms(outputs, targets, norm.scale_mean)
+                    for name, term in terms.items():
+                        sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(term) * len(
+                            batch
+                        )
+                    loc = torch.stack(list(terms.values())).sum()
                     rob = robustness_loss(outputs)
                     loss = phase.xi * loc + (1.0 - phase.xi) * rob
                 elif args.kind == "directgrasp":
@@ -302,7 +382,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{phase.teacher_forcing}): loss {entry['train_loss']:.4f} (loc "
             f"{entry['train_loc']:.4f}, rob {entry['train_rob']:.4f}); val robust by GQ-CNN "
             f"{metrics['robust_gqcnn']:.3f}, mean q {metrics['mean_q']:.3f}, rectangle "
-            f"{metrics['rectangle']:.3f} ({entry['seconds']:.0f} s)",
+            f"{metrics['rectangle']:.3f} ({entry['seconds']:.0f} s)"
+            + "".join(
+                f", {k[len('train_loc_') :]} {v:.3f}"
+                for k, v in entry.items()
+                if k.startswith("train_loc_")
+            ),
             flush=True,
         )
     model.load_state_dict(best_state)
