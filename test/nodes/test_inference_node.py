@@ -158,6 +158,10 @@ def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node,
         spin_until(executor, lambda: False, 0.1)
         message = call(client_node, client, DetectGrasp.Request()).message
     assert message.startswith("no model loaded"), message
+    # A request image without camera_info takes the received one of its size.
+    depth, _ = synthetic_depth_request(12)
+    response = call(client_node, client, DetectGrasp.Request(depth=depth))
+    assert response.message.startswith("no model loaded"), response.message
 
 
 def set_parameter(client_node, name: str, value: ParameterValue) -> tuple[bool, str]:

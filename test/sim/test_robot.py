@@ -85,7 +85,7 @@ def test_top_down_grasp_lifts_the_box_and_holds_it(bench) -> None:
     assert closed.opening == pytest.approx(0.05, abs=0.003)  # the box is 5 cm across
     arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
     assert world.object_lifted_height() >= 0.10
-    world._run(1.0)  # hold 1 s
+    world.advance(1.0)  # hold 1 s
     assert world.object_lifted_height() >= 0.10
     assert gripper.status().object_detected
     assert world.object_on_table()  # above the table, not off it
@@ -154,7 +154,7 @@ def test_pushing_into_the_table_is_a_protective_stop(bench) -> None:
 def test_object_falling_off_the_table_is_seen(bench) -> None:
     world, _, _ = bench
     world.scene.set_object_pose(0, np.array([0.6, 0.0, 0.1]), np.array([1.0, 0.0, 0.0, 0.0]))
-    world._run(1.0)
+    world.advance(1.0)
     assert not world.object_on_table()
 
 
@@ -166,8 +166,43 @@ def test_diverging_simulation_is_a_hardware_error_until_reset(bench) -> None:
         arm.move_linear(matrix_to_pose(raised(pose_to_matrix(arm.tcp_pose()), 0.01)), LIMITS)
     with pytest.raises(HardwareError, match="simulation diverged"):
         gripper.close(0.1, 50.0)
+    with pytest.raises(HardwareError, match=r"simulation diverged.*reset the world"):
+        world.advance(0.1)
     world.reset(BOX, seed=2)
     assert gripper.close(0.1, 50.0).fault == ""
+
+
+def test_advance_lets_simulated_time_pass_in_whole_steps(bench) -> None:
+    world, arm, _ = bench
+    timestep = world.model.opt.timestep
+    pose = arm.tcp_pose()
+    start = world.sim_time
+    world.advance(0.25)
+    assert world.sim_time - start == pytest.approx(round(0.25 / timestep) * timestep)
+    np.testing.assert_allclose(arm.tcp_pose(), pose)  # the arm held still
+    assert abs(world.object_lifted_height()) < 2e-3  # the settled object stays put
+    world.advance(0.0)  # nothing to do
+    assert world.sim_time - start == pytest.approx(round(0.25 / timestep) * timestep)
+
+
+@pytest.mark.parametrize("duration", [-0.1, float("nan"), float("inf")])
+def test_advance_refuses_a_bad_duration(bench, duration: float) -> None:
+    world, _, _ = bench
+    start = world.sim_time
+    with pytest.raises(ValueError, match="duration_s must be a non-negative finite"):
+        world.advance(duration)
+    assert world.sim_time == start
+
+
+def test_divergence_during_advance_is_a_hardware_error(bench) -> None:
+    world, _, _ = bench
+    with world.lock:
+        world.data.qvel[world._object_qvel] = 1e4
+    with pytest.raises(HardwareError, match="simulation diverged"):
+        world.advance(0.1)
+    assert world.fault.startswith("simulation diverged")
+    world.reset(BOX, seed=1)
+    assert world.fault == ""
 
 
 def test_disconnected_drivers_refuse(world: SimRobotWorld) -> None:

@@ -361,9 +361,9 @@ class InferenceNode(Node):
 
     def camera_info_for_size(self, width: int, height: int) -> CameraInfo:
         """A camera_info for a request without one: the latest received, else configured."""
-        received = self.latest_frame.info if self.latest_frame is not None else None
-        if received is not None and (received.width, received.height) == (width, height):
-            return received
+        for received in reversed(self.recent_infos):
+            if (received.width, received.height) == (width, height):
+                return received
         values = self.parameters["camera_intrinsics"]
         if (int(values[0]), int(values[1])) == (width, height):
             configured = CameraIntrinsics(int(values[0]), int(values[1]), *values[2:])

@@ -268,8 +268,7 @@ class SimWorldNode(Node):
             step = min(HOLD_SAMPLE_PERIOD_S, duration_s - elapsed)
             try:
                 # The world's own stepping: divergence checks, camera cache, lock slices.
-                # (a private method: SimRobotWorld has no public idle step yet)
-                world._run(step)
+                world.advance(step)
             except HardwareError as error:
                 fault = str(error)
                 break

@@ -531,8 +531,27 @@ class SimRobotWorld:
         if self.fault:
             raise HardwareError(f"{self.fault}; reset the world")
 
+    def advance(self, duration_s: float) -> None:
+        """Let `duration_s` seconds of simulated time pass with the arm and the gripper holding
+        their current targets (an idle wait: the object may still slide, slip or fall).
+
+        The physics runs in slices of `config.step_chunk_time`, with `lock` released between
+        slices so that renders and state queries from other threads interleave, and paced to
+        `config.real_time_factor` (0: as fast as possible). The duration is rounded to whole
+        physics steps; 0 does nothing. Raises ValueError for a negative or non-finite duration
+        and HardwareError when the simulation diverges (or had diverged: `reset` the world).
+        """
+        if not math.isfinite(duration_s) or duration_s < 0:
+            raise ValueError(
+                f"duration_s must be a non-negative finite number of seconds, got {duration_s}"
+            )
+        self._require_healthy()
+        if duration_s > 0:
+            self._run(duration_s)
+
     def _run(self, duration: float) -> None:
-        """Simulate `duration` s in chunks, releasing the lock between chunks."""
+        """Simulate `duration` s (at least one step) in chunks, releasing the lock between
+        chunks; no checks (see `advance`)."""
         timestep = self.model.opt.timestep
         total = max(1, round(duration / timestep))
         chunk = max(1, round(self.config.step_chunk_time / timestep))
