@@ -92,3 +92,79 @@ def test_bad_input_names_the_problem(box_evaluator, box_on_table):
         GraspQualityEvaluator.from_object(shape.vertices, shape.faces, np.diag([2.0, 1, 1, 1]))
     with pytest.raises(ValueError, match="friction_coef"):
         RobustnessConfig(friction_coef=-0.1)
+
+
+def _footprint_clear_reference(evaluator, centers, axes, widths):
+    """The collision test written out plainly: every footprint sample looked up in the height
+    map (no shortcuts), fingers and palm tested for every grasp."""
+    cfg, grip = evaluator.config, evaluator.gripper
+    heightmap = evaluator._heightmap
+    tip_z = centers[:, 2] - cfg.fingertip_below_center
+    axis = axes[:, :2] / np.linalg.norm(axes[:, :2], axis=1, keepdims=True)
+    lateral = np.stack([-axis[:, 1], axis[:, 0]], axis=1)
+    step = 2.0 * cfg.heightmap_resolution
+    across = np.linspace(-0.5, 0.5, max(2, int(np.ceil(grip.finger_width / step)) + 1))
+    along = np.linspace(0.0, 1.0, max(2, int(np.ceil(grip.finger_thickness / step)) + 1))
+    palm = np.linspace(-1.0, 1.0, max(2, int(np.ceil(2 * grip.max_width / step)) + 1))
+
+    def highest(offsets_axis):  # (G, A) offsets along the axis -> (G,) highest point
+        points = (
+            centers[:, None, None, :2]
+            + offsets_axis[:, :, None, None] * axis[:, None, None, :]
+            + (across * grip.finger_width)[None, None, :, None] * lateral[:, None, None, :]
+        )
+        index = np.rint((points - heightmap.origin) / heightmap.resolution).astype(int)
+        inside = np.all((index >= 0) & (index < heightmap.heights.shape), axis=-1)
+        index = np.clip(index, 0, np.array(heightmap.heights.shape) - 1)
+        values = np.where(inside, heightmap.heights[index[..., 0], index[..., 1]], -np.inf)
+        return values.reshape(len(centers), -1).max(axis=1)
+
+    finger_offsets = 0.5 * widths[:, None] + along[None, :] * grip.finger_thickness
+    fingers = np.maximum(highest(finger_offsets), highest(-finger_offsets))
+    palm_top = highest(palm[None, :] * (0.5 * widths[:, None] + grip.finger_thickness))
+    return (
+        (widths <= grip.max_width)
+        & (widths >= grip.min_width)
+        & (tip_z >= cfg.table_clearance)
+        & (fingers <= tip_z)
+        & (palm_top <= tip_z + grip.finger_depth)
+    )
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [primitives.box((0.05, 0.03, 0.12)), primitives.l_shape(0.08, 0.06, 0.025, 0.04)],
+    ids=["tall_box", "l_shape"],
+)
+def test_collision_test_matches_the_plain_footprint_lookup(shape):
+    """The fast collision test (shortcuts on the height map's top, grasps that already failed
+    skipped) gives exactly the plain footprint test's answers, palm collisions included."""
+    pose = primitives.resting_pose(shape.vertices, yaw=0.4)
+    evaluator = GraspQualityEvaluator.from_object(shape.vertices, shape.faces, pose)
+    rng = np.random.default_rng(3)
+    count = 400
+    top = evaluator.mesh.bounds[1, 2]
+    centers = np.column_stack(
+        [rng.normal(0.0, 0.03, (count, 2)), rng.uniform(-0.01, top + 0.03, count)]
+    )
+    angle = rng.uniform(0, np.pi, count)
+    axes = np.column_stack([np.cos(angle), np.sin(angle), rng.normal(0, 0.1, count)])
+    widths = rng.uniform(0.0, 0.1, count)
+    fast = evaluator.reachable_and_collision_free(centers, axes, widths)
+    np.testing.assert_array_equal(
+        fast, _footprint_clear_reference(evaluator, centers, axes, widths)
+    )
+    assert 0.1 < fast.mean() < 0.9  # both outcomes well represented
+
+
+def test_hull_equations_are_convex_hull_equations():
+    """The Ferrari-Canny hull goes straight to Qhull: the same facets as scipy's ConvexHull."""
+    from scipy.spatial import ConvexHull
+
+    from gqstn_ros.grasping.robustness import _hull_equations
+
+    rng = np.random.default_rng(0)
+    for points in (rng.normal(size=(12, 6)), rng.normal(size=(12, 6)) * [1, 1, 1, 0.1, 0.1, 0]):
+        np.testing.assert_array_equal(
+            _hull_equations(points, b"QJ"), ConvexHull(points, qhull_options="QJ").equations
+        )

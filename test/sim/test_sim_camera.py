@@ -127,3 +127,23 @@ def test_bad_backend_pose_and_closed_camera_raise(box_scene: Scene) -> None:
     camera.close()
     with pytest.raises(RuntimeError, match="close"):
         camera.render()
+
+
+def test_single_sample_buffers_without_shadow_map_render_the_same_images(
+    clutter_scene: Scene,
+) -> None:
+    """The scene's offscreen settings (no multisampling, no shadow map: fast) change no pixel
+    of depth or segmentation against MuJoCo's defaults (4 samples, 4096^2 shadow map)."""
+    quality = clutter_scene.model.vis.quality
+    assert (quality.offsamples, quality.shadowsize) == (0, 0)
+    frames = {}
+    for samples, shadow_size in ((0, 0), (4, 4096)):
+        quality.offsamples, quality.shadowsize = samples, shadow_size
+        try:
+            with _gl_camera(clutter_scene, TILTED_CAMERA) as camera:
+                frames[samples] = camera.render()
+        finally:
+            quality.offsamples, quality.shadowsize = 0, 0
+    assert (frames[0].depth > 0).mean() > 0.99
+    np.testing.assert_array_equal(frames[0].depth, frames[4].depth)
+    np.testing.assert_array_equal(frames[0].segmentation, frames[4].segmentation)

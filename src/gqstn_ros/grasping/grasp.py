@@ -21,8 +21,11 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 
 # Columns of a Dex-Net 2.0 / gqcnn "hand_poses" row (7 float32 values per datapoint), as
-# written by dex-net's generate_gqcnn_dataset.py and read by gqcnn (read_pose_data takes
-# column 2, the gripper depth, as the network's pose input for parallel-jaw grippers):
+# written by dex-net's tools/generate_gqcnn_dataset.py and read by gqcnn (read_pose_data takes
+# column 2, the gripper depth, as the network's pose input for parallel-jaw grippers). Pixel
+# coordinates are those of the stored image, and (cx, cy) its principal point (Dex-Net's
+# "shifted" intrinsics of the cropped image). This is the parallel-jaw (Dex-Net 2.0) layout;
+# gqcnn's suction gripper modes read other columns (2 and 4) of their own datasets:
 #   0: grasp centre row (v) in the image, pixels
 #   1: grasp centre column (u), pixels
 #   2: gripper depth along the optical axis, metres

@@ -169,6 +169,8 @@ class TriangleMesh:
             stack.append(indices[order[:half]])
         self._node_min = np.array(box_min)
         self._node_max = np.array(box_max)
+        self._node_min_xyz = np.ascontiguousarray(self._node_min.T)  # (3, nodes)
+        self._node_max_xyz = np.ascontiguousarray(self._node_max.T)
         self._node_leaf = np.array(leaf_of_node, dtype=np.int64)
         self._node_children = self._link_children(len(box_min))
         padded = np.full((len(leaves), self.leaf_size), -1, dtype=np.int64)
@@ -207,14 +209,24 @@ class TriangleMesh:
         node = np.zeros(len(origins), dtype=np.int64)
         ray_parts: list[np.ndarray] = []
         tri_parts: list[np.ndarray] = []
+        # Component-wise slab test: flat (P,) temporaries; min / max over the three slabs are
+        # taken pairwise (exact, so the same pairs as a reduction over an (P, 3) array).
+        origin_xyz = np.ascontiguousarray(origins.T)
+        inv_xyz = np.ascontiguousarray(inv_directions.T)
         while len(ray):
-            o = origins[ray]
-            inv = inv_directions[ray]
-            with np.errstate(over="ignore"):
-                t_a = (self._node_min[node] - o) * inv
-                t_b = (self._node_max[node] - o) * inv
-            t_near = np.minimum(t_a, t_b).max(axis=1)
-            t_far = np.maximum(t_a, t_b).min(axis=1)
+            t_near = t_far = None
+            for k in range(3):
+                o = origin_xyz[k][ray]
+                inv = inv_xyz[k][ray]
+                with np.errstate(over="ignore"):
+                    t_a = (self._node_min_xyz[k][node] - o) * inv
+                    t_b = (self._node_max_xyz[k][node] - o) * inv
+                near, far = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
+                if t_near is None:
+                    t_near, t_far = near, far
+                else:
+                    np.maximum(t_near, near, out=t_near)
+                    np.minimum(t_far, far, out=t_far)
             keep = (t_far >= np.maximum(t_near, 0.0)) & (t_near <= max_distance[ray])
             ray, node = ray[keep], node[keep]
             leaf = self._node_leaf[node]

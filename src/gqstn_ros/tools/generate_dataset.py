@@ -29,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from gqstn_ros.datasets.generate import (
@@ -60,6 +61,9 @@ def shard_path(root: Path, shard: int) -> Path:
 def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
     """Generate objects [first, first + count) into shard `shard` (in a worker process)."""
     root, shard, first, count, config = job
+    # One process per core already: torch's own threads would only oversubscribe the cores
+    # (crops are computed per pixel, so the result does not depend on it).
+    torch.set_num_threads(1)
     final = shard_path(root, shard)
     if (final / "done.json").exists():
         return json.loads((final / "done.json").read_text())

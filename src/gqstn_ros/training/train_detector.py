@@ -6,7 +6,8 @@ Each step draws, for each image of the batch, one robust ground-truth grasp (the
 random rotation and shift (`augment_se2`, `--max-shift`), which leave each grasp's crop as it
 was: a few hundred images become a continuum of views.
 
-GQ-STN: L_tot = xi L_loc + (1 - xi) L_rob with the frozen GQ-CNN of `--gqcnn`, the paper's
+GQ-STN: L_tot = xi L_loc + (1 - xi) L_rob with the frozen GQ-CNN of `--gqcnn`, plus
+`--geometry-anchor` (1 - xi) (L_scale + L_z) (0: the paper's loss exactly), the paper's
 schedule of xi and learning rate (`PAPER_SCHEDULE`, epoch counts multiplied by
 `--epoch-scale`), teacher forcing during the first three phases, Adam with L2 1e-7, early
 stopping in the last phase on the validation robust rate judged by GQ-CNN. DirectGrasp and
@@ -269,6 +270,15 @@ def main(argv: list[str] | None = None) -> int:
         "(normalized view coordinates, the view spans [-1, 1]); negative: only the square's "
         "8 symmetries",
     )
+    parser.add_argument(
+        "--geometry-anchor",
+        type=float,
+        default=1.0,
+        help="GQ-STN: weight of the scale and gripper-height localization terms kept in the "
+        "robustness phases (times 1 - xi). 0 is the paper's loss, with which the cascade learns "
+        "widths and heights that the frozen GQ-CNN rates robust but that are physically wrong "
+        "(measured: see the model card)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
@@ -350,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                     loc = torch.stack(list(terms.values())).sum()
                     rob = robustness_loss(outputs)
                     loss = phase.xi * loc + (1.0 - phase.xi) * rob
+                    if args.geometry_anchor > 0:  # width and height stay those of real grasps
+                        anchor = terms["scale"] + terms["z"]
+                        loss = loss + args.geometry_anchor * (1.0 - phase.xi) * anchor
                 elif args.kind == "directgrasp":
                     loss = loc = direct_grasp_loss(model(views), targets, norm.scale_mean)
                     rob = torch.zeros(())
