@@ -2,7 +2,8 @@
 
 `gqstn`, `multigrasp` and `directgrasp` are single-pass networks
 (`gqstn_ros.networks.planners.load_network_planner`); `prop_gqcnn` samples antipodal candidates
-and ranks them with GQ-CNN (`gqstn_ros.grasping.prop_gqcnn.load_prop_planner`). Both loaders
+and ranks them with GQ-CNN (`gqstn_ros.grasping.prop_gqcnn.load_prop_planner`: gqcnn_fast.pt when
+the models folder has it, else gqcnn.pt; the `ranking_model` option picks another). Both loaders
 are imported only when asked for, so that a node without torch models still starts and can say
 why it has no model. No rclpy here.
 """
@@ -67,9 +68,9 @@ def load_planner(
     """Load planner `name` with its weights from `models_dir` (default: `default_models_dir()`).
 
     `backend` is `torch` or `onnxruntime`; `options` go to the loader (e.g. `num_candidates`
-    for prop_gqcnn). Raises `PlannerUnavailable` with a message starting "no model loaded"
-    when the planner's code or weights are missing or unreadable, and ValueError for an
-    unknown name or backend.
+    and `ranking_model`, the GQ-CNN checkpoint to rank with, for prop_gqcnn). Raises
+    `PlannerUnavailable` with a message starting "no model loaded" when the planner's code or
+    weights are missing or unreadable, and ValueError for an unknown name or backend.
     """
     if name not in PLANNER_NAMES:
         raise ValueError(f"unknown planner {name!r}: expected one of {', '.join(PLANNER_NAMES)}")

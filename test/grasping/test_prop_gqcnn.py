@@ -234,3 +234,73 @@ def test_load_prop_planner_runs_a_saved_gqcnn(tmp_path, box_scene):
     assert len(grasps) == 3
     assert all(0.0 <= g.q_value <= 1.0 for g in grasps)
     assert grasps[0].q_value >= grasps[-1].q_value
+
+
+def save_tiny_gqcnn(path, conv_width: int, config_name: str):
+    from gqstn_ros.networks.checkpoint import save_checkpoint
+    from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
+
+    config = GQCNNConfig(conv_width=conv_width, fc_width=8, pose_width=4, first_stride=2)
+    save_checkpoint(
+        path,
+        GQCNN(config),
+        "gqcnn",
+        config,
+        NORMALIZATION,
+        {"test": True},
+        {"config_name": config_name},
+    )
+
+
+def test_load_prop_planner_ranks_with_the_fast_gqcnn_when_present(tmp_path, caplog):
+    pytest.importorskip("gqstn_ros.networks.checkpoint")
+    save_tiny_gqcnn(tmp_path / "gqcnn.pt", 4, "cpu")
+    planner = load_prop_planner(tmp_path)
+    assert planner.gqcnn.config.conv_width == 4
+    assert planner.ranking_model.startswith("gqcnn.pt (cpu GQ-CNN")
+    save_tiny_gqcnn(tmp_path / "gqcnn_fast.pt", 2, "fast")
+    with caplog.at_level("INFO", logger="gqstn_ros.grasping.prop_gqcnn"):
+        planner = load_prop_planner(tmp_path)
+    assert planner.gqcnn.config.conv_width == 2
+    assert planner.ranking_model.startswith("gqcnn_fast.pt (fast GQ-CNN")
+    assert "M MAC per crop" in planner.ranking_model and "gqcnn_fast.pt" in repr(planner)
+    assert "Prop+GQ-CNN ranks with gqcnn_fast.pt" in caplog.text
+    # An explicit choice: a file name in the models folder, or a path.
+    assert load_prop_planner(tmp_path, ranking_model="gqcnn.pt").gqcnn.config.conv_width == 4
+    explicit = load_prop_planner(tmp_path / "elsewhere", ranking_model=tmp_path / "gqcnn.pt")
+    assert explicit.gqcnn.config.conv_width == 4
+    with pytest.raises(FileNotFoundError, match=r"ranking model .*gqcnn_huge\.pt") as missing:
+        load_prop_planner(tmp_path, ranking_model="gqcnn_huge.pt")
+    assert missing.value.filename == str(tmp_path / "gqcnn_huge.pt")
+
+
+def test_planner_registry_passes_the_ranking_model(tmp_path):
+    pytest.importorskip("gqstn_ros.networks.checkpoint")
+    from gqstn_ros.planner_registry import PlannerUnavailable, load_planner
+
+    save_tiny_gqcnn(tmp_path / "gqcnn.pt", 4, "cpu")
+    save_tiny_gqcnn(tmp_path / "gqcnn_fast.pt", 2, "fast")
+    assert load_planner("prop_gqcnn", tmp_path).ranking_model.startswith("gqcnn_fast.pt")
+    chosen = load_planner("prop_gqcnn", tmp_path, ranking_model="gqcnn.pt")
+    assert chosen.gqcnn.config.conv_width == 4 and chosen.name == "prop_gqcnn"
+    with pytest.raises(PlannerUnavailable, match=r"no model loaded: .*missing\.pt not found"):
+        load_planner("prop_gqcnn", tmp_path, ranking_model="missing.pt")
+
+
+def test_fast_gqcnn_ranking_is_deterministic_and_batch_independent(box_scene):
+    from gqstn_ros.networks.configs import model_config
+    from gqstn_ros.networks.gqcnn import GQCNN
+
+    torch.manual_seed(0)
+    gqcnn = GQCNN(model_config("gqcnn", "fast"))
+    depth, intrinsics = box_scene
+    rankings = [
+        PropGQCNNPlanner(
+            gqcnn, NORMALIZATION, NetworkInputConfig(), PropConfig(num_candidates=300, batch_size=b)
+        ).rank(depth, intrinsics, seed=3)
+        for b in (256, 256, 64)
+    ]
+    assert len(rankings[0]) == 300
+    np.testing.assert_array_equal(rankings[0].q, rankings[1].q)
+    np.testing.assert_array_equal(rankings[0].centers_px, rankings[1].centers_px)
+    np.testing.assert_allclose(np.sort(rankings[0].q), np.sort(rankings[2].q), atol=1e-5)

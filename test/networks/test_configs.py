@@ -2,9 +2,11 @@ import pytest
 
 from gqstn_ros.networks.configs import (
     CONFIG_NAMES,
+    INPUT_CONFIGS,
     KINDS,
     build_model,
     config_from_dict,
+    config_names,
     model_config,
 )
 from gqstn_ros.networks.gqcnn import GQCNN
@@ -13,9 +15,18 @@ from gqstn_ros.networks.gqstn import GQSTN
 
 def test_every_named_config_round_trips():
     for kind in KINDS:
-        for name in CONFIG_NAMES:
+        assert {"paper", "cpu"} <= set(config_names(kind))
+        for name in config_names(kind):
             config = model_config(kind, name)
             assert config_from_dict(kind, config.to_dict()) == config
+    assert set(INPUT_CONFIGS) == set(CONFIG_NAMES)
+
+
+def test_fast_is_a_gqcnn_configuration_only():
+    assert config_names("gqcnn") == ("paper", "cpu", "fast")
+    assert model_config("gqcnn", "fast").first_stride == 2
+    with pytest.raises(ValueError, match=r"unknown configuration 'fast' for gqstn; .*'cpu'"):
+        model_config("gqstn", "fast")
 
 
 def test_paper_configs_are_the_papers():

@@ -10,6 +10,10 @@ The baseline planner of the paper, served by the fallback node as /plan_grasp:
    candidate into its STN parameters (`grasps_to_stn`) and crops all of them in one resampling
    (`extract_crops`, no loop over candidates); GQ-CNN judges them in batches
    (`gqcnn_inputs`, softmax of the logits, class 1 = robust) under `torch.inference_mode`.
+   The ranking model is `models/gqcnn_fast.pt` (the `fast` GQ-CNN configuration, about 30
+   times cheaper than `cpu`, so that 1000 candidates fit the fallback's latency budget) when
+   it exists, else `models/gqcnn.pt`; `load_prop_planner(ranking_model=...)` picks another, and
+   `PropGQCNNPlanner.ranking_model` says which one a planner uses.
 3. **Cross-entropy method (optional, `CEMConfig`).** Dex-Net 2.0's refinement: fit a Gaussian
    mixture to the elite grasps, resample, project the samples back to valid grasps, re-rank.
 
@@ -21,6 +25,8 @@ for a given seed (`PropConfig.seed`, or `seed=` per call).
 
 from __future__ import annotations
 
+import errno
+import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +57,11 @@ from gqstn_ros.preprocessing import (
 
 PLANNER_NAME = "prop_gqcnn"
 GQCNN_CHECKPOINT = "gqcnn.pt"  # file name of the GQ-CNN checkpoint in the models folder
+FAST_GQCNN_CHECKPOINT = "gqcnn_fast.pt"  # the `fast` GQ-CNN: ranks 1000 candidates cheaply
+# The ranking model `load_prop_planner` takes by default: the first of these that exists.
+RANKING_CHECKPOINTS = (FAST_GQCNN_CHECKPOINT, GQCNN_CHECKPOINT)
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -242,7 +253,8 @@ class PropGQCNNPlanner:
 
     gqcnn: a module with `forward(image (N, 1, c, c), pose (N, 1)) -> logits (N, 2)` (class
     1 = robust), e.g. `gqstn_ros.networks.gqcnn.GQCNN`; normalization and input_config: those
-    it was trained with (stored in its checkpoint).
+    it was trained with (stored in its checkpoint); ranking_model: what the ranking network is,
+    for logs and reports (`load_prop_planner` gives the checkpoint file and its configuration).
     """
 
     name = PLANNER_NAME
@@ -253,11 +265,22 @@ class PropGQCNNPlanner:
         normalization: Normalization,
         input_config: NetworkInputConfig | None = None,
         config: PropConfig | None = None,
+        ranking_model: str | None = None,
     ) -> None:
-        self.gqcnn = gqcnn.eval()
+        # Channels-last weights and crops: oneDNN's CPU convolutions run about 1.8 times faster
+        # for the fast GQ-CNN (1.25 for cpu) with the same results up to float rounding. The
+        # module is converted in place (a module without 4-D weights is left as it is).
+        self.gqcnn = gqcnn.eval().to(memory_format=torch.channels_last)
         self.normalization = normalization
         self.input_config = input_config or NetworkInputConfig()
         self.config = config or PropConfig()
+        self.ranking_model = ranking_model or type(gqcnn).__name__
+
+    def __repr__(self) -> str:
+        return (
+            f"PropGQCNNPlanner(ranking_model={self.ranking_model!r}, "
+            f"num_candidates={self.config.num_candidates}, cem={self.config.cem is not None})"
+        )
 
     # -- public API ------------------------------------------------------------------------
     def plan(
@@ -355,7 +378,7 @@ class PropGQCNNPlanner:
                 image, pose = gqcnn_inputs(
                     batch_crops, depth_tensor[part], reference.expand(size), self.normalization
                 )
-                logits = self.gqcnn(image, pose)
+                logits = self.gqcnn(image.contiguous(memory_format=torch.channels_last), pose)
                 q[part] = torch.softmax(logits.float(), dim=1)[:, 1]
                 crops[part] = batch_crops
         q_values = q.numpy().astype(np.float64)
@@ -499,38 +522,74 @@ def validate_depth(depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndar
     return depth.astype(np.float64)
 
 
+def ranking_checkpoint(models_dir: str | Path, ranking_model: str | Path | None = None) -> Path:
+    """The GQ-CNN checkpoint Prop+GQ-CNN ranks with.
+
+    ranking_model: a file name in `models_dir` or a path; None takes the first of
+    `RANKING_CHECKPOINTS` that exists (gqcnn_fast.pt, else gqcnn.pt). FileNotFoundError names
+    the missing file (gqcnn.pt, the shipped model, when neither exists).
+    """
+    models_dir = Path(models_dir)
+    if ranking_model is not None:
+        path = Path(ranking_model)
+        path = path if path.is_absolute() or path.parent != Path() else models_dir / path
+        if not path.is_file():
+            raise FileNotFoundError(
+                errno.ENOENT,
+                f"Prop+GQ-CNN ranking model {path} does not exist (ranking_model "
+                f"{str(ranking_model)!r}, models_dir {models_dir})",
+                str(path),
+            )
+        return path
+    for name in RANKING_CHECKPOINTS:
+        if (models_dir / name).is_file():
+            return models_dir / name
+    path = models_dir / GQCNN_CHECKPOINT
+    raise FileNotFoundError(
+        errno.ENOENT,
+        f"Prop+GQ-CNN needs a trained GQ-CNN checkpoint at {path} (or {FAST_GQCNN_CHECKPOINT} "
+        "beside it); train one (GQ-CNN training) or point models_dir to a folder holding "
+        f"{GQCNN_CHECKPOINT}",
+        str(path),
+    )
+
+
 def load_prop_planner(
     models_dir: str | Path,
     config: PropConfig | None = None,
     *,
     backend: str = "torch",
     num_candidates: int | None = None,
+    ranking_model: str | Path | None = None,
 ) -> PropGQCNNPlanner:
-    """The planner with the trained GQ-CNN of `models_dir/gqcnn.pt`.
+    """The planner with a trained GQ-CNN from `models_dir` (`ranking_checkpoint`: by default
+    gqcnn_fast.pt when it exists, else gqcnn.pt).
 
     backend: "torch" (the only one: GQ-CNN ranks crops cut by the torch preprocessing);
-    num_candidates: overrides `config.num_candidates` (the fallback node's parameter).
-    FileNotFoundError names the missing checkpoint; the checkpoint loader's CheckpointError a
-    file it cannot use.
+    num_candidates: overrides `config.num_candidates` (the fallback node's parameter);
+    ranking_model: the checkpoint to rank with, a file name in `models_dir` or a path.
+    The planner's `ranking_model` names the file and its configuration, and the choice is
+    logged. FileNotFoundError names the missing checkpoint; the checkpoint loader's
+    CheckpointError a file it cannot use.
     """
     if backend != "torch":
         raise ValueError(f"prop_gqcnn runs GQ-CNN with torch; backend {backend!r} is not supported")
     config = config or PropConfig()
     if num_candidates is not None:
         config = replace(config, num_candidates=num_candidates)
-    path = Path(models_dir) / GQCNN_CHECKPOINT
-    if not path.is_file():
-        missing = FileNotFoundError(
-            f"Prop+GQ-CNN needs a trained GQ-CNN checkpoint at {path}; train one (GQ-CNN "
-            "training) or point models_dir to a folder holding gqcnn.pt"
-        )
-        missing.filename = str(path)
-        raise missing
+    path = ranking_checkpoint(models_dir, ranking_model)
     # The model zoo is imported only when a planner is loaded (the module stays light).
     from gqstn_ros.networks.checkpoint import load_checkpoint  # noqa: PLC0415
 
     loaded = load_checkpoint(path, expected_kind="gqcnn")
-    return PropGQCNNPlanner(loaded.model, loaded.normalization, loaded.input_config, config)
+    config_name = loaded.extra.get("config_name", "unnamed")
+    multiply_accumulates = getattr(loaded.config, "multiply_accumulates", None)
+    cost = f", {multiply_accumulates / 1e6:.2f} M MAC per crop" if multiply_accumulates else ""
+    description = f"{path.name} ({config_name} GQ-CNN{cost})"
+    LOGGER.info("Prop+GQ-CNN ranks with %s from %s", description, path)
+    return PropGQCNNPlanner(
+        loaded.model, loaded.normalization, loaded.input_config, config, ranking_model=description
+    )
 
 
 def with_cem(config: PropConfig, cem: CEMConfig | None = None) -> PropConfig:

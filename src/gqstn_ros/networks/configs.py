@@ -1,12 +1,17 @@
 """Named network configurations and the kind <-> config class registry (used by checkpoints).
 
-Two configurations per network:
+Two configurations per network, and a third for GQ-CNN:
 - `paper`: the paper's (ResNet-34 localization / feature networks, width 64, 224 px views,
   GQ-CNN with Dex-Net 2.0's layer widths). Meant for a GPU.
 - `cpu`: small enough for single-frame inference on two CPU threads (ResNet depths (1, 1, 1, 1),
   width 16, the same 224 px views and 32 px crops, a narrower GQ-CNN); GQ-STN + GQ-CNN head in
   about 19 ms (PyTorch) / 15 ms (onnxruntime) median per 640x480 frame at batch 1 on 2 threads
   of an otherwise idle machine (benchmarks/detection_latency.py).
+- `fast` (GQ-CNN only): the ranking network of Prop+GQ-CNN, which judges 1000 crops per plan.
+  Dex-Net 2.0's layer sequence with conv1_1 at stride 2, 8 filters in conv1_*, 16 in conv2_*,
+  a 2x2 pool after conv2_2, no LRN, fc 128: 0.78 M multiply-accumulates per 32 px crop
+  against 34.7 M for `cpu` (`GQCNNConfig.multiply_accumulates`), about 30 times less CPU time
+  for 1000 crops (benchmarks/prop_gqcnn_latency.py).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from gqstn_ros.networks.resnet import RESNET34, ResNetConfig
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 
 KINDS = ("gqcnn", "gqstn", "directgrasp", "multigrasp")
-CONFIG_NAMES = ("paper", "cpu")
+CONFIG_NAMES = ("paper", "cpu", "fast")  # every name some network has (`config_names(kind)`)
 
 ModelConfig = GQCNNConfig | GQSTNConfig | DirectGraspConfig | MultiGraspConfig
 
@@ -35,6 +40,15 @@ CPU_RESNET = ResNetConfig(depths=(1, 1, 1, 1), width=16)
 NAMED_CONFIGS: dict[tuple[str, str], ModelConfig] = {
     ("gqcnn", "paper"): GQCNNConfig(),
     ("gqcnn", "cpu"): GQCNNConfig(conv_width=32, fc_width=256, pose_width=16),
+    ("gqcnn", "fast"): GQCNNConfig(
+        conv_width=8,
+        conv2_width=16,
+        first_stride=2,
+        second_pool=2,
+        fc_width=128,
+        pose_width=16,
+        local_response_norm=False,
+    ),
     ("gqstn", "paper"): GQSTNConfig.shared(RESNET34),
     ("gqstn", "cpu"): GQSTNConfig.shared(CPU_RESNET),
     ("directgrasp", "paper"): DirectGraspConfig(backbone=RESNET34),
@@ -43,10 +57,11 @@ NAMED_CONFIGS: dict[tuple[str, str], ModelConfig] = {
     ("multigrasp", "cpu"): MultiGraspConfig(backbone=CPU_RESNET),
 }
 
-# The view geometry is the same for both configurations (the paper's 224 px input).
+# The view geometry is the same for every configuration (the paper's 224 px input).
 INPUT_CONFIGS: dict[str, NetworkInputConfig] = {
     "paper": NetworkInputConfig(),
     "cpu": NetworkInputConfig(),
+    "fast": NetworkInputConfig(),
 }
 
 
@@ -55,13 +70,17 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown network kind {kind!r}; expected one of {KINDS}")
 
 
-def model_config(kind: str, name: str) -> ModelConfig:
-    """The named configuration `name` ("paper" or "cpu") of network `kind`."""
+def config_names(kind: str) -> tuple[str, ...]:
+    """The configuration names network `kind` has ("paper", "cpu", and "fast" for GQ-CNN)."""
     _check_kind(kind)
-    if name not in CONFIG_NAMES:
-        raise ValueError(
-            f"unknown configuration {name!r} for {kind}; expected one of {CONFIG_NAMES}"
-        )
+    return tuple(name for name in CONFIG_NAMES if (kind, name) in NAMED_CONFIGS)
+
+
+def model_config(kind: str, name: str) -> ModelConfig:
+    """The named configuration `name` ("paper", "cpu", GQ-CNN also "fast") of network `kind`."""
+    available = config_names(kind)
+    if name not in available:
+        raise ValueError(f"unknown configuration {name!r} for {kind}; expected one of {available}")
     return NAMED_CONFIGS[(kind, name)]
 
 

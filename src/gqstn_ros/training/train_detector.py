@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,7 +412,10 @@ def main(argv: list[str] | None = None) -> int:
         args.kind,
         config,
         norm,
-        provenance(args.dataset, ["gqstn_ros.training.train_detector", *(argv or [])]),
+        provenance(
+            args.dataset,
+            ["gqstn_ros.training.train_detector", *(sys.argv[1:] if argv is None else argv)],
+        ),
         extra={
             "config_name": args.config,
             "best_epoch": state.best_epoch,

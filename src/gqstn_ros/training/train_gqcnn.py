@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -159,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         "gqcnn",
         config,
         norm,
-        provenance(args.dataset, ["gqstn_ros.training.train_gqcnn", *(argv or [])]),
+        provenance(
+            args.dataset,
+            ["gqstn_ros.training.train_gqcnn", *(sys.argv[1:] if argv is None else argv)],
+        ),
         extra={
             "config_name": args.config,
             "best_epoch": state.best_epoch,
