@@ -213,7 +213,9 @@ class Normalization:
     view_scale: std of (view - view median) over training views; crop_scale: std of
     (crop - gripper depth) over training crops; depth_offset_mean / std: statistics of
     (gripper depth - view median), the gripper height input; scale_mean: gamma, the mean
-    Lambda_scale s of training grasps (the paper's gamma).
+    Lambda_scale s of training grasps (the paper's gamma); scale_max: the largest s of the
+    training grasps (all within the gripper's stroke), the bound of GQ-STN's Lambda_scale
+    (0: unbounded, as checkpoints written before it).
     """
 
     view_scale: float = 0.02
@@ -221,12 +223,17 @@ class Normalization:
     depth_offset_mean: float = -0.02
     depth_offset_std: float = 0.02
     scale_mean: float = 0.6
+    scale_max: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("view_scale", "crop_scale", "depth_offset_std", "scale_mean"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"Normalization.{name} must be positive and finite, got {value}")
+        if not (math.isfinite(self.scale_max) and self.scale_max >= 0):
+            raise ValueError(
+                f"Normalization.scale_max must be finite and >= 0, got {self.scale_max}"
+            )
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -111,7 +111,7 @@ def test_config_with_other_depths_names_missing_and_unexpected_weights(gqstn_fil
         CheckpointError, match=r"missing weights \(stn_scale\.features\.stages\.0\.1"
     ):
         load_checkpoint(tmp_path / "deep.pt")
-    del checkpoint["state_dict"]["stn_trans.head.bias"]
+    del checkpoint["state_dict"]["stn_trans.head.linear.bias"]
     checkpoint["state_dict"]["stn_trans.head.extra"] = torch.zeros(1)
     checkpoint["config"]["scale_net"]["depths"] = [1, 1, 1, 1]
     torch.save(checkpoint, tmp_path / "renamed.pt")

@@ -14,6 +14,7 @@ from gqstn_ros.networks.gqstn import (
     translation_matrices,
 )
 from gqstn_ros.preprocessing import (
+    Normalization,
     affine_matrices,
     depth_offset_to_depth,
     extract_crops,
@@ -42,6 +43,19 @@ def test_head_ranges():
     assert torch.equal(out.z, out.w_z)
     assert torch.allclose(out.depth, depth_offset_to_depth(out.z, smooth_views(8), NORM))
     assert torch.all((out.q >= 0) & (out.q <= 1))
+
+
+def test_scale_is_bounded_by_the_widest_training_grasp():
+    model = spread_heads(tiny_gqstn(), std=5.0).eval()
+    unbounded = model(smooth_views(8)).s
+    limit = float(unbounded.median())  # half of the grasps ask for more
+    model.normalization = Normalization(**{**NORM.to_dict(), "scale_max": limit})
+    out = model(smooth_views(8))
+    assert torch.any(unbounded > limit + 1e-4)
+    assert torch.all(out.s <= limit + 1e-6)
+    assert torch.allclose(out.s, unbounded.clamp(max=limit))
+    with pytest.raises(ValueError, match="scale_max must be finite and >= 0"):
+        Normalization(scale_max=-1.0)
 
 
 def test_signed_activation_covers_every_angle_and_paper_only_a_quarter():

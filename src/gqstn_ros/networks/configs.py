@@ -36,6 +36,11 @@ CONFIG_CLASSES: dict[str, type] = {
 }
 
 CPU_RESNET = ResNetConfig(depths=(1, 1, 1, 1), width=16)
+# The regression heads read the 7x7 feature map of a 224 px view (flattened), not its global
+# average: with a global average pool the small CPU networks could not tell where the object
+# is (their x, y regressed to the view centre on every image, measured). MultiGrasp's cells
+# are spatial already.
+HEAD_GRID = 7
 
 NAMED_CONFIGS: dict[tuple[str, str], ModelConfig] = {
     ("gqcnn", "paper"): GQCNNConfig(),
@@ -49,10 +54,10 @@ NAMED_CONFIGS: dict[tuple[str, str], ModelConfig] = {
         pose_width=16,
         local_response_norm=False,
     ),
-    ("gqstn", "paper"): GQSTNConfig.shared(RESNET34),
-    ("gqstn", "cpu"): GQSTNConfig.shared(CPU_RESNET),
-    ("directgrasp", "paper"): DirectGraspConfig(backbone=RESNET34),
-    ("directgrasp", "cpu"): DirectGraspConfig(backbone=CPU_RESNET),
+    ("gqstn", "paper"): GQSTNConfig.shared(RESNET34, head_grid=HEAD_GRID),
+    ("gqstn", "cpu"): GQSTNConfig.shared(CPU_RESNET, head_grid=HEAD_GRID),
+    ("directgrasp", "paper"): DirectGraspConfig(backbone=RESNET34, head_grid=HEAD_GRID),
+    ("directgrasp", "cpu"): DirectGraspConfig(backbone=CPU_RESNET, head_grid=HEAD_GRID),
     ("multigrasp", "paper"): MultiGraspConfig(backbone=RESNET34),
     ("multigrasp", "cpu"): MultiGraspConfig(backbone=CPU_RESNET),
 }

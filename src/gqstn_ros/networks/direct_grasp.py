@@ -1,6 +1,7 @@
 """DirectGrasp (Redmon and Angelova 2015) with a ResNet feature extractor (as in Kumra et al.).
 
-The whole view regresses one grasp: ResNet features -> global average pool -> 6 outputs
+The whole view regresses one grasp: ResNet features -> `PooledHead` (a pooled map, flattened,
+or a global average with head_grid 1) -> 6 outputs
 (w_x, w_y, w_alpha, w_beta, w_s, w_z) with GQ-STN's head activations, so every planner returns
 the same (x, y, theta, s, z). Trained with `gqstn.localization_loss` against (B, 5) targets.
 """
@@ -16,6 +17,7 @@ from gqstn_ros.networks.gqstn import (
     ANGLE_ACTIVATIONS,
     AngleActivation,
     GraspPrediction,
+    PooledHead,
     angle_from_raw,
     localization_loss,
     scale_from_raw,
@@ -29,8 +31,11 @@ from gqstn_ros.preprocessing import Normalization, normalize_views
 class DirectGraspConfig:
     backbone: ResNetConfig = RESNET34
     angle_activation: AngleActivation = "signed"
+    head_grid: int = 1  # PooledHead grid (1: global average pool)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.head_grid, int) or self.head_grid < 1:
+            raise ValueError(f"head_grid must be an int >= 1, got {self.head_grid}")
         if self.angle_activation not in ANGLE_ACTIVATIONS:
             raise ValueError(
                 f"angle_activation must be one of {ANGLE_ACTIVATIONS}, "
@@ -61,15 +66,14 @@ class DirectGrasp(nn.Module):
         self.config = config
         self.normalization = normalization if normalization is not None else Normalization()
         self.features = ResNet(config.backbone)
-        self.head = nn.Linear(self.features.out_channels, 6)
-        nn.init.normal_(self.head.weight, std=1e-2)
-        with torch.no_grad():
-            self.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 1.0, 0.0, 0.0]))
+        self.head = PooledHead(
+            self.features.out_channels, config.head_grid, 6, (0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        )
 
     def forward(self, views_m: torch.Tensor) -> GraspPrediction:
         if views_m.ndim != 4 or views_m.shape[1] != 1:
             raise ValueError(f"views must be (B, 1, D, D) metres, got {tuple(views_m.shape)}")
-        features = self.features(normalize_views(views_m, self.normalization)).mean(dim=(2, 3))
+        features = self.features(normalize_views(views_m, self.normalization))
         w_x, w_y, w_alpha, w_beta, w_s, w_z = self.head(features).unbind(dim=1)
         alpha, beta, theta = angle_from_raw(w_alpha, w_beta, self.config.angle_activation)
         return GraspPrediction(

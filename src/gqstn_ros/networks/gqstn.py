@@ -16,7 +16,10 @@ localization network sees its input normalized (relative to its median, scaled).
 
 Heads (the paper's equations): x = sigmoid(w_x) - 0.5, y likewise, theta = atan2(alpha, beta)/2,
 s = gamma exp(w_s) with gamma = Normalization.scale_mean, z = w_z (the normalized gripper
-height, converted to metres with preprocessing.depth_offset_to_depth).
+height, converted to metres with preprocessing.depth_offset_to_depth). One addition: s is
+clamped to Normalization.scale_max, the widest training grasp (the gripper's stroke). Without
+it, the robustness phases widened the grasps far beyond the stroke, where the frozen GQ-CNN
+(which never saw such crops) rates a small object in a large crop robust (measured).
 
 alpha and beta (`angle_activation`): the paper writes alpha = sigmoid(w_alpha),
 beta = sigmoid(w_beta). Taken literally ("paper") both are positive, so 2 theta = atan2(alpha,
@@ -172,8 +175,11 @@ class GQSTNConfig:
     rot_net: ResNetConfig = RESNET34
     scale_net: ResNetConfig = RESNET34
     angle_activation: AngleActivation = "signed"
+    head_grid: int = 1  # PooledHead grid of the three localization networks (1: global pool)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.head_grid, int) or self.head_grid < 1:
+            raise ValueError(f"GQSTNConfig.head_grid must be an int >= 1, got {self.head_grid}")
         if self.angle_activation not in ANGLE_ACTIVATIONS:
             raise ValueError(
                 f"GQSTNConfig.angle_activation must be one of {ANGLE_ACTIVATIONS}, "
@@ -185,10 +191,10 @@ class GQSTNConfig:
 
     @classmethod
     def shared(
-        cls, resnet: ResNetConfig, angle_activation: AngleActivation = "signed"
+        cls, resnet: ResNetConfig, angle_activation: AngleActivation = "signed", head_grid: int = 1
     ) -> GQSTNConfig:
         """The same localization architecture (not weights) in all three blocks."""
-        return cls(resnet, resnet, resnet, angle_activation)
+        return cls(resnet, resnet, resnet, angle_activation, head_grid)
 
     def to_dict(self) -> dict:
         return {
@@ -196,6 +202,7 @@ class GQSTNConfig:
             "rot_net": self.rot_net.to_dict(),
             "scale_net": self.scale_net.to_dict(),
             "angle_activation": self.angle_activation,
+            "head_grid": self.head_grid,
         }
 
     @classmethod
@@ -212,20 +219,44 @@ class GQSTNConfig:
         return cls(**nets, **rest)
 
 
-class LocalizationNetwork(nn.Module):
-    """ResNet -> global average pool -> linear: (B, 1, D, D) -> (B, num_outputs) raw w_*."""
+class PooledHead(nn.Module):
+    """(B, C, h, w) features -> average pool to a grid x grid map -> flatten -> linear.
 
-    def __init__(self, config: ResNetConfig, num_outputs: int, bias: tuple[float, ...]) -> None:
+    grid 1 is the classic global average pool, which keeps what the image shows but hardly
+    where: a regression of the grasp position needs the map (grid > 1).
+    """
+
+    def __init__(self, channels: int, grid: int, num_outputs: int, bias: tuple[float, ...]) -> None:
+        super().__init__()
+        if grid < 1:
+            raise ValueError(f"head grid must be >= 1, got {grid}")
+        self.grid = grid
+        self.linear = nn.Linear(channels * grid * grid, num_outputs)
+        # Small weights: the block starts near the transformation its bias gives.
+        nn.init.normal_(self.linear.weight, std=1e-2 / grid)
+        with torch.no_grad():
+            self.linear.bias.copy_(torch.tensor(bias))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.grid == 1:
+            pooled = features.mean(dim=(2, 3))  # (B, C)
+        else:
+            pooled = F.adaptive_avg_pool2d(features, self.grid).flatten(1)  # (B, C g g)
+        return self.linear(pooled)
+
+
+class LocalizationNetwork(nn.Module):
+    """ResNet -> PooledHead: (B, 1, D, D) -> (B, num_outputs) raw w_*."""
+
+    def __init__(
+        self, config: ResNetConfig, num_outputs: int, bias: tuple[float, ...], head_grid: int = 1
+    ) -> None:
         super().__init__()
         self.features = ResNet(config)
-        self.head = nn.Linear(self.features.out_channels, num_outputs)
-        # Small weights: the block starts near the transformation its bias gives.
-        nn.init.normal_(self.head.weight, std=1e-2)
-        with torch.no_grad():
-            self.head.bias.copy_(torch.tensor(bias))
+        self.head = PooledHead(self.features.out_channels, head_grid, num_outputs, bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(image).mean(dim=(2, 3)))
+        return self.head(self.features(image))
 
 
 @dataclass
@@ -267,9 +298,10 @@ class GQSTN(nn.Module):
         super().__init__()
         self.config = config
         self.normalization = normalization if normalization is not None else Normalization()
-        self.stn_trans = LocalizationNetwork(config.trans_net, 2, (0.0, 0.0))
-        self.stn_rot = LocalizationNetwork(config.rot_net, 2, (0.0, 1.0))
-        self.stn_scale = LocalizationNetwork(config.scale_net, 2, (0.0, 0.0))
+        grid = config.head_grid
+        self.stn_trans = LocalizationNetwork(config.trans_net, 2, (0.0, 0.0), grid)
+        self.stn_rot = LocalizationNetwork(config.rot_net, 2, (0.0, 1.0), grid)
+        self.stn_scale = LocalizationNetwork(config.scale_net, 2, (0.0, 0.0), grid)
         self.gqcnn = gqcnn
         for parameter in self.gqcnn.parameters():
             parameter.requires_grad_(False)
@@ -307,6 +339,8 @@ class GQSTN(nn.Module):
 
         w_s, w_z = self.stn_scale(normalize_views(rotated, norm)).unbind(dim=1)
         s, z = scale_from_raw(w_s, norm.scale_mean), w_z
+        if norm.scale_max > 0:  # no wider than the widest training grasp: the stroke
+            s = torch.clamp(s, max=norm.scale_max)
         crop = sample_image(rotated, scale_matrices(s), self.crop_size)
 
         depth = depth_offset_to_depth(z, views_m, norm)

@@ -34,6 +34,7 @@ from gqstn_ros.preprocessing import (
 )
 
 SPLIT_NAME = "object_wise"
+SCALE_MAX_QUANTILE = 0.999  # Normalization.scale_max: the widest grasps, without outliers
 SPLITS = ("train", "val", "test")
 
 
@@ -190,4 +191,6 @@ def fit_normalization(grasps: GraspSet, views: torch.Tensor | None = None) -> No
         depth_offset_mean=float(offsets.mean()),
         depth_offset_std=max(float(offsets.std()), 1e-4),
         scale_mean=float(scales.mean()),
+        # Every labelled grasp fits the stroke: the widest of them (robust or not) bounds s.
+        scale_max=float(torch.quantile(grasps.stn_params[:, 3], SCALE_MAX_QUANTILE)),
     )

@@ -304,7 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     # The GQ-STN's crops feed the frozen GQ-CNN: it must use the GQ-CNN's own constants
     # for its crops; its view scale comes from these views.
     if args.kind == "gqstn":
-        norm = Normalization(**{**judge.normalization.to_dict(), "view_scale": norm.view_scale})
+        norm = Normalization(
+            **{
+                **judge.normalization.to_dict(),
+                "view_scale": norm.view_scale,
+                "scale_max": norm.scale_max,
+            }
+        )
     print(
         f"images: train {len(train)} ({len(trainable)} with a robust grasp), val {len(val)}; "
         f"{total_epochs} epochs; {norm}",
