@@ -240,7 +240,9 @@ class PooledHead(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.grid == 1:
             pooled = features.mean(dim=(2, 3))  # (B, C)
-        else:
+        elif tuple(features.shape[-2:]) == (self.grid, self.grid):
+            pooled = features.flatten(1)  # (B, C g g): the map already has the grid's size
+        else:  # (not exportable to ONNX with dynamic sizes; the configured input needs none)
             pooled = F.adaptive_avg_pool2d(features, self.grid).flatten(1)  # (B, C g g)
         return self.linear(pooled)
 

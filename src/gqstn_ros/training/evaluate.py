@@ -60,6 +60,56 @@ def _transform(pose7: np.ndarray) -> np.ndarray:
     return matrix
 
 
+class PhysicalJudge:
+    """The independent judge: the robust Ferrari-Canny label of a grasp on the true mesh and
+    pose of an image's object, regenerated from the dataset's seeds (what labelled the data).
+
+    `judge(index, center_px, angle, width_px, depth_m)` for image `index` of `images` (frame
+    pixel coordinates of the stored window); the object's evaluator is built once per image and
+    kept (`keep=True`, for repeated validation) or dropped after use.
+    """
+
+    def __init__(self, dataset: Path, images, keep: bool = False) -> None:
+        manifest = json.loads((Path(dataset) / "generation.json").read_text())
+        self.dataset = Path(dataset)
+        self.families = tuple(manifest["config"]["families"])
+        self.base_seed = int(manifest["seed"])
+        self.images = images
+        self.keep = keep
+        self.evaluators: dict[int, GraspQualityEvaluator] = {}
+
+    def intrinsics(self, index: int) -> CameraIntrinsics:
+        raw = self.images.raw_mm[index]
+        fx, fy, cx, cy = (float(v) for v in self.images.intrinsics[index])
+        return CameraIntrinsics(raw.shape[1], raw.shape[0], fx, fy, cx, cy)
+
+    def judge(
+        self, index: int, center_px: np.ndarray, angle: float, width_px: float, depth_m: float
+    ) -> bool:
+        image_id = int(self.images.image_labels[index])
+        poses = _image_poses(self.dataset, image_id)
+        evaluator = self.evaluators.get(image_id)
+        if evaluator is None:
+            object_id = int(self.images.object_labels[index])
+            model = generate_object(
+                self.families[object_id % len(self.families)],
+                object_seed(self.base_seed, object_id),
+            )
+            evaluator = GraspQualityEvaluator.from_object(
+                model.vertices, model.faces, _transform(poses["object"]), ROBOTIQ_2F85
+            )
+            if self.keep:
+                self.evaluators[image_id] = evaluator
+        center_c, axis_c, width_m = grasps_2d_to_3d(
+            np.asarray(center_px, dtype=np.float64).reshape(1, 2), np.array([angle]),
+            np.array([width_px]), np.array([depth_m]), self.intrinsics(index),
+        )  # fmt: skip
+        world = _transform(poses["camera"])
+        center_w = center_c @ world[:3, :3].T + world[:3, 3]
+        axis_w = axis_c @ world[:3, :3].T
+        return bool(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust[0])
+
+
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> float:
     return float(numerator.sum() / denominator.sum()) if denominator.sum() else float("nan")
 
@@ -77,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     set_threads(args.threads)
     manifest = json.loads((args.dataset / "generation.json").read_text())
-    families = tuple(manifest["config"]["families"])
-    base_seed = int(manifest["seed"])
     input_config = NetworkInputConfig(**manifest["config"]["network_input"])
     images = load_images(args.dataset, args.split, input_config)
     count = len(images) if args.limit <= 0 else min(args.limit, len(images))
@@ -90,26 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     records: dict[str, dict[str, list]] = {
         name: {k: [] for k in ("found", "rect", "q", "physical", "seconds")} for name in planners
     }
-    evaluators: dict[int, GraspQualityEvaluator] = {}
+    judge = PhysicalJudge(args.dataset, images)
     started = time.perf_counter()
     for index in range(count):
-        raw = images.raw_mm[index]
-        frame = inpaint_depth(raw_to_metres(raw))
-        fx, fy, cx, cy = (float(v) for v in images.intrinsics[index])
-        intrinsics = CameraIntrinsics(raw.shape[1], raw.shape[0], fx, fy, cx, cy)
+        frame = inpaint_depth(raw_to_metres(images.raw_mm[index]))
+        intrinsics = judge.intrinsics(index)
         window = ViewWindow.centered(frame.shape, input_config)
         gt = truth[images.grasp_rows[index][robust_rows[images.grasp_rows[index]]]]
-        image_id = int(images.image_labels[index])
-        object_id = int(images.object_labels[index])
-        pose_fields = _image_poses(args.dataset, image_id)
-        if image_id not in evaluators:
-            model = generate_object(
-                families[object_id % len(families)], object_seed(base_seed, object_id)
-            )
-            evaluators[image_id] = GraspQualityEvaluator.from_object(
-                model.vertices, model.faces, _transform(pose_fields["object"]), ROBOTIQ_2F85
-            )
-        evaluator = evaluators.pop(image_id)
         for name, planner in planners.items():
             record = records[name]
             clock = time.perf_counter()
@@ -132,14 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 np.array([grasp.width_px]),
                 window,
             ).as_array()[0]
-            center_c, axis_c, width_m = grasps_2d_to_3d(
-                np.array([grasp.center_px]), np.array([grasp.angle]), np.array([grasp.width_px]),
-                np.array([grasp.depth]), intrinsics,
-            )  # fmt: skip
-            world = _transform(pose_fields["camera"])
-            center_w = center_c @ world[:3, :3].T + world[:3, 3]
-            axis_w = axis_c @ world[:3, :3].T
-            physical = bool(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust[0])
+            physical = judge.judge(
+                index, np.asarray(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth
+            )
             record["found"].append(True)
             record["rect"].append(rectangle_correct(params, gt, input_config.input_size))
             record["q"].append(float(grasp.q_value))
