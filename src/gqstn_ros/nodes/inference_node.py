@@ -7,9 +7,9 @@ here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical 
 `/grasp_debug_image`. A grasp that is not robust is replaced by the Prop+GQ-CNN fallback
 (`/plan_grasp`, fallback_node) when allowed.
 
-Threads: detection runs in its own mutually exclusive callback group under a
-MultiThreadedExecutor; the service callback is a coroutine that awaits the fallback call (with
-a timeout timer), so no executor thread ever sleeps or waits. Every failure a caller can cause
+Threads: detection runs in its own mutually exclusive callback group under a multi-threaded
+executor (`gqstn_ros.nodes.executors`); the service callback is a coroutine that awaits the
+fallback call (with a timeout timer), so no executor thread ever sleeps or waits. Every failure a caller can cause
 is answered with success false and a message naming it; the node keeps serving.
 """
 

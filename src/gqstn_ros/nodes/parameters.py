@@ -174,16 +174,21 @@ class NodeParameters:
 
 
 def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> None:
-    """The thin `main()` of every node: init, build, spin a MultiThreadedExecutor, clean up.
+    """The thin `main()` of every node: init, build, spin, clean up.
+
+    One thread spins a SingleThreadedExecutor, more a `QuietMultiThreadedExecutor` (rclpy's
+    MultiThreadedExecutor without its busy loop, see `gqstn_ros.nodes.executors`).
 
     An invalid configuration (ParameterValueError while building) is logged and exits with
     code 2, so a launcher reports it; Ctrl-C and external shutdown end quietly.
     """
     import rclpy  # noqa: PLC0415 - keeps the parameter specs importable without a context
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor  # noqa: PLC0415
+    from rclpy.executors import ExternalShutdownException  # noqa: PLC0415
+
+    from gqstn_ros.nodes.executors import make_executor  # noqa: PLC0415
 
     node = None
-    executor = MultiThreadedExecutor(num_threads=num_threads)
+    executor = make_executor(num_threads)
     try:
         node = make_node()
         executor.add_node(node)

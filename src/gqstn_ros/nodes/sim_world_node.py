@@ -1,6 +1,6 @@
 """Simulated bench: the MuJoCo world's Kinect, UR5 and 2F-85 with the grasp executor, one process.
 
-`main()` runs two nodes on a MultiThreadedExecutor:
+`main()` runs two nodes on a QuietMultiThreadedExecutor (`gqstn_ros.nodes.executors`):
 - `sim_world` (this module's `SimWorldNode`): publishes `/camera/depth/image_raw` (16UC1,
   millimetres, with the simulated Kinect's noise and holes) and `/camera/depth/camera_info` at
   `publish_rate_hz` (keep last 1; see SENSOR_QOS), rendered from the current state of the
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -37,6 +37,7 @@ from std_srvs.srv import Trigger
 
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.hardware.interfaces import HardwareError
+from gqstn_ros.nodes.executors import QuietMultiThreadedExecutor
 from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
 from gqstn_ros.sim.robot import SimArm, SimGripper, SimRobotConfig, SimRobotWorld
@@ -323,7 +324,7 @@ class SimWorldNode(Node):
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
     nodes: list[Node] = []
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = QuietMultiThreadedExecutor(num_threads=4)
     try:
         world_node = SimWorldNode()
         nodes.append(world_node)
