@@ -2,8 +2,8 @@
 
 Usage: .venv/bin/python benchmarks/executor_cpu.py [--seconds 6]
 
-Three workloads, each spun for `--seconds` by `executor.spin()` on a thread of this
-process, first with rclpy's `MultiThreadedExecutor` (the baseline) then with `QuietMultiThreadedExecutor`
+Three workloads, each spun by `executor.spin()` on a thread of this process, first with
+rclpy's `MultiThreadedExecutor` (the baseline) then with `QuietMultiThreadedExecutor`
 (`gqstn_ros.nodes.executors`), 2 worker threads each, as our nodes spin:
 - sleeping callbacks: three timers at 50 Hz whose callbacks sleep 40 ms (a node waiting on
   I/O or a device), so callbacks queue for the workers;

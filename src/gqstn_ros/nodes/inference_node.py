@@ -9,8 +9,9 @@ here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical 
 
 Threads: detection runs in its own mutually exclusive callback group under a multi-threaded
 executor (`gqstn_ros.nodes.executors`); the service callback is a coroutine that awaits the
-fallback call (with a timeout timer), so no executor thread ever sleeps or waits. Every failure a caller can cause
-is answered with success false and a message naming it; the node keeps serving.
+fallback call (with a timeout timer), so no executor thread ever sleeps or waits. Every
+failure a caller can cause is answered with success false and a message naming it; the node
+keeps serving.
 """
 
 from __future__ import annotations
