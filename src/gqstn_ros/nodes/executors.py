@@ -1,15 +1,14 @@
 """A MultiThreadedExecutor that waits instead of spinning while its callbacks run.
 
-rclpy 9 (ROS 2 Kilted, the version pinned here) has a busy loop in its executors
-(ros2/rclpy#1452, fixed upstream after this release by ros2/rclpy#1547): `wait_for_ready_callbacks`
-yields again every task that is not done and not currently executing, and returns at once
-whenever it has yielded one. So
-- a callback submitted to the worker pool but not started yet is yielded and resubmitted in a
-  tight loop until a worker picks it up, and
-- a coroutine callback awaiting something (the inference node awaiting `/plan_grasp`, the
-  executor node awaiting `/detect_grasp`) is resumed in a tight loop until its future is done.
-The spinning thread then holds one core and, through the GIL, slows the very callbacks it is
-waiting for (measured by `benchmarks/executor_cpu.py`).
+rclpy 9 (ROS 2 Kilted, the version pinned here) has a busy loop in its MultiThreadedExecutor
+(ros2/rclpy#1452; a fix, ros2/rclpy#1547, was merged upstream after this release):
+`wait_for_ready_callbacks` yields again every task that is not done and not currently
+executing, and returns at once whenever it has yielded one. So a callback submitted to the
+worker pool but not started yet is yielded and resubmitted over and over until a worker picks
+it up, while the spinning thread holds the GIL the callbacks need. Measured on our depth node
+at 30 Hz before it moved to a SingleThreadedExecutor (`benchmarks/depth_node_rate.py`) and by
+`benchmarks/executor_cpu.py`; a coroutine
+awaiting a future is yielded again the same way, though no extra CPU was measured for it.
 
 `QuietMultiThreadedExecutor` keeps rclpy's scheduling and changes only what happens when a task
 is yielded again: a task still in the worker pool is not resubmitted, and a coroutine task that
