@@ -2,7 +2,7 @@
 depth node in its own process; output rate, publish-to-receipt latency, per-frame cost, CPU.
 
 Usage: .venv/bin/python benchmarks/depth_node_rate.py [--frames 300] [--warmup 30] [--rate 30]
-       [--scenes 6] [--inpaint-scale S (default: the node's default)]
+       [--scenes 6] [--inpaint-scale S (default: the node's default)] [--fastdds-profile none]
 
 The depth node (`python -m gqstn_ros.nodes.depth_node`) runs on a private ROS domain (loopback
 only). This process publishes rendered frames (MuJoCo table scenes with the simulated Kinect's
@@ -28,7 +28,12 @@ import threading
 import time
 
 import numpy as np
-from ros_benchmark_support import NodeProcess, kinect_frames, use_private_ros_domain
+from ros_benchmark_support import (
+    FASTDDS_PROFILE_CHOICES,
+    NodeProcess,
+    kinect_frames,
+    use_private_ros_domain,
+)
 
 READY_TEXT = "depth node ready"
 NODE_START_TIMEOUT_S = 60.0
@@ -67,6 +72,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300, help="timed frames (10 s at 30 Hz)")
     parser.add_argument("--warmup", type=int, default=30, help="untimed frames first")
     parser.add_argument("--rate", type=float, default=30.0, help="publish rate, Hz")
+    parser.add_argument(
+        "--fastdds-profile",
+        choices=FASTDDS_PROFILE_CHOICES,
+        default="bundled",
+        help="bundled: the nodes' Fast DDS profile (as launched); none: Fast DDS's defaults",
+    )
     parser.add_argument("--scenes", type=int, default=6, help="distinct rendered frames")
     parser.add_argument(
         "--inpaint-scale", type=float, default=None, help="node parameter (default: its own)"
@@ -75,7 +86,7 @@ def main() -> None:
     if args.frames < 2 or args.warmup < 0 or args.rate <= 0 or args.scenes < 1:
         parser.error("--frames must be >= 2, --warmup >= 0, --rate > 0, --scenes >= 1")
 
-    use_private_ros_domain()
+    use_private_ros_domain(args.fastdds_profile)
     import rclpy  # noqa: PLC0415 (after the domain is chosen)
     from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: PLC0415
@@ -201,7 +212,8 @@ def main() -> None:
     print()
     print(
         f"{args.frames} timed frames (after {args.warmup}), 640x480 16UC1, "
-        f"{np.mean(invalid):.1%} invalid pixels, inpaint scale {inpaint_scale:g}"
+        f"{np.mean(invalid):.1%} invalid pixels, inpaint scale {inpaint_scale:g}, "
+        f"Fast DDS profile {args.fastdds_profile}"
     )
     print(f"publish rate held        {publish_rate:6.2f} Hz (asked {args.rate:g})")
     print(

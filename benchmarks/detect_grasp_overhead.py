@@ -3,6 +3,7 @@ in its own process versus the bare detection in this process, on the same 640x48
 
 Usage: .venv/bin/python benchmarks/detect_grasp_overhead.py [--planner gqstn]
        [--models-dir models] [--requests 100] [--warmup 10] [--threads 1] [--backend torch]
+       [--fastdds-profile none]
 
 The inference node (`python -m gqstn_ros.nodes.inference_node`) is started on a private ROS
 domain (loopback only) with `--planner` loaded from `--models-dir`; this process sends requests
@@ -24,8 +25,9 @@ with an unreadable encoding) time the transport and executor alone, by payload s
 Without `--planner` the first loadable of gqstn, directgrasp, multigrasp is used. The measured
 overhead does not depend on the weights: before trained models ship, a models directory holding
 any checkpoint of the planner (e.g. runs/gqstn_cpu/exported_gqstn.pt copied as gqstn.pt) works.
-The node inherits this process's environment: e.g. FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA
-compares Fast DDS's large-data transport with the default one.
+Both processes run with the Fast DDS profile the launch file gives the nodes
+(config/fastdds_large_frames.xml); `--fastdds-profile none` runs them with Fast DDS's defaults,
+whose 512 KB shared-memory segment is smaller than one request frame.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from ros_benchmark_support import NodeProcess, kinect_frames, use_private_ros_domain
+from ros_benchmark_support import (
+    FASTDDS_PROFILE_CHOICES,
+    NodeProcess,
+    kinect_frames,
+    use_private_ros_domain,
+)
 
 READY_TEXT = "inference node ready"
 ENCODINGS = ("32FC1", "16UC1")
@@ -86,13 +93,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per mode")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests per mode")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, both processes")
+    parser.add_argument(
+        "--fastdds-profile",
+        choices=FASTDDS_PROFILE_CHOICES,
+        default="bundled",
+        help="bundled: the nodes' Fast DDS profile (as launched); none: Fast DDS's defaults",
+    )
     parser.add_argument("--frames", type=int, default=4, help="distinct rendered frames")
     args = parser.parse_args()
     if args.requests < 1 or args.warmup < 0 or args.threads < 1 or args.frames < 1:
         parser.error("--requests, --threads and --frames must be >= 1, --warmup >= 0")
 
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    use_private_ros_domain()
+    use_private_ros_domain(args.fastdds_profile)
     import rclpy  # noqa: PLC0415 (after the domain is chosen)
     import torch  # noqa: PLC0415
     from gqstn_msgs.srv import DetectGrasp  # noqa: PLC0415
@@ -252,7 +265,7 @@ def main() -> None:
     print(
         f"planner {planner_name} ({args.backend}, {args.threads} thread(s)) from {models_dir}; "
         f"{args.requests} timed requests per mode after {args.warmup} warm-ups; "
-        f"frames 640x480 with {invalid:.1%} invalid pixels"
+        f"frames 640x480 with {invalid:.1%} invalid pixels; Fast DDS profile {args.fastdds_profile}"
     )
     print("milliseconds, median and p99 (overhead = round trip median - bare median)")
     print(

@@ -18,15 +18,36 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def use_private_ros_domain() -> None:
+FASTDDS_PROFILE_CHOICES = ("bundled", "none")
+
+
+def use_private_ros_domain(fastdds_profile: str = "bundled") -> None:
     """A DDS domain of this run only, on loopback: no other ROS program sees the benchmark.
 
     Call before rclpy is initialised; the node processes inherit the environment. Domains
     201..230 (valid with Fast DDS's default ports) stay clear of the tests' 1..200.
+    `fastdds_profile`: 'bundled' runs this process and the nodes with the Fast DDS profile the
+    launch file gives the nodes (config/fastdds_large_frames.xml), 'none' with Fast DDS's
+    defaults (any profile named by the environment is dropped), for comparison.
     """
+    from gqstn_ros.node_graph import (  # noqa: PLC0415
+        FASTDDS_PROFILE_VARIABLES,
+        REPO_CONFIG_DIR,
+        GraphArguments,
+        node_environment,
+    )
+
+    if fastdds_profile not in FASTDDS_PROFILE_CHOICES:
+        raise ValueError(f"fastdds_profile must be one of {FASTDDS_PROFILE_CHOICES}")
     os.environ.setdefault("ROS_DOMAIN_ID", str(201 + os.getpid() % 30))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    for name in FASTDDS_PROFILE_VARIABLES:
+        os.environ.pop(name, None)
+    if fastdds_profile == "bundled":
+        os.environ.update(
+            node_environment(GraphArguments(fastdds_profile="bundled"), REPO_CONFIG_DIR, os.environ)
+        )
 
 
 def kinect_frames(count: int, seed: int) -> list[np.ndarray]:

@@ -9,6 +9,7 @@ The nodes, their parameter files and the launch arguments are defined once in
 `gqstn_ros.node_graph` (also used by `python -m gqstn_ros.tools.run_graph`).
 """
 
+import os
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
@@ -16,7 +17,13 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from gqstn_ros.node_graph import LAUNCH_ARGUMENTS, PACKAGE_NAME, GraphArguments, nodes_to_start
+from gqstn_ros.node_graph import (
+    LAUNCH_ARGUMENTS,
+    PACKAGE_NAME,
+    GraphArguments,
+    node_environment,
+    nodes_to_start,
+)
 from launch import LaunchContext, LaunchDescription
 
 
@@ -28,6 +35,7 @@ def launch_nodes(context: LaunchContext) -> list[Node]:
     }
     arguments = GraphArguments.from_strings(values)
     config_dir = Path(get_package_share_directory(PACKAGE_NAME)) / "config"
+    environment = node_environment(arguments, config_dir, os.environ)
     return [
         Node(
             package=spec.package,
@@ -38,6 +46,7 @@ def launch_nodes(context: LaunchContext) -> list[Node]:
                 dict(spec.parameters),
             ],
             remappings=list(spec.remappings),
+            additional_env=environment,
             output="screen",
             emulate_tty=True,
         )

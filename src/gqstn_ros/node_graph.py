@@ -6,7 +6,9 @@ launch arguments declared in `LAUNCH_ARGUMENTS`. Simulation (`use_sim:=true`, th
 `sim_world_node` hosts the MuJoCo camera, UR5 and gripper together with the grasp executor in
 one process; real hardware (`use_sim:=false`): a depth camera driver publishing
 `/camera/depth/image_raw` runs beside the bench, and `executor_node` drives the UR5 (ur_rtde,
-`robot_ip`) and the Robotiq 2F-85 (`gripper_port`). No launch or rclpy imports here.
+`robot_ip`) and the Robotiq 2F-85 (`gripper_port`). Every node process gets the environment of
+`node_environment` (the Fast DDS profile for whole depth frames, `fastdds_profile`). No launch or
+rclpy imports here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from pathlib import Path
 PACKAGE_NAME = "gqstn_ros"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 TRUE_FALSE = ("true", "false")
+# config/ file of the Fast DDS profile whose shared-memory segment holds whole depth frames
+# (Fast DDS's 512 KB default is smaller than one 640x480 frame: see the file's comment).
+FASTDDS_PROFILE_FILE = "fastdds_large_frames.xml"
+FASTDDS_PROFILE_BUNDLED = "bundled"
+FASTDDS_PROFILE_NONE = "none"
+# Environment variables through which Fast DDS (and its older name, Fast RTPS) loads a profile.
+FASTDDS_PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 ParameterOverride = str | bool | int | float
 
 
@@ -53,6 +62,15 @@ LAUNCH_ARGUMENTS = (
         "",
         "A parameters YAML applied to every node after the package defaults ('' = none)",
     ),
+    LaunchArgument(
+        "fastdds_profile",
+        FASTDDS_PROFILE_BUNDLED,
+        f"Fast DDS XML profile of the nodes: '{FASTDDS_PROFILE_BUNDLED}' = the package's "
+        f"config/{FASTDDS_PROFILE_FILE} (a shared-memory segment that holds whole depth frames; "
+        "Fast DDS's default drops most 640x480 frames at 30 Hz) unless the environment already "
+        f"names a profile; '{FASTDDS_PROFILE_NONE}' = leave the environment alone; else a file "
+        "path. Ignored when RMW_IMPLEMENTATION is not Fast DDS",
+    ),
 )
 
 
@@ -65,6 +83,7 @@ class GraphArguments:
     gripper_port: str = "/dev/ttyUSB0"
     model_backend: str = "torch"
     params_file: str = ""
+    fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
 
     @classmethod
     def from_strings(cls, values: Mapping[str, str]) -> GraphArguments:
@@ -85,12 +104,22 @@ class GraphArguments:
             parsed[name] = value
         if parsed["params_file"] and not Path(parsed["params_file"]).is_file():
             raise ValueError(f"params_file {parsed['params_file']} does not exist")
+        profile = parsed["fastdds_profile"]
+        if (
+            profile not in (FASTDDS_PROFILE_BUNDLED, FASTDDS_PROFILE_NONE)
+            and not Path(profile).is_file()
+        ):
+            raise ValueError(
+                f"fastdds_profile {profile!r} is neither {FASTDDS_PROFILE_BUNDLED!r}, "
+                f"{FASTDDS_PROFILE_NONE!r} nor an existing file"
+            )
         return cls(
             use_sim=parsed["use_sim"] == "true",
             robot_ip=parsed["robot_ip"],
             gripper_port=parsed["gripper_port"],
             model_backend=parsed["model_backend"],
             params_file=parsed["params_file"],
+            fastdds_profile=profile,
         )
 
 
@@ -181,6 +210,31 @@ def nodes_to_start(arguments: GraphArguments) -> list[NodeSpec]:
     """The nodes whose condition holds for `arguments` (sim or real hardware)."""
     mode = "sim" if arguments.use_sim else "real"
     return [spec for spec in node_graph(arguments) if spec.condition in ("always", mode)]
+
+
+def node_environment(
+    arguments: GraphArguments, config_dir: Path, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Environment variables to add to every node process of the graph (launched from a process
+    whose environment is `environ`): the Fast DDS profile chosen by `fastdds_profile`.
+
+    Nothing when the RMW is not Fast DDS, when `fastdds_profile` is 'none', or when it is
+    'bundled' and `environ` already names a profile (the user's own wins); a file path given
+    explicitly replaces the environment's.
+    """
+    rmw = environ.get("RMW_IMPLEMENTATION") or "rmw_fastrtps_cpp"  # ROS 2's default RMW
+    choice = arguments.fastdds_profile
+    if not rmw.startswith("rmw_fastrtps") or choice == FASTDDS_PROFILE_NONE:
+        return {}
+    if choice == FASTDDS_PROFILE_BUNDLED:
+        if any(environ.get(name) for name in FASTDDS_PROFILE_VARIABLES):
+            return {}
+        path = config_dir / FASTDDS_PROFILE_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"the bundled Fast DDS profile is missing: {path}")
+    else:
+        path = Path(choice)
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(path.resolve())}
 
 
 def default_config_dir() -> Path:

@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.node_graph import (
+    FASTDDS_PROFILE_VARIABLES,
     LAUNCH_ARGUMENTS,
     REPO_CONFIG_DIR,
     GraphArguments,
@@ -118,6 +119,8 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         module = types.ModuleType(name)
         module.__dict__.update(attributes)
         monkeypatch.setitem(sys.modules, name, module)
+    for variable in FASTDDS_PROFILE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     namespace: dict = {}
     exec(compile(source, str(LAUNCH_FILE), "exec"), namespace)
     monkeypatch.setitem(
@@ -145,6 +148,9 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         assert node.kwargs["executable"] in scripts
         *files, _overrides = node.kwargs["parameters"]
         assert files == [str(REPO_ROOT / "config" / f"{node.kwargs['name']}.yaml")]
+        assert node.kwargs["additional_env"] == {
+            "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
+        }
     assert nodes[1].kwargs["parameters"][-1] == {"backend": "onnxruntime"}
     assert nodes[3].kwargs["parameters"][-1]["robot_ip"] == "10.1.1.1"
 

@@ -471,6 +471,7 @@ class GraphProcesses:
         from gqstn_ros.node_graph import (  # noqa: PLC0415
             GraphArguments,
             default_config_dir,
+            node_environment,
             nodes_to_start,
         )
         from gqstn_ros.tools.run_graph import node_command  # noqa: PLC0415
@@ -481,6 +482,7 @@ class GraphProcesses:
         config_dir = default_config_dir()
         self.specs = nodes_to_start(arguments)
         self.commands = [node_command(spec, config_dir) for spec in self.specs]
+        self.extra_env = node_environment(arguments, config_dir, os.environ)
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
         self._logs: list[TextIO] = []
@@ -493,6 +495,7 @@ class GraphProcesses:
             "PYTHONUNBUFFERED": "1",
             "PYTHONFAULTHANDLER": "1",
             "OMP_NUM_THREADS": "1",
+            **self.extra_env,
         }
         for spec, command in zip(self.specs, self.commands, strict=True):
             log = (self.log_dir / f"{spec.label}.log").open("a")

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gqstn_ros.node_graph import (
@@ -28,6 +28,7 @@ from gqstn_ros.node_graph import (
     NodeSpec,
     ParameterOverride,
     default_config_dir,
+    node_environment,
     nodes_to_start,
 )
 
@@ -61,14 +62,16 @@ def node_command(spec: NodeSpec, config_dir: Path, python: str = sys.executable)
 class RunningNode:
     """One node process; a thread copies its output to ours, prefixed with its name."""
 
-    def __init__(self, spec: NodeSpec, command: list[str]) -> None:
+    def __init__(
+        self, spec: NodeSpec, command: list[str], extra_env: Mapping[str, str] | None = None
+    ) -> None:
         self.spec = spec
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(extra_env or {}), "PYTHONUNBUFFERED": "1"},
         )
         self.reader = threading.Thread(target=self._copy_output, daemon=True)
         self.reader.start()
@@ -129,8 +132,14 @@ def select_nodes(specs: list[NodeSpec], only: str) -> list[NodeSpec]:
     return [spec for spec in specs if spec.label in wanted]
 
 
-def run(specs: list[NodeSpec], config_dir: Path, keep_going: bool = False) -> int:
-    """Start `specs`, wait for a signal or a node's exit, stop everything; the exit status."""
+def run(
+    specs: list[NodeSpec],
+    config_dir: Path,
+    keep_going: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> int:
+    """Start `specs` (their environment: ours plus `extra_env`), wait for a signal or a node's
+    exit, stop everything; the exit status."""
     commands = [node_command(spec, config_dir) for spec in specs]  # all files checked first
     stop = threading.Event()
     received: list[int] = []
@@ -145,7 +154,7 @@ def run(specs: list[NodeSpec], config_dir: Path, keep_going: bool = False) -> in
     try:
         for spec, command in zip(specs, commands, strict=True):
             print(f"[run_graph] starting {spec.label}: {' '.join(command)}", flush=True)
-            nodes.append(RunningNode(spec, command))
+            nodes.append(RunningNode(spec, command, extra_env))
         running = list(nodes)
         while running and not stop.wait(POLL_PERIOD_S):
             for node in list(running):
@@ -174,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments, options = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         specs = select_nodes(nodes_to_start(arguments), options.only)
-        return run(specs, options.config_dir or default_config_dir(), options.keep_going)
+        config_dir = options.config_dir or default_config_dir()
+        extra_env = node_environment(arguments, config_dir, os.environ)
+        for name, value in extra_env.items():
+            print(f"[run_graph] nodes run with {name}={value}", flush=True)
+        return run(specs, config_dir, options.keep_going, extra_env)
     except (ValueError, FileNotFoundError) as error:
         print(f"[run_graph] {error}", file=sys.stderr, flush=True)
         return 2
