@@ -120,3 +120,28 @@ def test_prop_gqcnn_plans_grasps(start_node, client_node, tmp_path) -> None:
         assert grasp.planner == "prop_gqcnn" and 0.0 < grasp.width <= 0.085 + 1e-6  # float32
         assert grasp.header.stamp == request.depth.header.stamp
         assert (grasp.thumbnail.width, grasp.thumbnail.height) == (32, 32)
+
+
+def test_ranking_model_is_chosen_by_parameter_and_logged(start_node, client_node) -> None:
+    from gqstn_ros.planner_registry import default_models_dir
+
+    models_dir = default_models_dir()
+    if not (models_dir / "gqcnn_fast.pt").is_file() or not (models_dir / "gqcnn.pt").is_file():
+        pytest.skip("needs the shipped gqcnn.pt and gqcnn_fast.pt")
+    default = start_node("fallback_node", "-p", f"models_dir:={models_dir}")
+    default.wait_for_log("fallback node ready")
+    assert "ranking with gqcnn_fast.pt (fast GQ-CNN" in default.output()
+    default.stop()
+    chosen = start_node(
+        "fallback_node", "-p", f"models_dir:={models_dir}", "-p", "ranking_model:=gqcnn.pt"
+    )
+    chosen.wait_for_log("fallback node ready")
+    assert "ranking with gqcnn.pt (cpu GQ-CNN" in chosen.output()
+    chosen.stop()
+    missing = start_node(
+        "fallback_node", "-p", f"models_dir:={models_dir}", "-p", "ranking_model:=nothing.pt"
+    )
+    missing.wait_for_log("fallback node ready")
+    response = call(client_node, PlanGrasp, "/plan_grasp", plan_request(3, num_candidates=50))
+    assert not response.success
+    assert "no model loaded" in response.message and "nothing.pt" in response.message

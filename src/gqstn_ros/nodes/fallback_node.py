@@ -45,6 +45,13 @@ FALLBACK_NODE_PARAMETERS = (
         "backend", "torch", "Inference backend of GQ-CNN", choices=BACKENDS, read_only=True
     ),
     ParameterSpec(
+        "ranking_model",
+        "",
+        "GQ-CNN checkpoint that ranks the candidates, a file in models_dir or a path ('' = "
+        "gqcnn_fast.pt when it exists, else gqcnn.pt)",
+        read_only=True,
+    ),
+    ParameterSpec(
         "num_candidates",
         1000,
         "Antipodal candidates sampled per request when the request asks for 0",
@@ -89,6 +96,7 @@ class FallbackNode(Node):
                 self.parameters["models_dir"] or None,
                 self.parameters["backend"],
                 num_candidates=self.parameters["num_candidates"],
+                ranking_model=self.parameters["ranking_model"] or None,
             )
         except (PlannerUnavailable, ValueError) as error:
             self.unavailable = str(error)
@@ -102,7 +110,8 @@ class FallbackNode(Node):
             self.on_plan_grasp,
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
-        state = "loaded" if self.planner is not None else "NOT loaded"
+        ranking = getattr(self.planner, "ranking_model", "")
+        state = f"loaded, ranking with {ranking}" if self.planner is not None else "NOT loaded"
         self.get_logger().info(f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} {state}")
 
     def on_plan_grasp(
