@@ -8,7 +8,13 @@ import math
 import torch
 
 from gqstn_ros.preprocessing import TRANSLATION_LIMIT, extract_crops
-from gqstn_ros.training.train_detector import augment, augment_se2, wrap_grasp_angle
+from gqstn_ros.training.train_detector import (
+    augment,
+    augment_se2,
+    closest_targets,
+    reachable,
+    wrap_grasp_angle,
+)
 
 
 def textured_views(count: int, size: int = 96) -> torch.Tensor:
@@ -82,3 +88,42 @@ def test_angles_wrap_into_the_half_open_interval() -> None:
     wrapped = wrap_grasp_angle(angles)
     assert (wrapped > -math.pi / 2).all() and (wrapped <= math.pi / 2 + 1e-6).all()
     assert torch.allclose(torch.cos(2 * wrapped), torch.cos(2 * angles), atol=1e-5)
+
+
+def candidate_sets(count: int, per_view: int, generator: torch.Generator) -> torch.Tensor:
+    """(count, per_view, 5) grasps, several per view."""
+    return grasp_targets(count * per_view, generator).reshape(count, per_view, 5)
+
+
+def test_all_grasps_of_a_view_move_as_one_would_alone() -> None:
+    views = textured_views(12)
+    candidates = candidate_sets(12, 4, torch.Generator().manual_seed(6))
+    for transform in (augment, lambda v, t, g: augment_se2(v, t, g, max_shift=0.15)):
+        new_views, new_candidates = transform(views, candidates, torch.Generator().manual_seed(7))
+        first_views, first = transform(views, candidates[:, 0], torch.Generator().manual_seed(7))
+        assert torch.equal(new_views, first_views), "the first grasp decides, as when alone"
+        assert torch.allclose(new_candidates[:, 0], first, atol=1e-6)
+        for k in range(1, 4):  # every other grasp keeps its crop in the new view
+            kept = reachable(new_candidates[:, k])
+            error = crop_difference(
+                crops_of(new_views[kept], new_candidates[kept, k]),
+                crops_of(views[kept], candidates[kept, k]),
+            )
+            assert float(error.amax()) < 3e-3
+
+
+def test_closest_target_is_the_nearest_valid_grasp_on_the_same_axis() -> None:
+    candidates = torch.tensor(
+        [
+            [[0.30, 0.0, 0.0, 0.2, 0.7], [0.0, 0.0, 1.5, 0.2, 0.7], [0.02, 0.0, 0.0, 0.2, 0.7]],
+            [[0.0, 0.1, 0.0, 0.2, 0.7], [0.0, 0.0, math.pi / 2, 0.2, 0.7], [0.4, 0.4, 0, 0.2, 0.7]],
+        ]
+    )
+    valid = torch.tensor([[True, True, False], [True, True, True]])
+    predicted = torch.tensor([[0.0, 0.0, 0.0, 0.2], [0.0, 0.0, -math.pi / 2 + 0.01, 0.2]])
+    chosen = closest_targets(predicted, candidates, valid)
+    # View 0: the nearest (index 2) is not valid; a perpendicular grasp at the same place
+    # (index 1, 1.5 rad) counts as 0.1 view units away, less than index 0's 0.3.
+    assert torch.equal(chosen[0], candidates[0, 1])
+    # View 1: -pi/2 and pi/2 are the same jaw axis: index 1 is at distance ~0.
+    assert torch.equal(chosen[1], candidates[1, 1])

@@ -82,6 +82,15 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     assert train_detector.main(args) == 0  # resumes: nothing left to train
     assert "resuming after epoch 5" in capsys.readouterr().out
 
+    closest = [*args[:6], "--output", str(tmp_path / "direct"), *args[8:]]
+    closest[1] = "directgrasp"
+    assert train_detector.main([*closest, "--targets", "closest", "--epoch-scale", "0.03"]) == 0
+    trained = load_checkpoint(tmp_path / "direct" / "directgrasp.pt", expected_kind="directgrasp")
+    assert trained.extra["targets"] == "closest"
+    multigrasp = [*args[:1], "multigrasp", *args[2:], "--targets", "closest"]
+    with pytest.raises(SystemExit):  # MultiGrasp assigns its targets to cells
+        train_detector.main(multigrasp)
+
     table_dir = tmp_path / "table1"
     command = ["--dataset", str(dataset), "--models", str(models), "--output", str(table_dir)]
     assert evaluate.main([*command, "--planners", "gqstn", "prop_gqcnn", "--threads", "1"]) == 0

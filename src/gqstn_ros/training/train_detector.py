@@ -2,9 +2,12 @@
 
 Each step draws, for each image of the batch, one robust ground-truth grasp (the paper's
 "randomly select a ground truth positive grasp example"), whose STN parameters are the target
-(x, y, theta, s, z). Views and targets are augmented with the square's 8 symmetries and a
-random rotation and shift (`augment_se2`, `--max-shift`), which leave each grasp's crop as it
-was: a few hundred images become a continuum of views.
+(x, y, theta, s, z); with `--targets closest` the target is instead the image's robust grasp
+nearest the model's own prediction on the augmented view (`closest_targets`), so that an image
+with several good grasps does not pull the regression towards their average. Views and
+targets are augmented with the square's 8 symmetries and a random rotation and shift
+(`augment_se2`, `--max-shift`), which leave each grasp's crop as it was: a few hundred images
+become a continuum of views.
 
 GQ-STN: L_tot = xi L_loc + (1 - xi) L_rob with the frozen GQ-CNN of `--gqcnn`, plus
 `--geometry-anchor` (1 - xi) (L_scale + L_z) (0: the paper's loss exactly), the paper's
@@ -29,6 +32,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +72,7 @@ from gqstn_ros.training.evaluate import PhysicalJudge
 from gqstn_ros.training.metrics import rectangle_correct
 
 DETECTOR_KINDS = ("gqstn", "directgrasp", "multigrasp")
+TARGET_CHOICES = ("random", "closest")
 
 # Validation score (higher is better) per --select-by.
 SELECTION_SCORES = {
@@ -118,7 +123,8 @@ def phase_of_epoch(schedule: list[Phase], epoch: int) -> Phase:
 
 
 def augment(views: torch.Tensor, targets: torch.Tensor, generator: torch.Generator):
-    """The square's symmetries on views (B, 1, D, D) and targets (B, 5) [x, y, theta, s, z]."""
+    """The square's symmetries on views (B, 1, D, D) and their targets (B, 5) or (B, P, 5)
+    [x, y, theta, s, z] (all P targets of a view move with it)."""
     views, targets = views.clone(), targets.clone()
     for transform, flag in enumerate(torch.rand(3, len(views), generator=generator) < 0.5):
         rows = flag.nonzero()[:, 0]
@@ -126,17 +132,18 @@ def augment(views: torch.Tensor, targets: torch.Tensor, generator: torch.Generat
             continue
         if transform == 0:  # mirror left-right: x -> -x, theta -> -theta
             views[rows] = views[rows].flip(-1)
-            targets[rows, 0] = -targets[rows, 0]
-            targets[rows, 2] = -targets[rows, 2]
+            targets[rows, ..., 0] = -targets[rows, ..., 0]
+            targets[rows, ..., 2] = -targets[rows, ..., 2]
         elif transform == 1:  # mirror up-down: y -> -y, theta -> -theta
             views[rows] = views[rows].flip(-2)
-            targets[rows, 1] = -targets[rows, 1]
-            targets[rows, 2] = -targets[rows, 2]
+            targets[rows, ..., 1] = -targets[rows, ..., 1]
+            targets[rows, ..., 2] = -targets[rows, ..., 2]
         else:  # transpose: (x, y) -> (y, x), theta -> pi/2 - theta
             views[rows] = views[rows].transpose(-1, -2)
-            targets[rows, 0], targets[rows, 1] = targets[rows, 1].clone(), targets[rows, 0].clone()
-            targets[rows, 2] = math.pi / 2 - targets[rows, 2]
-    targets[:, 2] = wrap_grasp_angle(targets[:, 2])
+            x, y = targets[rows, ..., 0].clone(), targets[rows, ..., 1].clone()
+            targets[rows, ..., 0], targets[rows, ..., 1] = y, x
+            targets[rows, ..., 2] = math.pi / 2 - targets[rows, ..., 2]
+    targets[..., 2] = wrap_grasp_angle(targets[..., 2])
     return views, targets
 
 
@@ -149,29 +156,46 @@ def wrap_grasp_angle(theta: torch.Tensor) -> torch.Tensor:
 def augment_se2(
     views: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, max_shift: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random rotation (any angle) and shift of views (B, 1, D, D) and their targets (B, >= 4).
+    """Random rotation (any angle) and shift of views (B, 1, D, D) and their targets (B, >= 4),
+    or (B, P, >= 4): all P targets of a view move with it.
 
     The new view is the old one sampled on [R(phi) | t] (normalized coordinates, border
     padding), so a grasp [s R(theta) | p] of the old view is [s R(theta - phi) | R(phi)^T
-    (p - t)] of the new one: its crop is unchanged (tested). A sample whose grasp would leave
-    GQ-STN's reachable square (|x|, |y| < TRANSLATION_LIMIT) is left as it was.
+    (p - t)] of the new one: its crop is unchanged (tested). A sample whose (first) grasp would
+    leave GQ-STN's reachable square (|x|, |y| < TRANSLATION_LIMIT) is left as it was; its
+    other grasps may leave it (`reachable` tells).
     """
+    single = targets.dim() == 2
+    candidates = targets[:, None] if single else targets  # (B, P, >= 4)
     count = len(views)
     phi = (torch.rand(count, generator=generator) * 2.0 - 1.0) * math.pi
     shift = (torch.rand(count, 2, generator=generator) * 2.0 - 1.0) * max_shift
-    cos, sin = torch.cos(phi), torch.sin(phi)
-    offset = targets[:, :2] - shift
-    position = torch.stack(
-        [cos * offset[:, 0] + sin * offset[:, 1], -sin * offset[:, 0] + cos * offset[:, 1]], 1
-    )
-    keep = (position.abs() < TRANSLATION_LIMIT - 0.02).all(dim=1)
+
+    def moved(phi: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:  # (B, P, 2)
+        cos, sin = torch.cos(phi)[:, None], torch.sin(phi)[:, None]
+        offset = candidates[..., :2] - shift[:, None]
+        return torch.stack(
+            [
+                cos * offset[..., 0] + sin * offset[..., 1],
+                -sin * offset[..., 0] + cos * offset[..., 1],
+            ],
+            -1,
+        )
+
+    keep = (moved(phi, shift)[:, 0].abs() < TRANSLATION_LIMIT - 0.02).all(dim=1)
     phi, shift = torch.where(keep, phi, 0.0), torch.where(keep[:, None], shift, 0.0)
-    position = torch.where(keep[:, None], position, targets[:, :2])
     matrices = affine_matrices(shift[:, 0], shift[:, 1], phi, torch.ones_like(phi))
-    new_targets = targets.clone()
-    new_targets[:, :2] = position
-    new_targets[:, 2] = wrap_grasp_angle(targets[:, 2] - phi)
-    return sample_image(views, matrices, views.shape[-1]), new_targets
+    new_targets = candidates.clone()
+    new_targets[..., :2] = torch.where(keep[:, None, None], moved(phi, shift), candidates[..., :2])
+    new_targets[..., 2] = wrap_grasp_angle(candidates[..., 2] - phi[:, None])
+    return sample_image(views, matrices, views.shape[-1]), (
+        new_targets[:, 0] if single else new_targets
+    )
+
+
+def reachable(targets: torch.Tensor) -> torch.Tensor:
+    """Targets (..., >= 2) whose centre GQ-STN's translation can reach."""
+    return (targets[..., :2].abs() < TRANSLATION_LIMIT - 0.02).all(dim=-1)
 
 
 def positive_rows(images: ImageSet) -> list[np.ndarray]:
@@ -191,6 +215,44 @@ def draw_targets(
     return torch.cat([grasps.stn_params[rows], grasps.depths[rows][:, None]], dim=1)
 
 
+def all_targets(
+    images: ImageSet, positives: list[np.ndarray], batch: np.ndarray, rng
+) -> torch.Tensor:
+    """(B, P, 5): every robust grasp of each image of `batch`, a random one first (it decides
+    the SE(2) augmentation, as `draw_targets`'s does), shorter lists padded with that one."""
+    grasps = images.grasps
+    width = max(len(positives[i]) for i in batch)
+    rows = np.empty((len(batch), width), dtype=np.int64)
+    for row, image in enumerate(batch):
+        mine = rng.permutation(positives[image])
+        rows[row] = np.concatenate([mine, np.full(width - len(mine), mine[0])])
+    flat = torch.from_numpy(rows.reshape(-1))
+    targets = torch.cat([grasps.stn_params[flat], grasps.depths[flat][:, None]], dim=1)
+    return targets.reshape(len(batch), width, 5)
+
+
+# "closest" target choice: squared distance between grasps in normalized view units, the angle
+# term (1 - cos 2 dtheta) / 2 (0 same axis, 1 perpendicular) weighted so that a perpendicular
+# grasp counts as far as one 0.1 view units (8 % of the view width, about 2.6 cm) away.
+ANGLE_DISTANCE_WEIGHT = 0.01
+
+
+def grasp_distances(predicted: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """(B, P) distances between predicted grasps (B, >= 3) and candidates (B, P, >= 3)."""
+    planar = ((candidates[..., :2] - predicted[:, None, :2]) ** 2).sum(-1)
+    turn = (1.0 - torch.cos(2.0 * (candidates[..., 2] - predicted[:, None, 2]))) / 2.0
+    return planar + ANGLE_DISTANCE_WEIGHT * turn
+
+
+def closest_targets(
+    predicted: torch.Tensor, candidates: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """(B, 5): per sample, the valid candidate (B, P, 5) nearest the predicted grasp (B, >= 3)."""
+    distances = grasp_distances(predicted, candidates).masked_fill(~valid, math.inf)
+    chosen = distances.argmin(dim=1)
+    return candidates[torch.arange(len(candidates)), chosen]
+
+
 def training_batch(
     images: ImageSet,
     positives: list[np.ndarray],
@@ -199,18 +261,47 @@ def training_batch(
     generator: torch.Generator,
     norm: Normalization,
     max_shift: float,
+    predict: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augmented views (B, 1, D, D) and targets (B, 5) [x, y, theta, s, z normalized]."""
-    targets = draw_targets(images, positives, batch, rng)
+    """Augmented views (B, 1, D, D) and targets (B, 5) [x, y, theta, s, z normalized].
+
+    Without `predict`, each image's target is one of its robust grasps drawn at random (the
+    paper). With `predict` (augmented views -> predicted (B, >= 3) [x, y, theta]), it is the
+    robust grasp nearest the model's own prediction (`--targets closest`): a view with several
+    good grasps no longer pulls the regression towards their average.
+    """
+    if predict is None:
+        targets = draw_targets(images, positives, batch, rng)
+    else:
+        targets = all_targets(images, positives, batch, rng)
     views, targets = augment(images.views[batch], targets, generator)
     if max_shift >= 0:
         views, targets = augment_se2(views, targets, generator, max_shift)
+    if predict is not None:
+        valid = reachable(targets)
+        valid[:, 0] = True  # the first one always is (augment_se2 keeps it reachable)
+        targets = closest_targets(predict(views), targets, valid)
     targets[:, 4] = depth_to_depth_offset(targets[:, 4], views, norm)
     return views, targets
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+def own_prediction(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """views (B, 1, D, D) -> the model's grasps (B, 4) [x, y, theta, s] on them (CPU), from an
+    inference pass (eval mode, no gradient; the model's mode is restored)."""
+
+    def predict(views: torch.Tensor) -> torch.Tensor:
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            params = model(views.to(_device_of(model))).params().cpu()
+        model.train(was_training)
+        return params.clone()
+
+    return predict
 
 
 def predict_params(model, kind: str, views: torch.Tensor, batch_size: int = 64):
@@ -321,6 +412,14 @@ def main(argv: list[str] | None = None) -> int:
         "(measured: see the model card)",
     )
     parser.add_argument(
+        "--targets",
+        choices=TARGET_CHOICES,
+        default="random",
+        help="localization target of each image: random (one of its robust grasps drawn at "
+        "random, the paper) or closest (the robust grasp nearest the model's own prediction "
+        "on the augmented view; gqstn and directgrasp)",
+    )
+    parser.add_argument(
         "--select-by",
         choices=tuple(SELECTION_SCORES),
         default="physical",
@@ -333,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
+    if args.targets == "closest" and args.kind == "multigrasp":
+        parser.error("--targets closest is for gqstn and directgrasp (MultiGrasp assigns cells)")
     set_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
@@ -380,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if restored:
         print(f"resuming after epoch {state.epoch}", flush=True)
+    predict = own_prediction(model) if args.targets == "closest" else None
     while state.epoch < total_epochs:
         epoch = state.epoch + 1
         phase = phase_of_epoch(schedule, epoch)
@@ -402,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             for start in bar:
                 batch = order[start : start + args.batch_size]
                 views, targets = training_batch(
-                    train, positives, batch, rng, generator, norm, args.max_shift
+                    train, positives, batch, rng, generator, norm, args.max_shift, predict
                 )
                 views, targets = views.to(device), targets.to(device)
                 if args.kind == "gqstn":
@@ -410,9 +512,9 @@ def main(argv: list[str] | None = None) -> int:
                     outputs = model(views, teacher=teacher)
                     terms = localization_loss_terms(outputs, targets, norm.scale_mean)
                     for name, term in terms.items():
-                        sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(term) * len(
-                            batch
-                        )
+                        sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(
+                            term.detach()
+                        ) * len(batch)
                     loc = torch.stack(list(terms.values())).sum()
                     rob = robustness_loss(outputs)
                     loss = phase.xi * loc + (1.0 - phase.xi) * rob
@@ -480,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": final,
             "schedule": [vars(p) for p in schedule],
             "gqcnn": str(args.gqcnn),
+            "targets": args.targets,
             "trained_on": str(device),
         },
         input_config=input_config,
