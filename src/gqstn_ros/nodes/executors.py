@@ -55,9 +55,10 @@ class QuietMultiThreadedExecutor(MultiThreadedExecutor):
         context: Context | None = None,
         resume_period_s: float = DEFAULT_RESUME_PERIOD_S,
     ) -> None:
-        if not resume_period_s > 0:
-            raise ValueError(f"resume_period_s must be > 0, got {resume_period_s}")
         super().__init__(num_threads=num_threads, context=context)
+        if not resume_period_s > 0:  # checked after rclpy's __init__, which __del__ relies on
+            self.shutdown()
+            raise ValueError(f"resume_period_s must be > 0, got {resume_period_s}")
         self.resume_period_s = resume_period_s
         self._in_pool: dict[int, PoolFuture] = {}  # id(task) -> its pool future, until it ends
         self._in_pool_lock = threading.Lock()
