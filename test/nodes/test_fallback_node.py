@@ -16,6 +16,7 @@ from ros_test_support import spin_until, synthetic_depth_request
 pytestmark = pytest.mark.ros
 
 TIMEOUT_S = 20.0
+STARTUP_TIMEOUT_S = 60.0  # a node loading torch and a model on a loaded 2-core machine
 
 
 def call(client_node, service_type, name: str, request):
@@ -129,19 +130,19 @@ def test_ranking_model_is_chosen_by_parameter_and_logged(start_node, client_node
     if not (models_dir / "gqcnn_fast.pt").is_file() or not (models_dir / "gqcnn.pt").is_file():
         pytest.skip("needs the shipped gqcnn.pt and gqcnn_fast.pt")
     default = start_node("fallback_node", "-p", f"models_dir:={models_dir}")
-    default.wait_for_log("fallback node ready")
+    default.wait_for_log("fallback node ready", STARTUP_TIMEOUT_S)
     assert "ranking with gqcnn_fast.pt (fast GQ-CNN" in default.output()
     default.stop()
     chosen = start_node(
         "fallback_node", "-p", f"models_dir:={models_dir}", "-p", "ranking_model:=gqcnn.pt"
     )
-    chosen.wait_for_log("fallback node ready")
+    chosen.wait_for_log("fallback node ready", STARTUP_TIMEOUT_S)
     assert "ranking with gqcnn.pt (cpu GQ-CNN" in chosen.output()
     chosen.stop()
     missing = start_node(
         "fallback_node", "-p", f"models_dir:={models_dir}", "-p", "ranking_model:=nothing.pt"
     )
-    missing.wait_for_log("fallback node ready")
+    missing.wait_for_log("fallback node ready", STARTUP_TIMEOUT_S)
     response = call(client_node, PlanGrasp, "/plan_grasp", plan_request(3, num_candidates=50))
     assert not response.success
     assert "no model loaded" in response.message and "nothing.pt" in response.message
