@@ -14,7 +14,7 @@ from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.tools import check_onnx, generate_dataset
-from gqstn_ros.training import evaluate, train_detector, train_gqcnn
+from gqstn_ros.training import evaluate, mine_detector_grasps, train_detector, train_gqcnn
 
 GENERATE_ARGS = [
     "--objects", "3", "--workers", "1", "--objects-per-shard", "1", "--drops", "1",
@@ -81,6 +81,29 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     capsys.readouterr()
     assert train_detector.main(args) == 0  # resumes: nothing left to train
     assert "resuming after epoch 5" in capsys.readouterr().out
+
+    # The detector's own grasps, physically labelled, then a GQ-CNN fine-tuned with them.
+    mined = tmp_path / "mined.npz"
+    mine = ["--dataset", str(dataset), "--runs", str(run), "--output", str(mined)]
+    assert mine_detector_grasps.main([*mine, "--limit", "2", "--threads", "1"]) == 0
+    with np.load(mined) as arrays:
+        metadata = json.loads(str(arrays["metadata"]))
+        assert metadata["states"] == ["gqstn:best", "gqstn:last(epoch 5)"]
+        count = len(arrays["train_labels"])
+        assert 0 < count <= 2 * 2 * 3  # 2 images x 2 states x (grasp + 2 jittered copies)
+        assert arrays["train_crops"].shape == (count, 1, 32, 32)
+        assert set(np.unique(arrays["train_labels"])) <= {0, 1}
+    tuned = tmp_path / "gqcnn_tuned"
+    tune = ["--dataset", str(dataset), "--output", str(tuned), "--epochs", "1", "--threads", "1"]
+    init = ["--init", str(models / "gqcnn.pt"), "--extra-grasps", str(mined)]
+    assert train_gqcnn.main([*tune, *init]) == 0
+    summary = json.loads((tuned / "metrics.json").read_text())
+    assert set(summary["detector_grasps_val"]) == {"before", "after"}
+    after = summary["detector_grasps_val"]["after"]
+    assert after["positives"] + after["negatives"] > 0
+    assert load_checkpoint(tuned / "gqcnn.pt").normalization == loaded.normalization
+    with pytest.raises(SystemExit):  # a missing file is named before any work
+        train_gqcnn.main([*tune, "--extra-grasps", str(tmp_path / "none.npz")])
 
     closest = [*args[:6], "--output", str(tmp_path / "direct"), *args[8:]]
     closest[1] = "directgrasp"

@@ -86,6 +86,26 @@ class PhysicalJudge:
     def judge(
         self, index: int, center_px: np.ndarray, angle: float, width_px: float, depth_m: float
     ) -> bool:
+        return bool(
+            self.judge_many(
+                index,
+                np.asarray(center_px, dtype=np.float64).reshape(1, 2),
+                np.array([angle]),
+                np.array([width_px]),
+                np.array([depth_m]),
+            )[0]
+        )
+
+    def judge_many(
+        self,
+        index: int,
+        centers_px: np.ndarray,
+        angles: np.ndarray,
+        widths_px: np.ndarray,
+        depths_m: np.ndarray,
+    ) -> np.ndarray:
+        """(N,) bool: the robust label of N grasps of image `index` (centres (N, 2) in frame
+        pixels, angles (N,) rad, widths (N,) px, gripper depths (N,) m), in one evaluation."""
         image_id = int(self.images.image_labels[index])
         poses = _image_poses(self.dataset, image_id)
         evaluator = self.evaluators.get(image_id)
@@ -101,13 +121,16 @@ class PhysicalJudge:
             if self.keep:
                 self.evaluators[image_id] = evaluator
         center_c, axis_c, width_m = grasps_2d_to_3d(
-            np.asarray(center_px, dtype=np.float64).reshape(1, 2), np.array([angle]),
-            np.array([width_px]), np.array([depth_m]), self.intrinsics(index),
-        )  # fmt: skip
+            np.asarray(centers_px, dtype=np.float64).reshape(-1, 2),
+            np.asarray(angles, dtype=np.float64),
+            np.asarray(widths_px, dtype=np.float64),
+            np.asarray(depths_m, dtype=np.float64),
+            self.intrinsics(index),
+        )
         world = _transform(poses["camera"])
         center_w = center_c @ world[:3, :3].T + world[:3, 3]
         axis_w = axis_c @ world[:3, :3].T
-        return bool(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust[0])
+        return np.asarray(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust, bool)
 
 
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> float:

@@ -6,8 +6,16 @@ loss, resumable after every epoch. Reports accuracy, precision, recall and ROC-A
 held-out test objects and writes the checkpoint (`networks.checkpoint`), metrics.json and
 curves.png to the run folder.
 
+With `--extra-grasps` (files of `mine_detector_grasps`: a detector's own grasps, labelled by
+the physical metric) those grasps join the training set (their train split) and the validation
+set (their val split), and the metrics on the extra validation grasps alone are reported before
+and after training: how well this GQ-CNN judges the grasps a detector actually proposes.
+`--init` starts from a trained GQ-CNN checkpoint (its configuration and normalization kept, so a
+GQ-STN built on it reads the same inputs) instead of from scratch.
+
 Usage: python -m gqstn_ros.training.train_gqcnn --dataset data/synthetic --config cpu
        --output runs/gqcnn_cpu [--epochs 12] [--export models/gqcnn.pt]
+       [--init runs/gqcnn_cpu/gqcnn.pt --extra-grasps runs/mined/gqstn.npz]
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +33,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
-from gqstn_ros.networks.checkpoint import save_checkpoint
+from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
 from gqstn_ros.preprocessing import Normalization, gqcnn_inputs
 from gqstn_ros.training.common import (
@@ -39,6 +48,56 @@ from gqstn_ros.training.common import (
 from gqstn_ros.training.data import GraspSet, fit_normalization, load_grasps
 
 
+@dataclass
+class ClassificationSet:
+    """N grasps as GQ-CNN sees them: crops (N, 1, c, c) m, gripper depths, view medians (N,) m,
+    labels (N,) long, 1 = robust."""
+
+    crops: torch.Tensor
+    depths: torch.Tensor
+    references: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def of(cls, grasps: GraspSet | ClassificationSet) -> ClassificationSet:
+        assert grasps.crops is not None, "GQ-CNN trains on crops"
+        return cls(grasps.crops, grasps.depths, grasps.references, grasps.labels)
+
+    def plus(self, other: ClassificationSet) -> ClassificationSet:
+        return ClassificationSet(
+            *(torch.cat([a, b]) for a, b in zip(self.fields(), other.fields(), strict=True))
+        )
+
+    def fields(self) -> tuple[torch.Tensor, ...]:
+        return self.crops, self.depths, self.references, self.labels
+
+
+def load_extra_grasps(paths: list[Path], split: str) -> ClassificationSet | None:
+    """The `split` grasps of `mine_detector_grasps` files, together (None when none)."""
+    parts = []
+    for path in paths:
+        with np.load(path) as arrays:
+            if f"{split}_labels" not in arrays:
+                continue
+            parts.append(
+                ClassificationSet(
+                    torch.from_numpy(arrays[f"{split}_crops"]),
+                    torch.from_numpy(arrays[f"{split}_depths"]),
+                    torch.from_numpy(arrays[f"{split}_references"]),
+                    torch.from_numpy(arrays[f"{split}_labels"].astype(np.int64)),
+                )
+            )
+    if not parts:
+        return None
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.plus(part)
+    return merged
+
+
 def augment(crops: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The grasp's symmetries: turn half of the crops by 180 degrees, mirror half across x."""
     n = len(crops)
@@ -48,7 +107,9 @@ def augment(crops: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(mirror[:, None, None, None], crops.flip(-2), crops)
 
 
-def predict(model, grasps: GraspSet, norm: Normalization, batch_size: int = 2048) -> np.ndarray:
+def predict(
+    model, grasps: GraspSet | ClassificationSet, norm: Normalization, batch_size: int = 2048
+) -> np.ndarray:
     """Robust probabilities of every grasp of the set."""
     model.eval()
     device = next(model.parameters()).device
@@ -63,7 +124,7 @@ def predict(model, grasps: GraspSet, norm: Normalization, batch_size: int = 2048
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def evaluate_loss(model, grasps: GraspSet, norm: Normalization) -> float:
+def evaluate_loss(model, grasps: GraspSet | ClassificationSet, norm: Normalization) -> float:
     probabilities = torch.from_numpy(predict(model, grasps, norm)).clamp(1e-6, 1 - 1e-6)
     return float(F.binary_cross_entropy(probabilities, grasps.labels.float()))
 
@@ -82,7 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="start from this GQ-CNN checkpoint (fine-tune)"
+    )
+    parser.add_argument(
+        "--extra-grasps",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="mine_detector_grasps files: their train grasps are trained on, their val grasps "
+        "validated on (and reported alone)",
+    )
     args = parser.parse_args(argv)
+    missing = [str(p) for p in [args.init, *args.extra_grasps] if p and not p.is_file()]
+    if missing:
+        parser.error(f"not found: {', '.join(missing)}")
     device = torch.device(args.device)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         parser.error("--epochs, --batch-size and --lr must be positive")
@@ -91,15 +166,35 @@ def main(argv: list[str] | None = None) -> int:
     generator = torch.Generator().manual_seed(args.seed)
 
     print(f"loading {args.dataset} ...", flush=True)
-    train, val, test = (load_grasps(args.dataset, s) for s in ("train", "val", "test"))
-    norm = fit_normalization(train)
+    dataset_train, dataset_val, test = (
+        load_grasps(args.dataset, s) for s in ("train", "val", "test")
+    )
+    initial = load_checkpoint(args.init, expected_kind="gqcnn") if args.init else None
+    norm = initial.normalization if initial else fit_normalization(dataset_train)
+    train, val = ClassificationSet.of(dataset_train), ClassificationSet.of(dataset_val)
+    extra_train = load_extra_grasps(args.extra_grasps, "train")
+    extra_val = load_extra_grasps(args.extra_grasps, "val")
+    if extra_train is not None:
+        train = train.plus(extra_train)
+    if extra_val is not None:
+        val = val.plus(extra_val)
     print(
-        f"grasps: train {len(train)} ({train.labels.float().mean():.1%} robust), "
-        f"val {len(val)}, test {len(test)}; normalization {norm}",
+        f"grasps: train {len(train)} ({train.labels.float().mean():.1%} robust; "
+        f"{len(extra_train) if extra_train else 0} detector grasps), val {len(val)} "
+        f"({len(extra_val) if extra_val else 0} detector grasps), test {len(test)}; "
+        f"normalization {norm}",
         flush=True,
     )
-    config = model_config("gqcnn", args.config)
-    model = build_model("gqcnn", config).to(device)
+    if initial:
+        config, model = initial.config, initial.model.to(device)
+        args.config = initial.extra.get("config_name", args.config)
+    else:
+        config = model_config("gqcnn", args.config)
+        model = build_model("gqcnn", config).to(device)
+    extra_before = None
+    if extra_val is not None:
+        extra_before = binary_metrics(predict(model, extra_val, norm), extra_val.labels.numpy())
+        print(f"detector grasps (val) before training: {extra_before}", flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     run_path = args.output / "run.pt"
     restored = load_run(run_path, model, optimizer)
@@ -152,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     model.load_state_dict(best_state)
     test_metrics = binary_metrics(predict(model, test, norm), test.labels.numpy())
-    val_metrics = binary_metrics(predict(model, val, norm), val.labels.numpy())
+    val_metrics = binary_metrics(predict(model, dataset_val, norm), dataset_val.labels.numpy())
+    extra_after = None
+    if extra_val is not None:
+        extra_after = binary_metrics(predict(model, extra_val, norm), extra_val.labels.numpy())
+        print(f"detector grasps (val) after training: {extra_after}", flush=True)
     print(f"best epoch {state.best_epoch}; held-out test objects: {test_metrics}", flush=True)
     checkpoint = save_checkpoint(
         args.output / "gqcnn.pt",
@@ -171,10 +270,16 @@ def main(argv: list[str] | None = None) -> int:
             "test_metrics": test_metrics,
             "train_grasps": len(train),
             "trained_on": str(device),
+            "init": str(args.init) if args.init else None,
+            "extra_grasps": [str(p) for p in args.extra_grasps],
+            "detector_grasps_val_before": extra_before,
+            "detector_grasps_val_after": extra_after,
         },
         input_config=INPUT_CONFIGS[args.config],
     )
     summary = {"best_epoch": state.best_epoch, "val": val_metrics, "test": test_metrics}
+    if extra_val is not None:
+        summary["detector_grasps_val"] = {"before": extra_before, "after": extra_after}
     summary["history"] = state.history
     (args.output / "metrics.json").write_text(json.dumps(summary, indent=2))
     plot_curves(
