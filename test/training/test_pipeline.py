@@ -104,6 +104,13 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     assert load_checkpoint(tuned / "gqcnn.pt").normalization == loaded.normalization
     with pytest.raises(SystemExit):  # a missing file is named before any work
         train_gqcnn.main([*tune, "--extra-grasps", str(tmp_path / "none.npz")])
+    # GQ-STN continued from its kept model with the tuned GQ-CNN, robustness phases only.
+    continued = [*args[:4], "--gqcnn", str(tuned / "gqcnn.pt"), "--output", str(tmp_path / "c")]
+    continued += [*args[8:], "--init", str(models / "gqstn.pt"), "--first-epoch", "4"]
+    assert train_detector.main(continued) == 0
+    history = json.loads((tmp_path / "c" / "metrics.json").read_text())["history"]
+    assert history[0]["epoch"] == 3 and history[0]["init"] == str(models / "gqstn.pt")
+    assert [entry["xi"] for entry in history[1:]] == [0.0, 0.0]
 
     closest = [*args[:6], "--output", str(tmp_path / "direct"), *args[8:]]
     closest[1] = "directgrasp"

@@ -375,6 +375,20 @@ def validate(
     return metrics
 
 
+def start_from(model: torch.nn.Module, path: Path, kind: str) -> None:
+    """Load a trained detector's weights into `model` (a GQ-STN keeps its own frozen GQ-CNN)."""
+    loaded = load_checkpoint(path, expected_kind=kind)
+    if loaded.normalization != model.normalization:
+        raise ValueError(
+            f"--init {path} was trained with {loaded.normalization}, this run uses "
+            f"{model.normalization}: its GQ-CNN and data must match"
+        )
+    weights = {k: v for k, v in loaded.model.state_dict().items() if not k.startswith("gqcnn.")}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or any(not k.startswith("gqcnn.") for k in missing):
+        raise ValueError(f"--init {path} does not fit: missing {missing}, unexpected {unexpected}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=DETECTOR_KINDS, required=True)
@@ -427,11 +441,29 @@ def main(argv: list[str] | None = None) -> int:
         "by the physical metric on the validation objects, then mean GQ-CNN q), gqcnn (mean "
         "GQ-CNN q, the paper's GQ-STN), rectangle (the paper's baselines)",
     )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this detector checkpoint of the same kind (GQ-STN: its localization "
+        "networks; the frozen GQ-CNN is --gqcnn's), validated first as epoch --first-epoch - 1, "
+        "so the kept model is never worse on validation than the starting one",
+    )
+    parser.add_argument(
+        "--first-epoch",
+        type=int,
+        default=1,
+        help="with --init: the schedule's epoch to start at (e.g. the first robustness-only one)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
+    if args.first_epoch < 1 or (args.first_epoch > 1 and args.init is None):
+        parser.error("--first-epoch must be >= 1, and above 1 only with --init")
+    if args.init is not None and not args.init.is_file():
+        parser.error(f"--init {args.init} not found")
     if args.targets == "closest" and args.kind == "multigrasp":
         parser.error("--targets closest is for gqstn and directgrasp (MultiGrasp assigns cells)")
     set_threads(args.threads)
@@ -481,6 +513,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if restored:
         print(f"resuming after epoch {state.epoch}", flush=True)
+    elif args.init is not None:
+        start_from(model, args.init, args.kind)
+        metrics = validate(
+            model, args.kind, val, judge.model, judge.normalization, physical, input_config
+        )
+        entry = {"epoch": args.first_epoch - 1, "init": str(args.init)}
+        entry.update({f"val_{k}": v for k, v in metrics.items()})
+        best_state = state.record_epoch(
+            entry, -SELECTION_SCORES[args.select_by](metrics), model, best_state
+        )
+        print(f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True)
     predict = own_prediction(model) if args.targets == "closest" else None
     while state.epoch < total_epochs:
         epoch = state.epoch + 1
