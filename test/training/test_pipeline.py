@@ -40,6 +40,8 @@ def test_dataset_layout_and_object_wise_splits(dataset):
     objects = grasps.field("object_labels")
     seen = [set(objects[parts[name]].tolist()) for name in ("train", "val", "test")]
     assert all(seen) and not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+    # What a model trained on this dataset saw (evaluate --unseen-by): train and val objects.
+    assert evaluate.seen_objects(dataset) == seen[0] | seen[1]
     report = json.loads((dataset / "report.json").read_text())
     assert report["images"] == 6 and set(report["class_balance"]) == {
         "box", "cylinder", "ellipsoid",
@@ -131,6 +133,12 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
             assert 0.0 <= row[key] <= 1.0
         assert row["median_detection_ms"] > 0
     assert (table_dir / "table1.csv").read_text().startswith("planner,")
+    unseen_dir = tmp_path / "table1_unseen"
+    command = ["--dataset", str(dataset), "--models", str(models), "--output", str(unseen_dir)]
+    assert evaluate.main([*command, "--planners", "gqstn", "--unseen-by", str(dataset)]) == 0
+    unseen = json.loads((unseen_dir / "table1.json").read_text())
+    assert unseen["unseen_by"] == str(dataset)  # its own test objects: all of them unseen
+    assert unseen["table"]["gqstn"]["images"] == table["gqstn"]["images"]
 
     report_path = tmp_path / "onnx.json"
     command = ["--dataset", str(dataset), "--models", str(models), "--output", str(report_path)]
