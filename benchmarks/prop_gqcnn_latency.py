@@ -13,7 +13,10 @@ on the machine hits all of them alike):
 - ranking: crops of all candidates (vectorized) and GQ-CNN in batches (`PropGQCNNPlanner.score`),
   and the same plumbing with the network replaced by a constant (what is not the network);
 - the whole plan without CEM (`plan`, `--candidates` proposals) and with the cross-entropy
-  method (Dex-Net 2.0 defaults: 250 seeds, 3 x 50 mixture samples).
+  method (Dex-Net 2.0 defaults: 250 seeds, 3 x 50 mixture samples);
+- GQ-STN's whole plan on the same frame (`--gqstn`, default on: models/gqstn.pt through
+  `planner_registry.load_planner`, torch), so that the ratio Prop+GQ-CNN / GQ-STN is measured in
+  the same run, not quoted.
 
 Ranking models: GQ-CNN configurations of `gqstn_ros.networks.configs` (`cpu`: models/gqcnn.pt,
 `fast`: models/gqcnn_fast.pt, `paper`: Dex-Net 2.0 widths, no file). A model whose checkpoint
@@ -58,6 +61,7 @@ from gqstn_ros.grasping.prop_gqcnn import (
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.configs import model_config
 from gqstn_ros.networks.gqcnn import GQCNN
+from gqstn_ros.planner_registry import load_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, extract_view
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import generate_object
@@ -165,6 +169,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-cem", action="store_true", help="skip the CEM measurement")
+    parser.add_argument(
+        "--no-gqstn", action="store_true", help="skip GQ-STN's plan (the ratio's baseline)"
+    )
     args = parser.parse_args()
     if args.runs < 1 or args.candidates < 1 or args.batch_size < 1 or args.threads < 1:
         parser.error("--runs, --candidates, --batch-size and --threads must be positive")
@@ -176,6 +183,8 @@ def main() -> None:
     # The crop extraction alone (the part of ranking that is not the network).
     plumbing = PropGQCNNPlanner(_Zero(), Normalization(), NetworkInputConfig(), config)
     frames = [render(family, seed) for family, seed in SCENES]
+    gqstn = None if args.no_gqstn else load_planner("gqstn", args.models, "torch")
+    gqstn_plan = Timings()
     print(
         f"torch threads {torch.get_num_threads()}, "
         f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
@@ -202,6 +211,8 @@ def main() -> None:
             model.plan.measure(model.planner.plan, depth_m, intrinsics, seed=run)
             if not args.no_cem:
                 model.cem.measure(model.cem_planner.plan, depth_m, intrinsics, seed=run)
+        if gqstn is not None:
+            gqstn_plan.measure(gqstn.plan, depth_m, intrinsics, 1)
     print(f"candidates per plan: min {min(counts)}, median {int(np.median(counts))}")
     print(f"{'stage':<40} {'median ms':>10} {'p99 ms':>9} {'cpu ms':>10} {'plans':>6}")
     print(sampling.row("sampling (validate, view, sampler)", "same for every ranking model"))
@@ -222,6 +233,12 @@ def main() -> None:
         )
         if not args.no_cem:
             print(model.cem.row(f"[{model.name}] plan with CEM (250 + 3 x 50)"))
+    if gqstn is not None:
+        gqstn_ms = np.median(gqstn_plan.wall) * 1e3
+        print(gqstn_plan.row("[gqstn] GQ-STN plan (one grasp)", "same frames, same run"))
+        for model in models:
+            ratio = np.median(model.plan.wall) * 1e3 / gqstn_ms
+            print(f"ratio Prop+GQ-CNN [{model.name}] / GQ-STN, plan medians: {ratio:.1f}x")
 
 
 class _Zero(torch.nn.Module):
