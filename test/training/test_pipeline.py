@@ -14,7 +14,13 @@ from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.tools import check_onnx, generate_dataset
-from gqstn_ros.training import evaluate, mine_detector_grasps, train_detector, train_gqcnn
+from gqstn_ros.training import (
+    evaluate,
+    judge_detector_grasps,
+    mine_detector_grasps,
+    train_detector,
+    train_gqcnn,
+)
 
 GENERATE_ARGS = [
     "--objects", "3", "--workers", "1", "--objects-per-shard", "1", "--drops", "1",
@@ -95,6 +101,14 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
         assert 0 < count <= 2 * 2 * 3  # 2 images x 2 states x (grasp + 2 jittered copies)
         assert arrays["train_crops"].shape == (count, 1, 32, 32)
         assert set(np.unique(arrays["train_labels"])) <= {0, 1}
+    judged = tmp_path / "judged.json"
+    judge = ["--grasps", str(mined), "--split", "train", "--output", str(judged)]
+    assert judge_detector_grasps.main([*judge, "--gqcnn", str(models / "gqcnn.pt")]) == 0
+    per_state = json.loads(judged.read_text())[str(models / "gqcnn.pt")]
+    assert set(per_state) <= {"gqstn:best", "gqstn:last(epoch 5)"} and per_state
+    for metrics in per_state.values():
+        assert 0.0 <= metrics["wrongly_called_robust"] <= 1.0 - metrics["physically_robust"]
+    assert judge_detector_grasps.main([*judge, "--gqcnn", str(tmp_path / "none.pt")]) == 2
     tuned = tmp_path / "gqcnn_tuned"
     tune = ["--dataset", str(dataset), "--output", str(tuned), "--epochs", "1", "--threads", "1"]
     init = ["--init", str(models / "gqcnn.pt"), "--extra-grasps", str(mined)]

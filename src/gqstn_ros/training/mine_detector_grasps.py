@@ -33,8 +33,8 @@ import torch
 from tqdm import tqdm
 
 from gqstn_ros.networks.checkpoint import load_checkpoint
-from gqstn_ros.networks.configs import INPUT_CONFIGS
 from gqstn_ros.preprocessing import (
+    NetworkInputConfig,
     STNParameters,
     ViewWindow,
     extract_crops,
@@ -59,20 +59,22 @@ class Jitter:
     depth_m: float = 0.005
 
 
-def detector_states(run: Path) -> list[tuple[str, torch.nn.Module, str]]:
-    """(name, model, kind) of a train_detector run folder: its kept model and its last one."""
+def detector_states(run: Path) -> list[tuple[str, torch.nn.Module, str, NetworkInputConfig]]:
+    """(name, model, kind, input config) of a train_detector run folder: its kept model and its
+    last one (the same architecture and preprocessing)."""
     exported = sorted(p for p in run.glob("*.pt") if p.name != "run.pt")
     if len(exported) != 1:
         raise FileNotFoundError(f"{run}: expected one exported <kind>.pt, found {exported}")
     loaded = load_checkpoint(exported[0])
-    kind = loaded.kind
-    states = [(f"{run.name}:best", loaded.model, kind)]
+    kind, input_config = loaded.kind, loaded.input_config
+    states = [(f"{run.name}:best", loaded.model, kind, input_config)]
     last_path = run / "run.pt"
     if last_path.is_file():
         last = load_checkpoint(exported[0]).model
         saved = torch.load(last_path, map_location="cpu", weights_only=True)
         last.load_state_dict(saved["model"])
-        states.append((f"{run.name}:last(epoch {saved['state']['epoch']})", last, kind))
+        name = f"{run.name}:last(epoch {saved['state']['epoch']})"
+        states.append((name, last, kind, input_config))
     return states
 
 
@@ -96,20 +98,23 @@ def jittered(
 def mine_split(
     dataset: Path,
     split: str,
-    states: list[tuple[str, torch.nn.Module, str]],
+    states: list[tuple[str, torch.nn.Module, str, NetworkInputConfig]],
     copies: int,
     jitter: Jitter,
     seed: int,
     limit: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every state's grasp (and jittered copies) on every image of `split`, labelled."""
-    input_config = INPUT_CONFIGS["cpu"]
+    """Every state's grasp (and jittered copies) on every image of `split`, labelled; the views
+    are cut with the detectors' own preprocessing (stored in their checkpoints)."""
+    input_config = states[0][3]
+    if any(state[3] != input_config for state in states):
+        raise ValueError("the detectors were trained on different view/crop geometries")
     images = load_images(dataset, split, input_config)
     count = len(images) if limit is None else min(limit, len(images))
     views = images.views[:count]
     generator = torch.Generator().manual_seed(seed)
     params_parts, depth_parts, image_parts, source_parts = [], [], [], []
-    for source, (_name, model, kind) in enumerate(states):
+    for source, (_name, model, kind, _input) in enumerate(states):
         params, depths = predict_params(model, kind, views)
         params, depths = jittered(params, depths, copies, jitter, generator)
         params_parts.append(params)
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             arrays[f"{split}_{key}"] = value
         per_source = {
             name: float(mined["labels"][mined["sources"] == source].mean())
-            for source, (name, _model, _kind) in enumerate(states)
+            for source, (name, *_rest) in enumerate(states)
             if (mined["sources"] == source).any()
         }
         summary[split] = {
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
         "dataset": str(args.dataset),
-        "states": [name for name, _model, _kind in states],
+        "states": [name for name, *_rest in states],
         "jitter": vars(Jitter()) | {"copies": args.jitter},
         "command": ["gqstn_ros.training.mine_detector_grasps", *(argv or sys.argv[1:])],
         "summary": summary,

@@ -453,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         "--first-epoch",
         type=int,
         default=1,
-        help="with --init: the schedule's epoch to start at (e.g. the first robustness-only one)",
+        help="with --init: the schedule's epoch to start at (e.g. the first robustness-only one); "
+        "beyond the last epoch, nothing is trained: the starting model is validated and "
+        "exported with --gqcnn as its robustness head",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
