@@ -15,13 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
+from gqstn_ros.node_graph import (
+    FASTDDS_PROFILE_BUNDLED,
+    FASTDDS_PROFILE_NONE,
+    FASTDDS_PROFILE_VARIABLES,
+    REPO_CONFIG_DIR,
+    GraphArguments,
+    node_environment,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-FASTDDS_PROFILE_CHOICES = ("bundled", "none")
+# The benchmarks' --fastdds-profile choices: the nodes' profile as launched, or Fast DDS's own.
+FASTDDS_PROFILE_CHOICES = (FASTDDS_PROFILE_BUNDLED, FASTDDS_PROFILE_NONE)
 
 
-def use_private_ros_domain(fastdds_profile: str = "bundled") -> None:
+def use_private_ros_domain(fastdds_profile: str = FASTDDS_PROFILE_BUNDLED) -> None:
     """A DDS domain of this run only, on loopback: no other ROS program sees the benchmark.
 
     Call before rclpy is initialised; the node processes inherit the environment. Domains
@@ -30,13 +40,6 @@ def use_private_ros_domain(fastdds_profile: str = "bundled") -> None:
     launch file gives the nodes (config/fastdds_large_frames.xml), 'none' with Fast DDS's
     defaults (any profile named by the environment is dropped), for comparison.
     """
-    from gqstn_ros.node_graph import (  # noqa: PLC0415
-        FASTDDS_PROFILE_VARIABLES,
-        REPO_CONFIG_DIR,
-        GraphArguments,
-        node_environment,
-    )
-
     if fastdds_profile not in FASTDDS_PROFILE_CHOICES:
         raise ValueError(f"fastdds_profile must be one of {FASTDDS_PROFILE_CHOICES}")
     os.environ.setdefault("ROS_DOMAIN_ID", str(201 + os.getpid() % 30))
@@ -44,10 +47,8 @@ def use_private_ros_domain(fastdds_profile: str = "bundled") -> None:
     os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     for name in FASTDDS_PROFILE_VARIABLES:
         os.environ.pop(name, None)
-    if fastdds_profile == "bundled":
-        os.environ.update(
-            node_environment(GraphArguments(fastdds_profile="bundled"), REPO_CONFIG_DIR, os.environ)
-        )
+    if fastdds_profile == FASTDDS_PROFILE_BUNDLED:
+        os.environ.update(node_environment(GraphArguments(), REPO_CONFIG_DIR, os.environ))
 
 
 def kinect_frames(count: int, seed: int) -> list[np.ndarray]:
