@@ -164,6 +164,47 @@ def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node,
     assert response.message.startswith("no model loaded"), response.message
 
 
+def test_a_request_waits_for_the_camera_info_of_a_frame_that_came_first(
+    start_node, client_node, tmp_path
+) -> None:
+    node, executor = client_node
+    wait_s = 3.0
+    start_node(
+        "inference_node",
+        "-p",
+        f"models_dir:={tmp_path}",
+        "-p",
+        "max_frame_age_s:=0.0",
+        "-p",
+        f"camera_info_wait_s:={wait_s}",
+    )
+    client = detect_client(client_node)
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    image_publisher = node.create_publisher(Image, "/depth/inpainted", qos)
+    info_publisher = node.create_publisher(CameraInfo, "/depth/inpainted/camera_info", qos)
+    assert spin_until(executor, lambda: image_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    assert spin_until(executor, lambda: info_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    depth, info = synthetic_depth_request(13)
+    message = "no depth frame"
+    deadline = time.monotonic() + TIMEOUT_S
+    while message.startswith("no depth frame") and time.monotonic() < deadline:
+        image_publisher.publish(depth)  # the frame alone, until the node has it
+        spin_until(executor, lambda: False, 0.1)
+        message = call(client_node, client, DetectGrasp.Request()).message
+    # No camera_info came within the wait: refused, naming what is missing.
+    assert "no matching camera_info received on /depth/inpainted/camera_info" in message
+    # A request now waits; the camera_info published during the wait completes the frame.
+    started = time.monotonic()
+    future = client.call_async(DetectGrasp.Request())
+    spin_until(executor, future.done, 0.5)
+    assert not future.done(), future.result()
+    info_publisher.publish(info)
+    assert spin_until(executor, future.done, TIMEOUT_S)
+    elapsed_s = time.monotonic() - started
+    assert future.result().message.startswith("no model loaded"), future.result().message
+    assert elapsed_s < wait_s, f"answered after {elapsed_s:.2f} s: the wait was not cut short"
+
+
 def set_parameter(client_node, name: str, value: ParameterValue) -> tuple[bool, str]:
     node, _ = client_node
     client = node.create_client(SetParameters, "/inference_node/set_parameters")

@@ -27,6 +27,7 @@ from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -143,6 +144,14 @@ INFERENCE_NODE_PARAMETERS = (
         max_value=3600.0,
     ),
     ParameterSpec(
+        "camera_info_wait_s",
+        0.2,
+        "How long a request waits for the camera_info of a latest frame that arrived before it "
+        "(0: refuse at once)",
+        min_value=0.0,
+        max_value=5.0,
+    ),
+    ParameterSpec(
         "detect_on_every_frame",
         False,
         "Run detection on every /depth/inpainted frame and publish the grasp",
@@ -229,6 +238,8 @@ class InferenceNode(Node):
         # Recent camera_info messages: a frame is paired with the one of the same stamp,
         # whichever of the two arrived first, else with the newest one of the same size.
         self.recent_infos: deque[CameraInfo] = deque(maxlen=CAMERA_INFO_HISTORY)
+        # Requests waiting for the camera_info of a frame that arrived before it.
+        self.info_waiters: list[Future] = []
 
         self.inference_group = MutuallyExclusiveCallbackGroup()
         self.frames_group = MutuallyExclusiveCallbackGroup()
@@ -278,6 +289,9 @@ class InferenceNode(Node):
 
     def on_camera_info(self, info: CameraInfo) -> None:
         self.recent_infos.append(info)
+        for waiter in list(self.info_waiters):
+            if not waiter.done():
+                waiter.set_result(info)
 
     def camera_info_of(self, image: Image) -> CameraInfo | None:
         """The received camera_info of `image`: same stamp, else the newest of its size."""
@@ -311,6 +325,7 @@ class InferenceNode(Node):
         planner = request.planner or self.parameters["default_planner"]
         try:
             if request.depth.width == 0:
+                await self.wait_for_latest_camera_info()
                 frame = self.latest_detection_frame()
             else:
                 frame = self.request_detection_frame(request.depth, request.camera_info)
@@ -335,6 +350,35 @@ class InferenceNode(Node):
         response.success = True
         response.grasp = grasp
         return response
+
+    async def wait_for_latest_camera_info(self) -> None:
+        """Wait up to camera_info_wait_s for the camera_info of a frame that came first.
+
+        A frame and its camera_info travel on two topics, so either can arrive first; a
+        request right after the first frame would otherwise be refused.
+        """
+        wait_s = self.parameters["camera_info_wait_s"]
+        received = self.latest_frame
+        if wait_s <= 0 or received is None or self.camera_info_of(received.image) is not None:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            waiter = Future()
+            self.info_waiters.append(waiter)  # before the check: no camera_info slips past
+            if self.camera_info_of(received.image) is not None:
+                self.info_waiters.remove(waiter)
+                return
+            timer = self.create_timer(
+                max(deadline - time.monotonic(), 1e-3),
+                lambda waiter=waiter: waiter.done() or waiter.set_result(None),
+                callback_group=self.fallback_group,
+            )
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self.destroy_timer(timer)
+                self.info_waiters.remove(waiter)
 
     def latest_detection_frame(self) -> DetectionFrame:
         received = self.latest_frame
