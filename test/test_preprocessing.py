@@ -6,6 +6,7 @@ import torch
 
 from gqstn_ros.preprocessing import (
     CROP_TO_WIDTH,
+    VIEW_SYMMETRIES,
     NetworkInputConfig,
     Normalization,
     ViewWindow,
@@ -15,6 +16,8 @@ from gqstn_ros.preprocessing import (
     gqcnn_inputs,
     grasps_to_stn,
     stn_to_grasps,
+    transform_view,
+    untransform_stn,
 )
 
 CONFIG = NetworkInputConfig()
@@ -124,3 +127,36 @@ def test_normalization_and_config_validation():
     with pytest.raises(ValueError, match="view_size_px"):
         NetworkInputConfig(view_size_px=4)
     assert Normalization.from_dict(Normalization().to_dict()) == Normalization()
+
+
+@pytest.mark.parametrize("index", range(len(VIEW_SYMMETRIES)))
+def test_view_symmetries_move_pixels_and_grasps_alike(index: int) -> None:
+    symmetry = VIEW_SYMMETRIES[index]
+    side = 8
+    rng = np.random.default_rng(index)
+    view = rng.random((side, side))
+    moved = transform_view(view[None, None], symmetry)[0, 0]
+    assert moved.shape == view.shape and np.isclose(moved.sum(), view.sum())
+    for row, col in ((1, 2), (5, 0), (7, 7), (3, 6)):
+        point = np.array([(2 * col + 1) / side - 1, (2 * row + 1) / side - 1])
+        x, y = symmetry @ point  # where the pixel must be in the transformed view
+        moved_row, moved_col = round(((y + 1) * side - 1) / 2), round(((x + 1) * side - 1) / 2)
+        assert moved[moved_row, moved_col] == view[row, col]
+    # A grasp predicted on the transformed view comes back to the original one: centre, and
+    # jaw axis up to a half turn.
+    theta = 0.3
+    axis = symmetry @ np.array([np.cos(theta), np.sin(theta)])
+    moved_point = symmetry @ np.array([0.25, -0.5])
+    x, y, back = untransform_stn(
+        moved_point[:1], moved_point[1:], np.array([np.arctan2(axis[1], axis[0])]), symmetry
+    )
+    assert np.allclose([x[0], y[0]], [0.25, -0.5])
+    assert np.isclose(np.sin(2 * (back[0] - theta)), 0.0, atol=1e-9)
+    assert np.isclose(np.cos(2 * (back[0] - theta)), 1.0)
+
+
+def test_view_symmetries_are_the_eight_distinct_ones() -> None:
+    matrices = {tuple(m.astype(int).ravel()) for m in VIEW_SYMMETRIES}
+    assert len(matrices) == 8
+    for matrix in VIEW_SYMMETRIES:
+        assert np.allclose(matrix @ matrix.T, np.eye(2))

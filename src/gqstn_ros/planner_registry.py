@@ -20,6 +20,8 @@ from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner
 NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
 PROP_PLANNER = "prop_gqcnn"
 BACKENDS = ("torch", "onnxruntime")
+# How many symmetric copies of the view (quarter turns, mirrors) a network planner may run on.
+SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)
 PACKAGE_NAME = "gqstn_ros"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 

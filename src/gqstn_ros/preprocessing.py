@@ -124,6 +124,45 @@ def extract_view(
     return view, window
 
 
+# The eight symmetries of a square view (rotations by quarter turns, mirrors) as 2x2 matrices
+# on normalized (x, y): the point p of a view is at A @ p of the transformed view. They are
+# exact on the pixel grid (no resampling). Ordered so that the first k are spread out.
+VIEW_SYMMETRIES: tuple[np.ndarray, ...] = tuple(
+    np.array(matrix, dtype=np.float64)
+    for matrix in (
+        [[1, 0], [0, 1]],  # identity
+        [[-1, 0], [0, -1]],  # half turn
+        [[0, -1], [1, 0]],  # quarter turn
+        [[0, 1], [-1, 0]],  # three quarter turns
+        [[-1, 0], [0, 1]],  # mirror left-right
+        [[1, 0], [0, -1]],  # mirror up-down
+        [[0, 1], [1, 0]],  # transpose
+        [[0, -1], [-1, 0]],  # anti-transpose
+    )
+)
+
+
+def transform_view(view: np.ndarray, symmetry: np.ndarray) -> np.ndarray:
+    """(..., D, D) views -> the same views under one of `VIEW_SYMMETRIES` (a copy)."""
+    swapped = symmetry[0, 0] == 0
+    out = np.swapaxes(view, -1, -2) if swapped else view
+    if symmetry[0].sum() < 0:  # x' = -(x or y): mirror the columns
+        out = out[..., ::-1]
+    if symmetry[1].sum() < 0:  # y' = -(y or x): mirror the rows
+        out = out[..., ::-1, :]
+    return np.ascontiguousarray(out)
+
+
+def untransform_stn(
+    x: np.ndarray, y: np.ndarray, theta: np.ndarray, symmetry: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grasp centre and angle predicted on a transformed view -> on the original view."""
+    inverse = symmetry.T  # orthogonal
+    points = inverse @ np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)])
+    axes = inverse @ np.stack([np.cos(theta), np.sin(theta)])
+    return points[0], points[1], np.arctan2(axes[1], axes[0])
+
+
 @dataclass(frozen=True)
 class STNParameters:
     """N grasps as the paper's STN parameters (arrays of shape (N,))."""

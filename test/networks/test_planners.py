@@ -55,6 +55,44 @@ def test_opening_never_exceeds_the_stroke_and_q_describes_the_returned_grasp(
     assert not np.allclose(grasp.thumbnail, unclamped.thumbnail)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_symmetric_views_keep_the_grasp_gqcnn_rates_highest(models_dir, onnx_cache, backend):
+    import torch
+
+    from gqstn_ros.preprocessing import extract_crops, grasps_to_stn
+
+    single = load_network_planner("gqstn", models_dir, backend, onnx_cache_dir=onnx_cache)
+    several = load_network_planner(
+        "gqstn", models_dir, backend, onnx_cache_dir=onnx_cache, symmetric_views=8
+    )
+    for seed in range(3):
+        depth = frame_with_box(seed)
+        (one,) = single.plan(depth, KINECT_V1)
+        (best,) = several.plan(depth, KINECT_V1)
+        # The identity view is among the eight, judged the same way: never a worse q.
+        assert best.q_value >= one.q_value - 1e-5
+        # q and the thumbnail describe the returned grasp on the frame as it is.
+        view, window = extract_view(depth, NetworkInputConfig())
+        params = grasps_to_stn(
+            np.array([best.center_px]),
+            np.array([best.angle]),
+            np.array([best.width_px]),
+            window,
+        ).as_array()
+        crop = extract_crops(torch.from_numpy(view)[None, None], torch.from_numpy(params), 32)
+        candidates = [crop[0, 0].numpy(), np.rot90(crop[0, 0].numpy(), 2)]
+        assert min(np.abs(c - best.thumbnail).max() for c in candidates) < 1e-4
+        q, _ = several.backend.evaluate(
+            view[None, None], params, np.array([best.depth], dtype=np.float32)
+        )
+        assert abs(float(q[0]) - best.q_value) < 1e-4
+
+
+def test_symmetric_views_must_be_a_count_of_symmetries(models_dir):
+    with pytest.raises(ValueError, match="symmetric_views must be one of"):
+        load_network_planner("gqstn", models_dir, symmetric_views=3)
+
+
 def test_thumbnail_is_the_crop_of_the_returned_grasp(models_dir):
     import torch
 

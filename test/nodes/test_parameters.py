@@ -53,3 +53,8 @@ def test_a_node_with_an_invalid_start_value_exits_with_the_reason(start_node) ->
     assert "invalid configuration: parameter inpaint_scale" in depth_node.output()
     wrong_type = start_node("depth_node", "-p", "crop_x:=1.5")
     assert wrong_type.process.wait(20) == 2
+    symmetric_views = start_node("inference_node", "-p", "symmetric_views:=3")
+    assert symmetric_views.process.wait(20) == 2
+    symmetric_views.reader.join(5)
+    assert "symmetric_views" in symmetric_views.output()
+    assert "3 is not one of 1, 2, 4, 8" in symmetric_views.output()

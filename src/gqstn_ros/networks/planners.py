@@ -37,12 +37,16 @@ from gqstn_ros.networks.export import (
     export_inference_graph,
     onnx_session,
 )
+from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.preprocessing import (
     CROP_TO_WIDTH,
+    VIEW_SYMMETRIES,
     NetworkInputConfig,
     STNParameters,
     extract_view,
     stn_to_grasps,
+    transform_view,
+    untransform_stn,
 )
 
 NETWORK_PLANNERS = ("gqstn", "directgrasp", "multigrasp")
@@ -102,11 +106,17 @@ class NetworkPlanner:
         backend: TorchBackend | OnnxBackend,
         input_config: NetworkInputConfig,
         gripper: GripperConfig = ROBOTIQ_2F85,
+        symmetric_views: int = 1,
     ) -> None:
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
             )
+        if symmetric_views not in SYMMETRIC_VIEW_COUNTS:
+            raise ValueError(
+                f"symmetric_views must be one of {SYMMETRIC_VIEW_COUNTS}, got {symmetric_views!r}"
+            )
+        self.symmetric_views = symmetric_views
         self.name = name
         self.backend = backend
         self.input_config = input_config
@@ -146,32 +156,60 @@ class NetworkPlanner:
         """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list."""
         self._validate(depth_m, intrinsics, top_k)
         view, window = extract_view(depth_m, self.input_config)
-        view = view[None, None]  # (1, 1, D, D)
-        out = self.backend.infer(view)
-        depth = float(out["depth"][0])
-        if not (np.isfinite(depth) and depth > 0):
-            raise PlanningError(f"{self.name} predicted an invalid gripper depth {depth} m")
-        x, y, theta, s = (float(out[key][0]) for key in ("x", "y", "theta", "s"))
-        centers, _, widths = stn_to_grasps(
-            STNParameters(np.array([x]), np.array([y]), np.array([theta]), np.array([s])), window
+        symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
+        views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])
+        out = self.backend.infer(views[:, None])  # (K, 1, D, D): one pass for all K views
+        depths = out["depth"].astype(np.float64)
+        valid = np.isfinite(depths) & (depths > 0)
+        if not valid.any():
+            raise PlanningError(f"{self.name} predicted an invalid gripper depth {depths[0]} m")
+        xs, ys, thetas = (
+            np.empty(len(symmetries)),
+            np.empty(len(symmetries)),
+            np.empty(len(symmetries)),
         )
-        width_px = float(widths[0])
-        q_value, thumbnail = float(out["q"][0]), out["crop"][0, 0]
-        max_width_px = self.gripper.max_width * intrinsics.fx / depth
-        if width_px > max_width_px:  # narrow to the stroke, then judge that grasp
-            width_px = max_width_px
-            s = CROP_TO_WIDTH * width_px / window.side_px
-            params = np.array([[x, y, theta, s]], dtype=np.float32)
-            q, crops = self.backend.evaluate(view, params, np.array([depth], dtype=np.float32))
-            q_value, thumbnail = float(q[0]), crops[0, 0]
+        for index, symmetry in enumerate(symmetries):
+            x, y, theta = untransform_stn(
+                out["x"][index : index + 1],
+                out["y"][index : index + 1],
+                out["theta"][index : index + 1],
+                symmetry,
+            )
+            xs[index], ys[index], thetas[index] = x[0], y[0], theta[0]
+        scales = out["s"].astype(np.float64)
+        # The stroke at each predicted depth, as a scale; wider openings are narrowed to it.
+        safe_depths = np.where(valid, depths, 1.0)
+        max_scales = CROP_TO_WIDTH * self.gripper.max_width * intrinsics.fx / safe_depths
+        max_scales /= window.side_px
+        narrowed = scales > max_scales
+        scales = np.minimum(scales, max_scales)
+        if len(symmetries) == 1 and not narrowed[0]:
+            q_values, thumbnails = out["q"].astype(np.float64), out["crop"][:, 0]
+        else:  # every candidate judged by GQ-CNN on the original view, as it is returned
+            params = np.stack([xs, ys, thetas, scales], axis=1).astype(np.float32)
+            q, crops = self.backend.evaluate(
+                view[None, None], params, safe_depths.astype(np.float32)
+            )
+            q_values, thumbnails = q.astype(np.float64), crops[:, 0]
+        q_values = np.where(valid, q_values, -np.inf)
+        best = int(np.argmax(q_values))
+        centers, _, widths = stn_to_grasps(
+            STNParameters(
+                xs[best : best + 1],
+                ys[best : best + 1],
+                thetas[best : best + 1],
+                scales[best : best + 1],
+            ),
+            window,
+        )
         return [
             PlannedGrasp(
                 center_px=(float(centers[0, 0]), float(centers[0, 1])),
-                angle=float(wrap_angle(theta)),
-                width_px=width_px,
-                depth=depth,
-                q_value=q_value,
-                thumbnail=np.ascontiguousarray(thumbnail, dtype=np.float32),
+                angle=float(wrap_angle(thetas[best])),
+                width_px=float(widths[0]),
+                depth=float(depths[best]),
+                q_value=float(q_values[best]),
+                thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
                 planner=self.name,
             )
         ]
@@ -213,6 +251,7 @@ def load_network_planner(
     gripper: GripperConfig = ROBOTIQ_2F85,
     onnx_cache_dir: Path | None = None,
     onnx_threads: int | None = None,
+    symmetric_views: int = 1,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt (baselines also read models_dir/gqcnn.pt).
 
@@ -239,7 +278,9 @@ def load_network_planner(
     graph.eval()
     evaluator.eval()
     if backend == "torch":
-        return NetworkPlanner(name, TorchBackend(graph, evaluator), loaded.input_config, gripper)
+        return NetworkPlanner(
+            name, TorchBackend(graph, evaluator), loaded.input_config, gripper, symmetric_views
+        )
 
     size = loaded.input_config.input_size
     cache = Path(onnx_cache_dir) if onnx_cache_dir is not None else default_onnx_cache()
@@ -264,5 +305,9 @@ def load_network_planner(
     if not evaluator_path.is_file():
         _export_atomically(export_evaluator, evaluator, evaluator_path, size)
     return NetworkPlanner(
-        name, OnnxBackend(graph_path, evaluator_path, onnx_threads), loaded.input_config, gripper
+        name,
+        OnnxBackend(graph_path, evaluator_path, onnx_threads),
+        loaded.input_config,
+        gripper,
+        symmetric_views,
     )

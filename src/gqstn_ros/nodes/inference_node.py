@@ -62,7 +62,13 @@ from gqstn_ros.nodes.parameters import (
     ParameterSpec,
     spin_node,
 )
-from gqstn_ros.planner_registry import BACKENDS, NETWORK_PLANNERS, PlannerUnavailable, load_planner
+from gqstn_ros.planner_registry import (
+    BACKENDS,
+    NETWORK_PLANNERS,
+    SYMMETRIC_VIEW_COUNTS,
+    PlannerUnavailable,
+    load_planner,
+)
 
 NODE_NAME = "inference_node"
 DETECT_SERVICE = "/detect_grasp"
@@ -85,6 +91,12 @@ def _check_intrinsics(values: list[float]) -> str | None:
     if values[0] != int(values[0]) or values[1] != int(values[1]):
         return "width and height must be whole numbers of pixels"
     return None
+
+
+def _check_symmetric_views(value: int) -> str | None:
+    if value in SYMMETRIC_VIEW_COUNTS:
+        return None
+    return f"{value} is not one of {', '.join(map(str, SYMMETRIC_VIEW_COUNTS))}"
 
 
 def _check_unit_quaternion(values: list[float]) -> str | None:
@@ -111,6 +123,15 @@ INFERENCE_NODE_PARAMETERS = (
     ),
     ParameterSpec(
         "backend", "torch", "Inference backend of the networks", choices=BACKENDS, read_only=True
+    ),
+    ParameterSpec(
+        "symmetric_views",
+        1,
+        "Run GQ-STN, MultiGrasp and DirectGrasp on this many quarter-turned and mirrored copies "
+        "of the view in one batch and return the grasp GQ-CNN rates highest (1: the paper's "
+        "single pass)",
+        check_value=_check_symmetric_views,
+        read_only=True,
     ),
     ParameterSpec(
         "top_k",
@@ -280,7 +301,12 @@ class InferenceNode(Node):
         backend = self.parameters["backend"]
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
-                self.planners[name] = load_planner(name, models_dir, backend)
+                options = (
+                    {"symmetric_views": self.parameters["symmetric_views"]}
+                    if name in NETWORK_PLANNERS
+                    else {}
+                )
+                self.planners[name] = load_planner(name, models_dir, backend, **options)
             except (PlannerUnavailable, ValueError) as error:
                 self.unavailable[name] = str(error)
                 self.get_logger().warning(f"planner {name}: {error}")

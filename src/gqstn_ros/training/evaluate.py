@@ -37,7 +37,7 @@ from gqstn_ros.detection import PLANNER_NAMES, PlanningError
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
 from gqstn_ros.gripper import ROBOTIQ_2F85
-from gqstn_ros.planner_registry import load_planner
+from gqstn_ros.planner_registry import NETWORK_PLANNERS, load_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
 from gqstn_ros.sim.objects import generate_object
 from gqstn_ros.sim.world_config import quaternion_to_matrix
@@ -152,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         help="keep only images of objects outside this other dataset's train and val splits "
         "(to compare models trained on either dataset on images neither has seen)",
     )
+    parser.add_argument(
+        "--symmetric-views",
+        type=int,
+        default=1,
+        choices=(1, 2, 4, 8),
+        help="run each network on this many quarter-turned and mirrored copies of the view "
+        "and keep the grasp GQ-CNN rates highest",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
     args = parser.parse_args(argv)
@@ -166,7 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit > 0:
         selected = selected[: args.limit]
     count = len(selected)
-    planners = {name: load_planner(name, args.models, args.backend) for name in args.planners}
+    planners = {
+        name: load_planner(
+            name,
+            args.models,
+            args.backend,
+            **({"symmetric_views": args.symmetric_views} if name in NETWORK_PLANNERS else {}),
+        )
+        for name in args.planners
+    }
     unseen = f", objects unseen by {args.unseen_by}" if args.unseen_by else ""
     print(f"Table I on {count} {args.split} images (held-out objects{unseen}): {list(planners)}")
 
