@@ -2,12 +2,14 @@
 grasp out (view extraction, network, GQ-CNN head, conversion to frame pixels), batch 1.
 
 Usage: .venv/bin/python benchmarks/detection_latency.py [--frames 100] [--paper-frames 20]
-       [--threads 2] [--models-dir models]
+       [--threads 2] [--models-dir models] [--symmetric-views 1 4]
 
 Without --models-dir the networks are randomly initialised (latency does not depend on the
 weights; the grasps are meaningless), in the `paper` and `cpu` configurations: GQ-STN in both,
 DirectGrasp and MultiGrasp in `cpu`. With --models-dir the checkpoints found there are timed.
-Prints median and p99 milliseconds per frame for PyTorch and onnxruntime.
+Prints median and p99 milliseconds per frame for PyTorch and onnxruntime, for each count of
+symmetric views (the network on that many turned and mirrored copies of the view, one batch),
+with the ratio to the single view of the same planner and backend timed in the same run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.networks.checkpoint import save_checkpoint
 from gqstn_ros.networks.configs import INPUT_CONFIGS, build_model, model_config
 from gqstn_ros.networks.planners import NETWORK_PLANNERS, load_network_planner
+from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.preprocessing import Normalization
 
 RANDOM_RUNS = (("gqstn", "paper"), ("gqstn", "cpu"), ("directgrasp", "cpu"), ("multigrasp", "cpu"))
@@ -77,6 +80,9 @@ def main() -> None:
     parser.add_argument("--paper-frames", type=int, default=20, help="timed frames, paper runs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument(
+        "--symmetric-views", type=int, nargs="+", default=[1], choices=SYMMETRIC_VIEW_COUNTS
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     frames = [tabletop_frame(seed) for seed in range(8)]
@@ -94,23 +100,33 @@ def main() -> None:
                 runs += [(kind, config_name, directory) for kind in kinds]
         weights = "checkpoints" if args.models_dir else "random-initialised weights"
         print(f"batch 1, {args.threads} threads, 640x480 frame -> grasp; {weights}")
-        print(f"{'planner':<12} {'config':<8} {'backend':<12} {'median ms':>10} {'p99 ms':>8}")
+        print(
+            f"{'planner':<12} {'config':<8} {'backend':<12} {'views':>5} {'median ms':>10} "
+            f"{'p99 ms':>8} {'x 1 view':>9}"
+        )
         for name, config_name, directory in runs:
             count = args.paper_frames if config_name == "paper" else args.frames
             for backend in ("torch", "onnxruntime"):
-                planner = load_network_planner(
-                    name,
-                    directory,
-                    backend,
-                    onnx_cache_dir=scratch_dir / "onnx",
-                    onnx_threads=args.threads,
-                )
-                times = time_planner(planner, frames, count)
-                print(
-                    f"{name:<12} {config_name:<8} {backend:<12} {np.median(times):>10.1f} "
-                    f"{np.percentile(times, 99):>8.1f}",
-                    flush=True,
-                )
+                single_median = None
+                for views in sorted(set(args.symmetric_views) | {1}):
+                    planner = load_network_planner(
+                        name,
+                        directory,
+                        backend,
+                        onnx_cache_dir=scratch_dir / "onnx",
+                        onnx_threads=args.threads,
+                        symmetric_views=views,
+                    )
+                    times = time_planner(planner, frames, count)
+                    median = float(np.median(times))
+                    single_median = single_median or median
+                    if views not in args.symmetric_views:
+                        continue  # timed only as the reference
+                    print(
+                        f"{name:<12} {config_name:<8} {backend:<12} {views:>5} {median:>10.1f} "
+                        f"{np.percentile(times, 99):>8.1f} {median / single_median:>8.2f}x",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

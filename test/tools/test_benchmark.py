@@ -86,6 +86,8 @@ def test_config_refuses_bad_input_naming_it(tmp_path: Path) -> None:
         BenchmarkConfig(methods=("magic",))
     with pytest.raises(ValueError, match="trials"):
         BenchmarkConfig(trials=0)
+    with pytest.raises(ValueError, match="symmetric_views must be one of 1, 2, 4, 8, got 3"):
+        BenchmarkConfig(symmetric_views=3)
     config, _ = parse_config(["--quick", "--models", str(tmp_path), "--output", str(tmp_path)])
     assert config.attempt_count == 12 * 1 * 3  # the quick run: every object once per method
     config, _ = parse_config(["--models", str(tmp_path)])
@@ -101,6 +103,9 @@ def test_parameters_file_sets_models_and_disables_fallback(tmp_path: Path) -> No
     text = parameters_yaml(config, tmp_path / "log.jsonl")
     assert '["gqstn", "prop_gqcnn"]' in text and "allow_fallback: false" in text
     assert str(tmp_path.resolve()) in text and "real_time_factor: 0.0" in text
+    assert "symmetric_views: 1" in text  # the paper's single pass unless asked
+    config, _ = parse_config(["--models", str(tmp_path), "--symmetric-views", "4"])
+    assert "symmetric_views: 4" in parameters_yaml(config, tmp_path / "log.jsonl")
 
 
 def test_results_are_written_with_nan_as_null(tmp_path: Path) -> None:
