@@ -58,6 +58,15 @@ LAUNCH_ARGUMENTS = (
         ("torch", "onnxruntime"),
     ),
     LaunchArgument(
+        "symmetric_views",
+        "1",
+        "Views per frame for GQ-STN, MultiGrasp and DirectGrasp: 1 = the paper's single pass; "
+        "2, 4 or 8 = also quarter-turned and mirrored copies of the view in one batch, keeping "
+        "the grasp GQ-CNN rates highest (more robust grasps, about 1.5x, 2.2x or 4.3x the "
+        "detection time on a CPU)",
+        ("1", "2", "4", "8"),
+    ),
+    LaunchArgument(
         "params_file",
         "",
         "A parameters YAML applied to every node after the package defaults ('' = none)",
@@ -82,6 +91,7 @@ class GraphArguments:
     robot_ip: str = "192.168.1.10"
     gripper_port: str = "/dev/ttyUSB0"
     model_backend: str = "torch"
+    symmetric_views: int = 1
     params_file: str = ""
     fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
 
@@ -118,6 +128,7 @@ class GraphArguments:
             robot_ip=parsed["robot_ip"],
             gripper_port=parsed["gripper_port"],
             model_backend=parsed["model_backend"],
+            symmetric_views=int(parsed["symmetric_views"]),
             params_file=parsed["params_file"],
             fastdds_profile=profile,
         )
@@ -158,7 +169,10 @@ class NodeSpec:
 
 def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
     """Every node of the bench, with its condition (see `nodes_to_start`)."""
-    backend = (("backend", arguments.model_backend),)
+    inference = (
+        ("backend", arguments.model_backend),
+        ("symmetric_views", arguments.symmetric_views),
+    )
     extra = (arguments.params_file,) if arguments.params_file else ()
     return [
         NodeSpec(
@@ -183,7 +197,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             "inference_node",
             ("inference_node.yaml",),
             "always",
-            parameters=backend,
+            parameters=inference,
             extra_parameter_files=extra,
         ),
         NodeSpec(

@@ -76,7 +76,7 @@ def test_sim_and_real_graphs() -> None:
     executor = real[-1]
     assert dict(executor.parameters) == {"robot_ip": "10.0.0.2", "gripper_port": "/dev/ttyS1"}
     inference = real[1]
-    assert dict(inference.parameters) == {"backend": "torch"}
+    assert dict(inference.parameters) == {"backend": "torch", "symmetric_views": 1}
     assert len(node_graph(GraphArguments())) == 5
 
 
@@ -85,6 +85,9 @@ def test_launch_arguments_are_checked() -> None:
     assert not arguments.use_sim and arguments.model_backend == "onnxruntime"
     with pytest.raises(ValueError, match="model_backend:='tensorrt' is not one of torch"):
         GraphArguments.from_strings({"model_backend": "tensorrt"})
+    assert GraphArguments.from_strings({"symmetric_views": "4"}).symmetric_views == 4
+    with pytest.raises(ValueError, match="symmetric_views:='3' is not one of 1, 2, 4, 8"):
+        GraphArguments.from_strings({"symmetric_views": "3"})
     with pytest.raises(ValueError, match="unknown launch argument"):
         GraphArguments.from_strings({"use_simulation": "true"})
     with pytest.raises(ValueError, match=r"params_file /nonexistent\.yaml does not exist"):
@@ -101,7 +104,12 @@ class Recorded:
 def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) -> None:
     source = LAUNCH_FILE.read_text()
     compile(source, str(LAUNCH_FILE), "exec")  # valid Python for the launch system
-    values = {"use_sim": "false", "robot_ip": "10.1.1.1", "model_backend": "onnxruntime"}
+    values = {
+        "use_sim": "false",
+        "robot_ip": "10.1.1.1",
+        "model_backend": "onnxruntime",
+        "symmetric_views": "2",
+    }
 
     class LaunchConfiguration(Recorded):
         def perform(self, _context) -> str:
@@ -151,7 +159,7 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         assert node.kwargs["additional_env"] == {
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
         }
-    assert nodes[1].kwargs["parameters"][-1] == {"backend": "onnxruntime"}
+    assert nodes[1].kwargs["parameters"][-1] == {"backend": "onnxruntime", "symmetric_views": 2}
     assert nodes[3].kwargs["parameters"][-1]["robot_ip"] == "10.1.1.1"
 
 
@@ -199,6 +207,8 @@ def test_node_command_line() -> None:
         str(REPO_CONFIG_DIR / "inference_node.yaml"),
         "-p",
         "backend:=onnxruntime",
+        "-p",
+        "symmetric_views:=1",
     ]
 
 

@@ -491,7 +491,10 @@ class GraphProcesses:
         from gqstn_ros.tools.run_graph import node_command  # noqa: PLC0415
 
         arguments = GraphArguments(
-            use_sim=True, model_backend=config.model_backend, params_file=str(params_file)
+            use_sim=True,
+            model_backend=config.model_backend,
+            symmetric_views=config.symmetric_views,
+            params_file=str(params_file),
         )
         config_dir = default_config_dir()
         self.specs = nodes_to_start(arguments)
