@@ -18,7 +18,9 @@ message, `planner.plan`, and `planned_grasp_to_msg` for the best grasp within th
 stroke. The difference is ROS: request/response serialization, DDS transport and the executor
 (plus the node's grasp publications). Prints median and p99 of both in milliseconds, the
 overhead (difference of the medians) and the ratio; `node` is the node's own planning_time
-(service callback start to the grasp message), so `round trip - node` is the transport part.
+(service callback start to the grasp message), so `round trip - node` is the transport part;
+`send` is the part of it spent in this client's `call_async` (rclpy converting the request
+message to C and writing it), before the request leaves the client process.
 Last, requests the node refuses before any computation (an empty request; a full-size image
 with an unreadable encoding) time the transport and executor alone, by payload size.
 
@@ -60,6 +62,7 @@ class Timings:
 
     round_trip: list[float] = field(default_factory=list)
     node: list[float] = field(default_factory=list)  # the node's planning_time
+    send: list[float] = field(default_factory=list)  # the client's call_async
     bare: list[float] = field(default_factory=list)
     prepare: list[float] = field(default_factory=list)
     plan: list[float] = field(default_factory=list)
@@ -194,9 +197,12 @@ def main() -> None:
         if not client.wait_for_service(timeout_sec=NODE_START_TIMEOUT_S):
             raise RuntimeError(f"/detect_grasp never appeared:\n{node_process.output()}")
 
-        def round_trip(request, expect_success: bool = True) -> tuple[float, DetectGrasp.Response]:
+        def round_trip(
+            request, expect_success: bool = True
+        ) -> tuple[float, float, DetectGrasp.Response]:
             start = time.perf_counter()
             future = client.call_async(request)
+            sent = time.perf_counter() - start  # rclpy's conversion of the request, and write
             executor.spin_until_future_complete(future, timeout_sec=REQUEST_TIMEOUT_S)
             elapsed = time.perf_counter() - start
             if not future.done():
@@ -207,7 +213,7 @@ def main() -> None:
                     f"/detect_grasp success {response.success}, expected {expect_success}: "
                     f"{response.message}"
                 )
-            return elapsed, response
+            return elapsed, sent, response
 
         # Transport alone: requests the node refuses before any computation.
         probes = {"empty request": DetectGrasp.Request(planner=planner_name)}
@@ -221,7 +227,7 @@ def main() -> None:
         print(f"transport probes: {args.warmup} + {args.requests} refused requests each ...")
         for name, request in probes.items():
             for index in range(args.warmup + args.requests):
-                elapsed, _ = round_trip(request, expect_success=False)
+                elapsed, _, _ = round_trip(request, expect_success=False)
                 if index >= args.warmup:
                     probe_times.setdefault(name, []).append(elapsed * 1e3)
 
@@ -242,11 +248,12 @@ def main() -> None:
                         planner=planner_name,
                         disable_fallback=disable_fallback,
                     )
-                    elapsed, response = round_trip(request)
+                    elapsed, sent, response = round_trip(request)
                     prepare_s, plan_s, bare_s = bare_detection(image, info)
                     if index < args.warmup:
                         continue
                     timings.round_trip.append(elapsed * 1e3)
+                    timings.send.append(sent * 1e3)
                     timings.node.append(response.grasp.planning_time * 1e3)
                     timings.used_fallback += int(response.used_fallback)
                     timings.bare.append(bare_s * 1e3)
@@ -271,7 +278,7 @@ def main() -> None:
     print(
         f"{'encoding':>8} {'fallback':>8} | {'round trip':>15} | {'node':>15} | "
         f"{'bare detection':>15} | {'prepare':>7} {'plan':>7} | {'overhead':>8} {'ratio':>6} "
-        f"{'rt-node':>7}"
+        f"{'rt-node':>7} {'send':>5}"
     )
     for (encoding, disable_fallback), t in results.items():
         overhead = np.median(t.round_trip) - np.median(t.bare)
@@ -281,7 +288,7 @@ def main() -> None:
         print(
             f"{encoding:>8} {fallback:>8} | {stats(t.round_trip)} | {stats(t.node)} | "
             f"{stats(t.bare)} | {np.median(t.prepare):7.2f} {np.median(t.plan):7.2f} | "
-            f"{overhead:8.2f} {ratio:6.3f} {transport:7.2f}"
+            f"{overhead:8.2f} {ratio:6.3f} {transport:7.2f} {np.median(t.send):5.2f}"
         )
         if t.used_fallback:
             print(f"{'':>18} ({t.used_fallback} responses came from the fallback)")
