@@ -103,6 +103,12 @@ def main() -> None:
         help="bundled: the nodes' Fast DDS profile (as launched); none: Fast DDS's defaults",
     )
     parser.add_argument("--frames", type=int, default=4, help="distinct rendered frames")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also split each round trip between the processes: the node logs its timestamps "
+        "at debug level (one log line per request, inside the measured round trip)",
+    )
     args = parser.parse_args()
     if args.requests < 1 or args.warmup < 0 or args.threads < 1 or args.frames < 1:
         parser.error("--requests, --threads and --frames must be >= 1, --warmup >= 0")
@@ -128,7 +134,10 @@ def main() -> None:
         STROKE_TOLERANCE_M,
         planned_grasp_to_msg,
     )
-    from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS  # noqa: PLC0415
+    from gqstn_ros.nodes.inference_node import (  # noqa: PLC0415
+        INFERENCE_NODE_PARAMETERS,
+        REQUEST_TIMING_TEXT,
+    )
     from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
 
     torch.set_num_threads(args.threads)
@@ -180,6 +189,7 @@ def main() -> None:
             f"models_dir:={models_dir}",
             "-p",
             f"backend:={args.backend}",
+            *(["--log-level", "inference_node:=debug"] if args.breakdown else []),
         ],
         {"OMP_NUM_THREADS": str(args.threads)},
     )
@@ -189,6 +199,8 @@ def main() -> None:
     executor.add_node(client_node)
     results: dict[tuple[str, bool], Timings] = {}
     probe_times: dict[str, list[float]] = {}
+    client_stamps: list[tuple[float, float, float]] = []  # call, sent, response (monotonic)
+    mode_stamps: dict[tuple[str, bool], slice] = {}
     try:
         log = node_process.wait_for_log(READY_TEXT, NODE_START_TIMEOUT_S)
         if f"planners loaded: {planner_name}" not in log:
@@ -201,10 +213,12 @@ def main() -> None:
             request, expect_success: bool = True
         ) -> tuple[float, float, DetectGrasp.Response]:
             start = time.perf_counter()
+            called_s = time.monotonic()
             future = client.call_async(request)
             sent = time.perf_counter() - start  # rclpy's conversion of the request, and write
             executor.spin_until_future_complete(future, timeout_sec=REQUEST_TIMEOUT_S)
             elapsed = time.perf_counter() - start
+            client_stamps.append((called_s, called_s + sent, called_s + elapsed))
             if not future.done():
                 raise RuntimeError(f"no /detect_grasp response in {REQUEST_TIMEOUT_S} s")
             response = future.result()
@@ -240,6 +254,7 @@ def main() -> None:
                     f"{args.warmup} + {args.requests} requests ...",
                     flush=True,
                 )
+                first_stamp = len(client_stamps) + args.warmup
                 for index in range(args.warmup + args.requests):
                     image, info = requests[encoding][index % len(frames_m)]
                     request = DetectGrasp.Request(
@@ -259,6 +274,7 @@ def main() -> None:
                     timings.bare.append(bare_s * 1e3)
                     timings.prepare.append(prepare_s * 1e3)
                     timings.plan.append(plan_s * 1e3)
+                mode_stamps[(encoding, disable_fallback)] = slice(first_stamp, len(client_stamps))
     finally:
         executor.shutdown()
         client_node.destroy_node()
@@ -295,6 +311,53 @@ def main() -> None:
     print("round trip of requests refused before any computation (transport, executor, log):")
     for name, values in probe_times.items():
         print(f"{name:>24} | {stats(values)}")
+
+    if args.breakdown:
+        print_breakdown(node_process.output(), REQUEST_TIMING_TEXT, client_stamps, mode_stamps)
+
+
+def print_breakdown(
+    node_log: str,
+    timing_text: str,
+    client_stamps: list[tuple[float, float, float]],
+    mode_stamps: dict[tuple[str, bool], slice],
+) -> None:
+    """Each timed request's round trip split at the node's logged CLOCK_MONOTONIC stamps.
+
+    The node logs one line per answered request and none for refused ones. The refused probes
+    come first and every request of the modes (warm-ups included) is answered, so the node's
+    n-th line belongs to the client's request number (probes + n).
+    """
+    node_stamps = np.array(
+        [
+            [float(line.split()[index]) for index in (-5, -3, -1)]
+            for line in node_log.splitlines()
+            if timing_text in line
+        ]
+    ).reshape(-1, 3)
+    clients = np.array(client_stamps)
+    first_answered = len(clients) - len(node_stamps)
+    if not mode_stamps or first_answered > min(mode.start for mode in mode_stamps.values()):
+        print(f"breakdown: {len(node_stamps)} node timestamps do not match the requests; skipped")
+        return
+    print("breakdown, medians in ms (the node's debug log line is inside 'answer'):")
+    print(
+        f"{'encoding':>8} {'fallback':>8} | {'send':>7} {'to node':>7} {'compute':>7} "
+        f"{'publish':>7} {'answer':>7}"
+    )
+    for (encoding, disable_fallback), mode in mode_stamps.items():
+        client = clients[mode]
+        node = node_stamps[mode.start - first_answered : mode.stop - first_answered]
+        parts = (
+            client[:, 1] - client[:, 0],  # the client's call_async
+            node[:, 0] - client[:, 1],  # transport, take, thread pool: the callback starts
+            node[:, 1] - node[:, 0],  # the callback until the grasp message
+            node[:, 2] - node[:, 1],  # publications, response filled
+            client[:, 2] - node[:, 2],  # callback return -> the client has the response
+        )
+        fallback = "disabled" if disable_fallback else "allowed"
+        medians = " ".join(f"{1e3 * np.median(part):>7.2f}" for part in parts)
+        print(f"{encoding:>8} {fallback:>8} | {medians}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.logging import LoggingSeverity
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -77,6 +78,7 @@ GRASP_TOPIC = "/grasp_pose"
 BASE_GRASP_TOPIC = "/grasp_pose/base_link"
 MARKER_TOPIC = "/grasp_markers"
 DEBUG_IMAGE_TOPIC = "/grasp_debug_image"
+REQUEST_TIMING_TEXT = "request timing (CLOCK_MONOTONIC s):"
 CAMERA_INFO_HISTORY = 10  # camera_info messages kept for pairing with frames
 RESULT_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
@@ -255,6 +257,9 @@ class InferenceNode(Node):
         self.planners: dict[str, GraspPlanner] = {}
         self.unavailable: dict[str, str] = {}
         self.load_planners()
+        # Per-request timestamps in the log at debug level, to split the round trip of a
+        # request between processes (benchmarks/detect_grasp_overhead.py --breakdown).
+        self.log_request_timing = self.get_logger().is_enabled_for(LoggingSeverity.DEBUG)
         self.latest_frame: ReceivedFrame | None = None
         # Recent camera_info messages: a frame is paired with the one of the same stamp,
         # whichever of the two arrived first, else with the newest one of the same size.
@@ -348,6 +353,7 @@ class InferenceNode(Node):
         self, request: DetectGrasp.Request, response: DetectGrasp.Response
     ) -> DetectGrasp.Response:
         started = time.perf_counter()
+        callback_started_s = time.monotonic()
         planner = request.planner or self.parameters["default_planner"]
         try:
             if request.depth.width == 0:
@@ -372,9 +378,15 @@ class InferenceNode(Node):
                 response.message = f"{planner} grasp not robust; fallback {note}"
             else:
                 response.message += f" (not robust; {note})"
+        grasp_ready_s = time.monotonic()
         self.publish_grasp(grasp, frame)
         response.success = True
         response.grasp = grasp
+        if self.log_request_timing:  # --log-level inference_node:=debug
+            self.get_logger().debug(
+                f"{REQUEST_TIMING_TEXT} callback {callback_started_s:.6f} grasp "
+                f"{grasp_ready_s:.6f} answered {time.monotonic():.6f}"
+            )
         return response
 
     async def wait_for_latest_camera_info(self) -> None:
