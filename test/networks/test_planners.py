@@ -55,21 +55,21 @@ def test_opening_never_exceeds_the_stroke_and_q_describes_the_returned_grasp(
     assert not np.allclose(grasp.thumbnail, unclamped.thumbnail)
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
-def test_symmetric_views_keep_the_grasp_gqcnn_rates_highest(models_dir, onnx_cache, backend):
+@pytest.mark.parametrize(("backend", "views"), [("torch", 4), ("torch", 8), ("onnxruntime", 8)])
+def test_symmetric_views_keep_the_grasp_gqcnn_rates_highest(models_dir, onnx_cache, backend, views):
     import torch
 
     from gqstn_ros.preprocessing import extract_crops, grasps_to_stn
 
     single = load_network_planner("gqstn", models_dir, backend, onnx_cache_dir=onnx_cache)
     several = load_network_planner(
-        "gqstn", models_dir, backend, onnx_cache_dir=onnx_cache, symmetric_views=8
+        "gqstn", models_dir, backend, onnx_cache_dir=onnx_cache, symmetric_views=views
     )
     for seed in range(3):
         depth = frame_with_box(seed)
         (one,) = single.plan(depth, KINECT_V1)
         (best,) = several.plan(depth, KINECT_V1)
-        # The identity view is among the eight, judged the same way: never a worse q.
+        # The identity view is among them, judged the same way: never a worse q.
         assert best.q_value >= one.q_value - 1e-5
         # q and the thumbnail describe the returned grasp on the frame as it is.
         view, window = extract_view(depth, NetworkInputConfig())

@@ -7,6 +7,13 @@ GQ-CNN on the crop. An opening wider than the gripper's stroke at that depth
 (width_px * depth / fx > max_width) is narrowed to the stroke and the narrowed grasp is judged
 again by GQ-CNN, so q and the thumbnail always describe the returned grasp.
 
+With `symmetric_views` N > 1 the network runs on N symmetric copies of the view in one batch
+(`preprocessing.VIEW_SYMMETRIES`: quarter turns, then mirrors). Every candidate is mapped back to
+the original view, narrowed to the stroke if needed, and judged by GQ-CNN on the original view
+through `GraspEvaluator` (one resampling); the best-rated one is returned. That q is not the
+graph's own: GQ-STN's graph judges the crop its cascade resampled three times, which differs by
+a few hundredths on the tiny test models.
+
 A one-shot network predicts one grasp per frame: `plan` returns that grasp for any top_k >= 1.
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
 """
