@@ -155,3 +155,44 @@ def test_a_stale_shipped_onnx_is_not_used(models_dir, onnx_cache, tmp_path):
     assert abs(a.q_value - b.q_value) < 1e-4 and np.allclose(a.center_px, b.center_px, atol=1e-2)
     loaded = load_checkpoint(models / "gqstn.pt")
     assert dataclasses.asdict(loaded.input_config) == NetworkInputConfig().to_dict()
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_a_judge_model_gives_q_and_the_robust_label(models_dir, onnx_cache, tmp_path, backend):
+    import torch
+    from conftest import NORM, tiny_gqcnn
+
+    from gqstn_ros.networks.checkpoint import save_checkpoint
+    from gqstn_ros.preprocessing import grasps_to_stn
+
+    torch.manual_seed(11)  # another GQ-CNN than the networks' own heads
+    judge = tiny_gqcnn()
+    provenance = {"data": "random initialisation (test)", "code": "test"}
+    save_checkpoint(tmp_path / "judge.pt", judge, "gqcnn", judge.config, NORM, provenance)
+    own = load_network_planner("gqstn", models_dir, backend, onnx_cache_dir=onnx_cache)
+    judged = load_network_planner(
+        "gqstn", models_dir, backend, onnx_cache_dir=onnx_cache, judge_model=tmp_path / "judge.pt"
+    )
+    depth = frame_with_box(4)
+    (mine,) = own.plan(depth, KINECT_V1)
+    (theirs,) = judged.plan(depth, KINECT_V1)
+    # The same grasp (one view: the judge does not choose), judged by the other GQ-CNN.
+    assert np.allclose(mine.center_px, theirs.center_px) and mine.angle == theirs.angle
+    assert abs(mine.q_value - theirs.q_value) > 1e-3
+    view, window = extract_view(depth, NetworkInputConfig())
+    params = grasps_to_stn(
+        np.array([theirs.center_px]), np.array([theirs.angle]), np.array([theirs.width_px]), window
+    ).as_array()
+    evaluator_q, _ = judged.backend.evaluate(
+        view[None, None], params, np.array([theirs.depth], dtype=np.float32)
+    )
+    assert abs(float(evaluator_q[0]) - theirs.q_value) < 1e-4
+
+
+def test_a_missing_or_wrong_judge_model_is_refused(models_dir):
+    from gqstn_ros.planner_registry import PlannerUnavailable, load_planner
+
+    with pytest.raises(PlannerUnavailable, match=r"no model loaded: .*nothing\.pt does not exist"):
+        load_planner("gqstn", models_dir, judge_model="nothing.pt")
+    with pytest.raises(PlannerUnavailable, match="no model loaded: gqstn from"):
+        load_planner("gqstn", models_dir, judge_model="multigrasp.pt")  # not a GQ-CNN

@@ -114,6 +114,7 @@ class NetworkPlanner:
         input_config: NetworkInputConfig,
         gripper: GripperConfig = ROBOTIQ_2F85,
         symmetric_views: int = 1,
+        judged_by_evaluator: bool = False,
     ) -> None:
         if name not in NETWORK_PLANNERS:
             raise ValueError(
@@ -124,6 +125,8 @@ class NetworkPlanner:
                 f"symmetric_views must be one of {SYMMETRIC_VIEW_COUNTS}, got {symmetric_views!r}"
             )
         self.symmetric_views = symmetric_views
+        # True: every grasp is judged by the backend's evaluator, never by the graph's own head.
+        self.judged_by_evaluator = judged_by_evaluator
         self.name = name
         self.backend = backend
         self.input_config = input_config
@@ -190,7 +193,7 @@ class NetworkPlanner:
         max_scales /= window.side_px
         narrowed = scales > max_scales
         scales = np.minimum(scales, max_scales)
-        if len(symmetries) == 1 and not narrowed[0]:
+        if len(symmetries) == 1 and not narrowed[0] and not self.judged_by_evaluator:
             q_values, thumbnails = out["q"].astype(np.float64), out["crop"][:, 0]
         else:  # every candidate judged by GQ-CNN on the original view, as it is returned
             params = np.stack([xs, ys, thetas, scales], axis=1).astype(np.float32)
@@ -259,8 +262,13 @@ def load_network_planner(
     onnx_cache_dir: Path | None = None,
     onnx_threads: int | None = None,
     symmetric_views: int = 1,
+    judge_model: Path | None = None,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt (baselines also read models_dir/gqcnn.pt).
+
+    judge_model: a GQ-CNN checkpoint that judges every returned grasp (its q and robust label)
+    and chooses among symmetric views, instead of the network's own GQ-CNN head; a relative
+    path is looked up in models_dir.
 
     onnxruntime: models_dir/<name>.onnx is used when it agrees with the checkpoint on a probe
     view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
@@ -282,11 +290,22 @@ def load_network_planner(
         gqcnn_loaded = load_checkpoint(checkpoint_paths[1], expected_kind="gqcnn")
         graph = InferenceGraph(loaded.model, gqcnn_loaded.model, gqcnn_loaded.normalization)
         evaluator = GraspEvaluator(gqcnn_loaded.model, gqcnn_loaded.normalization)
+    judge_path = None
+    if judge_model is not None:
+        judge_path = Path(judge_model)
+        judge_path = judge_path if judge_path.is_absolute() else models_dir / judge_path
+        judge = load_checkpoint(judge_path, expected_kind="gqcnn")
+        evaluator = GraspEvaluator(judge.model, judge.normalization)
     graph.eval()
     evaluator.eval()
     if backend == "torch":
         return NetworkPlanner(
-            name, TorchBackend(graph, evaluator), loaded.input_config, gripper, symmetric_views
+            name,
+            TorchBackend(graph, evaluator),
+            loaded.input_config,
+            gripper,
+            symmetric_views,
+            judged_by_evaluator=judge_path is not None,
         )
 
     size = loaded.input_config.input_size
@@ -308,7 +327,8 @@ def load_network_planner(
         graph_path = cache / f"{name}-{digest}.onnx"
         if not graph_path.is_file():
             _export_atomically(export_inference_graph, graph, graph_path, size)
-    evaluator_path = cache / f"{name}-evaluator-{digest}.onnx"
+    evaluator_digest = _digest(*checkpoint_paths, *([judge_path] if judge_path else []))
+    evaluator_path = cache / f"{name}-evaluator-{evaluator_digest}.onnx"
     if not evaluator_path.is_file():
         _export_atomically(export_evaluator, evaluator, evaluator_path, size)
     return NetworkPlanner(
@@ -317,4 +337,5 @@ def load_network_planner(
         loaded.input_config,
         gripper,
         symmetric_views,
+        judged_by_evaluator=judge_path is not None,
     )

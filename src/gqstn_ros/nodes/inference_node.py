@@ -136,6 +136,14 @@ INFERENCE_NODE_PARAMETERS = (
         read_only=True,
     ),
     ParameterSpec(
+        "judge_model",
+        "",
+        "GQ-CNN checkpoint that judges GQ-STN's, MultiGrasp's and DirectGrasp's grasps (q, "
+        "robust label, choice among symmetric views) instead of their own GQ-CNN head; a "
+        "relative path is inside models_dir ('' = their own head, as in the paper)",
+        read_only=True,
+    ),
+    ParameterSpec(
         "top_k",
         5,
         "Grasps asked from the planner; the best one within the gripper stroke is returned",
@@ -307,7 +315,10 @@ class InferenceNode(Node):
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
                 options = (
-                    {"symmetric_views": self.parameters["symmetric_views"]}
+                    {
+                        "symmetric_views": self.parameters["symmetric_views"],
+                        "judge_model": self.parameters["judge_model"] or None,
+                    }
                     if name in NETWORK_PLANNERS
                     else {}
                 )

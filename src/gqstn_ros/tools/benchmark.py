@@ -97,6 +97,8 @@ class BenchmarkConfig:
     model_backend: str = "torch"
     # GQ-STN and MultiGrasp run on this many symmetric copies of the view (1: the paper's pass).
     symmetric_views: int = 1
+    # A GQ-CNN checkpoint judging GQ-STN's and MultiGrasp's grasps ('' = their own heads).
+    judge_model: str = ""
     # The simulated Kinect publishes this many frames a second during the benchmark: each frame
     # is rendered, noised and inpainted, and the 30 Hz of the real sensor would take CPU from
     # the planners being timed on a small machine. Detection uses the latest frame either way.
@@ -369,6 +371,10 @@ def write_results(
             f"\nGQ-STN and MultiGrasp ran on {config.symmetric_views} symmetric copies of each "
             "view (--symmetric-views), keeping the grasp GQ-CNN rated highest"
         )
+    if config.judge_model:
+        table += (
+            f"\nGQ-STN's and MultiGrasp's grasps judged by {config.judge_model} (--judge-model)"
+        )
     paths = {
         "json": output_dir / "results.json",
         "csv": output_dir / "attempts.csv",
@@ -470,6 +476,7 @@ def parameters_yaml(config: BenchmarkConfig, attempt_log: Path) -> str:
             "    allow_fallback: false",
             "    max_frame_age_s: 5.0",
             f"    symmetric_views: {config.symmetric_views}",
+            f"    judge_model: {json.dumps(config.judge_model)}",
             "fallback_node:",
             "  ros__parameters:",
             f"    models_dir: {models}",
@@ -1130,6 +1137,12 @@ def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespa
         "view, keeping the grasp GQ-CNN rates highest (1: the paper's single pass)",
     )
     parser.add_argument(
+        "--judge-model",
+        default="",
+        help="GQ-CNN checkpoint that judges GQ-STN's and MultiGrasp's grasps (q, robust label, "
+        "choice among symmetric views) instead of their own heads; relative: inside --models",
+    )
+    parser.add_argument(
         "--camera-rate", type=float, default=BenchmarkConfig.camera_rate_hz, help="frames/s"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -1150,6 +1163,7 @@ def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespa
             seed=options.seed,
             model_backend=options.backend,
             symmetric_views=options.symmetric_views,
+            judge_model=options.judge_model,
             camera_rate_hz=options.camera_rate,
             show_progress=not options.no_progress,
         )

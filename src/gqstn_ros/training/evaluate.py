@@ -160,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run each network on this many quarter-turned and mirrored copies of the view "
         "and keep the grasp GQ-CNN rates highest",
     )
+    parser.add_argument(
+        "--judge-model",
+        type=Path,
+        default=None,
+        help="a GQ-CNN checkpoint that judges (q, robust label) and chooses the networks' "
+        "grasps instead of their own GQ-CNN head (relative: inside --models)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
     args = parser.parse_args(argv)
@@ -179,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
             name,
             args.models,
             args.backend,
-            **({"symmetric_views": args.symmetric_views} if name in NETWORK_PLANNERS else {}),
+            **(
+                {"symmetric_views": args.symmetric_views, "judge_model": args.judge_model}
+                if name in NETWORK_PLANNERS
+                else {}
+            ),
         )
         for name in args.planners
     }
@@ -242,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             "rectangle_metric": float(rect.mean()),
             "robust_gqcnn": float(robust_q.mean()),
             "robust_physical": float(physical.mean()),
+            # the planner's robust label (q >= 0.5) against the physical judge, per image
+            "label_agrees_physical": float((robust_q == physical).mean()),
+            "robust_label_physical_precision": _share(robust_q & physical, robust_q),
             "rect_positive_not_robust_gqcnn": _share(rect & ~robust_q, rect),
             "robust_gqcnn_rect_negative": _share(robust_q & ~rect, robust_q),
             "rect_positive_not_robust_physical": _share(rect & ~physical, rect),
@@ -300,17 +314,20 @@ def _print(table: dict) -> None:
     print()
     print(
         f"{'planner':12s} {'rect':>6s} {'robust':>7s} {'robust':>9s} {'rect+ not':>10s} "
-        f"{'robust':>9s} {'ms':>7s}"
+        f"{'robust':>9s} {'ms':>7s} {'label = physical':>17s}"
     )
     print(
-        f"{'':12s} {'':>6s} {'GQ-CNN':>7s} {'physical':>9s} {'robust':>10s} {'rect-':>9s} {'':>7s}"
+        f"{'':12s} {'':>6s} {'GQ-CNN':>7s} {'physical':>9s} {'robust':>10s} {'rect-':>9s} {'':>7s} "
+        f"{'agree / precision':>17s}"
     )
     for name, row in table.items():
         print(
             f"{name:12s} {100 * row['rectangle_metric']:5.1f}% {100 * row['robust_gqcnn']:6.1f}% "
             f"{100 * row['robust_physical']:8.1f}% "
             f"{100 * row['rect_positive_not_robust_gqcnn']:9.1f}% "
-            f"{100 * row['robust_gqcnn_rect_negative']:8.1f}% {row['median_detection_ms']:7.1f}"
+            f"{100 * row['robust_gqcnn_rect_negative']:8.1f}% {row['median_detection_ms']:7.1f} "
+            f"{100 * row['label_agrees_physical']:7.1f}% / "
+            f"{100 * row['robust_label_physical_precision']:5.1f}%"
         )
 
 
