@@ -95,7 +95,7 @@ def test_old_configs_build_the_same_network_as_before():
     assert shapes["image_stream.13.weight"] == (256, 32 * 16 * 16)
 
 
-@pytest.mark.parametrize("file_name", ["gqcnn.pt", "gqcnn_fast.pt"])
+@pytest.mark.parametrize("file_name", ["gqcnn.pt", "gqcnn_fast.pt", "gqcnn_judge.pt"])
 def test_shipped_gqcnn_checkpoints_load(file_name):
     path = REPO_MODELS / file_name
     if not path.is_file():
