@@ -2,7 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import frame_with_box
+from conftest import NORM, frame_with_box, tiny_gqcnn
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.detection import GraspPlanner, PlannedGrasp, PlanningError
@@ -160,7 +160,6 @@ def test_a_stale_shipped_onnx_is_not_used(models_dir, onnx_cache, tmp_path):
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
 def test_a_judge_model_gives_q_and_the_robust_label(models_dir, onnx_cache, tmp_path, backend):
     import torch
-    from conftest import NORM, tiny_gqcnn
 
     from gqstn_ros.networks.checkpoint import save_checkpoint
     from gqstn_ros.preprocessing import grasps_to_stn
