@@ -172,6 +172,21 @@ def test_diverging_simulation_is_a_hardware_error_until_reset(bench) -> None:
     assert gripper.close(0.1, 50.0).fault == ""
 
 
+def test_a_short_fast_spin_is_not_divergence_but_a_runaway_one_is(bench) -> None:
+    world, _, _ = bench
+    spin = world._object_qvel + 5  # the free joint's angular velocity about z
+    with world.lock:
+        world.data.qvel[spin] = 80.0  # a light object snapping into place between the pads
+    world.advance(0.01)
+    assert world.fault == ""
+    with world.lock:
+        world.data.qvel[spin] = 5000.0
+    with pytest.raises(HardwareError, match=r"simulation diverged: a body turns at .* rad/s"):
+        world.advance(0.01)
+    world.reset(BOX, seed=1)
+    assert world.fault == ""
+
+
 def test_advance_lets_simulated_time_pass_in_whole_steps(bench) -> None:
     world, arm, _ = bench
     timestep = world.model.opt.timestep
@@ -244,6 +259,8 @@ def test_bad_configuration_and_commands_are_refused(bench) -> None:
     _, arm, gripper = bench
     with pytest.raises(ValueError, match="weld_time_constant"):
         SimRobotConfig(weld_time_constant=0.001)
+    with pytest.raises(ValueError, match="divergence_angular_speed"):
+        SimRobotConfig(divergence_angular_speed=0.0)
     with pytest.raises(ValueError, match=r"limits\.speed"):
         arm.move_linear(arm.tcp_pose(), MotionLimits(speed=0.0))
     with pytest.raises(ValueError, match="gripper force"):
