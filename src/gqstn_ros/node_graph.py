@@ -67,6 +67,15 @@ LAUNCH_ARGUMENTS = (
         ("1", "2", "4", "8"),
     ),
     LaunchArgument(
+        "judge_model",
+        "",
+        "GQ-CNN checkpoint that judges the one-shot networks' grasps (q, robust label, choice "
+        "among symmetric views) in place of their own GQ-CNN head: '' = as the parameter files "
+        "say (config/inference_node.yaml: their own head, as in the paper); gqcnn_judge.pt = "
+        "the shipped GQ-CNN fine-tuned on detector grasps, whose robust label is physically "
+        "right about 9 times in 10; a relative path is inside models_dir",
+    ),
+    LaunchArgument(
         "params_file",
         "",
         "A parameters YAML applied to every node after the package defaults ('' = none)",
@@ -92,6 +101,7 @@ class GraphArguments:
     gripper_port: str = "/dev/ttyUSB0"
     model_backend: str = "torch"
     symmetric_views: int = 1
+    judge_model: str = ""
     params_file: str = ""
     fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
 
@@ -129,6 +139,7 @@ class GraphArguments:
             gripper_port=parsed["gripper_port"],
             model_backend=parsed["model_backend"],
             symmetric_views=int(parsed["symmetric_views"]),
+            judge_model=parsed["judge_model"],
             params_file=parsed["params_file"],
             fastdds_profile=profile,
         )
@@ -172,6 +183,8 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
     inference = (
         ("backend", arguments.model_backend),
         ("symmetric_views", arguments.symmetric_views),
+        # '' cannot be written as a -p override; it leaves the parameter files in charge.
+        *((("judge_model", arguments.judge_model),) if arguments.judge_model else ()),
     )
     extra = (arguments.params_file,) if arguments.params_file else ()
     return [

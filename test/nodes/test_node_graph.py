@@ -86,6 +86,9 @@ def test_launch_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="model_backend:='tensorrt' is not one of torch"):
         GraphArguments.from_strings({"model_backend": "tensorrt"})
     assert GraphArguments.from_strings({"symmetric_views": "4"}).symmetric_views == 4
+    assert GraphArguments.from_strings({"judge_model": "gqcnn_judge.pt"}).judge_model == (
+        "gqcnn_judge.pt"
+    )
     with pytest.raises(ValueError, match="symmetric_views:='3' is not one of 1, 2, 4, 8"):
         GraphArguments.from_strings({"symmetric_views": "3"})
     with pytest.raises(ValueError, match="unknown launch argument"):
@@ -109,6 +112,7 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         "robot_ip": "10.1.1.1",
         "model_backend": "onnxruntime",
         "symmetric_views": "2",
+        "judge_model": "gqcnn_judge.pt",
     }
 
     class LaunchConfiguration(Recorded):
@@ -159,7 +163,11 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         assert node.kwargs["additional_env"] == {
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
         }
-    assert nodes[1].kwargs["parameters"][-1] == {"backend": "onnxruntime", "symmetric_views": 2}
+    assert nodes[1].kwargs["parameters"][-1] == {
+        "backend": "onnxruntime",
+        "symmetric_views": 2,
+        "judge_model": "gqcnn_judge.pt",
+    }
     assert nodes[3].kwargs["parameters"][-1]["robot_ip"] == "10.1.1.1"
 
 

@@ -501,6 +501,7 @@ class GraphProcesses:
             use_sim=True,
             model_backend=config.model_backend,
             symmetric_views=config.symmetric_views,
+            judge_model=config.judge_model,
             params_file=str(params_file),
         )
         config_dir = default_config_dir()
