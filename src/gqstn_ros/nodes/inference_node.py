@@ -305,7 +305,11 @@ class InferenceNode(Node):
             DetectGrasp, DETECT_SERVICE, self.on_detect_grasp, callback_group=self.inference_group
         )
         loaded = ", ".join(self.planners) or "none"
-        self.get_logger().info(f"inference node ready: {DETECT_SERVICE}, planners loaded: {loaded}")
+        judge = self.parameters["judge_model"] or "each network's own GQ-CNN head"
+        self.get_logger().info(
+            f"inference node ready: {DETECT_SERVICE}, planners loaded: {loaded}; networks on "
+            f"{self.parameters['symmetric_views']} view(s), grasps judged by {judge}"
+        )
 
     # --- start-up --------------------------------------------------------------------------
 
