@@ -77,6 +77,18 @@ def main() -> None:
     print("confusion (rows: label not robust / robust; columns: lift failed / held):")
     print(f"  label not robust: {matrix[0, 0]:4d} {matrix[0, 1]:4d}")
     print(f"  label robust:     {matrix[1, 0]:4d} {matrix[1, 1]:4d}")
+    missed = ~report.labels & report.lifted  # label "not robust", yet the lift held
+    blocked = missed & ~report.nominal_collision_free
+    no_closure = missed & report.nominal_collision_free
+    print(
+        f"label not robust but lift held ({missed.sum()}): the label's descent check blocks the "
+        f"unperturbed grasp {blocked.sum()}, collision free but no force closure "
+        f"{no_closure.sum()} (force closure in no perturbed copy: "
+        f"{(no_closure & (report.force_closure_rate == 0)).sum()})"
+    )
+    for kind, mask in (("blocked", blocked), ("no closure", no_closure)):
+        counts = Counter(np.array(report.object_names)[mask].tolist())
+        print(f"  {kind:10s} by object: {dict(sorted(counts.items()))}")
     for name in sorted(set(report.object_names)):
         mask = np.array(report.object_names) == name
         print(

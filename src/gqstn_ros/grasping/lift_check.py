@@ -285,13 +285,16 @@ class AgreementReport:
     robust_quality: (N,) robust epsilon; labels: (N,) bool label; lifted: (N,) bool lift
     success; object_names: (N,) the test object of each grasp. confusion: 2x2 counts
     [[label no & lift fails, label no & lift holds], [label yes & lift fails, label yes &
-    lift holds]].
+    lift holds]]. nominal_collision_free and force_closure_rate: (N,) the label's reasons
+    (`RobustnessResult`), to explain the disagreements.
     """
 
     robust_quality: np.ndarray
     labels: np.ndarray
     lifted: np.ndarray
     object_names: list[str]
+    nominal_collision_free: np.ndarray | None = None
+    force_closure_rate: np.ndarray | None = None
 
     @property
     def agreement(self) -> float:
@@ -358,6 +361,7 @@ def measure_label_agreement(
         raise ValueError(f"perturbed_fraction must be in [0, 1], got {perturbed_fraction}")
     rng = np.random.default_rng(seed)
     qualities, labels, lifted, names = [], [], [], []
+    collision_free, closure_rates = [], []
     while len(labels) < n_grasps:
         shape, pose = random_test_object(rng)
         mesh = TriangleMesh(shape.vertices, shape.faces).transformed(pose)
@@ -386,9 +390,13 @@ def measure_label_agreement(
             names.append(shape.name)
         qualities.extend(result.robust_quality)
         labels.extend(result.robust)
+        collision_free.extend(result.nominal_collision_free)
+        closure_rates.extend(result.force_closure_rate)
     return AgreementReport(
         robust_quality=np.asarray(qualities),
         labels=np.asarray(labels, dtype=bool),
         lifted=np.asarray(lifted, dtype=bool),
         object_names=names,
+        nominal_collision_free=np.asarray(collision_free, dtype=bool),
+        force_closure_rate=np.asarray(closure_rates),
     )
