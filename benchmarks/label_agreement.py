@@ -1,11 +1,12 @@
 """Agreement of the robust Ferrari-Canny label with a simulated MuJoCo lift, and label timing.
 
 Usage: PYTHONPATH=src python benchmarks/label_agreement.py [--grasps 300] [--seed 1]
-       [--calibration-seed 0] [--calibration-grasps 150]
+       [--calibration-seed 0] [--calibration-grasps 150] [--extra-calibration-seeds 2 3]
 
 Prints: the label timing for 100 grasps x K perturbations on a ~2k-triangle mesh, the
-threshold sweep on the calibration seed, and agreement + confusion matrix on the test seed
-(with the configured threshold, never tuned on the test seed).
+threshold sweep on the calibration seed (and, with --extra-calibration-seeds, pooled over it
+and those seeds, --grasps each), and agreement + confusion matrix on the test seed (with the
+configured threshold, never tuned on the test seed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,21 @@ from gqstn_ros.grasping import primitives
 from gqstn_ros.grasping.lift_check import measure_label_agreement
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
+
+THRESHOLD_CANDIDATES = (
+    0.00001,
+    0.00005,
+    0.0001,
+    0.0002,
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.02,
+)
 
 
 def time_labels(repeats: int = 3) -> None:
@@ -54,6 +70,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--calibration-grasps", type=int, default=150)
     parser.add_argument("--calibration-seed", type=int, default=0)
+    parser.add_argument("--extra-calibration-seeds", type=int, nargs="*", default=[])
     args = parser.parse_args()
     time_labels()
     threshold = RobustnessConfig().robust_threshold
@@ -63,8 +80,19 @@ def main() -> None:
             f"calibration seed {args.calibration_seed}: {len(calib.labels)} grasps, "
             f"{calib.lifted.mean():.0%} lifted"
         )
-        for candidate in (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02):
-            print(f"  threshold {candidate:<7}: agreement {calib.agreement_at(candidate):.1%}")
+        reports = [calib]
+        for seed in args.extra_calibration_seeds:
+            if seed == args.seed:
+                parser.error(f"calibration seed {seed} is the test seed")
+            reports.append(measure_label_agreement(args.grasps, seed))
+        for candidate in THRESHOLD_CANDIDATES:
+            line = f"  threshold {candidate:<7}: agreement {calib.agreement_at(candidate):.1%}"
+            if len(reports) > 1:
+                agreeing = sum(r.agreement_at(candidate) * len(r.labels) for r in reports)
+                pooled = agreeing / sum(len(r.labels) for r in reports)
+                line += f", pooled over seeds {args.calibration_seed} and "
+                line += f"{' '.join(map(str, args.extra_calibration_seeds))}: {pooled:.1%}"
+            print(line)
     t0 = time.perf_counter()
     report = measure_label_agreement(args.grasps, args.seed)
     elapsed = time.perf_counter() - t0
