@@ -71,6 +71,13 @@ def main() -> None:
     parser.add_argument("--calibration-grasps", type=int, default=150)
     parser.add_argument("--calibration-seed", type=int, default=0)
     parser.add_argument("--extra-calibration-seeds", type=int, nargs="*", default=[])
+    parser.add_argument(
+        "--perturbed-lifts",
+        type=int,
+        default=0,
+        help="also lift this many copies of each test grasp drawn from the label's perturbation "
+        "model, and compare the label with a robust lift (held in at least half of them)",
+    )
     args = parser.parse_args()
     time_labels()
     threshold = RobustnessConfig().robust_threshold
@@ -94,7 +101,7 @@ def main() -> None:
                 line += f"{' '.join(map(str, args.extra_calibration_seeds))}: {pooled:.1%}"
             print(line)
     t0 = time.perf_counter()
-    report = measure_label_agreement(args.grasps, args.seed)
+    report = measure_label_agreement(args.grasps, args.seed, perturbed_lifts=args.perturbed_lifts)
     elapsed = time.perf_counter() - t0
     print(
         f"test seed {args.seed}: {len(report.labels)} grasps on "
@@ -117,6 +124,18 @@ def main() -> None:
     for kind, mask in (("blocked", blocked), ("no closure", no_closure)):
         counts = Counter(np.array(report.object_names)[mask].tolist())
         print(f"  {kind:10s} by object: {dict(sorted(counts.items()))}")
+    if report.held_under_perturbation is not None:
+        robust_lift = report.held_under_perturbation >= 0.5
+        matrix = np.zeros((2, 2), dtype=np.int64)
+        np.add.at(matrix, (report.labels.astype(int), robust_lift.astype(int)), 1)
+        print(
+            f"robust lift ({args.perturbed_lifts} perturbed copies each, held in at least half): "
+            f"{robust_lift.mean():.0%} of grasps; label/robust-lift agreement "
+            f"{report.robust_lift_agreement:.1%}; single lift vs robust lift "
+            f"{np.mean(report.lifted == robust_lift):.1%}"
+        )
+        print(f"  label not robust: {matrix[0, 0]:4d} {matrix[0, 1]:4d}")
+        print(f"  label robust:     {matrix[1, 0]:4d} {matrix[1, 1]:4d}")
     for name in sorted(set(report.object_names)):
         mask = np.array(report.object_names) == name
         print(

@@ -41,3 +41,20 @@ def test_bad_lift_input_raises(yawed_box):
         simulate_lift([np.zeros((2, 3))], pose, [0, 0, 0.02], [1, 0, 0], 0.05)
     with pytest.raises(ValueError, match="horizontal"):
         simulate_lift(shape.convex_parts, pose, [0, 0, 0.02], [0, 0, 1], 0.05)
+
+
+def test_label_agreement_explains_itself_and_lifts_perturbed_copies():
+    from gqstn_ros.grasping.lift_check import measure_label_agreement
+
+    plain = measure_label_agreement(12, seed=5, grasps_per_object=6)
+    robust = measure_label_agreement(12, seed=5, grasps_per_object=6, perturbed_lifts=2)
+    # The perturbed lifts draw from their own stream: the grasps and single lifts are the same.
+    np.testing.assert_array_equal(plain.labels, robust.labels)
+    np.testing.assert_array_equal(plain.lifted, robust.lifted)
+    assert plain.object_names == robust.object_names and plain.held_under_perturbation is None
+    assert robust.held_under_perturbation.shape == (12,)
+    assert set(np.unique(robust.held_under_perturbation)) <= {0.0, 0.5, 1.0}
+    assert 0.0 <= robust.robust_lift_agreement <= 1.0
+    # The label's reasons: a robust label needs a collision-free grasp in force closure.
+    assert plain.nominal_collision_free.shape == plain.force_closure_rate.shape == (12,)
+    assert np.all(plain.force_closure_rate[plain.labels] > 0)

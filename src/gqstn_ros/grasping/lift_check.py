@@ -18,7 +18,7 @@ lift_height - `lift_tolerance` and both fingers still touch the object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mujoco
 import numpy as np
@@ -295,6 +295,15 @@ class AgreementReport:
     object_names: list[str]
     nominal_collision_free: np.ndarray | None = None
     force_closure_rate: np.ndarray | None = None
+    # (N,) share of perturbed copies of each grasp that the lift held (None: not simulated).
+    held_under_perturbation: np.ndarray | None = None
+
+    @property
+    def robust_lift_agreement(self) -> float:
+        """Agreement of the label with a robust lift: held in at least half the copies."""
+        if self.held_under_perturbation is None or not len(self.labels):
+            return float("nan")
+        return float(np.mean(self.labels == (self.held_under_perturbation >= 0.5)))
 
     @property
     def agreement(self) -> float:
@@ -348,12 +357,17 @@ def measure_label_agreement(
     gripper: GripperConfig = ROBOTIQ_2F85,
     robustness_config: RobustnessConfig | None = None,
     lift_config: LiftConfig | None = None,
+    perturbed_lifts: int = 0,
 ) -> AgreementReport:
     """Compare robust Ferrari-Canny labels with simulated lifts on varied test objects.
 
     Per object: antipodal grasps sampled on the mesh, a `perturbed_fraction` of them then
     disturbed (axis turned up to +-60 deg, centre moved ~1 cm, random opening) so that the
     set holds good and bad grasps alike. Deterministic for a seed.
+
+    perturbed_lifts > 0 also lifts that many copies of each grasp drawn from the label's own
+    perturbation model (`GraspQualityEvaluator.perturb`: grasp and object pose, friction), from a
+    random stream of their own, so the grasps and the single lifts stay those of the seed.
     """
     if n_grasps < 1 or grasps_per_object < 1:
         raise ValueError("n_grasps and grasps_per_object must be >= 1")
@@ -361,7 +375,9 @@ def measure_label_agreement(
         raise ValueError(f"perturbed_fraction must be in [0, 1], got {perturbed_fraction}")
     rng = np.random.default_rng(seed)
     qualities, labels, lifted, names = [], [], [], []
-    collision_free, closure_rates = [], []
+    collision_free, closure_rates, held_shares = [], [], []
+    perturbation_rng = np.random.default_rng([seed, 1])
+    base_lift = lift_config or LiftConfig()
     while len(labels) < n_grasps:
         shape, pose = random_test_object(rng)
         mesh = TriangleMesh(shape.vertices, shape.faces).transformed(pose)
@@ -388,6 +404,22 @@ def measure_label_agreement(
             )
             lifted.append(outcome.success)
             names.append(shape.name)
+        if perturbed_lifts > 0:
+            copies, copy_axes, friction = evaluator.perturb(centers, axes, perturbation_rng)
+            for k in range(len(centers)):
+                held = [
+                    simulate_lift(
+                        shape.convex_parts,
+                        pose,
+                        copies[k, j],
+                        copy_axes[k, j],
+                        widths[k],
+                        gripper,
+                        replace(base_lift, friction_coef=float(friction[k, j])),
+                    ).success
+                    for j in range(min(perturbed_lifts, copies.shape[1]))
+                ]
+                held_shares.append(float(np.mean(held)))
         qualities.extend(result.robust_quality)
         labels.extend(result.robust)
         collision_free.extend(result.nominal_collision_free)
@@ -399,4 +431,5 @@ def measure_label_agreement(
         object_names=names,
         nominal_collision_free=np.asarray(collision_free, dtype=bool),
         force_closure_rate=np.asarray(closure_rates),
+        held_under_perturbation=np.asarray(held_shares) if perturbed_lifts > 0 else None,
     )
