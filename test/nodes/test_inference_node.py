@@ -135,15 +135,22 @@ def test_latest_frame_is_used_until_it_is_stale(start_node, client_node, tmp_pat
     assert "max_frame_age_s 0.5" in response.message
 
 
-def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node, tmp_path) -> None:
+def inpainted_publishers(client_node):
+    """Publishers of /depth/inpainted and its camera_info, once the node subscribes to both."""
     node, executor = client_node
-    start_node("inference_node", "-p", f"models_dir:={tmp_path}", "-p", "max_frame_age_s:=0.0")
-    client = detect_client(client_node)
     qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
     image_publisher = node.create_publisher(Image, "/depth/inpainted", qos)
     info_publisher = node.create_publisher(CameraInfo, "/depth/inpainted/camera_info", qos)
     assert spin_until(executor, lambda: image_publisher.get_subscription_count() > 0, TIMEOUT_S)
     assert spin_until(executor, lambda: info_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    return image_publisher, info_publisher
+
+
+def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node, tmp_path) -> None:
+    _, executor = client_node
+    start_node("inference_node", "-p", f"models_dir:={tmp_path}", "-p", "max_frame_age_s:=0.0")
+    client = detect_client(client_node)
+    image_publisher, info_publisher = inpainted_publishers(client_node)
     depth, info = synthetic_depth_request(11)
     deadline = time.monotonic() + TIMEOUT_S
     message = ""
@@ -167,7 +174,7 @@ def test_camera_info_arriving_after_its_frame_is_paired(start_node, client_node,
 def test_a_request_waits_for_the_camera_info_of_a_frame_that_came_first(
     start_node, client_node, tmp_path
 ) -> None:
-    node, executor = client_node
+    _, executor = client_node
     wait_s = 3.0
     start_node(
         "inference_node",
@@ -179,11 +186,7 @@ def test_a_request_waits_for_the_camera_info_of_a_frame_that_came_first(
         f"camera_info_wait_s:={wait_s}",
     )
     client = detect_client(client_node)
-    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-    image_publisher = node.create_publisher(Image, "/depth/inpainted", qos)
-    info_publisher = node.create_publisher(CameraInfo, "/depth/inpainted/camera_info", qos)
-    assert spin_until(executor, lambda: image_publisher.get_subscription_count() > 0, TIMEOUT_S)
-    assert spin_until(executor, lambda: info_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    image_publisher, info_publisher = inpainted_publishers(client_node)
     depth, info = synthetic_depth_request(13)
     message = "no depth frame"
     deadline = time.monotonic() + TIMEOUT_S
