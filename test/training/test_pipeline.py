@@ -15,6 +15,7 @@ from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.tools import check_onnx, generate_dataset
 from gqstn_ros.training import (
+    choose_view_targets,
     evaluate,
     judge_detector_grasps,
     mine_detector_grasps,
@@ -128,6 +129,24 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     assert history[0]["epoch"] == 3 and history[0]["init"] == str(models / "gqstn.pt")
     assert [entry["xi"] for entry in history[1:]] == [0.0, 0.0]
 
+    # Symmetric-view choices as targets of the single pass (distillation).
+    chosen = tmp_path / "chosen.npz"
+    choose = ["--dataset", str(dataset), "--models", str(models), "--output", str(chosen)]
+    assert choose_view_targets.main([*choose, "--symmetric-views", "2", "--threads", "1"]) == 0
+    with np.load(chosen) as arrays:
+        targets = arrays["targets"]
+        assert targets.shape == (len(arrays["image_index"]), 5)
+        assert np.all(np.abs(targets[:, :2]) <= 1.0) and np.all(targets[:, 4] > 0)
+    distilled = [*args[:6], "--output", str(tmp_path / "d"), *args[8:], "--init"]
+    distilled += [str(models / "gqstn.pt"), "--first-epoch", "2"]
+    distilled += ["--preferred-targets", str(chosen)]
+    assert train_detector.main(distilled) == 0
+    history = json.loads((tmp_path / "d" / "metrics.json").read_text())["history"]
+    assert history[0]["epoch"] == 1
+    assert [entry["xi"] for entry in history[1:]] == [0.5, 0.2, 0.0, 0.0]
+    with pytest.raises(SystemExit):  # they replace random targets only
+        train_detector.main([*distilled, "--targets", "closest"])
+
     closest = [*args[:6], "--output", str(tmp_path / "direct"), *args[8:]]
     closest[1] = "directgrasp"
     assert train_detector.main([*closest, "--targets", "closest", "--epoch-scale", "0.03"]) == 0
@@ -153,6 +172,12 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     unseen = json.loads((unseen_dir / "table1.json").read_text())
     assert unseen["unseen_by"] == str(dataset)  # its own test objects: all of them unseen
     assert unseen["table"]["gqstn"]["images"] == table["gqstn"]["images"]
+    judged_dir = tmp_path / "table1_judged"
+    command = ["--dataset", str(dataset), "--models", str(models), "--output", str(judged_dir)]
+    judge_model = ["--judge-model", str(tuned / "gqcnn.pt"), "--symmetric-views", "2"]
+    assert evaluate.main([*command, "--planners", "gqstn", *judge_model, "--threads", "1"]) == 0
+    row = json.loads((judged_dir / "table1.json").read_text())["table"]["gqstn"]
+    assert 0.0 <= row["label_agrees_physical"] <= 1.0
 
     report_path = tmp_path / "onnx.json"
     command = ["--dataset", str(dataset), "--models", str(models), "--output", str(report_path)]

@@ -207,12 +207,23 @@ def positive_rows(images: ImageSet) -> list[np.ndarray]:
 
 
 def draw_targets(
-    images: ImageSet, positives: list[np.ndarray], batch: np.ndarray, rng
+    images: ImageSet,
+    positives: list[np.ndarray],
+    batch: np.ndarray,
+    rng,
+    preferred: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(B, 5) [x, y, theta, s, gripper depth (m)]: one robust grasp of each image of `batch`."""
-    rows = np.array([rng.choice(positives[i]) for i in batch])
+    """(B, 5) [x, y, theta, s, gripper depth (m)]: one robust grasp of each image of `batch`,
+    or the image's row of `preferred` (N, 5) where it has one (not NaN)."""
+    rows = np.array([rng.choice(positives[i]) if len(positives[i]) else -1 for i in batch])
     grasps = images.grasps
-    return torch.cat([grasps.stn_params[rows], grasps.depths[rows][:, None]], dim=1)
+    safe = np.maximum(rows, 0)
+    targets = torch.cat([grasps.stn_params[safe], grasps.depths[safe][:, None]], dim=1)
+    if preferred is not None:
+        chosen = preferred[torch.from_numpy(np.asarray(batch))]
+        has = ~torch.isnan(chosen[:, 0])
+        targets[has] = chosen[has]
+    return targets
 
 
 def all_targets(
@@ -262,6 +273,7 @@ def training_batch(
     norm: Normalization,
     max_shift: float,
     predict: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    preferred: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Augmented views (B, 1, D, D) and targets (B, 5) [x, y, theta, s, z normalized].
 
@@ -271,7 +283,7 @@ def training_batch(
     good grasps no longer pulls the regression towards their average.
     """
     if predict is None:
-        targets = draw_targets(images, positives, batch, rng)
+        targets = draw_targets(images, positives, batch, rng, preferred)
     else:
         targets = all_targets(images, positives, batch, rng)
     views, targets = augment(images.views[batch], targets, generator)
@@ -457,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         "beyond the last epoch, nothing is trained: the starting model is validated and "
         "exported with --gqcnn as its robustness head",
     )
+    parser.add_argument(
+        "--preferred-targets",
+        type=Path,
+        default=None,
+        help="npz of choose_view_targets: per train image, a grasp to use as the target instead "
+        "of a random robust one (--targets random only)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
@@ -466,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--first-epoch must be >= 1, and above 1 only with --init")
     if args.init is not None and not args.init.is_file():
         parser.error(f"--init {args.init} not found")
+    if args.preferred_targets is not None and args.targets != "random":
+        parser.error("--preferred-targets replaces random targets: use it with --targets random")
     if args.targets == "closest" and args.kind == "multigrasp":
         parser.error("--targets closest is for gqstn and directgrasp (MultiGrasp assigns cells)")
     set_threads(args.threads)
@@ -482,7 +503,18 @@ def main(argv: list[str] | None = None) -> int:
     train = load_images(args.dataset, "train", input_config)
     val = load_images(args.dataset, "val", input_config)
     positives = positive_rows(train)
-    trainable = np.array([i for i, rows in enumerate(positives) if len(rows)])
+    preferred = None
+    if args.preferred_targets is not None:
+        with np.load(args.preferred_targets) as chosen:
+            preferred = torch.full((len(train), 5), float("nan"))
+            rows = torch.from_numpy(chosen["image_index"].astype(np.int64))
+            preferred[rows] = torch.from_numpy(chosen["targets"].astype(np.float32))
+    has_preferred = (
+        ~torch.isnan(preferred[:, 0]).numpy()
+        if preferred is not None
+        else np.zeros(len(train), bool)
+    )
+    trainable = np.array([i for i, rows in enumerate(positives) if len(rows) or has_preferred[i]])
     norm = fit_normalization(train.grasps, train.views)
     # The GQ-STN's crops feed the frozen GQ-CNN: it must use the GQ-CNN's own constants
     # for its crops; its view scale comes from these views.
@@ -549,7 +581,15 @@ def main(argv: list[str] | None = None) -> int:
             for start in bar:
                 batch = order[start : start + args.batch_size]
                 views, targets = training_batch(
-                    train, positives, batch, rng, generator, norm, args.max_shift, predict
+                    train,
+                    positives,
+                    batch,
+                    rng,
+                    generator,
+                    norm,
+                    args.max_shift,
+                    predict,
+                    preferred,
                 )
                 views, targets = views.to(device), targets.to(device)
                 if args.kind == "gqstn":
