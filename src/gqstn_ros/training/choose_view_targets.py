@@ -25,10 +25,10 @@ import numpy as np
 from gqstn_ros.depth_processing import inpaint_depth
 from gqstn_ros.detection import PlanningError
 from gqstn_ros.planner_registry import NETWORK_PLANNERS, SYMMETRIC_VIEW_COUNTS, load_planner
-from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
+from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow
 from gqstn_ros.training.common import set_threads
 from gqstn_ros.training.data import load_images, raw_to_metres
-from gqstn_ros.training.evaluate import PhysicalJudge
+from gqstn_ros.training.evaluate import PhysicalJudge, planned_grasp_params
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,12 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         except PlanningError:
             continue
         window = ViewWindow.centered(frame.shape, input_config)
-        params = grasps_to_stn(
-            np.array([grasp.center_px]),
-            np.array([grasp.angle]),
-            np.array([grasp.width_px]),
-            window,
-        ).as_array()[0]
+        params = planned_grasp_params(grasp, window)
         center = np.asarray(grasp.center_px)
         if judge.judge(index, center, grasp.angle, grasp.width_px, grasp.depth):
             robust_count += 1

@@ -33,7 +33,7 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.datasets.generate import object_seed
 from gqstn_ros.depth_processing import inpaint_depth
-from gqstn_ros.detection import PLANNER_NAMES, PlanningError
+from gqstn_ros.detection import PLANNER_NAMES, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
 from gqstn_ros.gripper import ROBOTIQ_2F85
@@ -133,6 +133,16 @@ class PhysicalJudge:
         return np.asarray(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust, bool)
 
 
+def planned_grasp_params(grasp: PlannedGrasp, window: ViewWindow) -> np.ndarray:
+    """(4,) float32 STN parameters [x, y, theta, s] of a planned grasp in the view `window`."""
+    return grasps_to_stn(
+        np.array([grasp.center_px]),
+        np.array([grasp.angle]),
+        np.array([grasp.width_px]),
+        window,
+    ).as_array()[0]
+
+
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> float:
     return float(numerator.sum() / denominator.sum()) if denominator.sum() else float("nan")
 
@@ -225,12 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                     record[key].append(value)
                 continue
             record["seconds"].append(time.perf_counter() - clock)
-            params = grasps_to_stn(
-                np.array([grasp.center_px]),
-                np.array([grasp.angle]),
-                np.array([grasp.width_px]),
-                window,
-            ).as_array()[0]
+            params = planned_grasp_params(grasp, window)
             physical = judge.judge(
                 index, np.asarray(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth
             )
