@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+
 PACKAGE_NAME = "gqstn_ros"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 TRUE_FALSE = ("true", "false")
@@ -64,7 +66,7 @@ LAUNCH_ARGUMENTS = (
         "2, 4 or 8 = also quarter-turned and mirrored copies of the view in one batch, keeping "
         "the grasp GQ-CNN rates highest (more robust grasps, about 1.5x, 2.2x or 4.3x the "
         "detection time on a CPU)",
-        ("1", "2", "4", "8"),
+        tuple(str(count) for count in SYMMETRIC_VIEW_COUNTS),
     ),
     LaunchArgument(
         "judge_model",

@@ -11,8 +11,7 @@ With `symmetric_views` N > 1 the network runs on N symmetric copies of the view 
 (`preprocessing.VIEW_SYMMETRIES`: quarter turns, then mirrors). Every candidate is mapped back to
 the original view, narrowed to the stroke if needed, and judged by GQ-CNN on the original view
 through `GraspEvaluator` (one resampling); the best-rated one is returned. That q is not the
-graph's own: GQ-STN's graph judges the crop its cascade resampled three times, which differs by
-a few hundredths on the tiny test models.
+graph's own: GQ-STN's graph judges the crop its cascade resampled three times.
 
 A one-shot network predicts one grasp per frame: `plan` returns that grasp for any top_k >= 1.
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
@@ -173,19 +172,11 @@ class NetworkPlanner:
         valid = np.isfinite(depths) & (depths > 0)
         if not valid.any():
             raise PlanningError(f"{self.name} predicted an invalid gripper depth {depths[0]} m")
-        xs, ys, thetas = (
-            np.empty(len(symmetries)),
-            np.empty(len(symmetries)),
-            np.empty(len(symmetries)),
-        )
-        for index, symmetry in enumerate(symmetries):
-            x, y, theta = untransform_stn(
-                out["x"][index : index + 1],
-                out["y"][index : index + 1],
-                out["theta"][index : index + 1],
-                symmetry,
-            )
-            xs[index], ys[index], thetas[index] = x[0], y[0], theta[0]
+        mapped = [  # each view's grasp back on the original view
+            untransform_stn(out["x"][i : i + 1], out["y"][i : i + 1], out["theta"][i : i + 1], sym)
+            for i, sym in enumerate(symmetries)
+        ]
+        xs, ys, thetas = (np.concatenate(parts) for parts in zip(*mapped, strict=True))
         scales = out["s"].astype(np.float64)
         # The stroke at each predicted depth, as a scale; wider openings are narrowed to it.
         safe_depths = np.where(valid, depths, 1.0)

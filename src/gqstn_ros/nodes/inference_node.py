@@ -393,7 +393,7 @@ class InferenceNode(Node):
                 response.message = f"{planner} grasp not robust; fallback {note}"
             else:
                 response.message += f" (not robust; {note})"
-        grasp_ready_s = time.monotonic()
+        grasp_ready_s = time.monotonic()  # the grasp answered, after the fallback if one ran
         self.publish_grasp(grasp, frame)
         response.success = True
         response.grasp = grasp

@@ -485,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--first-epoch must be >= 1, and above 1 only with --init")
     if args.init is not None and not args.init.is_file():
         parser.error(f"--init {args.init} not found")
+    if args.preferred_targets is not None and not args.preferred_targets.is_file():
+        parser.error(f"--preferred-targets {args.preferred_targets} not found")
     if args.preferred_targets is not None and args.targets != "random":
         parser.error("--preferred-targets replaces random targets: use it with --targets random")
     if args.targets == "closest" and args.kind == "multigrasp":
