@@ -2,10 +2,12 @@
 
 Usage: PYTHONPATH=src python benchmarks/label_agreement.py [--grasps 300] [--seed 1]
        [--calibration-seed 0] [--calibration-grasps 150] [--extra-calibration-seeds 2 3]
+       [--perturbed-lifts 5] [--alignment-candidates 0 20 30 45 60]
 
 Prints: the label timing for 100 grasps x K perturbations on a ~2k-triangle mesh, the
 threshold sweep on the calibration seed (and, with --extra-calibration-seeds, pooled over it
-and those seeds, --grasps each), and agreement + confusion matrix on the test seed (with the
+and those seeds, --grasps each; with --alignment-candidates, the pooled agreement of each
+squeeze-alignment limit), and agreement + confusion matrix on the test seed (with the
 configured threshold, never tuned on the test seed).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
@@ -78,11 +81,26 @@ def main() -> None:
         help="also lift this many copies of each test grasp drawn from the label's perturbation "
         "model, and compare the label with a robust lift (held in at least half of them)",
     )
+    parser.add_argument(
+        "--alignment-candidates",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="DEG",
+        help="on the calibration seeds, also label with these squeeze_alignment_max_angle "
+        "values (degrees; 0: no squeeze alignment) and print the pooled agreement of each",
+    )
     args = parser.parse_args()
     time_labels()
     threshold = RobustnessConfig().robust_threshold
+    candidates = tuple(
+        replace(RobustnessConfig(), squeeze_alignment_max_angle=float(np.deg2rad(degrees)))
+        for degrees in args.alignment_candidates
+    )
     if args.calibration_grasps > 0:
-        calib = measure_label_agreement(args.calibration_grasps, args.calibration_seed)
+        calib = measure_label_agreement(
+            args.calibration_grasps, args.calibration_seed, alternative_configs=candidates
+        )
         print(
             f"calibration seed {args.calibration_seed}: {len(calib.labels)} grasps, "
             f"{calib.lifted.mean():.0%} lifted"
@@ -91,7 +109,9 @@ def main() -> None:
         for seed in args.extra_calibration_seeds:
             if seed == args.seed:
                 parser.error(f"calibration seed {seed} is the test seed")
-            reports.append(measure_label_agreement(args.grasps, seed))
+            reports.append(
+                measure_label_agreement(args.grasps, seed, alternative_configs=candidates)
+            )
         for candidate in THRESHOLD_CANDIDATES:
             line = f"  threshold {candidate:<7}: agreement {calib.agreement_at(candidate):.1%}"
             if len(reports) > 1:
@@ -100,6 +120,14 @@ def main() -> None:
                 line += f", pooled over seeds {args.calibration_seed} and "
                 line += f"{' '.join(map(str, args.extra_calibration_seeds))}: {pooled:.1%}"
             print(line)
+        lifted = np.concatenate([r.lifted for r in reports])
+        for index, degrees in enumerate(args.alignment_candidates):
+            quality = np.concatenate([r.alternative_qualities[index] for r in reports])
+            print(
+                f"  squeeze alignment up to {degrees:g} deg, threshold {threshold}: agreement "
+                f"{np.mean((quality >= threshold) == lifted):.1%} over {len(lifted)} "
+                "calibration grasps"
+            )
     t0 = time.perf_counter()
     report = measure_label_agreement(args.grasps, args.seed, perturbed_lifts=args.perturbed_lifts)
     elapsed = time.perf_counter() - t0

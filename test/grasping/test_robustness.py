@@ -168,3 +168,69 @@ def test_hull_equations_are_convex_hull_equations():
         np.testing.assert_array_equal(
             _hull_equations(points, b"QJ"), ConvexHull(points, qhull_options="QJ").equations
         )
+
+
+def _turned_about_z(vector: np.ndarray, degrees: float) -> np.ndarray:
+    angle = np.deg2rad(degrees)
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([c * vector[0] - s * vector[1], s * vector[0] + c * vector[1], vector[2]])
+
+
+def test_squeeze_turns_a_box_grasped_off_its_faces_flush_within_the_limit(box_on_table):
+    """25 degrees off the 4 cm faces, the pads first touch two opposite box edges: out of force
+    closure as commanded. The squeeze turns the box flush (the MuJoCo lift holds it), so the
+    label evaluates the aligned grasp; a limit below 25 degrees leaves it out of force closure."""
+    from gqstn_ros.grasping.lift_check import simulate_lift
+
+    shape, pose = box_on_table
+    center = np.array([[0.0, 0.0, 0.025]])
+    axis = _turned_about_z(X_AXIS, 25.0)[None]
+    width, friction = np.array([0.075]), np.array([0.5])
+    evaluators = {
+        degrees: GraspQualityEvaluator.from_object(
+            shape.vertices,
+            shape.faces,
+            pose,
+            config=RobustnessConfig(squeeze_alignment_max_angle=float(np.deg2rad(degrees))),
+        )
+        for degrees in (0.0, 20.0, 45.0)
+    }
+    for degrees in (0.0, 20.0):
+        quality, closure = evaluators[degrees].epsilon(center, axis, width, friction)
+        assert not closure[0] and quality[0] == 0.0, degrees
+    quality, closure = evaluators[45.0].epsilon(center, axis, width, friction)
+    assert closure[0] and quality[0] > 0.01
+    # The commanded grasp itself: flush box faces give the straight grasp's quality.
+    straight, _ = evaluators[45.0].epsilon(center, X_AXIS[None], width, friction)
+    np.testing.assert_allclose(quality, straight, rtol=1e-6)
+    assert RobustnessConfig().squeeze_alignment_max_angle == pytest.approx(np.deg2rad(45.0), 1e-4)
+    lift = simulate_lift(shape.convex_parts, pose, center[0], axis[0], float(width[0]))
+    assert lift.success, lift
+
+
+def test_squeeze_alignment_needs_parallel_faces():
+    """A triangular prism grasped across its two slanted faces (normals 120 degrees apart in
+    the table plane, each 30 degrees off the closing line: outside the 26.6 degree friction
+    cone): no turn lays both faces flush on the pads, so the grasp stays out of force closure."""
+    triangle = np.array([[0.03, 0.0], [-0.015, 0.026], [-0.015, -0.026]])
+    shape = primitives.extruded_polygon(triangle, 0.05)
+    pose = primitives.resting_pose(shape.vertices)
+    evaluators = [
+        GraspQualityEvaluator.from_object(
+            shape.vertices,
+            shape.faces,
+            pose,
+            config=RobustnessConfig(squeeze_alignment_max_angle=float(np.deg2rad(degrees))),
+        )
+        for degrees in (0.0, 45.0)
+    ]
+    rng = np.random.default_rng(3)
+    angles = np.deg2rad(rng.uniform(80.0, 100.0, 20))  # about the y axis, across both faces
+    axes = np.column_stack([np.cos(angles), np.sin(angles), np.zeros(20)])
+    centers = np.column_stack([rng.normal(0.0, 0.002, (20, 2)), np.full(20, 0.025)])
+    widths, friction = np.full(20, 0.08), np.full(20, 0.5)
+    contacts = evaluators[1].find_contacts(centers, axes, widths)
+    assert contacts.touched.all()
+    for evaluator in evaluators:
+        quality, closure = evaluator.epsilon(centers, axes, widths, friction)
+        assert not closure.any() and np.all(quality == 0.0)

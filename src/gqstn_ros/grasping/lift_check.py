@@ -297,6 +297,9 @@ class AgreementReport:
     force_closure_rate: np.ndarray | None = None
     # (N,) share of perturbed copies of each grasp that the lift held (None: not simulated).
     held_under_perturbation: np.ndarray | None = None
+    # (C, N) robust quality of the same grasps under each of `measure_label_agreement`'s
+    # `alternative_configs` (their own perturbation stream), to compare contact models.
+    alternative_qualities: np.ndarray | None = None
 
     @property
     def robust_lift_agreement(self) -> float:
@@ -358,6 +361,7 @@ def measure_label_agreement(
     robustness_config: RobustnessConfig | None = None,
     lift_config: LiftConfig | None = None,
     perturbed_lifts: int = 0,
+    alternative_configs: tuple[RobustnessConfig, ...] = (),
 ) -> AgreementReport:
     """Compare robust Ferrari-Canny labels with simulated lifts on varied test objects.
 
@@ -368,6 +372,8 @@ def measure_label_agreement(
     perturbed_lifts > 0 also lifts that many copies of each grasp drawn from the label's own
     perturbation model (`GraspQualityEvaluator.perturb`: grasp and object pose, friction), from a
     random stream of their own, so the grasps and the single lifts stay those of the seed.
+    alternative_configs: also label the grasps with each of these (`alternative_qualities`),
+    from a stream of their own as well.
     """
     if n_grasps < 1 or grasps_per_object < 1:
         raise ValueError("n_grasps and grasps_per_object must be >= 1")
@@ -377,6 +383,8 @@ def measure_label_agreement(
     qualities, labels, lifted, names = [], [], [], []
     collision_free, closure_rates, held_shares = [], [], []
     perturbation_rng = np.random.default_rng([seed, 1])
+    alternative_rng = np.random.default_rng([seed, 2])
+    alternatives: list[list[float]] = [[] for _ in alternative_configs]
     base_lift = lift_config or LiftConfig()
     while len(labels) < n_grasps:
         shape, pose = random_test_object(rng)
@@ -420,6 +428,11 @@ def measure_label_agreement(
                     for j in range(min(perturbed_lifts, copies.shape[1]))
                 ]
                 held_shares.append(float(np.mean(held)))
+        for config, qualities_of_config in zip(alternative_configs, alternatives, strict=True):
+            alternative = GraspQualityEvaluator(mesh, gripper, config)
+            qualities_of_config.extend(
+                alternative.evaluate(centers, axes, widths, alternative_rng).robust_quality
+            )
         qualities.extend(result.robust_quality)
         labels.extend(result.robust)
         collision_free.extend(result.nominal_collision_free)
@@ -432,4 +445,5 @@ def measure_label_agreement(
         nominal_collision_free=np.asarray(collision_free, dtype=bool),
         force_closure_rate=np.asarray(closure_rates),
         held_under_perturbation=np.asarray(held_shares) if perturbed_lifts > 0 else None,
+        alternative_qualities=np.asarray(alternatives) if alternative_configs else None,
     )
