@@ -70,6 +70,21 @@ def test_generation_resumes_identically_and_refuses_another_configuration(datase
     assert generate_dataset.main(["--output", str(copy), *other]) == 2
 
 
+def test_a_manifest_from_before_the_squeeze_alignment_resumes_only_with_it_off(
+    dataset, tmp_path, capsys
+):
+    copy = tmp_path / "legacy"
+    shutil.copytree(dataset, copy)
+    manifest = json.loads((copy / "generation.json").read_text())
+    for name in generate_dataset.LEGACY_ROBUSTNESS_FIELDS:
+        del manifest["config"]["robustness"][name]
+    (copy / "generation.json").write_text(json.dumps(manifest))
+    assert generate_dataset.main(["--output", str(copy), *GENERATE_ARGS]) == 2
+    assert "differs in ['robustness']" in capsys.readouterr().err
+    legacy = ["--output", str(copy), *GENERATE_ARGS, "--squeeze-alignment-deg", "0"]
+    assert generate_dataset.main(legacy) == 0
+
+
 def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     models = tmp_path / "models"
     gqcnn_run = tmp_path / "gqcnn"

@@ -40,6 +40,7 @@ from gqstn_ros.datasets.generate import (
 )
 from gqstn_ros.datasets.splits import object_wise_split, write_split
 from gqstn_ros.datasets.tensor_dataset import FieldSpec, TensorDataset, TensorDatasetWriter
+from gqstn_ros.grasping.robustness import RobustnessConfig
 
 SPLIT_NAME = "object_wise"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by objects
@@ -95,11 +96,20 @@ def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
     return stats
 
 
+# Label-model fields added after datasets were first written, with the values that reproduce
+# the labels those datasets hold (a manifest without them was generated before they existed).
+LEGACY_ROBUSTNESS_FIELDS = {"squeeze_alignment_max_angle": 0.0, "parallel_face_tolerance": 0.1}
+
+
 def _check_or_write_manifest(root: Path, config: GenerationConfig, seed: int) -> None:
     manifest = {"seed": seed, "config": json.loads(json.dumps(config.to_dict()))}
     path = root / "generation.json"
     if path.exists():
         existing = json.loads(path.read_text())
+        robustness = existing.get("config", {}).get("robustness")
+        if isinstance(robustness, dict):
+            for name, value in LEGACY_ROBUSTNESS_FIELDS.items():
+                robustness.setdefault(name, value)
         if existing != manifest:
             differing = [
                 k for k in manifest["config"] if existing["config"].get(k) != manifest["config"][k]
@@ -206,6 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drops", type=int, default=GenerationConfig.drops_per_object)
     parser.add_argument("--views", type=int, default=GenerationConfig.views_per_drop)
     parser.add_argument("--families", nargs="*", default=None, help="default: all families")
+    parser.add_argument(
+        "--squeeze-alignment-deg",
+        type=float,
+        default=float(np.rad2deg(RobustnessConfig.squeeze_alignment_max_angle)),
+        help="label model: the largest turn (degrees) by which the squeeze lays two parallel "
+        "object faces flush on the pads (RobustnessConfig.squeeze_alignment_max_angle); 0 "
+        "reproduces the labels of datasets written before it existed (synthetic_v1, v2)",
+    )
     args = parser.parse_args(argv)
     for name in ("objects", "workers", "objects_per_shard"):
         if getattr(args, name) < 1:
@@ -214,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         config = GenerationConfig(drops_per_object=args.drops, views_per_drop=args.views)
         if args.families:
             config = replace(config, families=tuple(args.families))
+        robustness = replace(
+            config.robustness,
+            squeeze_alignment_max_angle=round(float(np.deg2rad(args.squeeze_alignment_deg)), 4),
+        )
+        config = replace(config, robustness=robustness)
     except ValueError as error:
         parser.error(str(error))
     root: Path = args.output
