@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
+# m: a width within this of the stroke fits it. A planner narrows a too-wide grasp to exactly
+# the stroke, and float32 (on the wire, out of a network) rounds 0.085 up to 0.0850000009.
+STROKE_TOLERANCE_M = 1e-6
+
 
 @dataclass(frozen=True)
 class GripperConfig:
@@ -26,6 +32,13 @@ class GripperConfig:
         for field in ("finger_width", "finger_thickness", "finger_depth", "max_grip_force"):
             if getattr(self, field) <= 0:
                 raise ValueError(f"gripper {field} must be positive, got {getattr(self, field)}")
+
+    def fits_stroke(self, widths: np.ndarray | float) -> np.ndarray:
+        """Elementwise bool: the opening is within the stroke (up to `STROKE_TOLERANCE_M`)."""
+        widths = np.asarray(widths, dtype=np.float64)
+        return (widths >= self.min_width - STROKE_TOLERANCE_M) & (
+            widths <= self.max_width + STROKE_TOLERANCE_M
+        )
 
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)

@@ -234,3 +234,18 @@ def test_squeeze_alignment_needs_parallel_faces():
     for evaluator in evaluators:
         quality, closure = evaluator.epsilon(centers, axes, widths, friction)
         assert not closure.any() and np.all(quality == 0.0)
+
+
+def test_a_full_stroke_grasp_rounded_by_float32_still_fits_the_stroke(box_evaluator):
+    """A planner narrows a too-wide grasp to exactly 85 mm; float32 makes it 85.0000009 mm.
+    That grasp fits the stroke (the label used to score it 0); 85.1 mm does not."""
+    center, axis = np.array([[0.0, 0.0, 0.025]]), np.array([[0.0, 1.0, 0.0]])
+    full_stroke = float(np.float32(0.085))
+    assert full_stroke > 0.085
+    results = [
+        box_evaluator.evaluate(center, axis, [width], rng=0) for width in (0.085, full_stroke)
+    ]
+    assert results[0].robust[0] and results[1].robust[0]
+    np.testing.assert_allclose(results[1].robust_quality, results[0].robust_quality, rtol=1e-6)
+    too_wide = box_evaluator.evaluate(center, axis, [0.0851], rng=0)
+    assert not too_wide.nominal_collision_free[0] and too_wide.robust_quality[0] == 0.0

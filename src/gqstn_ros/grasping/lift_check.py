@@ -219,7 +219,7 @@ def simulate_lift(
         raise ValueError(f"grasp axis must be a 3-vector with a horizontal part, got {axis}")
     if not np.isfinite(width) or width < 0:
         raise ValueError(f"grasp width must be finite and >= 0, got {width}")
-    if width > gripper.max_width:
+    if not gripper.fits_stroke(width):
         return LiftResult(False, 0.0, (False, False))  # the gripper cannot open that wide
     model = build_lift_model(convex_parts, T_world_object, center, axis, gripper, config)
     data = mujoco.MjData(model)

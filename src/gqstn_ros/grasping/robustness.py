@@ -293,7 +293,7 @@ class GraspQualityEvaluator:
         fingers nor the palm hit the object while descending to the grasp depth."""
         cfg, grip = self.config, self.gripper
         tip_z = centers[:, 2] - cfg.fingertip_below_center
-        ok = (widths <= grip.max_width) & (widths >= grip.min_width)
+        ok = grip.fits_stroke(widths)
         ok &= tip_z >= cfg.table_clearance
         axis = _horizontal_unit(axes)
         lateral = np.cross(WORLD_UP, axis)

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
 from gqstn_ros.sim.ur5_kinematics import matrix_to_pose
 
 DOWN = np.array([0.0, 0.0, -1.0])  # base_link -z: the top-down approach
 UP = -DOWN
-WIDTH_TOLERANCE_M = 1e-6  # float32 rounding of widths on the wire
 
 
 class PlanError(ValueError):
@@ -125,7 +124,7 @@ class TopDownPlanner:
             raise PlanError(f"grasp width is negative: {width:.4f} m")
         # Widths arrive as float32 on the wire (85 mm reads 85.0000009 mm): a micrometre of
         # tolerance, so a grasp exactly at the stroke is not refused.
-        if width > c.max_width + WIDTH_TOLERANCE_M:
+        if width > c.max_width + STROKE_TOLERANCE_M:
             raise PlanError(
                 f"grasp width {width * 1000:.1f} mm is wider than the stroke "
                 f"({c.max_width * 1000:.1f} mm)"

@@ -20,9 +20,9 @@ from rclpy.node import Node
 from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import GraspPlanner, PlanningError
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
-from gqstn_ros.nodes.grasp_messages import STROKE_TOLERANCE_M, planned_grasp_to_msg
+from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,

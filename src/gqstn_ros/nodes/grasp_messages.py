@@ -31,8 +31,6 @@ PALM_THICKNESS_M = 0.02  # drawn palm extent along the approach axis (display on
 ROBUST_COLOUR = (0.1, 0.8, 0.2)  # RGB, markers of a robust grasp
 NOT_ROBUST_COLOUR = (0.9, 0.4, 0.1)
 MARKER_NAMESPACE = "grasp"
-# A planner narrows a too-wide grasp to exactly the stroke; float rounding must not refuse it.
-STROKE_TOLERANCE_M = 1e-6
 
 
 def transform_to_pose(transform: RigidTransform) -> Pose:

@@ -43,7 +43,7 @@ from gqstn_ros.depth_image import (
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
 from gqstn_ros.nodes.depth_node import (
     INPAINTED_INFO_TOPIC,
     INPAINTED_TOPIC,
@@ -52,7 +52,6 @@ from gqstn_ros.nodes.depth_node import (
     prepare_depth_frame,
 )
 from gqstn_ros.nodes.grasp_messages import (
-    STROKE_TOLERANCE_M,
     grasp_debug_image,
     grasp_in_frame,
     gripper_markers,
