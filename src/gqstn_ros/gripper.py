@@ -40,6 +40,11 @@ class GripperConfig:
             widths <= self.max_width + STROKE_TOLERANCE_M
         )
 
+    def stroke_in_pixels(self, depths: np.ndarray | float, fx: np.ndarray | float) -> np.ndarray:
+        """The full stroke in image pixels for a grasp at these depths (m) seen with focal
+        length fx (px): a planner narrows a wider predicted opening to it."""
+        return self.max_width * np.asarray(fx, dtype=np.float64) / np.asarray(depths, np.float64)
+
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)
 

@@ -181,6 +181,14 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
             assert 0.0 <= row[key] <= 1.0
         assert row["median_detection_ms"] > 0
     assert (table_dir / "table1.csv").read_text().startswith("planner,")
+    # Training keeps the epoch by the same physical judgement the planner's grasp gets at
+    # inference (a too-wide opening narrowed to the stroke), so the two figures agree.
+    val_dir = tmp_path / "table1_val"
+    command = ["--dataset", str(dataset), "--models", str(models), "--output", str(val_dir)]
+    assert evaluate.main([*command, "--planners", "gqstn", "--split", "val", "--threads", "1"]) == 0
+    kept = json.loads((run / "metrics.json").read_text())["val"]["robust_physical"]
+    evaluated = json.loads((val_dir / "table1.json").read_text())["table"]["gqstn"]
+    assert evaluated["robust_physical"] == pytest.approx(kept)
     unseen_dir = tmp_path / "table1_unseen"
     command = ["--dataset", str(dataset), "--models", str(models), "--output", str(unseen_dir)]
     assert evaluate.main([*command, "--planners", "gqstn", "--unseen-by", str(dataset)]) == 0

@@ -180,8 +180,8 @@ class NetworkPlanner:
         scales = out["s"].astype(np.float64)
         # The stroke at each predicted depth, as a scale; wider openings are narrowed to it.
         safe_depths = np.where(valid, depths, 1.0)
-        max_scales = CROP_TO_WIDTH * self.gripper.max_width * intrinsics.fx / safe_depths
-        max_scales /= window.side_px
+        stroke_px = self.gripper.stroke_in_pixels(safe_depths, intrinsics.fx)
+        max_scales = CROP_TO_WIDTH * stroke_px / window.side_px
         narrowed = scales > max_scales
         scales = np.minimum(scales, max_scales)
         if len(symmetries) == 1 and not narrowed[0] and not self.judged_by_evaluator:

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
 from gqstn_ros.networks.direct_grasp import direct_grasp_loss
@@ -376,6 +377,12 @@ def validate(
         centers, angles, widths = stn_to_grasps(
             STNParameters(values[:, 0], values[:, 1], values[:, 2], values[:, 3]), window
         )
+        # As the planners do at inference: an opening wider than the stroke is narrowed to it.
+        depth_m = depths.numpy().astype(np.float64)
+        fx = np.array([physical.intrinsics(i).fx for i in range(len(images))])
+        valid = np.isfinite(depth_m) & (depth_m > 0)
+        stroke_px = ROBOTIQ_2F85.stroke_in_pixels(np.where(valid, depth_m, 1.0), fx)
+        widths = np.where(valid, np.minimum(widths, stroke_px), widths)
         metrics["robust_physical"] = float(
             np.mean(
                 [
