@@ -20,7 +20,7 @@ from rclpy.node import Node
 from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import GraspPlanner, PlanningError
-from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
+from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg
 from gqstn_ros.nodes.parameters import (
@@ -170,9 +170,7 @@ class FallbackNode(Node):
             planned_grasp_to_msg(grasp, frame.intrinsics, request.depth.header, threshold, 0.0)
             for grasp in planned
         ]
-        grasps = [
-            grasp for grasp in grasps if grasp.width <= ROBOTIQ_2F85.max_width + STROKE_TOLERANCE_M
-        ][:top_k]
+        grasps = [grasp for grasp in grasps if ROBOTIQ_2F85.fits_stroke(grasp.width)][:top_k]
         if not grasps:
             raise ValueError(
                 f"{PROP_PLANNER} found no grasp within the gripper stroke "

@@ -43,7 +43,7 @@ from gqstn_ros.depth_image import (
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
+from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.nodes.depth_node import (
     INPAINTED_INFO_TOPIC,
     INPAINTED_TOPIC,
@@ -510,7 +510,7 @@ class InferenceNode(Node):
             grasp = planned_grasp_to_msg(
                 candidate, frame.intrinsics, frame.header, threshold, time.perf_counter() - started
             )
-            if grasp.width <= ROBOTIQ_2F85.max_width + STROKE_TOLERANCE_M:
+            if ROBOTIQ_2F85.fits_stroke(grasp.width):
                 return grasp
         raise RequestRefusedError(
             f"{planner_name} returned {len(planned)} grasps, none within the gripper stroke "
