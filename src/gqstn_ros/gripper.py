@@ -22,6 +22,9 @@ class GripperConfig:
     finger_thickness: float = 0.010  # m, pad thickness along the closing axis
     finger_depth: float = 0.040  # m, how far the fingertips reach below the palm
     max_grip_force: float = 235.0  # N, the 2F-85's maximum grip force
+    min_grip_force: float = 20.0  # N, the smallest force the gripper can be set to close with
+    grip_force: float = 60.0  # N per finger, the operating force: labels and lifts assume it
+    pad_friction: float = 0.5  # Coulomb mu of the finger pads on a typical object
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_width < self.max_width:
@@ -29,9 +32,23 @@ class GripperConfig:
                 f"gripper widths must satisfy 0 <= min_width < max_width, "
                 f"got min_width={self.min_width}, max_width={self.max_width}"
             )
-        for field in ("finger_width", "finger_thickness", "finger_depth", "max_grip_force"):
-            if getattr(self, field) <= 0:
-                raise ValueError(f"gripper {field} must be positive, got {getattr(self, field)}")
+        for field in (
+            "finger_width", "finger_thickness", "finger_depth", "max_grip_force",
+            "min_grip_force", "grip_force", "pad_friction",
+        ):  # fmt: skip
+            value = getattr(self, field)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"gripper {field} must be a positive number, got {value}")
+        if self.max_width <= self.finger_thickness:
+            raise ValueError(
+                f"gripper max_width ({self.max_width} m) must exceed finger_thickness "
+                f"({self.finger_thickness} m): such a gripper cannot open around anything"
+            )
+        if not self.min_grip_force <= self.grip_force <= self.max_grip_force:
+            raise ValueError(
+                f"gripper grip_force must lie in [min_grip_force, max_grip_force] = "
+                f"[{self.min_grip_force}, {self.max_grip_force}] N, got {self.grip_force}"
+            )
 
     def fits_stroke(self, widths: np.ndarray | float) -> np.ndarray:
         """Elementwise bool: the opening is within the stroke (up to `STROKE_TOLERANCE_M`)."""

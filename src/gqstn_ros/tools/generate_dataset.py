@@ -99,6 +99,9 @@ def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
 # Label-model fields added after datasets were first written, with the values that reproduce
 # the labels those datasets hold (a manifest without them was generated before they existed).
 LEGACY_ROBUSTNESS_FIELDS = {"squeeze_alignment_max_angle": 0.0, "parallel_face_tolerance": 0.1}
+# Gripper fields a manifest written before they existed lacks: the 2F-85 values, which those
+# datasets were generated with (the fields did not change their labels).
+LEGACY_GRIPPER_FIELDS = {"min_grip_force": 20.0, "grip_force": 60.0, "pad_friction": 0.5}
 
 
 def _check_or_write_manifest(root: Path, config: GenerationConfig, seed: int) -> None:
@@ -110,6 +113,10 @@ def _check_or_write_manifest(root: Path, config: GenerationConfig, seed: int) ->
         if isinstance(robustness, dict):
             for name, value in LEGACY_ROBUSTNESS_FIELDS.items():
                 robustness.setdefault(name, value)
+        gripper = existing.get("config", {}).get("gripper")
+        if isinstance(gripper, dict):
+            for name, value in LEGACY_GRIPPER_FIELDS.items():
+                gripper.setdefault(name, value)
         if existing != manifest:
             differing = [
                 k for k in manifest["config"] if existing["config"].get(k) != manifest["config"][k]
