@@ -251,7 +251,7 @@ def load_camera_profile(name_or_path: str | Path) -> CameraProfile:
 
     path = _resolve(CAMERA_PROFILE_DIR, name_or_path)
     data = _read_mapping(path)
-    _check_keys(path, "", data, ("name", "sensor", "intrinsics", "mounting"), ("description", "noise"))
+    _check_keys(path, "", data, _CAMERA_KEYS[:1] + _CAMERA_KEYS[2:5], ("description", "noise"))
     name = _text(path, "name", data["name"])
     _check_name(path, name)
     sensor = _text(path, "sensor", data["sensor"])
