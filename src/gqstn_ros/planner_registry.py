@@ -22,6 +22,10 @@ PROP_PLANNER = "prop_gqcnn"
 BACKENDS = ("torch", "onnxruntime")
 # How many symmetric copies of the view (quarter turns, mirrors) a network planner may run on.
 SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)
+# How a network's view window is sized: "metric" brings every camera to the scale the network
+# was trained at (pixels per metre at the working depth); "checkpoint" uses the window exactly
+# as stored in the checkpoint (for pixel-window checkpoints: a fixed count of frame pixels).
+VIEW_SCALES = ("metric", "checkpoint")
 PACKAGE_NAME = "gqstn_ros"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 

@@ -3,11 +3,13 @@
 Every learned model of the project sees depth through this module; nothing here is repeated
 elsewhere. The chain is:
 
-1. **View.** A square window of `view_size_px` frame pixels, centred on the principal point (or
-   a configured centre), is cut from the inpainted depth frame (metres) and resized to
-   `input_size` x `input_size` (224 as in the paper). `ViewWindow` maps between frame pixels
-   and the view's normalized coordinates in [-1, 1] (torch `affine_grid`, align_corners=False,
-   x right, y down).
+1. **View.** A square window, centred on the image centre (or a configured centre), is cut
+   from the inpainted depth frame (metres) and resized to `input_size` x `input_size` (224 as
+   in the paper). Its side is either fixed in frame pixels (`view_size_px`, the paper's) or
+   fixed in metres at the working depth (`view_size_m`): then every camera, whatever its focal
+   length, resolution or height, shows the network the table at one scale, pixels per metre
+   (`view_window`). `ViewWindow` maps between frame pixels and the view's normalized
+   coordinates in [-1, 1] (torch `affine_grid`, align_corners=False, x right, y down).
 2. **Grasp <-> STN parameters.** A grasp in the frame (centre (u, v), image angle, opening in
    pixels) is, in the view, the paper's (x, y, theta, s): the translation of Lambda_trans
    (normalized view coordinates, the paper's range [-0.5, 0.5]), the rotation of Lambda_rot
@@ -27,7 +29,7 @@ elsewhere. The chain is:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -36,6 +38,27 @@ import torch.nn.functional as F  # noqa: N812
 
 CROP_TO_WIDTH = 3.0  # crop side / jaw opening (the paper's w = s / 3)
 TRANSLATION_LIMIT = 0.5  # |x|, |y| of Lambda_trans, normalized view coordinates (paper)
+MAX_VIEW_SIZE_M = 5.0  # m, a view wider than this is a configuration error
+# The camera a pixel window (view_size_m == 0) was trained with: every dataset generated for
+# such checkpoints was rendered by the Kinect v1 profile (fx 580 px) with the table 0.62-0.78 m
+# away (`GenerationConfig.camera_height_range`), 0.70 m in the middle.
+PIXEL_WINDOW_TRAINING_FX = 580.0
+PIXEL_WINDOW_TRAINING_DEPTH_M = 0.70
+# Every this-many-th row and column give the working depth (a median: robust, and cheap on
+# megapixel frames).
+_REFERENCE_DEPTH_STRIDE = 4
+
+
+def pixel_window_in_metres(view_size_px: int) -> float:
+    """The side in metres, at the working depth, of a `view_size_px` window of the training
+    camera of pixel-window checkpoints (0.386 m for 320 px)."""
+    return view_size_px * PIXEL_WINDOW_TRAINING_DEPTH_M / PIXEL_WINDOW_TRAINING_FX
+
+
+def working_depth(depth_m: np.ndarray) -> float:
+    """The median depth (m) of an inpainted frame: the table under a tabletop scene."""
+    sample = np.asarray(depth_m)[::_REFERENCE_DEPTH_STRIDE, ::_REFERENCE_DEPTH_STRIDE]
+    return float(np.median(sample))
 
 
 @dataclass(frozen=True)
@@ -45,12 +68,32 @@ class NetworkInputConfig:
     view_size_px: int = 320  # side of the square frame window (frame pixels)
     input_size: int = 224  # side of the network input (the paper's 224)
     crop_size: int = 32  # side of the GQ-CNN crop (Dex-Net 2.0's 32)
+    # Side of the window in metres at the view's working depth (its median depth, the table
+    # under a tabletop scene); 0: the window is `view_size_px` frame pixels whatever the camera.
+    view_size_m: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("view_size_px", "input_size", "crop_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 8:
                 raise ValueError(f"NetworkInputConfig.{name} must be an integer >= 8, got {value}")
+        if not (math.isfinite(self.view_size_m) and 0.0 <= self.view_size_m <= MAX_VIEW_SIZE_M):
+            raise ValueError(
+                f"NetworkInputConfig.view_size_m must be in [0, {MAX_VIEW_SIZE_M}] m, "
+                f"got {self.view_size_m}"
+            )
+
+    @property
+    def metric(self) -> bool:
+        """True when the window is fixed in metres (`view_size_m`), not in frame pixels."""
+        return self.view_size_m > 0
+
+    def with_metric_view(self) -> NetworkInputConfig:
+        """The same input with a metric window: a pixel window becomes the metric window it
+        covered in training (`pixel_window_in_metres`); a metric one is returned as it is."""
+        if self.metric:
+            return self
+        return replace(self, view_size_m=pixel_window_in_metres(self.view_size_px))
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -87,6 +130,30 @@ class ViewWindow:
     def normalized_to_frame(self, points_xy: np.ndarray) -> np.ndarray:
         points_xy = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
         return points_xy * self.half + np.array([self.center_u, self.center_v])
+
+
+def view_window(
+    depth_m: np.ndarray,
+    fx: float,
+    fy: float,
+    config: NetworkInputConfig,
+    center_uv: tuple[float, float] | None = None,
+) -> ViewWindow:
+    """The window a network sees of an inpainted frame taken with focal lengths fx, fy (px).
+
+    A metric config (`view_size_m` > 0) gives a side of view_size_m * f / z frame pixels, with
+    z the frame's working depth and f the mean focal length: the table appears at the same
+    pixels per metre for every camera. A pixel config gives `view_size_px`. Centre: the image
+    centre unless `center_uv` is given.
+    """
+    window = ViewWindow.centered(np.shape(depth_m), config, center_uv)
+    if not config.metric:
+        return window
+    reference = working_depth(depth_m)
+    if not (math.isfinite(reference) and reference > 0):
+        raise ValueError(f"the frame's working depth is {reference} m: inpaint the frame first")
+    side = config.view_size_m * 0.5 * (float(fx) + float(fy)) / reference
+    return ViewWindow(window.center_u, window.center_v, side)
 
 
 def extract_view(

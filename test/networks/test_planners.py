@@ -133,7 +133,7 @@ def test_thumbnail_is_the_crop_of_the_returned_grasp(models_dir):
     ],
 )
 def test_bad_inputs_raise_planning_error(models_dir, depth, message):
-    planner = load_network_planner("gqstn", models_dir)
+    planner = load_network_planner("gqstn", models_dir, view_scale="checkpoint")
     with pytest.raises(PlanningError, match=message):
         planner.plan(depth, KINECT_V1)
 

@@ -43,19 +43,25 @@ from gqstn_ros.networks.export import (
     export_inference_graph,
     onnx_session,
 )
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS, VIEW_SCALES
 from gqstn_ros.preprocessing import (
     CROP_TO_WIDTH,
     VIEW_SYMMETRIES,
     NetworkInputConfig,
     STNParameters,
+    ViewWindow,
     extract_view,
     stn_to_grasps,
     transform_view,
     untransform_stn,
+    view_window,
+    working_depth,
 )
 
 NETWORK_PLANNERS = ("gqstn", "directgrasp", "multigrasp")
+# A metric window wider than this many times the frame's shorter side is mostly invented
+# (border-replicated) pixels: such a frame is refused.
+MAX_WINDOW_OVERHANG = 2.0
 Backend = Literal["torch", "onnxruntime"]
 ONNX_AGREEMENT_TOLERANCE = 1e-3  # max abs difference accepted for a shipped models/<name>.onnx
 
@@ -139,7 +145,7 @@ class NetworkPlanner:
         if not np.issubdtype(depth_m.dtype, np.floating):
             raise PlanningError(f"depth must be float metres, got dtype {depth_m.dtype}")
         side = self.input_config.view_size_px
-        if min(depth_m.shape) < side:
+        if not self.input_config.metric and min(depth_m.shape) < side:
             raise PlanningError(
                 f"depth image {depth_m.shape[1]}x{depth_m.shape[0]} is smaller than the "
                 f"{side}x{side} view the network needs"
@@ -159,12 +165,23 @@ class NetworkPlanner:
         if top_k < 1:
             raise PlanningError(f"top_k must be >= 1, got {top_k}")
 
+    def _window(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> ViewWindow:
+        window = view_window(depth_m, intrinsics.fx, intrinsics.fy, self.input_config)
+        if window.side_px > MAX_WINDOW_OVERHANG * min(depth_m.shape):
+            raise PlanningError(
+                f"the {self.input_config.view_size_m:.3f} m view at the frame's working depth "
+                f"{working_depth(depth_m):.3f} m spans {window.side_px:.0f} px, more than "
+                f"{MAX_WINDOW_OVERHANG:g} x the {depth_m.shape[1]}x{depth_m.shape[0]} image: "
+                "the camera is too close to the table for this network"
+            )
+        return window
+
     def plan(
         self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
     ) -> list[PlannedGrasp]:
         """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list."""
         self._validate(depth_m, intrinsics, top_k)
-        view, window = extract_view(depth_m, self.input_config)
+        view, window = extract_view(depth_m, self.input_config, self._window(depth_m, intrinsics))
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
         views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])
         out = self.backend.infer(views[:, None])  # (K, 1, D, D): one pass for all K views
@@ -254,6 +271,7 @@ def load_network_planner(
     onnx_threads: int | None = None,
     symmetric_views: int = 1,
     judge_model: Path | None = None,
+    view_scale: str = "metric",
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt (baselines also read models_dir/gqcnn.pt).
 
@@ -264,7 +282,14 @@ def load_network_planner(
     onnxruntime: models_dir/<name>.onnx is used when it agrees with the checkpoint on a probe
     view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
     keyed by the checkpoints' content, so a cached file is never stale.
+
+    view_scale: one of `VIEW_SCALES`; "metric" (default) sizes the view window in metres at
+    the frame's working depth, so that any camera shows the network the scale it was trained
+    at (a pixel-window checkpoint gets the metric window of its training camera,
+    `NetworkInputConfig.with_metric_view`).
     """
+    if view_scale not in VIEW_SCALES:
+        raise ValueError(f"view_scale must be one of {VIEW_SCALES}, got {view_scale!r}")
     if name not in NETWORK_PLANNERS:
         raise ValueError(f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}")
     if backend not in ("torch", "onnxruntime"):
@@ -272,6 +297,9 @@ def load_network_planner(
     models_dir = Path(models_dir)
     checkpoint_paths = [models_dir / f"{name}.pt"]
     loaded = load_checkpoint(checkpoint_paths[0], expected_kind=name)
+    input_config = (
+        loaded.input_config.with_metric_view() if view_scale == "metric" else loaded.input_config
+    )
     if name == "gqstn":
         graph = InferenceGraph(loaded.model)
         evaluator = GraspEvaluator(loaded.model.gqcnn, loaded.normalization)
@@ -293,7 +321,7 @@ def load_network_planner(
         return NetworkPlanner(
             name,
             TorchBackend(graph, evaluator),
-            loaded.input_config,
+            input_config,
             gripper,
             symmetric_views,
             judged_by_evaluator=judge_path is not None,
@@ -325,7 +353,7 @@ def load_network_planner(
     return NetworkPlanner(
         name,
         OnnxBackend(graph_path, evaluator_path, onnx_threads),
-        loaded.input_config,
+        input_config,
         gripper,
         symmetric_views,
         judged_by_evaluator=judge_path is not None,

@@ -66,6 +66,7 @@ from gqstn_ros.planner_registry import (
     BACKENDS,
     NETWORK_PLANNERS,
     SYMMETRIC_VIEW_COUNTS,
+    VIEW_SCALES,
     PlannerUnavailable,
     load_planner,
 )
@@ -132,6 +133,15 @@ INFERENCE_NODE_PARAMETERS = (
         "of the view in one batch and return the grasp GQ-CNN rates highest (1: the paper's "
         "single pass)",
         check_value=_check_symmetric_views,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "view_scale",
+        "metric",
+        "How the networks' view window is sized: 'metric' brings any camera to the scale the "
+        "network was trained at (pixels per metre at the frame's median depth); 'checkpoint' "
+        "uses the window stored in the checkpoint (the paper's fixed 320 frame pixels)",
+        choices=VIEW_SCALES,
         read_only=True,
     ),
     ParameterSpec(
@@ -307,7 +317,8 @@ class InferenceNode(Node):
         judge = self.parameters["judge_model"] or "each network's own GQ-CNN head"
         self.get_logger().info(
             f"inference node ready: {DETECT_SERVICE}, planners loaded: {loaded}; networks on "
-            f"{self.parameters['symmetric_views']} view(s), grasps judged by {judge}"
+            f"{self.parameters['symmetric_views']} view(s), {self.parameters['view_scale']} "
+            f"view scale, grasps judged by {judge}"
         )
 
     # --- start-up --------------------------------------------------------------------------
@@ -321,6 +332,7 @@ class InferenceNode(Node):
                     {
                         "symmetric_views": self.parameters["symmetric_views"],
                         "judge_model": self.parameters["judge_model"] or None,
+                        "view_scale": self.parameters["view_scale"],
                     }
                     if name in NETWORK_PLANNERS
                     else {}
