@@ -1,0 +1,222 @@
+"""Floors every learned planner must beat: a naive minor-axis grasp and a random grasp.
+
+Both see the same inpainted depth frame as the networks. They find the object the way a user's
+one-line heuristic would: fit the table plane to the frame (least squares, refitted on the
+pixels near the plane), call everything more than `object_height_threshold` above it the
+object, and keep the largest connected blob.
+
+- `MinorAxisPlanner`: the grasp across the minor axis of the blob's silhouette, at its centroid
+  (the principal axes of the blob's table-plane coordinates), opened to the blob's extent along
+  that axis plus a margin, at half the object's height (at most the finger depth).
+- `RandomPixelPlanner`: a random blob pixel, a random angle, the full stroke, the same height
+  rule. Reproducible: the n-th call of a planner made with seed s draws from (s, n).
+
+Both are `detection.GraspPlanner`s with q_value 0 (they have no quality estimate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+
+_THUMBNAIL = np.zeros((32, 32), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ObjectBlobConfig:
+    """How the object is told from the table (metres)."""
+
+    object_height_threshold: float = 0.006  # above the fitted table plane = object
+    table_inlier_distance: float = 0.004  # pixels this close to the plane refit it
+    initial_table_band: float = 0.05  # first fit: pixels this close to the median depth
+    plane_refits: int = 3
+    min_blob_pixels: int = 20
+    width_margin: float = 0.012  # opening beyond the blob's extent, both jaws together
+    fingertip_clearance: float = 0.006  # the jaw line stays this far above the table
+
+    def __post_init__(self) -> None:
+        for name in (
+            "object_height_threshold", "table_inlier_distance", "width_margin",
+            "fingertip_clearance", "initial_table_band",
+        ):  # fmt: skip
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ObjectBlobConfig.{name} must be > 0, got {getattr(self, name)}")
+        if self.plane_refits < 0 or self.min_blob_pixels < 1:
+            raise ValueError("ObjectBlobConfig: plane_refits >= 0 and min_blob_pixels >= 1")
+
+
+@dataclass(frozen=True)
+class ObjectBlob:
+    """The largest object blob of a frame: pixels (N, 2) (u, v), their points in the optical
+    frame (N, 3) m, their height above the table (N,) m, and the table plane's unit normal
+    (pointing to the camera) and offset (n . p = d for points p on the table)."""
+
+    pixels: np.ndarray
+    points: np.ndarray
+    heights: np.ndarray
+    normal: np.ndarray
+    offset: float
+
+
+def find_object_blob(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
+) -> ObjectBlob:
+    """The largest blob standing out of the table plane; PlanningError when there is none."""
+    points = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64)).reshape(-1, 3)
+    step = max(1, int(np.sqrt(points.shape[0] / 20000)))  # ~20k samples fit the plane
+    sample = points.reshape((*depth_m.shape, 3))[::step, ::step].reshape(-1, 3)
+    # Start from the pixels near the median depth (the table fills most of a tabletop view;
+    # the floor beyond its edge does not), then refit on the pixels near the plane.
+    inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_table_band
+    normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
+    for _ in range(config.plane_refits + 1):
+        chosen = sample[inliers]
+        if chosen.shape[0] < 3:
+            raise PlanningError("no table plane found in the frame")
+        centre = chosen.mean(axis=0)
+        _, _, vt = np.linalg.svd(chosen - centre, full_matrices=False)
+        normal = vt[2] if vt[2][2] < 0 else -vt[2]  # towards the camera (-z in optical frame)
+        offset = float(normal @ centre)
+        inliers = np.abs(sample @ normal - offset) < config.table_inlier_distance
+    heights = points @ normal - offset
+    above = (heights > config.object_height_threshold).reshape(depth_m.shape).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    if count <= 1:
+        raise PlanningError("no object above the table")
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[largest, cv2.CC_STAT_AREA] < config.min_blob_pixels:
+        raise PlanningError("no object above the table (largest blob too small)")
+    v, u = np.nonzero(labels == largest)
+    flat = v * depth_m.shape[1] + u
+    return ObjectBlob(
+        pixels=np.stack([u, v], axis=1).astype(np.float64),
+        points=points[flat],
+        heights=heights[flat],
+        normal=normal,
+        offset=offset,
+    )
+
+
+def _grasp_at(
+    blob: ObjectBlob,
+    centre_xy_index: np.ndarray,
+    centre_point: np.ndarray,
+    axis_camera: np.ndarray,
+    width_m: float,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig,
+    config: ObjectBlobConfig,
+    planner: str,
+) -> PlannedGrasp:
+    """A PlannedGrasp about `centre_point` (optical frame, on the table plane's normal through
+    the object) with jaw axis `axis_camera`, at half the local object height."""
+    local = blob.heights[centre_xy_index]
+    top = float(np.max(local)) if local.size else float(np.max(blob.heights))
+    height = max(config.fingertip_clearance, top - min(0.5 * top, gripper.finger_depth - 0.01))
+    # The point `height` above the table on the normal through the centre's table foot.
+    foot = centre_point - (centre_point @ blob.normal - blob.offset) * blob.normal
+    centre = foot + height * blob.normal
+    if centre[2] <= 0:
+        raise PlanningError("the grasp centre would be behind the camera")
+    width_m = float(np.clip(width_m, gripper.min_width, gripper.max_width))
+    ends = np.stack([centre - 0.5 * width_m * axis_camera, centre + 0.5 * width_m * axis_camera])
+    ends_px = intrinsics.project(ends)
+    centre_px = intrinsics.project(centre)
+    delta = ends_px[1] - ends_px[0]
+    angle = float(np.arctan2(delta[1], delta[0]))
+    angle = angle - np.pi if angle > np.pi / 2 else angle + np.pi if angle <= -np.pi / 2 else angle
+    width_px = float(np.linalg.norm(delta))
+    return PlannedGrasp(
+        center_px=(float(centre_px[0]), float(centre_px[1])),
+        angle=angle,
+        width_px=width_px,
+        depth=float(centre[2]),
+        q_value=0.0,
+        thumbnail=_THUMBNAIL,
+        planner=planner,
+    )
+
+
+def _table_axes(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors spanning the table plane (optical frame)."""
+    first = np.cross(normal, [0.0, 1.0, 0.0])
+    first /= np.linalg.norm(first)
+    return first, np.cross(normal, first)
+
+
+class MinorAxisPlanner:
+    """The grasp across the minor axis of the object's silhouette, at its centroid."""
+
+    name = "minor_axis"
+
+    def __init__(
+        self, gripper: GripperConfig = ROBOTIQ_2F85, config: ObjectBlobConfig | None = None
+    ) -> None:
+        self.gripper = gripper
+        self.config = config or ObjectBlobConfig()
+
+    def plan(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
+    ) -> list[PlannedGrasp]:
+        blob = find_object_blob(depth_m, intrinsics, self.config)
+        e1, e2 = _table_axes(blob.normal)
+        planar = np.stack([blob.points @ e1, blob.points @ e2], axis=1)
+        centroid = planar.mean(axis=0)
+        _, vectors = np.linalg.eigh(np.cov((planar - centroid).T))
+        minor = vectors[:, 0]  # eigh sorts eigenvalues ascending
+        extent = planar @ minor
+        width = float(extent.max() - extent.min()) + self.config.width_margin
+        axis = minor[0] * e1 + minor[1] * e2
+        centre_point = blob.points[np.argmin(np.linalg.norm(planar - centroid, axis=1))]
+        near = np.linalg.norm(planar - centroid, axis=1) < 0.01
+        grasp = _grasp_at(
+            blob, near, centre_point, axis, width, intrinsics, self.gripper, self.config, self.name
+        )
+        return [grasp]
+
+
+class RandomPixelPlanner:
+    """A random object pixel, a random angle, the full stroke (see the module docstring)."""
+
+    name = "random"
+
+    def __init__(
+        self,
+        gripper: GripperConfig = ROBOTIQ_2F85,
+        seed: int = 0,
+        config: ObjectBlobConfig | None = None,
+    ) -> None:
+        self.gripper = gripper
+        self.seed = int(seed)
+        self.calls = 0
+        self.config = config or ObjectBlobConfig()
+
+    def plan(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
+    ) -> list[PlannedGrasp]:
+        rng = np.random.default_rng([self.seed, self.calls])
+        self.calls += 1
+        blob = find_object_blob(depth_m, intrinsics, self.config)
+        index = int(rng.integers(blob.points.shape[0]))
+        e1, e2 = _table_axes(blob.normal)
+        angle = rng.uniform(0.0, np.pi)
+        axis = np.cos(angle) * e1 + np.sin(angle) * e2
+        near = np.linalg.norm(blob.points - blob.points[index], axis=1) < 0.01
+        grasp = _grasp_at(
+            blob,
+            near,
+            blob.points[index],
+            axis,
+            self.gripper.max_width,
+            intrinsics,
+            self.gripper,
+            self.config,
+            self.name,
+        )
+        return [grasp]
