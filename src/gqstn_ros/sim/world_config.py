@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
 from gqstn_ros.sim.objects import FAMILIES, check_family
+
+if TYPE_CHECKING:
+    from gqstn_ros.sim.sensor_models import SensorNoiseConfig
 
 # Height of the paper's Kinect above the table (Sec. V-D: "mounted 70 cm perpendicular").
 DEFAULT_CAMERA_HEIGHT = 0.70
@@ -246,7 +250,7 @@ class CameraConfig:
 
     intrinsics: CameraIntrinsics = KINECT_V1
     pose: CameraPose = field(default_factory=CameraPose)
-    # Rendering clip range (m); the sensor's own range limits are in KinectNoiseConfig.
+    # Rendering clip range (m); the sensor's own range limits are in the noise config.
     near_clip: float = 0.05
     far_clip: float = 10.0
 
@@ -330,6 +334,11 @@ class KinectNoiseConfig:
             f"must exceed noise.min_range {self.min_range}, got {self.max_range}",
         )
 
+    @property
+    def sensor_type(self) -> str:
+        """The sensor type this config models (see `sim.sensor_models.SENSOR_TYPES`)."""
+        return "structured_light"
+
 
 @dataclass(frozen=True)
 class WorldConfig:
@@ -339,12 +348,26 @@ class WorldConfig:
     drop: DropConfig = field(default_factory=DropConfig)
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
-    noise: KinectNoiseConfig = field(default_factory=KinectNoiseConfig)
+    # Any `sim.sensor_models.SensorNoiseConfig`; the default is the Kinect v1.
+    noise: SensorNoiseConfig = field(default_factory=KinectNoiseConfig)
     # Families drawn from when the world generates its own objects, and how many objects.
     object_families: tuple[str, ...] = FAMILIES
     num_objects: int = 1
 
     def __post_init__(self) -> None:
+        # Imported here: sensor_models builds on this module.
+        from gqstn_ros.sim.sensor_models import (  # noqa: PLC0415
+            ActiveStereoNoiseConfig,
+            TimeOfFlightNoiseConfig,
+        )
+
+        _require(
+            isinstance(
+                self.noise, (KinectNoiseConfig, ActiveStereoNoiseConfig, TimeOfFlightNoiseConfig)
+            ),
+            "noise",
+            f"must be a sensor noise config (sim.sensor_models), got {type(self.noise).__name__}",
+        )
         _require(len(self.object_families) > 0, "object_families", "must not be empty")
         for family in self.object_families:
             try:
