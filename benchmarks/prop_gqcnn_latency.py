@@ -66,7 +66,7 @@ from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, extract_v
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import generate_object
 from gqstn_ros.sim.scene import Scene
-from gqstn_ros.sim.sensor_noise import apply_kinect_noise
+from gqstn_ros.sim.sensor_models import apply_sensor_noise
 from gqstn_ros.sim.world_config import WorldConfig
 
 SCENES = (("box", 1), ("mug", 0), ("cylinder", 2))
@@ -80,7 +80,7 @@ def render(family: str, seed: int):
     scene.settle()
     with DepthCamera(scene) as camera:
         frame = camera.render()
-    noisy = apply_kinect_noise(frame.depth, frame.intrinsics, config.noise, seed)
+    noisy = apply_sensor_noise(frame.depth, frame.intrinsics, config.noise, seed)
     return inpaint_depth(noisy), frame.intrinsics, frame.backend
 
 

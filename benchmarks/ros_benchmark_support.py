@@ -55,12 +55,12 @@ def kinect_frames(count: int, seed: int) -> list[np.ndarray]:
     """`count` (480, 640) float32 depth frames in metres with Kinect noise and holes (0).
 
     Each is a settled MuJoCo table scene of 5 random objects seen by the simulated Kinect
-    (`sim.camera.DepthCamera`, `sim.sensor_noise.apply_kinect_noise`: edge dropout, projector
+    (`sim.camera.DepthCamera`, `sim.sensor_models.apply_sensor_noise`: edge dropout, projector
     shadows, random holes); a scene whose objects did not settle on the table is redrawn.
     """
     from gqstn_ros.sim.camera import DepthCamera  # noqa: PLC0415 (MuJoCo only when asked)
     from gqstn_ros.sim.scene import Scene  # noqa: PLC0415
-    from gqstn_ros.sim.sensor_noise import apply_kinect_noise  # noqa: PLC0415
+    from gqstn_ros.sim.sensor_models import apply_sensor_noise  # noqa: PLC0415
     from gqstn_ros.sim.world_config import WorldConfig  # noqa: PLC0415
 
     logging.getLogger("gqstn_ros.sim.scene").setLevel(logging.ERROR)  # unsettled: redrawn
@@ -74,7 +74,7 @@ def kinect_frames(count: int, seed: int) -> list[np.ndarray]:
             continue
         with DepthCamera(scene) as camera:
             clean = camera.render()
-        frames.append(apply_kinect_noise(clean.depth, clean.intrinsics, config.noise, scene_seed))
+        frames.append(apply_sensor_noise(clean.depth, clean.intrinsics, config.noise, scene_seed))
     return frames
 
 

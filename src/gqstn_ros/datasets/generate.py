@@ -50,7 +50,7 @@ from gqstn_ros.preprocessing import (
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import FAMILIES, check_family, generate_object
 from gqstn_ros.sim.scene import Scene
-from gqstn_ros.sim.sensor_noise import apply_kinect_noise
+from gqstn_ros.sim.sensor_models import apply_sensor_noise
 from gqstn_ros.sim.world_config import CameraPose, WorldConfig, matrix_to_quaternion
 
 GRASP_SOURCES = ("mesh", "image", "random")  # grasp_sources field values 0, 1, 2
@@ -263,7 +263,7 @@ def generate_object_images(
                 camera.set_pose(random_camera_pose(config, rng))
                 frame = camera.render()
                 lap("render")
-                noisy = apply_kinect_noise(frame.depth, frame.intrinsics, world.noise, rng)
+                noisy = apply_sensor_noise(frame.depth, frame.intrinsics, world.noise, rng)
                 left, top = view_window_pixels(frame.intrinsics, side)
                 raw_mm = np.round(noisy[top : top + side, left : left + side] * 1000.0)
                 raw_mm = np.clip(raw_mm, 0, 65535).astype(np.uint16)

@@ -7,4 +7,6 @@ Modules (imported on demand; `scene` and `camera` need `mujoco`):
 - `scene`: `Scene.build(objects, config, seed)`, `settle()`, `object_pose(i)`;
 - `camera`: `DepthCamera(scene, camera, backend).render() -> DepthFrame`;
 - `sensor_noise`: `apply_kinect_noise(depth, intrinsics, config, seed)`.
+- `sensor_models`: noise configs per sensor type (structured light, active stereo, time of
+  flight) and `apply_sensor_noise(depth, intrinsics, config, rng)`, which the world uses.
 """

@@ -42,7 +42,7 @@ from gqstn_ros.sim.scene import (
     _build_spec,
     object_label,
 )
-from gqstn_ros.sim.sensor_noise import apply_kinect_noise
+from gqstn_ros.sim.sensor_models import apply_sensor_noise
 from gqstn_ros.sim.ur5_kinematics import (
     UnreachablePose,
     UR5Config,
@@ -797,9 +797,9 @@ class SimRobotWorld:
             return frame
 
     def render_depth(self) -> np.ndarray:
-        """(H, W) float32 depth in metres as the Kinect would give it (noise, holes; 0 = none)."""
+        """(H, W) float32 depth in metres as the world's depth sensor gives it (0 = no data)."""
         frame = self.render_clean()
-        return apply_kinect_noise(
+        return apply_sensor_noise(
             frame.depth, frame.intrinsics, self.config.world.noise, self._noise_rng
         )
 

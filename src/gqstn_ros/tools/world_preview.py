@@ -31,7 +31,7 @@ from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import FAMILIES, generate_object
 from gqstn_ros.sim.scene import Scene
-from gqstn_ros.sim.sensor_noise import apply_kinect_noise
+from gqstn_ros.sim.sensor_models import apply_sensor_noise
 from gqstn_ros.sim.world_config import WorldConfig
 
 
@@ -68,7 +68,7 @@ def run_scene(family: str, seed: int, config: WorldConfig, grasps: int) -> tuple
     with DepthCamera(scene) as camera:
         frame = camera.render()
     lap("render")
-    noisy = apply_kinect_noise(frame.depth, frame.intrinsics, config.noise, seed)
+    noisy = apply_sensor_noise(frame.depth, frame.intrinsics, config.noise, seed)
     lap("noise")
     filled = inpaint_depth(noisy)
     lap("inpaint")
