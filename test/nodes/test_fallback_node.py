@@ -146,3 +146,42 @@ def test_ranking_model_is_chosen_by_parameter_and_logged(start_node, client_node
     response = call(client_node, PlanGrasp, "/plan_grasp", plan_request(3, num_candidates=50))
     assert not response.success
     assert "no model loaded" in response.message and "nothing.pt" in response.message
+
+
+def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_it_higher(
+    start_node, client_node
+) -> None:
+    from gqstn_ros.planner_registry import default_models_dir
+
+    models_dir = default_models_dir()
+    start_node("fallback_node", "-p", f"models_dir:={models_dir}")
+    inference = start_node(
+        "inference_node",
+        "-p", f"models_dir:={models_dir}",
+        "-p", "planners:=['gqstn']",
+        "-p", "robust_threshold:=1.0",  # never robust: every request asks the fallback
+    )  # fmt: skip
+    inference.wait_for_log("inference node ready", STARTUP_TIMEOUT_S)
+    call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up
+    for seed in range(4):
+        depth, info = synthetic_depth_request(seed)
+        primary = call(
+            client_node,
+            DetectGrasp,
+            "/detect_grasp",
+            DetectGrasp.Request(depth=depth, camera_info=info, disable_fallback=True),
+        )
+        chosen = call(
+            client_node,
+            DetectGrasp,
+            "/detect_grasp",
+            DetectGrasp.Request(depth=depth, camera_info=info),
+        )
+        assert primary.success and chosen.success, (primary.message, chosen.message)
+        if chosen.used_fallback:
+            # q on GQ-STN's own scale: the fallback's grasp won only by being judged better
+            assert chosen.grasp.planner == "prop_gqcnn"
+            assert chosen.grasp.q_value > primary.grasp.q_value
+        else:
+            assert "is no better" in chosen.message, chosen.message
+            assert chosen.grasp.center_px.tolist() == primary.grasp.center_px.tolist()

@@ -31,7 +31,7 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.grasping.grasp import wrap_angle
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.export import (
     EVALUATOR_OUTPUT_NAMES,
@@ -51,6 +51,7 @@ from gqstn_ros.preprocessing import (
     STNParameters,
     ViewWindow,
     extract_view,
+    grasps_to_stn,
     stn_to_grasps,
     transform_view,
     untransform_stn,
@@ -117,7 +118,7 @@ class NetworkPlanner:
         name: str,
         backend: TorchBackend | OnnxBackend,
         input_config: NetworkInputConfig,
-        gripper: GripperConfig = ROBOTIQ_2F85,
+        gripper: GripperConfig | None = None,
         symmetric_views: int = 1,
         judged_by_evaluator: bool = False,
     ) -> None:
@@ -135,7 +136,7 @@ class NetworkPlanner:
         self.name = name
         self.backend = backend
         self.input_config = input_config
-        self.gripper = gripper
+        self.gripper = gripper if gripper is not None else default_gripper()
 
     def _validate(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int) -> None:
         if not isinstance(depth_m, np.ndarray):
@@ -233,6 +234,27 @@ class NetworkPlanner:
         ]
 
 
+    def judge(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        centers_px: np.ndarray,
+        angles: np.ndarray,
+        widths_px: np.ndarray,
+        depths: np.ndarray,
+    ) -> np.ndarray:
+        """(N,) q of N frame grasps (centres (N, 2) px, angles (N,) rad, openings (N,) px,
+        gripper depths (N,) m) by the GQ-CNN this planner judges its own grasps with, on the
+        view it plans on: grasps of any planner compared on one scale."""
+        self._validate(depth_m, intrinsics, 1)
+        view, window = extract_view(depth_m, self.input_config, self._window(depth_m, intrinsics))
+        params = grasps_to_stn(np.asarray(centers_px), angles, widths_px, window).as_array()
+        q, _ = self.backend.evaluate(
+            view[None, None], params, np.asarray(depths, dtype=np.float32).reshape(-1)
+        )
+        return np.asarray(q, dtype=np.float64).reshape(-1)
+
+
 def default_onnx_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "gqstn_ros" / "onnx"
@@ -266,7 +288,7 @@ def load_network_planner(
     name: str,
     models_dir: Path,
     backend: Backend = "torch",
-    gripper: GripperConfig = ROBOTIQ_2F85,
+    gripper: GripperConfig | None = None,
     onnx_cache_dir: Path | None = None,
     onnx_threads: int | None = None,
     symmetric_views: int = 1,
@@ -278,6 +300,11 @@ def load_network_planner(
     judge_model: a GQ-CNN checkpoint that judges every returned grasp (its q and robust label)
     and chooses among symmetric views, instead of the network's own GQ-CNN head; a relative
     path is looked up in models_dir.
+
+    gripper: the gripper the planner serves (None: `gripper.default_gripper()`, the 2F-85); its
+    stroke bounds the returned opening. Every checkpoint read (the network, the baselines'
+    gqcnn.pt, the judge) must have been trained for its geometry, else
+    `gripper.GripperMismatchError` names the file, both grippers and the differing fields.
 
     onnxruntime: models_dir/<name>.onnx is used when it agrees with the checkpoint on a probe
     view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
@@ -295,8 +322,9 @@ def load_network_planner(
     if backend not in ("torch", "onnxruntime"):
         raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
     models_dir = Path(models_dir)
+    gripper = gripper if gripper is not None else default_gripper()
     checkpoint_paths = [models_dir / f"{name}.pt"]
-    loaded = load_checkpoint(checkpoint_paths[0], expected_kind=name)
+    loaded = load_checkpoint(checkpoint_paths[0], expected_kind=name, gripper=gripper)
     input_config = (
         loaded.input_config.with_metric_view() if view_scale == "metric" else loaded.input_config
     )
@@ -306,14 +334,14 @@ def load_network_planner(
         gqcnn_loaded = None
     else:
         checkpoint_paths.append(models_dir / "gqcnn.pt")
-        gqcnn_loaded = load_checkpoint(checkpoint_paths[1], expected_kind="gqcnn")
+        gqcnn_loaded = load_checkpoint(checkpoint_paths[1], expected_kind="gqcnn", gripper=gripper)
         graph = InferenceGraph(loaded.model, gqcnn_loaded.model, gqcnn_loaded.normalization)
         evaluator = GraspEvaluator(gqcnn_loaded.model, gqcnn_loaded.normalization)
     judge_path = None
     if judge_model is not None:
         judge_path = Path(judge_model)
         judge_path = judge_path if judge_path.is_absolute() else models_dir / judge_path
-        judge = load_checkpoint(judge_path, expected_kind="gqcnn")
+        judge = load_checkpoint(judge_path, expected_kind="gqcnn", gripper=gripper)
         evaluator = GraspEvaluator(judge.model, judge.normalization)
     graph.eval()
     evaluator.eval()

@@ -43,7 +43,7 @@ from gqstn_ros.depth_image import (
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import (
     INPAINTED_INFO_TOPIC,
     INPAINTED_TOPIC,
@@ -60,6 +60,9 @@ from gqstn_ros.nodes.grasp_messages import (
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
+    ParameterValueError,
+    gripper_parameter_spec,
+    load_gripper_parameter,
     spin_node,
 )
 from gqstn_ros.planner_registry import (
@@ -151,6 +154,10 @@ INFERENCE_NODE_PARAMETERS = (
         "robust label, choice among symmetric views) instead of their own GQ-CNN head; a "
         "relative path is inside models_dir ('' = their own head, as in the paper)",
         read_only=True,
+    ),
+    gripper_parameter_spec(
+        "grasps wider than its stroke are never returned, markers show its fingers, and every "
+        "model loaded must have been trained for its geometry (else the node stops at start)"
     ),
     ParameterSpec(
         "top_k",
@@ -271,6 +278,7 @@ class InferenceNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, INFERENCE_NODE_PARAMETERS)
+        self.gripper = load_gripper_parameter(self.parameters)
         self.planners: dict[str, GraspPlanner] = {}
         self.unavailable: dict[str, str] = {}
         self.load_planners()
@@ -324,6 +332,8 @@ class InferenceNode(Node):
     # --- start-up --------------------------------------------------------------------------
 
     def load_planners(self) -> None:
+        """Load every planner of `planners`; a missing model is noted (and reported per
+        request), a model trained for another gripper stops the node (ParameterValueError)."""
         models_dir = self.parameters["models_dir"] or None
         backend = self.parameters["backend"]
         for name in dict.fromkeys(self.parameters["planners"]):
@@ -337,7 +347,11 @@ class InferenceNode(Node):
                     if name in NETWORK_PLANNERS
                     else {}
                 )
-                self.planners[name] = load_planner(name, models_dir, backend, **options)
+                self.planners[name] = load_planner(
+                    name, models_dir, backend, gripper=self.gripper, **options
+                )
+            except GripperMismatchError as error:
+                raise ParameterValueError(f"parameter gripper: planner {name}: {error}") from error
             except (PlannerUnavailable, ValueError) as error:
                 self.unavailable[name] = str(error)
                 self.get_logger().warning(f"planner {name}: {error}")
@@ -398,10 +412,20 @@ class InferenceNode(Node):
         if not grasp.robust and fallback_allowed:
             fallback_grasp, note = await self.call_fallback(frame)
             if fallback_grasp is not None:
-                fallback_grasp.planning_time = float(time.perf_counter() - started)
-                grasp = fallback_grasp
-                response.used_fallback = True
-                response.message = f"{planner} grasp not robust; fallback {note}"
+                judged_q = self.judged_quality(planner, frame, fallback_grasp)
+                if judged_q is None or judged_q > grasp.q_value:
+                    fallback_grasp.planning_time = float(time.perf_counter() - started)
+                    if judged_q is not None:  # one scale: the judge of the primary's q
+                        fallback_grasp.q_value = judged_q
+                        fallback_grasp.robust = judged_q >= self.parameters["robust_threshold"]
+                    grasp = fallback_grasp
+                    response.used_fallback = True
+                    response.message = f"{planner} grasp not robust; fallback {note}"
+                else:
+                    response.message += (
+                        f" (not robust; the fallback's grasp, judged q={judged_q:.3f} by the "
+                        f"same GQ-CNN, is no better)"
+                    )
             else:
                 response.message += f" (not robust; {note})"
         grasp_ready_s = time.monotonic()  # the grasp answered, after the fallback if one ran
@@ -522,12 +546,30 @@ class InferenceNode(Node):
             grasp = planned_grasp_to_msg(
                 candidate, frame.intrinsics, frame.header, threshold, time.perf_counter() - started
             )
-            if ROBOTIQ_2F85.fits_stroke(grasp.width):
+            if self.gripper.fits_stroke(grasp.width):
                 return grasp
         raise RequestRefusedError(
-            f"{planner_name} returned {len(planned)} grasps, none within the gripper stroke "
-            f"({ROBOTIQ_2F85.max_width * 1e3:.0f} mm)"
+            f"{planner_name} returned {len(planned)} grasps, none within the stroke of gripper "
+            f"{self.gripper.name} ({self.gripper.max_width * 1e3:.0f} mm)"
         )
+
+    def judged_quality(
+        self, planner_name: str, frame: DetectionFrame, grasp: Grasp
+    ) -> float | None:
+        """q of another planner's `grasp` by the GQ-CNN that judged `planner_name`'s grasp, on
+        the same view (None when that planner has no judge: it cannot be compared)."""
+        judge = getattr(self.planners.get(planner_name), "judge", None)
+        if judge is None:
+            return None
+        q = judge(
+            frame.depth_m,
+            frame.intrinsics,
+            np.array([grasp.center_px], dtype=np.float64),
+            np.array([grasp.angle]),
+            np.array([grasp.width_px]),
+            np.array([grasp.depth]),
+        )
+        return float(q[0])
 
     async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
         """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, or None and why not."""
@@ -570,7 +612,7 @@ class InferenceNode(Node):
                 grasp, self.hand_eye(), self.parameters["hand_eye.base_frame"]
             )
             self.base_grasp_publisher.publish(base_grasp)
-        self.marker_publisher.publish(gripper_markers(grasp))
+        self.marker_publisher.publish(gripper_markers(grasp, self.gripper))
         if self.debug_publisher.get_subscription_count() > 0:
             self.debug_publisher.publish(grasp_debug_image(frame.depth_m, grasp, frame.header))
 

@@ -30,7 +30,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -222,13 +222,21 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
         return lambda depth, intrinsics: loaded[name].plan(depth, intrinsics, 1)[0]
 
     def default(depth: np.ndarray, intrinsics: CameraIntrinsics) -> PlannedGrasp:
-        grasp = loaded["gqstn"].plan(depth, intrinsics, 1)[0]
+        """The inference node's rule: GQ-STN's grasp; below the robust threshold, Prop+GQ-CNN's
+        grasp instead when GQ-STN's GQ-CNN judges it better (`NetworkPlanner.judge`)."""
+        gqstn = loaded["gqstn"]
+        grasp = gqstn.plan(depth, intrinsics, 1)[0]
         if grasp.q_value >= ROBUST_THRESHOLD:
             return grasp
         try:
-            return loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0]
+            other = loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0]
         except PlanningError:
             return grasp
+        judged = gqstn.judge(
+            depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
+            np.array([other.width_px]), np.array([other.depth]),
+        )[0]  # fmt: skip
+        return replace(other, q_value=float(judged)) if judged > grasp.q_value else grasp
 
     planners = {name: single(name) for name in loaded}
     planners[DEFAULT_PIPELINE] = default
