@@ -39,11 +39,11 @@ def _intrinsics(width: int, height: int, horizontal_fov_deg: float) -> CameraInt
     return CameraIntrinsics(width, height, fx, fx, (width - 1) / 2, (height - 1) / 2)
 
 
-# RealSense depth at 1280x720; horizontal depth FOV from the D400 datasheet (D415 65 deg,
-# D435/D455 87 deg). Azure Kinect NFOV unbinned is 640x576 (its lens is not a pinhole: the
-# time-of-flight model does not use the focal length).
+# RealSense depth at the camera profiles' sizes (D415 1280x720, D435/D455 848x480); horizontal
+# depth FOV from the D400 datasheet (D415 65 deg, D435/D455 87 deg). Azure Kinect NFOV unbinned
+# is 640x576 (its lens is not a pinhole: the time-of-flight model does not use the focal length).
 D415 = _intrinsics(1280, 720, 65.0)
-D4X5_WIDE = _intrinsics(1280, 720, 87.0)
+D4X5_WIDE = _intrinsics(848, 480, 87.0)
 AZURE_NFOV = _intrinsics(640, 576, 65.0)
 
 # Only the axial noise of the structured-light model.
@@ -380,3 +380,19 @@ def test_the_world_takes_any_sensor_config() -> None:
         WorldConfig(noise={"baseline": 0.05})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^noise: "):
         apply_sensor_noise(_plane(KINECT_V1, 1.0), KINECT_V1, object(), 0)  # type: ignore[arg-type]
+
+
+def test_every_camera_profile_loads_its_noise_block() -> None:
+    paths = sorted(CAMERA_PROFILES.glob("*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
+        profile = yaml.safe_load(path.read_text())
+        config = noise_config_from_mapping(profile["sensor"], profile["noise"])
+        assert config.sensor_type == profile["sensor"]
+        if path.stem in PUBLISHED_SENSOR_PARAMETERS:
+            assert config == PUBLISHED_SENSOR_PARAMETERS[path.stem].config(), path.name
+        # The sensor sees a table at the middle of its mounting range through its intrinsics.
+        intrinsics = CameraIntrinsics(**profile["intrinsics"])
+        height = float(np.mean(profile["mounting"]["height_range"]))
+        noisy = apply_sensor_noise(_plane(intrinsics, height), intrinsics, config, 0)
+        assert np.mean(noisy > 0) > 0.8, path.name

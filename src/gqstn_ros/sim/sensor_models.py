@@ -111,7 +111,8 @@ class ActiveStereoNoiseConfig:
        "invalid depth band");
     6. holes over a fraction `hole_fraction` of the image in random disks (dark, specular or
        textureless parts), and no data outside [min_range, max_range] (D415 Min-Z ~0.45 m at
-       1280x720, range ~10 m: D400 Series datasheet, 337029, depth module properties).
+       1280x720, range ~10 m: D400 Series datasheet, 337029, depth module properties; Min-Z
+       shrinks in proportion to the image width at lower resolutions).
     """
 
     enabled: bool = True
@@ -610,12 +611,15 @@ _INTEL_SUBPIXEL = (
 _INTEL_DATASHEET = (
     "Intel RealSense D400 Series Product Family Datasheet, document 337029: baselines "
     "(D415 55 mm, D435 50 mm, D455 95 mm), Min-Z at max resolution (D415 ~45 cm, D435 ~28 cm, "
-    "D455 ~52 cm), range ~10 m, invalid depth band"
+    "D455 ~52 cm), range ~10 m, invalid depth band. Min-Z is a fixed disparity search range in "
+    "pixels, so it scales with the image width: the D435 and D455 entries are for 848x480 "
+    "(28 cm and 52 cm x 848 / 1280)"
 )
 
-# Camera name -> sensor type, noise parameters, sources. Parameters not listed keep the type's
-# defaults. Where no figure is published (edge, hole and speckle parameters) the values are
-# chosen to give the described artefacts at a plausible size.
+# Camera name -> sensor type, noise parameters, sources, for the image sizes of the profiles
+# under config/cameras (RealSense D415 1280x720, D435 and D455 848x480). Parameters not listed
+# keep the type's defaults. Where no figure is published (edge, hole, speckle and multipath
+# parameters) the values are chosen to give the described artefacts at a plausible size.
 PUBLISHED_SENSOR_PARAMETERS: Mapping[str, PublishedSensorParameters] = types.MappingProxyType(
     {
         "kinect_v1": PublishedSensorParameters(
@@ -660,7 +664,7 @@ PUBLISHED_SENSOR_PARAMETERS: Mapping[str, PublishedSensorParameters] = types.Map
                 "baseline": 0.050,
                 "subpixel_rms": 0.08,
                 "disparity_subpixel_steps": 32,
-                "min_range": 0.28,
+                "min_range": 0.19,
                 "max_range": 10.0,
             },
             (_INTEL_TUNING, _INTEL_SUBPIXEL, _INTEL_DATASHEET),
@@ -671,7 +675,7 @@ PUBLISHED_SENSOR_PARAMETERS: Mapping[str, PublishedSensorParameters] = types.Map
                 "baseline": 0.095,
                 "subpixel_rms": 0.08,
                 "disparity_subpixel_steps": 32,
-                "min_range": 0.52,
+                "min_range": 0.34,
                 "max_range": 10.0,
             },
             (_INTEL_TUNING, _INTEL_SUBPIXEL, _INTEL_DATASHEET),
