@@ -399,18 +399,26 @@ def _neighbourhood_extremes(
     return low, high
 
 
-def _far_side_of_jumps(depth: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
-    """(H, W) bool: valid pixels with a valid 4-neighbour nearer by more than `threshold`."""
+def _depth_jumps(
+    depth: np.ndarray, valid: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(near side, far side), (H, W) bool: valid pixels with a valid 4-neighbour farther
+    (near side) or nearer (far side) by more than `threshold` metres."""
+    near_side = np.zeros(depth.shape, dtype=bool)
     far_side = np.zeros(depth.shape, dtype=bool)
-    for axis in (0, 1):
-        step = np.diff(depth, axis=axis)  # depth[i + 1] - depth[i]
-        both = valid[(slice(None, -1),) if axis == 0 else (slice(None), slice(None, -1))]
-        both = both & (valid[1:] if axis == 0 else valid[:, 1:])
-        lead = (slice(None, -1), slice(None)) if axis == 0 else (slice(None), slice(None, -1))
-        trail = (slice(1, None), slice(None)) if axis == 0 else (slice(None), slice(1, None))
-        far_side[lead] |= both & (step < -threshold)  # the next pixel is nearer
-        far_side[trail] |= both & (step > threshold)  # the previous pixel is nearer
-    return far_side
+    for lead, trail in (
+        ((slice(None, -1), slice(None)), (slice(1, None), slice(None))),  # down the columns
+        ((slice(None), slice(None, -1)), (slice(None), slice(1, None))),  # along the rows
+    ):
+        step = depth[trail] - depth[lead]
+        both = valid[lead] & valid[trail]
+        rising = both & (step > threshold)  # the trailing pixel is farther
+        falling = both & (step < -threshold)  # the trailing pixel is nearer
+        near_side[lead] |= rising
+        far_side[trail] |= rising
+        far_side[lead] |= falling
+        near_side[trail] |= falling
+    return near_side, far_side
 
 
 def _correlated_noise(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator):
@@ -504,9 +512,9 @@ def _apply_time_of_flight(
     valid = clean > 0
     noisy = clean.copy()
     threshold = config.edge_jump_threshold
+    near_side, far_side = _depth_jumps(clean, valid, threshold)
 
     # 1. Multipath: far surfaces beside a nearer one read too far, fading with pixel distance.
-    far_side = _far_side_of_jumps(clean, valid, threshold)
     if config.multipath_bias > 0 and far_side.any():
         reach = math.ceil(5 * config.multipath_width_px)
         distance = cv2.distanceTransform((~far_side).astype(np.uint8), cv2.DIST_L2, 5)
@@ -517,38 +525,29 @@ def _apply_time_of_flight(
         )
 
     # 2. Mixed pixels on depth edges: mostly flagged invalid, the rest between the surfaces.
-    edges = far_side.copy()
-    for axis in (0, 1):  # add the near side of each jump
-        step = np.diff(clean, axis=axis)
-        lead = (slice(None, -1), slice(None)) if axis == 0 else (slice(None), slice(None, -1))
-        trail = (slice(1, None), slice(None)) if axis == 0 else (slice(None), slice(1, None))
-        both = valid[lead] & valid[trail]
-        edges[lead] |= both & (step > threshold)
-        edges[trail] |= both & (step < -threshold)
-    rows, cols = np.nonzero(edges)
+    rows, cols = np.nonzero(near_side | far_side)
     if rows.size:
         invalid = rng.random(rows.size) < config.edge_invalid_probability
         weight = rng.random(rows.size)
         low, high = _neighbourhood_extremes(clean, valid, rows, cols)
         noisy[rows, cols] = np.where(invalid, 0.0, low + weight * (high - low))
-    valid = noisy > 0
 
-    # 3. Random and 4. systematic error.
-    z = noisy[valid]
-    sigma = tof_random_sigma(clean[valid], config)
-    noisy[valid] = (
-        z
-        + config.systematic_offset
-        + config.systematic_fraction * z
-        + sigma * rng.standard_normal(z.size)
-    )
-    noisy[noisy <= 0] = 0.0
+    # 3. Random and 4. systematic error (float32 holds depth to < 1 um).
+    sigma = tof_random_sigma(clean, config).astype(np.float32)
+    error = rng.standard_normal(clean.shape, dtype=np.float32)
+    error *= sigma
+    measured = noisy.astype(np.float32)
+    measured *= np.float32(1.0 + config.systematic_fraction)
+    measured += np.float32(config.systematic_offset)
+    measured += error
+    measured[(noisy <= 0) | (measured <= 0)] = 0.0
 
     # 5. Low-reflectivity holes and the range limits.
     if config.hole_fraction > 0:
-        noisy[random_hole_mask(clean.shape, config.hole_fraction, config.hole_radius_px, rng)] = 0
-    _range_limit(noisy, config)
-    return noisy.astype(np.float32)
+        holes = random_hole_mask(clean.shape, config.hole_fraction, config.hole_radius_px, rng)
+        measured[holes] = 0.0
+    _range_limit(measured, config)
+    return measured
 
 
 def apply_sensor_noise(
