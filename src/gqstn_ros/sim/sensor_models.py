@@ -276,9 +276,10 @@ def _convert(name: str, annotation: Any, value: Any) -> Any:
 def noise_config_from_mapping(sensor_type: str, params: Mapping[str, Any]) -> SensorNoiseConfig:
     """The noise config of `sensor_type` (one of SENSOR_TYPES) with the parameters in `params`.
 
-    Parameters left out keep the type's defaults; lists become tuples. An unknown sensor type or
-    an unknown, ill-typed or out-of-range parameter raises ValueError naming it
-    (`sensor` or `noise.<parameter>`).
+    Parameters left out (or `params` None) keep the type's defaults; lists become tuples, ints
+    become floats where the parameter is a float. An unknown sensor type or an unknown,
+    ill-typed or out-of-range parameter raises ValueError naming it (`sensor` or
+    `noise.<parameter>`).
     """
     cls = _CONFIG_CLASSES.get(sensor_type) if isinstance(sensor_type, str) else None
     _require(
@@ -298,7 +299,7 @@ def noise_config_from_mapping(sensor_type: str, params: Mapping[str, Any]) -> Se
     _require(
         not unknown,
         f"noise.{unknown[0]}" if unknown else "noise",
-        f"unknown parameter of a {sensor_type} sensor; known: {', '.join(names)}",
+        f"not a parameter of the {sensor_type} model; its parameters: {', '.join(names)}",
     )
     values = {name: _convert(name, hints[name], value) for name, value in params.items()}
     return cls(**values)
