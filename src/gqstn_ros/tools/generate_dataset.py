@@ -1,58 +1,84 @@
 """Generate a synthetic grasp dataset (Dex-Net 2.0 TensorDataset layout), resumable, in parallel.
 
-Objects are split into shards of `--objects-per-shard`; worker processes generate shards
+Scenes are split into shards of `--objects-per-shard` scenes; workers generate shards
 (`gqstn_ros.datasets.generate`) and each finished shard is moved into place atomically, so an
 interrupted run loses at most the shards in progress: run the same command again to resume
-(the configuration and seed must match; `--objects` may grow). When every shard is done, the
-shards are merged into
+(the configuration and seed must match; `--scenes` may grow). The workers are local processes
+(`--engine process`) or a Dask cluster (`--engine dask`: a local cluster of `--workers`
+processes, or the scheduler at `--scheduler ADDRESS`, whose workers must see `--output` on a
+shared file system and have gqstn_ros installed); both write the same shards. When every shard
+is done, the shards are merged into
 
-    <output>/images/   one datapoint per image (raw 16-bit depth window, intrinsics, poses)
+    <output>/images/   one datapoint per image (raw 16-bit depth window, intrinsics, camera, poses)
     <output>/grasps/   one datapoint per grasp (32x32 crop, hand_poses, robust_ferrari_canny...)
-    <output>/splits/object_wise/   object-wise train / val / test indices of both
-    <output>/report.json           throughput and class balance per family and grasp source
+    <output>/splits/object_wise/   scene-wise (hence object-wise) train / val / test indices
+    <output>/report.json           throughput and class balance per family, camera, gripper,
+                                   grasp source and objects per scene
 
-Usage: python -m gqstn_ros.tools.generate_dataset --output data/synthetic --objects 300
+Usage: python -m gqstn_ros.tools.generate_dataset --output data/synthetic --scenes 300
        [--seed 0] [--workers 2] [--objects-per-shard 4] [--drops 3] [--views 2]
+       [--camera kinect_v1:0.4 --camera realsense_d415:0.3 ...] [--gripper robotiq_2f85]
+       [--families box mug ...] [--hold-out-families tool ...] [--hold-out-cameras NAME ...]
+       [--objects-per-scene 1-6] [--scene-layout pile|spread] [--engine process|dask]
+
+Without `--camera` the dataset is seen by the legacy camera (Kinect v1 intrinsics and noise,
+0.62-0.78 m above the table, stored as a 320-pixel window): the defaults reproduce the datasets
+generated before camera profiles existed, manifest and data.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import multiprocessing
 import os
 import shutil
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.spatial import ConvexHull, QhullError
 from tqdm import tqdm
 
 from gqstn_ros.datasets.generate import (
     GRASP_SOURCES,
+    SCENE_LAYOUTS,
+    CameraSpec,
     GenerationConfig,
+    build_object,
+    complete_legacy_images,
     field_specs,
     generate_object_images,
 )
 from gqstn_ros.datasets.splits import object_wise_split, write_split
 from gqstn_ros.datasets.tensor_dataset import FieldSpec, TensorDataset, TensorDatasetWriter
 from gqstn_ros.grasping.robustness import RobustnessConfig
+from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.preprocessing import pixel_window_in_metres
+from gqstn_ros.profiles import ProfileError, load_camera_profile, load_gripper_profile
+from gqstn_ros.sim import objects as object_families
 
 SPLIT_NAME = "object_wise"
-SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by objects
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by scenes (hence by objects)
 DATAPOINTS_PER_FILE = {"images": 100, "grasps": 5000}
+ENGINES = ("process", "dask")
+# Objects of a family sampled to decide whether a gripper can close on that family at all.
+CLOSING_CHECK_SAMPLES = 8
 
 
 class GenerationError(RuntimeError):
     pass
 
 
-def _specs(fields: dict) -> dict[str, FieldSpec]:
-    return {name: FieldSpec(dtype, tuple(shape)) for name, (dtype, shape) in fields.items()}
+def _specs(fields_: dict) -> dict[str, FieldSpec]:
+    return {name: FieldSpec(dtype, tuple(shape)) for name, (dtype, shape) in fields_.items()}
 
 
 def shard_path(root: Path, shard: int) -> Path:
@@ -60,7 +86,7 @@ def shard_path(root: Path, shard: int) -> Path:
 
 
 def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
-    """Generate objects [first, first + count) into shard `shard` (in a worker process)."""
+    """Generate scenes [first, first + count) into shard `shard` (in a worker process)."""
     root, shard, first, count, config = job
     # One process per core already: torch's own threads would only oversubscribe the cores
     # (crops are computed per pixel, so the result does not depend on it).
@@ -79,12 +105,12 @@ def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
         TensorDatasetWriter(work / "images", _specs(image_fields), 10**6) as images,
         TensorDatasetWriter(work / "grasps", _specs(grasp_fields), 10**7) as grasps,
     ):
-        for object_index in range(first, first + count):
-            result = generate_object_images(object_index, seed, config)
+        for scene_index in range(first, first + count):
+            result = generate_object_images(scene_index, seed, config)
             result.grasps["image_labels"] = result.grasps["image_labels"] + images.num_datapoints
             images.add(**result.images)
             grasps.add(**result.grasps)
-            stats["skipped"] += [f"object {object_index}: {s}" for s in result.skipped_drops]
+            stats["skipped"] += [f"scene {scene_index}: {s}" for s in result.skipped_drops]
             for stage, value in result.seconds.items():
                 seconds[stage] += value
         stats["images"], stats["grasps"] = images.num_datapoints, grasps.num_datapoints
@@ -96,32 +122,62 @@ def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
     return stats
 
 
-# Label-model fields added after datasets were first written, with the values that reproduce
-# the labels those datasets hold (a manifest without them was generated before they existed).
-LEGACY_ROBUSTNESS_FIELDS = {"squeeze_alignment_max_angle": 0.0, "parallel_face_tolerance": 0.1}
-# Gripper fields a manifest written before they existed lacks: the 2F-85 values, which those
-# datasets were generated with (the fields did not change their labels).
+# Fields added after datasets were first written, with the values that reproduce the datasets
+# a manifest without them describes (it was generated before they existed). A default-valued
+# generation field is left out of a new manifest, so that the defaults write the manifest they
+# always wrote.
+LEGACY_ROBUSTNESS_FIELDS = {
+    "squeeze_alignment_max_angle": 0.0,
+    "parallel_face_tolerance": 0.1,
+    "weight_safety_factor": 1.0,
+    "flush_tolerance": 0.001,
+}
 LEGACY_GRIPPER_FIELDS = {"min_grip_force": 20.0, "grip_force": 60.0, "pad_friction": 0.5}
+LEGACY_NETWORK_INPUT_FIELDS = {"view_size_m": 0.0}
+LATER_GENERATION_FIELDS = (
+    "cameras", "objects_per_scene", "scene_layout", "held_out_families", "held_out_cameras",
+)  # fmt: skip
+
+
+def manifest_config(config: GenerationConfig) -> dict:
+    """The configuration as the manifest records it (JSON values): every field, except the
+    generation fields added later while they hold their defaults."""
+    data = json.loads(json.dumps(config.to_dict()))
+    defaults = json.loads(json.dumps(GenerationConfig().to_dict()))
+    for name in LATER_GENERATION_FIELDS:
+        if data[name] == defaults[name]:
+            del data[name]
+    return data
+
+
+def _with_legacy_fields(existing: dict, current: dict) -> dict:
+    """An older manifest's configuration completed with the fields it predates."""
+    config = json.loads(json.dumps(existing))
+    for section, legacy in (
+        ("robustness", LEGACY_ROBUSTNESS_FIELDS),
+        ("gripper", LEGACY_GRIPPER_FIELDS),
+        ("network_input", LEGACY_NETWORK_INPUT_FIELDS),
+    ):
+        old, new = config.get(section), current.get(section)
+        if isinstance(old, dict) and isinstance(new, dict):
+            for name, value in legacy.items():
+                if name in new:
+                    old.setdefault(name, value)
+    return config
 
 
 def _check_or_write_manifest(root: Path, config: GenerationConfig, seed: int) -> None:
-    manifest = {"seed": seed, "config": json.loads(json.dumps(config.to_dict()))}
+    manifest = {"seed": seed, "config": manifest_config(config)}
     path = root / "generation.json"
     if path.exists():
         existing = json.loads(path.read_text())
-        robustness = existing.get("config", {}).get("robustness")
-        if isinstance(robustness, dict):
-            for name, value in LEGACY_ROBUSTNESS_FIELDS.items():
-                robustness.setdefault(name, value)
-        gripper = existing.get("config", {}).get("gripper")
-        if isinstance(gripper, dict):
-            for name, value in LEGACY_GRIPPER_FIELDS.items():
-                gripper.setdefault(name, value)
-        if existing != manifest:
-            differing = [
-                k for k in manifest["config"] if existing["config"].get(k) != manifest["config"][k]
-            ]
-            if existing["seed"] != seed:
+        existing_config = _with_legacy_fields(existing.get("config", {}), manifest["config"])
+        if existing_config != manifest["config"] or existing.get("seed") != seed:
+            names = set(manifest["config"]) | set(existing_config)
+            differing = sorted(
+                k for k in names if existing_config.get(k) != manifest["config"].get(k)
+            )
+            if existing.get("seed") != seed:
                 differing.append("seed")
             raise GenerationError(
                 f"{path} was written with another configuration (differs in {differing}): "
@@ -141,7 +197,7 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
     with (
         TensorDatasetWriter(
             root / "images", _specs(image_fields), DATAPOINTS_PER_FILE["images"],
-            metadata={"generation": "generation.json"},
+            metadata={"generation": "generation.json", "cameras": list(config.camera_names)},
         ) as images,
         TensorDatasetWriter(
             root / "grasps", _specs(grasp_fields), DATAPOINTS_PER_FILE["grasps"],
@@ -149,6 +205,8 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
                 "robust_threshold": config.robustness.robust_threshold,
                 "grasp_sources": list(GRASP_SOURCES),
                 "families": list(config.families),
+                "cameras": list(config.camera_names),
+                "gripper": config.gripper.name,
             },
         ) as grasps,
     ):  # fmt: skip
@@ -159,70 +217,325 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
             shard_grasps = TensorDataset(path / "grasps")
             offset = images.num_datapoints
             batch = {f: shard_images.field(f) for f in shard_images.field_names}
-            images.add(**batch)
+            images.add(**complete_legacy_images(batch))
             batch = {f: shard_grasps.field(f) for f in shard_grasps.field_names}
             batch["image_labels"] = batch["image_labels"] + offset
             grasps.add(**batch)
     images_set, grasps_set = TensorDataset(root / "images"), TensorDataset(root / "grasps")
-    # Objects are assigned to parts once (by their images), then both datasets follow.
-    image_objects = images_set.field("object_labels")
-    image_parts = object_wise_split(image_objects, SPLIT_FRACTIONS, seed)
-    part_objects = {name: np.unique(image_objects[rows]) for name, rows in image_parts.items()}
-    for dataset_root, dataset in ((root / "images", images_set), (root / "grasps", grasps_set)):
-        objects = dataset.field("object_labels")
-        write_split(
-            dataset_root,
-            SPLIT_NAME,
-            {name: np.flatnonzero(np.isin(objects, ids)) for name, ids in part_objects.items()},
-            overwrite=True,
-        )
-    return build_report(grasps_set, shard_stats, config)
+    # Scenes are assigned to parts once (by their images); every grasp follows its image.
+    # An object is in one scene only, so no object is in two parts.
+    image_parts = object_wise_split(images_set.field("scene_labels"), SPLIT_FRACTIONS, seed)
+    grasp_images = grasps_set.field("image_labels")
+    write_split(root / "images", SPLIT_NAME, image_parts, overwrite=True)
+    write_split(
+        root / "grasps",
+        SPLIT_NAME,
+        {name: np.flatnonzero(np.isin(grasp_images, rows)) for name, rows in image_parts.items()},
+        overwrite=True,
+    )
+    return build_report(images_set, grasps_set, shard_stats, config)
 
 
-def build_report(grasps: TensorDataset, shard_stats: list[dict], config: GenerationConfig) -> dict:
+def _balance(robust: np.ndarray, mask: np.ndarray) -> dict:
+    return {
+        "grasps": int(mask.sum()),
+        "robust_share": float(robust[mask].mean()) if mask.any() else 0.0,
+    }
+
+
+def build_report(
+    images: TensorDataset, grasps: TensorDataset, shard_stats: list[dict], config: GenerationConfig
+) -> dict:
     quality = grasps.field("robust_ferrari_canny")
     robust = quality >= config.robustness.robust_threshold
     families = grasps.field("family_labels")
     sources = grasps.field("grasp_sources")
+    grasp_image = grasps.field("image_labels").astype(np.int64)
+    image_cameras = images.field("camera_ids")
+    image_counts = images.field("object_counts")
+    cameras = image_cameras[grasp_image]
+    counts = image_counts[grasp_image]
     balance = {}
     for index, family in enumerate(config.families):
         mask = families == index
-        row = {
-            "grasps": int(mask.sum()),
-            "robust_share": float(robust[mask].mean()) if mask.any() else 0.0,
-        }
+        row = _balance(robust, mask)
         for source_index, source in enumerate(GRASP_SOURCES):
             both = mask & (sources == source_index)
             row[f"{source}_robust_share"] = float(robust[both].mean()) if both.any() else 0.0
         balance[family] = row
-    images = sum(s["images"] for s in shard_stats)
+    per_camera = {}
+    for index, name in enumerate(config.camera_names):
+        row = _balance(robust, cameras == index)
+        per_camera[name] = {"images": int((image_cameras == index).sum()), **row}
+    per_count = {
+        str(int(n)): {"images": int((image_counts == n).sum()), **_balance(robust, counts == n)}
+        for n in np.unique(image_counts)
+    }
+    per_source = {name: _balance(robust, sources == i) for i, name in enumerate(GRASP_SOURCES)}
+    image_count = sum(s["images"] for s in shard_stats)
     cpu_seconds = sum(s["wall_seconds"] for s in shard_stats)
     stages: dict[str, float] = defaultdict(float)
     for stats in shard_stats:
         for stage, value in stats["seconds"].items():
             stages[stage] += value
     return {
-        "images": images,
+        "images": image_count,
         "grasps": len(quality),
-        "robust_share": float(robust.mean()),
+        "robust_share": float(robust.mean()) if len(robust) else 0.0,
         "worker_seconds": cpu_seconds,
-        "images_per_worker_second": images / max(cpu_seconds, 1e-9),
-        "stage_seconds_per_image": {k: v / max(images, 1) for k, v in stages.items()},
+        "images_per_worker_second": image_count / max(cpu_seconds, 1e-9),
+        "stage_seconds_per_image": {k: v / max(image_count, 1) for k, v in stages.items()},
         "class_balance": balance,
+        "class_balance_per_camera": per_camera,
+        "class_balance_per_gripper": {config.gripper.name: _balance(robust, np.ones_like(robust))},
+        "class_balance_per_source": per_source,
+        "class_balance_per_object_count": per_count,
+        "held_out_families": list(config.held_out_families),
+        "held_out_cameras": list(config.held_out_cameras),
         "skipped": [s for stats in shard_stats for s in stats["skipped"]],
     }
+
+
+# ----------------------------------------------------------------------------- options
+def resolve_families(names: list[str], option: str) -> tuple[str, ...]:
+    """Family names and group names -> family names (in the order given, no duplicates)."""
+    groups = getattr(object_families, "FAMILY_GROUPS", {})
+    out: list[str] = []
+    for name in names:
+        if name in groups:
+            members = list(groups[name])
+        else:
+            try:
+                object_families.check_family(name)
+            except ValueError:
+                known_groups = f"; groups: {', '.join(sorted(groups))}" if groups else ""
+                raise ValueError(
+                    f"{option}: unknown family or group {name!r} (families: "
+                    f"{', '.join(object_families.FAMILIES)}{known_groups})"
+                ) from None
+            members = [name]
+        out += [m for m in members if m not in out]
+    return tuple(out)
+
+
+def parse_cameras(values: list[str]) -> tuple[CameraSpec, ...]:
+    """`--camera NAME[:SHARE]` values -> camera specs whose shares sum to 1. Cameras without a
+    share split what the others leave equally."""
+    names, shares = [], []
+    for value in values:
+        name, _, share_text = value.partition(":")
+        share = None
+        if share_text:
+            try:
+                share = float(share_text)
+            except ValueError:
+                raise ValueError(f"--camera {value}: the share must be a number") from None
+            if not (math.isfinite(share) and 0 < share <= 1):
+                raise ValueError(f"--camera {value}: the share must be in (0, 1]")
+        if name in names:
+            raise ValueError(f"--camera {name} is given twice")
+        names.append(name)
+        shares.append(share)
+    given = sum(s for s in shares if s is not None)
+    missing = [i for i, s in enumerate(shares) if s is None]
+    if given > 1 + 1e-6 or (not missing and abs(given - 1) > 1e-3):
+        raise ValueError(f"--camera shares must sum to 1, got {given:g}")
+    if missing:
+        left = 1.0 - given
+        if left <= 1e-9:
+            raise ValueError("--camera: the shares given leave nothing for the cameras without one")
+        for i in missing:
+            shares[i] = left / len(missing)
+    total = sum(shares)
+    specs = []
+    for name, share in zip(names, shares, strict=True):
+        try:
+            profile = load_camera_profile(name)
+        except ProfileError as error:
+            raise ValueError(f"--camera: {error}") from None
+        specs.append(CameraSpec.from_profile(profile, round(share / total, 6)))
+    # Rounded shares: the last camera takes the remainder so that they sum to exactly 1.
+    remainder = round(1.0 - sum(s.share for s in specs[:-1]), 6)
+    specs[-1] = replace(specs[-1], share=remainder)
+    return tuple(specs)
+
+
+def parse_object_count(text: str) -> tuple[int, int]:
+    """ "N" or "A-B" -> (least, most) objects per scene."""
+    low, dash, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high)) if dash else (int(low), int(low))
+    except ValueError:
+        raise ValueError(f"--objects-per-scene {text!r}: give N or A-B (whole numbers)") from None
+    if not 1 <= bounds[0] <= bounds[1]:
+        raise ValueError(f"--objects-per-scene {text!r}: need 1 <= A <= B")
+    return bounds
+
+
+def minimal_width(vertices: np.ndarray, directions: int = 256) -> float:
+    """Smallest extent (m) of a point set over its convex hull's face normals and a spread of
+    directions: an upper bound of the width a parallel gripper must open to (exact for
+    polyhedra whose minimal width is across a face)."""
+    points = np.asarray(vertices, dtype=np.float64)
+    golden = math.pi * (3.0 - math.sqrt(5.0))
+    k = np.arange(directions)
+    z = 1.0 - (k + 0.5) / directions  # upper hemisphere: a width does not depend on the sign
+    r = np.sqrt(1.0 - z * z)
+    normals = np.stack([r * np.cos(golden * k), r * np.sin(golden * k), z], axis=1)
+    with contextlib.suppress(QhullError):
+        normals = np.concatenate([normals, ConvexHull(points).equations[:, :3]])
+    projections = points @ normals.T
+    return float(np.min(projections.max(axis=0) - projections.min(axis=0)))
+
+
+def check_gripper_closes(families: tuple[str, ...], gripper: GripperConfig) -> None:
+    """Raise ValueError naming every family (other than those made to be ungraspable) none
+    of whose sampled objects the gripper can close on: all wider than its stroke every way."""
+    ungraspable = set(object_families.UNGRASPABLE_FAMILIES)
+    refused = []
+    for family in families:
+        if family in ungraspable:
+            continue
+        widths = [
+            minimal_width(build_object(family, seed, gripper).vertices)
+            for seed in range(CLOSING_CHECK_SAMPLES)
+        ]
+        if min(widths) > gripper.max_width:
+            refused.append(f"{family} (narrowest {1000 * min(widths):.0f} mm)")
+    if refused:
+        raise ValueError(
+            f"gripper {gripper.name} ({1000 * gripper.max_width:.0f} mm stroke) cannot close on "
+            f"any object of: {', '.join(refused)}"
+        )
+
+
+def config_from_args(args: argparse.Namespace) -> GenerationConfig:
+    """The generation configuration of the command line; ValueError names the option."""
+    config = GenerationConfig(drops_per_object=args.drops, views_per_drop=args.views)
+    families = resolve_families(args.families, "--families") if args.families else config.families
+    held_out = resolve_families(args.hold_out_families, "--hold-out-families")
+    families = tuple(f for f in families if f not in held_out)
+    if not families:
+        raise ValueError("--families: every family requested is held out")
+    gripper = config.gripper
+    if args.gripper:
+        try:
+            gripper = load_gripper_profile(args.gripper)
+        except ProfileError as error:
+            raise ValueError(f"--gripper: {error}") from None
+    cameras = parse_cameras(args.camera) if args.camera else ()
+    for name in args.hold_out_cameras:
+        try:
+            load_camera_profile(name)
+        except ProfileError as error:
+            raise ValueError(f"--hold-out-cameras: {error}") from None
+    view_size_m = args.view_size_m
+    if view_size_m is None:
+        view_size_m = round(pixel_window_in_metres(config.network_input.view_size_px), 4)
+        view_size_m = view_size_m if cameras else 0.0
+    robustness = replace(
+        config.robustness,
+        squeeze_alignment_max_angle=round(float(np.deg2rad(args.squeeze_alignment_deg)), 4),
+    )
+    config = replace(
+        config,
+        families=families,
+        gripper=gripper,
+        cameras=cameras,
+        network_input=replace(config.network_input, view_size_m=view_size_m),
+        robustness=robustness,
+        objects_per_scene=parse_object_count(args.objects_per_scene),
+        scene_layout=args.scene_layout,
+        held_out_families=tuple(f for f in held_out if f not in families),
+        held_out_cameras=tuple(args.hold_out_cameras),
+    )
+    check_gripper_closes(config.families, config.gripper)
+    return config
+
+
+# ----------------------------------------------------------------------------- engines
+Job = tuple[Path, int, int, int, GenerationConfig]
+
+
+def run_process_pool(jobs: list[Job], workers: int) -> Iterator[dict]:
+    """Shard statistics as local worker processes finish them."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(workers, len(jobs))) as pool:
+        yield from pool.imap_unordered(run_shard, jobs)
+
+
+def run_dask(jobs: list[Job], workers: int, scheduler: str | None) -> Iterator[dict]:
+    """Shard statistics as Dask workers finish them: on the cluster at `scheduler`, else on a
+    local cluster of `workers` single-threaded processes."""
+    from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=min(workers, len(jobs)),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(run_shard, jobs, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--objects", type=int, default=300, help="objects (each gives images)")
+    parser.add_argument(
+        "--scenes", "--objects", dest="scenes", type=int, default=300,
+        help="scenes (each gives drops x views images); with one object per scene, objects",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--objects-per-shard", type=int, default=4)
+    parser.add_argument("--objects-per-shard", type=int, default=4, help="scenes per shard")
     parser.add_argument("--drops", type=int, default=GenerationConfig.drops_per_object)
     parser.add_argument("--views", type=int, default=GenerationConfig.views_per_drop)
-    parser.add_argument("--families", nargs="*", default=None, help="default: all families")
+    parser.add_argument(
+        "--families", nargs="*", default=None, help="families or family groups; default: all"
+    )
+    parser.add_argument(
+        "--hold-out-families", nargs="*", default=[],
+        help="families or groups kept out of the dataset (recorded for generalization tests)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--camera", action="append", default=[], metavar="NAME[:SHARE]",
+        help="a camera profile and its share of the views (repeat to mix cameras; cameras "
+        "without a share split the rest equally); default: the legacy Kinect v1 camera",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hold-out-cameras", nargs="*", default=[],
+        help="camera profiles kept out of the dataset (recorded for generalization tests)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gripper", default=None,
+        help="gripper profile (labels, grasp widths, object sizes); default: Robotiq 2F-85",
+    )  # fmt: skip
+    parser.add_argument(
+        "--view-size-m", type=float, default=None,
+        help="store each view as the window this wide in metres at the table, resampled to "
+        "320 px (0: 320 sensor pixels); default: 0 for the legacy camera, else the window a "
+        "320-pixel Kinect view covers at 0.70 m",
+    )  # fmt: skip
+    parser.add_argument(
+        "--objects-per-scene", default="1", help="N or A-B objects per scene (default 1)"
+    )
+    parser.add_argument("--scene-layout", choices=SCENE_LAYOUTS, default="pile")
+    parser.add_argument("--engine", choices=ENGINES, default="process")
+    parser.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address (with --engine dask)"
+    )
     parser.add_argument(
         "--squeeze-alignment-deg",
         type=float,
@@ -232,18 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         "reproduces the labels of datasets written before it existed (synthetic_v1, v2)",
     )
     args = parser.parse_args(argv)
-    for name in ("objects", "workers", "objects_per_shard"):
+    for name in ("scenes", "workers", "objects_per_shard"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.scheduler and args.engine != "dask":
+        parser.error("--scheduler needs --engine dask")
     try:
-        config = GenerationConfig(drops_per_object=args.drops, views_per_drop=args.views)
-        if args.families:
-            config = replace(config, families=tuple(args.families))
-        robustness = replace(
-            config.robustness,
-            squeeze_alignment_max_angle=round(float(np.deg2rad(args.squeeze_alignment_deg)), 4),
-        )
-        config = replace(config, robustness=robustness)
+        config = config_from_args(args)
     except ValueError as error:
         parser.error(str(error))
     root: Path = args.output
@@ -253,29 +561,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     per_shard = args.objects_per_shard
-    num_shards = -(-args.objects // per_shard)
+    num_shards = -(-args.scenes // per_shard)
     jobs = [
-        (root, shard, shard * per_shard, min(per_shard, args.objects - shard * per_shard), config)
+        (root, shard, shard * per_shard, min(per_shard, args.scenes - shard * per_shard), config)
         for shard in range(num_shards)
     ]
     pending = [job for job in jobs if not (shard_path(root, job[1]) / "done.json").exists()]
-    done_objects = args.objects - sum(job[3] for job in pending)
+    done_scenes = args.scenes - sum(job[3] for job in pending)
     print(
-        f"dataset {root}: {args.objects} objects in {num_shards} shards, {len(pending)} to do, "
-        f"{args.workers} workers",
+        f"dataset {root}: {args.scenes} scenes in {num_shards} shards, {len(pending)} to do, "
+        f"{args.workers} workers ({args.engine})",
         flush=True,
     )
     started = time.perf_counter()
     new_images = 0
-    with tqdm(total=args.objects, initial=done_objects, unit="object", dynamic_ncols=True) as bar:
+    with tqdm(total=args.scenes, initial=done_scenes, unit="scene", dynamic_ncols=True) as bar:
         if pending:
-            context = multiprocessing.get_context("spawn")
-            with context.Pool(min(args.workers, len(pending))) as pool:
-                for stats in pool.imap_unordered(run_shard, pending):
-                    new_images += stats["images"]
-                    bar.update(stats["objects"])
-                    elapsed = time.perf_counter() - started
-                    bar.set_postfix(images=new_images, images_per_s=f"{new_images / elapsed:.1f}")
+            results = (
+                run_dask(pending, args.workers, args.scheduler)
+                if args.engine == "dask"
+                else run_process_pool(pending, args.workers)
+            )
+            for stats in results:
+                new_images += stats["images"]
+                bar.update(stats["objects"])
+                elapsed = time.perf_counter() - started
+                bar.set_postfix(images=new_images, images_per_s=f"{new_images / elapsed:.1f}")
     elapsed = time.perf_counter() - started
     report = merge_shards(root, num_shards, config, args.seed)
     if pending:
@@ -284,6 +595,15 @@ def main(argv: list[str] | None = None) -> int:
     (root / "report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
     return 0
+
+
+def _print_rows(title: str, rows: dict, extra: str = "") -> None:
+    print(f"{title:18s} {'grasps':>8s} {'robust %':>8s}{extra}")
+    for name, row in rows.items():
+        line = f"{name:18s} {row['grasps']:8d} {100 * row['robust_share']:8.1f}"
+        if extra:
+            line += f" {row.get('images', 0):7d}"
+        print(line)
 
 
 def print_report(report: dict) -> None:
@@ -298,15 +618,18 @@ def print_report(report: dict) -> None:
             f"{rate * report['grasps'] / max(report['images'], 1):.0f} labelled grasps/s"
         )
     print(
-        f"{'family':13s} {'grasps':>7s} {'robust %':>8s} {'mesh %':>7s} {'image %':>7s} "
+        f"{'family':18s} {'grasps':>8s} {'robust %':>8s} {'mesh %':>7s} {'image %':>7s} "
         f"{'random %':>8s}"
     )
     for family, row in report["class_balance"].items():
         print(
-            f"{family:13s} {row['grasps']:7d} {100 * row['robust_share']:8.1f} "
+            f"{family:18s} {row['grasps']:8d} {100 * row['robust_share']:8.1f} "
             f"{100 * row['mesh_robust_share']:7.1f} {100 * row['image_robust_share']:7.1f} "
             f"{100 * row['random_robust_share']:8.1f}"
         )
+    _print_rows("camera", report["class_balance_per_camera"], f" {'images':>7s}")
+    _print_rows("gripper", report["class_balance_per_gripper"])
+    _print_rows("objects per scene", report["class_balance_per_object_count"], f" {'images':>7s}")
     if report["skipped"]:
         print(f"{len(report['skipped'])} settled poses skipped, e.g. {report['skipped'][0]}")
 

@@ -1,0 +1,138 @@
+"""generate_dataset: the default reproduces the legacy manifest and data, options are checked
+before any work, camera mixes and multi-object scenes are reported, and the Dask engine writes
+the same dataset as the process pool."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gqstn_ros.datasets.splits import read_split
+from gqstn_ros.datasets.tensor_dataset import TensorDataset
+from gqstn_ros.tools import generate_dataset
+
+EXPECTATION = Path(__file__).parents[1] / "datasets" / "data" / "legacy_default_generation.json"
+TINY = ["--drops", "1", "--views", "1", "--workers", "2", "--objects-per-shard", "1"]
+MIXED = [
+    *TINY, "--scenes", "3", "--families", "box", "cylinder", "--objects-per-scene", "1-2",
+    "--camera", "kinect_v1:0.5", "--camera", "realsense_d435", "--hold-out-cameras",
+    "realsense_d455", "--hold-out-families", "sphere",
+]  # fmt: skip
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def test_the_defaults_write_the_legacy_manifest_and_images(tmp_path):
+    expected = json.loads(EXPECTATION.read_text())
+    # A dataset started before the new options existed resumes with the default options...
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "generation.json").write_text(json.dumps(expected["manifest"]))
+    args = ["--scenes", "3", "--workers", "2", "--seed", "0", "--objects-per-shard", "1"]
+    assert generate_dataset.main(["--output", str(old), *args]) == 0
+    images, grasps = TensorDataset(old / "images"), TensorDataset(old / "grasps")
+    first = expected["objects"]["0"]
+    for key, digest in first.items():
+        kind, name = key.split("/")
+        dataset = images if kind == "images" else grasps
+        rows = digest["shape"][0]
+        assert _digest(dataset.field(name)[:rows]) == digest["sha256"], key
+    # ... and a new one records the same generation fields (its shards are done: it merges).
+    new = tmp_path / "new"
+    shutil.copytree(old / "shards", new / "shards")
+    assert generate_dataset.main(["--output", str(new), *args]) == 0
+    manifest = json.loads((new / "generation.json").read_text())
+    assert set(manifest["config"]) == set(expected["manifest"]["config"])
+    assert manifest["seed"] == 0
+    assert TensorDataset(new / "images").metadata["cameras"] == ["kinect_v1"]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--families", "box", "teapot"], "unknown family or group 'teapot'"),
+        (["--hold-out-families", "teapot"], "--hold-out-families: unknown family"),
+        (["--families", "box", "--hold-out-families", "box"], "every family requested is held"),
+        (["--camera", "kinect_v9"], "unknown camera profile 'kinect_v9'"),
+        (["--camera", "kinect_v1:0.7", "--camera", "realsense_d415:0.7"], "sum to 1"),
+        (["--camera", "kinect_v1:x"], "share must be a number"),
+        (["--hold-out-cameras", "nope"], "unknown camera profile 'nope'"),
+        (["--gripper", "robotiq_9f"], "unknown gripper profile 'robotiq_9f'"),
+        (["--objects-per-scene", "4-2"], "need 1 <= A <= B"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --engine dask"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(tmp_path, capsys, option, message):
+    output = tmp_path / "out"
+    with pytest.raises(SystemExit) as raised:
+        generate_dataset.main(["--output", str(output), "--scenes", "1", *option])
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_a_gripper_that_cannot_close_on_a_family_is_refused(tmp_path, capsys):
+    narrow = tmp_path / "narrow_15mm.yaml"
+    narrow.write_text(
+        "name: narrow_15mm\nmax_width: 0.015\nmin_width: 0.0\nfinger_width: 0.01\n"
+        "finger_thickness: 0.005\nfinger_depth: 0.03\nmin_grip_force: 10.0\n"
+        "max_grip_force: 50.0\ngrip_force: 20.0\npad_friction: 0.5\n"
+    )
+    output = tmp_path / "out"
+    with pytest.raises(SystemExit):
+        generate_dataset.main(
+            ["--output", str(output), "--families", "box", "sphere", "--gripper", str(narrow)]
+        )
+    error = capsys.readouterr().err
+    assert "narrow_15mm (15 mm stroke) cannot close on any object of: box" in error
+    assert "sphere" in error
+    assert not output.exists()
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed") / "process"
+    assert generate_dataset.main(["--output", str(root), *MIXED]) == 0
+    return root
+
+
+def test_a_camera_mix_of_multi_object_scenes_is_reported_per_family_camera_and_gripper(mixed):
+    report = json.loads((mixed / "report.json").read_text())
+    images, grasps = TensorDataset(mixed / "images"), TensorDataset(mixed / "grasps")
+    assert images.metadata["cameras"] == ["kinect_v1", "realsense_d435"]
+    assert grasps.metadata["gripper"] == "robotiq_2f85"
+    assert set(report["class_balance"]) == {"box", "cylinder"}
+    per_camera = report["class_balance_per_camera"]
+    assert set(per_camera) == {"kinect_v1", "realsense_d435"}
+    assert sum(row["images"] for row in per_camera.values()) == report["images"] == 3
+    assert sum(row["grasps"] for row in per_camera.values()) == report["grasps"]
+    assert report["class_balance_per_gripper"]["robotiq_2f85"]["grasps"] == report["grasps"]
+    assert sum(r["images"] for r in report["class_balance_per_object_count"].values()) == 3
+    assert report["held_out_families"] == ["sphere"]
+    assert report["held_out_cameras"] == ["realsense_d455"]
+    manifest = json.loads((mixed / "generation.json").read_text())["config"]
+    assert [c["name"] for c in manifest["cameras"]] == ["kinect_v1", "realsense_d435"]
+    assert manifest["objects_per_scene"] == [1, 2]
+    # Scene-wise splits: every grasp is in the part of its image.
+    image_parts = read_split(mixed / "images", "object_wise")
+    grasp_parts = read_split(mixed / "grasps", "object_wise")
+    grasp_images = grasps.field("image_labels")
+    for name, rows in grasp_parts.items():
+        assert set(grasp_images[rows].tolist()) <= set(image_parts[name].tolist())
+
+
+def test_the_dask_engine_writes_the_same_dataset_as_the_process_pool(mixed, tmp_path):
+    root = tmp_path / "dask"
+    assert generate_dataset.main(["--output", str(root), *MIXED, "--engine", "dask"]) == 0
+    for kind in ("images", "grasps"):
+        ours, theirs = TensorDataset(root / kind), TensorDataset(mixed / kind)
+        assert ours.field_names == theirs.field_names
+        for name in ours.field_names:
+            np.testing.assert_array_equal(ours.field(name), theirs.field(name), err_msg=name)
+    # Resuming a finished dataset with the other engine only merges again.
+    assert generate_dataset.main(["--output", str(root), *MIXED]) == 0
