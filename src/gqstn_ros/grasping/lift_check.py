@@ -10,7 +10,9 @@ driven by force-limited position actuators. Finger geometry comes from `GripperC
 fingertips reach `fingertip_below_center` below the grasp centre, as in the robustness model.
 
 A lift: the palm starts above the object with the jaws open to the grasp width, descends to the
-grasp depth, closes with a grip force limit, lifts `lift_height` and holds for `hold_time`.
+grasp depth, closes with the gripper's operating grip force (`GripperConfig.grip_force`, N per
+finger: the force the robustness label assumes; 60 N for the 2F-85), lifts `lift_height` and
+holds for `hold_time`.
 If the fingers or palm land on the object and the palm cannot reach the grasp depth, the
 grasp failed (a collision). Success: the object's centre of mass rose by at least
 lift_height - `lift_tolerance` and both fingers still touch the object.
@@ -24,7 +26,7 @@ import mujoco
 import numpy as np
 
 from gqstn_ros.grasping import primitives
-from gqstn_ros.grasping.antipodal import sample_antipodal_on_mesh
+from gqstn_ros.grasping.antipodal import MeshGraspCandidates, sample_antipodal_on_mesh
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
@@ -39,8 +41,10 @@ class LiftConfig:
     friction_coef: float = 0.5  # sliding friction of pads, object and table (as the label's mu)
     contact_patch_radius: float = 0.005  # m: torsional friction (2/3) mu r, as the label model
     object_density: float = 400.0  # kg/m^3, a light household object (plastic, cardboard, wood)
-    grip_force: float = 40.0  # N per finger; the 2F-85 is adjustable from 20 to 235 N
-    finger_stiffness: float = 10000.0  # N/m, finger position servo gain (saturates at grip_force)
+    # The grip force is the gripper's operating force, GripperConfig.grip_force (N per finger),
+    # the same value the robustness label assumes.
+    finger_stiffness: float = 10000.0  # N/m, finger position servo gain (saturates at the grip
+    # force)
     finger_damping: float = 60.0  # N s/m, about critical for the finger mass
     finger_mass: float = 0.1  # kg
     fingertip_below_center: float = 0.005  # m, as RobustnessConfig.fingertip_below_center
@@ -63,7 +67,6 @@ class LiftConfig:
     def __post_init__(self) -> None:
         for name in (
             "timestep",
-            "grip_force",
             "finger_stiffness",
             "finger_mass",
             "object_density",
@@ -191,9 +194,9 @@ def build_lift_model(
     <position name="palm_z" joint="palm_z" kp="{config.palm_stiffness}" forcelimited="true"
               forcerange="{-config.palm_force_limit} {config.palm_force_limit}"/>
     <position name="finger_left" joint="finger_left" kp="{config.finger_stiffness}"
-              forcelimited="true" forcerange="{-config.grip_force} {config.grip_force}"/>
+              forcelimited="true" forcerange="{-gripper.grip_force} {gripper.grip_force}"/>
     <position name="finger_right" joint="finger_right" kp="{config.finger_stiffness}"
-              forcelimited="true" forcerange="{-config.grip_force} {config.grip_force}"/>
+              forcelimited="true" forcerange="{-gripper.grip_force} {gripper.grip_force}"/>
   </actuator>
 </mujoco>"""
     return mujoco.MjModel.from_xml_string(xml)
@@ -285,8 +288,9 @@ class AgreementReport:
     robust_quality: (N,) robust epsilon; labels: (N,) bool label; lifted: (N,) bool lift
     success; object_names: (N,) the test object of each grasp. confusion: 2x2 counts
     [[label no & lift fails, label no & lift holds], [label yes & lift fails, label yes &
-    lift holds]]. nominal_collision_free and force_closure_rate: (N,) the label's reasons
-    (`RobustnessResult`), to explain the disagreements.
+    lift holds]]. nominal_collision_free, force_closure_rate, weight_hold_rate and reasons:
+    (N,) the label's reasons (`RobustnessResult`), to explain the disagreements.
+    families: (N,) the object family of each grasp (None: not drawn by family).
     """
 
     robust_quality: np.ndarray
@@ -300,6 +304,37 @@ class AgreementReport:
     # (C, N) robust quality of the same grasps under each of `measure_label_agreement`'s
     # `alternative_configs` (their own perturbation stream), to compare contact models.
     alternative_qualities: np.ndarray | None = None
+    weight_hold_rate: np.ndarray | None = None
+    reasons: np.ndarray | None = None
+    families: list[str] | None = None
+
+    def subset(self, mask: np.ndarray) -> AgreementReport:
+        """The report of the grasps selected by the (N,) bool `mask`."""
+        index = np.flatnonzero(np.asarray(mask, dtype=bool))
+
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else np.asarray(values)[..., index]
+
+        return AgreementReport(
+            robust_quality=self.robust_quality[index],
+            labels=self.labels[index],
+            lifted=self.lifted[index],
+            object_names=[self.object_names[i] for i in index],
+            nominal_collision_free=pick(self.nominal_collision_free),
+            force_closure_rate=pick(self.force_closure_rate),
+            held_under_perturbation=pick(self.held_under_perturbation),
+            alternative_qualities=pick(self.alternative_qualities),
+            weight_hold_rate=pick(self.weight_hold_rate),
+            reasons=pick(self.reasons),
+            families=None if self.families is None else [self.families[i] for i in index],
+        )
+
+    def by_family(self) -> dict[str, AgreementReport]:
+        """One report per family, in order of first appearance (needs `families`)."""
+        if self.families is None:
+            raise ValueError("this report has no families: it was not drawn by family")
+        families = np.asarray(self.families)
+        return {name: self.subset(families == name) for name in dict.fromkeys(self.families)}
 
     @property
     def robust_lift_agreement(self) -> float:
@@ -352,6 +387,28 @@ def random_test_object(
     return shape, pose
 
 
+def _disturbed(
+    grasps: MeshGraspCandidates,
+    fraction: float,
+    gripper: GripperConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres (N, 3), axes (N, 3) and widths (N,) of sampled grasps, a `fraction` of them
+    disturbed (axis turned up to +-60 deg, centre moved ~1 cm, random opening)."""
+    centers, axes, widths = grasps.centers.copy(), grasps.axes.copy(), grasps.widths.copy()
+    disturb = rng.random(len(centers)) < fraction
+    turn = rng.uniform(-np.pi / 3, np.pi / 3, len(centers))
+    c, s = np.cos(turn), np.sin(turn)
+    turned = np.column_stack(
+        [c * axes[:, 0] - s * axes[:, 1], s * axes[:, 0] + c * axes[:, 1], np.zeros(len(axes))]
+    )
+    axes[disturb] = turned[disturb]
+    centers[disturb] += rng.normal(0.0, 0.01, (int(disturb.sum()), 3)) * [1.0, 1.0, 0.5]
+    centers[:, 2] = np.maximum(centers[:, 2], 0.006)
+    widths[disturb] = rng.uniform(0.02, gripper.max_width, int(disturb.sum()))
+    return centers, axes, widths
+
+
 def measure_label_agreement(
     n_grasps: int,
     seed: int,
@@ -382,6 +439,8 @@ def measure_label_agreement(
     rng = np.random.default_rng(seed)
     qualities, labels, lifted, names = [], [], [], []
     collision_free, closure_rates, held_shares = [], [], []
+    weight_rates: list[float] = []
+    reasons: list[str] = []
     perturbation_rng = np.random.default_rng([seed, 1])
     alternative_rng = np.random.default_rng([seed, 2])
     alternatives: list[list[float]] = [[] for _ in alternative_configs]
@@ -393,17 +452,7 @@ def measure_label_agreement(
         grasps = sample_antipodal_on_mesh(mesh, gripper, wanted, rng)
         if len(grasps) == 0:
             continue
-        centers, axes, widths = grasps.centers.copy(), grasps.axes.copy(), grasps.widths.copy()
-        disturb = rng.random(len(centers)) < perturbed_fraction
-        turn = rng.uniform(-np.pi / 3, np.pi / 3, len(centers))
-        c, s = np.cos(turn), np.sin(turn)
-        turned = np.column_stack(
-            [c * axes[:, 0] - s * axes[:, 1], s * axes[:, 0] + c * axes[:, 1], np.zeros(len(axes))]
-        )
-        axes[disturb] = turned[disturb]
-        centers[disturb] += rng.normal(0.0, 0.01, (int(disturb.sum()), 3)) * [1.0, 1.0, 0.5]
-        centers[:, 2] = np.maximum(centers[:, 2], 0.006)
-        widths[disturb] = rng.uniform(0.02, gripper.max_width, int(disturb.sum()))
+        centers, axes, widths = _disturbed(grasps, perturbed_fraction, gripper, rng)
         evaluator = GraspQualityEvaluator(mesh, gripper, robustness_config)
         result = evaluator.evaluate(centers, axes, widths, rng)
         for k in range(len(centers)):
@@ -437,6 +486,8 @@ def measure_label_agreement(
         labels.extend(result.robust)
         collision_free.extend(result.nominal_collision_free)
         closure_rates.extend(result.force_closure_rate)
+        weight_rates.extend(result.weight_hold_rate)
+        reasons.extend(result.reasons)
     return AgreementReport(
         robust_quality=np.asarray(qualities),
         labels=np.asarray(labels, dtype=bool),
@@ -446,4 +497,6 @@ def measure_label_agreement(
         force_closure_rate=np.asarray(closure_rates),
         held_under_perturbation=np.asarray(held_shares) if perturbed_lifts > 0 else None,
         alternative_qualities=np.asarray(alternatives) if alternative_configs else None,
+        weight_hold_rate=np.asarray(weight_rates),
+        reasons=np.asarray(reasons, dtype=str),
     )

@@ -42,16 +42,33 @@ One grasp instance (the nominal grasp or a perturbed copy) is evaluated in world
    line between them lies strictly inside both friction cones, Nguyen 1988); only then is the
    Ferrari-Canny L1 epsilon computed, the distance from the origin to the boundary of the
    convex hull of all contact wrenches (scipy.spatial.ConvexHull, Qhull); otherwise 0.
+6. Weight (Dex-Net 2.1/4.0's wrench resistance): an instance in force closure must also hold
+   the object up. The gripper presses each finger with at most its operating grip force F
+   (`GripperConfig.grip_force`, the value the MuJoCo lift closes with); the object's weight
+   m g pulls straight down at its true centre of mass (m and the centre from the caller, e.g.
+   `ObjectModel.mass` and its origin). The instance holds when the two contacts' bounded wrench
+   sets (each F times the convex hull of {0} and its soft-finger wrenches of step 4) can
+   together balance `weight_safety_factor` times that weight. This is a linear programme in two
+   unknowns per instance (the squeeze along the line between the contacts and the torsion
+   traded between them), solved exactly in closed form and vectorised over instances
+   (`GraspQualityEvaluator.weight_capacity`). Far from the centre of mass it is the torsional
+   friction that runs out: the weight's torque about the line through the contacts can only be
+   balanced by the two contacts' torsion, at most (2/3) mu r F each. With no mass given the
+   step is left out.
 
-The robust quality is the mean epsilon over the perturbed copies; the label is
-robust quality >= `robust_threshold`. The default threshold was calibrated against a simulated
-lift in MuJoCo (`benchmarks/label_agreement.py`, calibration seed distinct from the reported
-one) and is documented on the field.
+The robust quality is the mean over the perturbed copies of the epsilon of the copies that hold
+the weight (0 for the others); the label is robust quality >= `robust_threshold`. A grasp that
+is not robust says why (`RobustnessResult.reasons`): its unperturbed descent collides, too few
+copies are in force closure, or enough are but too few of them hold the weight. The default
+threshold and safety factor were calibrated against a simulated lift in MuJoCo
+(`benchmarks/label_agreement.py`, on calibration families and seeds distinct from the reported
+ones) and are documented on the fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
@@ -64,11 +81,16 @@ except ImportError:  # a scipy without it: ConvexHull (the same Qhull run, ~1.5x
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
 
+if TYPE_CHECKING:
+    from gqstn_ros.sim.objects import ObjectModel
+
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 _WRENCH_DIM = 6
 # A contact normal and the closing line are "antipodal within the cone" only with this margin
 # (radians) inside the cone: the linearized cone is inscribed in the exact one.
 _CONE_ANGLE_MARGIN = 1e-6
+STANDARD_GRAVITY = 9.81  # m/s^2, as MuJoCo's default gravity in the lift
+_CAPACITY_CHUNK = 512  # instances per vectorised weight-capacity solve (bounds the memory)
 
 
 @dataclass(frozen=True)
@@ -84,6 +106,9 @@ class RobustnessConfig:
     table_clearance: float = 0.0  # m, fingertips must stay at least this high above the table
     pad_rays_across: int = 3  # closing rays across the pad width
     pad_rays_vertical: int = 4  # closing rays along the pad height (fingertip to palm)
+    flush_tolerance: float = 0.001  # m, pad rays touching within this of the first touch lie
+    # flush on the pad: how far they reach from the contact point is the torsion lever of the
+    # weight step (`GraspContacts.patch_spread`)
     contact_patch_tolerance: float = 0.003  # m, pad rays touching within this of the first touch
     # form the contact patch (the pad is flat and the object settles against it when squeezed:
     # a pad a few degrees off a face still grips the whole overlap, not one corner)
@@ -109,6 +134,9 @@ class RobustnessConfig:
     robust_threshold: float = 0.0005  # robust epsilon >= this is "robust": calibrated against
     # the MuJoCo lift on calibration seed 0 of benchmarks/label_agreement.py (Dex-Net 2.0 used
     # 0.002 on its own wrench scaling)
+    weight_safety_factor: float = 1.0  # a copy in force closure counts only if its contacts,
+    # each pressed with at most the gripper's grip force, hold this many times the object's
+    # weight at its centre of mass (step 6 of the module docstring); 0 turns the step off
 
     def __post_init__(self) -> None:
         if not self.friction_coef >= 0:
@@ -123,7 +151,8 @@ class RobustnessConfig:
         for name in (
             "contact_patch_radius", "fingertip_below_center", "squeeze_alignment_max_angle",
             "parallel_face_tolerance",
-            "contact_patch_tolerance", "grasp_translation_sigma", "grasp_rotation_sigma",
+            "contact_patch_tolerance", "flush_tolerance", "grasp_translation_sigma",
+            "grasp_rotation_sigma",
             "object_translation_sigma", "object_rotation_sigma", "friction_sigma",
             "robust_threshold",
         ):  # fmt: skip
@@ -131,6 +160,10 @@ class RobustnessConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.heightmap_resolution > 0:
             raise ValueError(f"heightmap_resolution must be > 0, got {self.heightmap_resolution}")
+        if not (np.isfinite(self.weight_safety_factor) and self.weight_safety_factor >= 0):
+            raise ValueError(
+                f"weight_safety_factor must be finite and >= 0, got {self.weight_safety_factor}"
+            )
 
 
 @dataclass(frozen=True)
@@ -140,22 +173,45 @@ class GraspContacts:
     touched: (G,) bool, both jaws touch the object and neither starts inside it.
     points: (G, 2, 3) contact points, metres (nan where not touched).
     normals: (G, 2, 3) outward unit surface normals at the contacts.
+    patch_spread: (G, 2) how far (m) the flush part of each contact patch (pad-ray hits within
+    `flush_tolerance` of the first touch) reaches from the contact point, across the normal:
+    0 for a single-point touch; None: not measured (0).
     """
 
     touched: np.ndarray
     points: np.ndarray
     normals: np.ndarray
+    patch_spread: np.ndarray | None = None
+
+    def subset(self, rows: np.ndarray) -> GraspContacts:
+        """The contacts of the instances `rows` (indices or a (G,) bool mask)."""
+        spread = None if self.patch_spread is None else self.patch_spread[rows]
+        return GraspContacts(self.touched[rows], self.points[rows], self.normals[rows], spread)
+
+
+# Why a grasp is not robust (`RobustnessResult.reasons`; "" for a robust grasp).
+REASON_COLLISION = "collision"  # the unperturbed grasp misses the stroke, hits the table or
+# lands on the object while descending
+REASON_NO_FORCE_CLOSURE = "no_force_closure"  # too few perturbed copies in force closure
+REASON_WEIGHT = "weight"  # robust in force closure, but too few copies hold the object's weight
+FAILURE_REASONS = (REASON_COLLISION, REASON_NO_FORCE_CLOSURE, REASON_WEIGHT)
 
 
 @dataclass(frozen=True)
 class RobustnessResult:
     """Labels of N grasps.
 
-    robust_quality: (N,) mean Ferrari-Canny epsilon over the perturbations (dimensionless).
+    robust_quality: (N,) mean over the perturbed copies of the Ferrari-Canny epsilon of the
+    copies that also hold the object's weight (0 for the others), dimensionless.
     robust: (N,) bool label, robust_quality >= threshold.
-    nominal_quality: (N,) epsilon of the unperturbed grasp.
+    nominal_quality: (N,) epsilon of the unperturbed grasp (force closure only).
     nominal_collision_free: (N,) bool, the unperturbed grasp is reachable and collision free.
     force_closure_rate: (N,) fraction of perturbed copies in force closure.
+    closure_quality: (N,) the robust quality without the weight step (mean epsilon).
+    weight_hold_rate: (N,) fraction of perturbed copies in force closure that also hold the
+    weight (equal to force_closure_rate when the weight step is off or the mass unknown).
+    reasons: (N,) str, why each grasp is not robust (one of `FAILURE_REASONS`, checked in that
+    order), "" for a robust grasp.
     """
 
     robust_quality: np.ndarray
@@ -163,6 +219,9 @@ class RobustnessResult:
     nominal_quality: np.ndarray
     nominal_collision_free: np.ndarray
     force_closure_rate: np.ndarray
+    closure_quality: np.ndarray
+    weight_hold_rate: np.ndarray
+    reasons: np.ndarray
 
 
 def _horizontal_unit(axes: np.ndarray) -> np.ndarray:
@@ -243,10 +302,82 @@ class _TopHeightMap:
         return self._bordered[flat]
 
 
+@dataclass(frozen=True)
+class _WeightProblem:
+    """R linear programmes: the least largest-finger normal force (N) that holds 1 N of weight.
+
+    Minimise max(n_1, n_2) over (s, v) subject to offset + slope . (s, v) <= 0, where
+    offset (R, C), slope (R, C, 2) are the contacts' cone half-planes and normal (R, 2, 3) gives
+    finger i's normal force as normal[:, i, 0] + s normal[:, i, 1] + v normal[:, i, 2]
+    (`GraspQualityEvaluator._weight_problem` builds them).
+    """
+
+    offset: np.ndarray
+    slope: np.ndarray
+    normal: np.ndarray
+
+    def subset(self, rows: np.ndarray) -> _WeightProblem:
+        return _WeightProblem(self.offset[rows], self.slope[rows], self.normal[rows])
+
+    def _finger_force(self, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """max(n_1, n_2) at (s, v) of matching shape (R, ...)."""
+        extra = (slice(None),) + (None,) * (s.ndim - 1)
+        forces = [
+            self.normal[:, i, 0][extra]
+            + self.normal[:, i, 1][extra] * s
+            + self.normal[:, i, 2][extra] * v
+            for i in range(2)
+        ]
+        return np.maximum(forces[0], forces[1])
+
+    def finger_force_without_trade(self) -> np.ndarray:
+        """(R,) max(n_1, n_2) at a feasible point with v = 0 (the smallest feasible squeeze s):
+        an upper bound of the optimum; inf where v = 0 admits no s."""
+        offset, slope = self.offset, self.slope[..., 0]
+        flat = np.abs(slope) <= 1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = -offset / slope
+        lower = np.where(~flat & (slope < 0), bound, -np.inf).max(axis=1)
+        upper = np.where(~flat & (slope > 0), bound, np.inf).min(axis=1)
+        feasible = np.all(~flat | (offset <= 0), axis=1) & np.isfinite(lower) & (lower <= upper)
+        s = np.where(feasible, lower, 0.0)
+        return np.where(feasible, self._finger_force(s, np.zeros_like(s)), np.inf)
+
+    def least_finger_force(self) -> np.ndarray:
+        """(R,) the optimum; inf where no point satisfies every half-plane.
+
+        The objective is convex and piecewise linear, so it is least at a vertex of the
+        feasible polygon or where a border of it crosses n_1 = n_2: the least objective over
+        every pairwise intersection of those lines that satisfies all half-planes (to a relative
+        1e-9) is the optimum.
+        """
+        normal = self.normal
+        offset = np.concatenate([self.offset, (normal[:, 0, 0] - normal[:, 1, 0])[:, None]], 1)
+        slope = np.concatenate([self.slope, (normal[:, 0, 1:] - normal[:, 1, 1:])[:, None]], 1)
+        first, second = np.triu_indices(offset.shape[1], k=1)
+        a0, a1 = slope[:, first, 0], slope[:, first, 1]
+        b0, b1 = slope[:, second, 0], slope[:, second, 1]
+        det = a0 * b1 - a1 * b0
+        proper = np.abs(det) > 1e-12 * np.hypot(a0, a1) * np.hypot(b0, b1)
+        det = np.where(proper, det, 1.0)
+        ca, cb = offset[:, first], offset[:, second]
+        s = (cb * a1 - ca * b1) / det  # (R, P): the intersection of each pair of lines
+        v = (ca * b0 - cb * a0) / det
+        along_s = self.slope[:, None, :, 0] * s[..., None]
+        along_v = self.slope[:, None, :, 1] * v[..., None]
+        value = self.offset[:, None, :] + along_s + along_v
+        magnitude = np.abs(self.offset)[:, None, :] + np.abs(along_s) + np.abs(along_v)
+        feasible = proper & np.all(value <= 1e-9 * magnitude, axis=2)
+        return np.where(feasible, self._finger_force(s, v), np.inf).min(axis=1)
+
+
 class GraspQualityEvaluator:
     """Robust Ferrari-Canny labels of top-down grasps on one object resting in the world.
 
     mesh: the object's watertight mesh already in world coordinates (z up, table at z = 0).
+    mass: the object's mass, kg; None (unknown) leaves the weight step out.
+    center_of_mass: (3,) world frame, metres; None: the mesh's centroid (uniform density).
+    The grip force is the gripper's operating force, `GripperConfig.grip_force` (N per finger).
     The height map and wrench scaling are built once here and reused for every grasp.
     """
 
@@ -255,13 +386,57 @@ class GraspQualityEvaluator:
         mesh: TriangleMesh,
         gripper: GripperConfig = ROBOTIQ_2F85,
         config: RobustnessConfig | None = None,
+        *,
+        mass: float | None = None,
+        center_of_mass: np.ndarray | None = None,
     ) -> None:
         self.mesh = mesh
         self.gripper = gripper
         self.config = config or RobustnessConfig()
-        self.center_of_mass = mesh.center_of_mass
-        self.torque_scale = 1.0 / mesh.characteristic_length
+        if mass is not None and not (np.isfinite(mass) and mass > 0):
+            raise ValueError(f"object mass must be a positive number of kg, got {mass}")
+        self.mass = None if mass is None else float(mass)
+        if center_of_mass is None:
+            self.center_of_mass = mesh.center_of_mass
+        else:
+            self.center_of_mass = np.asarray(center_of_mass, dtype=np.float64).reshape(-1)
+            if self.center_of_mass.shape != (3,) or not np.all(np.isfinite(self.center_of_mass)):
+                raise ValueError(
+                    f"center_of_mass must be 3 finite coordinates (m), got {center_of_mass}"
+                )
+        # Dex-Net's wrench scaling: the largest centre-of-mass-to-vertex distance.
+        reach = np.linalg.norm(mesh.vertices - self.center_of_mass, axis=1).max()
+        self.torque_scale = 1.0 / float(reach)
         self._heightmap = _TopHeightMap(mesh, self.config.heightmap_resolution)
+
+    @property
+    def checks_weight(self) -> bool:
+        """Whether the label asks that the contacts hold the object's weight (step 6)."""
+        return self.mass is not None and self.config.weight_safety_factor > 0
+
+    @classmethod
+    def from_object_model(
+        cls,
+        model: ObjectModel,
+        T_world_object: np.ndarray,  # noqa: N803 (transform naming convention)
+        gripper: GripperConfig = ROBOTIQ_2F85,
+        config: RobustnessConfig | None = None,
+    ) -> GraspQualityEvaluator:
+        """Evaluator for an `ObjectModel` placed by a 4x4 object->world transform: its mesh, its
+        mass and its centre of mass (the object frame's origin) as the model states them, and
+        its surface friction as the mean friction coefficient where the model has one."""
+        friction = getattr(model, "friction", None)
+        if friction is not None:
+            config = replace(config or RobustnessConfig(), friction_coef=float(friction))
+        return cls.from_object(
+            model.vertices,
+            model.faces,
+            T_world_object,
+            gripper,
+            config,
+            mass=model.mass,
+            center_of_mass=np.zeros(3),
+        )
 
     @classmethod
     def from_object(
@@ -271,8 +446,14 @@ class GraspQualityEvaluator:
         T_world_object: np.ndarray,  # noqa: N803 (transform naming convention)
         gripper: GripperConfig = ROBOTIQ_2F85,
         config: RobustnessConfig | None = None,
+        *,
+        mass: float | None = None,
+        center_of_mass: np.ndarray | None = None,
     ) -> GraspQualityEvaluator:
-        """Evaluator for a mesh (object frame) placed by a 4x4 object->world transform."""
+        """Evaluator for a mesh (object frame) placed by a 4x4 object->world transform.
+
+        mass (kg) and center_of_mass ((3,) m, object frame) as in the constructor.
+        """
         transform = np.asarray(T_world_object, dtype=np.float64)
         if transform.shape != (4, 4) or not np.allclose(transform[3], [0, 0, 0, 1]):
             raise ValueError(f"T_world_object must be a 4x4 homogeneous transform, got {transform}")
@@ -283,7 +464,12 @@ class GraspQualityEvaluator:
         ):
             raise ValueError("T_world_object rotation must be a proper rotation matrix")
         mesh = TriangleMesh(vertices, faces).transformed(transform)
-        return cls(mesh, gripper, config)
+        if center_of_mass is not None:
+            center = np.asarray(center_of_mass, dtype=np.float64).reshape(-1)
+            if center.shape != (3,):
+                raise ValueError(f"center_of_mass must be 3 coordinates (m), got {center_of_mass}")
+            center_of_mass = rotation @ center + transform[:3, 3]
+        return cls(mesh, gripper, config, mass=mass, center_of_mass=center_of_mass)
 
     # ------------------------------------------------------------------ geometry
     def reachable_and_collision_free(
@@ -395,6 +581,7 @@ class GraspQualityEvaluator:
         touched = np.ones(count, dtype=bool)
         points = np.full((count, 2, 3), np.nan)
         normals = np.full((count, 2, 3), np.nan)
+        spread = np.zeros((count, 2))
         for jaw in range(2):
             first = np.full(count, np.inf)
             np.minimum.at(first, grasp_of_line, travel[jaw])
@@ -432,10 +619,20 @@ class GraspQualityEvaluator:
             first_on_rim[grasp_of_line[at_first & entering & on_rim]] = True
             pad_normal = -axis if jaw == 0 else axis
             normals[~first_on_rim, jaw] = pad_normal[~first_on_rim]
+            # The flush part of the patch: how far it reaches from the contact point, across
+            # the contact normal.
+            flush = entering & (travel[jaw] <= first[grasp_of_line] + cfg.flush_tolerance)
+            owner = grasp_of_line[flush]
+            offset = hit_points[flush] - points[owner, jaw]
+            normal_at = normals[owner, jaw]
+            offset -= np.einsum("ij,ij->i", offset, normal_at)[:, None] * normal_at
+            distance = np.linalg.norm(offset, axis=1)
+            np.maximum.at(spread[:, jaw], owner, np.nan_to_num(distance))
         touched &= np.all(np.isfinite(normals), axis=(1, 2))
         points[~touched] = np.nan
         normals[~touched] = np.nan
-        return GraspContacts(touched=touched, points=points, normals=normals)
+        spread[~touched] = 0.0
+        return GraspContacts(touched=touched, points=points, normals=normals, patch_spread=spread)
 
     # ------------------------------------------------------------------ wrenches
     def contact_wrenches(self, contacts: GraspContacts, friction: np.ndarray) -> np.ndarray:
@@ -492,6 +689,134 @@ class GraspQualityEvaluator:
             & (cos_2 > cos_limit)
         )
 
+    def weight_capacity(self, contacts: GraspContacts, friction: np.ndarray) -> np.ndarray:
+        """(G,) the largest weight (N), pulling straight down at the centre of mass, that the two
+        contacts hold when each finger presses with at most the gripper's grip force.
+
+        friction: (G,) friction coefficients. The contacts are the label's soft fingers
+        (linearized friction cone of `num_cone_edges` edges sharing the friction budget with the
+        torsion, step 4 of the module docstring); 0 where a jaw missed or mu is 0. Exact for that
+        model: a linear programme per instance, solved in closed form (`_WeightProblem`).
+        """
+        capacity = np.zeros(len(friction))
+        rows = self._weight_rows(contacts, friction)
+        for chunk in np.array_split(rows, max(1, -(-len(rows) // _CAPACITY_CHUNK))):
+            if len(chunk):
+                problem = self._weight_problem(contacts, friction, chunk)
+                capacity[chunk] = self.gripper.grip_force / problem.least_finger_force()
+        return capacity
+
+    def holds_weight(self, contacts: GraspContacts, friction: np.ndarray) -> np.ndarray:
+        """(G,) bool: the contacts hold `weight_safety_factor` times the object's weight (as
+        `weight_capacity`); all True when the weight step is off or the mass unknown."""
+        if not self.checks_weight:
+            return np.ones(len(friction), dtype=bool)
+        assert self.mass is not None
+        weight = self.config.weight_safety_factor * self.mass * STANDARD_GRAVITY
+        holds = np.zeros(len(friction), dtype=bool)
+        rows = self._weight_rows(contacts, friction)
+        for chunk in np.array_split(rows, max(1, -(-len(rows) // _CAPACITY_CHUNK))):
+            if not len(chunk):
+                continue
+            problem = self._weight_problem(contacts, friction, chunk)
+            # One feasible point first (decides nearly every light object); the exact optimum
+            # only where that point does not show enough capacity.
+            sure = self.gripper.grip_force >= weight * problem.finger_force_without_trade()
+            holds[chunk[sure]] = True
+            rest = np.flatnonzero(~sure)
+            if len(rest):
+                exact = problem.subset(rest).least_finger_force()
+                holds[chunk[rest]] = self.gripper.grip_force >= weight * exact
+        return holds
+
+    @staticmethod
+    def _weight_rows(contacts: GraspContacts, friction: np.ndarray) -> np.ndarray:
+        """Indices of the instances whose jaws both touch, with friction, at distinct points."""
+        line = contacts.points[:, 1] - contacts.points[:, 0]
+        with np.errstate(invalid="ignore"):
+            length2 = np.einsum("ij,ij->i", line, line)
+            return np.flatnonzero(contacts.touched & (friction > 0) & (length2 > 0))
+
+    def _weight_problem(
+        self, contacts: GraspContacts, friction: np.ndarray, rows: np.ndarray
+    ) -> _WeightProblem:
+        """The unit-weight problem (`_WeightProblem`) of the instances `rows`.
+
+        Unknowns: each contact's force f_i (3) and torsion t_i about its inward normal u_i.
+        Balance with a weight of 1 N down at the centre of mass c is 6 equations in 8 unknowns;
+        their solutions are x0 + s xs + v xv, where xs squeezes along the line l between the
+        contacts (no net wrench) and xv trades torsion between the contacts against opposite
+        forces. Each contact's linearized soft-finger cone is 2E half-planes in (s, v) (E cone
+        edges, torsion of either sign): the polygon's gauge of f / mu plus |t| / (mu rho) at
+        most f . u, with the torsion lever rho = (2/3) r + the contact's patch spread (a flat
+        pad pressing over a patch resists twisting with friction all over it, as the MuJoCo
+        lift's several contact points per pad do; the Ferrari-Canny wrenches keep (2/3) r).
+        """
+        cfg = self.config
+        points = contacts.points[rows]
+        inward = -contacts.normals[rows]
+        friction = friction[rows]
+        count = len(rows)
+        # Torsion per newton of normal force, over mu: the soft disc's (2/3) r plus the spread
+        # of the patch over which the flat pad presses (friction at the patch's points).
+        torsion_lever = np.full((count, 2), (2.0 / 3.0) * cfg.contact_patch_radius)
+        if contacts.patch_spread is not None:
+            torsion_lever += contacts.patch_spread[rows]
+        line = points[:, 1] - points[:, 0]
+        length2 = np.einsum("ij,ij->i", line, line)
+        unit = line / np.sqrt(length2)[:, None]
+        along = np.einsum("rcj,rj->rc", inward, line)  # (R, 2) l . u_i
+        lever = np.cross(points[:, 1] - self.center_of_mass, WORLD_UP)  # (p_2 - c) x up
+        torque_about_line = np.einsum("rj,rj->r", line, lever)
+        along2 = np.einsum("rc,rc->r", along, along)
+        # Torsions that balance the weight's torque about l (least norm), and the trade.
+        base_torsion = -torque_about_line[:, None] * along / along2[:, None]  # (R, 2)
+        trade_torsion = np.stack([along[:, 1], -along[:, 0]], axis=1) / np.sqrt(along2)[:, None]
+        # The forces then solve l x f_1 = b (b . l = 0): f_1 = b x l / |l|^2, f_2 = up - f_1.
+        base_b = lever + np.einsum("rc,rcj->rj", base_torsion, inward)
+        trade_b = np.einsum("rc,rcj->rj", trade_torsion, inward)
+        base_f1 = np.cross(base_b, line) / length2[:, None]
+        trade_f1 = np.cross(trade_b, line) / length2[:, None]
+        x0 = np.empty((count, 2, 4))  # per contact (f_x, f_y, f_z, torsion)
+        x0[:, 0, :3], x0[:, 1, :3], x0[:, :, 3] = base_f1, WORLD_UP - base_f1, base_torsion
+        xs = np.zeros((count, 2, 4))
+        xs[:, 0, :3], xs[:, 1, :3] = unit, -unit
+        xv = np.empty((count, 2, 4))
+        xv[:, 0, :3], xv[:, 1, :3], xv[:, :, 3] = trade_f1, -trade_f1, trade_torsion
+        # Cone half-planes g . (f, t) <= 0: the facets of each contact's linearized cone.
+        edges = cfg.num_cone_edges
+        helper = np.where(np.abs(inward[..., 2:3]) < 0.9, WORLD_UP, np.array([1.0, 0.0, 0.0]))
+        tangent_1 = np.cross(inward, helper)
+        tangent_1 /= np.linalg.norm(tangent_1, axis=-1, keepdims=True)
+        tangent_2 = np.cross(inward, tangent_1)
+        phase = 2.0 * np.pi * (np.arange(edges) + 0.5) / edges  # facet normals of the polygon
+        facet = (
+            np.cos(phase)[None, None, :, None] * tangent_1[:, :, None, :]
+            + np.sin(phase)[None, None, :, None] * tangent_2[:, :, None, :]
+        )  # (R, 2, E, 3)
+        reach = friction[:, None, None, None] * np.cos(np.pi / edges)  # mu cos(pi / E)
+        friction_rows = facet - reach * inward[:, :, None, :]  # (R, 2, E, 3)
+        zeros = np.zeros((count, 2, edges, 1))
+        torsion = (friction[:, None] * torsion_lever)[:, :, None, None]  # (2/3) mu r + mu spread
+        # Friction shared with torsion: gauge(f_t) / mu + |t| / torsion <= f . u, times
+        # mu cos(pi / E) torsion (a contact without torsion keeps t = 0 by these rows alone).
+        halves = [
+            np.concatenate([torsion * friction_rows, sign * reach + zeros], axis=-1)
+            for sign in (1.0, -1.0)
+        ]
+        if not np.all(torsion_lever > 0):  # friction alone, for the contacts without torsion
+            halves.append(np.concatenate([friction_rows, zeros], axis=-1))
+        cone = np.concatenate(halves, axis=2)  # (R, 2, J, 4)
+        cone /= np.linalg.norm(cone, axis=-1, keepdims=True)
+        offset = np.einsum("rcjk,rck->rcj", cone, x0).reshape(count, -1)
+        slope = np.stack(
+            [np.einsum("rcjk,rck->rcj", cone, x).reshape(count, -1) for x in (xs, xv)], axis=-1
+        )
+        normal = np.stack(
+            [np.einsum("rcj,rcj->rc", x[..., :3], inward) for x in (x0, xs, xv)], axis=-1
+        )  # (R, 2, 3): each finger's normal force = normal[..., 0] + s normal[..., 1] + v ...
+        return _WeightProblem(offset, slope, normal)
+
     @staticmethod
     def ferrari_canny(wrenches: np.ndarray) -> float:
         """L1 Ferrari-Canny epsilon of one (W, 6) wrench set: distance from the origin to the
@@ -513,21 +838,25 @@ class GraspQualityEvaluator:
         Instances that collide, do not fit the stroke or whose jaws miss score 0.
         """
         feasible = self.reachable_and_collision_free(centers, axes, widths)
-        return self._epsilon(centers, axes, widths, friction, feasible)
+        quality, closure, _ = self._instances(centers, axes, widths, friction, feasible)
+        return quality, closure
 
-    def _epsilon(
+    def _instances(
         self,
         centers: np.ndarray,
         axes: np.ndarray,
         widths: np.ndarray,
         friction: np.ndarray,
         feasible: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`epsilon` given the (G,) `reachable_and_collision_free` flags of the instances."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(G,) epsilon, force closure and holds-the-weight flags (`holds_weight`, only for the
+        instances in force closure) of G instances, given their (G,)
+        `reachable_and_collision_free` flags."""
         quality = np.zeros(len(centers))
         closure = np.zeros(len(centers), dtype=bool)
+        holds = np.zeros(len(centers), dtype=bool)
         if not np.any(feasible):
-            return quality, closure
+            return quality, closure, holds
         index = np.flatnonzero(feasible)
         contacts = self.find_contacts(centers[index], axes[index], widths[index])
         closed = self.force_closure(contacts, friction[index])
@@ -537,12 +866,11 @@ class GraspQualityEvaluator:
             )
         closure[index] = closed
         if np.any(closed):
-            subset = GraspContacts(
-                contacts.touched[closed], contacts.points[closed], contacts.normals[closed]
-            )
+            subset = contacts.subset(closed)
             wrenches = self.contact_wrenches(subset, friction[index][closed])
             quality[index[closed]] = [self.ferrari_canny(w) for w in wrenches]
-        return quality, closure
+            holds[index[closed]] = self.holds_weight(subset, friction[index][closed])
+        return quality, closure, holds
 
     def _squeeze_aligned(
         self,
@@ -588,13 +916,20 @@ class GraspQualityEvaluator:
         turned = self.find_contacts(centers[rows], new_axes, widths[rows])
         turned_closed = self.force_closure(turned, friction[rows])
         points, normals = contacts.points.copy(), contacts.normals.copy()
+        spread = (
+            np.zeros((len(closed), 2))
+            if contacts.patch_spread is None
+            else contacts.patch_spread.copy()
+        )
         touched, closed = contacts.touched.copy(), closed.copy()
         better = rows[turned_closed]
         points[better] = turned.points[turned_closed]
         normals[better] = turned.normals[turned_closed]
+        if turned.patch_spread is not None:
+            spread[better] = turned.patch_spread[turned_closed]
         touched[better] = True
         closed[better] = True
-        return GraspContacts(touched=touched, points=points, normals=normals), closed
+        return GraspContacts(touched, points, normals, spread), closed
 
     # ------------------------------------------------------------------ robust label
     def perturb(
@@ -656,29 +991,41 @@ class GraspQualityEvaluator:
         n, k = len(centers), self.config.num_perturbations
         nominal_ok = self.reachable_and_collision_free(centers, axes, widths)
         nominal_friction = np.full(n, self.config.friction_coef)
-        nominal, _ = self._epsilon(centers, axes, widths, nominal_friction, nominal_ok)
+        nominal, nominal_closure, nominal_holds = self._instances(
+            centers, axes, widths, nominal_friction, nominal_ok
+        )
         if k == 0:
-            closure = (
-                self.force_closure(self.find_contacts(centers, axes, widths), nominal_friction)
-                & nominal_ok
-            )
-            robust_quality, closure_rate = nominal, closure.astype(np.float64)
+            quality, closure, holds = nominal, nominal_closure, nominal_holds
+            k = 1
         else:
             p_centers, p_axes, p_friction = self.perturb(centers, axes, rng)
-            quality, closure = self.epsilon(
+            p_widths = np.repeat(widths, k)
+            quality, closure, holds = self._instances(
                 p_centers.reshape(-1, 3),
                 p_axes.reshape(-1, 3),
-                np.repeat(widths, k),
+                p_widths,
                 p_friction.reshape(-1),
+                self.reachable_and_collision_free(
+                    p_centers.reshape(-1, 3), p_axes.reshape(-1, 3), p_widths
+                ),
             )
-            robust_quality = quality.reshape(n, k).mean(axis=1)
-            closure_rate = closure.reshape(n, k).mean(axis=1)
+        closure_quality = quality.reshape(n, k).mean(axis=1)
+        robust_quality = np.where(holds, quality, 0.0).reshape(n, k).mean(axis=1)
+        threshold = self.config.robust_threshold
+        robust = robust_quality >= threshold
+        reasons = np.full(n, "", dtype=object)
+        reasons[~robust] = REASON_NO_FORCE_CLOSURE
+        reasons[~robust & (closure_quality >= threshold)] = REASON_WEIGHT
+        reasons[~robust & ~nominal_ok] = REASON_COLLISION
         return RobustnessResult(
             robust_quality=robust_quality,
-            robust=robust_quality >= self.config.robust_threshold,
+            robust=robust,
             nominal_quality=nominal,
             nominal_collision_free=nominal_ok,
-            force_closure_rate=closure_rate,
+            force_closure_rate=closure.reshape(n, k).mean(axis=1),
+            closure_quality=closure_quality,
+            weight_hold_rate=holds.reshape(n, k).mean(axis=1),
+            reasons=reasons.astype(str),
         )
 
 
