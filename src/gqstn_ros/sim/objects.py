@@ -1,11 +1,22 @@
 """Procedural objects for the synthetic world, reproducible from a seed.
 
 Every object is an `ObjectModel`: one watertight, outward-oriented triangle mesh (the single truth
-of its geometry: rendering, ray casting and mass properties all use it) plus a decomposition into
-convex parts for MuJoCo, which collides mesh geoms through their convex hulls. Sizes are drawn
-relative to the stroke of the gripper (`gqstn_ros.gripper.ROBOTIQ_2F85`), so most objects fit
-between its jaws in at least one direction; the `oversized` and `sheet` families are made not to
-(larger than the stroke in every direction, or too flat to pick from a table).
+of its geometry: rendering and ray casting use it) plus a decomposition into convex parts that
+tile the solid, for MuJoCo, which collides mesh geoms through their convex hulls. Each convex
+part has its own density (`ObjectModel.part_densities`), so mass, centre of mass and inertia
+follow the parts: a tool's heavy head, a bottle's liquid, a top-heavy stick.
+
+Sizes are drawn relative to a gripper stroke (`generate_object(..., stroke=...)`, by default
+the Robotiq 2F-85's `STROKE`), so most objects fit between the jaws in at least one direction;
+the `oversized` and `sheet` families are made not to (larger than the stroke in every direction,
+or too flat to pick from a table).
+
+Families: `FAMILIES` are the original fifteen (their objects for a seed never change: datasets
+and worlds are built from them by default); `EXTENDED_FAMILIES` add composites, superquadrics,
+vessels, extrusions with holes, thin flat objects, tools, tiny and tall slender objects;
+`ALL_FAMILIES` is both. `FAMILY_TAGS` / `FAMILY_GROUPS` group them ("primitive", "composed",
+"revolution", "thin", "tool", "tiny", "slender", ...) so that whole groups can be held out
+(`hold_out_families`).
 
 Object frame: metres, origin at the centre of mass, axes of the generating primitive (the
 extrusion / revolution axis is z). Faces are counter-clockwise seen from outside.
@@ -13,10 +24,15 @@ extrusion / revolution axis is z). Faces are counter-clockwise seen from outside
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from types import MappingProxyType
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
+from scipy.optimize import linprog
+from scipy.spatial import ConvexHull
 
 from gqstn_ros.gripper import ROBOTIQ_2F85
 
@@ -33,6 +49,16 @@ MIN_PICKABLE_THICKNESS = 0.004
 _GEOMETRY_EPS = 1e-12
 
 STROKE = ROBOTIQ_2F85.max_width
+# Strokes (m) that `generate_object` sizes objects for: parallel-jaw grippers from a small
+# electric gripper to a large two-finger hand.
+MIN_STROKE = 0.02
+MAX_STROKE = 0.4
+# Densities a part may have (kg/m^3): foam-filled shells to steel.
+MIN_PART_DENSITY = 20.0
+MAX_PART_DENSITY = 8000.0
+# Coulomb friction coefficients an object surface may carry.
+MIN_FRICTION = 0.05
+MAX_FRICTION = 2.0
 # A graspable direction is at most this fraction of the stroke (leaves room for pose error).
 GRASPABLE_FRACTION = 0.8
 # Oversized objects are at least this multiple of the stroke in every direction.
@@ -49,11 +75,20 @@ class ObjectModel:
     vertices: (N, 3) float64, metres, object frame (origin at the centre of mass).
     faces: (M, 3) int32 vertex indices, counter-clockwise seen from outside (outward normals).
     convex_parts: tuple of (K_i, 3) float64 vertex arrays whose convex hulls tile the solid.
-    density: kg/m^3.
+    density: mean density, kg/m^3: mass / enclosed volume of the mesh.
     mass: kg.
     inertia: (3, 3) float64 inertia tensor about the centre of mass in the object frame, kg m^2.
     expected_graspable: False when the object was made to defeat the gripper.
     note: why it is not graspable ("" otherwise).
+    part_densities: density of each convex part (kg/m^3), in `convex_parts` order; mass, centre
+        of mass and inertia are those of the parts with these densities. Empty on input means
+        every part has `density`.
+    friction: Coulomb sliding friction coefficient of the object's surface (dimensionless),
+        for every contact with it (finger pads, table, other objects); `Scene` gives it to the
+        object's collision geoms with precedence over the other geom. None: no surface of its
+        own, contacts use the world's friction (`PhysicsConfig.sliding_friction`; MuJoCo takes
+        the larger of the two geoms' coefficients).
+    stroke: the gripper stroke (m) the object was sized for (`generate_object`'s `stroke`).
     """
 
     name: str
@@ -67,6 +102,9 @@ class ObjectModel:
     inertia: np.ndarray
     expected_graspable: bool = True
     note: str = ""
+    part_densities: tuple[float, ...] = ()
+    friction: float | None = None
+    stroke: float = STROKE
 
     def __post_init__(self) -> None:
         vertices = np.array(self.vertices, dtype=np.float64)
@@ -86,12 +124,36 @@ class ObjectModel:
         inertia = np.array(self.inertia, dtype=np.float64)
         if not (self.mass > 0 and self.density > 0):
             raise ValueError(f"object {self.name!r} needs positive mass and density")
+        densities = tuple(float(d) for d in self.part_densities) or (float(self.density),) * len(
+            parts
+        )
+        if len(densities) != len(parts):
+            raise ValueError(
+                f"object {self.name!r}: part_densities has {len(densities)} entries for "
+                f"{len(parts)} convex parts"
+            )
+        for index, value in enumerate(densities):
+            if not (np.isfinite(value) and MIN_PART_DENSITY <= value <= MAX_PART_DENSITY):
+                raise ValueError(
+                    f"object {self.name!r}: part_densities[{index}] must lie in "
+                    f"[{MIN_PART_DENSITY}, {MAX_PART_DENSITY}] kg/m^3, got {value}"
+                )
+        if self.friction is not None and not (
+            np.isfinite(self.friction) and MIN_FRICTION <= self.friction <= MAX_FRICTION
+        ):
+            raise ValueError(
+                f"object {self.name!r}: friction must be None or lie in "
+                f"[{MIN_FRICTION}, {MAX_FRICTION}], got {self.friction}"
+            )
+        if not (np.isfinite(self.stroke) and self.stroke > 0):
+            raise ValueError(f"object {self.name!r}: stroke must be positive, got {self.stroke}")
         for array in (vertices, faces, inertia):
             array.flags.writeable = False
         object.__setattr__(self, "vertices", vertices)
         object.__setattr__(self, "faces", faces)
         object.__setattr__(self, "convex_parts", tuple(parts))
         object.__setattr__(self, "inertia", inertia)
+        object.__setattr__(self, "part_densities", densities)
 
     @property
     def extents(self) -> np.ndarray:
@@ -107,6 +169,17 @@ class ObjectModel:
     def volume(self) -> float:
         """Enclosed volume of the mesh, m^3."""
         return self.mass / self.density
+
+    @property
+    def uniform_density(self) -> bool:
+        """Whether every convex part has the same density."""
+        return len(set(self.part_densities)) == 1
+
+    @property
+    def inertial(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(mass kg, centre of mass (3,) m in the object frame: the origin, inertia (3, 3) kg m^2
+        about it), as a simulator's body takes them."""
+        return self.mass, np.zeros(3), self.inertia.copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -613,6 +686,550 @@ def _box_points(lower: tuple[float, float, float], upper: tuple[float, float, fl
 
 
 # --------------------------------------------------------------------------------------------
+# Mass properties of parts with their own densities
+# --------------------------------------------------------------------------------------------
+
+
+def convex_hull_mesh(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closed outward triangle mesh (vertices, faces) of the convex hull of points (N, 3), m."""
+    points = np.asarray(points, dtype=np.float64)
+    hull = ConvexHull(points)
+    faces = hull.simplices.astype(np.int64)
+    a, b, c = (points[faces[:, k]] for k in range(3))
+    flip = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.equations[:, :3]) < 0
+    faces[flip] = faces[flip][:, ::-1]
+    return _drop_unused(points, faces.astype(np.int32))
+
+
+def parts_mass_properties(
+    parts: Sequence[np.ndarray], densities: Sequence[float]
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mass (kg), centre of mass (3,) m and inertia (3, 3) kg m^2 about it of convex parts (their
+    hulls) with one density each (kg/m^3); the parts must not overlap."""
+    if len(parts) != len(densities) or not parts:
+        raise ValueError(f"{len(parts)} parts need as many densities, got {len(densities)}")
+    masses, centres, inertias = [], [], []
+    for part, density in zip(parts, densities, strict=True):
+        vertices, faces = convex_hull_mesh(part)
+        mass, centre, inertia = mass_properties(vertices, faces, float(density))
+        masses.append(mass)
+        centres.append(centre)
+        inertias.append(inertia)
+    total = float(sum(masses))
+    centre = sum(m * c for m, c in zip(masses, centres, strict=True)) / total
+    inertia = np.zeros((3, 3))
+    for mass, part_centre, part_inertia in zip(masses, centres, inertias, strict=True):
+        d = part_centre - centre
+        inertia += part_inertia + mass * (np.dot(d, d) * np.eye(3) - np.outer(d, d))
+    return total, centre, inertia
+
+
+# --------------------------------------------------------------------------------------------
+# More solids: superquadrics, solids and shells of revolution, extruded cell complexes
+# --------------------------------------------------------------------------------------------
+
+# Superquadric exponents are kept in [MIN, MAX]: near 0 boxy, 1 round, 2 pinched (octahedron);
+# within this range the solid is convex.
+SUPERQUADRIC_EXPONENT_RANGE = (0.1, 2.0)
+# Facets around the axis of thin-walled vessels (bowls, cups): one convex part per facet and
+# wall band, so fewer than the filled solids of revolution.
+SHELL_SEGMENTS = 16
+
+
+def superquadric_solid(
+    semi_x: float, semi_y: float, semi_z: float, exponent_lat: float, exponent_lon: float
+) -> Solid:
+    """Superellipsoid ((|x/a|^(2/e2) + |y/b|^(2/e2))^(e2/e1) + |z/c|^(2/e1) <= 1), centred.
+
+    semi_*: semi-axes (m); exponent_lat = e1 (profile along z), exponent_lon = e2 (cross-section),
+    each in `SUPERQUADRIC_EXPONENT_RANGE`. The mesh is the convex hull of a latitude-longitude
+    sampling of the surface (exact extents 2a, 2b, 2c); it is its own single convex part.
+    """
+    _positive_sizes("superquadric", semi_x=semi_x, semi_y=semi_y, semi_z=semi_z)
+    low, high = SUPERQUADRIC_EXPONENT_RANGE
+    for name, value in (("exponent_lat", exponent_lat), ("exponent_lon", exponent_lon)):
+        if not (np.isfinite(value) and low <= value <= high):
+            raise ValueError(f"superquadric: {name} must lie in [{low}, {high}], got {value}")
+
+    def signed_power(values: np.ndarray, exponent: float) -> np.ndarray:
+        return np.sign(values) * np.abs(values) ** exponent
+
+    latitudes = np.linspace(-np.pi / 2, np.pi / 2, SPHERE_BANDS + 1)[1:-1]
+    longitudes = 2.0 * np.pi * np.arange(REVOLUTION_SEGMENTS) / REVOLUTION_SEGMENTS
+    lat, lon = np.meshgrid(latitudes, longitudes, indexing="ij")
+    ring = signed_power(np.cos(lat), exponent_lat)
+    points = np.column_stack(
+        [
+            (semi_x * ring * signed_power(np.cos(lon), exponent_lon)).ravel(),
+            (semi_y * ring * signed_power(np.sin(lon), exponent_lon)).ravel(),
+            (semi_z * signed_power(np.sin(lat), exponent_lat)).ravel(),
+        ]
+    )
+    points = np.vstack([points, [[0.0, 0.0, -semi_z], [0.0, 0.0, semi_z]]])
+    vertices, faces = convex_hull_mesh(points)
+    return vertices, faces, [vertices]
+
+
+def _ring_points(radius: float, z: float, segments: int) -> np.ndarray:
+    """(segments, 3) points of a revolved ring at angles 2 pi k / segments (one point if r = 0)."""
+    if radius == 0:
+        return np.array([[0.0, 0.0, z]])
+    angles = 2.0 * np.pi * np.arange(segments) / segments
+    return np.column_stack([radius * np.cos(angles), radius * np.sin(angles), np.full(segments, z)])
+
+
+def revolved_solid(profile: np.ndarray, segments: int = REVOLUTION_SEGMENTS) -> Solid:
+    """Filled solid of revolution about z from a profile (K, 2) of (radius, z), m.
+
+    The profile runs from the axis to the axis (see `revolve_profile`) with z never decreasing,
+    so that every height cuts one disc. Convex parts: the frusta (cones at the poles) between
+    consecutive profile points of different height.
+    """
+    profile = np.asarray(profile, dtype=np.float64)
+    if len(profile) < 3 or np.any(np.diff(profile[:, 1]) < 0):
+        raise ValueError("revolved solid: the profile's z must never decrease")
+    vertices, faces = revolve_profile(profile, segments)
+    parts = [
+        np.vstack(
+            [
+                _ring_points(profile[i, 0], profile[i, 1], segments),
+                _ring_points(profile[i + 1, 0], profile[i + 1, 1], segments),
+            ]
+        )
+        for i in range(len(profile) - 1)
+        if profile[i + 1, 1] > profile[i, 1]
+    ]
+    return vertices, faces, parts
+
+
+def revolved_shell_solid(
+    outer: np.ndarray, wall: float, floor: float, segments: int = SHELL_SEGMENTS
+) -> Solid:
+    """Open-top thin-walled vessel about z (bowl, cup), m.
+
+    outer: (K, 2) outer profile of (radius > 0, z), z strictly increasing from 0 (the foot) to
+    the rim, with one point at z = `floor`. The inner wall is the outer one moved `wall` towards
+    the axis (horizontally); the cavity's bottom is the plane z = floor. Convex parts: the
+    frusta of the floor below z = floor, and one piece per wall band and facet.
+    """
+    outer = np.asarray(outer, dtype=np.float64)
+    _positive_sizes("vessel", wall=wall, floor=floor)
+    radius, height = outer[:, 0], outer[:, 1]
+    if len(outer) < 2 or height[0] != 0 or np.any(np.diff(height) <= 0):
+        raise ValueError("vessel: the outer profile's z must rise strictly from 0")
+    if not np.any(height == floor) or floor >= height[-1]:
+        raise ValueError(f"vessel: floor {floor} must be a profile height below the rim")
+    walled = height >= floor
+    if np.any(radius <= 0) or np.any(radius[walled] <= wall):
+        raise ValueError("vessel: the outer radius must exceed the wall thickness above the floor")
+    inner = np.column_stack([radius[walled] - wall, height[walled]])
+    profile = np.vstack([[0.0, 0.0], outer, inner[::-1], [0.0, floor]])
+    vertices, faces = revolve_profile(profile, segments)
+    rings = [_ring_points(r, z, segments) for r, z in outer]
+    inner_rings = [_ring_points(r, z, segments) for r, z in inner]
+    base = int(np.flatnonzero(height == floor)[0])
+    parts = [np.vstack([rings[i], rings[i + 1]]) for i in range(base)]
+    for band in range(len(inner) - 1):
+        i = base + band
+        for k in range(segments):
+            sector = [k, (k + 1) % segments]
+            parts.append(
+                np.vstack(
+                    [
+                        rings[i][sector],
+                        rings[i + 1][sector],
+                        inner_rings[band][sector],
+                        inner_rings[band + 1][sector],
+                    ]
+                )
+            )
+    return vertices, faces, parts
+
+
+def extrude_cells(
+    points: np.ndarray,
+    cells: Sequence[Sequence[int]],
+    z_bottom: float,
+    z_top: float,
+    pieces: Sequence[np.ndarray] | None = None,
+) -> Solid:
+    """Prism of a planar region made of convex cells, m.
+
+    points: (P, 2); cells: convex polygons as point-index loops (either orientation) that meet
+    edge to edge (a cell's corner never lies inside another cell's edge), so that the region's
+    boundary (holes included) is the set of cell edges used once. Convex parts: one prism per
+    cell, or per polygon of `pieces` ((K, 2) arrays tiling the same region) when given.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if not z_top > z_bottom:
+        raise ValueError(f"extrusion height must be positive, got {z_top - z_bottom}")
+    loops = []
+    for cell in cells:
+        loop = list(cell)
+        if len(loop) < 3:
+            raise ValueError(f"a cell needs at least 3 corners, got {loop}")
+        polygon = points[loop]
+        if _polygon_area(polygon) < 0:
+            loop, polygon = loop[::-1], polygon[::-1]
+        if not is_convex_polygon(polygon):
+            raise ValueError(f"cell {loop} is not a convex polygon")
+        loops.append(loop)
+    p = len(points)
+    directed = {(a, b) for loop in loops for a, b in zip(loop, loop[1:] + loop[:1], strict=True)}
+    faces = []
+    for loop in loops:
+        for j in range(1, len(loop) - 1):
+            faces.append((loop[0] + p, loop[j] + p, loop[j + 1] + p))  # top, seen from +z
+            faces.append((loop[0], loop[j + 1], loop[j]))  # bottom, seen from -z
+    for a, b in sorted(directed):
+        if (b, a) not in directed:  # boundary edge: the region lies on its left
+            faces += [(a, b, p + b), (a, p + b, p + a)]
+    vertices = np.vstack(
+        [
+            np.column_stack([points, np.full(p, z_bottom)]),
+            np.column_stack([points, np.full(p, z_top)]),
+        ]
+    )
+    vertices, faces_array = _drop_unused(vertices, np.array(faces, dtype=np.int64))
+    polygons = list(pieces) if pieces is not None else [points[loop] for loop in loops]
+    parts = [_extruded_points(np.asarray(q, float), z_bottom, z_top) for q in polygons]
+    return vertices, faces_array, parts
+
+
+# --------------------------------------------------------------------------------------------
+# Assemblies: convex pieces glued face to face into one watertight solid
+# --------------------------------------------------------------------------------------------
+
+
+class _PlacementError(ValueError):
+    """A piece does not fit where it was tried (the caller draws another placement)."""
+
+
+@lru_cache(maxsize=64)
+def _face_edges(
+    faces: tuple[tuple[int, ...], ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(face sizes, owning face of each edge, edge start and end vertex) of face loops."""
+    sizes = np.array([len(face) for face in faces])
+    owner = np.repeat(np.arange(len(faces)), sizes)
+    current = np.array([v for face in faces for v in face])
+    following = np.array([v for face in faces for v in (*face[1:], face[0])])
+    return sizes, owner, current, following
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A convex polytope: vertices (n, 3) m and planar convex faces as vertex loops,
+    counter-clockwise seen from outside. `contact_faces`: indices of the faces large and flat
+    enough to glue another piece to."""
+
+    vertices: np.ndarray
+    faces: tuple[tuple[int, ...], ...]
+    contact_faces: tuple[int, ...]
+
+    @cached_property
+    def _frame_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(F, 3) centroids, outward unit normals (Newell), u and v axes of all faces."""
+        sizes, owner, current, following = _face_edges(self.faces)
+        a, b = self.vertices[current], self.vertices[following]
+        normals = np.zeros((len(self.faces), 3))
+        np.add.at(normals, owner, np.cross(a, b))
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        centroids = np.zeros((len(self.faces), 3))
+        np.add.at(centroids, owner, a)
+        centroids /= sizes[:, None]
+        firsts = np.cumsum(sizes) - sizes
+        u = self.vertices[following[firsts]] - self.vertices[current[firsts]]
+        u -= np.einsum("ij,ij->i", u, normals)[:, None] * normals
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        return centroids, normals, u, np.cross(normals, u)
+
+    @cached_property
+    def planes(self) -> np.ndarray:
+        """(F, 4) face planes (unit outward normal n, offset d): n . x + d <= 0 inside."""
+        centroids, normals, _, _ = self._frame_arrays
+        return np.column_stack([normals, -np.einsum("ij,ij->i", normals, centroids)])
+
+    def face_frame(self, face: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(centroid, outward unit normal, u, v) of a face; (u, v, normal) is right-handed."""
+        return tuple(array[face] for array in self._frame_arrays)  # type: ignore[return-value]
+
+    def face_polygon(self, face: int, frame: tuple[np.ndarray, ...]) -> np.ndarray:
+        """(K, 2) face loop in the plane coordinates (u, v) of `frame` = (origin, n, u, v)."""
+        origin, _, u, v = frame
+        loop = self.vertices[list(self.faces[face])] - origin
+        return np.column_stack([loop @ u, loop @ v])
+
+    def transformed(self, rotation: np.ndarray, translation: np.ndarray) -> _Piece:
+        return _Piece(self.vertices @ rotation.T + translation, self.faces, self.contact_faces)
+
+    def scaled(self, factor: float) -> _Piece:
+        return _Piece(self.vertices * factor, self.faces, self.contact_faces)
+
+
+def _prism_piece(polygon: np.ndarray, height: float) -> _Piece:
+    """Prism of a counter-clockwise convex polygon (K, 2) over z in [0, height]; every face
+    may take a contact."""
+    k = len(polygon)
+    vertices = np.vstack(
+        [np.column_stack([polygon, np.zeros(k)]), np.column_stack([polygon, np.full(k, height)])]
+    )
+    faces = [tuple(range(k - 1, -1, -1)), tuple(range(k, 2 * k))]
+    faces += [(i, (i + 1) % k, k + (i + 1) % k, k + i) for i in range(k)]
+    return _Piece(vertices, tuple(faces), tuple(range(len(faces))))
+
+
+def _box_piece(size_x: float, size_y: float, size_z: float) -> _Piece:
+    hx, hy = size_x / 2, size_y / 2
+    return _prism_piece(np.array([[-hx, -hy], [hx, -hy], [hx, hy], [-hx, hy]]), size_z)
+
+
+def _regular_polygon(radius: float, sides: int, phase: float = 0.0) -> np.ndarray:
+    angles = phase + 2.0 * np.pi * np.arange(sides) / sides
+    return np.column_stack([radius * np.cos(angles), radius * np.sin(angles)])
+
+
+def _cylinder_piece(radius: float, height: float, sides: int = 12) -> _Piece:
+    """Upright n-gon cylinder; only its two caps take contacts."""
+    piece = _prism_piece(_regular_polygon(radius, sides), height)
+    return _Piece(piece.vertices, piece.faces, (0, 1))
+
+
+def _dome_piece(semi_x: float, semi_y: float, semi_z: float, cut: float) -> _Piece:
+    """Ellipsoid cut flat at z = -cut * semi_z (cut in [0, 1): a half ellipsoid at 0), lying on
+    the cut; only the cut face takes contacts."""
+    segments, bands = 16, 6
+    low = np.arcsin(-cut)
+    polar = np.linspace(low, np.pi / 2, bands + 1)[:-1]
+    angles = 2.0 * np.pi * np.arange(segments) / segments
+    rings = [
+        np.column_stack(
+            [
+                semi_x * np.cos(p) * np.cos(angles),
+                semi_y * np.cos(p) * np.sin(angles),
+                np.full(segments, semi_z * (np.sin(p) - np.sin(low))),
+            ]
+        )
+        for p in polar
+    ]
+    top = len(rings) * segments
+    vertices = np.vstack([*rings, [[0.0, 0.0, semi_z * (1.0 - np.sin(low))]]])
+    faces: list[tuple[int, ...]] = [tuple(range(segments - 1, -1, -1))]
+    for band in range(bands - 1):
+        lo, hi = band * segments, (band + 1) * segments
+        faces += [
+            (lo + k, lo + (k + 1) % segments, hi + (k + 1) % segments, hi + k)
+            for k in range(segments)
+        ]
+    last = (bands - 1) * segments
+    faces += [(last + k, last + (k + 1) % segments, top) for k in range(segments)]
+    return _Piece(vertices, tuple(faces), (0,))
+
+
+def _wedge_piece(base: float, rise: float, apex: float, length: float) -> _Piece:
+    """Triangular prism: the triangle (0, 0), (base, 0), (apex, rise) in x-z extruded along y
+    over `length`; its three rectangular faces and two triangles take contacts."""
+    triangle = np.array([[0.0, 0.0], [base, 0.0], [apex, rise]])
+    piece = _prism_piece(triangle, length)
+    # (x, y=height of the triangle, z=extrusion) -> (x, -z, y) keeps the orientation.
+    vertices = piece.vertices[:, [0, 2, 1]] * np.array([1.0, -1.0, 1.0])
+    return _Piece(vertices, piece.faces, piece.contact_faces)
+
+
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation matrix turning unit vector a onto unit vector b."""
+    axis = np.cross(a, b)
+    sine, cosine = np.linalg.norm(axis), float(np.dot(a, b))
+    if sine < 1e-12:
+        if cosine > 0:
+            return np.eye(3)
+        perpendicular = np.cross(a, [1.0, 0.0, 0.0])
+        if np.linalg.norm(perpendicular) < 1e-6:
+            perpendicular = np.cross(a, [0.0, 1.0, 0.0])
+        return _axis_rotation(perpendicular / np.linalg.norm(perpendicular), np.pi)
+    return _axis_rotation(axis / sine, float(np.arctan2(sine, cosine)))
+
+
+def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rodrigues: rotation by `angle` (rad) about unit `axis`."""
+    x, y, z = axis
+    cross = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    return np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * cross @ cross
+
+
+def _inradius(polygon: np.ndarray) -> float:
+    """Smallest distance from the vertex mean to the edges of a ccw convex polygon (K, 2)."""
+    centre = polygon.mean(axis=0)
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    lengths = np.linalg.norm(edges, axis=1)
+    offsets = centre - polygon
+    return float(np.min((edges[:, 0] * offsets[:, 1] - edges[:, 1] * offsets[:, 0]) / lengths))
+
+
+def _circumradius(polygon: np.ndarray) -> float:
+    return float(np.linalg.norm(polygon - polygon.mean(axis=0), axis=1).max())
+
+
+def _ring_triangles(outer: np.ndarray, inner: np.ndarray) -> list[tuple[int, int, int]]:
+    """Triangles covering a ccw convex polygon (n, 2) with a ccw convex hole (m, 2) strictly
+    inside it; indices 0..n-1 are outer corners, n..n+m-1 inner ones; each triangle ccw.
+
+    Merges both loops by edge direction: each bridge joins an outer and an inner corner that
+    are extreme in the same direction, so it stays outside the hole and bridges never cross.
+    Raises _PlacementError unless the triangles are all counter-clockwise and cover exactly
+    the ring's area.
+    """
+    n, m = len(outer), len(inner)
+
+    def edge_angles(polygon: np.ndarray) -> np.ndarray:
+        edges = np.roll(polygon, -1, axis=0) - polygon
+        return np.arctan2(edges[:, 1], edges[:, 0])
+
+    reference = edge_angles(inner)[0]
+    inner_angles = (edge_angles(inner) - reference) % (2 * np.pi)
+    inner_angles[0] = 0.0
+    outer_angles = (edge_angles(outer) - reference) % (2 * np.pi)
+    start = int(np.argmin(outer_angles))  # the first outer edge at or after inner edge 0
+    triangles = []
+    i = j = 0
+    while i < n or j < m:
+        corner = (start + i) % n
+        if j < m and (i == n or inner_angles[j] <= outer_angles[corner]):
+            triangles.append((corner, n + (j + 1) % m, n + j))
+            j += 1
+        else:
+            triangles.append((corner, (corner + 1) % n, n + j % m))
+            i += 1
+    corners = np.vstack([outer, inner])[np.array(triangles)]
+    edges_ab, edges_ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    areas = 0.5 * (edges_ab[:, 0] * edges_ac[:, 1] - edges_ab[:, 1] * edges_ac[:, 0])
+    ring_area = _polygon_area(outer) - _polygon_area(inner)
+    scale = max(float(np.ptp(outer, axis=0).max()), 1e-12)
+    if areas.min() <= 1e-9 * scale * scale or abs(areas.sum() - ring_area) > 1e-9 * ring_area:
+        raise _PlacementError("the ring between the faces does not triangulate")
+    return triangles
+
+
+def _inside(inner: np.ndarray, outer: np.ndarray, margin: float) -> bool:
+    """Whether every corner of `inner` (m, 2) lies at least `margin` inside the ccw convex
+    polygon `outer` (n, 2)."""
+    edges = np.roll(outer, -1, axis=0) - outer
+    lengths = np.linalg.norm(edges, axis=1)
+    for start, edge, length in zip(outer, edges, lengths, strict=True):
+        offsets = inner - start
+        if np.any((edge[0] * offsets[:, 1] - edge[1] * offsets[:, 0]) / length < margin):
+            return False
+    return True
+
+
+def _pieces_apart(first: _Piece, second: _Piece, gap: float) -> bool:
+    """Whether two convex pieces are disjoint with room to spare (about `gap` m or more).
+
+    Linear program: the deepest point inside both hulls' face planes; the pieces are apart when
+    even that point lies more than gap / 2 outside one of them.
+    """
+    centre_a, centre_b = first.vertices.mean(axis=0), second.vertices.mean(axis=0)
+    radius_a = np.linalg.norm(first.vertices - centre_a, axis=1).max()
+    radius_b = np.linalg.norm(second.vertices - centre_b, axis=1).max()
+    if np.linalg.norm(centre_a - centre_b) > radius_a + radius_b + gap:
+        return True
+    for one, other in ((first, second), (second, first)):
+        distances = other.vertices @ one.planes[:, :3].T + one.planes[:, 3]
+        if np.any(distances.min(axis=0) > gap):  # a face plane separates them
+            return True
+        if np.any(np.all(distances < 0, axis=1)):  # a corner lies inside the other piece
+            return False
+    planes = np.vstack([first.planes, second.planes])
+    # maximise t subject to n . x + d + t <= 0 for every face plane, t <= 1
+    result = linprog(
+        c=[0.0, 0.0, 0.0, -1.0],
+        A_ub=np.column_stack([planes[:, :3], np.ones(len(planes))]),
+        b_ub=-planes[:, 3],
+        bounds=[(None, None)] * 3 + [(None, 1.0)],
+        method="highs",
+    )
+    return bool(result.status == 0 and -result.fun < -gap / 2)
+
+
+@dataclass(frozen=True)
+class _Contact:
+    """Piece `inner_piece`'s face `inner_face` lies flat inside piece `outer_piece`'s face
+    `outer_face` (facing it); the mesh keeps the ring of the outer face around it."""
+
+    outer_piece: int
+    outer_face: int
+    inner_piece: int
+    inner_face: int
+
+
+def _place_piece(
+    host: _Piece,
+    host_face: int,
+    piece: _Piece,
+    piece_face: int,
+    offset: np.ndarray,
+    spin: float,
+) -> _Piece:
+    """`piece` moved so that its face `piece_face` lies on the plane of the host's face, facing
+    it, its centroid at the host face's centroid + offset (u, v) m, turned by `spin` rad."""
+    host_centre, host_normal, u, v = host.face_frame(host_face)
+    centre, normal, _, _ = piece.face_frame(piece_face)
+    rotation = _axis_rotation(host_normal, spin) @ _rotation_between(normal, -host_normal)
+    target = host_centre + offset[0] * u + offset[1] * v
+    return piece.transformed(rotation, target - rotation @ centre)
+
+
+def _check_contact(pieces: Sequence[_Piece], contact: _Contact, margin: float) -> None:
+    """Raise _PlacementError unless the inner face lies `margin` inside the outer face and the
+    ring between them triangulates."""
+    outer = pieces[contact.outer_piece]
+    frame = outer.face_frame(contact.outer_face)
+    outer_polygon = outer.face_polygon(contact.outer_face, frame)
+    inner_polygon = pieces[contact.inner_piece].face_polygon(contact.inner_face, frame)[::-1]
+    if not _inside(inner_polygon, outer_polygon, margin):
+        raise _PlacementError("the face does not fit inside the face it is glued to")
+    _ring_triangles(outer_polygon, inner_polygon)
+
+
+def _assemble(pieces: Sequence[_Piece], contacts: Sequence[_Contact]) -> Solid:
+    """One watertight mesh of pieces glued face to face; the pieces are its convex parts.
+
+    Each inner face is left out; its outer face becomes the ring around it (triangulated by
+    `_ring_triangles`); every other face is fanned. The pieces' vertices are kept apart (a
+    glued face's corners are the inner piece's own), so no welding is needed.
+    """
+    offsets = np.cumsum([0] + [len(p.vertices) for p in pieces[:-1]])
+    hidden = {(c.inner_piece, c.inner_face) for c in contacts}
+    rings = {(c.outer_piece, c.outer_face): c for c in contacts}
+    triangles: list[tuple[int, int, int]] = []
+    for index, piece in enumerate(pieces):
+        base = int(offsets[index])
+        for face, loop in enumerate(piece.faces):
+            if (index, face) in hidden:
+                continue
+            contact = rings.get((index, face))
+            if contact is None:
+                triangles += [
+                    (base + loop[0], base + loop[j], base + loop[j + 1])
+                    for j in range(1, len(loop) - 1)
+                ]
+                continue
+            frame = piece.face_frame(face)
+            inner = pieces[contact.inner_piece]
+            inner_loop = list(inner.faces[contact.inner_face])[::-1]
+            corners = [base + k for k in loop] + [
+                int(offsets[contact.inner_piece]) + k for k in inner_loop
+            ]
+            ring = _ring_triangles(
+                piece.face_polygon(face, frame),
+                inner.face_polygon(contact.inner_face, frame)[::-1],
+            )
+            triangles += [(corners[a], corners[b], corners[c]) for a, b, c in ring]
+    vertices = np.vstack([p.vertices for p in pieces])
+    return vertices, np.array(triangles, dtype=np.int32), [p.vertices for p in pieces]
+
+
+# --------------------------------------------------------------------------------------------
 # Families
 # --------------------------------------------------------------------------------------------
 
@@ -782,28 +1399,614 @@ _FAMILY_BUILDERS: dict[str, Callable[[np.random.Generator], Solid]] = {
     "oversized": _make_oversized,
     "sheet": _make_sheet,
 }
+"""The original families, drawn at the 2F-85 stroke (`STROKE`)."""
 
 _UNGRASPABLE_NOTES = {
     "oversized": "larger than the gripper stroke in every direction",
     "sheet": "too flat to pick from a table",
 }
 
+# --------------------------------------------------------------------------------------------
+# Extended families. Builders take the rng and the stroke s (m); sizes are fractions of s.
+# --------------------------------------------------------------------------------------------
+
+# Flat objects are never made thinner than this when sized for a small stroke (m).
+_PICKABLE_FLOOR = 1.25 * MIN_PICKABLE_THICKNESS
+# Assemblies: a glued face lies at least this far (fraction of s) inside the face it is glued
+# to, and pieces not glued together keep about this much (fraction of s) apart.
+_GLUE_MARGIN = 0.015
+_PIECE_GAP = 0.02
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A family builder's result: the solid, each convex part's density (kg/m^3; None: the
+    uniform `DEFAULT_DENSITY`) and the surface friction (None: the world's)."""
+
+    solid: Solid
+    part_densities: tuple[float, ...] | None = None
+    friction: float | None = None
+
+
+def _scaled_solid(solid: Solid, factors: np.ndarray) -> Solid:
+    vertices, faces, parts = solid
+    return vertices * factors, faces, [part * factors for part in parts]
+
+
+def _original(
+    build: Callable[[np.random.Generator], Solid], thickness: str = "scaled"
+) -> Callable[[np.random.Generator, float], _Draft]:
+    """An original family sized for stroke s: its 2F-85 object scaled by s / STROKE (the very
+    same object at s = STROKE). thickness "kept": z is not scaled (sheets stay too flat);
+    "pickable": z scales but never below min(its thickness, `_PICKABLE_FLOOR`)."""
+
+    def make(rng: np.random.Generator, stroke: float) -> _Draft:
+        solid = build(rng)
+        if stroke == STROKE:
+            return _Draft(solid)
+        factor = stroke / STROKE
+        z_factor = factor
+        if thickness == "kept":
+            z_factor = 1.0
+        elif thickness == "pickable":
+            current = float(np.ptp(solid[0][:, 2]))
+            z_factor = max(factor * current, min(current, _PICKABLE_FLOOR)) / current
+        return _Draft(_scaled_solid(solid, np.array([factor, factor, z_factor])))
+
+    return make
+
+
+def _draw(rng: np.random.Generator, low: float, high: float, stroke: float) -> float:
+    """A length drawn uniformly in [low, high] x stroke, m."""
+    return float(rng.uniform(low, high)) * stroke
+
+
+def _densities_by_height(
+    parts: Sequence[np.ndarray], split: float, below: float, above: float
+) -> tuple[float, ...]:
+    """Per-part density: `below` for parts under the height `split` (m), `above` otherwise."""
+    return tuple(below if part[:, 2].max() <= split + 1e-12 else above for part in parts)
+
+
+def _random_piece(rng: np.random.Generator, s: float) -> _Piece:
+    """A box, n-gon cylinder, cut ellipsoid (dome) or wedge, every dimension >= 0.12 s."""
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return _box_piece(*(_draw(rng, 0.15, 0.5, s) for _ in range(3)))
+    if kind == 1:
+        return _cylinder_piece(_draw(rng, 0.08, 0.22, s), _draw(rng, 0.15, 0.6, s))
+    if kind == 2:
+        return _dome_piece(
+            _draw(rng, 0.12, 0.3, s),
+            _draw(rng, 0.12, 0.3, s),
+            _draw(rng, 0.12, 0.3, s),
+            float(rng.uniform(0.0, 0.6)),
+        )
+    base = _draw(rng, 0.15, 0.45, s)
+    return _wedge_piece(
+        base,
+        _draw(rng, 0.15, 0.45, s),
+        base * float(rng.uniform(-0.2, 1.2)),
+        _draw(rng, 0.15, 0.5, s),
+    )
+
+
+def _attach_random_piece(
+    rng: np.random.Generator,
+    pieces: list[_Piece],
+    used: set[tuple[int, int]],
+    piece: _Piece,
+    s: float,
+) -> tuple[_Piece, _Contact]:
+    """Glue `piece` to a free face of a random piece already there, at a random offset and
+    turn: the smaller of the two faces goes inside the larger (the piece is scaled, by 0.4 to
+    2, to fit). Raises _PlacementError when it overlaps another piece or the assembly would be
+    wider than 0.8 s in every direction (or longer than 1.6 s)."""
+    hosts = [i for i, p in enumerate(pieces) if any((i, f) not in used for f in p.contact_faces)]
+    if not hosts:
+        raise _PlacementError("no free face")
+    host_index = hosts[int(rng.integers(len(hosts)))]
+    host = pieces[host_index]
+    free = [f for f in host.contact_faces if (host_index, f) not in used]
+    host_face = free[int(rng.integers(len(free)))]
+    piece_face = piece.contact_faces[int(rng.integers(len(piece.contact_faces)))]
+    host_polygon = host.face_polygon(host_face, host.face_frame(host_face))
+    polygon = piece.face_polygon(piece_face, piece.face_frame(piece_face))
+    margin = _GLUE_MARGIN * s
+    new_index = len(pieces)
+    if _polygon_area(polygon) <= _polygon_area(host_polygon):  # the new face goes inside
+        room = _inradius(host_polygon) - margin
+        factor = min(1.0, 0.9 * room / _circumradius(polygon))
+        reach = room - factor * _circumradius(polygon)
+        contact = _Contact(host_index, host_face, new_index, piece_face)
+    else:  # the host's face goes inside the new one
+        need = _circumradius(host_polygon) + margin
+        factor = max(1.0, need / (0.9 * _inradius(polygon)))
+        reach = factor * _inradius(polygon) - need
+        contact = _Contact(new_index, piece_face, host_index, host_face)
+    if not 0.4 <= factor <= 2.0 or reach < 0:
+        raise _PlacementError("the faces' sizes do not match")
+    radius, angle = reach * np.sqrt(rng.uniform()), rng.uniform(0.0, 2.0 * np.pi)
+    offset = radius * np.array([np.cos(angle), np.sin(angle)])
+    placed = _place_piece(
+        host, host_face, piece.scaled(factor), piece_face, offset, rng.uniform(0, 2 * np.pi)
+    )
+    _check_contact([*pieces, placed], contact, margin)
+    for index, other in enumerate(pieces):
+        if index != host_index and not _pieces_apart(other, placed, _PIECE_GAP * s):
+            raise _PlacementError("the piece overlaps another one")
+    extents = np.ptp(np.vstack([*(p.vertices for p in pieces), placed.vertices]), axis=0)
+    if extents.min() > GRASPABLE_FRACTION * s or extents.max() > 1.6 * s:
+        raise _PlacementError("the assembly grows too large")
+    return placed, contact
+
+
+def _make_composite(rng: np.random.Generator, s: float) -> _Draft:
+    wanted = int(rng.integers(2, 9))
+    pieces = [_random_piece(rng, s)]
+    contacts: list[_Contact] = []
+    used: set[tuple[int, int]] = set()
+    # Up to `wanted` pieces; placements that fail are drawn again a bounded number of times
+    # (and until there are two pieces).
+    for attempt in range(400):
+        if len(pieces) == wanted or (attempt >= 8 * wanted and len(pieces) >= 2):
+            break
+        try:
+            placed, contact = _attach_random_piece(rng, pieces, used, _random_piece(rng, s), s)
+        except _PlacementError:
+            continue
+        pieces.append(placed)
+        contacts.append(contact)
+        used |= {
+            (contact.outer_piece, contact.outer_face),
+            (contact.inner_piece, contact.inner_face),
+        }
+    if len(pieces) < 2:
+        raise RuntimeError("composite: no second piece could be placed")
+    # A density gradient along a random direction across the pieces.
+    base, gradient = float(rng.uniform(300.0, 1200.0)), float(rng.uniform(0.0, 0.7))
+    direction = rng.normal(size=3)
+    direction /= np.linalg.norm(direction)
+    centres = np.array([p.vertices.mean(axis=0) for p in pieces])
+    along = (centres - centres.mean(axis=0)) @ direction
+    along /= max(float(np.abs(along).max()), 1e-12)
+    densities = tuple(float(np.clip(base * (1 + gradient * t), 150.0, 2500.0)) for t in along)
+    return _Draft(_assemble(pieces, contacts), densities, float(rng.uniform(0.35, 0.9)))
+
+
+def _make_superquadric(rng: np.random.Generator, s: float) -> _Draft:
+    semi = [_draw(rng, 0.1, 0.4, s), _draw(rng, 0.1, 0.6, s), _draw(rng, 0.1, 0.6, s)]
+    low, high = SUPERQUADRIC_EXPONENT_RANGE
+    solid = superquadric_solid(
+        *rng.permutation(semi), float(rng.uniform(low, high)), float(rng.uniform(low, high))
+    )
+    density = float(rng.uniform(300.0, 1200.0))
+    return _Draft(solid, (density,), float(rng.uniform(0.3, 0.9)))
+
+
+def _make_bottle(rng: np.random.Generator, s: float) -> _Draft:
+    """Foot, straight body, rounded shoulder, neck and cap; liquid up to a random level."""
+    radius, height = _draw(rng, 0.15, 0.4, s), _draw(rng, 1.3, 2.6, s)
+    foot = 0.04 * height
+    shoulder = float(rng.uniform(0.5, 0.7)) * height
+    neck_start = shoulder + float(rng.uniform(0.12, 0.2)) * height
+    cap_height = float(rng.uniform(0.04, 0.08)) * height
+    neck = float(rng.uniform(0.3, 0.5)) * radius
+    cap = neck * float(rng.uniform(1.05, 1.25))
+    fill = foot + float(rng.uniform(0.1, 0.95)) * (shoulder - foot)
+    curve = np.linspace(0.0, 1.0, 5)[1:-1]
+    shoulder_points = [
+        [neck + (radius - neck) * np.cos(np.pi / 2 * t), shoulder + t * (neck_start - shoulder)]
+        for t in curve
+    ]
+    profile = np.array(
+        [
+            [0.0, 0.0],
+            [0.92 * radius, 0.0],
+            [radius, foot],
+            [radius, fill],
+            [radius, shoulder],
+            *shoulder_points,
+            [neck, neck_start],
+            [neck, height - cap_height],
+            [cap, height - cap_height],
+            [cap, height],
+            [0.0, height],
+        ]
+    )
+    solid = revolved_solid(profile)
+    liquid, empty = float(rng.uniform(900.0, 1300.0)), float(rng.uniform(150.0, 500.0))
+    densities = _densities_by_height(solid[2], fill, liquid, empty)
+    return _Draft(solid, densities, float(rng.uniform(0.3, 0.8)))
+
+
+def _make_vase(rng: np.random.Generator, s: float) -> _Draft:
+    """A solid vase shape: foot, belly, neck and lip joined by a smooth (PCHIP) profile, with a
+    weighted base."""
+    height, widest = _draw(rng, 1.0, 2.2, s), _draw(rng, 0.2, 0.4, s)
+    belly, neck = float(rng.uniform(0.25, 0.5)), float(rng.uniform(0.65, 0.85))
+    radii = [
+        float(rng.uniform(0.5, 0.8)) * widest,
+        widest,
+        float(rng.uniform(0.35, 0.7)) * widest,
+        float(rng.uniform(0.5, 1.0)) * widest,
+    ]
+    curve = PchipInterpolator([0.0, belly, neck, 1.0], radii)
+    # PCHIP does not overshoot: the belly, sampled, is the widest point.
+    heights = np.union1d(np.linspace(0.0, 1.0, 8), [belly, neck])
+    samples = np.column_stack([curve(heights), heights * height])
+    profile = np.vstack([[0.0, 0.0], samples, [0.0, height]])
+    solid = revolved_solid(profile)
+    density = float(rng.uniform(300.0, 900.0))
+    weighted = min(2500.0, density * float(rng.uniform(1.5, 3.0)))
+    densities = _densities_by_height(solid[2], float(samples[1, 1]), weighted, density)
+    return _Draft(solid, densities, float(rng.uniform(0.35, 0.8)))
+
+
+def _make_bowl(rng: np.random.Generator, s: float) -> _Draft:
+    rim, height = _draw(rng, 0.4, 0.8, s), _draw(rng, 0.3, 0.55, s)
+    base = float(rng.uniform(0.35, 0.6)) * rim
+    wall, floor = _draw(rng, 0.03, 0.055, s), _draw(rng, 0.05, 0.08, s)
+    power = float(rng.uniform(0.5, 1.0))
+    heights = floor + (height - floor) * np.linspace(0.0, 1.0, 5)
+    radii = base + (rim - base) * (heights / height) ** power
+    foot = base * float(rng.uniform(0.85, 1.0))
+    outer = np.vstack([[foot, 0.0], np.column_stack([radii, heights])])
+    solid = revolved_shell_solid(outer, wall, floor)
+    density = float(rng.uniform(900.0, 2400.0))  # plastic to stoneware
+    return _Draft(solid, (density,) * len(solid[2]), float(rng.uniform(0.35, 0.8)))
+
+
+def _make_cup(rng: np.random.Generator, s: float) -> _Draft:
+    top, height = _draw(rng, 0.28, 0.42, s), _draw(rng, 0.8, 1.3, s)
+    bottom = float(rng.uniform(0.7, 1.0)) * top
+    wall, floor = _draw(rng, 0.025, 0.045, s), _draw(rng, 0.04, 0.08, s)
+    at_floor = bottom + (top - bottom) * floor / height
+    outer = np.array([[bottom, 0.0], [at_floor, floor], [top, height]])
+    solid = revolved_shell_solid(outer, wall, floor)
+    density = float(rng.uniform(900.0, 2400.0))
+    return _Draft(solid, (density,) * len(solid[2]), float(rng.uniform(0.35, 0.8)))
+
+
+def _make_extrusion(rng: np.random.Generator, s: float) -> _Draft:
+    """A random star outline in three rings of cells about the centre, with holes (the centre
+    and/or windows in the middle ring), extruded."""
+    sectors = int(rng.integers(8, 15))
+    step = 2.0 * np.pi / sectors
+    angles = step * np.arange(sectors) + rng.uniform(-0.3, 0.3, sectors) * step
+    rays = np.column_stack([np.cos(angles), np.sin(angles)])
+    outer = _draw(rng, 0.2, 0.4, s) * rng.uniform(0.7, 1.0, sectors)
+    levels = [float(rng.uniform(0.25, 0.4)), float(rng.uniform(0.55, 0.72)), 1.0]
+    # Point 0 is the centre; ring r (0..2) point k is 1 + r * sectors + k.
+    points = np.vstack([[0.0, 0.0], *(level * outer[:, None] * rays for level in levels)])
+
+    def ring(r: int, k: int) -> int:
+        return 1 + r * sectors + k % sectors
+
+    centre_hole = bool(rng.random() < 0.5)
+    windows = int(rng.integers(0 if centre_hole else 1, 4))
+    candidates = list(rng.permutation(sectors))
+    chosen: list[int] = []
+    for k in candidates:
+        if len(chosen) < windows and all(
+            abs(k - c) % sectors not in (0, 1, sectors - 1) for c in chosen
+        ):
+            chosen.append(int(k))
+    cells: list[list[int]] = []
+    if not centre_hole:
+        cells += [[0, ring(0, k), ring(0, k + 1)] for k in range(sectors)]
+    for k in range(sectors):
+        if k not in chosen:
+            cells.append([ring(0, k), ring(0, k + 1), ring(1, k + 1), ring(1, k)])
+        cells.append([ring(1, k), ring(1, k + 1), ring(2, k + 1), ring(2, k)])
+    pieces = [] if centre_hole else _star_convex_pieces(points[1 : 1 + sectors])
+    pieces += [points[c] for c in cells if 0 not in c]
+    thickness = _draw(rng, 0.15, 0.5, s)
+    solid = extrude_cells(points, cells, -thickness / 2, thickness / 2, pieces)
+    density = float(rng.uniform(400.0, 2500.0))
+    return _Draft(solid, (density,) * len(solid[2]), float(rng.uniform(0.3, 0.9)))
+
+
+def _make_thin_flat(rng: np.random.Generator, s: float) -> _Draft:
+    """A card, coaster, tile or flat star 5-12 mm thick at the 2F-85 stroke (never below
+    `_PICKABLE_FLOOR`), lying on its flat face."""
+    kind = int(rng.integers(4))
+    if kind == 0:  # rounded rectangle
+        width = _draw(rng, 0.35, 0.8, s)
+        length = float(rng.uniform(width, 1.6 * s))
+        corner = float(rng.uniform(0.05, 0.3)) * width
+        arc = np.linspace(0.0, np.pi / 2, 4)
+        outline = []
+        for sx, sy, start in ((1, 1, 0.0), (-1, 1, 0.5), (-1, -1, 1.0), (1, -1, 1.5)):
+            centre = np.array([sx * (length / 2 - corner), sy * (width / 2 - corner)])
+            outline += [
+                centre + corner * np.array([np.cos(a + start * np.pi), np.sin(a + start * np.pi)])
+                for a in arc
+            ]
+        polygon = np.array(outline)
+    elif kind == 1:  # regular polygon or disc
+        sides = int(rng.choice([5, 6, 8, 24]))
+        polygon = _regular_polygon(_draw(rng, 0.2, 0.4, s), sides, np.pi / 2)
+    elif kind == 2:  # ellipse
+        polygon = _regular_polygon(1.0, 24) * [_draw(rng, 0.3, 0.8, s), _draw(rng, 0.175, 0.4, s)]
+    else:  # star
+        points = int(rng.integers(5, 9))
+        radii = np.tile([1.0, float(rng.uniform(0.5, 0.7))], points)
+        polygon = (
+            _regular_polygon(1.0, 2 * points, np.pi / 2)
+            * (_draw(rng, 0.25, 0.4, s) * radii)[:, None]
+        )
+    thickness = max(_draw(rng, 5.0 / 85.0, 12.0 / 85.0, s), _PICKABLE_FLOOR)
+    solid = prism_solid(polygon, thickness)
+    density = float(rng.uniform(500.0, 2500.0))
+    return _Draft(solid, (density,) * len(solid[2]), float(rng.uniform(0.3, 0.9)))
+
+
+def _make_tool(rng: np.random.Generator, s: float) -> _Draft:
+    """Hammer, brush or spatula: a dense head (part 0) and a light handle (part 1) glued to it."""
+    kind = int(rng.integers(3))
+    if kind == 0:  # hammer: a bar head, a round handle on its long side
+        size_y, size_z = _draw(rng, 0.2, 0.32, s), _draw(rng, 0.2, 0.32, s)
+        head = _box_piece(_draw(rng, 0.7, 1.2, s), size_y, size_z)
+        handle = _cylinder_piece(
+            float(rng.uniform(0.5, 0.75)) * size_z / 2, _draw(rng, 1.3, 2.2, s)
+        )
+        head_face, head_density = 4, float(rng.uniform(2700.0, 7850.0))  # +y face; steel
+    elif kind == 1:  # brush: a block head, a square handle out of its end
+        size_y, size_z = _draw(rng, 0.3, 0.45, s), _draw(rng, 0.22, 0.35, s)
+        head = _box_piece(_draw(rng, 0.45, 0.75, s), size_y, size_z)
+        handle = _box_piece(
+            float(rng.uniform(0.45, 0.75)) * size_z,
+            float(rng.uniform(0.45, 0.75)) * size_y,
+            _draw(rng, 1.2, 2.0, s),
+        )
+        head_face, head_density = 3, float(rng.uniform(1500.0, 2500.0))  # +x face
+    else:  # spatula: a flat blade, a flat handle out of its end
+        size_y, thickness = _draw(rng, 0.55, 0.9, s), _draw(rng, 0.07, 0.11, s)
+        head = _box_piece(_draw(rng, 0.5, 0.8, s), size_y, thickness)
+        handle = _box_piece(
+            float(rng.uniform(0.5, 0.8)) * thickness,
+            float(rng.uniform(0.25, 0.4)) * size_y,
+            _draw(rng, 1.2, 1.9, s),
+        )
+        head_face, head_density = 5, float(rng.uniform(2700.0, 7850.0))  # -x face
+    placed = _place_piece(head, head_face, handle, 0, np.zeros(2), 0.0)
+    contact = _Contact(0, head_face, 1, 0)
+    _check_contact([head, placed], contact, 0.0)
+    solid = _assemble([head, placed], [contact])
+    handle_density = float(rng.uniform(300.0, 700.0))  # wood, plastic
+    return _Draft(solid, (head_density, handle_density), float(rng.uniform(0.4, 0.9)))
+
+
+def _make_tiny(rng: np.random.Generator, s: float) -> _Draft:
+    """A box, cylinder, bead or nut whose smallest extent is 0.09-0.2 s (8-17 mm at 85 mm)."""
+    kind = int(rng.integers(4))
+    smallest = _draw(rng, 0.09, 0.2, s)
+    if kind == 0:
+        sizes = [
+            smallest,
+            float(rng.uniform(smallest, 0.3 * s)),
+            float(rng.uniform(smallest, 0.3 * s)),
+        ]
+        solid = box_solid(*rng.permutation(sizes))
+    elif kind == 1:
+        if rng.random() < 0.5:
+            solid = cylinder_solid(smallest / 2, float(rng.uniform(smallest, 0.3 * s)), 16)
+        else:
+            solid = cylinder_solid(float(rng.uniform(smallest, 0.3 * s)) / 2, smallest, 16)
+    elif kind == 2:
+        solid = ellipsoid_solid(smallest / 2, smallest / 2, smallest / 2)
+    else:  # hexagonal nut: flat-to-flat and height both at least `smallest`
+        across = float(rng.uniform(smallest, 0.25 * s))
+        solid = prism_solid(_regular_polygon(across / np.sqrt(3.0), 6), smallest)
+    density = float(rng.uniform(400.0, 2500.0))
+    return _Draft(solid, (density,) * len(solid[2]), float(rng.uniform(0.3, 0.9)))
+
+
+def _make_tall_slender(rng: np.random.Generator, s: float) -> _Draft:
+    """A cylinder, taper, square or hexagonal column 1.8-3 s tall and 0.12-0.3 s wide, that
+    topples easily; half of them top-heavy (the upper part 1.5-3 times denser)."""
+    kind = int(rng.integers(4))
+    height, width = _draw(rng, 1.8, 3.0, s), _draw(rng, 0.12, 0.3, s)
+    split = float(rng.uniform(0.45, 0.75)) * height
+    if kind in (0, 1):
+        radius = width / 2
+        top = radius * (1.0 if kind == 0 else float(rng.uniform(0.3, 0.9)))
+        middle = radius + (top - radius) * split / height
+        profile = np.array(
+            [[0.0, 0.0], [radius, 0.0], [middle, split], [top, height], [0.0, height]]
+        )
+        solid = revolved_solid(profile, 24)
+    else:
+        if kind == 2:
+            long_side = width * float(rng.uniform(1.0, 1.4))
+            polygon = np.array([[0, 0], [long_side, 0], [long_side, width], [0, width]], float)
+        else:
+            polygon = _regular_polygon(width / np.sqrt(3.0), 6)
+        vertices, faces = extrude_polygon(polygon, 0.0, height)
+        parts = [_extruded_points(polygon, 0.0, split), _extruded_points(polygon, split, height)]
+        solid = (vertices, faces, parts)
+    density = float(rng.uniform(300.0, 1200.0))
+    upper = density
+    if rng.random() < 0.5:
+        upper = min(2500.0, density * float(rng.uniform(1.5, 3.0)))
+    return _Draft(
+        solid, _densities_by_height(solid[2], split, density, upper), float(rng.uniform(0.3, 0.9))
+    )
+
+
+@dataclass(frozen=True)
+class _Family:
+    """build(rng, stroke) -> _Draft; tags (see FAMILY_TAGS); grasp_widths: (low, high) bounds,
+    as fractions of the stroke, on `grasp_width` of its objects (None: made to defeat the
+    gripper)."""
+
+    build: Callable[[np.random.Generator, float], _Draft]
+    tags: tuple[str, ...]
+    grasp_widths: tuple[float, float] | None
+
+
+_FAMILIES: dict[str, _Family] = {
+    "box": _Family(_original(_make_box), ("primitive",), (0.2, 0.8)),
+    "cylinder": _Family(_original(_make_cylinder), ("primitive", "revolution"), (0.2, 0.8)),
+    "sphere": _Family(_original(_make_sphere), ("primitive", "revolution"), (0.2, 0.8)),
+    "ellipsoid": _Family(_original(_make_ellipsoid), ("primitive",), (0.2, 0.8)),
+    "prism_convex": _Family(_original(_make_prism(concave=False)), ("extruded",), (0.2, 0.8)),
+    "prism_concave": _Family(
+        _original(_make_prism(concave=True)), ("extruded", "concave"), (0.2, 0.8)
+    ),
+    "l_shape": _Family(_original(_make_l), ("extruded", "concave"), (0.15, 0.5)),
+    "t_shape": _Family(_original(_make_t), ("extruded", "concave"), (0.15, 0.5)),
+    "u_shape": _Family(_original(_make_u), ("extruded", "concave"), (0.15, 0.5)),
+    "mug": _Family(
+        _original(_make_mug), ("revolution", "composed", "concave", "hollow"), (0.58, 0.88)
+    ),
+    "plate": _Family(_original(_make_plate, "pickable"), ("primitive", "thin"), (0.5, 0.8)),
+    "disc": _Family(
+        _original(_make_disc, "pickable"), ("primitive", "revolution", "thin"), (0.5, 0.8)
+    ),
+    "stick": _Family(_original(_make_stick), ("primitive", "slender"), (0.1, 0.25)),
+    "oversized": _Family(_original(_make_oversized), ("primitive", "ungraspable"), None),
+    "sheet": _Family(_original(_make_sheet, "kept"), ("thin", "ungraspable"), None),
+    "composite": _Family(_make_composite, ("composed", "concave", "nonuniform"), (0.12, 0.8)),
+    "superquadric": _Family(_make_superquadric, ("primitive",), (0.2, 0.8)),
+    "bottle": _Family(_make_bottle, ("revolution", "nonuniform"), (0.3, 0.8)),
+    "vase": _Family(_make_vase, ("revolution", "concave", "nonuniform"), (0.4, 0.8)),
+    "bowl": _Family(_make_bowl, ("revolution", "concave", "hollow"), (0.3, 0.55)),
+    "cup": _Family(_make_cup, ("revolution", "concave", "hollow"), (0.55, 0.85)),
+    "extrusion": _Family(_make_extrusion, ("extruded", "concave", "holes"), (0.15, 0.5)),
+    "thin_flat": _Family(_make_thin_flat, ("thin",), (0.3, 0.8)),
+    "tool": _Family(_make_tool, ("tool", "composed", "nonuniform"), (0.07, 0.35)),
+    "tiny": _Family(_make_tiny, ("tiny", "primitive"), (0.09, 0.2)),
+    "tall_slender": _Family(_make_tall_slender, ("slender", "nonuniform"), (0.12, 0.3)),
+}
+
 FAMILIES: tuple[str, ...] = tuple(_FAMILY_BUILDERS)
-"""Names accepted by `generate_object`."""
+"""The original fifteen families: the default of worlds (`WorldConfig.object_families`),
+datasets and `generate_random_object`; their object for a seed never changes."""
+EXTENDED_FAMILIES: tuple[str, ...] = tuple(f for f in _FAMILIES if f not in _FAMILY_BUILDERS)
+"""The families added to the original fifteen."""
+ALL_FAMILIES: tuple[str, ...] = FAMILIES + EXTENDED_FAMILIES
+"""Every name `generate_object` accepts."""
 UNGRASPABLE_FAMILIES: tuple[str, ...] = tuple(_UNGRASPABLE_NOTES)
 """Families made to defeat the gripper (every object they produce is ungraspable)."""
+FAMILY_TAGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {name: family.tags for name, family in _FAMILIES.items()}
+)
+"""Tags of each family: primitive, extruded, revolution, composed, concave, hollow, holes,
+thin, slender, tiny, tool, nonuniform (parts of different densities), ungraspable."""
+FAMILY_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        tag: tuple(name for name in ALL_FAMILIES if tag in FAMILY_TAGS[name])
+        for tag in sorted({tag for tags in FAMILY_TAGS.values() for tag in tags})
+    }
+)
+"""Tag -> the families carrying it (in `ALL_FAMILIES` order), to hold out whole groups."""
 
 
 def check_family(family: str) -> None:
-    """Raise ValueError unless `family` is one of `FAMILIES`."""
-    if family not in _FAMILY_BUILDERS:
-        raise ValueError(f"unknown object family {family!r}; known: {', '.join(FAMILIES)}")
+    """Raise ValueError unless `family` is one of `ALL_FAMILIES`."""
+    if family not in _FAMILIES:
+        raise ValueError(f"unknown object family {family!r}; known: {', '.join(ALL_FAMILIES)}")
+
+
+def check_stroke(stroke: float) -> float:
+    """`stroke` as a float; ValueError unless it lies in [MIN_STROKE, MAX_STROKE] m."""
+    if isinstance(stroke, bool) or not isinstance(stroke, (int, float, np.floating, np.integer)):
+        raise ValueError(f"stroke must be a number of metres, got {stroke!r}")
+    if not (np.isfinite(stroke) and MIN_STROKE <= stroke <= MAX_STROKE):
+        raise ValueError(
+            f"stroke must be a gripper opening in [{MIN_STROKE}, {MAX_STROKE}] m, got {stroke}"
+        )
+    return float(stroke)
+
+
+def hold_out_families(
+    groups: Sequence[str] = (), families: Sequence[str] = (), among: Sequence[str] = ALL_FAMILIES
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(kept, held_out): the families of `among` split by whether they belong to one of the
+    `groups` (tags of `FAMILY_GROUPS`) or are named in `families`. Raises ValueError for an
+    unknown group or family, or when nothing would be kept."""
+    for group in groups:
+        if group not in FAMILY_GROUPS:
+            raise ValueError(f"unknown family group {group!r}; known: {', '.join(FAMILY_GROUPS)}")
+    for family in (*families, *among):
+        check_family(family)
+    out = {f for group in groups for f in FAMILY_GROUPS[group]} | set(families)
+    kept = tuple(f for f in among if f not in out)
+    if not kept:
+        raise ValueError(f"holding out groups {list(groups)} and {list(families)} keeps no family")
+    return kept, tuple(f for f in among if f in out)
+
+
+def family_grasp_widths(family: str, stroke: float = STROKE) -> tuple[float, float] | None:
+    """(narrowest, widest) `grasp_width` (m) of the family's objects sized for `stroke`; None
+    for the families made to defeat the gripper."""
+    check_family(family)
+    stroke = check_stroke(stroke)
+    widths = _FAMILIES[family].grasp_widths
+    if widths is None:
+        return None
+    return widths[0] * stroke, widths[1] * stroke
+
+
+def grasp_width(obj: ObjectModel) -> float:
+    """Width (m) across which an object of its family is meant to be grasped: its smallest
+    bounding-box extent, or for thin objects (tag "thin", lying on their flat face) the
+    smaller extent in the plane."""
+    extents = np.sort(obj.extents)
+    thin = obj.family in FAMILY_TAGS and "thin" in FAMILY_TAGS[obj.family]
+    return float(extents[1] if thin else extents[0])
+
+
+def check_family_fits_gripper(
+    family: str, min_width: float, max_width: float, stroke: float | None = None
+) -> None:
+    """Raise ValueError when a gripper opening from `min_width` to `max_width` (m) cannot close
+    on every object of `family` sized for `stroke` (default: max_width): some would be
+    narrower than min_width or wider than max_width across their `grasp_width`. Families made
+    to defeat the gripper (`UNGRASPABLE_FAMILIES`) pass: they are meant not to fit."""
+    check_family(family)
+    if not (np.isfinite(min_width) and np.isfinite(max_width) and 0 <= min_width < max_width):
+        raise ValueError(
+            f"gripper widths must satisfy 0 <= min_width < max_width, got "
+            f"min_width={min_width}, max_width={max_width}"
+        )
+    stroke = check_stroke(max_width if stroke is None else stroke)
+    widths = family_grasp_widths(family, stroke)
+    if widths is None:
+        return
+    low, high = widths
+    limits = f"gripper opening [{1000 * min_width:.1f}, {1000 * max_width:.1f}] mm"
+    if low < min_width:
+        raise ValueError(
+            f"family {family!r} sized for a {1000 * stroke:.1f} mm stroke makes objects "
+            f"{1000 * low:.1f} mm wide, narrower than the {limits} closes on"
+        )
+    if high > max_width:
+        raise ValueError(
+            f"family {family!r} sized for a {1000 * stroke:.1f} mm stroke makes objects "
+            f"{1000 * high:.1f} mm wide, wider than the {limits} opens to"
+        )
 
 
 def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+def _check_density(density: float) -> float:
+    if isinstance(density, bool) or not (
+        isinstance(density, (int, float, np.floating, np.integer))
+        and np.isfinite(density)
+        and MIN_PART_DENSITY <= density <= MAX_PART_DENSITY
+    ):
+        raise ValueError(
+            f"density must be a number of kg/m^3 in [{MIN_PART_DENSITY}, {MAX_PART_DENSITY}], "
+            f"got {density!r}"
+        )
+    return float(density)
 
 
 def object_from_solid(
@@ -815,12 +2018,32 @@ def object_from_solid(
     density: float = DEFAULT_DENSITY,
     expected_graspable: bool = True,
     note: str = "",
+    part_densities: Sequence[float] | None = None,
+    friction: float | None = None,
+    stroke: float = STROKE,
 ) -> ObjectModel:
-    """ObjectModel from a solid (vertices, faces, convex parts), re-centred at its mass centre."""
-    _positive_sizes(name, density=density)
+    """ObjectModel from a solid (vertices, faces, convex parts), re-centred at its mass centre.
+
+    Every part has `density` (kg/m^3) unless `part_densities` gives one per convex part; then
+    mass, centre and inertia are those of the parts (which must tile the solid) and the
+    object's `density` is the mean, mass / mesh volume.
+    """
     vertices, faces, parts = solid
     check_watertight(vertices, faces)
-    mass, centre, inertia = mass_properties(vertices, faces, density)
+    if part_densities is None:
+        densities = (_check_density(density),) * len(parts)
+    else:
+        if len(part_densities) != len(parts):
+            raise ValueError(
+                f"{name}: part_densities has {len(part_densities)} entries for {len(parts)} parts"
+            )
+        densities = tuple(_check_density(d) for d in part_densities)
+    if len(set(densities)) == 1:
+        mean = densities[0]
+        mass, centre, inertia = mass_properties(vertices, faces, mean)
+    else:
+        mass, centre, inertia = parts_mass_properties(parts, densities)
+        mean = mass / signed_volume(vertices, faces)
     return ObjectModel(
         name=name,
         family=family,
@@ -828,37 +2051,65 @@ def object_from_solid(
         vertices=vertices - centre,
         faces=faces,
         convex_parts=tuple(np.asarray(p, dtype=np.float64) - centre for p in parts),
-        density=density,
+        density=mean,
         mass=mass,
         inertia=inertia,
         expected_graspable=expected_graspable,
         note=note,
+        part_densities=densities,
+        friction=friction,
+        stroke=stroke,
     )
 
 
-def generate_object(family: str, seed: int, density: float = DEFAULT_DENSITY) -> ObjectModel:
-    """A random object of `family` drawn from `np.random.default_rng(seed)`.
+def object_name(family: str, seed: int, stroke: float = STROKE) -> str:
+    """`<family>_<seed>`, with `_stroke<micrometres>um` appended for a stroke other than
+    `STROKE`."""
+    if stroke == STROKE:
+        return f"{family}_{seed}"
+    return f"{family}_{seed}_stroke{round(stroke * 1e6)}um"
 
-    The same (family, seed, density) always gives the same object. Raises ValueError for an
-    unknown family, a negative or non-integer seed, or a non-positive density.
+
+def generate_object(
+    family: str, seed: int, density: float | None = None, stroke: float = STROKE
+) -> ObjectModel:
+    """A random object of `family` drawn from `np.random.default_rng(seed)`, sized for a
+    gripper of the given `stroke` (m, its maximum opening).
+
+    density: None gives the family's own materials (the original families: `DEFAULT_DENSITY`
+    everywhere; the extended ones: per-part densities and a surface friction); a number makes
+    every part that density (kg/m^3) and keeps the shape. The same (family, seed, density,
+    stroke) always gives the same object, and at the default stroke the original families give
+    the objects they always gave. Raises ValueError for an unknown family, a negative or
+    non-integer seed, a density outside [MIN_PART_DENSITY, MAX_PART_DENSITY] or a stroke
+    outside [MIN_STROKE, MAX_STROKE].
     """
     check_family(family)
     seed = _check_seed(seed)
-    solid = _FAMILY_BUILDERS[family](np.random.default_rng(seed))
+    stroke = check_stroke(stroke)
+    if density is not None:
+        density = _check_density(density)
+    draft = _FAMILIES[family].build(np.random.default_rng(seed), stroke)
     note = _UNGRASPABLE_NOTES.get(family, "")
     return object_from_solid(
-        f"{family}_{seed}",
+        object_name(family, seed, stroke),
         family,
         seed,
-        solid,
-        density=density,
+        draft.solid,
+        density=DEFAULT_DENSITY if density is None else density,
+        part_densities=draft.part_densities if density is None else None,
+        friction=draft.friction,
+        stroke=stroke,
         expected_graspable=not note,
         note=note,
     )
 
 
 def generate_random_object(
-    seed: int, families: tuple[str, ...] = FAMILIES, density: float = DEFAULT_DENSITY
+    seed: int,
+    families: tuple[str, ...] = FAMILIES,
+    density: float | None = None,
+    stroke: float = STROKE,
 ) -> ObjectModel:
     """An object of a family drawn from `families` by `seed`, then `generate_object`."""
     seed = _check_seed(seed)
@@ -867,4 +2118,4 @@ def generate_random_object(
     for family in families:
         check_family(family)
     family = families[int(np.random.default_rng([seed, len(families)]).integers(len(families)))]
-    return generate_object(family, seed, density)
+    return generate_object(family, seed, density, stroke)
