@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -9,6 +10,16 @@ import numpy as np
 # m: a width within this of the stroke fits it. A planner narrows a too-wide grasp to exactly
 # the stroke, and float32 (on the wire, out of a network) rounds 0.085 up to 0.0850000009.
 STROKE_TOLERANCE_M = 1e-6
+# The fields that make two grippers interchangeable for a network trained on one of them: the
+# stroke and the finger sizes (metres). Two grippers equal on these within GEOMETRY_TOLERANCE_M
+# see the same grasps.
+GEOMETRY_FIELDS = ("max_width", "min_width", "finger_width", "finger_thickness", "finger_depth")
+GEOMETRY_TOLERANCE_M = 1e-9
+
+
+class GripperMismatchError(ValueError):
+    """A model or a component made for one gripper, used with another; the message names both
+    grippers and the geometry fields that differ."""
 
 
 @dataclass(frozen=True)
@@ -65,5 +76,41 @@ class GripperConfig:
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)
 
+    def geometry_differences(self, other: GripperConfig) -> list[str]:
+        """The `GEOMETRY_FIELDS` in which `other` differs from this gripper, each as
+        "field <this> m vs <other> m"; empty when the two are interchangeable."""
+        return [
+            f"{field} {getattr(self, field):g} m vs {getattr(other, field):g} m"
+            for field in GEOMETRY_FIELDS
+            if abs(getattr(self, field) - getattr(other, field)) > GEOMETRY_TOLERANCE_M
+        ]
 
+
+def check_same_geometry(trained: GripperConfig, used: GripperConfig, what: str) -> None:
+    """Raise `GripperMismatchError` unless `used` has the geometry `what` was made for.
+
+    `what` names the model or file (e.g. "checkpoint models/gqstn.pt"); the message names both
+    grippers and every geometry field that differs (trained value first).
+    """
+    differences = trained.geometry_differences(used)
+    if differences:
+        raise GripperMismatchError(
+            f"{what} was trained for gripper {trained.name!r}, not for gripper {used.name!r}: "
+            f"{'; '.join(differences)} (trained for vs used). Use a model trained for "
+            f"{used.name!r}, or the gripper {trained.name!r}"
+        )
+
+
+@functools.cache
+def default_gripper() -> GripperConfig:
+    """The default gripper profile (`profiles.DEFAULT_GRIPPER_PROFILE`, the Robotiq 2F-85),
+    loaded once from its YAML file: the default of every function and config that takes a
+    gripper."""
+    from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, load_gripper_profile  # noqa: PLC0415
+
+    return load_gripper_profile(DEFAULT_GRIPPER_PROFILE)
+
+
+# The built-in Robotiq 2F-85 values (equal to config/grippers/robotiq_2f85.yaml); code that
+# needs a default gripper takes `default_gripper()` or a profile.
 ROBOTIQ_2F85 = GripperConfig()

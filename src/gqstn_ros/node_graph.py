@@ -6,7 +6,9 @@ launch arguments declared in `LAUNCH_ARGUMENTS`. Simulation (`use_sim:=true`, th
 `sim_world_node` hosts the MuJoCo camera, UR5 and gripper together with the grasp executor in
 one process; real hardware (`use_sim:=false`): a depth camera driver publishing
 `/camera/depth/image_raw` runs beside the bench, and `executor_node` drives the UR5 (ur_rtde,
-`robot_ip`) and the Robotiq 2F-85 (`gripper_port`). Every node process gets the environment of
+`robot_ip`) and the Robotiq gripper (`gripper_port`). The `gripper` argument (a profile under
+config/grippers) goes to every node that depends on the gripper: inference, fallback, the
+simulated world with its executor, the real executor. Every node process gets the environment of
 `node_environment` (the Fast DDS profile for whole depth frames, `fastdds_profile`). No launch or
 rclpy imports here.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, gripper_profile_names
 
 PACKAGE_NAME = "gqstn_ros"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -51,7 +54,17 @@ LAUNCH_ARGUMENTS = (
     ),
     LaunchArgument("robot_ip", "192.168.1.10", "IP address of the UR5 controller (use_sim:=false)"),
     LaunchArgument(
-        "gripper_port", "/dev/ttyUSB0", "Serial port of the Robotiq 2F-85 (use_sim:=false)"
+        "gripper",
+        DEFAULT_GRIPPER_PROFILE,
+        "Gripper profile (config/grippers/<name>.yaml: stroke, finger sizes, grip forces) of "
+        "every node: the simulated gripper (use_sim:=true) or the real one's (use_sim:=false), "
+        "the stroke the planners' grasps must fit and the executor's force range. The networks "
+        "must have been trained for its geometry (the shipped models: robotiq_2f85), else the "
+        "inference and fallback nodes stop at start",
+        gripper_profile_names(),
+    ),
+    LaunchArgument(
+        "gripper_port", "/dev/ttyUSB0", "Serial port of the Robotiq gripper (use_sim:=false)"
     ),
     LaunchArgument(
         "model_backend",
@@ -100,6 +113,7 @@ class GraphArguments:
 
     use_sim: bool = True
     robot_ip: str = "192.168.1.10"
+    gripper: str = DEFAULT_GRIPPER_PROFILE
     gripper_port: str = "/dev/ttyUSB0"
     model_backend: str = "torch"
     symmetric_views: int = 1
@@ -138,6 +152,7 @@ class GraphArguments:
         return cls(
             use_sim=parsed["use_sim"] == "true",
             robot_ip=parsed["robot_ip"],
+            gripper=parsed["gripper"],
             gripper_port=parsed["gripper_port"],
             model_backend=parsed["model_backend"],
             symmetric_views=int(parsed["symmetric_views"]),
@@ -182,7 +197,9 @@ class NodeSpec:
 
 def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
     """Every node of the bench, with its condition (see `nodes_to_start`)."""
+    gripper = (("gripper", arguments.gripper),)
     inference = (
+        *gripper,
         ("backend", arguments.model_backend),
         ("symmetric_views", arguments.symmetric_views),
         # '' cannot be written as a -p override; it leaves the parameter files in charge.
@@ -196,6 +213,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             None,  # hosts the simulated world and the executor node: keep both names
             ("sim_world_node.yaml", "executor_node.yaml"),
             "sim",
+            parameters=gripper,  # the simulated world's and its executor's
             extra_parameter_files=extra,
         ),
         NodeSpec(
@@ -221,6 +239,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             "fallback_node",
             ("fallback_node.yaml",),
             "always",  # Prop+GQ-CNN runs GQ-CNN with torch whatever model_backend says
+            parameters=gripper,
             extra_parameter_files=extra,
         ),
         NodeSpec(
@@ -229,7 +248,11 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             "executor_node",
             ("executor_node.yaml",),
             "real",
-            parameters=(("robot_ip", arguments.robot_ip), ("gripper_port", arguments.gripper_port)),
+            parameters=(
+                ("robot_ip", arguments.robot_ip),
+                *gripper,
+                ("gripper_port", arguments.gripper_port),
+            ),
             extra_parameter_files=extra,
         ),
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner
+from gqstn_ros.gripper import GripperMismatchError
 
 NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
 PROP_PLANNER = "prop_gqcnn"
@@ -73,10 +74,13 @@ def load_planner(
 ) -> GraspPlanner:
     """Load planner `name` with its weights from `models_dir` (default: `default_models_dir()`).
 
-    `backend` is `torch` or `onnxruntime`; `options` go to the loader (e.g. `num_candidates`
-    and `ranking_model`, the GQ-CNN checkpoint to rank with, for prop_gqcnn). Raises
-    `PlannerUnavailable` with a message starting "no model loaded" when the planner's code or
-    weights are missing or unreadable, and ValueError for an unknown name or backend.
+    `backend` is `torch` or `onnxruntime`; `options` go to the loader (e.g. `gripper`, the
+    `GripperConfig` the planner serves, for every planner; `num_candidates` and `ranking_model`,
+    the GQ-CNN checkpoint to rank with, for prop_gqcnn). Raises `PlannerUnavailable` with a
+    message starting "no model loaded" when the planner's code or weights are missing or
+    unreadable, `gripper.GripperMismatchError` (a ValueError) when the weights were trained for
+    another gripper geometry than `gripper` (default: the 2F-85), and ValueError for an unknown
+    name or backend.
     """
     if name not in PLANNER_NAMES:
         raise ValueError(f"unknown planner {name!r}: expected one of {', '.join(PLANNER_NAMES)}")
@@ -97,6 +101,8 @@ def load_planner(
     except FileNotFoundError as error:
         missing = error.filename or error
         raise PlannerUnavailable(f"no model loaded: {missing} not found") from error
+    except GripperMismatchError:
+        raise  # the weights exist but serve another gripper: not a missing model
     except (OSError, ValueError, RuntimeError, KeyError) as error:
         raise PlannerUnavailable(f"no model loaded: {name} from {models_path}: {error}") from error
     if not isinstance(planner, GraspPlanner):

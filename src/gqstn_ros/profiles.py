@@ -143,7 +143,7 @@ def _resolve(kind: str, name_or_path: str | Path) -> Path:
     path = config_dir() / kind / f"{text}.yaml"
     if not path.is_file():
         known = ", ".join(_profile_names(kind)) or "none"
-        raise ProfileError(f"unknown {kind[:-1]} profile {text!r}; known: {known}")
+        raise ProfileError(f"unknown {kind[:-1]} profile {text!r} (no file {path}); known: {known}")
     return path
 
 

@@ -12,6 +12,7 @@ from gqstn_ros.hardware.fake_robotiq_server import (
 )
 from gqstn_ros.hardware.interfaces import Gripper, HardwareError
 from gqstn_ros.hardware.robotiq_gripper import RobotiqConfig, RobotiqGripper
+from gqstn_ros.profiles import load_gripper_profile
 
 FAST = {"activation_time": 0.1, "time_scale": 4.0}  # 4x real finger speed: short tests
 SPEED, FORCE = 0.15, 60.0  # m/s, N
@@ -120,3 +121,13 @@ def test_unit_conversions_and_port_syntax() -> None:
         RobotiqConfig(port="udp://10.0.0.2:1")
     with pytest.raises(HardwareError, match="not connected"):
         RobotiqGripper(config).close(0.1, 50.0)
+
+
+def test_a_gripper_profile_sets_the_stroke_and_force_conversions() -> None:
+    robotiq_2f140 = load_gripper_profile("robotiq_2f140")
+    config = RobotiqConfig.for_gripper(robotiq_2f140, port="/dev/ttyUSB1", device_id=7)
+    assert (config.port, config.device_id) == ("/dev/ttyUSB1", 7)
+    assert config.width_to_position(0.14) == 0 and config.width_to_position(0.07) == 128
+    assert config.force_to_register(10.0) == 0 and config.force_to_register(125.0) == 255
+    default = RobotiqConfig()  # the default profile's: the 2F-85
+    assert (default.stroke, default.min_force, default.max_force) == (0.085, 20.0, 235.0)

@@ -1,10 +1,15 @@
+import dataclasses
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import NORM, TINY_GQCNN, smooth_views, spread_heads, tiny_gqcnn, tiny_gqstn
 
+from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gqstn_ros.networks.gqstn import GQSTN
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
+from gqstn_ros.profiles import load_gripper_profile
 
 PROVENANCE = {"data": "synthetic test", "code": "abc123"}
 
@@ -137,3 +142,69 @@ def test_save_refuses_a_normalization_the_model_does_not_use(tmp_path):
     model = tiny_gqstn()
     with pytest.raises(ValueError, match="normalization"):
         save_checkpoint(tmp_path / "x.pt", model, "gqstn", model.config, Normalization(), {})
+
+
+def _gqcnn_file(tmp_path, name: str, **recorded) -> Path:
+    model = tiny_gqcnn().eval()
+    return save_checkpoint(
+        tmp_path / name, model, "gqcnn", model.config, NORM, PROVENANCE, **recorded
+    )
+
+
+def test_the_gripper_and_depth_range_trained_for_round_trip(tmp_path):
+    franka = load_gripper_profile("franka_hand")
+    path = _gqcnn_file(tmp_path, "franka.pt", gripper=franka, depth_range=(0.55, 0.9))
+    loaded = load_checkpoint(path, gripper=franka)
+    assert loaded.gripper == franka and loaded.gripper_recorded
+    assert loaded.depth_range == (0.55, 0.9)
+    assert torch.load(path, weights_only=True)["trained_for"]["gripper"] == franka.to_dict()
+
+
+def test_a_checkpoint_without_gripper_metadata_is_trained_for_the_2f85(gqstn_file):
+    path, _ = gqstn_file  # saved without a gripper, like the shipped models
+    assert "trained_for" not in torch.load(path, weights_only=True)
+    robotiq_2f85 = load_gripper_profile("robotiq_2f85")
+    loaded = load_checkpoint(path, gripper=robotiq_2f85)
+    assert loaded.gripper == robotiq_2f85 and not loaded.gripper_recorded
+    assert loaded.depth_range is None
+    with pytest.raises(GripperMismatchError, match="'robotiq_2f85', not for gripper 'franka_hand'"):
+        load_checkpoint(path, gripper=load_gripper_profile("franka_hand"))
+
+
+def test_a_model_for_the_2f85_is_refused_for_the_franka_hand_naming_both(tmp_path):
+    path = _gqcnn_file(tmp_path, "g.pt", gripper=load_gripper_profile("robotiq_2f85"))
+    with pytest.raises(GripperMismatchError) as refused:
+        load_checkpoint(path, gripper=load_gripper_profile("franka_hand"))
+    message = str(refused.value)
+    assert f"checkpoint {path} was trained for gripper 'robotiq_2f85'" in message
+    assert "not for gripper 'franka_hand'" in message
+    # Every differing geometry field, trained-for value first.
+    assert "max_width 0.085 m vs 0.08 m" in message
+    assert "finger_depth 0.04 m vs 0.045 m" in message
+    assert "min_width" not in message  # equal: both close fully
+
+
+def test_grippers_are_compared_by_geometry_not_name(tmp_path):
+    robotiq_2f85 = load_gripper_profile("robotiq_2f85")
+    path = _gqcnn_file(tmp_path, "g.pt", gripper=robotiq_2f85)
+    # Same stroke and fingers, another name and grip force: the same grasps, accepted.
+    renamed = dataclasses.replace(robotiq_2f85, name="my_2f85", grip_force=80.0)
+    assert load_checkpoint(path, gripper=renamed).gripper == robotiq_2f85
+    # Same name, other finger depth: refused, naming the field.
+    longer = dataclasses.replace(robotiq_2f85, finger_depth=0.05)
+    with pytest.raises(GripperMismatchError, match=r"finger_depth 0\.04 m vs 0\.05 m"):
+        load_checkpoint(path, gripper=longer)
+
+
+def test_unusable_gripper_metadata_is_named(tmp_path):
+    path = _gqcnn_file(tmp_path, "g.pt", gripper=load_gripper_profile("robotiq_2f85"))
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint["trained_for"]["gripper"]["max_width"]
+    torch.save(checkpoint, tmp_path / "no_stroke.pt")
+    with pytest.raises(CheckpointError, match=r"trained_for\.gripper: missing field max_width"):
+        load_checkpoint(tmp_path / "no_stroke.pt")
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["trained_for"]["depth_range"] = [0.9, 0.5]
+    torch.save(checkpoint, tmp_path / "reversed.pt")
+    with pytest.raises(CheckpointError, match=r"trained_for\.depth_range must be \[near, far\]"):
+        load_checkpoint(tmp_path / "reversed.pt")

@@ -1,8 +1,10 @@
 import dataclasses
+import re
 
 import numpy as np
 import pytest
 from conftest import NORM, frame_with_box, tiny_gqcnn
+from model_support import checkpoints_for_gripper
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.detection import GraspPlanner, PlannedGrasp, PlanningError
@@ -10,6 +12,7 @@ from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.planners import load_network_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, extract_view
+from gqstn_ros.profiles import load_gripper_profile
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +40,12 @@ def test_torch_and_onnxruntime_planners_agree(models_dir, onnx_cache, name):
 
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
 def test_opening_never_exceeds_the_stroke_and_q_describes_the_returned_grasp(
-    models_dir, onnx_cache, backend
+    models_dir, onnx_cache, backend, tmp_path
 ):
     narrow = GripperConfig(name="narrow", max_width=0.02)
+    narrow_models = checkpoints_for_gripper(models_dir, tmp_path, narrow, ["gqstn.pt"])
     planner = load_network_planner(
-        "gqstn", models_dir, backend, gripper=narrow, onnx_cache_dir=onnx_cache
+        "gqstn", narrow_models, backend, gripper=narrow, onnx_cache_dir=onnx_cache
     )
     wide = load_network_planner("gqstn", models_dir, backend, onnx_cache_dir=onnx_cache)
     depth = frame_with_box(1)
@@ -202,3 +206,30 @@ def test_a_missing_or_wrong_judge_model_is_refused(models_dir):
         load_planner("gqstn", models_dir, judge_model="nothing.pt")
     with pytest.raises(PlannerUnavailable, match="no model loaded: gqstn from"):
         load_planner("gqstn", models_dir, judge_model="multigrasp.pt")  # not a GQ-CNN
+
+
+@pytest.mark.parametrize("name", ["gqstn", "multigrasp", "prop_gqcnn"])
+def test_a_model_trained_for_another_gripper_is_refused_naming_both(models_dir, name, tmp_path):
+    from gqstn_ros.gripper import GripperMismatchError
+    from gqstn_ros.planner_registry import load_planner
+
+    franka = load_gripper_profile("franka_hand")
+    # The test models record no gripper: trained for the 2F-85, which they serve by default.
+    assert load_planner(name, models_dir).gripper.name == "robotiq_2f85"
+    with pytest.raises(GripperMismatchError) as refused:
+        load_planner(name, models_dir, gripper=franka)
+    message = str(refused.value)
+    assert "trained for gripper 'robotiq_2f85', not for gripper 'franka_hand'" in message
+    assert "max_width 0.085 m vs 0.08 m" in message
+    # Recorded for the Franka Hand, the same weights serve it.
+    files = ["gqcnn.pt"] if name == "prop_gqcnn" else [f"{name}.pt", "gqcnn.pt"]
+    franka_models = checkpoints_for_gripper(models_dir, tmp_path, franka, files)
+    planner = load_planner(name, franka_models, gripper=franka)
+    assert planner.gripper == franka
+    # A judge trained for another gripper is refused as well.
+    if name != "prop_gqcnn":
+        judge = models_dir / "gqcnn.pt"
+        with pytest.raises(
+            GripperMismatchError, match=re.escape(f"checkpoint {judge} was trained")
+        ):
+            load_planner(name, franka_models, gripper=franka, judge_model=judge)

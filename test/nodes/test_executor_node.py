@@ -71,6 +71,11 @@ class ExecutorClient:
         return result, self.feedback.get(goal_id, []), elapsed
 
     def set_parameter(self, name: str, value: float) -> None:
+        successful, reason = self.try_set_parameter(name, value)
+        assert successful, reason
+
+    def try_set_parameter(self, name: str, value: float) -> tuple[bool, str]:
+        """Set a double parameter of the executor node: (accepted, refusal reason)."""
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
 
@@ -81,8 +86,9 @@ class ExecutorClient:
             SetParameters.Request(parameters=[Parameter(name=name, value=value_msg)])
         )
         assert spin_until(self.executor, future.done, TIMEOUT_S)
-        assert future.result().results[0].successful, future.result().results[0].reason
+        result = future.result().results[0]
         self.node.destroy_client(service)
+        return result.successful, result.reason
 
     def close(self) -> None:
         self.client.destroy()
@@ -213,6 +219,44 @@ def test_dry_run_and_refusals_are_answered_and_logged(client, tmp_path) -> None:
     assert records[0]["stage_reached"] == "retreating"
     assert records[0]["grasp"]["frame"] == "base_link"
     assert records[-2]["stage_reached"] == "detecting"
+
+
+def test_the_gripper_profile_sets_the_stroke_and_the_force_range(
+    client, start_node, tmp_path
+) -> None:
+    """gripper:=robotiq_2f140: a 120 mm grasp (refused by the 2F-85, 85 mm) is planned with the
+    140 mm stroke; gripper_force is bounded by the 2F-140's 10-125 N, at start and at run time."""
+    peer, _ = start_peer(tmp_path, "recorded", "0.03", "0", parameters={"gripper": "robotiq_2f140"})
+    try:
+        result, stages, _ = client.execute(
+            ExecuteGrasp.Goal(grasp=camera_grasp(width=0.12), dry_run=True)
+        )
+        assert result.success, result.message
+        assert stages == MOTION_STAGES
+        assert "opening 130.0 mm" in result.message  # 120 mm + the 10 mm opening margin
+        result, _, _ = client.execute(ExecuteGrasp.Goal(grasp=camera_grasp(0.145), dry_run=True))
+        assert not result.success and "wider than the stroke (140.0 mm)" in result.message
+        accepted, reason = client.try_set_parameter("gripper_force", 150.0)
+        assert not accepted and "gripper_force" in reason and "125" in reason, reason
+        client.set_parameter("gripper_force", 100.0)
+        assert peer.is_running()
+    finally:
+        peer.stop()
+    too_strong = start_node(
+        "executor_node",
+        "-p",
+        "gripper:=robotiq_2f140",
+        "-p",
+        "gripper_force:=200.0",
+        "-p",
+        f"attempt_log_path:={tmp_path / 'attempts.jsonl'}",
+    )
+    assert too_strong.process.wait(60) == 2
+    too_strong.reader.join(5)
+    assert (
+        "invalid configuration: parameter gripper_force: 200.0 is outside [10, 125], the grip "
+        "force range of gripper robotiq_2f140 (N)"
+    ) in too_strong.output()
 
 
 def test_pick_with_the_robotiq_driver_and_a_disconnecting_arm(client, tmp_path) -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
+from model_support import checkpoints_for_gripper
 from sensor_msgs.msg import CameraInfo
 
 from gqstn_ros.depth_image import metres_to_image
@@ -185,3 +186,51 @@ def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_
         else:
             assert "is no better" in chosen.message, chosen.message
             assert chosen.grasp.center_px.tolist() == primary.grasp.center_px.tolist()
+
+
+def test_a_wider_gripper_profile_plans_grasps_wider_than_85_mm(
+    start_node, client_node, tmp_path
+) -> None:
+    """A 110 mm square box: no grasp fits the 2F-85's 85 mm stroke, the 2F-140's 140 mm does.
+    The ranking GQ-CNN must have been trained for the gripper, else the node stops at start."""
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.depth_image import intrinsics_to_camera_info
+    from gqstn_ros.planner_registry import default_models_dir
+    from gqstn_ros.profiles import load_gripper_profile
+
+    models_dir = default_models_dir()
+    if not (models_dir / "gqcnn_fast.pt").is_file():
+        pytest.skip("needs the shipped gqcnn_fast.pt")
+    franka = start_node(
+        "fallback_node", "-p", f"models_dir:={models_dir}", "-p", "gripper:=franka_hand"
+    )
+    assert franka.process.wait(60) == 2, franka.output()
+    franka.reader.join(5)
+    assert "[FATAL]" in franka.output()
+    assert (
+        f"invalid configuration: parameter gripper: planner prop_gqcnn: checkpoint "
+        f"{models_dir / 'gqcnn_fast.pt'} was trained for gripper 'robotiq_2f85', not for "
+        "gripper 'franka_hand'"
+    ) in franka.output()
+
+    robotiq_2f140 = load_gripper_profile("robotiq_2f140")
+    wide_models = checkpoints_for_gripper(models_dir, tmp_path, robotiq_2f140, ["gqcnn_fast.pt"])
+    wide = start_node(
+        "fallback_node", "-p", f"models_dir:={wide_models}", "-p", "gripper:=robotiq_2f140"
+    )
+    wide.wait_for_log("fallback node ready", STARTUP_TIMEOUT_S)
+    assert "gripper robotiq_2f140 (140 mm stroke)" in wide.output()
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    side_px = round(0.11 * KINECT_V1.fx / 0.62)  # a 110 mm square box top, 62 cm away
+    top, left = 240 - side_px // 2, 320 - side_px // 2
+    depth[top : top + side_px, left : left + side_px] = 0.62
+    request = PlanGrasp.Request(
+        depth=metres_to_image(depth, "32FC1"),
+        camera_info=intrinsics_to_camera_info(KINECT_V1),
+        num_candidates=300,
+        top_k=3,
+    )
+    response = call(client_node, PlanGrasp, "/plan_grasp", request)
+    assert response.success, response.message
+    for grasp in response.grasps:
+        assert 0.085 < grasp.width <= robotiq_2f140.max_width + 1e-6, grasp.width

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp
+from model_support import checkpoints_for_gripper
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -324,3 +325,61 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
     request = DetectGrasp.Request(depth=depth, camera_info=info, disable_fallback=True)
     response = call(client_node, client, request)
     assert response.success and "fallback" not in response.message
+
+
+def test_the_gripper_profile_sizes_the_markers_and_must_match_the_model(
+    start_node, client_node, tmp_path
+) -> None:
+    from gqstn_ros.profiles import load_gripper_profile
+
+    models_dir = network_models_dir(tmp_path / "robotiq_2f85")  # trained for the 2F-85
+    # A model for the 2F-85 is refused for the Franka Hand: the node stops at start.
+    franka = start_node(
+        "inference_node",
+        "-p",
+        f"models_dir:={models_dir}",
+        "-p",
+        "planners:=['gqstn']",
+        "-p",
+        "gripper:=franka_hand",
+    )
+    assert franka.process.wait(60) == 2, franka.output()
+    franka.reader.join(5)
+    assert "[FATAL]" in franka.output()
+    assert (
+        f"invalid configuration: parameter gripper: planner gqstn: checkpoint "
+        f"{models_dir / 'gqstn.pt'} was trained for gripper 'robotiq_2f85', not for gripper "
+        "'franka_hand'"
+    ) in franka.output()
+    # The same weights recorded for the 2F-140: served, with the 2F-140's fingers drawn.
+    robotiq_2f140 = load_gripper_profile("robotiq_2f140")
+    wide_models = checkpoints_for_gripper(
+        models_dir, tmp_path / "robotiq_2f140", robotiq_2f140, ["gqstn.pt"]
+    )
+    node, executor = client_node
+    markers: list[MarkerArray] = []
+    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(MarkerArray, "/grasp_markers", markers.append, qos)
+    start_node(
+        "inference_node",
+        "-p",
+        f"models_dir:={wide_models}",
+        "-p",
+        "planners:=['gqstn']",
+        "-p",
+        "gripper:=robotiq_2f140",
+        "-p",
+        "allow_fallback:=false",
+    )
+    client = detect_client(client_node)
+    depth, info = synthetic_depth_request(12)
+    response = call(client_node, client, DetectGrasp.Request(depth=depth, camera_info=info))
+    assert response.success, response.message
+    assert 0.0 < response.grasp.width <= robotiq_2f140.max_width + 1e-6
+    assert spin_until(executor, lambda: markers, TIMEOUT_S)
+    finger, _, palm, _ = markers[0].markers
+    g = robotiq_2f140
+    assert (finger.scale.x, finger.scale.y, finger.scale.z) == pytest.approx(
+        (g.finger_depth, g.finger_thickness, g.finger_width)
+    )
+    assert palm.scale.y == pytest.approx(response.grasp.width + 2 * g.finger_thickness, abs=1e-6)

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from gqstn_ros.node_graph import (
 from gqstn_ros.nodes.depth_node import DEPTH_NODE_PARAMETERS
 from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
 from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+from gqstn_ros.profiles import gripper_profile_names
 from gqstn_ros.tools.run_graph import node_command
 from ros_test_support import REPO_ROOT, PeerProcess, spin_until
 
@@ -74,10 +76,40 @@ def test_sim_and_real_graphs() -> None:
         "executor_node",
     ]
     executor = real[-1]
-    assert dict(executor.parameters) == {"robot_ip": "10.0.0.2", "gripper_port": "/dev/ttyS1"}
+    assert dict(executor.parameters) == {
+        "robot_ip": "10.0.0.2",
+        "gripper": "robotiq_2f85",
+        "gripper_port": "/dev/ttyS1",
+    }
     inference = real[1]
-    assert dict(inference.parameters) == {"backend": "torch", "symmetric_views": 1}
+    assert dict(inference.parameters) == {
+        "gripper": "robotiq_2f85",
+        "backend": "torch",
+        "symmetric_views": 1,
+    }
     assert len(node_graph(GraphArguments())) == 5
+
+
+def test_the_gripper_argument_reaches_every_node_that_depends_on_the_gripper() -> None:
+    argument = next(a for a in LAUNCH_ARGUMENTS if a.name == "gripper")
+    assert argument.default == "robotiq_2f85"
+    assert set(argument.choices) == set(gripper_profile_names()) >= {"robotiq_2f140"}
+    arguments = GraphArguments.from_strings({"gripper": "robotiq_2f140"})
+    for use_sim in (True, False):
+        graph = nodes_to_start(replace(arguments, use_sim=use_sim))
+        gripper = {spec.label: dict(spec.parameters).get("gripper") for spec in graph}
+        expected = {
+            "inference_node",
+            "fallback_node",
+            "sim_world_node" if use_sim else "executor_node",
+        }
+        assert {label for label, value in gripper.items() if value} == expected
+        assert set(gripper.values()) - {None} == {"robotiq_2f140"}
+    sim_world = nodes_to_start(arguments)[0]
+    command = node_command(sim_world, REPO_CONFIG_DIR, python="python3")
+    assert command[-2:] == ["-p", "gripper:=robotiq_2f140"]  # the world's and its executor's
+    with pytest.raises(ValueError, match=r"gripper:='pincer' is not one of .*robotiq_2f85"):
+        GraphArguments.from_strings({"gripper": "pincer"})
 
 
 def test_launch_arguments_are_checked() -> None:
@@ -164,6 +196,7 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
         }
     assert nodes[1].kwargs["parameters"][-1] == {
+        "gripper": "robotiq_2f85",
         "backend": "onnxruntime",
         "symmetric_views": 2,
         "judge_model": "gqcnn_judge.pt",
@@ -213,6 +246,8 @@ def test_node_command_line() -> None:
         "__node:=inference_node",
         "--params-file",
         str(REPO_CONFIG_DIR / "inference_node.yaml"),
+        "-p",
+        "gripper:=robotiq_2f85",
         "-p",
         "backend:=onnxruntime",
         "-p",

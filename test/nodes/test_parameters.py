@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from rcl_interfaces.msg import ParameterDescriptor
 
 from gqstn_ros.nodes.parameters import ParameterSpec
+from gqstn_ros.profiles import load_gripper_profile
+from ros_test_support import REPO_ROOT
 
 
 def test_descriptor_carries_description_range_and_read_only() -> None:
@@ -58,3 +61,30 @@ def test_a_node_with_an_invalid_start_value_exits_with_the_reason(start_node) ->
     symmetric_views.reader.join(5)
     assert "symmetric_views" in symmetric_views.output()
     assert "3 is not one of 1, 2, 4, 8" in symmetric_views.output()
+
+
+@pytest.mark.ros
+def test_a_missing_or_unusable_gripper_profile_stops_the_node_naming_file_and_field(
+    start_node, tmp_path
+) -> None:
+    profile = load_gripper_profile("robotiq_2f85").to_dict()
+    del profile["max_width"]
+    no_stroke = tmp_path / "no_stroke.yaml"
+    no_stroke.write_text(yaml.safe_dump({**profile, "name": "no_stroke"}))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nmax_width: [0.1\n")
+    absent = tmp_path / "absent.yaml"
+    pincer = REPO_ROOT / "config" / "grippers" / "pincer.yaml"
+    cases = [
+        ("inference_node", "pincer", f"unknown gripper profile 'pincer' (no file {pincer})"),
+        ("fallback_node", str(no_stroke), f"{no_stroke}: missing field max_width"),
+        ("sim_world_node", str(broken), f"{broken}: not valid YAML"),
+        ("executor_node", str(absent), f"gripper profile file {absent} does not exist"),
+    ]
+    # Started together: each stops while reading its parameters.
+    nodes = [(start_node(module, "-p", f"gripper:={value}"), text) for module, value, text in cases]
+    for node, expected in nodes:
+        assert node.process.wait(60) == 2, node.output()
+        node.reader.join(5)
+        assert "[FATAL]" in node.output(), node.output()
+        assert f"invalid configuration: parameter gripper: {expected}" in node.output()

@@ -1,4 +1,5 @@
-"""The simulated UR5 + 2F-85 bench: grasps, refusals, limits, faults and the hand-eye frame."""
+"""The simulated UR5 + 2F-85 bench: grasps, refusals, limits, faults and the hand-eye frame;
+another gripper profile's stroke and fingers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import numpy as np
 import pytest
 
 from gqstn_ros.hardware.interfaces import Arm, Gripper, HardwareError, MotionLimits
+from gqstn_ros.profiles import load_gripper_profile
 from gqstn_ros.sim.objects import box_solid, object_from_solid
 from gqstn_ros.sim.robot import (
     SimArm,
     SimGripper,
+    SimGripperConfig,
     SimRobotConfig,
     SimRobotWorld,
     TrapezoidalProfile,
@@ -267,3 +270,34 @@ def test_bad_configuration_and_commands_are_refused(bench) -> None:
         gripper.close(0.1, float("nan"))
     with pytest.raises(HardwareError, match="pose unreachable"):
         arm.move_linear(np.array([0.1, 0.2, 0.3]), LIMITS)
+
+
+def test_a_gripper_profile_gives_the_simulated_gripper_its_stroke_and_fingers() -> None:
+    """The 2F-140 profile: 140 mm stroke, its pads and force range; it lifts a 100 mm box,
+    wider than the 2F-85's 85 mm stroke in every direction."""
+    robotiq_2f140 = load_gripper_profile("robotiq_2f140")
+    wide_box = object_from_solid("wide_box", "box", 0, box_solid(0.10, 0.105, 0.11))
+    config = SimRobotConfig(gripper=SimGripperConfig(geometry=robotiq_2f140))
+    assert (config.gripper.min_force, config.gripper.max_force) == (10.0, 125.0)
+    world = SimRobotWorld(wide_box, seed=1, config=config)
+    try:
+        np.testing.assert_allclose(
+            world.model.geom("finger_left").size,
+            np.array([0.027, 0.010, 0.050]) / 2,  # finger width, thickness, depth
+        )
+        arm, gripper = SimArm(world), SimGripper(world)
+        arm.connect(1.0)
+        gripper.connect(1.0)
+        gripper.activate()
+        grasp = top_down_grasp(world)
+        arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+        assert gripper.open(0.2, 0.1, 40.0).opening == pytest.approx(0.14, abs=1e-3)
+        arm.move_linear(matrix_to_pose(grasp), LIMITS)
+        closed = gripper.close(0.1, robotiq_2f140.grip_force)
+        assert closed.object_detected
+        assert closed.opening == pytest.approx(0.10, abs=0.003)
+        arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+        world.advance(1.0)
+        assert world.object_lifted_height() >= 0.10
+    finally:
+        world.close()

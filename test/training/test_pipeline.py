@@ -9,10 +9,12 @@ import shutil
 
 import numpy as np
 import pytest
+from model_support import checkpoints_for_gripper
 
 from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.profiles import load_gripper_profile
 from gqstn_ros.tools import check_onnx, generate_dataset
 from gqstn_ros.training import (
     choose_view_targets,
@@ -93,6 +95,19 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     loaded = load_checkpoint(models / "gqcnn.pt", expected_kind="gqcnn")
     assert set(loaded.extra["test_metrics"]) >= {"accuracy", "precision", "recall", "roc_auc"}
     assert (gqcnn_run / "curves.png").stat().st_size > 0
+    # Trained for the gripper the dataset was labelled for, over the depths its views cover.
+    assert loaded.gripper_recorded and loaded.gripper == load_gripper_profile("robotiq_2f85")
+    assert loaded.depth_range == pytest.approx((0.62, 0.78 / np.cos(0.06) ** 2))
+    # A GQ-CNN trained for another gripper cannot supervise a detector on this dataset.
+    franka = checkpoints_for_gripper(
+        models, tmp_path / "franka", load_gripper_profile("franka_hand"), ["gqcnn.pt"]
+    )
+    with pytest.raises(SystemExit):
+        train_detector.main(
+            ["--kind", "gqstn", "--dataset", str(dataset), "--gqcnn", str(franka / "gqcnn.pt"),
+             "--output", str(tmp_path / "refused")]
+        )  # fmt: skip
+    assert "'franka_hand', not for gripper 'robotiq_2f85'" in capsys.readouterr().err
 
     run = tmp_path / "gqstn"
     args = [
@@ -100,6 +115,7 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
         "--output", str(run), "--epoch-scale", "0.05", "--batch-size", "4", "--threads", "1",
     ]  # fmt: skip
     assert train_detector.main([*args, "--export", str(models / "gqstn.pt")]) == 0
+    assert load_checkpoint(models / "gqstn.pt").gripper_recorded
     history = json.loads((run / "metrics.json").read_text())["history"]
     assert [entry["xi"] for entry in history] == [1.0, 0.5, 0.2, 0.0, 0.0]
     capsys.readouterr()

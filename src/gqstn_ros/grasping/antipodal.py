@@ -30,7 +30,7 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.grasping.grasp import wrap_angle
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.validation import require_non_negative
 
 
@@ -127,12 +127,13 @@ def sample_antipodal_mesh(
     vertices: np.ndarray,
     faces: np.ndarray,
     T_world_object: np.ndarray,  # noqa: N803 (transform naming convention)
-    gripper: GripperConfig = ROBOTIQ_2F85,
+    gripper: GripperConfig | None = None,
     n: int = 100,
     rng: np.random.Generator | int | None = None,
     config: AntipodalConfig | None = None,
 ) -> MeshGraspCandidates:
-    """Up to n antipodal top-down grasps on a mesh (object frame) resting at T_world_object."""
+    """Up to n antipodal top-down grasps on a mesh (object frame) resting at T_world_object,
+    within the stroke of `gripper` (None: `gripper.default_gripper()`, as for every sampler)."""
     transform = np.asarray(T_world_object, dtype=np.float64)
     if transform.shape != (4, 4):
         raise ValueError(f"T_world_object must be 4x4, got {transform.shape}")
@@ -142,13 +143,14 @@ def sample_antipodal_mesh(
 
 def sample_antipodal_on_mesh(
     mesh: TriangleMesh,
-    gripper: GripperConfig = ROBOTIQ_2F85,
+    gripper: GripperConfig | None = None,
     n: int = 100,
     rng: np.random.Generator | int | None = None,
     config: AntipodalConfig | None = None,
 ) -> MeshGraspCandidates:
     """`sample_antipodal_mesh` for a mesh already in world coordinates."""
     _check_count(n)
+    gripper = gripper if gripper is not None else default_gripper()
     config = config or AntipodalConfig()
     rng = np.random.default_rng(rng)
     count = n * config.oversample
@@ -477,7 +479,7 @@ def _diagnose_too_wide(field: _EdgeField, unmatched: np.ndarray, config: Antipod
 def sample_antipodal_depth_with_report(
     depth_m: np.ndarray,
     intrinsics: CameraIntrinsics,
-    gripper: GripperConfig = ROBOTIQ_2F85,
+    gripper: GripperConfig | None = None,
     n: int = 100,
     rng: np.random.Generator | int | None = None,
     config: AntipodalConfig | None = None,
@@ -486,6 +488,7 @@ def sample_antipodal_depth_with_report(
 ) -> tuple[ImageGraspCandidates, DepthSamplingReport]:
     """`sample_antipodal_depth`, with a report of what became of the lines it tried."""
     _check_count(n)
+    gripper = gripper if gripper is not None else default_gripper()
     config = config or AntipodalConfig()
     rng = np.random.default_rng(rng)
     depth = _validate_depth(depth_m, intrinsics)
@@ -549,7 +552,7 @@ def sample_antipodal_depth_with_report(
 def sample_antipodal_depth(
     depth_m: np.ndarray,
     intrinsics: CameraIntrinsics,
-    gripper: GripperConfig = ROBOTIQ_2F85,
+    gripper: GripperConfig | None = None,
     n: int = 100,
     rng: np.random.Generator | int | None = None,
     config: AntipodalConfig | None = None,

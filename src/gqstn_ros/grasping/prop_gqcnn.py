@@ -44,7 +44,7 @@ from gqstn_ros.grasping.antipodal import (
     sample_antipodal_depth_with_report,
 )
 from gqstn_ros.grasping.grasp import wrap_angle
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import (
     NetworkInputConfig,
     Normalization,
@@ -116,7 +116,7 @@ class PropConfig:
     batch_size: int = 256  # crops per GQ-CNN forward pass
     seed: int = 0  # proposals and CEM draws; `plan(seed=...)` overrides it per call
     min_object_height: float = 0.01  # m above the view median (the table): something to grasp
-    gripper: GripperConfig = ROBOTIQ_2F85
+    gripper: GripperConfig = field(default_factory=default_gripper)
     antipodal: AntipodalConfig = field(default_factory=_default_antipodal)
     cem: CEMConfig | None = None  # None: rank the proposals only
 
@@ -281,6 +281,11 @@ class PropGQCNNPlanner:
             f"PropGQCNNPlanner(ranking_model={self.ranking_model!r}, "
             f"num_candidates={self.config.num_candidates}, cem={self.config.cem is not None})"
         )
+
+    @property
+    def gripper(self) -> GripperConfig:
+        """The gripper whose stroke the proposals fit (`config.gripper`)."""
+        return self.config.gripper
 
     # -- public API ------------------------------------------------------------------------
     def plan(
@@ -561,13 +566,17 @@ def load_prop_planner(
     backend: str = "torch",
     num_candidates: int | None = None,
     ranking_model: str | Path | None = None,
+    gripper: GripperConfig | None = None,
 ) -> PropGQCNNPlanner:
     """The planner with a trained GQ-CNN from `models_dir` (`ranking_checkpoint`: by default
     gqcnn_fast.pt when it exists, else gqcnn.pt).
 
     backend: "torch" (the only one: GQ-CNN ranks crops cut by the torch preprocessing);
     num_candidates: overrides `config.num_candidates` (the fallback node's parameter);
-    ranking_model: the checkpoint to rank with, a file name in `models_dir` or a path.
+    ranking_model: the checkpoint to rank with, a file name in `models_dir` or a path;
+    gripper: overrides `config.gripper`, the gripper whose stroke the proposals fit. The ranking
+    checkpoint must have been trained for that gripper's geometry, else
+    `gripper.GripperMismatchError` names the file, both grippers and the differing fields.
     The planner's `ranking_model` names the file and its configuration, and the choice is
     logged. FileNotFoundError names the missing checkpoint; the checkpoint loader's
     CheckpointError a file it cannot use.
@@ -577,11 +586,13 @@ def load_prop_planner(
     config = config or PropConfig()
     if num_candidates is not None:
         config = replace(config, num_candidates=num_candidates)
+    if gripper is not None:
+        config = replace(config, gripper=gripper)
     path = ranking_checkpoint(models_dir, ranking_model)
     # The model zoo is imported only when a planner is loaded (the module stays light).
     from gqstn_ros.networks.checkpoint import load_checkpoint  # noqa: PLC0415
 
-    loaded = load_checkpoint(path, expected_kind="gqcnn")
+    loaded = load_checkpoint(path, expected_kind="gqcnn", gripper=config.gripper)
     config_name = loaded.extra.get("config_name", "unnamed")
     multiply_accumulates = getattr(loaded.config, "multiply_accumulates", None)
     cost = f", {multiply_accumulates / 1e6:.2f} M MAC per crop" if multiply_accumulates else ""

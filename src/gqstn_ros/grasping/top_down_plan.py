@@ -20,12 +20,12 @@ set between the finger pads at gripper depth).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85, STROKE_TOLERANCE_M
+from gqstn_ros.gripper import STROKE_TOLERANCE_M, default_gripper
 from gqstn_ros.sim.ur5_kinematics import matrix_to_pose
 
 DOWN = np.array([0.0, 0.0, -1.0])  # base_link -z: the top-down approach
@@ -48,8 +48,9 @@ class TopDownConfig:
     approach_tolerance: float = math.radians(15.0)  # max angle of the approach from -z
     tcp_to_grasp_centre: float = 0.0  # TCP behind the grasp centre along the approach
     opening_margin: float = 0.01  # opened this much wider than the grasp before descending
-    min_width: float = ROBOTIQ_2F85.min_width  # gripper stroke
-    max_width: float = ROBOTIQ_2F85.max_width
+    # The gripper's stroke (default: `gripper.default_gripper()`'s).
+    min_width: float = field(default_factory=lambda: default_gripper().min_width)
+    max_width: float = field(default_factory=lambda: default_gripper().max_width)
 
     def __post_init__(self) -> None:
         for name in ("pre_grasp_height", "lift_height", "retreat_height", "opening_margin"):

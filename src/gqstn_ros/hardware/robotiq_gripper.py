@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pyrobotiqgripper as rq
 
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.hardware.interfaces import GripperStatus, HardwareError
 
 GOBJ_IN_MOTION = 0
@@ -38,13 +38,16 @@ class RobotiqConfig:
 
     port: str = "/dev/ttyUSB0"  # serial device, or tcp://host:port for RTU over TCP
     device_id: int = 9  # Modbus slave address (the 2F-85's default)
-    stroke: float = ROBOTIQ_2F85.max_width  # m, opening at `open_position`
+    # From the gripper profile (default: `gripper.default_gripper()`'s; see `for_gripper`):
+    # stroke = the opening (m) at `open_position`; min_force / max_force = the grip force (N)
+    # at force register 0 / 255.
+    stroke: float = field(default_factory=lambda: default_gripper().max_width)
     open_position: int = 0  # register position of the full stroke (calibrate per gripper)
     closed_position: int = 255  # register position of a closed gripper
     min_speed: float = 0.020  # m/s at speed 0
     max_speed: float = 0.150  # m/s at speed 255
-    min_force: float = 20.0  # N at force 0
-    max_force: float = ROBOTIQ_2F85.max_grip_force  # N at force 255
+    min_force: float = field(default_factory=lambda: default_gripper().min_grip_force)
+    max_force: float = field(default_factory=lambda: default_gripper().max_grip_force)
     motion_timeout: float = 6.0  # s; the full stroke takes 4.25 s at the lowest speed
 
     def __post_init__(self) -> None:
@@ -69,6 +72,18 @@ class RobotiqConfig:
         if self.max_speed < self.min_speed or self.max_force < self.min_force:
             raise ValueError("max_speed / max_force must not be below the minimum")
         self.connection()  # validates the port syntax
+
+    @classmethod
+    def for_gripper(cls, gripper: GripperConfig, **options: object) -> RobotiqConfig:
+        """The config of a Robotiq gripper described by the profile `gripper`: its stroke is
+        the opening at `open_position`, its force range maps to force registers 0..255;
+        `options` set the other fields (port, device_id, ...)."""
+        return cls(
+            stroke=gripper.max_width,
+            min_force=gripper.min_grip_force,
+            max_force=gripper.max_grip_force,
+            **options,
+        )
 
     def connection(self) -> dict[str, object]:
         """pyrobotiqgripper constructor arguments for `port`."""

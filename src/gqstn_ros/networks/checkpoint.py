@@ -10,8 +10,17 @@
       "provenance": {data, code, ...} (plain dict),
       "extra": anything else the trainer keeps (plain containers and tensors),
       "gqcnn_config": GQ-CNN config (dict), GQ-STN only: its frozen GQ-CNN, whose weights are in
-                      the state_dict under "gqcnn."
+                      the state_dict under "gqcnn.",
+      "trained_for": {                        optional: what the training data was made for
+        "gripper": GripperConfig.to_dict() of the gripper the grasps were labelled for,
+        "depth_range": [near, far] metres of table depth the training views covered (optional)
+      }
     }
+
+A checkpoint without "trained_for" (the shipped models, and any checkpoint written before the
+field existed) was trained for the Robotiq 2F-85: it loads as trained for the `robotiq_2f85`
+profile (`gripper.default_gripper()`), with no known depth range. `load_checkpoint(gripper=...)`
+refuses a model trained for another gripper geometry (`gripper.check_same_geometry`).
 
 Every problem with a file comes back as `CheckpointError` naming the file and what is wrong.
 """
@@ -25,6 +34,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gqstn_ros.gripper import GripperConfig, check_same_geometry, default_gripper
 from gqstn_ros.networks.configs import KINDS, ModelConfig, build_model, config_from_dict
 from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
 from gqstn_ros.networks.gqstn import GQSTN
@@ -41,6 +51,7 @@ REQUIRED_KEYS = (
     "provenance",
 )
 _SHOWN = 5  # mismatching weight names listed in an error
+TRAINED_FOR_KEY = "trained_for"
 
 
 class CheckpointError(RuntimeError):
@@ -56,6 +67,22 @@ class LoadedModel:
     input_config: NetworkInputConfig
     provenance: dict
     extra: dict
+    gripper: GripperConfig  # the gripper the model was trained for
+    gripper_recorded: bool  # False: the checkpoint has no "trained_for" (taken as the 2F-85)
+    depth_range: tuple[float, float] | None  # table depths (m) the training views covered
+
+
+def trained_for_mapping(
+    gripper: GripperConfig, depth_range: tuple[float, float] | None = None
+) -> dict:
+    """The checkpoint's "trained_for" entry (plain containers); ValueError for a bad range."""
+    entry: dict = {"gripper": gripper.to_dict()}
+    if depth_range is not None:
+        near, far = (float(value) for value in depth_range)
+        if not 0 < near <= far:
+            raise ValueError(f"depth_range must satisfy 0 < near <= far, got {depth_range}")
+        entry["depth_range"] = [near, far]
+    return entry
 
 
 def save_checkpoint(
@@ -67,8 +94,15 @@ def save_checkpoint(
     provenance: dict,
     extra: dict | None = None,
     input_config: NetworkInputConfig | None = None,
+    gripper: GripperConfig | None = None,
+    depth_range: tuple[float, float] | None = None,
 ) -> Path:
-    """Write `model` as a checkpoint dict to `path` (parent folders created); returns the path."""
+    """Write `model` as a checkpoint dict to `path` (parent folders created); returns the path.
+
+    gripper: the gripper the training grasps were labelled for, recorded as "trained_for"
+    (None: nothing recorded, the checkpoint loads as trained for the 2F-85); depth_range: the
+    table depths (m) the training views covered, recorded with it.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown network kind {kind!r}; expected one of {KINDS}")
     model_normalization = getattr(model, "normalization", normalization)
@@ -88,6 +122,10 @@ def save_checkpoint(
         "provenance": dict(provenance),
         "extra": dict(extra or {}),
     }
+    if gripper is not None:
+        checkpoint[TRAINED_FOR_KEY] = trained_for_mapping(gripper, depth_range)
+    elif depth_range is not None:
+        raise ValueError("depth_range is recorded with the gripper: pass the gripper too")
     if kind == "gqstn":
         if not isinstance(model, GQSTN):
             raise TypeError(f"kind 'gqstn' needs a GQSTN, got {type(model).__name__}")
@@ -146,10 +184,57 @@ def _check_state_dict(path: Path, model: nn.Module, state_dict: dict) -> None:
         )
 
 
-def load_checkpoint(path: str | Path, expected_kind: str | None = None) -> LoadedModel:
-    """Build the network a checkpoint describes, load its weights, return it in eval mode."""
+def _trained_for(path: Path, checkpoint: dict) -> tuple[GripperConfig, bool, tuple | None]:
+    """(gripper, recorded, depth_range) of a checkpoint; CheckpointError names a bad field."""
+    entry = checkpoint.get(TRAINED_FOR_KEY)
+    if entry is None:
+        return default_gripper(), False, None
+    if not isinstance(entry, dict) or "gripper" not in entry:
+        raise CheckpointError(
+            f"checkpoint {path}: {TRAINED_FOR_KEY} must be a mapping with a gripper, got {entry!r}"
+        )
+    from gqstn_ros.profiles import ProfileError, gripper_from_mapping  # noqa: PLC0415
+
+    mapping = entry["gripper"]
+    if not isinstance(mapping, dict):
+        raise CheckpointError(
+            f"checkpoint {path}: {TRAINED_FOR_KEY}.gripper must be a mapping, got {mapping!r}"
+        )
+    try:
+        gripper = gripper_from_mapping(mapping, f"{path}: {TRAINED_FOR_KEY}.gripper")
+    except ProfileError as error:
+        raise CheckpointError(f"checkpoint {error}") from None
+    depth_range = entry.get("depth_range")
+    if depth_range is not None:
+        valid = (
+            isinstance(depth_range, (list, tuple))
+            and len(depth_range) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in depth_range)
+            and 0 < depth_range[0] <= depth_range[1]
+        )
+        if not valid:
+            raise CheckpointError(
+                f"checkpoint {path}: {TRAINED_FOR_KEY}.depth_range must be [near, far] metres "
+                f"with 0 < near <= far, got {depth_range!r}"
+            )
+        depth_range = (float(depth_range[0]), float(depth_range[1]))
+    return gripper, True, depth_range
+
+
+def load_checkpoint(
+    path: str | Path, expected_kind: str | None = None, gripper: GripperConfig | None = None
+) -> LoadedModel:
+    """Build the network a checkpoint describes, load its weights, return it in eval mode.
+
+    gripper: the gripper the model will serve; a checkpoint trained for another gripper
+    geometry raises `gripper.GripperMismatchError` naming the file, both grippers and the
+    fields that differ (None: no check).
+    """
     path = Path(path)
     checkpoint = _read(path)
+    trained_gripper, recorded, depth_range = _trained_for(path, checkpoint)
+    if gripper is not None:
+        check_same_geometry(trained_gripper, gripper, f"checkpoint {path}")
     kind = checkpoint["kind"]
     if kind not in KINDS:
         raise CheckpointError(
@@ -185,4 +270,7 @@ def load_checkpoint(path: str | Path, expected_kind: str | None = None) -> Loade
         input_config=input_config,
         provenance=dict(checkpoint["provenance"]),
         extra=dict(checkpoint.get("extra", {})),
+        gripper=trained_gripper,
+        gripper_recorded=recorded,
+        depth_range=depth_range,
     )

@@ -24,8 +24,10 @@ another. The hardware connects in a thread of its own at start (and again after 
 connection), never on an executor thread.
 
 `ExecutorNode(arm, gripper)` drives any `hardware.interfaces` implementation (the simulated
-world passes its UR5 and 2F-85); `main()` builds the real ur_rtde arm and Robotiq gripper from
-the `robot_ip` and `gripper_port` parameters.
+world passes its UR5 and gripper); `main()` builds the real ur_rtde arm and Robotiq gripper from
+the `robot_ip` and `gripper_port` parameters. The `gripper` parameter names the gripper profile
+(`gqstn_ros.profiles`): its stroke bounds the executed grasp and the commanded openings, its
+force range bounds `gripper_force`, and the Robotiq driver maps positions and forces with it.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ from rclpy.node import Node
 
 from gqstn_ros.frames import RigidTransform
 from gqstn_ros.grasping.top_down_plan import PlanError, TopDownConfig, TopDownPlan, TopDownPlanner
-from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.hardware.attempt_log import AttemptLog, AttemptRecord
 from gqstn_ros.hardware.interfaces import Arm, Gripper, HardwareError, MotionLimits
 from gqstn_ros.hardware.robotiq_gripper import RobotiqConfig, RobotiqGripper
@@ -64,6 +65,8 @@ from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
     ParameterValueError,
+    gripper_parameter_spec,
+    load_gripper_parameter,
     spin_node,
 )
 
@@ -82,10 +85,14 @@ def _unit_quaternion(value: Any) -> str | None:
 PARAMETERS = (
     # Hardware (used when the node builds its own drivers, i.e. started by main()).
     ParameterSpec("robot_ip", "192.168.1.10", "UR controller address (ur_rtde)", read_only=True),
+    gripper_parameter_spec(
+        "its stroke bounds the grasps executed and the openings commanded, its force range "
+        "bounds gripper_force, and the Robotiq driver converts with its stroke and forces"
+    ),
     ParameterSpec(
         "gripper_port",
         "/dev/ttyUSB0",
-        "Robotiq 2F-85 Modbus RTU link: serial device path, or tcp://host:port (UR RS485 URCap)",
+        "Robotiq gripper Modbus RTU link: serial device path, or tcp://host:port (UR RS485 URCap)",
         read_only=True,
     ),
     ParameterSpec("gripper_device_id", 9, "Gripper Modbus slave id", 1, 247, read_only=True),
@@ -149,7 +156,10 @@ PARAMETERS = (
         0.5,
     ),
     ParameterSpec(
-        "opening_margin", 0.01, "Opening beyond the grasp width before descending (m)", 0.0, 0.085
+        "opening_margin",
+        0.01,
+        "Opening beyond the grasp width before descending (m), at most the gripper's stroke",
+        0.0,
     ),
     # Motion.
     ParameterSpec("arm_speed", 0.25, "moveL tool speed (m/s)", 0.001, UR_MAX_TOOL_SPEED),
@@ -158,13 +168,17 @@ PARAMETERS = (
     ),
     ParameterSpec("descend_speed", 0.05, "moveL speed of the final descent (m/s)", 0.001, 1.0),
     ParameterSpec("gripper_speed", 0.10, "Finger speed (m/s)", 0.0, 0.15),
-    ParameterSpec("gripper_force", 60.0, "Grip force limit (N)", 0.0, ROBOTIQ_2F85.max_grip_force),
+    ParameterSpec(
+        "gripper_force",
+        60.0,
+        "Grip force limit (N), within the gripper profile's [min_grip_force, max_grip_force]",
+        0.0,
+    ),
     ParameterSpec(
         "min_held_opening",
         0.002,
-        "A gripper closed narrower than this holds nothing (m)",
+        "A gripper closed narrower than this holds nothing (m), at most the gripper's stroke",
         0.0,
-        0.085,
     ),
     # Detection and logging.
     ParameterSpec("detect_timeout", 10.0, "Seconds to wait for /detect_grasp", 0.1, 300.0),
@@ -212,6 +226,8 @@ class ExecutorNode(Node):
     ) -> None:
         super().__init__(node_name, **kwargs)
         self.parameters = NodeParameters(self, PARAMETERS)
+        self.gripper_profile = load_gripper_parameter(self.parameters)
+        self._narrow_to_gripper()
         self.planner_config()  # refuse an inconsistent configuration at start
         self.hand_eye()
         self.arm: Arm = (
@@ -221,7 +237,8 @@ class ExecutorNode(Node):
             gripper
             if gripper is not None
             else RobotiqGripper(
-                RobotiqConfig(
+                RobotiqConfig.for_gripper(
+                    self.gripper_profile,
                     port=self.parameters["gripper_port"],
                     device_id=self.parameters["gripper_device_id"],
                 )
@@ -246,9 +263,25 @@ class ExecutorNode(Node):
             callback_group=self._callback_group,
         )
         self.connect_hardware()
-        self.get_logger().info(f"serving {ACTION_NAME}; attempts logged to {log_path}")
+        self.get_logger().info(
+            f"serving {ACTION_NAME} with gripper {self.gripper_profile.name} "
+            f"({self.gripper_profile.max_width * 1e3:.0f} mm stroke); attempts logged to {log_path}"
+        )
 
     # ------------------------------------------------------------------ configuration
+    def _narrow_to_gripper(self) -> None:
+        """Bound the gripper-dependent parameters by the loaded profile (at start and for
+        every later set); a start value outside stops the node (ParameterValueError)."""
+        g = self.gripper_profile
+        self.parameters.narrow(
+            "gripper_force",
+            g.min_grip_force,
+            g.max_grip_force,
+            f"the grip force range of gripper {g.name} (N)",
+        )
+        for name in ("opening_margin", "min_held_opening"):
+            self.parameters.narrow(name, 0.0, g.max_width, f"the stroke of gripper {g.name} (m)")
+
     def planner_config(self) -> TopDownConfig:
         p = self.parameters
         try:
@@ -261,6 +294,8 @@ class ExecutorNode(Node):
                 approach_tolerance=math.radians(p["approach_tolerance_deg"]),
                 tcp_to_grasp_centre=p["tcp_to_grasp_centre"],
                 opening_margin=p["opening_margin"],
+                min_width=self.gripper_profile.min_width,
+                max_width=self.gripper_profile.max_width,
             )
         except ValueError as error:
             raise ParameterValueError(f"planning parameters: {error}") from error
@@ -494,10 +529,14 @@ class ExecutorNode(Node):
         return response.grasp
 
     def destroy_node(self) -> None:
-        self._action_server.destroy()
+        # Also called on a node whose construction stopped at an invalid configuration.
+        if hasattr(self, "_action_server"):
+            self._action_server.destroy()
         try:
-            self.arm.disconnect()
-            self.gripper.disconnect()
+            if hasattr(self, "arm"):
+                self.arm.disconnect()
+            if hasattr(self, "gripper"):
+                self.gripper.disconnect()
         except HardwareError as error:
             self.get_logger().warning(f"disconnect: {error}")
         super().destroy_node()

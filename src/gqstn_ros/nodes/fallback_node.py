@@ -20,12 +20,15 @@ from rclpy.node import Node
 from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import GraspPlanner, PlanningError
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
+    ParameterValueError,
+    gripper_parameter_spec,
+    load_gripper_parameter,
     spin_node,
 )
 from gqstn_ros.planner_registry import BACKENDS, PROP_PLANNER, PlannerUnavailable, load_planner
@@ -50,6 +53,10 @@ FALLBACK_NODE_PARAMETERS = (
         "GQ-CNN checkpoint that ranks the candidates, a file in models_dir or a path ('' = "
         "gqcnn_fast.pt when it exists, else gqcnn.pt)",
         read_only=True,
+    ),
+    gripper_parameter_spec(
+        "candidates fit its stroke, and the ranking GQ-CNN must have been trained for its "
+        "geometry (else the node stops at start)"
     ),
     ParameterSpec(
         "num_candidates",
@@ -88,6 +95,7 @@ class FallbackNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, FALLBACK_NODE_PARAMETERS)
+        self.gripper = load_gripper_parameter(self.parameters)
         self.planner: GraspPlanner | None = None
         self.unavailable = ""
         try:
@@ -97,7 +105,12 @@ class FallbackNode(Node):
                 self.parameters["backend"],
                 num_candidates=self.parameters["num_candidates"],
                 ranking_model=self.parameters["ranking_model"] or None,
+                gripper=self.gripper,
             )
+        except GripperMismatchError as error:
+            raise ParameterValueError(
+                f"parameter gripper: planner {PROP_PLANNER}: {error}"
+            ) from error
         except (PlannerUnavailable, ValueError) as error:
             self.unavailable = str(error)
             self.get_logger().warning(f"planner {PROP_PLANNER}: {error}")
@@ -112,7 +125,10 @@ class FallbackNode(Node):
         )
         ranking = getattr(self.planner, "ranking_model", "")
         state = f"loaded, ranking with {ranking}" if self.planner is not None else "NOT loaded"
-        self.get_logger().info(f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} {state}")
+        self.get_logger().info(
+            f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} {state}; gripper "
+            f"{self.gripper.name} ({self.gripper.max_width * 1e3:.0f} mm stroke)"
+        )
 
     def on_plan_grasp(
         self, request: PlanGrasp.Request, response: PlanGrasp.Response
@@ -170,11 +186,11 @@ class FallbackNode(Node):
             planned_grasp_to_msg(grasp, frame.intrinsics, request.depth.header, threshold, 0.0)
             for grasp in planned
         ]
-        grasps = [grasp for grasp in grasps if ROBOTIQ_2F85.fits_stroke(grasp.width)][:top_k]
+        grasps = [grasp for grasp in grasps if self.gripper.fits_stroke(grasp.width)][:top_k]
         if not grasps:
             raise ValueError(
-                f"{PROP_PLANNER} found no grasp within the gripper stroke "
-                f"({ROBOTIQ_2F85.max_width * 1e3:.0f} mm)"
+                f"{PROP_PLANNER} found no grasp within the stroke of gripper {self.gripper.name} "
+                f"({self.gripper.max_width * 1e3:.0f} mm)"
             )
         elapsed_s = time.perf_counter() - started
         for grasp in grasps:

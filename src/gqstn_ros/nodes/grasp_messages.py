@@ -25,7 +25,7 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_image import metres_to_image
 from gqstn_ros.detection import PlannedGrasp
 from gqstn_ros.frames import RigidTransform, grasp_pose_in_camera
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 
 PALM_THICKNESS_M = 0.02  # drawn palm extent along the approach axis (display only)
 ROBUST_COLOUR = (0.1, 0.8, 0.2)  # RGB, markers of a robust grasp
@@ -108,12 +108,14 @@ def _cube(
     )
 
 
-def gripper_markers(grasp: Grasp, gripper: GripperConfig = ROBOTIQ_2F85) -> MarkerArray:
+def gripper_markers(grasp: Grasp, gripper: GripperConfig | None = None) -> MarkerArray:
     """A parallel-jaw gripper at the grasp: palm, two fingers (cubes) and the Q value (text).
 
     The fingertips reach the grasp centre's depth, the fingers' inner faces `grasp.width` apart
-    along the jaw axis (y), the palm behind them along the approach axis (x).
+    along the jaw axis (y), the palm behind them along the approach axis (x); finger sizes are
+    `gripper`'s (None: `gripper.default_gripper()`).
     """
+    gripper = gripper if gripper is not None else default_gripper()
     pose = pose_to_transform(grasp.pose)
     colour = ROBUST_COLOUR if grasp.robust else NOT_ROBUST_COLOUR
     half_gap = 0.5 * float(grasp.width) + 0.5 * gripper.finger_thickness

@@ -10,6 +10,7 @@ The pure part (`ParameterSpec.check`) needs no running node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,14 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+
+from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.profiles import (
+    DEFAULT_GRIPPER_PROFILE,
+    ProfileError,
+    gripper_profile_names,
+    load_gripper_profile,
+)
 
 ParameterValue = bool | int | float | str | list[float] | list[int] | list[str] | list[bool]
 
@@ -164,6 +173,29 @@ class NodeParameters:
                 return SetParametersResult(successful=False, reason=reason)
         return SetParametersResult(successful=True)
 
+    def narrow(self, name: str, min_value: float | None, max_value: float | None, why: str) -> None:
+        """Replace the range of the declared parameter `name` (e.g. by the force range of the
+        gripper profile loaded at start), for its current value and every later set.
+
+        Raises `ParameterValueError` naming the parameter, the value, the range and `why`
+        (what the range comes from) when the current value lies outside the new range.
+        """
+        value = self[name]
+        try:
+            spec = dataclasses.replace(
+                self.specs[name], default=value, min_value=min_value, max_value=max_value
+            )
+        except ValueError:
+            low = "-inf" if min_value is None else f"{min_value:g}"
+            high = "inf" if max_value is None else f"{max_value:g}"
+            raise ParameterValueError(
+                f"parameter {name}: {value} is outside [{low}, {high}], {why}"
+            ) from None
+        self.specs[name] = spec
+        descriptor = spec.descriptor()
+        descriptor.type = Parameter.Type.from_parameter_value(spec.default).value
+        self._node.set_descriptor(name, descriptor)
+
     def __getitem__(self, name: str) -> Any:
         if name not in self.specs:
             raise KeyError(f"{name} is not a declared parameter of {self._node.get_name()}")
@@ -171,6 +203,29 @@ class NodeParameters:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: self[name] for name in self.specs}
+
+
+GRIPPER_PARAMETER = "gripper"
+
+
+def gripper_parameter_spec(used_for: str) -> ParameterSpec:
+    """The `gripper` parameter every node that depends on the gripper declares (read-only)."""
+    return ParameterSpec(
+        GRIPPER_PARAMETER,
+        DEFAULT_GRIPPER_PROFILE,
+        f"Gripper profile: a name under config/grippers ({', '.join(gripper_profile_names())}) "
+        f"or the path of a profile YAML file; {used_for}",
+        read_only=True,
+    )
+
+
+def load_gripper_parameter(parameters: NodeParameters) -> GripperConfig:
+    """The gripper profile the `gripper` parameter names; a profile that cannot be used
+    raises `ParameterValueError` naming the parameter, the file and the field."""
+    try:
+        return load_gripper_profile(parameters[GRIPPER_PARAMETER])
+    except ProfileError as error:
+        raise ParameterValueError(f"parameter {GRIPPER_PARAMETER}: {error}") from error
 
 
 def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> None:

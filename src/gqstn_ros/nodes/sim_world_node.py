@@ -1,4 +1,4 @@
-"""Simulated bench: the MuJoCo world's Kinect, UR5 and 2F-85 with the grasp executor, one process.
+"""Simulated bench: the MuJoCo world's Kinect, UR5 and gripper with the grasp executor, one process.
 
 `main()` runs two nodes on a QuietMultiThreadedExecutor (`gqstn_ros.nodes.executors`):
 - `sim_world` (this module's `SimWorldNode`): publishes `/camera/depth/image_raw` (16UC1,
@@ -10,6 +10,11 @@
 - `executor_node` (`gqstn_ros.nodes.executor_node.ExecutorNode`) driving `SimArm` and
   `SimGripper` of the same world, exactly as it drives the real UR5 and 2F-85
   (`run_executor: false` leaves it out: the simulated camera and world only).
+
+The `gripper` parameter (a profile name or YAML path, `gqstn_ros.profiles`) gives the simulated
+gripper its stroke, finger pads and force range; the executor node of the process must name a
+profile of the same geometry (both read the same `gripper` value when it is set for the
+process), else the process stops at start.
 
 The camera renders on its own thread (it owns the OpenGL context; rendering never waits on the
 ROS executor); physics stepping (arm and gripper motions, resets) and rendering share the
@@ -38,9 +43,21 @@ from std_srvs.srv import Trigger
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.hardware.interfaces import HardwareError
 from gqstn_ros.nodes.executors import QuietMultiThreadedExecutor
-from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
+from gqstn_ros.nodes.parameters import (
+    NodeParameters,
+    ParameterSpec,
+    ParameterValueError,
+    gripper_parameter_spec,
+    load_gripper_parameter,
+)
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
-from gqstn_ros.sim.robot import SimArm, SimGripper, SimRobotConfig, SimRobotWorld
+from gqstn_ros.sim.robot import (
+    SimArm,
+    SimGripper,
+    SimGripperConfig,
+    SimRobotConfig,
+    SimRobotWorld,
+)
 
 NODE_NAME = "sim_world"
 EXECUTOR_NODE_NAME = "executor_node"
@@ -86,6 +103,10 @@ PARAMETERS = (
     ParameterSpec(
         "frame_id", "camera_depth_optical_frame", "frame_id of the depth images", read_only=True
     ),
+    gripper_parameter_spec(
+        "the simulated gripper's stroke, finger pads and grip force range (the executor node of "
+        "this process must use the same)"
+    ),
     ParameterSpec(
         "real_time_factor",
         1.0,
@@ -119,7 +140,7 @@ PARAMETERS = (
     ParameterSpec(
         "run_executor",
         True,
-        "Host the grasp executor (executor_node) in this process on the simulated UR5 and 2F-85",
+        "Host the grasp executor (executor_node) in this process on the simulated UR5 and gripper",
         read_only=True,
     ),
 )
@@ -131,7 +152,11 @@ class SimWorldNode(Node):
     def __init__(self, node_name: str = NODE_NAME) -> None:
         super().__init__(node_name)
         self.parameters = NodeParameters(self, PARAMETERS)
-        config = SimRobotConfig(real_time_factor=float(self.parameters["real_time_factor"]))
+        self.gripper = load_gripper_parameter(self.parameters)
+        config = SimRobotConfig(
+            gripper=SimGripperConfig(geometry=self.gripper),
+            real_time_factor=float(self.parameters["real_time_factor"]),
+        )
         name, seed = self.parameters["object_name"], int(self.parameters["seed"])
         self.world = SimRobotWorld(
             benchmark_object(name), seed, config, render_backend=self.parameters["render_backend"]
@@ -316,8 +341,10 @@ class SimWorldNode(Node):
             self.get_logger().info(message)
 
     def destroy_node(self) -> None:
-        self._stop.set()
-        self._camera_thread.join(timeout=5.0)
+        # Also called on a node whose construction stopped at an invalid configuration.
+        if hasattr(self, "_camera_thread"):
+            self._stop.set()
+            self._camera_thread.join(timeout=5.0)
         super().destroy_node()
 
 
@@ -332,13 +359,20 @@ def main(args: list[str] | None = None) -> None:
             # Imported here: the executor node is optional for a camera-only world.
             from gqstn_ros.nodes.executor_node import ExecutorNode  # noqa: PLC0415
 
-            nodes.append(
-                ExecutorNode(
-                    arm=SimArm(world_node.world),
-                    gripper=SimGripper(world_node.world),
-                    node_name=EXECUTOR_NODE_NAME,
-                )
+            executor_node = ExecutorNode(
+                arm=SimArm(world_node.world),
+                gripper=SimGripper(world_node.world),
+                node_name=EXECUTOR_NODE_NAME,
             )
+            nodes.append(executor_node)
+            simulated, executed = world_node.gripper, executor_node.gripper_profile
+            differences = simulated.geometry_differences(executed)
+            if differences:
+                raise ParameterValueError(
+                    f"{EXECUTOR_NODE_NAME} parameter gripper: {executed.name!r} differs from "
+                    f"the simulated gripper {simulated.name!r} ({NODE_NAME} parameter gripper): "
+                    f"{'; '.join(differences)} (simulated vs executor)"
+                )
         for node in nodes:
             executor.add_node(node)
         executor.spin()

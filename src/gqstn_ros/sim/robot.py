@@ -1,7 +1,8 @@
 """The simulated robot world of the benchmark: table, one object, a UR5 and a Robotiq 2F-85.
 
 `SimRobotWorld` is one MuJoCo model: the table and object of `gqstn_ros.sim.scene` (the same
-drop and settling), the depth camera above the table, and a 2F-85-like gripper: a free body
+drop and settling), the depth camera above the table, and a 2F-85-like gripper whose stroke,
+finger pads and force range are a gripper profile's (`SimGripperConfig.geometry`): a free body
 (housing, palm, two finger pads on slide joints coupled like the 2F-85 linkage and driven by
 force-limited position servos) welded to a mocap body. The arm is not simulated as links: the
 UR5's kinematics (`ur5_kinematics`) decide which tool poses it reaches, and the mocap body is
@@ -31,7 +32,7 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.frames import RigidTransform
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.hardware.interfaces import GripperStatus, HardwareError, MotionLimits
 from gqstn_ros.sim.camera import DepthCamera, DepthFrame
 from gqstn_ros.sim.objects import ObjectModel
@@ -68,13 +69,13 @@ UR_MAX_TOOL_ACCELERATION = 150.0
 
 @dataclass(frozen=True)
 class SimGripperConfig:
-    """The simulated Robotiq 2F-85 (SI units)."""
+    """The simulated gripper (SI units): a gripper profile's stroke, finger sizes and grip
+    force range (`geometry`, default `gripper.default_gripper()`, the 2F-85) on a
+    2F-85-like body."""
 
-    geometry: GripperConfig = ROBOTIQ_2F85  # stroke, pad sizes
+    geometry: GripperConfig = field(default_factory=default_gripper)  # stroke, pads, forces
     min_speed: float = 0.020  # m/s, the 2F-85's closing speed range
     max_speed: float = 0.150
-    min_force: float = 20.0  # N, the 2F-85's grip force range
-    max_force: float = 235.0
     finger_stiffness: float = 10000.0  # N/m, finger position servo (saturates at the force)
     finger_damping: float = 60.0  # N s/m
     finger_mass: float = 0.1  # kg
@@ -92,7 +93,6 @@ class SimGripperConfig:
     def __post_init__(self) -> None:
         for name in (
             "min_speed",
-            "min_force",
             "finger_stiffness",
             "finger_mass",
             "body_mass",
@@ -106,8 +106,18 @@ class SimGripperConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"gripper.{name}: must be a positive finite number, got {value}")
-        if self.max_speed < self.min_speed or self.max_force < self.min_force:
-            raise ValueError("gripper.max_speed / max_force: must not be below the minimum")
+        if self.max_speed < self.min_speed:
+            raise ValueError("gripper.max_speed: must not be below the minimum")
+
+    @property
+    def min_force(self) -> float:
+        """N, the smallest grip force the gripper closes with (the profile's)."""
+        return self.geometry.min_grip_force
+
+    @property
+    def max_force(self) -> float:
+        """N, the largest grip force (the profile's)."""
+        return self.geometry.max_grip_force
 
 
 @dataclass(frozen=True)
@@ -745,9 +755,10 @@ class SimRobotWorld:
         )
 
     def move_gripper(self, opening: float, speed: float, force: float) -> GripperStatus:
-        """Move the jaws to `opening` (m, clipped to the stroke) at `speed` m/s with the grip
-        force limited to `force` N (both clipped to the 2F-85's ranges); returns when the
-        fingers stop. object_detected: they stopped short of the target (2F-85 gOBJ)."""
+        """Move the jaws to `opening` (m, clipped to the stroke) at `speed` m/s (clipped to the
+        2F-85's speed range) with the grip force limited to `force` N (clipped to the gripper
+        profile's force range); returns when the fingers stop. object_detected: they stopped
+        short of the target (2F-85 gOBJ)."""
         g = self.config.gripper
         for name, value in (("opening", opening), ("speed", speed), ("force", force)):
             if not math.isfinite(value) or value < 0:

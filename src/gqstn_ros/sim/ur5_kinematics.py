@@ -290,10 +290,11 @@ class UR5Kinematics:
         return good
 
 
-# Flange to the centre between the 2F-85's pads (m): coupling + gripper body + half pad length.
-ROBOTIQ_2F85_TCP_OFFSET = 0.15
+# Flange to the centre between the gripper's pads (m): coupling + gripper body + half pad
+# length of a Robotiq 2F-85 on the flange.
+GRIPPER_TCP_OFFSET = 0.15
 
 
 def default_tcp_config() -> UR5Config:
     """UR5 with the TCP between the fingertip pads of a Robotiq 2F-85 on the flange."""
-    return UR5Config(tcp_offset=(0.0, 0.0, ROBOTIQ_2F85_TCP_OFFSET))
+    return UR5Config(tcp_offset=(0.0, 0.0, GRIPPER_TCP_OFFSET))

@@ -27,7 +27,8 @@ from gqstn_ros.depth_processing import inpaint_depth, invalid_mask
 from gqstn_ros.grasping.antipodal import sample_antipodal_depth
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import GripperConfig, default_gripper
+from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, ProfileError, load_gripper_profile
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import FAMILIES, generate_object
 from gqstn_ros.sim.scene import Scene
@@ -50,7 +51,13 @@ class SceneReport:
     times_ms: dict[str, float]
 
 
-def run_scene(family: str, seed: int, config: WorldConfig, grasps: int) -> tuple[SceneReport, dict]:
+def run_scene(
+    family: str,
+    seed: int,
+    config: WorldConfig,
+    grasps: int,
+    gripper: GripperConfig | None = None,
+) -> tuple[SceneReport, dict]:
     """One scene end to end; returns its report and the images for the preview."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
@@ -61,6 +68,7 @@ def run_scene(family: str, seed: int, config: WorldConfig, grasps: int) -> tuple
         times[name] = (now - clock) * 1e3
         clock = now
 
+    gripper = gripper if gripper is not None else default_gripper()
     model = generate_object(family, seed)
     scene = Scene.build([model], config, seed)
     settle = scene.settle()
@@ -75,7 +83,7 @@ def run_scene(family: str, seed: int, config: WorldConfig, grasps: int) -> tuple
     holes = invalid_mask(noisy) & (frame.depth > 0)
     mae_mm = float(np.abs(filled[holes] - frame.depth[holes]).mean() * 1e3) if holes.any() else 0.0
     rng = np.random.default_rng(seed)
-    candidates = sample_antipodal_depth(filled, frame.intrinsics, ROBOTIQ_2F85, grasps, rng)
+    candidates = sample_antipodal_depth(filled, frame.intrinsics, gripper, grasps, rng)
     lap("sample")
     robust_count, best_quality, best_index, robust_flags = 0, 0.0, -1, np.zeros(0, bool)
     if len(candidates):
@@ -90,7 +98,7 @@ def run_scene(family: str, seed: int, config: WorldConfig, grasps: int) -> tuple
         centers_w = centers_c @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
         axes_w = axes_c @ world_from_camera[:3, :3].T
         evaluator = GraspQualityEvaluator.from_object(
-            model.vertices, model.faces, scene.object_transform(0), ROBOTIQ_2F85
+            model.vertices, model.faces, scene.object_transform(0), gripper
         )
         result = evaluator.evaluate(centers_w, axes_w, widths, rng=seed)
         robust_flags = np.asarray(result.robust, dtype=bool)
@@ -153,9 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="*", default=list(FAMILIES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=Path("runs/world_preview"))
+    parser.add_argument(
+        "--gripper",
+        default=DEFAULT_GRIPPER_PROFILE,
+        help="gripper profile: a name under config/grippers or a YAML file path",
+    )
     args = parser.parse_args(argv)
     if args.scenes_per_family < 1 or args.grasps < 1:
         parser.error("--scenes-per-family and --grasps must be >= 1")
+    try:
+        gripper = load_gripper_profile(args.gripper)
+    except ProfileError as error:
+        parser.error(f"--gripper: {error}")
     config = WorldConfig()
     args.output.mkdir(parents=True, exist_ok=True)
     reports: list[SceneReport] = []
@@ -165,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     for family_index, family in enumerate(args.families):
         for repeat in range(args.scenes_per_family):
             seed = args.seed + 1000 * repeat + family_index
-            report, images = run_scene(family, seed, config, args.grasps)
+            report, images = run_scene(family, seed, config, args.grasps, gripper)
             reports.append(report)
             if repeat == 0:
                 tiles.append(draw_preview(images))
@@ -177,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     print_summary(reports)
-    summary = {"scenes": [asdict(r) for r in reports], "config": {"grasps": args.grasps}}
+    summary = {
+        "scenes": [asdict(r) for r in reports],
+        "config": {"grasps": args.grasps, "gripper": gripper.to_dict()},
+    }
     (args.output / "summary.json").write_text(json.dumps(summary, indent=2))
     columns = 3
     while len(tiles) % columns:

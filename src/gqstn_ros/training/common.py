@@ -1,9 +1,11 @@
-"""What every trainer shares: resumable run state, metrics, curves, provenance."""
+"""What every trainer shares: resumable run state, metrics, curves, provenance, and what a
+dataset was made for (its gripper, its camera's depth range)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -13,6 +15,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
+
+from gqstn_ros.gripper import GripperConfig, default_gripper
+from gqstn_ros.profiles import ProfileError, gripper_from_mapping
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -154,3 +159,45 @@ def provenance(dataset_root: Path, argv: list[str] | None = None) -> dict:
         "dataset_generation_sha256": hashlib.sha256(manifest_text.encode()).hexdigest(),
         "command": " ".join(["python", "-m", *(argv if argv is not None else sys.argv)]),
     }
+
+
+MANIFEST_NAME = "generation.json"
+
+
+def dataset_manifest(dataset_root: Path) -> dict:
+    """The dataset's generation manifest (generation.json), or {} when it has none."""
+    path = Path(dataset_root) / MANIFEST_NAME
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def dataset_gripper(dataset_root: Path) -> GripperConfig:
+    """The gripper the dataset's grasps were labelled for: its manifest's `config.gripper`.
+
+    Fields a manifest written before they existed lacks (grip forces, pad friction) take the
+    2F-85 values those datasets were labelled with; a dataset without a gripper in its manifest
+    was labelled for the 2F-85 (`gripper.default_gripper()`). ValueError names the manifest and
+    the field of a gripper entry that cannot be used.
+    """
+    path = Path(dataset_root) / MANIFEST_NAME
+    mapping = dataset_manifest(dataset_root).get("config", {}).get("gripper")
+    if mapping is None:
+        return default_gripper()
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{path}: config.gripper must be a mapping, got {mapping!r}")
+    try:
+        return gripper_from_mapping({**default_gripper().to_dict(), **mapping}, path)
+    except ProfileError as error:
+        raise ValueError(f"{error} (in config.gripper)") from None
+
+
+def dataset_depth_range(dataset_root: Path) -> tuple[float, float] | None:
+    """(near, far) table depths (m) the dataset's views cover, from the camera mounting its
+    manifest records (`config.camera_height_range` (m) and `config.camera_tilt_max` (rad)):
+    the lowest camera looking straight down to the highest tilted by the most about both image
+    axes. None when the manifest records no mounting."""
+    config = dataset_manifest(dataset_root).get("config", {})
+    heights, tilt = config.get("camera_height_range"), config.get("camera_tilt_max")
+    if heights is None or tilt is None:
+        return None
+    low, high = (float(value) for value in heights)
+    return low, high / math.cos(float(tilt)) ** 2

@@ -36,12 +36,11 @@ from gqstn_ros.depth_processing import inpaint_depth
 from gqstn_ros.detection import PLANNER_NAMES, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
-from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.planner_registry import NETWORK_PLANNERS, load_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
 from gqstn_ros.sim.objects import generate_object
 from gqstn_ros.sim.world_config import quaternion_to_matrix
-from gqstn_ros.training.common import set_threads
+from gqstn_ros.training.common import dataset_gripper, set_threads
 from gqstn_ros.training.data import load_images, raw_to_metres
 from gqstn_ros.training.metrics import rectangle_correct
 
@@ -62,7 +61,8 @@ def _transform(pose7: np.ndarray) -> np.ndarray:
 
 class PhysicalJudge:
     """The independent judge: the robust Ferrari-Canny label of a grasp on the true mesh and
-    pose of an image's object, regenerated from the dataset's seeds (what labelled the data).
+    pose of an image's object, regenerated from the dataset's seeds (what labelled the data),
+    for the gripper the dataset was labelled for (`gripper`, from its manifest).
 
     `judge(index, center_px, angle, width_px, depth_m)` for image `index` of `images` (frame
     pixel coordinates of the stored window); the object's evaluator is built once per image and
@@ -74,6 +74,7 @@ class PhysicalJudge:
         self.dataset = Path(dataset)
         self.families = tuple(manifest["config"]["families"])
         self.base_seed = int(manifest["seed"])
+        self.gripper = dataset_gripper(self.dataset)
         self.images = images
         self.keep = keep
         self.evaluators: dict[int, GraspQualityEvaluator] = {}
@@ -116,7 +117,7 @@ class PhysicalJudge:
                 object_seed(self.base_seed, object_id),
             )
             evaluator = GraspQualityEvaluator.from_object(
-                model.vertices, model.faces, _transform(poses["object"]), ROBOTIQ_2F85
+                model.vertices, model.faces, _transform(poses["object"]), self.gripper
             )
             if self.keep:
                 self.evaluators[image_id] = evaluator
@@ -191,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit > 0:
         selected = selected[: args.limit]
     count = len(selected)
+    gripper = dataset_gripper(args.dataset)  # the planners serve the gripper of the labels
     planners = {
         name: load_planner(
             name,
             args.models,
             args.backend,
+            gripper=gripper,
             **(
                 {"symmetric_views": args.symmetric_views, "judge_model": args.judge_model}
                 if name in NETWORK_PLANNERS

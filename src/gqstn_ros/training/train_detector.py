@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
 from gqstn_ros.networks.direct_grasp import direct_grasp_loss
@@ -62,6 +62,8 @@ from gqstn_ros.preprocessing import (
 )
 from gqstn_ros.training.common import (
     RunState,
+    dataset_depth_range,
+    dataset_gripper,
     load_run,
     plot_curves,
     provenance,
@@ -381,7 +383,7 @@ def validate(
         depth_m = depths.numpy().astype(np.float64)
         fx = np.array([physical.intrinsics(i).fx for i in range(len(images))])
         valid = np.isfinite(depth_m) & (depth_m > 0)
-        stroke_px = ROBOTIQ_2F85.stroke_in_pixels(np.where(valid, depth_m, 1.0), fx)
+        stroke_px = physical.gripper.stroke_in_pixels(np.where(valid, depth_m, 1.0), fx)
         widths = np.where(valid, np.minimum(widths, stroke_px), widths)
         metrics["robust_physical"] = float(
             np.mean(
@@ -506,7 +508,11 @@ def main(argv: list[str] | None = None) -> int:
     schedule = scaled_schedule(args.epoch_scale)
     total_epochs = sum(p.epochs for p in schedule)
 
-    judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn")
+    gripper = dataset_gripper(args.dataset)  # the labels', and so the trained model's
+    try:  # the GQ-CNN's robust label must be the same gripper's
+        judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn", gripper=gripper)
+    except GripperMismatchError as error:
+        parser.error(f"--gqcnn does not fit --dataset: {error}")
     input_config = INPUT_CONFIGS[args.config]
     print(f"loading {args.dataset} ...", flush=True)
     train = load_images(args.dataset, "train", input_config)
@@ -680,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
             "trained_on": str(device),
         },
         input_config=input_config,
+        gripper=gripper,
+        depth_range=dataset_depth_range(args.dataset),
     )
     summary = {"best_epoch": state.best_epoch, "val": final, "history": state.history}
     (args.output / "metrics.json").write_text(json.dumps(summary, indent=2))

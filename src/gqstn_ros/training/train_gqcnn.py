@@ -39,6 +39,8 @@ from gqstn_ros.preprocessing import Normalization, gqcnn_inputs
 from gqstn_ros.training.common import (
     RunState,
     binary_metrics,
+    dataset_depth_range,
+    dataset_gripper,
     load_run,
     plot_curves,
     provenance,
@@ -276,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             "detector_grasps_val_after": extra_after,
         },
         input_config=INPUT_CONFIGS[args.config],
+        # The labels are the dataset's gripper's: the model is trained for it.
+        gripper=dataset_gripper(args.dataset),
+        depth_range=dataset_depth_range(args.dataset),
     )
     summary = {"best_epoch": state.best_epoch, "val": val_metrics, "test": test_metrics}
     if extra_val is not None:
