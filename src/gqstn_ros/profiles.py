@@ -47,6 +47,9 @@ DEFAULT_GRIPPER_PROFILE = "robotiq_2f85"
 # Half the shorter side of the smallest table the simulated world uses (m): a camera at its
 # highest and most tilted must still aim at a point this close to the spot below it.
 TABLE_HALF_EXTENT = 0.4
+# Height (m) of the tallest objects the world stands on the table: at the lowest mounting their
+# tops must still be within the sensor's range.
+OBJECT_HEADROOM = 0.10
 
 _CAMERA_KEYS = ("name", "description", "sensor", "intrinsics", "mounting", "noise")
 _INTRINSICS_KEYS = ("width", "height", "fx", "fy", "cx", "cy")
@@ -279,10 +282,11 @@ def load_camera_profile(name_or_path: str | Path) -> CameraProfile:
     )
     near, far = profile.depth_range
     low, high = profile.working_depth_range
-    if low < near or high > far:
+    if low - OBJECT_HEADROOM < near or high > far:
         raise ProfileError(
-            f"{path}: mounting puts the table at {low:.2f}-{high:.2f} m, outside the sensor's "
-            f"range noise.min_range-noise.max_range = {near}-{far} m"
+            f"{path}: mounting puts the table at {low:.2f}-{high:.2f} m and object tops up to "
+            f"{OBJECT_HEADROOM} m nearer, outside the sensor's range "
+            f"noise.min_range-noise.max_range = {near}-{far} m"
         )
     return profile
 
