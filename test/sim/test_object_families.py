@@ -4,10 +4,12 @@ original families left exactly as they were."""
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
+from gqstn_ros.grasping.lift_check import build_lift_model, simulate_lift
 from gqstn_ros.sim.objects import (
     ALL_FAMILIES,
     EXTENDED_FAMILIES,
@@ -18,18 +20,25 @@ from gqstn_ros.sim.objects import (
     MIN_PICKABLE_THICKNESS,
     STROKE,
     UNGRASPABLE_FAMILIES,
+    ObjectModel,
+    box_solid,
     check_family_fits_gripper,
     family_grasp_widths,
     generate_object,
     generate_random_object,
     grasp_width,
     hold_out_families,
+    object_from_solid,
     signed_volume,
 )
+from gqstn_ros.sim.scene import Scene
+from gqstn_ros.sim.world_config import matrix_to_quaternion
 
 SEEDS = range(3)
 # Triangles a mesh may have: the robustness label ray-casts it.
 MAX_TRIANGLES = 3000
+# Soft contacts let objects sink this little into the table (m).
+CONTACT_TOLERANCE = 1e-3
 
 
 def _hull_volume_and_centroid(points: np.ndarray) -> tuple[float, np.ndarray]:
@@ -269,3 +278,115 @@ def test_bad_family_seed_stroke_and_density_raise() -> None:
         generate_object("tool", 0, density=-1.0)
     with pytest.raises(ValueError, match="stroke"):
         family_grasp_widths("tiny", 0.001)
+
+
+def _body_inertia(model: mujoco.MjModel, body: int) -> np.ndarray:
+    """(3, 3) inertia tensor of a compiled body about its centre of mass, body frame."""
+    rotation = np.zeros(9)
+    mujoco.mju_quat2Mat(rotation, model.body_iquat[body])
+    rotation = rotation.reshape(3, 3)
+    return rotation @ np.diag(model.body_inertia[body]) @ rotation.T
+
+
+def _assert_body_matches(model: mujoco.MjModel, body: int, obj: ObjectModel) -> None:
+    assert model.body_mass[body] == pytest.approx(obj.mass, rel=1e-9)
+    np.testing.assert_allclose(model.body_ipos[body], 0.0, atol=1e-12)
+    scale = np.abs(obj.inertia).max()
+    np.testing.assert_allclose(_body_inertia(model, body), obj.inertia, atol=1e-9 * scale)
+
+
+def test_the_scene_takes_each_objects_mass_distribution_and_friction() -> None:
+    tool, bottle, box = (generate_object(f, 2) for f in ("tool", "bottle", "box"))
+    scene = Scene.build([tool, bottle, box], seed=1)
+    model = scene.model
+    for index, obj in enumerate(scene.objects):
+        body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"object_{index}")
+        _assert_body_matches(model, body, obj)
+        for part in range(len(obj.convex_parts)):
+            geom = model.geom(f"{obj.name}_part{part}")
+            expected = (
+                scene.config.physics.sliding_friction if obj.friction is None else obj.friction
+            )
+            assert geom.friction[0] == pytest.approx(expected)
+            assert geom.priority[0] == (0 if obj.friction is None else 1)
+
+
+@pytest.mark.parametrize("family", EXTENDED_FAMILIES)
+def test_extended_family_settles_on_the_table(family: str) -> None:
+    for seed in range(2):
+        scene = Scene.build([generate_object(family, seed)], seed=seed)
+        result = scene.settle()
+        assert result.ok, result.message
+        lowest = scene.object_vertices_world(0)[:, 2].min()
+        assert abs(lowest) < CONTACT_TOLERANCE
+
+
+def _upright_after(obj: ObjectModel, tilt: float, seconds: float = 2.0) -> float:
+    """z component of the object's z axis after standing on its base edge, tilted `tilt` rad
+    about y, for `seconds` of simulated time."""
+    scene = Scene.build([obj], seed=0)
+    c, s = np.cos(tilt), np.sin(tilt)
+    rotation = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    lowest = (obj.vertices @ rotation.T)[:, 2].min()
+    scene.set_object_pose(0, np.array([0.0, 0.0, 2e-4 - lowest]), matrix_to_quaternion(rotation))
+    for _ in range(round(seconds / scene.config.physics.timestep)):
+        mujoco.mj_step(scene.model, scene.data)
+    return float(scene.object_transform(0)[2, 2])
+
+
+def test_a_top_heavy_column_tips_over_where_a_uniform_one_stands() -> None:
+    heavy = generate_object("tall_slender", 17)  # a square column, its top 2.4 times denser
+    uniform = generate_object("tall_slender", 17, density=700.0)
+    assert len(heavy.vertices) == 8 and heavy.part_densities[1] > 2 * heavy.part_densities[0]
+
+    def tipping_angle(obj: ObjectModel) -> float:  # centre of mass over the base edge
+        return float(np.arctan((obj.extents[0] / 2) / -obj.vertices[:, 2].min()))
+
+    low, high = tipping_angle(heavy), tipping_angle(uniform)
+    assert high - low > np.radians(0.8)
+    tilt = (low + high) / 2
+    assert _upright_after(heavy, tilt) < 0.5  # toppled
+    assert _upright_after(uniform, tilt) > 0.99  # fell back upright
+
+
+def test_the_lift_takes_the_objects_own_mass_and_inertia() -> None:
+    tool = generate_object("tool", 3)
+    pose = np.eye(4)
+    pose[2, 3] = 0.1
+    model = build_lift_model(
+        list(tool.convex_parts), pose, np.zeros(3), np.array([1.0, 0.0, 0.0]),
+        object_inertial=tool.inertial,
+    )  # fmt: skip
+    _assert_body_matches(model, model.body("object").id, tool)
+    # Without them the parts get the configured uniform density, as before.
+    plain = build_lift_model(list(tool.convex_parts), pose, np.zeros(3), np.array([1.0, 0.0, 0.0]))
+    assert plain.body("object").mass[0] == pytest.approx(400.0 * tool.volume, rel=1e-6)
+    with pytest.raises(ValueError, match="object_inertial: mass"):
+        build_lift_model(
+            list(tool.convex_parts), pose, np.zeros(3), np.array([1.0, 0.0, 0.0]),
+            object_inertial=(0.0, np.zeros(3), tool.inertia),
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="object_inertial: inertia"):
+        build_lift_model(
+            list(tool.convex_parts), pose, np.zeros(3), np.array([1.0, 0.0, 0.0]),
+            object_inertial=(tool.mass, np.zeros(3), -tool.inertia),
+        )  # fmt: skip
+
+
+def test_a_lift_holds_the_object_its_mass_allows() -> None:
+    box = object_from_solid("box", "box", 0, box_solid(0.04, 0.06, 0.05), density=700.0)
+    pose = np.eye(4)
+    pose[2, 3] = 0.025
+    centre = np.array([0.0, 0.0, 0.025])
+    light = simulate_lift(
+        list(box.convex_parts), pose, centre, np.array([1.0, 0.0, 0.0]), 0.06,
+        object_inertial=box.inertial,
+    )  # fmt: skip
+    assert light.success
+    mass, _, inertia = box.inertial
+    anvil = (50.0, np.zeros(3), inertia * 50.0 / mass)  # far beyond the grip and the arm
+    heavy = simulate_lift(
+        list(box.convex_parts), pose, centre, np.array([1.0, 0.0, 0.0]), 0.06,
+        object_inertial=anvil,
+    )  # fmt: skip
+    assert not heavy.success and heavy.object_rise < 0.05

@@ -41,6 +41,7 @@ class LiftConfig:
     friction_coef: float = 0.5  # sliding friction of pads, object and table (as the label's mu)
     contact_patch_radius: float = 0.005  # m: torsional friction (2/3) mu r, as the label model
     object_density: float = 400.0  # kg/m^3, a light household object (plastic, cardboard, wood)
+    # (for objects given without their own mass properties, see build_lift_model)
     # The grip force is the gripper's operating force, GripperConfig.grip_force (N per finger),
     # the same value the robustness label assumes.
     finger_stiffness: float = 10000.0  # N/m, finger position servo gain (saturates at the grip
@@ -105,6 +106,34 @@ def _format(values: np.ndarray) -> str:
     return " ".join(f"{v:.9g}" for v in np.asarray(values).reshape(-1))
 
 
+def _inertial_element(object_inertial: tuple[float, np.ndarray, np.ndarray]) -> str:
+    """MJCF <inertial> of (mass kg, centre of mass (3,) m in the object frame, inertia (3, 3)
+    kg m^2 about it); ValueError naming what is wrong."""
+    mass, centre, inertia = object_inertial
+    centre = np.asarray(centre, dtype=np.float64).reshape(-1)
+    inertia = np.asarray(inertia, dtype=np.float64)
+    if not (np.isfinite(mass) and mass > 0):
+        raise ValueError(f"object_inertial: mass must be a positive number of kg, got {mass}")
+    if centre.shape != (3,) or not np.all(np.isfinite(centre)):
+        raise ValueError(f"object_inertial: centre of mass must be 3 finite numbers, got {centre}")
+    if inertia.shape != (3, 3) or not np.allclose(
+        inertia, inertia.T, rtol=0.0, atol=1e-9 * np.abs(inertia).max()
+    ):
+        raise ValueError(f"object_inertial: inertia must be a symmetric 3x3, got {inertia}")
+    inertia = (inertia + inertia.T) / 2
+    if np.linalg.eigvalsh(inertia).min() <= 0:
+        raise ValueError("object_inertial: inertia must be positive definite")
+    full = inertia[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]  # xx yy zz xy xz yz
+
+    def exact(values: np.ndarray) -> str:  # full double precision
+        return " ".join(f"{v:.17g}" for v in np.asarray(values).reshape(-1))
+
+    return (
+        f'\n      <inertial pos="{exact(centre)}" mass="{float(mass):.17g}" '
+        f'fullinertia="{exact(full)}"/>'
+    )
+
+
 def _yaw_quaternion(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
 
@@ -116,9 +145,14 @@ def build_lift_model(
     axis: np.ndarray,
     gripper: GripperConfig = ROBOTIQ_2F85,
     config: LiftConfig | None = None,
+    object_inertial: tuple[float, np.ndarray, np.ndarray] | None = None,
 ) -> mujoco.MjModel:
     """The MuJoCo model of the lift scene (object parts in the object frame, metres); the
-    palm sits over the grasp centre (3,), its jaw (y) axis along the horizontal `axis` (3,)."""
+    palm sits over the grasp centre (3,), its jaw (y) axis along the horizontal `axis` (3,).
+
+    object_inertial: the object's (mass kg, centre of mass (3,) m in the object frame, inertia
+    (3, 3) kg m^2 about it), e.g. `ObjectModel.inertial`: the object body takes them as they
+    are. None: the parts get the uniform `config.object_density`."""
     yaw = float(np.arctan2(-axis[0], axis[1]))  # palm y axis along the jaw axis
     config = config or LiftConfig()
     if not convex_parts:
@@ -155,6 +189,7 @@ def build_lift_model(
         f'density="{config.object_density}"/>'
         for i in range(len(parts))
     )
+    inertial = "" if object_inertial is None else _inertial_element(object_inertial)
     fingers = ""
     for side, sign in (("left", -1.0), ("right", 1.0)):
         limits = f"{-half_stroke} 0" if sign < 0 else f"0 {half_stroke}"
@@ -177,7 +212,7 @@ def build_lift_model(
   <worldbody>
     <geom name="table" type="plane" size="2 2 0.1"/>
     <body name="object" pos="{_format(transform[:3, 3])}" quat="{_format(quat)}">
-      <freejoint/>
+      <freejoint/>{inertial}
 {object_geoms}
     </body>
     <body name="palm" pos="{center[0]:.9g} {center[1]:.9g} 0" quat="{_format(_yaw_quaternion(yaw))}"
@@ -210,9 +245,11 @@ def simulate_lift(
     width: float,
     gripper: GripperConfig = ROBOTIQ_2F85,
     config: LiftConfig | None = None,
+    object_inertial: tuple[float, np.ndarray, np.ndarray] | None = None,
 ) -> LiftResult:
     """Simulate a top-down grasp (world frame: centre (3,) m, horizontal jaw axis (3,), jaw
-    opening `width` m) on an object resting at T_world_object; see the module docstring."""
+    opening `width` m) on an object resting at T_world_object; see the module docstring.
+    object_inertial: the object's own mass properties, as in `build_lift_model`."""
     config = config or LiftConfig()
     center = np.asarray(center, dtype=np.float64).reshape(-1)
     axis = np.asarray(axis, dtype=np.float64).reshape(-1)
@@ -224,7 +261,9 @@ def simulate_lift(
         raise ValueError(f"grasp width must be finite and >= 0, got {width}")
     if not gripper.fits_stroke(width):
         return LiftResult(False, 0.0, (False, False))  # the gripper cannot open that wide
-    model = build_lift_model(convex_parts, T_world_object, center, axis, gripper, config)
+    model = build_lift_model(
+        convex_parts, T_world_object, center, axis, gripper, config, object_inertial
+    )
     data = mujoco.MjData(model)
     object_body = model.body("object").id
     finger_geoms = (model.geom("finger_left").id, model.geom("finger_right").id)

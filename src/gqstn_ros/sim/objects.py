@@ -721,7 +721,7 @@ def parts_mass_properties(
     for mass, part_centre, part_inertia in zip(masses, centres, inertias, strict=True):
         d = part_centre - centre
         inertia += part_inertia + mass * (np.dot(d, d) * np.eye(3) - np.outer(d, d))
-    return total, centre, inertia
+    return total, centre, (inertia + inertia.T) / 2
 
 
 # --------------------------------------------------------------------------------------------

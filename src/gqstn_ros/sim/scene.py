@@ -1,9 +1,14 @@
 """A MuJoCo scene: a table, objects dropped on it, and the depth camera above it.
 
 The model is built programmatically with `mujoco.MjSpec`. World frame: z up, table top at
-z = 0. Each object is a free body with its mass properties from its mesh (`ObjectModel`), one
-visual geom (the full mesh: what the camera sees and rays hit) and one collision geom per convex
-part (MuJoCo collides meshes through their convex hulls). Quaternions are (w, x, y, z).
+z = 0. Each object is a free body whose mass, centre of mass (the body origin) and full inertia
+tensor are set explicitly from its `ObjectModel` (so parts of different densities count, not
+MuJoCo's guess from the geoms), with one visual geom (the full mesh: what the camera sees and
+rays hit) and one collision geom per convex part (MuJoCo collides meshes through their convex
+hulls). An object with a surface friction of its own (`ObjectModel.friction`) gives it to its
+collision geoms with geom priority 1: MuJoCo then takes that geom's friction (and its contact
+softness) for every contact with the object, instead of the larger of the two coefficients.
+Quaternions are (w, x, y, z).
 """
 
 from __future__ import annotations
@@ -358,6 +363,7 @@ def _build_spec(objects: tuple[ObjectModel, ...], config: WorldConfig) -> mujoco
     world.add_light(pos=[0.0, 0.0, 2.0], dir=[0.0, 0.0, -1.0])
 
     for index, obj in enumerate(objects):
+        surface = friction if obj.friction is None else [obj.friction, *friction[1:]]
         body = world.add_body(name=_body_name(index))
         body.add_freejoint()
         body.explicitinertial = True
@@ -385,7 +391,8 @@ def _build_spec(objects: tuple[ObjectModel, ...], config: WorldConfig) -> mujoco
                 type=mujoco.mjtGeom.mjGEOM_MESH,
                 meshname=part_mesh.name,
                 group=COLLISION_GROUP,
-                friction=friction,
+                friction=surface,
                 condim=6,
+                priority=0 if obj.friction is None else 1,
             )
     return spec
