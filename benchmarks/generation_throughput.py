@@ -1,70 +1,122 @@
-"""Throughput of the synthetic dataset generator in one process: images/s, labelled grasps/s and
-the seconds per image of each stage (settle, render, noise, inpaint, sample, label, crop).
+"""Throughput of the synthetic dataset generator: images/s, labelled grasps/s and the seconds per
+image of each stage (settle, render, noise, inpaint, sample, label, crop).
 
-Usage: python benchmarks/generation_throughput.py [--objects 6] [--first 0] [--seed 0]
-       [--drops 3] [--views 2] [--repeats 1]
+Usage: python benchmarks/generation_throughput.py [--scenes 6] [--first 0] [--seed 0]
+       [--repeats 1] [--workers 1] [any generation option of generate_dataset: --drops, --views,
+       --camera, --objects-per-scene, --share-view-grasps, ...]
 
-Objects `first .. first + objects - 1` of the dataset with base seed `seed` are generated
-exactly as `gqstn_ros.tools.generate_dataset` generates them (one worker; the tool runs one such
-process per core). The first object of the first repeat also pays the one-off imports and the
-GL platform probe, as a worker process does. Run it with PYTHONPATH pointing at another source
-tree to measure that tree the same way (the module path is printed). The load average is
-printed too: on a shared machine the numbers are only comparable within one session.
+Scenes `first .. first + scenes - 1` of the dataset with base seed `seed` are generated exactly
+as `gqstn_ros.tools.generate_dataset` generates them, without writing them. With one worker they
+are generated in this process (the first scene of the first repeat also pays the one-off imports
+and the GL platform probe, as a worker process does); with more, in that many worker processes
+(one torch thread each, as the tool's), started and warmed up (imports, a GL context) before the
+clock starts, each taking every n-th scene. The stage seconds are summed over the workers. Run
+it with PYTHONPATH pointing at another source tree to measure that tree the same way (the module
+path is printed). The load average is printed too: on a shared machine the numbers are only
+comparable within one session.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import time
 from collections import defaultdict
 
 import gqstn_ros
 from gqstn_ros.datasets.generate import GenerationConfig, generate_object_images
+from gqstn_ros.tools.generate_dataset import add_generation_options, config_from_args
 
 STAGES = ("settle", "render", "noise", "inpaint", "sample", "label", "crop")
 
 
-def measure(
-    objects: int, first: int, seed: int, config: GenerationConfig
-) -> tuple[float, int, int, dict[str, float]]:
-    """(wall seconds, images, grasps, stage seconds) of generating the objects once."""
+def generate(job: tuple[list[int], int, GenerationConfig]) -> tuple[int, int, dict[str, float]]:
+    """(images, grasps, stage seconds) of generating the scenes of `job`."""
+    scenes, seed, config = job
     seconds: dict[str, float] = defaultdict(float)
     images = grasps = 0
-    started = time.perf_counter()
-    for object_index in range(first, first + objects):
-        result = generate_object_images(object_index, seed, config)
+    for scene in scenes:
+        result = generate_object_images(scene, seed, config)
         images += len(result.images["depth_ims"])
         grasps += len(result.grasps["hand_poses"])
         for stage, value in result.seconds.items():
             seconds[stage] += value
-    return time.perf_counter() - started, images, grasps, dict(seconds)
+    return images, grasps, dict(seconds)
+
+
+def _warm_worker() -> None:
+    import torch  # noqa: PLC0415
+
+    from gqstn_ros.sim.camera import DepthCamera  # noqa: PLC0415
+    from gqstn_ros.sim.objects import generate_object  # noqa: PLC0415
+    from gqstn_ros.sim.scene import Scene  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    with DepthCamera(Scene.build([generate_object("box", 0)])) as camera:
+        camera.render()
+
+
+def measure(
+    scenes: list[int], seed: int, config: GenerationConfig, pool=None, workers: int = 1
+) -> tuple[float, float, int, int, dict[str, float]]:
+    """(wall seconds, CPU seconds of this process, images, grasps, stage seconds)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    if pool is None:
+        images, grasps, seconds = generate((scenes, seed, config))
+    else:
+        jobs = [(scenes[k::workers], seed, config) for k in range(workers)]
+        images = grasps = 0
+        seconds: dict[str, float] = defaultdict(float)
+        for part_images, part_grasps, part_seconds in pool.map(generate, jobs):
+            images += part_images
+            grasps += part_grasps
+            for stage, value in part_seconds.items():
+                seconds[stage] += value
+    return time.perf_counter() - started, time.process_time() - cpu, images, grasps, seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, default=6)
-    parser.add_argument("--first", type=int, default=0, help="index of the first object")
+    parser.add_argument("--scenes", "--objects", dest="scenes", type=int, default=6)
+    parser.add_argument("--first", type=int, default=0, help="index of the first scene")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the dataset")
-    parser.add_argument("--drops", type=int, default=GenerationConfig.drops_per_object)
-    parser.add_argument("--views", type=int, default=GenerationConfig.views_per_drop)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (1: this one)")
+    add_generation_options(parser)
     args = parser.parse_args()
-    if args.objects < 1 or args.repeats < 1:
-        parser.error("--objects and --repeats must be >= 1")
-    config = GenerationConfig(drops_per_object=args.drops, views_per_drop=args.views)
+    if args.scenes < 1 or args.repeats < 1 or args.workers < 1:
+        parser.error("--scenes, --repeats and --workers must be >= 1")
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    scenes = list(range(args.first, args.first + args.scenes))
     print(f"gqstn_ros from {os.path.dirname(gqstn_ros.__file__)}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores)")  # fmt: skip
-    for repeat in range(args.repeats):
-        wall, images, grasps, seconds = measure(args.objects, args.first, args.seed, config)
-        print(
-            f"run {repeat}: {args.objects} objects, {images} images, {grasps} grasps in "
-            f"{wall:.2f} s: {images / wall:.2f} images/s, {grasps / wall:.0f} labelled grasps/s "
-            f"({grasps / max(images, 1):.0f} grasps per image)"
-        )
-        per_image = "  ".join(f"{s} {seconds.get(s, 0.0) / max(images, 1):.4f}" for s in STAGES)
-        print(f"  seconds per image: {per_image}")
+    pool = None
+    if args.workers > 1:
+        context = multiprocessing.get_context("spawn")
+        pool = context.Pool(args.workers)
+        pool.starmap(_warm_worker, [()] * args.workers)
+    try:
+        for repeat in range(args.repeats):
+            wall, cpu, images, grasps, seconds = measure(
+                scenes, args.seed, config, pool, args.workers
+            )
+            print(
+                f"run {repeat}: {args.scenes} scenes, {args.workers} worker(s), {images} images, "
+                f"{grasps} grasps in {wall:.2f} s: {images / wall:.2f} images/s, "
+                f"{grasps / wall:.0f} labelled grasps/s ({grasps / max(images, 1):.0f} grasps "
+                f"per image)" + (f"; CPU/wall {cpu / wall:.2f}" if pool is None else "")
+            )
+            per_image = "  ".join(f"{s} {seconds.get(s, 0.0) / max(images, 1):.4f}" for s in STAGES)
+            print(f"  seconds per image: {per_image}")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

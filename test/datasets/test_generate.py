@@ -201,3 +201,28 @@ def test_configuration_errors_name_the_field():
 def replace_intrinsics():
     k = load_camera_profile("kinect_v1").intrinsics
     return replace(k, width=300, height=240, cx=149.5, cy=119.5)
+
+
+def test_shared_view_grasps_show_every_labelled_grasp_of_a_drop_in_each_of_its_views():
+    config = GenerationConfig(
+        **{**SMALL, "random_grasps": 3},
+        views_per_drop=3,
+        families=("box",),
+        share_view_grasps=True,
+    )
+    result = generate_object_images(0, 0, config)
+    grasps = result.grasps
+    images = grasps["image_labels"]
+    assert sorted(set(images.tolist())) == [0, 1, 2]
+    first = images == 0
+    # The same world grasps (view-independent label and opening) in each view, projected.
+    for image in (1, 2):
+        rows = images == image
+        np.testing.assert_array_equal(
+            grasps["robust_ferrari_canny"][rows], grasps["robust_ferrari_canny"][first]
+        )
+        np.testing.assert_allclose(grasps["widths_m"][rows], grasps["widths_m"][first], atol=1e-6)
+        assert not np.allclose(grasps["hand_poses"][rows], grasps["hand_poses"][first])
+    sources = grasps["grasp_sources"][first]
+    assert (sources == 2).sum() == 3 * 3  # every view's random grasps
+    assert (sources == 0).sum() <= 8 and (sources == 1).sum() <= 3 * 8

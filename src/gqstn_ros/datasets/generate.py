@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -195,6 +195,10 @@ class GenerationConfig:
     # Objects per scene, (least, most): each scene draws its count uniformly in the range.
     objects_per_scene: tuple[int, int] = (1, 1)
     scene_layout: str = "pile"  # "pile": dropped onto each other; "spread": apart on the table
+    # Every image of a settled scene shows the grasps sampled on all its views (each labelled
+    # once, projected into each view) besides the mesh grasps: an image holds mesh_grasps +
+    # views_per_drop * (image_grasps + random_grasps) grasps for a fraction of the labels.
+    share_view_grasps: bool = False
     # Recorded only, for generalization tests: families and cameras kept out of this dataset.
     held_out_families: tuple[str, ...] = ()
     held_out_cameras: tuple[str, ...] = ()
@@ -844,6 +848,43 @@ def _world_for(config: GenerationConfig, world: WorldConfig) -> WorldConfig:
     return replace(world, camera=replace(world.camera, intrinsics=buffer))
 
 
+@dataclass
+class _View:
+    """One rendered view of a settled scene, and the grasps sampled on it (stored window)."""
+
+    camera_index: int
+    spec: CameraSpec
+    pose: CameraPose
+    window: StoredWindow
+    table_depth: float
+    intrinsics: CameraIntrinsics  # of the stored window
+    raw_mm: np.ndarray
+    filled: np.ndarray
+    view_window: ViewWindow
+    # Grasps sampled on this view: centres (N, 2) px, angles, widths px, depths m, sources.
+    sampled: tuple[np.ndarray, ...] | None = None
+    # The same grasps in the world: centres (N, 3), axes (N, 3), widths (N,) m, targets (N,).
+    world_grasps: tuple[np.ndarray, ...] | None = None
+    segmentation: np.ndarray | None = None  # object label per stored pixel (0 = none)
+
+
+@dataclass
+class _GraspPool:
+    """Labelled world grasps shown in a view: centres (N, 3) m, axes (N, 3), widths (N,) m,
+    robust quality (N,), target scene index (N,), source (N,)."""
+
+    centers: np.ndarray
+    axes: np.ndarray
+    widths: np.ndarray
+    quality: np.ndarray
+    targets: np.ndarray
+    sources: np.ndarray
+
+    @classmethod
+    def concatenate(cls, pools: Sequence[_GraspPool]) -> _GraspPool:
+        return cls(*(np.concatenate([getattr(p, f.name) for p in pools]) for f in fields(cls)))
+
+
 def generate_object_images(
     object_index: int,
     base_seed: int,
@@ -857,8 +898,6 @@ def generate_object_images(
     seed = objects[0].seed
     rng = np.random.default_rng(seed)
     camera_rng = np.random.default_rng([seed, _CAMERA_STREAM])
-    specs = config.camera_specs
-    shares = np.array([spec.share for spec in specs])
     seconds = dict.fromkeys(
         ("settle", "render", "noise", "inpaint", "sample", "label", "crop"), 0.0
     )
@@ -871,18 +910,15 @@ def generate_object_images(
         clock = now
 
     models = [build_object(o.family, o.seed, config.gripper) for o in objects]
-    family_labels = [config.families.index(o.family) for o in objects]
     count = len(objects)
     scene = Scene.build(models, world, seed)
     most = config.max_objects
     scene_labels = np.full(most, NO_OBJECT_LABEL, np.uint32)
     scene_labels[:count] = [o.label for o in objects]
     scene_families = np.full(most, NO_FAMILY_LABEL, np.uint8)
-    scene_families[:count] = family_labels
-    images: dict[str, list] = {name: [] for name in IMAGE_FIELDS}
-    grasps: dict[str, list] = {name: [] for name in GRASP_FIELDS}
+    scene_families[:count] = [config.families.index(o.family) for o in objects]
+    out = _Output(config, object_index, scene_labels, scene_families, count)
     skipped: list[str] = []
-    image_count = 0
     renderers = _Renderers(scene, config)
     try:
         for drop in range(config.drops_per_object):
@@ -904,171 +940,293 @@ def generate_object_images(
                 skipped.append(f"drop {drop}: {settle.message}")
                 continue
             labeller = SceneLabeller(scene, config, present)
-            mesh_parts = []  # (centres, axes, widths, quality, target) per object
-            for rank, target in enumerate(present):
-                share = config.mesh_grasps // len(present) + (
-                    rank < config.mesh_grasps % len(present)
-                )
-                model = models[target]
-                mesh = sample_antipodal_mesh(
-                    model.vertices,
-                    model.faces,
-                    labeller.transforms[target],
-                    config.gripper,
-                    max(share, 1),
-                    rng,
-                )
-                if len(mesh) and share:
-                    quality = labeller.label(target, mesh.centers, mesh.axes, mesh.widths, rng)
-                    mesh_parts.append((mesh.centers, mesh.axes, mesh.widths, quality, target))
+            mesh = _mesh_grasps(models, present, labeller, config, rng)
             scene_poses = np.full((most, 7), np.nan)
             scene_poses[:count] = [_pose7(t) for t in labeller.transforms]
             lap("label")
+            views: list[_View] = []
             for _ in range(config.views_per_drop):
-                camera_index = int(camera_rng.choice(len(specs), p=shares)) if len(specs) > 1 else 0
-                spec = specs[camera_index]
-                pose = random_camera_pose(config, rng, spec)
-                window, table_depth = stored_window(config, spec, pose)
-                camera, left, top = renderers.get(camera_index)
-                camera.set_pose(pose)
-                frame = camera.render()
-                lap("render")
-                noisy = _noisy(frame.depth, frame.intrinsics, spec, world, rng)
-                raw_mm = np.round(window.sample(noisy, left, top) * 1000.0)
-                raw_mm = np.clip(raw_mm, 0, 65535).astype(np.uint16)
-                segmentation = window.sample(frame.segmentation, left, top)
-                intrinsics = window.stored_intrinsics(spec.intrinsics)
-                lap("noise")
-                metres = np.where(raw_mm > 0, raw_mm.astype(np.float32) / 1000.0, np.nan)
-                try:
-                    filled = inpaint_depth(metres)
-                except DepthFrameError as error:
-                    skipped.append(f"drop {drop}: {error}")
+                view = _render_view(config, world, renderers, camera_rng, rng, lap, skipped, drop)
+                if view is None:
                     continue
-                lap("inpaint")
-                world_from_camera = pose.transform
-                camera_from_world = np.linalg.inv(world_from_camera)
-                # (centres px, angles, widths px, depths, source, quality or None, target or None)
-                batches = []
-                for centers_w, axes_w, widths_w, quality, target in mesh_parts:
-                    centers_c = centers_w @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
-                    axes_c = axes_w @ camera_from_world[:3, :3].T
-                    projected = grasps_3d_to_2d(centers_c, axes_c, widths_w, intrinsics)
-                    n = len(centers_w)
-                    batches.append((*projected, np.zeros(n, np.uint8), quality, np.full(n, target)))
-                if config.image_grasps:
-                    image = sample_antipodal_depth(
-                        filled.astype(np.float64), intrinsics, config.gripper,
-                        config.image_grasps, rng,
-                    )  # fmt: skip
-                    if len(image):
-                        batches.append(
-                            (image.centers_px, image.angles, image.widths_px, image.depths,
-                             np.ones(len(image), np.uint8), None, None)
-                        )  # fmt: skip
-                view_window = ViewWindow.centered(filled.shape, config.network_input)
-                if config.random_grasps:
-                    batches.append(
-                        (*_random_grasps(filled, view_window, intrinsics, config, rng),
-                         np.full(config.random_grasps, 2, np.uint8), None, None)
-                    )  # fmt: skip
+                view.sampled = _sample_view_grasps(view, config, rng)
                 lap("sample")
-                if not batches:
+                if config.share_view_grasps:
+                    # Every view of the drop shows the grasps of all of them: label at the end.
+                    view.world_grasps = _world_grasps(view, labeller)
+                    views.append(view)
+                    continue
+                pool = _label_view(view, labeller, rng)
+                lap("label")
+                if not len(mesh.centers) and not len(pool.centers):
                     skipped.append(f"drop {drop}: no grasp of any kind")
                     continue
-                centers_px = np.concatenate([b[0] for b in batches])
-                angles = np.concatenate([b[1] for b in batches])
-                widths_px = np.concatenate([b[2] for b in batches])
-                depths = np.concatenate([b[3] for b in batches])
-                sources = np.concatenate([b[4] for b in batches])
-                quality = np.zeros(len(centers_px))
-                targets = np.zeros(len(centers_px), np.int64)
-                known = np.zeros(len(centers_px), bool)
-                offset = 0
-                for batch in batches:
-                    n = len(batch[0])
-                    if batch[5] is not None:
-                        quality[offset : offset + n] = batch[5]
-                        targets[offset : offset + n] = batch[6]
-                        known[offset : offset + n] = True
-                    offset += n
-                unknown = np.flatnonzero(~known)
-                if len(unknown):
-                    c_cam, a_cam, w_m = grasps_2d_to_3d(
-                        centers_px[unknown], angles[unknown], widths_px[unknown],
-                        depths[unknown], intrinsics,
-                    )  # fmt: skip
-                    c_w = c_cam @ world_from_camera[:3, :3].T + world_from_camera[:3, 3]
-                    a_w = a_cam @ world_from_camera[:3, :3].T
-                    targets[unknown] = _grasp_targets(
-                        centers_px[unknown], c_w, segmentation, labeller
-                    )
-                    for target in np.unique(targets[unknown]):
-                        rows = targets[unknown] == target
-                        quality[unknown[rows]] = labeller.label(
-                            int(target), c_w[rows], a_w[rows], w_m[rows], rng
-                        )
-                lap("label")
-                _, _, widths_m = grasps_2d_to_3d(centers_px, angles, widths_px, depths, intrinsics)
-                view, view_window = extract_view(filled, config.network_input, view_window)
-                params = grasps_to_stn(centers_px, angles, widths_px, view_window)
-                with torch.inference_mode():
-                    crops = extract_crops(
-                        torch.from_numpy(view)[None, None],
-                        torch.from_numpy(params.as_array()),
-                        config.network_input.crop_size,
-                        torch.zeros(len(centers_px), dtype=torch.long),
-                    ).numpy()
-                reference = float(np.median(view))
-                hand_poses = np.stack(
-                    [
-                        centers_px[:, 1], centers_px[:, 0], depths, angles,
-                        centers_px[:, 1] - intrinsics.cy, centers_px[:, 0] - intrinsics.cx,
-                        widths_px,
-                    ],
-                    axis=1,
-                )  # fmt: skip
-                n = len(centers_px)
-                grasps["depth_ims_tf_table"].append(crops.transpose(0, 2, 3, 1))
-                grasps["hand_poses"].append(hand_poses)
-                grasps["robust_ferrari_canny"].append(quality)
-                grasps["stn_params"].append(params.as_array())
-                grasps["widths_m"].append(widths_m)
-                grasps["view_references"].append(np.full(n, reference))
-                grasps["grasp_sources"].append(sources)
-                grasps["image_labels"].append(np.full(n, image_count))
-                grasps["object_labels"].append(scene_labels[targets])
-                grasps["family_labels"].append(scene_families[targets])
-                k = spec.intrinsics
-                images["depth_ims"].append(raw_mm[None])
-                images["camera_intrinsics"].append(
-                    [[intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy]]
-                )
-                images["camera_poses"].append(_pose7(world_from_camera)[None])
-                images["object_poses"].append(scene_poses[:1])
-                images["object_labels"].append([objects[0].label])
-                images["family_labels"].append([family_labels[0]])
-                images["pose_labels"].append([drop])
-                images["camera_ids"].append([camera_index])
-                images["sensor_intrinsics"].append([[k.width, k.height, k.fx, k.fy, k.cx, k.cy]])
-                images["sensor_windows"].append([[window.u0, window.v0, window.step]])
-                images["table_depths"].append([table_depth])
-                images["scene_labels"].append([object_index])
-                images["object_counts"].append([count])
-                images["scene_object_labels"].append(scene_labels[None])
-                images["scene_family_labels"].append(scene_families[None])
-                images["scene_object_poses"].append(scene_poses[None])
-                image_count += 1
+                out.add(view, mesh, pool, drop, scene_poses)
                 lap("crop")
+            if views:
+                pool = _GraspPool.concatenate([mesh, _label_world_grasps(views, labeller, rng)])
+                lap("label")
+                for view in views:
+                    if not len(pool.centers):
+                        skipped.append(f"drop {drop}: no grasp of any kind")
+                        continue
+                    out.add(view, pool, None, drop, scene_poses)
+                    lap("crop")
     finally:
         renderers.close()
-    image_specs, grasp_specs = field_specs(config)
-    return ObjectImages(
-        images=_stack(images, image_specs),
-        grasps=_stack(grasps, grasp_specs),
-        skipped_drops=skipped,
-        seconds=seconds,
+    images, grasps = out.arrays()
+    return ObjectImages(images=images, grasps=grasps, skipped_drops=skipped, seconds=seconds)
+
+
+def _mesh_grasps(
+    models: Sequence[ObjectModel],
+    present: Sequence[int],
+    labeller: SceneLabeller,
+    config: GenerationConfig,
+    rng: np.random.Generator,
+) -> _GraspPool:
+    """`config.mesh_grasps` antipodal grasps on the true meshes of the objects on the table
+    (split evenly between them), labelled."""
+    parts = []
+    for rank, target in enumerate(present):
+        share = config.mesh_grasps // len(present) + (rank < config.mesh_grasps % len(present))
+        model = models[target]
+        mesh = sample_antipodal_mesh(
+            model.vertices,
+            model.faces,
+            labeller.transforms[target],
+            config.gripper,
+            max(share, 1),
+            rng,
+        )
+        if len(mesh) and share:
+            quality = labeller.label(target, mesh.centers, mesh.axes, mesh.widths, rng)
+            n = len(mesh)
+            parts.append(
+                _GraspPool(
+                    mesh.centers, mesh.axes, mesh.widths, quality,
+                    np.full(n, target), np.zeros(n, np.uint8),
+                )
+            )  # fmt: skip
+    return _GraspPool.concatenate(parts) if parts else _empty_pool()
+
+
+def _empty_pool() -> _GraspPool:
+    return _GraspPool(
+        np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0), np.zeros(0),
+        np.zeros(0, np.int64), np.zeros(0, np.uint8),
+    )  # fmt: skip
+
+
+def _render_view(
+    config: GenerationConfig,
+    world: WorldConfig,
+    renderers: _Renderers,
+    camera_rng: np.random.Generator,
+    rng: np.random.Generator,
+    lap: Any,
+    skipped: list[str],
+    drop: int,
+) -> _View | None:
+    """A view of the scene by a camera drawn from the mix: rendered, noisy, stored, inpainted
+    (None, with the reason in `skipped`, when the frame cannot be inpainted)."""
+    specs = config.camera_specs
+    camera_index = 0
+    if len(specs) > 1:
+        shares = np.array([spec.share for spec in specs])
+        camera_index = int(camera_rng.choice(len(specs), p=shares))
+    spec = specs[camera_index]
+    pose = random_camera_pose(config, rng, spec)
+    window, table_depth = stored_window(config, spec, pose)
+    camera, left, top = renderers.get(camera_index)
+    camera.set_pose(pose)
+    frame = camera.render()
+    lap("render")
+    noisy = _noisy(frame.depth, frame.intrinsics, spec, world, rng)
+    raw_mm = np.round(window.sample(noisy, left, top) * 1000.0)
+    raw_mm = np.clip(raw_mm, 0, 65535).astype(np.uint16)
+    segmentation = window.sample(frame.segmentation, left, top)
+    lap("noise")
+    metres = np.where(raw_mm > 0, raw_mm.astype(np.float32) / 1000.0, np.nan)
+    try:
+        filled = inpaint_depth(metres)
+    except DepthFrameError as error:
+        skipped.append(f"drop {drop}: {error}")
+        return None
+    lap("inpaint")
+    view = _View(
+        camera_index=camera_index,
+        spec=spec,
+        pose=pose,
+        window=window,
+        table_depth=table_depth,
+        intrinsics=window.stored_intrinsics(spec.intrinsics),
+        raw_mm=raw_mm,
+        filled=filled,
+        view_window=ViewWindow.centered(filled.shape, config.network_input),
+        segmentation=segmentation,
     )
+    return view
+
+
+def _sample_view_grasps(
+    view: _View, config: GenerationConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """Image and random grasps of a view: (centres px, angles, widths px, depths, sources)."""
+    parts = []
+    if config.image_grasps:
+        image = sample_antipodal_depth(
+            view.filled.astype(np.float64), view.intrinsics, config.gripper,
+            config.image_grasps, rng,
+        )  # fmt: skip
+        if len(image):
+            parts.append(
+                (image.centers_px, image.angles, image.widths_px, image.depths,
+                 np.ones(len(image), np.uint8))
+            )  # fmt: skip
+    if config.random_grasps:
+        parts.append(
+            (*_random_grasps(view.filled, view.view_window, view.intrinsics, config, rng),
+             np.full(config.random_grasps, 2, np.uint8))
+        )  # fmt: skip
+    if not parts:
+        return (np.zeros((0, 2)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.uint8))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(5))
+
+
+def _world_grasps(view: _View, labeller: SceneLabeller) -> tuple[np.ndarray, ...]:
+    """A view's sampled grasps in the world: (centres, axes, widths m, targets)."""
+    centers_px, angles, widths_px, depths, _ = view.sampled
+    c_cam, a_cam, w_m = grasps_2d_to_3d(centers_px, angles, widths_px, depths, view.intrinsics)
+    rotation, origin = view.pose.transform[:3, :3], view.pose.transform[:3, 3]
+    c_w = c_cam @ rotation.T + origin
+    a_w = a_cam @ rotation.T
+    targets = _grasp_targets(centers_px, c_w, view.segmentation, labeller)
+    return c_w, a_w, w_m, targets
+
+
+def _label_view(view: _View, labeller: SceneLabeller, rng: np.random.Generator) -> _GraspPool:
+    """The labelled grasps sampled on one view."""
+    c_w, a_w, w_m, targets = _world_grasps(view, labeller)
+    quality = np.zeros(len(c_w))
+    for target in np.unique(targets):
+        rows = targets == target
+        quality[rows] = labeller.label(int(target), c_w[rows], a_w[rows], w_m[rows], rng)
+    return _GraspPool(c_w, a_w, w_m, quality, targets, view.sampled[4])
+
+
+def _label_world_grasps(
+    views: Sequence[_View], labeller: SceneLabeller, rng: np.random.Generator
+) -> _GraspPool:
+    """The grasps sampled on every view of a drop, labelled together (one evaluation per
+    target object)."""
+    c_w, a_w, w_m, targets = (np.concatenate([v.world_grasps[i] for v in views]) for i in range(4))
+    sources = np.concatenate([v.sampled[4] for v in views])
+    quality = np.zeros(len(c_w))
+    for target in np.unique(targets):
+        rows = targets == target
+        quality[rows] = labeller.label(int(target), c_w[rows], a_w[rows], w_m[rows], rng)
+    return _GraspPool(c_w, a_w, w_m, quality, targets, sources)
+
+
+class _Output:
+    """The image and grasp columns of one scene as they are generated."""
+
+    def __init__(
+        self,
+        config: GenerationConfig,
+        scene_index: int,
+        scene_labels: np.ndarray,
+        scene_families: np.ndarray,
+        count: int,
+    ) -> None:
+        self.config = config
+        self.scene_index = scene_index
+        self.scene_labels = scene_labels
+        self.scene_families = scene_families
+        self.count = count
+        self.images: dict[str, list] = {name: [] for name in IMAGE_FIELDS}
+        self.grasps: dict[str, list] = {name: [] for name in GRASP_FIELDS}
+        self.image_count = 0
+
+    def add(
+        self,
+        view: _View,
+        first: _GraspPool,
+        second: _GraspPool | None,
+        drop: int,
+        scene_poses: np.ndarray,
+    ) -> None:
+        """One image: the view and the labelled grasps of `first` (projected into the view)
+        followed by those of `second` (sampled on this view, in its own pixel coordinates)."""
+        config, intrinsics = self.config, view.intrinsics
+        camera_from_world = np.linalg.inv(view.pose.transform)
+        rotation, origin = camera_from_world[:3, :3], camera_from_world[:3, 3]
+        projected = grasps_3d_to_2d(
+            first.centers @ rotation.T + origin, first.axes @ rotation.T, first.widths, intrinsics
+        )
+        parts = [(*projected, first.sources, first.quality, first.targets)]
+        if second is not None:
+            parts.append((*view.sampled[:4], second.sources, second.quality, second.targets))
+        centers_px, angles, widths_px, depths, sources, quality, targets = (
+            np.concatenate([p[i] for p in parts]) for i in range(7)
+        )
+        _, _, widths_m = grasps_2d_to_3d(centers_px, angles, widths_px, depths, intrinsics)
+        view_image, window = extract_view(view.filled, config.network_input, view.view_window)
+        params = grasps_to_stn(centers_px, angles, widths_px, window)
+        side = view_image.shape[0]
+        with torch.inference_mode():
+            # Every grasp samples the one view: an expanded view, not a copy per grasp.
+            crops = extract_crops(
+                torch.from_numpy(view_image)[None, None].expand(len(centers_px), 1, side, side),
+                torch.from_numpy(params.as_array()),
+                config.network_input.crop_size,
+            ).numpy()
+        reference = float(np.median(view_image))
+        hand_poses = np.stack(
+            [
+                centers_px[:, 1], centers_px[:, 0], depths, angles,
+                centers_px[:, 1] - intrinsics.cy, centers_px[:, 0] - intrinsics.cx,
+                widths_px,
+            ],
+            axis=1,
+        )  # fmt: skip
+        n = len(centers_px)
+        grasps, images = self.grasps, self.images
+        grasps["depth_ims_tf_table"].append(crops.transpose(0, 2, 3, 1))
+        grasps["hand_poses"].append(hand_poses)
+        grasps["robust_ferrari_canny"].append(quality)
+        grasps["stn_params"].append(params.as_array())
+        grasps["widths_m"].append(widths_m)
+        grasps["view_references"].append(np.full(n, reference))
+        grasps["grasp_sources"].append(sources)
+        grasps["image_labels"].append(np.full(n, self.image_count))
+        grasps["object_labels"].append(self.scene_labels[targets])
+        grasps["family_labels"].append(self.scene_families[targets])
+        k = view.spec.intrinsics
+        images["depth_ims"].append(view.raw_mm[None])
+        images["camera_intrinsics"].append(
+            [[intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy]]
+        )
+        images["camera_poses"].append(_pose7(view.pose.transform)[None])
+        images["object_poses"].append(scene_poses[:1])
+        images["object_labels"].append(self.scene_labels[:1])
+        images["family_labels"].append(self.scene_families[:1])
+        images["pose_labels"].append([drop])
+        images["camera_ids"].append([view.camera_index])
+        images["sensor_intrinsics"].append([[k.width, k.height, k.fx, k.fy, k.cx, k.cy]])
+        images["sensor_windows"].append([[view.window.u0, view.window.v0, view.window.step]])
+        images["table_depths"].append([view.table_depth])
+        images["scene_labels"].append([self.scene_index])
+        images["object_counts"].append([self.count])
+        images["scene_object_labels"].append(self.scene_labels[None])
+        images["scene_family_labels"].append(self.scene_families[None])
+        images["scene_object_poses"].append(scene_poses[None])
+        self.image_count += 1
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        image_specs, grasp_specs = field_specs(self.config)
+        return _stack(self.images, image_specs), _stack(self.grasps, grasp_specs)
 
 
 def _grasp_targets(

@@ -136,6 +136,7 @@ LEGACY_GRIPPER_FIELDS = {"min_grip_force": 20.0, "grip_force": 60.0, "pad_fricti
 LEGACY_NETWORK_INPUT_FIELDS = {"view_size_m": 0.0}
 LATER_GENERATION_FIELDS = (
     "cameras", "objects_per_scene", "scene_layout", "held_out_families", "held_out_cameras",
+    "share_view_grasps",
 )  # fmt: skip
 
 
@@ -411,7 +412,14 @@ def check_gripper_closes(families: tuple[str, ...], gripper: GripperConfig) -> N
 
 def config_from_args(args: argparse.Namespace) -> GenerationConfig:
     """The generation configuration of the command line; ValueError names the option."""
-    config = GenerationConfig(drops_per_object=args.drops, views_per_drop=args.views)
+    config = GenerationConfig(
+        drops_per_object=args.drops,
+        views_per_drop=args.views,
+        mesh_grasps=args.mesh_grasps,
+        image_grasps=args.image_grasps,
+        random_grasps=args.random_grasps,
+        share_view_grasps=args.share_view_grasps,
+    )
     families = resolve_families(args.families, "--families") if args.families else config.families
     held_out = resolve_families(args.hold_out_families, "--hold-out-families")
     families = tuple(f for f in families if f not in held_out)
@@ -490,18 +498,27 @@ def run_dask(jobs: list[Job], workers: int, scheduler: str | None) -> Iterator[d
             cluster.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument(
-        "--scenes", "--objects", dest="scenes", type=int, default=300,
-        help="scenes (each gives drops x views images); with one object per scene, objects",
-    )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--objects-per-shard", type=int, default=4, help="scenes per shard")
+def add_generation_options(parser: argparse.ArgumentParser) -> None:
+    """The options that make a `GenerationConfig` (`config_from_args`)."""
     parser.add_argument("--drops", type=int, default=GenerationConfig.drops_per_object)
     parser.add_argument("--views", type=int, default=GenerationConfig.views_per_drop)
+    parser.add_argument(
+        "--mesh-grasps", type=int, default=GenerationConfig.mesh_grasps,
+        help="antipodal grasps on the true meshes per settled scene",
+    )  # fmt: skip
+    parser.add_argument(
+        "--image-grasps", type=int, default=GenerationConfig.image_grasps,
+        help="antipodal grasps on the depth image per view",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random-grasps", type=int, default=GenerationConfig.random_grasps,
+        help="random grasps per view (hard negatives)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--share-view-grasps", action="store_true",
+        help="every image of a settled scene shows the labelled grasps of all its views (each "
+        "labelled once): more grasps per image for the same labels",
+    )  # fmt: skip
     parser.add_argument(
         "--families", nargs="*", default=None, help="families or family groups; default: all"
     )
@@ -532,10 +549,6 @@ def main(argv: list[str] | None = None) -> int:
         "--objects-per-scene", default="1", help="N or A-B objects per scene (default 1)"
     )
     parser.add_argument("--scene-layout", choices=SCENE_LAYOUTS, default="pile")
-    parser.add_argument("--engine", choices=ENGINES, default="process")
-    parser.add_argument(
-        "--scheduler", default=None, help="Dask scheduler address (with --engine dask)"
-    )
     parser.add_argument(
         "--squeeze-alignment-deg",
         type=float,
@@ -544,6 +557,23 @@ def main(argv: list[str] | None = None) -> int:
         "object faces flush on the pads (RobustnessConfig.squeeze_alignment_max_angle); 0 "
         "reproduces the labels of datasets written before it existed (synthetic_v1, v2)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument(
+        "--scenes", "--objects", dest="scenes", type=int, default=300,
+        help="scenes (each gives drops x views images); with one object per scene, objects",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--objects-per-shard", type=int, default=4, help="scenes per shard")
+    parser.add_argument("--engine", choices=ENGINES, default="process")
+    parser.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address (with --engine dask)"
+    )
+    add_generation_options(parser)
     args = parser.parse_args(argv)
     for name in ("scenes", "workers", "objects_per_shard"):
         if getattr(args, name) < 1:
