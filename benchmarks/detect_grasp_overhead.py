@@ -128,7 +128,7 @@ def main() -> None:
         metres_to_image,
     )
     from gqstn_ros.depth_processing import InpaintConfig  # noqa: PLC0415
-    from gqstn_ros.gripper import ROBOTIQ_2F85  # noqa: PLC0415
+    from gqstn_ros.gripper import default_gripper  # noqa: PLC0415
     from gqstn_ros.nodes.depth_node import prepare_depth_frame  # noqa: PLC0415
     from gqstn_ros.nodes.grasp_messages import (  # noqa: PLC0415
         STROKE_TOLERANCE_M,
@@ -173,7 +173,7 @@ def main() -> None:
             grasp = planned_grasp_to_msg(
                 candidate, prepared.intrinsics, image.header, threshold, planned_at - start
             )
-            if grasp.width <= ROBOTIQ_2F85.max_width + STROKE_TOLERANCE_M:
+            if grasp.width <= default_gripper().max_width + STROKE_TOLERANCE_M:
                 break
         done = time.perf_counter()
         return prepared_at - start, planned_at - prepared_at, done - start

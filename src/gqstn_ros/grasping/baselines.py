@@ -23,7 +23,7 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
-from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.gripper import GripperConfig, default_gripper
 
 _THUMBNAIL = np.zeros((32, 32), dtype=np.float32)
 
@@ -156,9 +156,9 @@ class MinorAxisPlanner:
     name = "minor_axis"
 
     def __init__(
-        self, gripper: GripperConfig = ROBOTIQ_2F85, config: ObjectBlobConfig | None = None
+        self, gripper: GripperConfig | None = None, config: ObjectBlobConfig | None = None
     ) -> None:
-        self.gripper = gripper
+        self.gripper = gripper if gripper is not None else default_gripper()
         self.config = config or ObjectBlobConfig()
 
     def plan(
@@ -188,11 +188,11 @@ class RandomPixelPlanner:
 
     def __init__(
         self,
-        gripper: GripperConfig = ROBOTIQ_2F85,
+        gripper: GripperConfig | None = None,
         seed: int = 0,
         config: ObjectBlobConfig | None = None,
     ) -> None:
-        self.gripper = gripper
+        self.gripper = gripper if gripper is not None else default_gripper()
         self.seed = int(seed)
         self.calls = 0
         self.config = config or ObjectBlobConfig()
