@@ -34,6 +34,9 @@ def test_the_defaults_write_the_legacy_manifest_and_images(tmp_path):
     old.mkdir()
     (old / "generation.json").write_text(json.dumps(expected["manifest"]))
     args = ["--scenes", "3", "--workers", "2", "--seed", "0", "--objects-per-shard", "1"]
+    # (the label model without the weight step, which the default label model adds)
+    assert generate_dataset.main(["--output", str(old), *args]) == 2
+    args += ["--weight-safety-factor", "0"]
     assert generate_dataset.main(["--output", str(old), *args]) == 0
     images, grasps = TensorDataset(old / "images"), TensorDataset(old / "grasps")
     first = expected["objects"]["0"]
@@ -77,20 +80,20 @@ def test_bad_options_are_refused_before_any_work(tmp_path, capsys, option, messa
 
 
 def test_a_gripper_that_cannot_close_on_a_family_is_refused(tmp_path, capsys):
-    narrow = tmp_path / "narrow_15mm.yaml"
-    narrow.write_text(
-        "name: narrow_15mm\nmax_width: 0.015\nmin_width: 0.0\nfinger_width: 0.01\n"
-        "finger_thickness: 0.005\nfinger_depth: 0.03\nmin_grip_force: 10.0\n"
-        "max_grip_force: 50.0\ngrip_force: 20.0\npad_friction: 0.5\n"
+    wide_closed = tmp_path / "closes_to_30mm.yaml"
+    wide_closed.write_text(
+        "name: closes_to_30mm\nmax_width: 0.085\nmin_width: 0.03\nfinger_width: 0.02\n"
+        "finger_thickness: 0.01\nfinger_depth: 0.04\nmin_grip_force: 10.0\n"
+        "max_grip_force: 100.0\ngrip_force: 40.0\npad_friction: 0.5\n"
     )
     output = tmp_path / "out"
     with pytest.raises(SystemExit):
         generate_dataset.main(
-            ["--output", str(output), "--families", "box", "sphere", "--gripper", str(narrow)]
+            ["--output", str(output), "--families", "tiny", "sphere", "--gripper", str(wide_closed)]
         )
     error = capsys.readouterr().err
-    assert "narrow_15mm (15 mm stroke) cannot close on any object of: box" in error
-    assert "sphere" in error
+    assert "gripper closes_to_30mm cannot close on: family 'tiny'" in error
+    assert "narrower than the gripper opening [30.0, 85.0] mm" in error
     assert not output.exists()
 
 

@@ -83,7 +83,10 @@ def test_a_manifest_from_before_the_squeeze_alignment_resumes_only_with_it_off(
     (copy / "generation.json").write_text(json.dumps(manifest))
     assert generate_dataset.main(["--output", str(copy), *GENERATE_ARGS]) == 2
     assert "differs in ['robustness']" in capsys.readouterr().err
-    legacy = ["--output", str(copy), *GENERATE_ARGS, "--squeeze-alignment-deg", "0"]
+    legacy = [
+        "--output", str(copy), *GENERATE_ARGS, "--squeeze-alignment-deg", "0",
+        "--weight-safety-factor", "0",
+    ]  # fmt: skip
     assert generate_dataset.main(legacy) == 0
 
 

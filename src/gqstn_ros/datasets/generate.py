@@ -347,8 +347,9 @@ def scene_objects(
 
 
 def build_object(family: str, seed: int, gripper: GripperConfig) -> ObjectModel:
-    """The object of `family` from `seed`, sized for `gripper` where the families support it."""
-    return generate_object(family, seed)
+    """The object of `family` from `seed`, sized for `gripper`'s stroke (the 2F-85's 85 mm
+    stroke gives the objects every earlier dataset holds)."""
+    return generate_object(family, seed, stroke=gripper.max_width)
 
 
 @dataclass
@@ -694,6 +695,22 @@ def fingers_clear_of_obstacles(
     return clear
 
 
+def object_evaluator(
+    model: ObjectModel, world_from_object: np.ndarray, config: GenerationConfig
+) -> GraspQualityEvaluator:
+    """The label of grasps on one object: its mesh, mass, centre of mass and surface friction
+    with the weight step (`RobustnessConfig.weight_safety_factor` > 0); with the weight step
+    off, the mesh alone (its own centroid, the configured friction), the label of datasets
+    generated before the weight step existed."""
+    if config.robustness.weight_safety_factor > 0:
+        return GraspQualityEvaluator.from_object_model(
+            model, world_from_object, config.gripper, config.robustness
+        )
+    return GraspQualityEvaluator.from_object(
+        model.vertices, model.faces, world_from_object, config.gripper, config.robustness
+    )
+
+
 class SceneLabeller:
     """Labels of grasps in one settled scene: one evaluator per object on the table, and every
     other object as an obstacle of each (`fingers_clear_of_obstacles`)."""
@@ -703,9 +720,7 @@ class SceneLabeller:
         self.present = np.asarray(present, dtype=np.int64)
         self.transforms = [scene.object_transform(i) for i in range(len(scene.objects))]
         self.evaluators = [
-            GraspQualityEvaluator.from_object(
-                obj.vertices, obj.faces, transform, config.gripper, config.robustness
-            )
+            object_evaluator(obj, transform, config)
             for obj, transform in zip(scene.objects, self.transforms, strict=True)
         ]
         self.surfaces: list[TopSurfaceMap] = []

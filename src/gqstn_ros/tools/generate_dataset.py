@@ -29,7 +29,6 @@ generated before camera profiles existed, manifest and data.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import multiprocessing
@@ -44,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.spatial import ConvexHull, QhullError
 from tqdm import tqdm
 
 from gqstn_ros.datasets.generate import (
@@ -52,7 +50,6 @@ from gqstn_ros.datasets.generate import (
     SCENE_LAYOUTS,
     CameraSpec,
     GenerationConfig,
-    build_object,
     complete_legacy_images,
     field_specs,
     generate_object_images,
@@ -69,8 +66,6 @@ SPLIT_NAME = "object_wise"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by scenes (hence by objects)
 DATAPOINTS_PER_FILE = {"images": 100, "grasps": 5000}
 ENGINES = ("process", "dask")
-# Objects of a family sampled to decide whether a gripper can close on that family at all.
-CLOSING_CHECK_SAMPLES = 8
 
 
 class GenerationError(RuntimeError):
@@ -129,7 +124,7 @@ def run_shard(job: tuple[Path, int, int, int, GenerationConfig]) -> dict:
 LEGACY_ROBUSTNESS_FIELDS = {
     "squeeze_alignment_max_angle": 0.0,
     "parallel_face_tolerance": 0.1,
-    "weight_safety_factor": 1.0,
+    "weight_safety_factor": 0.0,
     "flush_tolerance": 0.001,
 }
 LEGACY_GRIPPER_FIELDS = {"min_grip_force": 20.0, "grip_force": 60.0, "pad_friction": 0.5}
@@ -300,7 +295,7 @@ def build_report(
 # ----------------------------------------------------------------------------- options
 def resolve_families(names: list[str], option: str) -> tuple[str, ...]:
     """Family names and group names -> family names (in the order given, no duplicates)."""
-    groups = getattr(object_families, "FAMILY_GROUPS", {})
+    groups = object_families.FAMILY_GROUPS
     out: list[str] = []
     for name in names:
         if name in groups:
@@ -309,10 +304,9 @@ def resolve_families(names: list[str], option: str) -> tuple[str, ...]:
             try:
                 object_families.check_family(name)
             except ValueError:
-                known_groups = f"; groups: {', '.join(sorted(groups))}" if groups else ""
                 raise ValueError(
                     f"{option}: unknown family or group {name!r} (families: "
-                    f"{', '.join(object_families.FAMILIES)}{known_groups})"
+                    f"{', '.join(object_families.ALL_FAMILIES)}; groups: {', '.join(groups)})"
                 ) from None
             members = [name]
         out += [m for m in members if m not in out]
@@ -373,41 +367,20 @@ def parse_object_count(text: str) -> tuple[int, int]:
     return bounds
 
 
-def minimal_width(vertices: np.ndarray, directions: int = 256) -> float:
-    """Smallest extent (m) of a point set over its convex hull's face normals and a spread of
-    directions: an upper bound of the width a parallel gripper must open to (exact for
-    polyhedra whose minimal width is across a face)."""
-    points = np.asarray(vertices, dtype=np.float64)
-    golden = math.pi * (3.0 - math.sqrt(5.0))
-    k = np.arange(directions)
-    z = 1.0 - (k + 0.5) / directions  # upper hemisphere: a width does not depend on the sign
-    r = np.sqrt(1.0 - z * z)
-    normals = np.stack([r * np.cos(golden * k), r * np.sin(golden * k), z], axis=1)
-    with contextlib.suppress(QhullError):
-        normals = np.concatenate([normals, ConvexHull(points).equations[:, :3]])
-    projections = points @ normals.T
-    return float(np.min(projections.max(axis=0) - projections.min(axis=0)))
-
-
 def check_gripper_closes(families: tuple[str, ...], gripper: GripperConfig) -> None:
-    """Raise ValueError naming every family (other than those made to be ungraspable) none
-    of whose sampled objects the gripper can close on: all wider than its stroke every way."""
-    ungraspable = set(object_families.UNGRASPABLE_FAMILIES)
+    """Raise ValueError naming every family whose objects, sized for the gripper's stroke, the
+    gripper cannot close on (narrower than it closes to, or wider than it opens); the families
+    made to defeat the gripper pass."""
     refused = []
     for family in families:
-        if family in ungraspable:
-            continue
-        widths = [
-            minimal_width(build_object(family, seed, gripper).vertices)
-            for seed in range(CLOSING_CHECK_SAMPLES)
-        ]
-        if min(widths) > gripper.max_width:
-            refused.append(f"{family} (narrowest {1000 * min(widths):.0f} mm)")
+        try:
+            object_families.check_family_fits_gripper(
+                family, gripper.min_width, gripper.max_width, stroke=gripper.max_width
+            )
+        except ValueError as error:
+            refused.append(str(error))
     if refused:
-        raise ValueError(
-            f"gripper {gripper.name} ({1000 * gripper.max_width:.0f} mm stroke) cannot close on "
-            f"any object of: {', '.join(refused)}"
-        )
+        raise ValueError(f"gripper {gripper.name} cannot close on: {'; '.join(refused)}")
 
 
 def config_from_args(args: argparse.Namespace) -> GenerationConfig:
@@ -441,9 +414,12 @@ def config_from_args(args: argparse.Namespace) -> GenerationConfig:
     if view_size_m is None:
         view_size_m = round(pixel_window_in_metres(config.network_input.view_size_px), 4)
         view_size_m = view_size_m if cameras else 0.0
+    if not (math.isfinite(args.weight_safety_factor) and args.weight_safety_factor >= 0):
+        raise ValueError(f"--weight-safety-factor must be >= 0, got {args.weight_safety_factor}")
     robustness = replace(
         config.robustness,
         squeeze_alignment_max_angle=round(float(np.deg2rad(args.squeeze_alignment_deg)), 4),
+        weight_safety_factor=float(args.weight_safety_factor),
     )
     config = replace(
         config,
@@ -557,6 +533,13 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         "object faces flush on the pads (RobustnessConfig.squeeze_alignment_max_angle); 0 "
         "reproduces the labels of datasets written before it existed (synthetic_v1, v2)",
     )
+    parser.add_argument(
+        "--weight-safety-factor", type=float,
+        default=RobustnessConfig.weight_safety_factor,
+        help="label model: the contacts must hold this many times the object's weight with the "
+        "gripper's grip force (RobustnessConfig.weight_safety_factor); 0 labels with the mesh "
+        "alone, as datasets written before the weight step (synthetic_v1 to v3)",
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
