@@ -807,35 +807,50 @@ def _park_objects(scene: Scene, indices: Sequence[int]) -> None:
 
 
 class _Renderers:
-    """Depth cameras of one scene, one per camera of the mix, made when first used."""
+    """The depth camera of one scene, made when first used: the whole sensor image of the
+    legacy camera, else the part of the drawn camera's sensor that each view's stored window
+    needs (`view_region`), rendered by one renderer moved from view to view."""
 
     def __init__(self, scene: Scene, config: GenerationConfig) -> None:
         self.scene = scene
         self.config = config
-        self.cameras: dict[int, tuple[DepthCamera, int, int]] = {}
+        self.camera: DepthCamera | None = None
 
-    def get(self, index: int) -> tuple[DepthCamera, int, int]:
-        """(depth camera, left, top of its rendered part of the sensor image)."""
-        if index not in self.cameras:
-            spec = self.config.camera_specs[index]
-            if spec.noise is None and not self.config.cameras:
-                camera = DepthCamera(self.scene, backend=self.config.render_backend)
-                self.cameras[index] = (camera, 0, 0)
-            else:
-                left, top, width, height = render_region(self.config, spec)
-                intrinsics = spec.intrinsics.cropped(left, top, width, height)
-                camera = DepthCamera(
-                    self.scene,
-                    CameraConfig(intrinsics=intrinsics),
-                    backend=self.config.render_backend,
-                )
-                self.cameras[index] = (camera, left, top)
-        return self.cameras[index]
+    def render(self, spec: CameraSpec, pose: CameraPose, window: StoredWindow):
+        """(the frame of the rendered part, its (left, top) in the sensor image)."""
+        if not self.config.cameras:
+            if self.camera is None:
+                self.camera = DepthCamera(self.scene, backend=self.config.render_backend)
+            self.camera.set_pose(pose)
+            return self.camera.render(), 0, 0
+        left, top, width, height = view_region(spec, window)
+        camera = CameraConfig(
+            intrinsics=spec.intrinsics.cropped(left, top, width, height), pose=pose
+        )
+        if self.camera is None:
+            self.camera = DepthCamera(self.scene, camera, backend=self.config.render_backend)
+        else:
+            self.camera.set_camera(camera)
+        return self.camera.render(), left, top
 
     def close(self) -> None:
-        for camera, _, _ in self.cameras.values():
-            camera.close()
-        self.cameras.clear()
+        if self.camera is not None:
+            self.camera.close()
+            self.camera = None
+
+
+def view_region(spec: CameraSpec, window: StoredWindow) -> tuple[int, int, int, int]:
+    """(left, top, width, height) of the part of `spec`'s sensor image that `window` samples,
+    with `_RENDER_MARGIN_PX` around it, within the image."""
+    k = spec.intrinsics
+    reach = window.step * (window.side - 1)
+    bounds = []
+    for start, size in ((window.u0, k.width), (window.v0, k.height)):
+        low = max(0, math.floor(start + 0.5) - _RENDER_MARGIN_PX)
+        high = min(size, math.floor(start + reach + 0.5) + 1 + _RENDER_MARGIN_PX)
+        bounds.append((low, high))
+    (left, right), (top, bottom) = bounds
+    return left, top, right - left, bottom - top
 
 
 def _noisy(
@@ -1053,9 +1068,7 @@ def _render_view(
     spec = specs[camera_index]
     pose = random_camera_pose(config, rng, spec)
     window, table_depth = stored_window(config, spec, pose)
-    camera, left, top = renderers.get(camera_index)
-    camera.set_pose(pose)
-    frame = camera.render()
+    frame, left, top = renderers.render(spec, pose, window)
     lap("render")
     noisy = _noisy(frame.depth, frame.intrinsics, spec, world, rng)
     raw_mm = np.round(window.sample(noisy, left, top) * 1000.0)

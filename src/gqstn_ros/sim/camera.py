@@ -140,6 +140,21 @@ class _GLRenderer:
         self._depth = np.empty((height, width), dtype=np.float32)
         _live_gl_renderers.add(self)
 
+    def resize(self, width: int, height: int) -> None:
+        """Render width x height images from now on (within the model's offscreen buffer)."""
+        buffer_width, buffer_height = (
+            self._model.vis.global_.offwidth,
+            self._model.vis.global_.offheight,
+        )
+        if width > buffer_width or height > buffer_height:
+            raise ValueError(
+                f"camera.intrinsics: image {width}x{height} exceeds the model's offscreen "
+                f"buffer {buffer_width}x{buffer_height}"
+            )
+        self._rect = mujoco.MjrRect(0, 0, width, height)
+        self._rgb = np.empty((height, width, 3), dtype=np.uint8)
+        self._depth = np.empty((height, width), dtype=np.float32)
+
     def render(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """(z-depth (H, W) float64 metres, inf where nothing; geom id (H, W) int32, -1 none)."""
         self._context.make_current()
@@ -297,6 +312,21 @@ class DepthCamera:
         self._camera = CameraConfig(
             self._camera.intrinsics, pose, self._camera.near_clip, self._camera.far_clip
         )
+
+    def set_camera(self, camera: CameraConfig) -> None:
+        """Change the whole camera (intrinsics, pose, clip range), keeping the renderer: the
+        image must fit the model's offscreen buffer. Raises ValueError if it would not see the
+        table or does not fit."""
+        check_camera_sees_table(camera.pose, self._scene.config.table)
+        old = self._camera.intrinsics
+        size_changed = (camera.intrinsics.width, camera.intrinsics.height) != (
+            old.width, old.height,
+        )  # fmt: skip
+        if self._gl is not None and size_changed:
+            self._gl.resize(camera.intrinsics.width, camera.intrinsics.height)
+        elif self._raycast is not None and camera.intrinsics != old:
+            self._raycast = _RaycastRenderer(camera.intrinsics)
+        self._camera = camera
 
     def render(self) -> DepthFrame:
         """Clean depth and segmentation of the scene's current state."""
