@@ -32,6 +32,16 @@ def test_the_manifest_gripper_and_camera_mounting(tmp_path: Path) -> None:
     assert near == 0.5 and far == pytest.approx(0.8 / math.cos(0.1) ** 2)
 
 
+def test_a_camera_mix_covers_the_union_of_its_mountings(tmp_path: Path) -> None:
+    cameras = [
+        {"name": "near", "height_range": [0.45, 0.6], "tilt_max": 0.0},
+        {"name": "far", "height_range": [0.7, 0.9], "tilt_max": 0.2},
+    ]
+    root = _dataset(tmp_path / "mix", {"cameras": cameras, "camera_height_range": [0.62, 0.78]})
+    near, far = dataset_depth_range(root)
+    assert near == 0.45 and far == pytest.approx(0.9 / math.cos(0.2) ** 2)
+
+
 def test_older_manifests_were_labelled_for_the_2f85(tmp_path: Path) -> None:
     robotiq_2f85 = load_gripper_profile("robotiq_2f85")
     geometry_only = {

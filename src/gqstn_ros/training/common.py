@@ -191,13 +191,23 @@ def dataset_gripper(dataset_root: Path) -> GripperConfig:
 
 
 def dataset_depth_range(dataset_root: Path) -> tuple[float, float] | None:
-    """(near, far) table depths (m) the dataset's views cover, from the camera mounting its
-    manifest records (`config.camera_height_range` (m) and `config.camera_tilt_max` (rad)):
-    the lowest camera looking straight down to the highest tilted by the most about both image
-    axes. None when the manifest records no mounting."""
+    """(near, far) table depths (m) the dataset's views cover, from the camera mountings its
+    manifest records: each camera of `config.cameras` (its `height_range` (m) and `tilt_max`
+    (rad)), else the single camera of `config.camera_height_range` and `config.camera_tilt_max`.
+    A mounting covers its lowest height looking straight down to its highest tilted by the most
+    about both image axes. None when the manifest records no mounting."""
     config = dataset_manifest(dataset_root).get("config", {})
-    heights, tilt = config.get("camera_height_range"), config.get("camera_tilt_max")
-    if heights is None or tilt is None:
-        return None
-    low, high = (float(value) for value in heights)
-    return low, high / math.cos(float(tilt)) ** 2
+    cameras = config.get("cameras") or [
+        {
+            "height_range": config.get("camera_height_range"),
+            "tilt_max": config.get("camera_tilt_max"),
+        }
+    ]
+    ranges = []
+    for camera in cameras:
+        heights, tilt = camera.get("height_range"), camera.get("tilt_max")
+        if heights is None or tilt is None:
+            return None
+        low, high = (float(value) for value in heights)
+        ranges.append((low, high / math.cos(float(tilt)) ** 2))
+    return min(low for low, _ in ranges), max(high for _, high in ranges)
