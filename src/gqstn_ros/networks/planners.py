@@ -233,7 +233,6 @@ class NetworkPlanner:
             )
         ]
 
-
     def judge(
         self,
         depth_m: np.ndarray,
