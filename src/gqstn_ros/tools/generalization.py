@@ -15,8 +15,11 @@ model. Success: the nominal lift holds. Robust success: it holds and at least
 `ROBUST_HOLD_SHARE` of the perturbed lifts hold too.
 
 Planners: the networks and Prop+GQ-CNN (`planner_registry.load_planner`), the default pipeline
-of the inference node (GQ-STN; Prop+GQ-CNN when GQ-STN's q is below the robust threshold), and
-two floors (`grasping.baselines`): the naive minor-axis grasp and a random grasp on the object.
+of the inference node (GQ-STN; when its q is below the robust threshold, Prop+GQ-CNN's grasp if
+GQ-STN's GQ-CNN judges it better), and two floors (`grasping.baselines`): the naive minor-axis
+grasp and a random grasp on the object. Defaults: every shipped camera profile and the object
+families no shipped model was trained on (`sim.objects.EXTENDED_FAMILIES`), each object sized
+for the gripper's stroke; the same objects are seen by every camera.
 
 Writes `<output>/results.json` (every scene and attempt), `summary.md` (tables by planner,
 family and camera; q calibration of the planners that report q) and `summary.png`.
@@ -42,8 +45,13 @@ from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
 from gqstn_ros.gripper import GripperConfig
-from gqstn_ros.profiles import CameraProfile, load_camera_profile, load_gripper_profile
-from gqstn_ros.sim.objects import ObjectModel, generate_object
+from gqstn_ros.profiles import (
+    CameraProfile,
+    camera_profile_names,
+    load_camera_profile,
+    load_gripper_profile,
+)
+from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_object
 
 ROBUST_THRESHOLD = 0.5  # q at or above: the inference node calls the grasp robust
 ROBUST_HOLD_SHARE = 0.75  # of the perturbed lifts that must hold for a robust success
@@ -56,9 +64,10 @@ CALIBRATION_BINS = 10
 
 @dataclass(frozen=True)
 class BenchmarkConfig:
-    cameras: tuple[str, ...] = ("kinect_v1", "realsense_d415", "azure_kinect_nfov")
-    families: tuple[str, ...] = ("box", "cylinder", "l_shape", "mug", "prism_concave")
-    scenes_per_camera: int = 20
+    # Every shipped camera profile, and the families no shipped model was trained on.
+    cameras: tuple[str, ...] = field(default_factory=camera_profile_names)
+    families: tuple[str, ...] = EXTENDED_FAMILIES
+    scenes_per_camera: int = 22
     planners: tuple[str, ...] = ALL_PLANNERS
     gripper: str = "robotiq_2f85"
     perturbed_lifts: int = 4
@@ -182,10 +191,14 @@ def execute(
     axis /= np.linalg.norm(axis)
     width = float(min(widths[0], gripper.max_width))
     lift = LiftConfig()  # the grip force is the gripper profile's
+    if view.model.friction is not None:  # the object's own surface friction
+        lift = replace(lift, friction_coef=float(view.model.friction))
     parts = list(view.model.convex_parts)
 
     def lift_holds(c: np.ndarray, a: np.ndarray) -> bool:
-        return simulate_lift(parts, view.world_from_object, c, a, width, gripper, lift).success
+        return simulate_lift(
+            parts, view.world_from_object, c, a, width, gripper, lift, view.model.inertial
+        ).success
 
     nominal = lift_holds(centre, axis)
     held = 0
@@ -256,7 +269,7 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] = pri
                 np.random.SeedSequence([config.seed, scene_index]).generate_state(1)[0] >> 1
             )
             rng = np.random.default_rng([config.seed, camera_index, scene_index])
-            model = generate_object(family, object_seed)
+            model = generate_object(family, object_seed, stroke=gripper.max_width)
             view = render_view(profile, model, object_seed, rng)
             record = SceneRecord(
                 len(records), profile.name, family, object_seed,
