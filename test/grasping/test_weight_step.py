@@ -9,7 +9,11 @@ import pytest
 from scipy.optimize import linprog
 
 from gqstn_ros.grasping import primitives
-from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
+from gqstn_ros.grasping.lift_check import (
+    measure_family_agreement,
+    scaled_mass,
+    simulate_lift,
+)
 from gqstn_ros.grasping.robustness import (
     FAILURE_REASONS,
     REASON_COLLISION,
@@ -20,7 +24,13 @@ from gqstn_ros.grasping.robustness import (
     RobustnessConfig,
 )
 from gqstn_ros.gripper import ROBOTIQ_2F85
-from gqstn_ros.sim.objects import ObjectModel, object_from_solid, t_solid
+from gqstn_ros.sim.objects import (
+    MAX_PART_DENSITY,
+    ObjectModel,
+    generate_object,
+    object_from_solid,
+    t_solid,
+)
 
 WIDTH = 0.06  # m, opening of the grasps across the hammer's 3 cm handle
 HEAD_DENSITY = 8000.0  # kg/m^3, steel
@@ -136,13 +146,7 @@ def _label_and_lift(model, pose, offset, gripper):
     evaluator = GraspQualityEvaluator.from_object_model(model, pose, gripper)
     result = evaluator.evaluate(center[None], axis[None], [WIDTH], rng=0)
     lift = simulate_lift(
-        list(model.convex_parts),
-        pose,
-        center,
-        axis,
-        WIDTH,
-        gripper,
-        LiftConfig(object_density=model.density),
+        list(model.convex_parts), pose, center, axis, WIDTH, gripper, object_inertial=model.inertial
     )
     return result, lift
 
@@ -243,6 +247,10 @@ def test_the_object_model_gives_mass_centre_and_friction():
     np.testing.assert_allclose(evaluator.center_of_mass, pose[:3, 3], atol=1e-12)
     assert np.linalg.norm(evaluator.mesh.center_of_mass - pose[:3, 3]) > 0.015
     assert evaluator.checks_weight
+    # Without a surface of its own the label's friction; with one, the object's.
+    assert evaluator.config.friction_coef == RobustnessConfig().friction_coef
+    slippery = GraspQualityEvaluator.from_object_model(replace(shifted, friction=0.2), pose)
+    assert slippery.config.friction_coef == 0.2
 
 
 def test_reasons_name_collision_closure_and_weight(box_on_table):
@@ -275,3 +283,36 @@ def test_weight_step_settings_are_validated(box_on_table):
             GraspQualityEvaluator.from_object(shape.vertices, shape.faces, pose).mesh,
             center_of_mass=[0.0, np.nan, 0.0],
         )
+
+
+def test_scaled_mass_keeps_shape_and_centre_within_realistic_densities():
+    tool = generate_object("tool", 3)
+    heavy = scaled_mass(tool, 2.0)
+    assert heavy.mass == pytest.approx(2.0 * tool.mass)
+    np.testing.assert_allclose(heavy.inertia, 2.0 * tool.inertia)
+    np.testing.assert_array_equal(heavy.vertices, tool.vertices)  # the origin stays the CoM
+    assert scaled_mass(tool, 1.0) is tool
+    capped = scaled_mass(tool, 1000.0)
+    assert max(capped.part_densities) == pytest.approx(MAX_PART_DENSITY)
+    assert capped.mass == pytest.approx(tool.mass * MAX_PART_DENSITY / max(tool.part_densities))
+    with pytest.raises(ValueError, match="mass scale"):
+        scaled_mass(tool, 0.0)
+
+
+def test_family_agreement_reports_per_family_with_reasons():
+    report = measure_family_agreement(["tool", "box"], 6, seed=3, mass_scales=(1.0, 4.0))
+    assert report.families is not None and len(report.families) == len(report.labels) == 12
+    parts = report.by_family()
+    assert list(parts) == ["tool", "box"]
+    for family, part in parts.items():
+        assert set(part.families) == {family} and len(part.labels) == 6
+        assert part.confusion.sum() == 6
+    np.testing.assert_array_equal(sum(part.confusion for part in parts.values()), report.confusion)
+    assert set(report.reasons[report.labels]) == {""}
+    assert set(report.reasons[~report.labels]) <= set(FAILURE_REASONS)
+    # A family's grasps come from its own stream: alone it gives the same labels and lifts.
+    alone = measure_family_agreement(["box"], 6, seed=3, mass_scales=(1.0, 4.0))
+    np.testing.assert_array_equal(alone.labels, parts["box"].labels)
+    np.testing.assert_array_equal(alone.lifted, parts["box"].lifted)
+    with pytest.raises(ValueError, match="unknown object family"):
+        measure_family_agreement(["no_such_family"], 6, seed=3)

@@ -20,6 +20,9 @@ lift_height - `lift_tolerance` and both fingers still touch the object.
 
 from __future__ import annotations
 
+import copy
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import mujoco
@@ -30,6 +33,8 @@ from gqstn_ros.grasping.antipodal import MeshGraspCandidates, sample_antipodal_o
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
+from gqstn_ros.sim import objects
+from gqstn_ros.sim.objects import ObjectModel
 from gqstn_ros.validation import require_non_negative
 
 
@@ -538,4 +543,166 @@ def measure_label_agreement(
         alternative_qualities=np.asarray(alternatives) if alternative_configs else None,
         weight_hold_rate=np.asarray(weight_rates),
         reasons=np.asarray(reasons, dtype=str),
+    )
+
+
+def settled_pose(model: ObjectModel, seed: int) -> np.ndarray | None:
+    """4x4 object->world pose of `model` dropped on the table at a random pose drawn from
+    `seed` and settled by MuJoCo (`sim.scene.Scene`), as dataset generation rests objects;
+    None where it did not come to rest on the table."""
+    from gqstn_ros.sim.scene import Scene  # noqa: PLC0415 (the scene pulls in the camera)
+
+    scene = Scene.build([model], seed=seed)
+    return scene.object_transform(0) if scene.settle().ok else None
+
+
+def scaled_mass(model: ObjectModel, scale: float) -> ObjectModel:
+    """`model` with every part's density times `scale` (kg/m^3, kept within the realistic
+    range `objects.MAX_PART_DENSITY`: the scale is lowered to fit): the same shape and centre
+    of mass, the mass and inertia times the scale actually applied."""
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"mass scale must be a positive number, got {scale}")
+    scale = min(float(scale), objects.MAX_PART_DENSITY / max(model.part_densities))
+    if scale == 1.0:
+        return model
+    return replace(
+        model,
+        name=f"{model.name}_x{scale:.3g}",
+        density=model.density * scale,
+        mass=model.mass * scale,
+        inertia=model.inertia * scale,
+        part_densities=tuple(
+            min(d * scale, objects.MAX_PART_DENSITY) for d in model.part_densities
+        ),
+    )
+
+
+def measure_family_agreement(
+    families: Sequence[str],
+    grasps_per_family: int,
+    seed: int,
+    grasps_per_object: int = 10,
+    perturbed_fraction: float = 0.4,
+    mass_scales: Sequence[float] = (1.0,),
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    robustness_config: RobustnessConfig | None = None,
+    lift_config: LiftConfig | None = None,
+    alternative_configs: tuple[RobustnessConfig, ...] = (),
+    perturbed_lifts: int = 0,
+) -> AgreementReport:
+    """Compare robust labels with simulated lifts on procedural objects of named families.
+
+    Per family (`sim.objects.generate_object`, the family's own materials and surface
+    friction), objects are drawn from a stream of that family and `seed` alone (so a family's
+    grasps do not depend on the other families of the run), the k-th object with its part
+    densities times `mass_scales[k % len(mass_scales)]` (`scaled_mass`), dropped and settled on
+    the table (`settled_pose`); antipodal grasps are sampled on it and a `perturbed_fraction` of
+    them disturbed, as in `measure_label_agreement`. The label uses the object's mass, centre of
+    mass and friction (`GraspQualityEvaluator.from_object_model`); the lift its convex parts,
+    mass, inertia and friction, with the same gripper (and so the same grip force).
+    alternative_configs: the same grasps labelled with each of these configs and the same
+    perturbed copies as the main label (`alternative_qualities`), to choose a config.
+    perturbed_lifts > 0 also lifts that many copies of each grasp drawn from the label's
+    perturbation model (`held_under_perturbation`), from a stream of their own.
+    """
+    if grasps_per_family < 1 or grasps_per_object < 1:
+        raise ValueError("grasps_per_family and grasps_per_object must be >= 1")
+    if not 0.0 <= perturbed_fraction <= 1.0:
+        raise ValueError(f"perturbed_fraction must be in [0, 1], got {perturbed_fraction}")
+    if not mass_scales:
+        raise ValueError("mass_scales needs at least one scale")
+    if perturbed_lifts < 0:
+        raise ValueError(f"perturbed_lifts must be >= 0, got {perturbed_lifts}")
+    for family in families:
+        objects.check_family(family)
+    base_lift = lift_config or LiftConfig()
+    columns: dict[str, list] = {
+        name: []
+        for name in (
+            "quality", "label", "lifted", "name", "family", "collision_free", "closure",
+            "weight", "reason", "held",
+        )
+    }  # fmt: skip
+    alternatives: list[list[float]] = [[] for _ in alternative_configs]
+    for family in families:
+        rng = np.random.default_rng([seed, zlib.crc32(family.encode())])
+        copy_rng = np.random.default_rng([seed, zlib.crc32(family.encode()), 1])
+        count = attempts = 0
+        while count < grasps_per_family:
+            attempts += 1
+            if attempts > 20 * grasps_per_family:
+                raise RuntimeError(f"family {family!r}: no graspable object in {attempts} draws")
+            model = objects.generate_object(family, int(rng.integers(2**31)))
+            model = scaled_mass(model, mass_scales[(attempts - 1) % len(mass_scales)])
+            pose = settled_pose(model, int(rng.integers(2**31)))
+            if pose is None:
+                continue
+            mesh = TriangleMesh(model.vertices, model.faces).transformed(pose)
+            wanted = min(grasps_per_object, grasps_per_family - count)
+            grasps = sample_antipodal_on_mesh(mesh, gripper, wanted, rng)
+            if len(grasps) == 0:
+                continue
+            centers, axes, widths = _disturbed(grasps, perturbed_fraction, gripper, rng)
+            evaluator = GraspQualityEvaluator.from_object_model(
+                model, pose, gripper, robustness_config
+            )
+            label_rng = np.random.default_rng(rng.integers(2**63))
+            for config, qualities in zip(alternative_configs, alternatives, strict=True):
+                alternative = GraspQualityEvaluator.from_object_model(model, pose, gripper, config)
+                paired = copy.deepcopy(label_rng)
+                qualities.extend(alternative.evaluate(centers, axes, widths, paired).robust_quality)
+            result = evaluator.evaluate(centers, axes, widths, label_rng)
+            lift = replace(base_lift, friction_coef=evaluator.config.friction_coef)
+            for k in range(len(centers)):
+                outcome = simulate_lift(
+                    list(model.convex_parts),
+                    pose,
+                    centers[k],
+                    axes[k],
+                    widths[k],
+                    gripper,
+                    lift,
+                    object_inertial=model.inertial,
+                )
+                columns["lifted"].append(outcome.success)
+            if perturbed_lifts > 0:
+                copies, copy_axes, copy_friction = evaluator.perturb(centers, axes, copy_rng)
+                for k, j in np.ndindex(len(centers), min(perturbed_lifts, copies.shape[1])):
+                    if j == 0:
+                        columns["held"].append([])
+                    columns["held"][-1].append(
+                        simulate_lift(
+                            list(model.convex_parts),
+                            pose,
+                            copies[k, j],
+                            copy_axes[k, j],
+                            widths[k],
+                            gripper,
+                            replace(lift, friction_coef=float(copy_friction[k, j])),
+                            object_inertial=model.inertial,
+                        ).success
+                    )
+            count += len(centers)
+            columns["quality"].extend(result.robust_quality)
+            columns["label"].extend(result.robust)
+            columns["name"].extend([model.name] * len(centers))
+            columns["family"].extend([family] * len(centers))
+            columns["collision_free"].extend(result.nominal_collision_free)
+            columns["closure"].extend(result.force_closure_rate)
+            columns["weight"].extend(result.weight_hold_rate)
+            columns["reason"].extend(result.reasons)
+    return AgreementReport(
+        robust_quality=np.asarray(columns["quality"], dtype=np.float64),
+        labels=np.asarray(columns["label"], dtype=bool),
+        lifted=np.asarray(columns["lifted"], dtype=bool),
+        object_names=columns["name"],
+        nominal_collision_free=np.asarray(columns["collision_free"], dtype=bool),
+        force_closure_rate=np.asarray(columns["closure"], dtype=np.float64),
+        held_under_perturbation=(
+            np.asarray([np.mean(held) for held in columns["held"]]) if perturbed_lifts else None
+        ),
+        alternative_qualities=np.asarray(alternatives) if alternative_configs else None,
+        weight_hold_rate=np.asarray(columns["weight"], dtype=np.float64),
+        reasons=np.asarray(columns["reason"], dtype=str),
+        families=columns["family"],
     )
