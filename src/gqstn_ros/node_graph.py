@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gqstn_ros.package_data import data_dir
 from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, gripper_profile_names
 
@@ -291,15 +292,4 @@ def node_environment(
 
 def default_config_dir() -> Path:
     """share/gqstn_ros/config of the installed package, else the repository's config/."""
-    try:
-        from ament_index_python.packages import (  # noqa: PLC0415
-            PackageNotFoundError,
-            get_package_share_directory,
-        )
-    except ImportError:
-        return REPO_CONFIG_DIR
-    try:
-        installed = Path(get_package_share_directory(PACKAGE_NAME)) / "config"
-    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH not set
-        return REPO_CONFIG_DIR
-    return installed if installed.is_dir() else REPO_CONFIG_DIR
+    return data_dir("config")

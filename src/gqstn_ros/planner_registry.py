@@ -17,6 +17,7 @@ from typing import Any
 
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner
 from gqstn_ros.gripper import GripperMismatchError
+from gqstn_ros.package_data import data_dir
 
 NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
 PROP_PLANNER = "prop_gqcnn"
@@ -37,18 +38,7 @@ class PlannerUnavailable(RuntimeError):  # noqa: N818 (the name says what happen
 
 def default_models_dir() -> Path:
     """share/gqstn_ros/models of the installed package, else the repository's models/."""
-    try:
-        from ament_index_python.packages import (  # noqa: PLC0415
-            PackageNotFoundError,
-            get_package_share_directory,
-        )
-    except ImportError:
-        return REPO_MODELS_DIR
-    try:
-        installed = Path(get_package_share_directory(PACKAGE_NAME)) / "models"
-    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH not set
-        return REPO_MODELS_DIR
-    return installed if installed.is_dir() else REPO_MODELS_DIR
+    return data_dir("models")
 
 
 def _loader(module_name: str, function_name: str) -> Any:

@@ -37,6 +37,7 @@ import yaml
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.package_data import data_dir
 
 PACKAGE_NAME = "gqstn_ros"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -105,18 +106,7 @@ class CameraProfile:
 
 def config_dir() -> Path:
     """share/gqstn_ros/config of the installed package, else the repository's config/."""
-    try:
-        from ament_index_python.packages import (  # noqa: PLC0415
-            PackageNotFoundError,
-            get_package_share_directory,
-        )
-    except ImportError:
-        return REPO_CONFIG_DIR
-    try:
-        installed = Path(get_package_share_directory(PACKAGE_NAME)) / "config"
-    except (PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH not set
-        return REPO_CONFIG_DIR
-    return installed if (installed / CAMERA_PROFILE_DIR).is_dir() else REPO_CONFIG_DIR
+    return data_dir("config", CAMERA_PROFILE_DIR)
 
 
 def _profile_names(kind: str) -> tuple[str, ...]:
