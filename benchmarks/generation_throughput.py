@@ -7,10 +7,9 @@ Usage: python benchmarks/generation_throughput.py [--scenes 6] [--first 0] [--se
 
 Scenes `first .. first + scenes - 1` of the dataset with base seed `seed` are generated exactly
 as `gqstn_ros.tools.generate_dataset` generates them, without writing them. With one worker they
-are generated in this process (the first scene of the first repeat also pays the one-off imports
-and the GL platform probe, as a worker process does); with more, in that many worker processes
-(one torch thread each, as the tool's), started and warmed up (imports, a GL context) before the
-clock starts, each taking every n-th scene. The stage seconds are summed over the workers. Run
+are generated in this process, else in that many worker processes; either way with one torch
+thread (as the tool's workers) and warmed up (imports, a GL context) before the clock starts,
+each worker taking every n-th scene. The stage seconds are summed over the workers. Run
 it with PYTHONPATH pointing at another source tree to measure that tree the same way (the module
 path is printed). The load average is printed too: on a shared machine the numbers are only
 comparable within one session.
@@ -32,16 +31,20 @@ STAGES = ("settle", "render", "noise", "inpaint", "sample", "label", "crop")
 
 
 def generate(job: tuple[list[int], int, GenerationConfig]) -> tuple[int, int, dict[str, float]]:
-    """(images, grasps, stage seconds) of generating the scenes of `job`."""
+    """(images, grasps, stage seconds) of generating the scenes of `job`; the stage "cpu" is
+    the CPU seconds the generating process spent (time-sliced away by other load, wall
+    seconds grow, CPU seconds do not)."""
     scenes, seed, config = job
     seconds: dict[str, float] = defaultdict(float)
     images = grasps = 0
+    cpu = time.process_time()
     for scene in scenes:
         result = generate_object_images(scene, seed, config)
         images += len(result.images["depth_ims"])
         grasps += len(result.grasps["hand_poses"])
         for stage, value in result.seconds.items():
             seconds[stage] += value
+    seconds["cpu"] = time.process_time() - cpu
     return images, grasps, dict(seconds)
 
 
@@ -59,9 +62,9 @@ def _warm_worker() -> None:
 
 def measure(
     scenes: list[int], seed: int, config: GenerationConfig, pool=None, workers: int = 1
-) -> tuple[float, float, int, int, dict[str, float]]:
-    """(wall seconds, CPU seconds of this process, images, grasps, stage seconds)."""
-    started, cpu = time.perf_counter(), time.process_time()
+) -> tuple[float, int, int, dict[str, float]]:
+    """(wall seconds, images, grasps, stage seconds and "cpu" summed over the workers)."""
+    started = time.perf_counter()
     if pool is None:
         images, grasps, seconds = generate((scenes, seed, config))
     else:
@@ -73,7 +76,7 @@ def measure(
             grasps += part_grasps
             for stage, value in part_seconds.items():
                 seconds[stage] += value
-    return time.perf_counter() - started, time.process_time() - cpu, images, grasps, seconds
+    return time.perf_counter() - started, images, grasps, seconds
 
 
 def main() -> None:
@@ -96,20 +99,23 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores)")  # fmt: skip
     pool = None
-    if args.workers > 1:
+    if args.workers == 1:
+        _warm_worker()
+    else:
         context = multiprocessing.get_context("spawn")
         pool = context.Pool(args.workers)
         pool.starmap(_warm_worker, [()] * args.workers)
     try:
         for repeat in range(args.repeats):
-            wall, cpu, images, grasps, seconds = measure(
-                scenes, args.seed, config, pool, args.workers
-            )
+            wall, images, grasps, seconds = measure(scenes, args.seed, config, pool, args.workers)
+            cpu_per_image = seconds["cpu"] / max(images, 1)
             print(
                 f"run {repeat}: {args.scenes} scenes, {args.workers} worker(s), {images} images, "
                 f"{grasps} grasps in {wall:.2f} s: {images / wall:.2f} images/s, "
                 f"{grasps / wall:.0f} labelled grasps/s ({grasps / max(images, 1):.0f} grasps "
-                f"per image)" + (f"; CPU/wall {cpu / wall:.2f}" if pool is None else "")
+                f"per image); {1000 * cpu_per_image:.1f} CPU ms per image, "
+                f"{(os.cpu_count() or 1) / max(cpu_per_image, 1e-9):.1f} images/s on "
+                f"{os.cpu_count()} idle cores"
             )
             per_image = "  ".join(f"{s} {seconds.get(s, 0.0) / max(images, 1):.4f}" for s in STAGES)
             print(f"  seconds per image: {per_image}")

@@ -139,3 +139,11 @@ def test_the_dask_engine_writes_the_same_dataset_as_the_process_pool(mixed, tmp_
             np.testing.assert_array_equal(ours.field(name), theirs.field(name), err_msg=name)
     # Resuming a finished dataset with the other engine only merges again.
     assert generate_dataset.main(["--output", str(root), *MIXED]) == 0
+
+
+def test_family_names_groups_and_all_resolve_to_families():
+    from gqstn_ros.sim.objects import ALL_FAMILIES, FAMILY_GROUPS
+
+    assert generate_dataset.resolve_families(["all"], "--families") == ALL_FAMILIES
+    resolved = generate_dataset.resolve_families(["box", "hollow", "mug"], "--families")
+    assert resolved == ("box", *FAMILY_GROUPS["hollow"])

@@ -66,6 +66,7 @@ SPLIT_NAME = "object_wise"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by scenes (hence by objects)
 DATAPOINTS_PER_FILE = {"images": 100, "grasps": 5000}
 ENGINES = ("process", "dask")
+ALL_FAMILIES_NAME = "all"  # --families all: every family, the extended ones too
 
 
 class GenerationError(RuntimeError):
@@ -294,11 +295,14 @@ def build_report(
 
 # ----------------------------------------------------------------------------- options
 def resolve_families(names: list[str], option: str) -> tuple[str, ...]:
-    """Family names and group names -> family names (in the order given, no duplicates)."""
+    """Family names, group names and "all" (every family) -> family names (in the order given,
+    no duplicates)."""
     groups = object_families.FAMILY_GROUPS
     out: list[str] = []
     for name in names:
-        if name in groups:
+        if name == ALL_FAMILIES_NAME:
+            members = list(object_families.ALL_FAMILIES)
+        elif name in groups:
             members = list(groups[name])
         else:
             try:
@@ -496,8 +500,9 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
         "labelled once): more grasps per image for the same labels",
     )  # fmt: skip
     parser.add_argument(
-        "--families", nargs="*", default=None, help="families or family groups; default: all"
-    )
+        "--families", nargs="*", default=None,
+        help="families, family groups or 'all'; default: the original fifteen families",
+    )  # fmt: skip
     parser.add_argument(
         "--hold-out-families", nargs="*", default=[],
         help="families or groups kept out of the dataset (recorded for generalization tests)",
