@@ -1,5 +1,7 @@
 """URRTDEArm with the real ur_rtde 1.6.5 modules: a refused connection and a silent peer become
-HardwareError within the timeout, and the process keeps running meanwhile."""
+HardwareError within the timeout, and the process keeps running meanwhile; with a stand-in
+controller behind ur_rtde's interfaces: moveL watched to its end, stopped from another thread,
+a protective stop and a stuck motion reported."""
 
 import os
 import socket
@@ -8,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -177,3 +180,135 @@ def test_commands_without_a_connection_and_bad_arguments() -> None:
     with pytest.raises(ValueError, match="timeout"):
         arm.connect(timeout=0.0)
     arm.disconnect()  # nothing to close: no error
+
+
+# --- motion: asynchronous moveL watched until it ends, stop() from another thread ------------
+
+
+class FakeController:
+    """Stands in for a UR controller behind ur_rtde's two interfaces (rtde_control and
+    rtde_receive, third-party): an asynchronous moveL moves the TCP in a straight line at the
+    commanded speed in wall time; stopL halts it where it is; `protective_stop_after` s into a
+    motion the controller stops it as a protective stop would; `stall` keeps a motion running
+    forever without moving."""
+
+    def __init__(self, protective_stop_after: float | None = None, stall: bool = False) -> None:
+        self.pose = np.array([0.4, 0.0, 0.3, np.pi, 0.0, 0.0])
+        self.calls: list[str] = []
+        self._motion: tuple[np.ndarray, np.ndarray, float, float] | None = None
+        self._protective_stop_after = protective_stop_after
+        self._stall = stall
+        self.protective_stopped = False
+        self.lock = threading.Lock()
+
+    # rtde_control
+    def isConnected(self) -> bool:  # noqa: N802 (ur_rtde's names)
+        return True
+
+    def isPoseWithinSafetyLimits(self, pose) -> bool:  # noqa: N802
+        return True
+
+    def moveL(self, pose, speed, acceleration, asynchronous=False) -> bool:  # noqa: N802
+        assert asynchronous, "the arm watches its motions: moveL must be asynchronous"
+        with self.lock:
+            self.calls.append("moveL")
+            self._motion = (self.pose.copy(), np.asarray(pose, float), speed, time.monotonic())
+        return True
+
+    def stopL(self, deceleration) -> None:  # noqa: N802
+        with self.lock:
+            self.calls.append(f"stopL {deceleration}")
+            self._advance()
+            self._motion = None
+
+    def getAsyncOperationProgressEx(self):  # noqa: N802
+        with self.lock:
+            self._advance()
+            running = self._motion is not None
+        return types.SimpleNamespace(isAsyncOperationRunning=lambda: running)
+
+    def _advance(self) -> None:
+        if self._motion is None:
+            return
+        start, target, speed, began = self._motion
+        elapsed = time.monotonic() - began
+        if self._protective_stop_after is not None and elapsed >= self._protective_stop_after:
+            self.protective_stopped = True
+            self._motion = None
+            return
+        if self._stall:
+            return
+        distance = float(np.linalg.norm(target[:3] - start[:3]))
+        fraction = min(1.0, elapsed * speed / distance) if distance > 0 else 1.0
+        self.pose = start + fraction * (target - start)
+        if fraction >= 1.0:
+            self._motion = None
+
+    # rtde_receive
+    def getActualTCPPose(self):  # noqa: N802
+        with self.lock:
+            self._advance()
+            return self.pose.tolist()
+
+    def isProtectiveStopped(self) -> bool:  # noqa: N802
+        return self.protective_stopped
+
+    def isEmergencyStopped(self) -> bool:  # noqa: N802
+        return False
+
+    def getSafetyMode(self) -> int:  # noqa: N802
+        return 3 if self.protective_stopped else 1
+
+
+def connected_arm(controller: FakeController, **config) -> URRTDEArm:
+    arm = URRTDEArm(URRTDEConfig(host=loopback(7), **config))
+    arm._control = arm._receive = controller  # what connect() builds from ur_rtde
+    return arm
+
+
+TARGET = np.array([0.4, 0.2, 0.3, np.pi, 0.0, 0.0])  # 20 cm away
+
+
+def test_move_linear_returns_at_the_target() -> None:
+    controller = FakeController()
+    arm = connected_arm(controller)
+    start = time.monotonic()
+    arm.move_linear(TARGET, MotionLimits(speed=1.0, acceleration=10.0))
+    assert time.monotonic() - start >= 0.19  # 20 cm at 1 m/s
+    np.testing.assert_allclose(arm.tcp_pose(), TARGET, atol=1e-9)
+    assert controller.calls == ["moveL"]
+
+
+def test_stop_from_another_thread_halts_the_motion_where_it_is() -> None:
+    controller = FakeController()
+    arm = connected_arm(controller)
+    timer = threading.Timer(0.3, arm.stop)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(HardwareError, match="motion stopped: stop"):
+        arm.move_linear(TARGET, MotionLimits(speed=0.1, acceleration=1.0))  # 2 s motion
+    timer.join()
+    assert time.monotonic() - start < 1.0
+    assert controller.calls == ["moveL", "stopL 2.0"]
+    stopped = arm.tcp_pose()
+    assert 0.01 < stopped[1] < 0.15, "stopped part way"
+    time.sleep(0.1)
+    np.testing.assert_allclose(arm.tcp_pose(), stopped, atol=1e-9)  # and stays there
+    arm.stop()  # no motion running: stopL at once
+    assert controller.calls[-1] == "stopL 2.0" and len(controller.calls) == 3
+
+
+def test_a_protective_stop_mid_motion_is_a_hardware_error_with_the_reason() -> None:
+    arm = connected_arm(FakeController(protective_stop_after=0.1))
+    with pytest.raises(HardwareError, match="failed: protective stop"):
+        arm.move_linear(TARGET, MotionLimits(speed=0.1, acceleration=1.0))
+
+
+def test_a_motion_that_never_ends_is_stopped_after_its_time_budget() -> None:
+    controller = FakeController(stall=True)
+    arm = connected_arm(controller, motion_time_factor=1.0, motion_time_margin=0.2)
+    start = time.monotonic()
+    with pytest.raises(HardwareError, match=r"did not finish within 0\.5 s: stopped"):
+        arm.move_linear(TARGET, MotionLimits(speed=1.0, acceleration=10.0))
+    assert 0.45 < time.monotonic() - start < 2.0  # 0.3 s nominal x 1 + 0.2 s
+    assert controller.calls[-1].startswith("stopL")

@@ -17,10 +17,14 @@ uses (30003 script, 29999 dashboard). Only a robot that passed answers the const
 A peer that answers the probe and then hangs can still block them: that is a controller
 fault this cannot bound (it would take a child process owning ur_rtde).
 
-Motion: `move_linear` checks the connection and the safety state (rtde_receive), calls
-`moveL(pose, speed, acceleration)` (blocking) and turns a False return into `HardwareError`
-with the reason read back from the controller: protective stop, emergency stop, lost
-connection, or a pose the controller refused (unreachable, outside the safety limits).
+Motion: `move_linear` checks the connection and the safety state (rtde_receive), starts
+`moveL(pose, speed, acceleration, asynchronous=True)` and watches the motion every
+`MOTION_POLL_PERIOD_S` until the controller reports it ended; a safety stop, a lost connection,
+a motion that outlasts its time budget or ends away from the target becomes `HardwareError`
+with the reason read back from the controller. `stop()` (from any thread) interrupts it: the
+moving thread calls `stopL` and `move_linear` raises "motion stopped"; with no motion running,
+`stop()` calls `stopL` itself. Every ur_rtde call of a motion is made by the thread that
+started it, so the control interface is never used from two threads at once.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ RTDE_PROTOCOL_VERSION = 2
 # moveL limits the controller accepts (ur_rtde checks them too).
 UR_MAX_TOOL_SPEED = 3.0  # m/s
 UR_MAX_TOOL_ACCELERATION = 150.0  # m/s^2
+MOTION_POLL_PERIOD_S = 0.01  # how often a running moveL is checked (stop, safety, progress)
+# A moveL has ended at its target when the TCP is this close to it (m).
+TARGET_TOLERANCE_M = 0.002
 
 # rtde_receive.getSafetyMode() values (UR RTDE guide, "safety_mode").
 SAFETY_MODES = {
@@ -72,10 +79,29 @@ class URRTDEConfig:
     host: str = "192.168.1.10"
     frequency: float = -1.0  # RTDE frequency, Hz; -1 = the controller's (125 / 500 Hz)
     probe_control_ports: bool = True  # also require 30003 and 29999 to accept connections
+    stop_deceleration: float = 2.0  # m/s^2, stopL's tool deceleration
+    # A moveL may take this many times its trapezoidal duration, plus motion_time_margin s,
+    # before it is stopped as stuck.
+    motion_time_factor: float = 2.0
+    motion_time_margin: float = 2.0  # s
 
     def __post_init__(self) -> None:
         if not self.host:
             raise ValueError("robot host must not be empty")
+        for name in ("stop_deceleration", "motion_time_factor", "motion_time_margin"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value}")
+
+    def motion_time_limit(self, distance: float, limits: MotionLimits) -> float:
+        """Seconds a straight move of `distance` m may take before it counts as stuck."""
+        speed, acceleration = limits.speed, limits.acceleration
+        ramp = speed / acceleration
+        if distance <= speed * ramp:  # never reaches full speed
+            nominal = 2 * math.sqrt(distance / acceleration)
+        else:
+            nominal = distance / speed + ramp
+        return self.motion_time_factor * nominal + self.motion_time_margin
 
 
 def probe_rtde(host: str, timeout: float) -> None:
@@ -162,6 +188,8 @@ class URRTDEArm:
         self._control = None  # rtde_control.RTDEControlInterface
         self._receive = None  # rtde_receive.RTDEReceiveInterface
         self._lock = threading.RLock()
+        self._moving = False  # a move_linear is running (guarded by _lock)
+        self._stop_requested = threading.Event()
 
     def connect(self, timeout: float) -> None:
         """Probe the controller (bounded by `timeout`), then build the RTDE interfaces."""
@@ -218,6 +246,8 @@ class URRTDEArm:
         return None
 
     def move_linear(self, pose: np.ndarray, limits: MotionLimits) -> None:
+        """Straight tool motion to `pose` (6,) in base_link; returns at the target, raises
+        HardwareError when refused, stopped (`stop()`, a safety stop) or stuck."""
         target = check_pose(pose)
         check_limits(limits)
         with self._lock:
@@ -230,24 +260,72 @@ class URRTDEArm:
                     f"pose unreachable: {np.round(target, 4).tolist()} is outside the "
                     f"controller's safety limits"
                 )
+            start = self.tcp_pose()
+            self._stop_requested.clear()
             try:
-                done = control.moveL(target, limits.speed, limits.acceleration)
+                started = control.moveL(target, limits.speed, limits.acceleration, True)
             except RuntimeError as error:
                 raise HardwareError(f"moveL failed: {error}") from error
-            if not done:
+            if not started:
                 problem = self.safety_problem()
                 raise HardwareError(
-                    f"moveL to {np.round(target, 4).tolist()} failed: "
+                    f"moveL to {np.round(target, 4).tolist()} refused: "
                     f"{problem or 'the controller refused the motion (pose unreachable)'}"
                 )
+            self._moving = True
+        try:
+            distance = float(np.linalg.norm(np.asarray(target[:3]) - start[:3]))
+            self._watch_motion(control, target, self.config.motion_time_limit(distance, limits))
+        finally:
+            with self._lock:
+                self._moving = False
+
+    def _watch_motion(self, control, target: list[float], time_limit: float) -> None:
+        """Wait for the asynchronous moveL to `target` to end; stop it on request, on a safety
+        stop or after `time_limit` s; raise HardwareError unless it ended at the target."""
+        where = np.round(target, 4).tolist()
+        deadline = time.monotonic() + time_limit
+        while True:
+            if self._stop_requested.is_set():
+                self._stop_l(control)
+                raise HardwareError("motion stopped: stop() was called during moveL")
+            try:
+                running = control.getAsyncOperationProgressEx().isAsyncOperationRunning()
+            except RuntimeError as error:
+                raise HardwareError(f"moveL to {where}: progress unreadable: {error}") from error
+            problem = self.safety_problem()
+            if problem is not None:
+                raise HardwareError(f"moveL to {where} failed: {problem}")
+            if not running:
+                break
+            if time.monotonic() > deadline:
+                self._stop_l(control)
+                raise HardwareError(
+                    f"moveL to {where} did not finish within {time_limit:.1f} s: stopped"
+                )
+            self._stop_requested.wait(MOTION_POLL_PERIOD_S)
+        miss = float(np.linalg.norm(self.tcp_pose()[:3] - np.asarray(target[:3])))
+        if miss > TARGET_TOLERANCE_M:
+            raise HardwareError(
+                f"moveL to {where} ended {miss * 1000:.1f} mm from the target: the controller "
+                "stopped the motion"
+            )
+
+    def _stop_l(self, control) -> None:
+        try:
+            control.stopL(self.config.stop_deceleration)
+        except RuntimeError as error:
+            raise HardwareError(f"stopL failed: {error}") from error
 
     def stop(self) -> None:
-        control = self._control
-        if control is not None:
-            try:
-                control.stopL(2.0)
-            except RuntimeError as error:
-                raise HardwareError(f"stopL failed: {error}") from error
+        """Stop the arm (any thread): a running move_linear stops and raises; else stopL."""
+        with self._lock:
+            if self._moving:
+                self._stop_requested.set()
+                return
+            control = self._control
+            if control is not None:
+                self._stop_l(control)
 
     def disconnect(self) -> None:
         with self._lock:
