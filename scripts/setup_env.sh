@@ -4,6 +4,8 @@
 #   - ROS 2 Kilted (rclpy, message packages, Fast DDS rmw) and every other Python dependency,
 #     all pinned by requirements/constraints.txt, torch 2.13.0 CPU included,
 #   - the gqstn_msgs interface package, generated and built with cmake into the environment,
+#   - interface packages the registries lack (requirements/ros_interfaces: tf2_msgs, for /tf),
+#     built the same way when the environment has none of that name,
 #   - gqstn_ros itself, installed in editable mode.
 # Idempotent: a second run with nothing changed returns in about a second.
 # Enter the environment afterwards with `source .venv/bin/activate`.
@@ -16,7 +18,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${GQSTN_VENV:-$ROOT/.venv}"
-BUILD_DIR="$VENV/build/gqstn_msgs"
+BUILD_ROOT="$VENV/build"
+INTERFACES_DIR="$ROOT/requirements/ros_interfaces"
+# Written into the share folder of an interface package this script built (rebuilt on change).
+BUILT_HERE=".built_by_gqstn_setup"
 STAMP="$VENV/.gqstn_setup_stamp"
 APT_PACKAGES=(build-essential python3-dev python3-venv libosmesa6 libegl1 libgl1)
 
@@ -37,7 +42,7 @@ fingerprint() {
   {
     cat "$ROOT/requirements/base.txt" "$ROOT/requirements/constraints.txt"
     cat "$ROOT/setup.py" "$ROOT/setup.cfg" "$ROOT/package.xml"
-    find "$ROOT/src/gqstn_msgs" -type f | LC_ALL=C sort | xargs cat
+    find "$ROOT/src/gqstn_msgs" "$INTERFACES_DIR" -type f | LC_ALL=C sort | xargs cat
     echo "${APT_PACKAGES[*]}"
   } | sha256sum | cut -d' ' -f1
 }
@@ -79,20 +84,37 @@ rewrite_cmake_include_paths() {
       done
 }
 
-build_interfaces() {
-  log "building gqstn_msgs into $VENV"
-  rm -rf "$BUILD_DIR"
+# build_interface NAME SOURCE_DIR: generate and build one rosidl package into the environment.
+build_interface() {
+  local name="$1" source="$2"
+  local build_dir="$BUILD_ROOT/$name"
+  log "building $name into $VENV"
+  rm -rf "$build_dir"
   local jobs
   jobs="$(nproc 2>/dev/null || echo 2)"
-  PATH="$VENV/bin:$PATH" cmake -S "$ROOT/src/gqstn_msgs" -B "$BUILD_DIR" \
+  PATH="$VENV/bin:$PATH" cmake -S "$source" -B "$build_dir" \
     -DCMAKE_INSTALL_PREFIX="$VENV" -DCMAKE_PREFIX_PATH="$VENV" \
     -DPython3_EXECUTABLE="$VENV/bin/python" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-    >"$BUILD_DIR.configure.log" 2>&1 \
-    || { tail -40 "$BUILD_DIR.configure.log" >&2; exit 1; }
-  PATH="$VENV/bin:$PATH" cmake --build "$BUILD_DIR" -j "$jobs" \
-    >"$BUILD_DIR.build.log" 2>&1 \
-    || { tail -40 "$BUILD_DIR.build.log" >&2; exit 1; }
-  cmake --install "$BUILD_DIR" >/dev/null
+    >"$build_dir.configure.log" 2>&1 \
+    || { tail -40 "$build_dir.configure.log" >&2; exit 1; }
+  PATH="$VENV/bin:$PATH" cmake --build "$build_dir" -j "$jobs" \
+    >"$build_dir.build.log" 2>&1 \
+    || { tail -40 "$build_dir.build.log" >&2; exit 1; }
+  cmake --install "$build_dir" >/dev/null
+}
+
+# Each package of requirements/ros_interfaces is built unless the environment already has one
+# of that name that this script did not build (a wheel or a ROS install provides it).
+build_missing_interfaces() {
+  local source name
+  for source in "$INTERFACES_DIR"/*/; do
+    name="$(basename "$source")"
+    if [ -d "$VENV/share/$name" ] && [ ! -f "$VENV/share/$name/$BUILT_HERE" ]; then
+      continue
+    fi
+    build_interface "$name" "$source"
+    touch "$VENV/share/$name/$BUILT_HERE"
+  done
 }
 
 main() {
@@ -113,14 +135,15 @@ main() {
   "$VENV/bin/python" -m pip install "${pip_args[@]}" \
     -r "$ROOT/requirements/base.txt" -c "$ROOT/requirements/constraints.txt" 2>&1 \
     | { grep -v -e '^WARNING: Location' -e 'is ignored: it is neither' || true; } >&2
-  mkdir -p "$(dirname "$BUILD_DIR")"
+  mkdir -p "$BUILD_ROOT"
   rewrite_cmake_include_paths
-  build_interfaces
+  build_missing_interfaces
+  build_interface gqstn_msgs "$ROOT/src/gqstn_msgs"
   log "installing gqstn_ros (editable)"
   "$VENV/bin/python" -m pip install "${pip_args[@]}" --no-deps --no-build-isolation -e "$ROOT" \
     2>&1 | { grep -v -e '^WARNING: Location' -e 'is ignored: it is neither' || true; } >&2
-  "$VENV/bin/python" -c 'import rclpy, gqstn_msgs.msg, gqstn_ros' \
-    || { log "the environment does not import rclpy/gqstn_msgs/gqstn_ros"; exit 1; }
+  "$VENV/bin/python" -c 'import rclpy, gqstn_msgs.msg, tf2_msgs.msg, gqstn_ros' \
+    || { log "the environment does not import rclpy/gqstn_msgs/tf2_msgs/gqstn_ros"; exit 1; }
   fingerprint >"$STAMP"
   log "ready: source $VENV/bin/activate"
 }

@@ -204,6 +204,23 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
     assert nodes[3].kwargs["parameters"][-1]["robot_ip"] == "10.1.1.1"
 
 
+def hand_eye_document() -> dict:
+    return yaml.safe_load((REPO_CONFIG_DIR / "hand_eye.yaml").read_text())
+
+
+def test_hand_eye_yaml_holds_valid_hand_eye_parameters_for_every_node() -> None:
+    from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS
+
+    document = hand_eye_document()
+    assert list(document) == ["/**"]
+    values = flatten(document["/**"]["ros__parameters"])
+    specs = {spec.name: spec for spec in (*HAND_EYE_PARAMETERS, *INFERENCE_NODE_PARAMETERS)}
+    assert set(values) == {spec.name for spec in HAND_EYE_PARAMETERS} | {"hand_eye.enabled"}
+    for name, value in values.items():
+        assert type(value) is type(specs[name].default), name
+        assert specs[name].check(value) is None, f"{name}: {specs[name].check(value)}"
+
+
 def flatten(parameters: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in parameters.items():
@@ -227,6 +244,10 @@ def test_yaml_keys_are_declared_valid_parameters(node_name: str, specs) -> None:
     assert list(document) == [node_name]
     values = flatten(document[node_name]["ros__parameters"])
     by_name = {spec.name: spec for spec in specs}
+    # hand_eye.yaml's `/**` section reaches every node; a node takes the keys it declares.
+    shared = flatten(hand_eye_document()["/**"]["ros__parameters"])
+    assert not set(shared) & set(values), "the hand-eye calibration is kept in hand_eye.yaml only"
+    values.update({name: value for name, value in shared.items() if name in by_name})
     assert sorted(values) == sorted(by_name), "the YAML lists every parameter, and only those"
     for name, value in values.items():
         spec = by_name[name]

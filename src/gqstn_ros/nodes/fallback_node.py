@@ -3,7 +3,9 @@
 The inference node asks it when its own grasp is not robust; anyone may ask it directly.
 `num_candidates` 0 means the node's default (1000, as in the paper), `top_k` 0 means 1. The
 request image is validated and inpainted like the depth node's frames. Every failure a caller
-can cause is answered with success false and a message naming it; the node keeps serving.
+can cause is answered with success false and a message naming it; the node keeps serving. The
+ranking GQ-CNN is loaded at start: a missing or unreadable file stops the node with a FATAL
+naming it (exit code 2).
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
-from gqstn_ros.planner_registry import BACKENDS, PROP_PLANNER, PlannerUnavailable, load_planner
+from gqstn_ros.planner_registry import (
+    BACKENDS,
+    PROP_PLANNER,
+    PlannerUnavailable,
+    default_models_dir,
+    load_planner,
+)
 
 NODE_NAME = "fallback_node"
 PLAN_SERVICE = "/plan_grasp"
@@ -96,10 +104,8 @@ class FallbackNode(Node):
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, FALLBACK_NODE_PARAMETERS)
         self.gripper = load_gripper_parameter(self.parameters)
-        self.planner: GraspPlanner | None = None
-        self.unavailable = ""
         try:
-            self.planner = load_planner(
+            self.planner: GraspPlanner = load_planner(
                 PROP_PLANNER,
                 self.parameters["models_dir"] or None,
                 self.parameters["backend"],
@@ -112,9 +118,10 @@ class FallbackNode(Node):
                 f"parameter gripper: planner {PROP_PLANNER}: {error}"
             ) from error
         except (PlannerUnavailable, ValueError) as error:
-            self.unavailable = str(error)
-            self.get_logger().warning(f"planner {PROP_PLANNER}: {error}")
-        self.planner_takes_num_candidates = self.planner is not None and (
+            raise ParameterValueError(
+                f"parameter ranking_model: {PROP_PLANNER} cannot be loaded: {error}"
+            ) from error
+        self.planner_takes_num_candidates = (
             "num_candidates" in inspect.signature(self.planner.plan).parameters
         )
         self.create_service(
@@ -124,10 +131,11 @@ class FallbackNode(Node):
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
         ranking = getattr(self.planner, "ranking_model", "")
-        state = f"loaded, ranking with {ranking}" if self.planner is not None else "NOT loaded"
+        models_dir = self.parameters["models_dir"] or str(default_models_dir())
         self.get_logger().info(
-            f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} {state}; gripper "
-            f"{self.gripper.name} ({self.gripper.max_width * 1e3:.0f} mm stroke)"
+            f"fallback node ready: {PLAN_SERVICE}, {PROP_PLANNER} ranking with {ranking} from "
+            f"{models_dir}; {self.parameters['backend']}; gripper {self.gripper.name} "
+            f"({self.gripper.max_width * 1e3:.0f} mm stroke)"
         )
 
     def on_plan_grasp(
@@ -160,8 +168,6 @@ class FallbackNode(Node):
             frame = prepare_depth_frame(request.depth, intrinsics, inpaint)
         except (RejectedFrameError, DepthImageError) as error:
             raise ValueError(f"bad depth request: {error}") from error
-        if self.planner is None:
-            raise ValueError(self.unavailable)
         top_k = request.top_k or 1
         if top_k > MAX_TOP_K:
             raise ValueError(f"top_k {top_k} is above the maximum {MAX_TOP_K}")

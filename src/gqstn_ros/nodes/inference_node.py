@@ -2,10 +2,17 @@
 
 Keeps the latest `/depth/inpainted` frame and its camera_info, and answers `/detect_grasp`
 (gqstn_msgs/DetectGrasp) on that frame or on the image that comes with the request (inpainted
-here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical frame),
-`/grasp_pose/base_link` (when a hand-eye calibration is configured), `/grasp_markers` and
-`/grasp_debug_image`. A grasp that is not robust is replaced by the Prop+GQ-CNN fallback
-(`/plan_grasp`, fallback_node) when allowed.
+here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical frame) and as
+the TF frame `grasp_frame` on `/tf`; with a hand-eye calibration (`hand_eye.enabled`, set for the
+bench by config/hand_eye.yaml) also the camera's pose in `base_link` on `/tf_static`, the grasp on
+`/grasp_pose/base_link` and the markers in `base_link`; else the markers in the camera frame.
+`/grasp_markers` and `/grasp_debug_image` are reliable (RViz's default subscription). A grasp
+that is not robust is replaced by the Prop+GQ-CNN fallback (`/plan_grasp`, fallback_node) when
+allowed. Every planner the interface names is served: a request for `prop_gqcnn`, when this
+node does not load it itself, is forwarded to `/plan_grasp`.
+
+Every model a configured planner or `judge_model` needs is loaded at start; a missing or
+unreadable one stops the node with a FATAL naming the file (exit code 2).
 
 Threads: detection runs in its own mutually exclusive callback group under a multi-threaded
 executor (`gqstn_ros.nodes.executors`); the service callback is a coroutine that awaits the
@@ -19,6 +26,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import rclpy
@@ -31,6 +39,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
@@ -42,11 +51,11 @@ from gqstn_ros.depth_image import (
 )
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
-from gqstn_ros.frames import RigidTransform
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import (
     INPAINTED_INFO_TOPIC,
     INPAINTED_TOPIC,
+    RAW_DEPTH_TOPIC,
     SENSOR_QOS,
     RejectedFrameError,
     prepare_depth_frame,
@@ -56,6 +65,7 @@ from gqstn_ros.nodes.grasp_messages import (
     grasp_in_frame,
     gripper_markers,
     planned_grasp_to_msg,
+    pose_to_transform,
 )
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
@@ -65,12 +75,23 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
+from gqstn_ros.nodes.transforms import (
+    HAND_EYE_PARAMETERS,
+    TF_QOS,
+    TF_STATIC_QOS,
+    TF_STATIC_TOPIC,
+    TF_TOPIC,
+    HandEye,
+    transform_stamped,
+)
 from gqstn_ros.planner_registry import (
     BACKENDS,
     NETWORK_PLANNERS,
+    PROP_PLANNER,
     SYMMETRIC_VIEW_COUNTS,
     VIEW_SCALES,
     PlannerUnavailable,
+    default_models_dir,
     load_planner,
 )
 
@@ -86,6 +107,9 @@ CAMERA_INFO_HISTORY = 10  # camera_info messages kept for pairing with frames
 RESULT_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
 )
+DEBUG_IMAGE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
+)
 
 
 def _check_intrinsics(values: list[float]) -> str | None:
@@ -98,22 +122,12 @@ def _check_intrinsics(values: list[float]) -> str | None:
     return None
 
 
-def _check_symmetric_views(value: int) -> str | None:
-    if value in SYMMETRIC_VIEW_COUNTS:
-        return None
-    return f"{value} is not one of {', '.join(map(str, SYMMETRIC_VIEW_COUNTS))}"
-
-
-def _check_unit_quaternion(values: list[float]) -> str | None:
-    norm = float(np.linalg.norm(values))
-    return None if abs(norm - 1.0) <= 1e-3 else f"quaternion norm is {norm:.4f}, expected 1"
-
-
 INFERENCE_NODE_PARAMETERS = (
     ParameterSpec(
         "planners",
         list(NETWORK_PLANNERS),
-        "Planners loaded at start (a missing model is reported per request, not fatal)",
+        "Planners loaded in this node at start; a missing or unreadable model stops the node. "
+        f"{PROP_PLANNER} when not listed is served by the fallback node (/plan_grasp)",
         choices=PLANNER_NAMES,
         read_only=True,
     ),
@@ -135,7 +149,9 @@ INFERENCE_NODE_PARAMETERS = (
         "Run GQ-STN, MultiGrasp and DirectGrasp on this many quarter-turned and mirrored copies "
         "of the view in one batch and return the grasp GQ-CNN rates highest (1: the paper's "
         "single pass)",
-        check_value=_check_symmetric_views,
+        min_value=min(SYMMETRIC_VIEW_COUNTS),
+        max_value=max(SYMMETRIC_VIEW_COUNTS),
+        choices=SYMMETRIC_VIEW_COUNTS,
         read_only=True,
     ),
     ParameterSpec(
@@ -152,7 +168,8 @@ INFERENCE_NODE_PARAMETERS = (
         "",
         "GQ-CNN checkpoint that judges GQ-STN's, MultiGrasp's and DirectGrasp's grasps (q, "
         "robust label, choice among symmetric views) instead of their own GQ-CNN head; a "
-        "relative path is inside models_dir ('' = their own head, as in the paper)",
+        "relative path is inside models_dir ('' = their own head, as in the paper); a missing "
+        "or unreadable file stops the node",
         read_only=True,
     ),
     gripper_parameter_spec(
@@ -233,21 +250,20 @@ INFERENCE_NODE_PARAMETERS = (
         length=6,
         check_value=_check_intrinsics,
     ),
-    ParameterSpec("hand_eye.enabled", False, "Publish grasps in base_link too (hand-eye known)"),
     ParameterSpec(
-        "hand_eye.position",
-        [0.0, 0.0, 0.0],
-        "Camera optical frame origin in the base frame, metres",
-        length=3,
+        "hand_eye.enabled",
+        False,
+        "The hand-eye calibration is known: publish the camera's pose in hand_eye.base_frame on "
+        "/tf_static, grasps on /grasp_pose/base_link and the markers in hand_eye.base_frame",
+        read_only=True,
     ),
+    *HAND_EYE_PARAMETERS,
     ParameterSpec(
-        "hand_eye.orientation_xyzw",
-        [0.0, 0.0, 0.0, 1.0],
-        "Camera optical frame orientation in the base frame, unit quaternion (x, y, z, w)",
-        length=4,
-        check_value=_check_unit_quaternion,
+        "grasp_frame",
+        "grasp",
+        "TF frame of the latest grasp (/tf; parent: the depth image's frame)",
+        read_only=True,
     ),
-    ParameterSpec("hand_eye.base_frame", "base_link", "The robot base frame"),
 )
 
 
@@ -279,8 +295,9 @@ class InferenceNode(Node):
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, INFERENCE_NODE_PARAMETERS)
         self.gripper = load_gripper_parameter(self.parameters)
+        self.hand_eye_enabled = bool(self.parameters["hand_eye.enabled"])
+        HandEye.from_parameters(self.parameters)  # refuse an invalid calibration at start
         self.planners: dict[str, GraspPlanner] = {}
-        self.unavailable: dict[str, str] = {}
         self.load_planners()
         # Per-request timestamps in the log at debug level, to split the round trip of a
         # request between processes (benchmarks/detect_grasp_overhead.py --breakdown).
@@ -299,7 +316,9 @@ class InferenceNode(Node):
         self.grasp_publisher = self.create_publisher(Grasp, GRASP_TOPIC, RESULT_QOS)
         self.base_grasp_publisher = self.create_publisher(Grasp, BASE_GRASP_TOPIC, RESULT_QOS)
         self.marker_publisher = self.create_publisher(MarkerArray, MARKER_TOPIC, RESULT_QOS)
-        self.debug_publisher = self.create_publisher(Image, DEBUG_IMAGE_TOPIC, SENSOR_QOS)
+        # Reliable keep-last-1: received by RViz's default (reliable) and best-effort subscribers.
+        self.debug_publisher = self.create_publisher(Image, DEBUG_IMAGE_TOPIC, DEBUG_IMAGE_QOS)
+        self.create_transform_publishers()
         self.fallback_client = self.create_client(
             PlanGrasp, FALLBACK_SERVICE, callback_group=self.fallback_group
         )
@@ -321,21 +340,20 @@ class InferenceNode(Node):
         self.create_service(
             DetectGrasp, DETECT_SERVICE, self.on_detect_grasp, callback_group=self.inference_group
         )
-        loaded = ", ".join(self.planners) or "none"
-        judge = self.parameters["judge_model"] or "each network's own GQ-CNN head"
-        self.get_logger().info(
-            f"inference node ready: {DETECT_SERVICE}, planners loaded: {loaded}; networks on "
-            f"{self.parameters['symmetric_views']} view(s), {self.parameters['view_scale']} "
-            f"view scale, grasps judged by {judge}"
-        )
+        self.get_logger().info(self.startup_summary())
 
     # --- start-up --------------------------------------------------------------------------
 
     def load_planners(self) -> None:
-        """Load every planner of `planners`; a missing model is noted (and reported per
-        request), a model trained for another gripper stops the node (ParameterValueError)."""
+        """Load every planner of `planners`; a missing or unreadable model, or one trained
+        for another gripper, stops the node (ParameterValueError naming the file)."""
         models_dir = self.parameters["models_dir"] or None
         backend = self.parameters["backend"]
+        judge = self.parameters["judge_model"]
+        if judge:
+            judge_path = Path(models_dir or default_models_dir()) / judge  # absolute stays
+            if not judge_path.is_file():
+                raise ParameterValueError(f"parameter judge_model: {judge_path} does not exist")
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
                 options = (
@@ -353,8 +371,9 @@ class InferenceNode(Node):
             except GripperMismatchError as error:
                 raise ParameterValueError(f"parameter gripper: planner {name}: {error}") from error
             except (PlannerUnavailable, ValueError) as error:
-                self.unavailable[name] = str(error)
-                self.get_logger().warning(f"planner {name}: {error}")
+                raise ParameterValueError(
+                    f"parameter planners: planner {name} cannot be loaded: {error}"
+                ) from error
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -401,14 +420,20 @@ class InferenceNode(Node):
                 frame = self.latest_detection_frame()
             else:
                 frame = self.request_detection_frame(request.depth, request.camera_info)
-            grasp = self.plan(frame, planner, started)
+            forwarded = self.forwards(planner)
+            if forwarded:
+                grasp = await self.plan_through_fallback_node(frame, started)
+            else:
+                grasp = self.plan(frame, planner, started)
         except RequestRefusedError as error:
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
             response.success = False
             response.message = str(error)
             return response
         response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
-        fallback_allowed = self.parameters["allow_fallback"] and not request.disable_fallback
+        fallback_allowed = (
+            self.parameters["allow_fallback"] and not request.disable_fallback and not forwarded
+        )
         if not grasp.robust and fallback_allowed:
             fallback_grasp, note = await self.call_fallback(frame)
             if fallback_grasp is not None:
@@ -471,7 +496,7 @@ class InferenceNode(Node):
     def latest_detection_frame(self) -> DetectionFrame:
         received = self.latest_frame
         if received is None:
-            raise RequestRefusedError(f"no depth frame received yet on {INPAINTED_TOPIC}")
+            raise RequestRefusedError(self.no_frame_reason())
         age_s = time.monotonic() - received.received_s
         max_age_s = self.parameters["max_frame_age_s"]
         if max_age_s > 0 and age_s > max_age_s:
@@ -526,8 +551,6 @@ class InferenceNode(Node):
                 raise RequestRefusedError(
                     f"unknown planner {planner_name!r}: expected one of {', '.join(PLANNER_NAMES)}"
                 )
-            if planner_name in self.unavailable:
-                raise RequestRefusedError(self.unavailable[planner_name])
             raise RequestRefusedError(
                 f"planner {planner_name!r} is not loaded by this node "
                 f"(parameter planners: {', '.join(self.parameters['planners'])})"
@@ -598,21 +621,115 @@ class InferenceNode(Node):
             return None, "fallback returned no grasp"
         return response.grasps[0], f"grasp from {response.grasps[0].planner}"
 
+    # --- planners served by the fallback node ---------------------------------------------
+
+    def forwards(self, planner_name: str) -> bool:
+        """True when `planner_name` is not loaded here and the fallback node serves it."""
+        return planner_name == PROP_PLANNER and planner_name not in self.planners
+
+    async def plan_through_fallback_node(self, frame: DetectionFrame, started: float) -> Grasp:
+        """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, judged by this node's
+        robust_threshold; RequestRefusedError says why there is none."""
+        grasp, note = await self.call_fallback(frame)
+        if grasp is None:
+            raise RequestRefusedError(
+                f"planner {PROP_PLANNER} is served by the fallback node: {note}"
+            )
+        grasp.planning_time = float(time.perf_counter() - started)
+        grasp.robust = bool(grasp.q_value >= self.parameters["robust_threshold"])
+        return grasp
+
+    # --- messages to the user --------------------------------------------------------------
+
+    def startup_summary(self) -> str:
+        """The one start-up line: what is served and what was loaded."""
+        models_dir = self.parameters["models_dir"] or str(default_models_dir())
+        loaded = ", ".join(self.planners)
+        forwarded = (
+            f"; {PROP_PLANNER} through {FALLBACK_SERVICE}"
+            if PROP_PLANNER not in self.planners
+            else ""
+        )
+        judge = self.parameters["judge_model"] or "each network's own GQ-CNN head"
+        if self.hand_eye_enabled:
+            hand_eye = HandEye.from_parameters(self.parameters)
+            frames = (
+                f"grasps also in {hand_eye.base_frame} ({hand_eye.camera_frame} on "
+                f"{TF_STATIC_TOPIC})"
+            )
+        else:
+            frames = "no hand-eye calibration (grasps in the camera frame only)"
+        return (
+            f"inference node ready: {DETECT_SERVICE}; planners {loaded} from {models_dir}"
+            f"{forwarded}; {self.parameters['backend']}, {self.parameters['symmetric_views']} "
+            f"view(s), {self.parameters['view_scale']} view scale, judged by {judge}; gripper "
+            f"{self.gripper.name}; {frames}"
+        )
+
+    def no_frame_reason(self) -> str:
+        """Why no depth frame has arrived yet, naming the topic that is missing."""
+        reason = f"no depth frame received yet on {INPAINTED_TOPIC}"
+        if self.count_publishers(INPAINTED_TOPIC) == 0:
+            return f"{reason}: nothing publishes it (is the depth node running?)"
+        if self.count_publishers(RAW_DEPTH_TOPIC) == 0:
+            return (
+                f"{reason}: nothing publishes {RAW_DEPTH_TOPIC}, the depth node's input (is the "
+                "camera driver running?)"
+            )
+        return f"{reason} (the depth node has not published a frame from {RAW_DEPTH_TOPIC} yet)"
+
     # --- publications ----------------------------------------------------------------------
 
-    def hand_eye(self) -> RigidTransform:
-        return RigidTransform.from_pose(
-            self.parameters["hand_eye.position"], self.parameters["hand_eye.orientation_xyzw"]
+    def create_transform_publishers(self) -> None:
+        """/tf for grasp frames; /tf_static with the camera's pose when the hand-eye is known."""
+        self.tf_publisher = self.create_publisher(TFMessage, TF_TOPIC, TF_QOS)
+        self.tf_static_publisher = self.create_publisher(TFMessage, TF_STATIC_TOPIC, TF_STATIC_QOS)
+        self.published_camera_transform = None
+        if self.hand_eye_enabled:
+            self.publish_camera_transform(HandEye.from_parameters(self.parameters))
+
+    def publish_camera_transform(self, hand_eye: HandEye) -> None:
+        """The camera optical frame in the base frame on /tf_static (again when it changed)."""
+        transform = hand_eye.transform_stamped()
+        if transform != self.published_camera_transform:
+            self.tf_static_publisher.publish(TFMessage(transforms=[transform]))
+            self.published_camera_transform = transform
+
+    def publish_grasp_transform(self, grasp: Grasp) -> None:
+        """The grasp frame (origin at the grasp centre, x = approach, y = jaw axis) on /tf,
+        child of the frame the grasp is given in, stamped with its depth frame's stamp."""
+        transform = transform_stamped(
+            pose_to_transform(grasp.pose),
+            grasp.header.frame_id,
+            self.parameters["grasp_frame"],
+            grasp.header.stamp,
         )
+        self.tf_publisher.publish(TFMessage(transforms=[transform]))
+
+    def grasp_in_base(self, grasp: Grasp) -> Grasp | None:
+        """`grasp` in the hand-eye base frame; None without a calibration for its frame."""
+        if not self.hand_eye_enabled:
+            return None
+        hand_eye = HandEye.from_parameters(self.parameters)
+        self.publish_camera_transform(hand_eye)
+        if grasp.header.frame_id != hand_eye.camera_frame:
+            self.get_logger().warning(
+                f"grasp in frame {grasp.header.frame_id!r}, not the calibrated camera frame "
+                f"{hand_eye.camera_frame!r} (hand_eye.camera_frame): not published in "
+                f"{hand_eye.base_frame}",
+                throttle_duration_sec=60.0,
+            )
+            return None
+        return grasp_in_frame(grasp, hand_eye.base_from_camera, hand_eye.base_frame)
 
     def publish_grasp(self, grasp: Grasp, frame: DetectionFrame) -> None:
         self.grasp_publisher.publish(grasp)
-        if self.parameters["hand_eye.enabled"]:
-            base_grasp = grasp_in_frame(
-                grasp, self.hand_eye(), self.parameters["hand_eye.base_frame"]
-            )
+        self.publish_grasp_transform(grasp)
+        base_grasp = self.grasp_in_base(grasp)
+        if base_grasp is not None:
             self.base_grasp_publisher.publish(base_grasp)
-        self.marker_publisher.publish(gripper_markers(grasp, self.gripper))
+        shown = base_grasp if base_grasp is not None else grasp
+        self.marker_publisher.publish(gripper_markers(shown, self.gripper))
         if self.debug_publisher.get_subscription_count() > 0:
             self.debug_publisher.publish(grasp_debug_image(frame.depth_m, grasp, frame.header))
 

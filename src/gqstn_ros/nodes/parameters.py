@@ -45,7 +45,7 @@ class ParameterSpec:
     """One node parameter: its default (which fixes its type), description and limits.
 
     min_value/max_value bound a number (every element of a numeric array); `choices` lists the
-    accepted strings (every element of a string array); `length` fixes an array's length;
+    accepted strings or integers (every element of an array); `length` fixes an array's length;
     `check_value` is an extra rule returning a refusal reason or None. Read-only parameters can
     only be set at start (YAML, `-p`).
     """
@@ -55,7 +55,7 @@ class ParameterSpec:
     description: str
     min_value: float | None = None
     max_value: float | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] | tuple[int, ...] = ()
     length: int | None = None
     read_only: bool = False
     check_value: Callable[[Any], str | None] | None = None
@@ -75,7 +75,7 @@ class ParameterSpec:
             high = "inf" if self.max_value is None else f"{self.max_value:g}"
             parts.append(f"in [{low}, {high}]")
         if self.choices:
-            parts.append(f"one of {', '.join(self.choices)}")
+            parts.append(f"one of {', '.join(map(str, self.choices))}")
         if self.length is not None:
             parts.append(f"exactly {self.length} values")
         return "; ".join(parts)
@@ -121,7 +121,7 @@ class ParameterSpec:
             if self.max_value is not None and item > self.max_value:
                 return f"{item} is above the maximum {self.max_value:g}"
         if self.choices and item not in self.choices:
-            return f"{item!r} is not one of {', '.join(self.choices)}"
+            return f"{item!r} is not one of {', '.join(map(str, self.choices))}"
         return None
 
 
