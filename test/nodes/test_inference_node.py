@@ -419,3 +419,87 @@ def test_the_gripper_profile_sizes_the_markers_and_must_match_the_model(
         (g.finger_depth, g.finger_thickness, g.finger_width)
     )
     assert palm.scale.y == pytest.approx(response.grasp.width + 2 * g.finger_thickness, abs=1e-6)
+
+
+def test_every_planner_through_detect_grasp_with_tf_and_base_link_grasps(
+    start_node, client_node
+) -> None:
+    """prop_gqcnn is answered through the fallback node; each grasp is a TF frame, and with the
+    hand-eye calibration the camera is on /tf_static (received by a late subscriber, as RViz),
+    the grasp on /grasp_pose/base_link and the markers in base_link; the debug image reaches a
+    reliable subscriber."""
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy
+    from tf2_msgs.msg import TFMessage
+
+    from gqstn_ros.frames import RigidTransform
+    from gqstn_ros.nodes.grasp_messages import pose_to_transform
+    from gqstn_ros.nodes.transforms import transform_from_message
+    from gqstn_ros.planner_registry import default_models_dir
+
+    node, executor = client_node
+    position, orientation = [0.4, 0.1, 0.8], [0.7071068, -0.7071068, 0.0, 0.0]
+    start_node("fallback_node", "-p", f"models_dir:={default_models_dir()}")
+    inference = start_inference(
+        start_node,
+        "-p", "hand_eye.enabled:=true",
+        "-p", f"hand_eye.position:={position}",
+        "-p", f"hand_eye.orientation_xyzw:={orientation}",
+    )  # fmt: skip
+    inference.wait_for_log("inference node ready", 60)
+    assert "planners directgrasp from" in inference.output()
+    assert "prop_gqcnn through /plan_grasp" in inference.output()
+    received: dict[str, list] = {"static": [], "tf": [], "base": [], "markers": [], "debug": []}
+    latched = QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=1,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    )
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(TFMessage, "/tf_static", received["static"].append, latched)
+    node.create_subscription(TFMessage, "/tf", received["tf"].append, reliable)
+    node.create_subscription(Grasp, "/grasp_pose/base_link", received["base"].append, reliable)
+    node.create_subscription(MarkerArray, "/grasp_markers", received["markers"].append, reliable)
+    node.create_subscription(Image, "/grasp_debug_image", received["debug"].append, reliable)
+    # Published once at start, before this subscriber existed.
+    assert spin_until(executor, lambda: received["static"], TIMEOUT_S)
+    (camera,) = received["static"][0].transforms
+    assert (camera.header.frame_id, camera.child_frame_id) == (
+        "base_link",
+        "camera_depth_optical_frame",
+    )
+    base_from_camera = transform_from_message(camera)
+    assert base_from_camera.translation.tolist() == pytest.approx(position)
+    client = detect_client(client_node)
+    depth, info = synthetic_depth_request(21, stamp_nanosec=55)
+    for planner in ("prop_gqcnn", "directgrasp"):
+        for kind, messages in received.items():
+            if kind != "static":
+                messages.clear()
+        request = DetectGrasp.Request(depth=depth, camera_info=info, planner=planner)
+        response = call(client_node, client, request)
+        assert response.success, response.message
+        grasp = response.grasp
+        assert grasp.planner == planner and not response.used_fallback
+        assert grasp.header.frame_id == "camera_depth_optical_frame"
+        assert spin_until(
+            executor,
+            lambda: received["tf"] and received["base"] and received["markers"],
+            TIMEOUT_S,
+        )
+        (frame,) = received["tf"][-1].transforms
+        assert (frame.header.frame_id, frame.child_frame_id) == (
+            "camera_depth_optical_frame",
+            "grasp",
+        )
+        assert frame.header.stamp.nanosec == 55
+        camera_from_grasp = pose_to_transform(grasp.pose)
+        assert transform_from_message(frame).matrix() == pytest.approx(
+            camera_from_grasp.matrix(), abs=1e-6
+        )
+        base = received["base"][-1]
+        assert base.header.frame_id == "base_link" and base.planner == planner
+        expected: RigidTransform = base_from_camera.compose(camera_from_grasp)
+        assert pose_to_transform(base.pose).matrix() == pytest.approx(expected.matrix(), abs=1e-5)
+        assert {m.header.frame_id for m in received["markers"][-1].markers} == {"base_link"}
+        assert spin_until(executor, lambda: received["debug"], TIMEOUT_S)

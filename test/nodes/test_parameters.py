@@ -88,3 +88,14 @@ def test_a_missing_or_unusable_gripper_profile_stops_the_node_naming_file_and_fi
         node.reader.join(5)
         assert "[FATAL]" in node.output(), node.output()
         assert f"invalid configuration: parameter gripper: {expected}" in node.output()
+
+
+def test_integer_choices_are_described_and_enforced() -> None:
+    from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+
+    spec = next(s for s in INFERENCE_NODE_PARAMETERS if s.name == "symmetric_views")
+    descriptor = spec.descriptor()  # what `ros2 param describe` shows
+    assert "one of 1, 2, 4, 8" in descriptor.additional_constraints
+    assert (descriptor.integer_range[0].from_value, descriptor.integer_range[0].to_value) == (1, 8)
+    assert spec.check(4) is None
+    assert spec.check(3) == "3 is not one of 1, 2, 4, 8"
