@@ -15,6 +15,7 @@ rclpy imports here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ TRUE_FALSE = ("true", "false")
 # (Fast DDS's 512 KB default is smaller than one 640x480 frame: see the file's comment).
 FASTDDS_PROFILE_FILE = "fastdds_large_frames.xml"
 FASTDDS_PROFILE_BUNDLED = "bundled"
+# config/ file of the hand-eye calibration (a `/**` section): given to every node that uses the
+# camera's pose in base_link (inference, executor, simulated world), before its own file.
+HAND_EYE_FILE = "hand_eye.yaml"
 FASTDDS_PROFILE_NONE = "none"
 # Environment variables through which Fast DDS (and its older name, Fast RTPS) loads a profile.
 FASTDDS_PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
@@ -105,7 +109,37 @@ LAUNCH_ARGUMENTS = (
         f"names a profile; '{FASTDDS_PROFILE_NONE}' = leave the environment alone; else a file "
         "path. Ignored when RMW_IMPLEMENTATION is not Fast DDS",
     ),
+    LaunchArgument(
+        "respawn",
+        "false",
+        "true: a node process that exits (a crash, kill, out of memory) is started again after "
+        "respawn_delay seconds instead of being left down; false: it stays down (run_graph then "
+        "stops the others)",
+        TRUE_FALSE,
+    ),
+    LaunchArgument(
+        "respawn_delay",
+        "2.0",
+        "Seconds between a node's exit and its restart (respawn:=true)",
+    ),
 )
+
+
+MAX_RESPAWN_DELAY_S = 3600.0
+
+
+def _respawn_delay(text: str) -> float:
+    """The respawn_delay launch argument in seconds; ValueError names it when invalid."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= MAX_RESPAWN_DELAY_S:
+        raise ValueError(
+            f"launch argument respawn_delay:={text!r} must be a number of seconds in "
+            f"[0, {MAX_RESPAWN_DELAY_S:g}]"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -121,6 +155,14 @@ class GraphArguments:
     judge_model: str = ""
     params_file: str = ""
     fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
+    respawn: bool = False
+    respawn_delay: float = 2.0  # seconds
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.respawn_delay <= MAX_RESPAWN_DELAY_S:
+            raise ValueError(
+                f"respawn_delay must be in [0, {MAX_RESPAWN_DELAY_S:g}] s, got {self.respawn_delay}"
+            )
 
     @classmethod
     def from_strings(cls, values: Mapping[str, str]) -> GraphArguments:
@@ -160,6 +202,8 @@ class GraphArguments:
             judge_model=parsed["judge_model"],
             params_file=parsed["params_file"],
             fastdds_profile=profile,
+            respawn=parsed["respawn"] == "true",
+            respawn_delay=_respawn_delay(parsed["respawn_delay"]),
         )
 
 
@@ -180,6 +224,9 @@ class NodeSpec:
     parameters: tuple[tuple[str, ParameterOverride], ...] = ()
     remappings: tuple[tuple[str, str], ...] = ()
     extra_parameter_files: tuple[str, ...] = field(default=())  # absolute paths (params_file)
+    # A managed (lifecycle) node: launch starts it as launch_ros's LifecycleNode. Its own
+    # `autostart` parameter says which transitions it takes by itself.
+    lifecycle: bool = False
 
     @property
     def module(self) -> str:
@@ -212,9 +259,11 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "sim_world_node",
             None,  # hosts the simulated world and the executor node: keep both names
-            ("sim_world_node.yaml", "executor_node.yaml"),
+            (HAND_EYE_FILE, "sim_world_node.yaml", "executor_node.yaml"),
             "sim",
-            parameters=gripper,  # the simulated world's and its executor's
+            # The simulated world's and its executor's; the executor activates itself (the
+            # simulated arm may move as soon as the bench is up).
+            parameters=(("autostart", "activate"), *gripper),
             extra_parameter_files=extra,
         ),
         NodeSpec(
@@ -229,7 +278,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "inference_node",
             "inference_node",
-            ("inference_node.yaml",),
+            (HAND_EYE_FILE, "inference_node.yaml"),
             "always",
             parameters=inference,
             extra_parameter_files=extra,
@@ -247,7 +296,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "executor_node",
             "executor_node",
-            ("executor_node.yaml",),
+            (HAND_EYE_FILE, "executor_node.yaml"),
             "real",
             parameters=(
                 ("robot_ip", arguments.robot_ip),
@@ -255,6 +304,9 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
                 ("gripper_port", arguments.gripper_port),
             ),
             extra_parameter_files=extra,
+            # Configures itself (config/executor_node.yaml: autostart configure); the real arm
+            # moves only after an explicit `ros2 lifecycle set /executor_node activate`.
+            lifecycle=True,
         ),
     ]
 

@@ -32,10 +32,23 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import DepthFrameError, InpaintConfig, inpaint_depth, invalid_mask
+from gqstn_ros.nodes.limit_parameters import (
+    camera_parameter_spec,
+    image_limits,
+    load_camera_range,
+    max_image_pixels_spec,
+)
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
     spin_node,
+)
+from gqstn_ros.nodes.request_limits import (
+    CameraRange,
+    RequestLimitError,
+    check_camera_info,
+    check_depth_image,
+    mask_out_of_range,
 )
 
 NODE_NAME = "depth_node"
@@ -96,12 +109,14 @@ def prepare_depth_frame(
     intrinsics: CameraIntrinsics,
     inpaint: InpaintConfig,
     geometry: FrameGeometry | None = None,
+    camera_range: CameraRange | None = None,
 ) -> PreparedFrame:
     """Validate, convert to metres, crop, inpaint and resize one depth image.
 
     `intrinsics` must describe `image` (same size). Raises `RejectedFrameError` naming the problem:
     unsupported encoding, data length mismatch, zero size, size mismatch, a crop outside the
-    frame, or a frame without enough valid pixels.
+    frame, depths outside `camera_range` (beyond a few pixels, which become invalid), or a frame
+    without enough valid pixels.
     """
     geometry = geometry or FrameGeometry()
     try:
@@ -124,6 +139,11 @@ def prepare_depth_frame(
             geometry.crop_y : geometry.crop_y + geometry.crop_height,
             geometry.crop_x : geometry.crop_x + geometry.crop_width,
         ]
+    if camera_range is not None:
+        try:
+            depth_m = mask_out_of_range(depth_m, camera_range)
+        except RequestLimitError as error:
+            raise RejectedFrameError(str(error)) from error
     invalid_ratio = float(invalid_mask(depth_m).mean())
     try:
         filled = inpaint_depth(depth_m, inpaint)
@@ -197,6 +217,8 @@ DEPTH_NODE_PARAMETERS = (
         max_value=3600.0,
         read_only=True,
     ),
+    camera_parameter_spec(),
+    max_image_pixels_spec(),
 )
 
 
@@ -226,6 +248,8 @@ class DepthNode(Node):
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, DEPTH_NODE_PARAMETERS)
+        self.camera_range = load_camera_range(self.parameters)
+        self.image_limits = image_limits(self.parameters)
         self.latest_info: CameraInfo | None = None
         self.statistics = FrameStatistics()
         self.total_published = 0
@@ -262,11 +286,13 @@ class DepthNode(Node):
         try:
             if self.latest_info is None:
                 raise RejectedFrameError(f"no camera_info received yet on {RAW_INFO_TOPIC}")
+            self.check_limits(image, self.latest_info)
             prepared = prepare_depth_frame(
                 image,
                 camera_info_to_intrinsics(self.latest_info),
                 self.inpaint_config(),
                 self.frame_geometry(),
+                self.camera_range,
             )
         except (RejectedFrameError, DepthImageError, ValueError) as error:
             self.statistics.dropped += 1
@@ -278,6 +304,12 @@ class DepthNode(Node):
         self.total_published += 1
         self.statistics.invalid_ratio_sum += prepared.invalid_ratio
         self.statistics.latency_sum_s += time.perf_counter() - started
+
+    def check_limits(self, image: Image, info: CameraInfo) -> None:
+        """Refuse (RequestLimitError) a frame or camera_info outside the limits of
+        `gqstn_ros.nodes.request_limits`, before any conversion."""
+        check_depth_image(image, self.image_limits, f"frame on {RAW_DEPTH_TOPIC}")
+        check_camera_info(info, f"camera_info on {RAW_INFO_TOPIC}")
 
     def report_problem(self, message: str) -> None:
         """Log a dropped frame: a new reason at once, a repeated one once a second."""

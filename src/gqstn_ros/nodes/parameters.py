@@ -14,7 +14,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from rcl_interfaces.msg import (
     FloatingPointRange,
@@ -228,33 +228,22 @@ def load_gripper_parameter(parameters: NodeParameters) -> GripperConfig:
         raise ParameterValueError(f"parameter {GRIPPER_PARAMETER}: {error}") from error
 
 
-def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> None:
-    """The thin `main()` of every node: init, build, spin, clean up.
+def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> NoReturn:
+    """The thin `main()` of every node: build, spin, stop, end the process.
 
     One thread spins a SingleThreadedExecutor, more a `QuietMultiThreadedExecutor` (rclpy's
     MultiThreadedExecutor without its busy loop, see `gqstn_ros.nodes.executors`).
 
     An invalid configuration (ParameterValueError while building) is logged and exits with
-    code 2, so a launcher reports it; Ctrl-C and external shutdown end quietly.
+    code 2, so a launcher reports it; SIGINT or SIGTERM at any moment end the process with
+    code 0 within about a second (`gqstn_ros.nodes.shutdown`). rclpy must be initialised.
     """
-    import rclpy  # noqa: PLC0415 - keeps the parameter specs importable without a context
-    from rclpy.executors import ExternalShutdownException  # noqa: PLC0415
-
     from gqstn_ros.nodes.executors import make_executor  # noqa: PLC0415
+    from gqstn_ros.nodes.shutdown import run_node_process  # noqa: PLC0415
 
-    node = None
-    executor = make_executor(num_threads)
-    try:
-        node = make_node()
-        executor.add_node(node)
-        executor.spin()
-    except ParameterValueError as error:
-        rclpy.logging.get_logger(node_name).fatal(f"invalid configuration: {error}")
-        raise SystemExit(2) from error
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node_process(
+        lambda nodes: nodes.append(make_node()),
+        node_name,
+        lambda: make_executor(num_threads),
+        ParameterValueError,
+    )

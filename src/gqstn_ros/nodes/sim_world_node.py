@@ -28,12 +28,11 @@ import json
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -50,6 +49,7 @@ from gqstn_ros.nodes.parameters import (
     gripper_parameter_spec,
     load_gripper_parameter,
 )
+from gqstn_ros.nodes.shutdown import run_node_process
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
 from gqstn_ros.sim.robot import (
     SimArm,
@@ -78,6 +78,8 @@ SENSOR_QOS = QoSProfile(
 )
 # A camera whose frames fail logs it once a second at most.
 RENDER_ERROR_LOG_PERIOD_S = 1.0
+# How long stopping the node waits for the camera thread to finish its frame (s).
+CAMERA_STOP_TIMEOUT_S = 1.0
 
 PARAMETERS = (
     ParameterSpec(
@@ -201,6 +203,8 @@ class SimWorldNode(Node):
                     self.publish_frame()
                     stats_frames += 1
                 except Exception as error:  # a bad frame must not stop the camera
+                    if self._stop.is_set():  # the node is stopping: the context may be gone
+                        break
                     now = time.monotonic()
                     if now - last_error_log > RENDER_ERROR_LOG_PERIOD_S:
                         self.get_logger().error(f"depth frame failed: {error}")
@@ -225,6 +229,8 @@ class SimWorldNode(Node):
         header.stamp = self.get_clock().now().to_msg()
         image = metres_to_image(depth, ENCODING_16UC1, header)
         info = intrinsics_to_camera_info(self.world.intrinsics, header)
+        if self._stop.is_set():  # rendered while the node began to stop: not published
+            return
         self._image_publisher.publish(image)
         self._info_publisher.publish(info)
         self.frames_published += 1
@@ -340,52 +346,57 @@ class SimWorldNode(Node):
         else:
             self.get_logger().info(message)
 
+    def begin_shutdown(self) -> None:
+        """The process is stopping (`gqstn_ros.nodes.shutdown`): no frame is published after
+        this returns, from a render in progress either."""
+        if hasattr(self, "_stop"):
+            self._stop.set()
+
     def destroy_node(self) -> None:
         # Also called on a node whose construction stopped at an invalid configuration.
         if hasattr(self, "_camera_thread"):
             self._stop.set()
-            self._camera_thread.join(timeout=5.0)
+            # One render at most; longer only while a reset or motion holds the world's lock
+            # (the process then ends without waiting for it).
+            self._camera_thread.join(timeout=CAMERA_STOP_TIMEOUT_S)
         super().destroy_node()
 
 
-def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    nodes: list[Node] = []
-    executor = QuietMultiThreadedExecutor(num_threads=4)
-    try:
-        world_node = SimWorldNode()
-        nodes.append(world_node)
-        if world_node.parameters["run_executor"]:
-            # Imported here: the executor node is optional for a camera-only world.
-            from gqstn_ros.nodes.executor_node import ExecutorNode  # noqa: PLC0415
+def build_nodes(nodes: list[Node]) -> None:
+    """The simulated world and, unless `run_executor` is false, the executor node driving its
+    arm and gripper; each is appended to `nodes` as soon as it exists."""
+    world_node = SimWorldNode()
+    nodes.append(world_node)
+    if world_node.parameters["run_executor"]:
+        # Imported here: the executor node is optional for a camera-only world.
+        from gqstn_ros.nodes.executor_node import ExecutorNode  # noqa: PLC0415
 
-            executor_node = ExecutorNode(
-                arm=SimArm(world_node.world),
-                gripper=SimGripper(world_node.world),
-                node_name=EXECUTOR_NODE_NAME,
+        executor_node = ExecutorNode(
+            arm=SimArm(world_node.world),
+            gripper=SimGripper(world_node.world),
+            node_name=EXECUTOR_NODE_NAME,
+        )
+        nodes.append(executor_node)
+        simulated, executed = world_node.gripper, executor_node.gripper_profile
+        differences = simulated.geometry_differences(executed)
+        if differences:
+            raise ParameterValueError(
+                f"{EXECUTOR_NODE_NAME} parameter gripper: {executed.name!r} differs from "
+                f"the simulated gripper {simulated.name!r} ({NODE_NAME} parameter gripper): "
+                f"{'; '.join(differences)} (simulated vs executor)"
             )
-            nodes.append(executor_node)
-            simulated, executed = world_node.gripper, executor_node.gripper_profile
-            differences = simulated.geometry_differences(executed)
-            if differences:
-                raise ParameterValueError(
-                    f"{EXECUTOR_NODE_NAME} parameter gripper: {executed.name!r} differs from "
-                    f"the simulated gripper {simulated.name!r} ({NODE_NAME} parameter gripper): "
-                    f"{'; '.join(differences)} (simulated vs executor)"
-                )
-        for node in nodes:
-            executor.add_node(node)
-        executor.spin()
-    except ParameterValueError as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid configuration: {error}")
-        raise SystemExit(2) from error
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        for node in reversed(nodes):
-            node.destroy_node()
-        rclpy.try_shutdown()
+
+
+def main(args: list[str] | None = None) -> NoReturn:
+    """Run the world (and its executor node) until SIGINT or SIGTERM (exit code 0; 2 for an
+    invalid configuration), see `gqstn_ros.nodes.shutdown`."""
+    rclpy.init(args=args)
+    run_node_process(
+        build_nodes,
+        NODE_NAME,
+        lambda: QuietMultiThreadedExecutor(num_threads=4),
+        ParameterValueError,
+    )
 
 
 if __name__ == "__main__":

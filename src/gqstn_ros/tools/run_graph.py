@@ -1,14 +1,18 @@
 """Run the bench's node graph without the `ros2` command: one process per node.
 
     python -m gqstn_ros.tools.run_graph [use_sim:=true] [robot_ip:=...] [gripper_port:=...]
-        [model_backend:=torch|onnxruntime] [params_file:=extra.yaml] [--only depth_node,...]
+        [model_backend:=torch|onnxruntime] [params_file:=extra.yaml]
+        [respawn:=true] [respawn_delay:=2.0] [--only depth_node,...]
 
 The same arguments and the same nodes as `ros2 launch gqstn_ros bench.launch.py`
 (`gqstn_ros.node_graph`). Each node runs as
 `python -m gqstn_ros.nodes.<executable> --ros-args -r __node:=<name> --params-file <yaml> -p ...`,
-its output prefixed with its name. SIGINT/SIGTERM are forwarded to every node; when a node
-exits on its own the runner reports it and stops the others (or keeps them with
-`--keep-going`). The exit status is 0 after a clean Ctrl-C, else the first failing node's.
+its output prefixed with its name. SIGINT/SIGTERM are forwarded to every node (as SIGINT), and
+each node's exit code is reported. When a node exits on its own the runner reports its code
+and, with `respawn:=true`, starts it again after `respawn_delay` seconds (not after an invalid
+configuration, exit code 2); else it stops the others (or keeps them with `--keep-going`).
+The exit status is 0 when every node exited with code 0, else the first failing node's
+(128 + N for a node ended by signal N).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -34,6 +39,7 @@ from gqstn_ros.node_graph import (
 
 STOP_TIMEOUT_S = 10.0
 POLL_PERIOD_S = 0.2
+INVALID_CONFIGURATION_CODE = 2  # a node's exit code for an invalid configuration (spin_node)
 
 
 def parameter_text(value: ParameterOverride) -> str:
@@ -66,6 +72,9 @@ class RunningNode:
         self, spec: NodeSpec, command: list[str], extra_env: Mapping[str, str] | None = None
     ) -> None:
         self.spec = spec
+        self.command = command
+        self.extra_env = extra_env
+        self.killed = False
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -81,15 +90,29 @@ class RunningNode:
         for line in self.process.stdout:
             print(f"[{self.spec.label}] {line}", end="", flush=True)
 
+    @property
+    def reported(self) -> bool:
+        """Exited before the graph stopped (its exit was reported then)."""
+        return self.process.returncode is not None
+
+    def restarted(self) -> RunningNode:
+        """The same node in a new process."""
+        return RunningNode(self.spec, self.command, self.extra_env)
+
     def interrupt(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
 
     def wait(self, timeout_s: float) -> int:
+        """The process's return code once it has exited; killed after `timeout_s`."""
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            print(f"[run_graph] {self.spec.label} ignored SIGINT: killing it", flush=True)
+            print(
+                f"[run_graph] {self.spec.label} ignored SIGINT for {timeout_s:g} s: killing it",
+                flush=True,
+            )
+            self.killed = True
             self.process.kill()
             return self.process.wait(timeout_s)
 
@@ -132,14 +155,38 @@ def select_nodes(specs: list[NodeSpec], only: str) -> list[NodeSpec]:
     return [spec for spec in specs if spec.label in wanted]
 
 
+def exit_status(code: int) -> int:
+    """A process's return code as a shell reports it: 128 + N when signal N ended it."""
+    return 128 - code if code < 0 else code
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was ended by {name} (code {code})"
+    return f"exited with code {code}"
+
+
 def run(
     specs: list[NodeSpec],
     config_dir: Path,
     keep_going: bool = False,
     extra_env: Mapping[str, str] | None = None,
+    respawn: bool = False,
+    respawn_delay_s: float = 0.0,
 ) -> int:
     """Start `specs` (their environment: ours plus `extra_env`), wait for a signal or a node's
-    exit, stop everything; the exit status."""
+    exit, stop everything; the exit status.
+
+    A node that exits on its own is reported with its code; with `respawn` it is started again
+    after `respawn_delay_s` (unless it stopped for an invalid configuration, code 2: starting
+    it again cannot help), else the others are stopped (or kept with `keep_going`). On SIGINT
+    or SIGTERM every node gets SIGINT and each one's exit code is reported. The exit status is
+    0 when every node exited with 0, else the first failing node's (128 + N for signal N).
+    """
     commands = [node_command(spec, config_dir) for spec in specs]  # all files checked first
     stop = threading.Event()
     received: list[int] = []
@@ -150,33 +197,62 @@ def run(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     nodes: list[RunningNode] = []
-    status = 0
+    failures: list[int] = []
+    restarts: dict[str, int] = {}
     try:
         for spec, command in zip(specs, commands, strict=True):
-            print(f"[run_graph] starting {spec.label}: {' '.join(command)}", flush=True)
             nodes.append(RunningNode(spec, command, extra_env))
+            print(
+                f"[run_graph] started {spec.label} (pid {nodes[-1].process.pid}): "
+                f"{' '.join(command)}",
+                flush=True,
+            )
         running = list(nodes)
-        while running and not stop.wait(POLL_PERIOD_S):
+        due: dict[int, float] = {}  # index in nodes -> time.monotonic() of its restart
+        while (running or due) and not stop.wait(POLL_PERIOD_S):
             for node in list(running):
                 code = node.process.poll()
                 if code is None:
                     continue
                 running.remove(node)
-                print(f"[run_graph] {node.spec.label} exited with code {code}", flush=True)
-                status = status or (code if code != 0 else 1)
-                if not keep_going:
+                node.reader.join(STOP_TIMEOUT_S)
+                print(f"[run_graph] {node.spec.label} {describe_exit(code)}", flush=True)
+                if code != 0:
+                    failures.append(exit_status(code))
+                if respawn and code != INVALID_CONFIGURATION_CODE:
+                    print(
+                        f"[run_graph] respawning {node.spec.label} in {respawn_delay_s:g} s",
+                        flush=True,
+                    )
+                    due[nodes.index(node)] = time.monotonic() + respawn_delay_s
+                elif not keep_going:
                     stop.set()
+            for index, when in list(due.items()):
+                if time.monotonic() >= when and not stop.is_set():
+                    del due[index]
+                    label = nodes[index].spec.label
+                    nodes[index] = nodes[index].restarted()
+                    restarts[label] = restarts.get(label, 0) + 1
+                    print(
+                        f"[run_graph] {label} respawned (pid {nodes[index].process.pid}, "
+                        f"restart {restarts[label]})",
+                        flush=True,
+                    )
+                    running.append(nodes[index])
     finally:
         for node in nodes:
             node.interrupt()
         for node in nodes:
+            if node.reported:
+                continue
             code = node.wait(STOP_TIMEOUT_S)
             node.reader.join(STOP_TIMEOUT_S)
-            if received and code not in (0, -signal.SIGINT):
-                print(f"[run_graph] {node.spec.label} stopped with code {code}", flush=True)
+            print(f"[run_graph] {node.spec.label} {describe_exit(code)}", flush=True)
+            if code != 0:
+                failures.append(exit_status(code))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return status
+    return failures[0] if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra_env = node_environment(arguments, config_dir, os.environ)
         for name, value in extra_env.items():
             print(f"[run_graph] nodes run with {name}={value}", flush=True)
-        return run(specs, config_dir, options.keep_going, extra_env)
+        return run(
+            specs,
+            config_dir,
+            options.keep_going,
+            extra_env,
+            respawn=arguments.respawn,
+            respawn_delay_s=arguments.respawn_delay,
+        )
     except (ValueError, FileNotFoundError) as error:
         print(f"[run_graph] {error}", file=sys.stderr, flush=True)
         return 2

@@ -1,0 +1,168 @@
+"""How a planning service takes requests: every request answered, none waiting unboundedly.
+
+- `SERVICE_QOS`: the services' request queue holds SERVICE_QUEUE_DEPTH requests (rclpy's
+  default keeps 10 and silently drops the rest of a burst). Callers that send many requests at
+  once give their client the same profile, else their own queue drops the answers.
+- `AdmissionGate`: a bounded count of requests in flight. The service callback runs in a
+  reentrant callback group and only admits or refuses, so a burst is taken off the queue at
+  once; a request beyond the bound is answered at once with a "busy" refusal naming the bound.
+- `PlanningWorker`: one thread runs the planner for every admitted request, in order; the
+  service coroutine awaits it without holding an executor thread, so the node keeps taking
+  (and refusing) requests while a planner runs. `close` answers every request still waiting
+  with `ShuttingDownError`.
+- `ALIVE_QOS` and `alive_topic`: a planning service's server holds a publisher on
+  `<service>/alive` with automatic liveliness and a short lease, and its callers subscribe:
+  a server that dies (even by kill -9) is noticed within ALIVE_LEASE_S, not after DDS's
+  20 s participant lease or a per-request timeout.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rclpy.duration import Duration
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    LivelinessPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+from rclpy.task import Future
+
+T = TypeVar("T")
+
+SERVICE_QUEUE_DEPTH = 256  # requests (and answers) a service's DDS queues hold
+SERVICE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=SERVICE_QUEUE_DEPTH,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+ALIVE_LEASE_S = 1.0  # a planning server not heard of for this long is dead (seconds)
+ALIVE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+    liveliness=LivelinessPolicy.AUTOMATIC,
+    liveliness_lease_duration=Duration(seconds=ALIVE_LEASE_S),
+)
+BUSY_PREFIX = "busy:"  # every refusal for lack of capacity starts with this
+
+
+def alive_topic(service: str) -> str:
+    """The liveliness topic of a planning service (`/plan_grasp` -> `/plan_grasp/alive`)."""
+    return f"{service.rstrip('/')}/alive"
+
+
+class ShuttingDownError(RuntimeError):
+    """The node is stopping: the request is answered without a result."""
+
+
+class AdmissionGate:
+    """At most `limit` requests in flight; thread-safe.
+
+    `parameter` names the node parameter that sets the limit (for the refusal message).
+    """
+
+    def __init__(self, limit: int, parameter: str) -> None:
+        if limit < 1:
+            raise ValueError(f"{parameter} must be >= 1, got {limit}")
+        self.limit = limit
+        self.parameter = parameter
+        self._count = 0
+        self._lock = threading.Lock()
+        self.admitted = 0  # totals since start, for logs and tests
+        self.refused = 0
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._count
+
+    def try_enter(self) -> bool:
+        """Admit one request (True), or count a refusal (False) when `limit` are in flight."""
+        with self._lock:
+            if self._count >= self.limit:
+                self.refused += 1
+                return False
+            self._count += 1
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            if self._count == 0:
+                raise RuntimeError("AdmissionGate.leave without a matching try_enter")
+            self._count -= 1
+
+    def busy_message(self, what: str) -> str:
+        return (
+            f"{BUSY_PREFIX} {what} already has {self.limit} requests in flight, its limit "
+            f"(parameter {self.parameter}); try again later"
+        )
+
+
+class PlanningWorker:
+    """One daemon thread running submitted jobs in order; results come back as rclpy Futures.
+
+    A service coroutine `await`s the Future, so no executor thread waits while a planner runs.
+    The thread is a daemon: a process that stops does not wait for a planner mid-call.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], T]) -> Future:
+        """A Future of `job()`'s result (or of the exception it raised)."""
+        future = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(ShuttingDownError("the node is shutting down"))
+                return future
+            self._pending.add(future)
+        self._jobs.put((job, future))
+        return future
+
+    def close(self) -> None:
+        """Stop taking jobs; every job not finished yet ends with ShuttingDownError."""
+        with self._lock:
+            self._closed = True
+            pending, self._pending = self._pending, set()
+        for future in pending:
+            if not future.done():
+                future.set_exception(ShuttingDownError("the node is shutting down"))
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            job, future = item
+            with self._lock:
+                answered = future not in self._pending  # by close()
+            if answered:
+                continue
+            try:
+                outcome: tuple[bool, Any] = (True, job())
+            except Exception as error:  # handed to the awaiting request
+                outcome = (False, error)
+            with self._lock:  # whoever removes the future from _pending answers it
+                owned = future in self._pending
+                self._pending.discard(future)
+            if not owned:
+                continue
+            if outcome[0]:
+                future.set_result(outcome[1])
+            else:
+                future.set_exception(outcome[1])

@@ -1,0 +1,233 @@
+"""Limits on what a request or a depth topic may carry, checked before any work is done.
+
+Pure (no rclpy): the inference, fallback and depth nodes call these on every
+`/detect_grasp` and `/plan_grasp` request and every depth frame, before converting or
+inpainting anything, so that one request can neither exhaust the node's memory nor occupy
+its planner for minutes, and a frame no camera could have produced is refused instead of
+answered with a grasp. Every refusal is a `RequestLimitError` whose message names the field,
+the value and the limit (and the parameter that sets it, where one does). The limits are
+listed in the README (Interfaces) and in the comments of `src/gqstn_msgs/srv`.
+
+What the middleware does before a node sees a message is outside these checks: a request is
+deserialized whole by DDS first, so an oversized image still costs its own size once, briefly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.depth_processing import invalid_mask
+from gqstn_ros.detection import PlanningError
+from gqstn_ros.grasping.baselines import ObjectBlobConfig, find_object_blob
+
+MAX_IMAGE_SIDE_PX = 8192  # width and height of any image, pixels
+DEFAULT_MAX_IMAGE_PIXELS = 2048 * 2048  # width x height of a depth image (parameter default)
+MAX_FRAME_ID_LENGTH = 256  # characters of a header frame_id
+MAX_DISTORTION_MODEL_LENGTH = 64  # characters of camera_info.distortion_model
+MAX_DISTORTION_COEFFICIENTS = 14  # entries of camera_info.d (OpenCV's largest model)
+MAX_PLANNER_NAME_LENGTH = 64  # characters of DetectGrasp.planner
+FIELD_OF_VIEW_DEG = (1.0, 170.0)  # plausible horizontal and vertical field of view, degrees
+# A frame whose valid pixels lie outside the camera's range by more than this share is refused;
+# below it, those pixels are treated as invalid (no measurement) and inpainted.
+MAX_OUT_OF_RANGE_RATIO = 0.05
+# The scene check looks at the frame at 1/SCENE_CHECK_STRIDE of its resolution.
+SCENE_CHECK_STRIDE = 4
+
+
+class RequestLimitError(ValueError):
+    """A request field or a frame outside its limits; the message names the field and the limit."""
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Size limits of a depth image (a request's or a topic's).
+
+    max_pixels: the largest width x height accepted (the nodes' `max_image_pixels` parameter).
+    Each side is also at most MAX_IMAGE_SIDE_PX.
+    """
+
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_pixels <= MAX_IMAGE_SIDE_PX**2:
+            raise ValueError(
+                f"ImageLimits.max_pixels must be in [1, {MAX_IMAGE_SIDE_PX**2}], "
+                f"got {self.max_pixels}"
+            )
+
+
+@dataclass(frozen=True)
+class CameraRange:
+    """Where a camera measures depth at all: `near_m` to `far_m` metres (a camera profile's
+    noise.min_range and noise.max_range); `camera` names it in refusals."""
+
+    camera: str
+    near_m: float
+    far_m: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.far_m) and 0 < self.near_m < self.far_m):
+            raise ValueError(
+                f"CameraRange of {self.camera}: need 0 < near_m < far_m (finite), got "
+                f"{self.near_m}-{self.far_m}"
+            )
+
+
+@dataclass(frozen=True)
+class SceneCheck:
+    """When a frame shows something to grasp: more than `min_height_m` above the table plane
+    (fitted to the frame) over at least `min_area_m2` (metric, whatever the camera).
+    `min_area_m2` 0 turns the check off."""
+
+    min_height_m: float = 0.006
+    min_area_m2: float = 2.0e-4
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min_height_m) and self.min_height_m > 0):
+            raise ValueError(f"SceneCheck.min_height_m must be > 0, got {self.min_height_m}")
+        if not (math.isfinite(self.min_area_m2) and self.min_area_m2 >= 0):
+            raise ValueError(f"SceneCheck.min_area_m2 must be >= 0, got {self.min_area_m2}")
+
+
+def _check_text(value: str, limit: int, field: str) -> None:
+    if len(value) > limit:
+        raise RequestLimitError(f"{field} has {len(value)} characters, more than the limit {limit}")
+
+
+def check_depth_image(image: Any, limits: ImageLimits, field: str = "depth") -> None:
+    """Refuse a sensor_msgs/Image whose size or frame_id is outside the limits.
+
+    Encoding, step and data length are checked where the image is converted
+    (`depth_image.depth_to_metres`); this check comes first and costs nothing.
+    """
+    width, height = int(image.width), int(image.height)
+    if width == 0 or height == 0:
+        raise RequestLimitError(f"{field} has zero size ({width}x{height})")
+    if width > MAX_IMAGE_SIDE_PX or height > MAX_IMAGE_SIDE_PX:
+        raise RequestLimitError(
+            f"{field} is {width}x{height}: each side must be at most {MAX_IMAGE_SIDE_PX} pixels"
+        )
+    if width * height > limits.max_pixels:
+        raise RequestLimitError(
+            f"{field} is {width}x{height} = {width * height} pixels, more than the limit "
+            f"{limits.max_pixels} (parameter max_image_pixels)"
+        )
+    _check_text(image.header.frame_id, MAX_FRAME_ID_LENGTH, f"{field}.header.frame_id")
+
+
+def check_camera_info(info: Any, field: str = "camera_info") -> None:
+    """Refuse a sensor_msgs/CameraInfo no pinhole camera could have: a focal length giving a
+    field of view outside FIELD_OF_VIEW_DEG, a principal point outside the image, or oversized
+    text and distortion fields. Its size must be the image's (checked where they are paired)."""
+    width, height = int(info.width), int(info.height)
+    if width == 0 or height == 0:
+        raise RequestLimitError(f"{field} has zero size ({width}x{height})")
+    if width > MAX_IMAGE_SIDE_PX or height > MAX_IMAGE_SIDE_PX:
+        raise RequestLimitError(
+            f"{field} is {width}x{height}: each side must be at most {MAX_IMAGE_SIDE_PX} pixels"
+        )
+    _check_text(info.header.frame_id, MAX_FRAME_ID_LENGTH, f"{field}.header.frame_id")
+    _check_text(info.distortion_model, MAX_DISTORTION_MODEL_LENGTH, f"{field}.distortion_model")
+    if len(info.d) > MAX_DISTORTION_COEFFICIENTS:
+        raise RequestLimitError(
+            f"{field}.d has {len(info.d)} coefficients, more than the limit "
+            f"{MAX_DISTORTION_COEFFICIENTS}"
+        )
+    k = np.asarray(info.k, dtype=np.float64)
+    if k.shape != (9,) or not np.all(np.isfinite(k)) or k[0] <= 0 or k[4] <= 0:
+        raise RequestLimitError(f"{field} K has no valid focal lengths (fx={k[0]}, fy={k[4]})")
+    low, high = FIELD_OF_VIEW_DEG
+    for axis, focal, size in (("horizontal", k[0], width), ("vertical", k[4], height)):
+        fov = math.degrees(2.0 * math.atan(size / (2.0 * focal)))
+        if not low <= fov <= high:
+            raise RequestLimitError(
+                f"{field} K: focal length {focal:g} px over {size} px gives a {axis} field of "
+                f"view of {fov:.3g} deg, outside the plausible {low:g}-{high:g} deg"
+            )
+    cx, cy = k[2], k[5]
+    if not (-0.5 <= cx <= width - 0.5 and -0.5 <= cy <= height - 0.5):
+        raise RequestLimitError(
+            f"{field} K: principal point ({cx:g}, {cy:g}) lies outside the {width}x{height} image"
+        )
+
+
+def check_count(value: int, maximum: int, field: str, parameter: str) -> None:
+    """Refuse a requested count above `maximum` (set by the node's parameter `parameter`)."""
+    if value > maximum:
+        raise RequestLimitError(
+            f"{field} {value} is above the limit {maximum} (parameter {parameter})"
+        )
+
+
+def check_planner_name(name: str) -> None:
+    _check_text(name, MAX_PLANNER_NAME_LENGTH, "planner")
+
+
+def mask_out_of_range(depth_m: np.ndarray, camera_range: CameraRange) -> np.ndarray:
+    """`depth_m` (H, W, metres) with its valid pixels outside `camera_range` made invalid (NaN),
+    as the sensor itself would report them.
+
+    Raises RequestLimitError naming the range when more than MAX_OUT_OF_RANGE_RATIO of the
+    valid pixels lie outside it: such a frame (e.g. every pixel at 1e9 m) is no frame of this
+    camera, and a grasp planned on it would be a wrong answer.
+    """
+    near, far = camera_range.near_m, camera_range.far_m
+    valid = ~invalid_mask(depth_m)
+    count = int(valid.sum())
+    if count == 0:
+        return depth_m
+    outside = valid & ((depth_m < near) | (depth_m > far))
+    outside_count = int(outside.sum())
+    if outside_count == 0:
+        return depth_m
+    ratio = outside_count / count
+    if ratio > MAX_OUT_OF_RANGE_RATIO:
+        median = float(np.median(depth_m[valid]))
+        raise RequestLimitError(
+            f"{ratio:.1%} of the valid depths lie outside the range of camera "
+            f"{camera_range.camera}, {near:g}-{far:g} m (median depth {median:.4g} m; at most "
+            f"{MAX_OUT_OF_RANGE_RATIO:.0%} may: parameter camera names the camera profile)"
+        )
+    masked = np.array(depth_m, dtype=np.float32, copy=True)
+    masked[outside] = np.nan
+    return masked
+
+
+def check_object_above_table(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, check: SceneCheck
+) -> None:
+    """Refuse a frame (inpainted, (H, W) metres, finite) that shows no object above the table.
+
+    The table plane is fitted to the frame (as `grasping.baselines.find_object_blob`, at
+    1/SCENE_CHECK_STRIDE of the resolution); the largest connected region more than
+    `check.min_height_m` above it must cover at least `check.min_area_m2` on the table. On an
+    empty table every planner still returns its best-looking grasp of the bare surface.
+    """
+    if check.min_area_m2 == 0:
+        return
+    small = np.ascontiguousarray(depth_m[::SCENE_CHECK_STRIDE, ::SCENE_CHECK_STRIDE])
+    small_intrinsics = intrinsics.scaled(small.shape[1], small.shape[0])
+    table_depth = float(np.median(small))
+    pixel_area = (table_depth / small_intrinsics.fx) * (table_depth / small_intrinsics.fy)
+    min_pixels = max(1, math.ceil(check.min_area_m2 / pixel_area))
+    requirement = (
+        f"nothing stands more than {check.min_height_m * 1e3:g} mm above the table plane over "
+        f"{check.min_area_m2 * 1e4:g} cm2 or more (parameters min_object_height_m, "
+        f"min_object_area_m2)"
+    )
+    config = ObjectBlobConfig(object_height_threshold=check.min_height_m, min_blob_pixels=1)
+    try:
+        blob = find_object_blob(small, small_intrinsics, config)
+    except PlanningError as error:
+        raise RequestLimitError(f"no object above the table: {requirement}") from error
+    if len(blob.pixels) < min_pixels:
+        area_cm2 = len(blob.pixels) * pixel_area * 1e4
+        raise RequestLimitError(
+            f"no object above the table: {requirement}; the largest region above it covers "
+            f"{area_cm2:.2g} cm2"
+        )

@@ -1,0 +1,205 @@
+"""How a node process stops: SIGINT or SIGTERM at any moment ends it with exit code 0, within
+about a second, without a traceback or an error line.
+
+- While the process still imports (before `main`): `exit_quietly_while_starting`, installed by
+  `gqstn_ros.nodes` in processes started as one of our nodes, ends it at once: nothing has
+  been created that needs cleaning up.
+- While `run_node_process` builds the nodes (models load for seconds): the signal raises
+  KeyboardInterrupt in the main thread; whatever was built is destroyed.
+- While spinning: the signal only sets a flag. The main thread leaves the spin loop within
+  SPIN_PERIOD_S and calls every node's `begin_shutdown()` where it has one (answer the
+  requests in flight, stop its own threads and motions), spins at most ANSWER_GRACE_S more
+  while a node's `shutdown_pending()` says answers are still to be sent, then destroys the
+  nodes and shuts the context down, and ends the process with `os._exit`: a worker thread
+  still inside a planner (a Prop+GQ-CNN call takes seconds) is not waited for, and the
+  interpreter's finalisation never runs beside torch's and DDS's threads.
+
+rclpy's own signal handler is not used: it shuts the context down at once, under callbacks
+that are still running (a publish then fails with "publisher's context is invalid").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from rclpy.executors import Executor
+    from rclpy.node import Node
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SPIN_PERIOD_S = 0.05  # the spin loop looks at the stop flag this often (seconds)
+ANSWER_GRACE_S = 0.5  # how long answers to requests in flight may take to go out (seconds)
+NODE_PACKAGE = "gqstn_ros.nodes"
+# Console scripts of the node processes (setup.py entry points).
+NODE_EXECUTABLES = (
+    "depth_node",
+    "inference_node",
+    "fallback_node",
+    "executor_node",
+    "sim_world_node",
+)
+
+
+def started_as_node_process(orig_argv: list[str], argv0: str) -> bool:
+    """Whether this process runs one of our nodes: `python -m gqstn_ros.nodes.<node>` or a
+    node's console script (ros2 run, ros2 launch)."""
+    if "-m" in orig_argv:
+        index = orig_argv.index("-m")
+        if index + 1 < len(orig_argv) and orig_argv[index + 1].startswith(f"{NODE_PACKAGE}."):
+            return True
+    return Path(argv0).name in NODE_EXECUTABLES
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to write to
+            stream.flush()
+
+
+def end_process(code: int) -> NoReturn:
+    """Flush stdout and stderr and end the process now with `code` (see the module docstring)."""
+    _flush_standard_streams()
+    os._exit(code)
+
+
+def _exit_now(_signum: int, _frame: FrameType | None) -> None:
+    end_process(0)
+
+
+def exit_quietly_while_starting() -> None:
+    """SIGINT or SIGTERM end the process at once, with code 0, until `run_node_process`
+    installs its own handling. Leaves a handler the program installed itself alone."""
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    for signum, default in defaults.items():
+        if signal.getsignal(signum) is default:
+            signal.signal(signum, _exit_now)
+
+
+class StopRequest:
+    """The stop flag of a node process, set by SIGINT or SIGTERM.
+
+    Before `spinning` is set, the first signal also raises KeyboardInterrupt (to abandon the
+    start-up); later signals only set the flag.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.spinning = False
+
+    def install(self) -> None:
+        from rclpy.signals import uninstall_signal_handlers  # noqa: PLC0415
+
+        uninstall_signal_handlers()  # rclpy.init installed its own
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        first = not self.event.is_set()
+        self.event.set()
+        if first and not self.spinning:
+            raise KeyboardInterrupt
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    """Run one clean-up step; a failure there must not stop the others or print a traceback."""
+    with contextlib.suppress(Exception):  # the process is ending: nothing to report to
+        action()
+
+
+def _shutdown_executor(executor: Executor) -> None:
+    """Stop the executor without waiting for its worker threads."""
+    from rclpy.executors import MultiThreadedExecutor  # noqa: PLC0415
+
+    if isinstance(executor, MultiThreadedExecutor):
+        executor.shutdown(timeout_sec=0, wait_for_threads=False)
+    else:
+        executor.shutdown(timeout_sec=0)
+
+
+def _stop_nodes(
+    executor: Executor | None, nodes: list[Node], context_ok: Callable[[], bool]
+) -> None:
+    """begin_shutdown, the grace spin for answers in flight, executor shutdown, destroy."""
+    for node in nodes:
+        begin = getattr(node, "begin_shutdown", None)
+        if begin is not None:
+            _quietly(begin)
+    if executor is not None:
+        deadline = time.monotonic() + ANSWER_GRACE_S
+
+        def pending() -> bool:
+            return any(bool(getattr(node, "shutdown_pending", lambda: False)()) for node in nodes)
+
+        while context_ok() and time.monotonic() < deadline and pending():
+            try:
+                executor.spin_once(timeout_sec=0.02)
+            except Exception:  # a callback failing while the node stops
+                break
+        _quietly(lambda: _shutdown_executor(executor))
+    for node in reversed(nodes):
+        _quietly(node.destroy_node)
+
+
+def run_node_process(
+    build: Callable[[list[Node]], None],
+    process_name: str,
+    make_executor: Callable[[], Executor],
+    invalid_configuration: type[Exception],
+) -> NoReturn:
+    """Build the process's nodes, spin them until SIGINT or SIGTERM, stop, end the process.
+
+    `build(nodes)` appends each node it creates to `nodes` (so that a failure halfway destroys
+    the ones already built). `invalid_configuration` (ParameterValueError) raised while
+    building is logged as fatal and ends the process with code 2. rclpy must be initialised.
+    Exit codes: 0 after a signal, 2 for an invalid configuration, 1 when a callback raised.
+    """
+    import rclpy  # noqa: PLC0415
+    from rclpy.executors import ExternalShutdownException  # noqa: PLC0415
+
+    stop = StopRequest()
+    stop.install()
+    nodes: list[Node] = []
+    executor: Executor | None = None
+    code = 0
+
+    def context_ok() -> bool:
+        return rclpy.ok()
+
+    try:
+        executor = make_executor()
+        build(nodes)
+        for node in nodes:
+            executor.add_node(node)
+        stop.spinning = True
+        if stop.requested:  # the signal came while the last node was being added
+            raise KeyboardInterrupt
+        while not stop.requested and context_ok():
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+    except invalid_configuration as error:
+        rclpy.logging.get_logger(process_name).fatal(f"invalid configuration: {error}")
+        code = 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if not (stop.requested or not context_ok()):
+            import traceback  # noqa: PLC0415
+
+            traceback.print_exc()
+            code = 1
+    stop.spinning = True  # a further signal only sets the flag
+    _stop_nodes(executor, nodes, context_ok)
+    _quietly(rclpy.try_shutdown)
+    end_process(code)
