@@ -70,6 +70,17 @@ class ExecutorClient:
         spin_until(self.executor, lambda: False, 0.3)
         return result, self.feedback.get(goal_id, []), elapsed
 
+    def open_gripper(self) -> tuple[bool, str]:
+        """Call the executor's ~/open_gripper service: (success, message)."""
+        from std_srvs.srv import Trigger
+
+        service = self.node.create_client(Trigger, "/executor_node/open_gripper")
+        assert service.wait_for_service(timeout_sec=TIMEOUT_S)
+        future = service.call_async(Trigger.Request())
+        assert spin_until(self.executor, future.done, TIMEOUT_S)
+        self.node.destroy_client(service)
+        return future.result().success, future.result().message
+
     def set_parameter(self, name: str, value: float) -> None:
         successful, reason = self.try_set_parameter(name, value)
         assert successful, reason
@@ -107,7 +118,7 @@ def client() -> Iterator[ExecutorClient]:
 def start_peer(tmp_path: Path, *args: str, parameters: dict[str, str] | None = None):
     log = tmp_path / "attempts.jsonl"
     ros_args = ["--ros-args", "-p", f"attempt_log_path:={log}"]
-    for name, value in (parameters or {}).items():
+    for name, value in {"autostart": "activate", **(parameters or {})}.items():
         ros_args += ["-p", f"{name}:={value}"]
     peer = PeerProcess(
         [
@@ -215,7 +226,10 @@ def test_dry_run_and_refusals_are_answered_and_logged(client, tmp_path) -> None:
     finally:
         peer.stop()
     records = read_attempts(log)
-    assert [r["outcome"] for r in records] == ["dry_run"] + ["failure"] * 6 + ["dry_run"]
+    assert [r["outcome"] for r in records] == ["dry_run"] + ["refused"] * 5 + [
+        "failure",
+        "dry_run",
+    ]
     assert records[0]["stage_reached"] == "retreating"
     assert records[0]["grasp"]["frame"] == "base_link"
     assert records[-2]["stage_reached"] == "detecting"
@@ -226,7 +240,13 @@ def test_the_gripper_profile_sets_the_stroke_and_the_force_range(
 ) -> None:
     """gripper:=robotiq_2f140: a 120 mm grasp (refused by the 2F-85, 85 mm) is planned with the
     140 mm stroke; gripper_force is bounded by the 2F-140's 10-125 N, at start and at run time."""
-    peer, _ = start_peer(tmp_path, "recorded", "0.03", "0", parameters={"gripper": "robotiq_2f140"})
+    peer, _ = start_peer(
+        tmp_path,
+        "recorded",
+        "0.03",
+        "0",
+        parameters={"gripper": "robotiq_2f140", "max_gripper_force": "200.0"},
+    )
     try:
         result, stages, _ = client.execute(
             ExecuteGrasp.Goal(grasp=camera_grasp(width=0.12), dry_run=True)
@@ -260,8 +280,9 @@ def test_the_gripper_profile_sets_the_stroke_and_the_force_range(
 
 
 def test_pick_with_the_robotiq_driver_and_a_disconnecting_arm(client, tmp_path) -> None:
-    """Moves 1-4 pick (approach, descend, lift, retreat); the arm drops during move 6 (the
-    descent of the second goal); the third goal is answered; the fourth picks again."""
+    """Moves 1-4 pick (approach, descend, lift, retreat); a goal while the object is held is
+    refused until the gripper is opened; the arm drops during move 6 (the descent of the next
+    goal); the goal after is answered; the last picks again."""
     peer, log = start_peer(tmp_path, "recorded", "0.03", "6")
     try:
         goal = ExecuteGrasp.Goal(grasp=base_grasp([0.5, 0.1, 0.03], jaw=(1.0, 1.0, 0.0)))
@@ -277,6 +298,15 @@ def test_pick_with_the_robotiq_driver_and_a_disconnecting_arm(client, tmp_path) 
         for pose in recorded:
             np.testing.assert_allclose(pose[:2], [0.5, 0.1], atol=1e-5)
             np.testing.assert_allclose(pose[3:], recorded[0][3:], atol=1e-5)
+
+        result, stages, _ = client.execute(goal)  # the object is still in the gripper
+        assert not result.success and stages == []
+        assert result.message.startswith("refused: the gripper holds an object (30.0 mm"), (
+            result.message
+        )
+        assert len(moves(peer)) == 4, "nothing moved"
+        opened, message = client.open_gripper()
+        assert opened and message == "gripper open at 85.0 mm", message
 
         result, stages, _ = client.execute(goal)
         assert not result.success
@@ -296,7 +326,8 @@ def test_pick_with_the_robotiq_driver_and_a_disconnecting_arm(client, tmp_path) 
     finally:
         peer.stop()
     outcomes = [r["outcome"] for r in read_attempts(log)]
-    assert outcomes[:3] == ["success", "failure", "failure"] and outcomes[-1] == "success"
+    assert outcomes[:4] == ["success", "refused", "failure", "failure"]
+    assert outcomes[-1] == "success"
 
 
 def test_simulated_ur5_picks_the_box(client, tmp_path) -> None:

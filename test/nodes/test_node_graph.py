@@ -136,6 +136,13 @@ class Recorded:
         self.args, self.kwargs = args, kwargs
 
 
+class RecordedLifecycleNode(Recorded):
+    """launch_ros's LifecycleNode requires a name and a namespace (launch_ros 0.28)."""
+
+    def __init__(self, *, name, namespace, **kwargs) -> None:
+        super().__init__(name=name, namespace=namespace, **kwargs)
+
+
 def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) -> None:
     source = LAUNCH_FILE.read_text()
     compile(source, str(LAUNCH_FILE), "exec")  # valid Python for the launch system
@@ -156,7 +163,7 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         "launch": {"LaunchContext": Recorded, "LaunchDescription": Recorded},
         "launch.actions": {"DeclareLaunchArgument": Recorded, "OpaqueFunction": Recorded},
         "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
-        "launch_ros.actions": {"Node": Recorded},
+        "launch_ros.actions": {"Node": Recorded, "LifecycleNode": RecordedLifecycleNode},
         "launch_ros": {},
     }
     for name, attributes in modules.items():
@@ -195,6 +202,9 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         assert node.kwargs["additional_env"] == {
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
         }
+    # The real executor is a managed node; the others are plain nodes.
+    assert [type(node) for node in nodes] == [Recorded] * 3 + [RecordedLifecycleNode]
+    assert nodes[3].kwargs["namespace"] == "" and nodes[3].kwargs["name"] == "executor_node"
     assert nodes[1].kwargs["parameters"][-1] == {
         "gripper": "robotiq_2f85",
         "backend": "onnxruntime",

@@ -9,7 +9,9 @@
         RobotiqGripper driver talking Modbus RTU over TCP to the fake 2F-85 server, holding
         an object OBJECT_WIDTH m wide (0: none).
 
-Every move the arm is commanded is printed as "MOVE x y z rx ry rz".
+Every move the arm is commanded is printed as "MOVE x y z rx ry rz", every stop as "STOP".
+The node takes its lifecycle transitions as its `autostart` parameter says (tests pass
+`-p autostart:=activate` to pick).
 """
 
 import sys
@@ -66,7 +68,7 @@ class RecordedMotionArm:
         self._pose = np.asarray(pose, dtype=float).copy()
 
     def stop(self) -> None:
-        pass
+        print("STOP", flush=True)
 
     def disconnect(self) -> None:
         self._connected = False
@@ -99,15 +101,13 @@ def main() -> None:
         arm = RecordedMotionArm(disconnect_at)
         gripper = RobotiqGripper(RobotiqConfig(port=server.tcp_url, motion_timeout=3.0))
     node = ExecutorNode(arm, gripper)
-    if not node.wait_for_hardware(10.0):
-        print("hardware did not connect", flush=True)
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
     print(READY_LINE, flush=True)
     try:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        node.begin_shutdown()
     finally:
         executor.shutdown()
         node.destroy_node()

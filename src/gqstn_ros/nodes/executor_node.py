@@ -16,12 +16,39 @@ as feedback (DESIGN.md):
 
 `dry_run` plans, reports every stage and moves nothing. Every failure (bad grasp, detection
 timeout, hardware error mid-motion) is a result with success false and the reason; the node
-keeps serving. Every attempt is appended to a JSON-lines attempt log (`hardware.attempt_log`).
+keeps serving.
+
+Managed (lifecycle) node: `configure` connects the arm and the gripper (nothing moves),
+`activate` activates the gripper and allows motion, `deactivate` stops a pick in progress and
+refuses motion again, `cleanup` disconnects. A goal that would move while the node is not
+active is refused with a message naming the state (dry runs are planned in any state). The
+read-only parameter `autostart` makes the node take these transitions itself at start
+(`none`, `configure`, `activate`): the real robot's graph configures it and waits for an
+explicit `activate`; the simulated bench activates it.
+
+Cancel: a cancel request stops the pick where it is: the arm stops (`Arm.stop`: ur_rtde's
+stopL on the real UR, the same in simulation), the gripper is commanded no further (it keeps
+its grip: a held object is not dropped), the attempt is logged as cancelled and the result
+says so. The same happens when the node is deactivated or its process stops (SIGINT, SIGTERM:
+`begin_shutdown`).
+
+Safety limits: the workspace box and the TCP offset are read-only (set at start); arm speed,
+acceleration and grip force can change at run time only within `max_arm_speed`,
+`max_arm_acceleration` and `max_gripper_force`, read-only limits set at start (the force also
+within the gripper profile's range). A goal outside the workspace or the stroke is refused.
+
+Before a pick the gripper must be empty: a gripper that reports an object (after a pick, the
+object stays in it) refuses the next goal until it is opened (`~/open_gripper`, std_srvs/
+Trigger) or emptied (the simulated bench: `/sim/reset_scene`).
+
+Every attempt is written ahead to a JSON-lines attempt log (`hardware.attempt_log`): when it
+starts, at every motion stage and when it ends, so that one interrupted by kill -9 shows as
+interrupted.
 
 Threads: the action runs in a reentrant callback group of a multi-threaded executor, so a
-blocking motion occupies one executor thread and the detection response is handled by
-another. The hardware connects in a thread of its own at start (and again after a lost
-connection), never on an executor thread.
+blocking motion occupies one executor thread while cancel requests and the detection response
+are handled by others. The hardware connects in a thread of its own (configure, and again after
+a lost connection), never on an executor thread.
 
 `ExecutorNode(arm, gripper)` drives any `hardware.interfaces` implementation (the simulated
 world passes its UR5 and gripper); `main()` builds the real ur_rtde arm and Robotiq gripper from
@@ -45,14 +72,15 @@ import rclpy
 from gqstn_msgs.action import ExecuteGrasp
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp
-from rclpy.action import ActionServer
+from rclpy.action import ActionServer, CancelResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from std_srvs.srv import Trigger
 
 from gqstn_ros.frames import RigidTransform
 from gqstn_ros.grasping.top_down_plan import PlanError, TopDownConfig, TopDownPlan, TopDownPlanner
 from gqstn_ros.hardware.attempt_log import AttemptLog, AttemptRecord
-from gqstn_ros.hardware.interfaces import Arm, Gripper, HardwareError, MotionLimits
+from gqstn_ros.hardware.interfaces import Arm, Gripper, GripperStatus, HardwareError, MotionLimits
 from gqstn_ros.hardware.robotiq_gripper import RobotiqConfig, RobotiqGripper
 from gqstn_ros.hardware.ur_rtde_arm import (
     UR_MAX_TOOL_ACCELERATION,
@@ -73,8 +101,17 @@ from gqstn_ros.nodes.parameters import (
 NODE_NAME = "executor_node"
 ACTION_NAME = "/execute_grasp"
 DETECT_SERVICE = "/detect_grasp"
+OPEN_GRIPPER_SERVICE = "~/open_gripper"
 MOTION_STAGES = ("approaching", "descending", "closing", "lifting", "checking", "retreating")
 DETECTING = "detecting"
+AUTOSTART_CHOICES = ("none", "configure", "activate")
+# While an attempt is being stopped, Arm.stop() is repeated this often (s) until it has ended,
+# so that a motion starting just after the stop request is stopped too.
+STOP_REPEAT_PERIOD_S = 0.05
+# How long stopping the node (deactivate, shutdown, destroy) waits for a pick to end (s).
+HALT_TIMEOUT_S = 1.0
+# Waits inside an attempt (detection, autostart) look for a stop request this often (s).
+WAIT_POLL_PERIOD_S = 0.02
 
 
 def _unit_quaternion(value: Any) -> str | None:
@@ -98,6 +135,15 @@ PARAMETERS = (
     ParameterSpec("gripper_device_id", 9, "Gripper Modbus slave id", 1, 247, read_only=True),
     ParameterSpec(
         "connect_timeout", 5.0, "Seconds allowed for each hardware connection", 0.1, 120.0
+    ),
+    ParameterSpec(
+        "autostart",
+        "none",
+        "Lifecycle transitions taken at start: none (wait for configure and activate), "
+        "configure (connect the hardware, wait for activate), activate (connect and allow "
+        "motion)",
+        choices=AUTOSTART_CHOICES,
+        read_only=True,
     ),
     # Frames and hand-eye calibration.
     ParameterSpec("base_frame", "base_link", "Robot base frame; goals may use it directly"),
@@ -125,18 +171,20 @@ PARAMETERS = (
     ParameterSpec(
         "workspace_min",
         [0.15, -0.5, 0.0],
-        "Workspace box, min corner in base_frame (m)",
+        "Workspace box every waypoint stays in, min corner in base_frame (m); read-only",
         -10.0,
         10.0,
         length=3,
+        read_only=True,
     ),
     ParameterSpec(
         "workspace_max",
         [0.9, 0.5, 0.6],
-        "Workspace box, max corner in base_frame (m)",
+        "Workspace box every waypoint stays in, max corner in base_frame (m); read-only",
         -10.0,
         10.0,
         length=3,
+        read_only=True,
     ),
     ParameterSpec("pre_grasp_height", 0.10, "Descent start above the grasp (m)", 0.0, 1.0),
     ParameterSpec("lift_height", 0.15, "Lift above the grasp (m)", 0.0, 1.0),
@@ -151,9 +199,10 @@ PARAMETERS = (
     ParameterSpec(
         "tcp_to_grasp_centre",
         0.0,
-        "Commanded TCP behind the grasp centre along the approach (m)",
+        "Commanded TCP behind the grasp centre along the approach (m); read-only",
         -0.5,
         0.5,
+        read_only=True,
     ),
     ParameterSpec(
         "opening_margin",
@@ -161,17 +210,55 @@ PARAMETERS = (
         "Opening beyond the grasp width before descending (m), at most the gripper's stroke",
         0.0,
     ),
-    # Motion.
-    ParameterSpec("arm_speed", 0.25, "moveL tool speed (m/s)", 0.001, UR_MAX_TOOL_SPEED),
+    # Motion limits, fixed at start: the run-time motion parameters stay within them.
     ParameterSpec(
-        "arm_acceleration", 0.5, "moveL tool acceleration (m/s^2)", 0.001, UR_MAX_TOOL_ACCELERATION
+        "max_arm_speed",
+        0.5,
+        "Highest moveL tool speed arm_speed and descend_speed may be set to (m/s); read-only",
+        0.001,
+        UR_MAX_TOOL_SPEED,
+        read_only=True,
     ),
-    ParameterSpec("descend_speed", 0.05, "moveL speed of the final descent (m/s)", 0.001, 1.0),
+    ParameterSpec(
+        "max_arm_acceleration",
+        1.5,
+        "Highest moveL tool acceleration arm_acceleration may be set to (m/s^2); read-only",
+        0.001,
+        UR_MAX_TOOL_ACCELERATION,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "max_gripper_force",
+        100.0,
+        "Highest grip force gripper_force may be set to (N), besides the gripper profile's "
+        "range; read-only",
+        0.0,
+        read_only=True,
+    ),
+    # Motion.
+    ParameterSpec(
+        "arm_speed", 0.25, "moveL tool speed (m/s), at most max_arm_speed", 0.001, UR_MAX_TOOL_SPEED
+    ),
+    ParameterSpec(
+        "arm_acceleration",
+        0.5,
+        "moveL tool acceleration (m/s^2), at most max_arm_acceleration",
+        0.001,
+        UR_MAX_TOOL_ACCELERATION,
+    ),
+    ParameterSpec(
+        "descend_speed",
+        0.05,
+        "moveL speed of the final descent (m/s), at most max_arm_speed",
+        0.001,
+        1.0,
+    ),
     ParameterSpec("gripper_speed", 0.10, "Finger speed (m/s)", 0.0, 0.15),
     ParameterSpec(
         "gripper_force",
         60.0,
-        "Grip force limit (N), within the gripper profile's [min_grip_force, max_grip_force]",
+        "Grip force limit (N), within the gripper profile's [min_grip_force, max_grip_force] "
+        "and at most max_gripper_force",
         0.0,
     ),
     ParameterSpec(
@@ -185,7 +272,8 @@ PARAMETERS = (
     ParameterSpec(
         "attempt_log_path",
         "~/.ros/gqstn_executor_attempts.jsonl",
-        "JSON-lines log of every attempt (appended, fsynced)",
+        "JSON-lines log of every attempt, written ahead (start, stages, end; fsynced)",
+        read_only=True,
     ),
 )
 
@@ -194,11 +282,20 @@ class AttemptFailedError(Exception):
     """Ends an attempt with success false and this message."""
 
 
+class AttemptRefusedError(AttemptFailedError):
+    """Ends an attempt before anything moved (outcome "refused")."""
+
+
+class AttemptStoppedError(AttemptFailedError):
+    """Ends an attempt stopped on request: cancel, deactivate, shutdown (outcome "cancelled")."""
+
+
 @dataclass
 class Attempt:
     """Bookkeeping of one goal: stages entered and their durations."""
 
     dry_run: bool
+    attempt_id: str = ""  # in the attempt log
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     stage: str = "planning"
@@ -214,7 +311,7 @@ class Attempt:
         self.durations[self.stage] = time.monotonic() - self.stage_started
 
 
-class ExecutorNode(Node):
+class ExecutorNode(LifecycleNode):
     """Serves `/execute_grasp` with `arm` and `gripper` (built from parameters when None)."""
 
     def __init__(
@@ -228,6 +325,7 @@ class ExecutorNode(Node):
         self.parameters = NodeParameters(self, PARAMETERS)
         self.gripper_profile = load_gripper_parameter(self.parameters)
         self._narrow_to_gripper()
+        self._narrow_to_safety_limits()
         self.planner_config()  # refuse an inconsistent configuration at start
         self.hand_eye()
         self.arm: Arm = (
@@ -246,6 +344,11 @@ class ExecutorNode(Node):
         )
         log_path = Path(self.parameters["attempt_log_path"]).expanduser()
         self.attempt_log = AttemptLog(log_path)
+        for attempt_id in self.attempt_log.close_interrupted():
+            self.get_logger().warning(
+                f"attempt {attempt_id} of an earlier executor process never ended (killed or "
+                f"crashed): logged as interrupted in {log_path}"
+            )
         self._callback_group = ReentrantCallbackGroup()
         self._detect_client = self.create_client(
             DetectGrasp, DETECT_SERVICE, callback_group=self._callback_group
@@ -253,19 +356,44 @@ class ExecutorNode(Node):
         self._busy = threading.Lock()
         self._hardware_lock = threading.Lock()
         self._hardware_ready = False
-        self._hardware_problem = "connecting"
+        self._hardware_problem = "not configured"
         self._connecting: threading.Thread | None = None
+        self._gripper_activated = False
+        # Motion is allowed only in the active state (set by on_activate, cleared on leaving).
+        self._motion_allowed = threading.Event()
+        # Stopping the attempt in progress: the reason, set once per attempt.
+        self._stop_lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._stop_reason = ""
+        self._stopper: threading.Thread | None = None
+        self._current_goal: bytes | None = None  # goal id of the attempt in progress
+        self._idle = threading.Event()  # no attempt in progress
+        self._idle.set()
         self._action_server = ActionServer(
             self,
             ExecuteGrasp,
             ACTION_NAME,
             execute_callback=self._execute,
+            cancel_callback=self._on_cancel,
             callback_group=self._callback_group,
         )
-        self.connect_hardware()
+        self.create_service(
+            Trigger,
+            OPEN_GRIPPER_SERVICE,
+            self._on_open_gripper,
+            callback_group=self._callback_group,
+        )
+        self._autostarted = threading.Event()
+        autostart = self.parameters["autostart"]
+        if autostart == "none":
+            self._autostarted.set()
+        else:
+            # Taken once spinning, in the default callback group like the lifecycle services.
+            self._autostart_timer = self.create_timer(0.0, lambda: self._autostart(autostart))
         self.get_logger().info(
             f"serving {ACTION_NAME} with gripper {self.gripper_profile.name} "
-            f"({self.gripper_profile.max_width * 1e3:.0f} mm stroke); attempts logged to {log_path}"
+            f"({self.gripper_profile.max_width * 1e3:.0f} mm stroke); attempts logged to "
+            f"{log_path}; lifecycle autostart: {autostart}"
         )
 
     # ------------------------------------------------------------------ configuration
@@ -281,6 +409,27 @@ class ExecutorNode(Node):
         )
         for name in ("opening_margin", "min_held_opening"):
             self.parameters.narrow(name, 0.0, g.max_width, f"the stroke of gripper {g.name} (m)")
+
+    def _narrow_to_safety_limits(self) -> None:
+        """Confine the run-time motion parameters to the read-only limits set at start; a
+        start value outside stops the node (ParameterValueError naming both)."""
+        p = self.parameters
+        max_speed, max_acceleration = p["max_arm_speed"], p["max_arm_acceleration"]
+        for name in ("arm_speed", "descend_speed"):
+            p.narrow(name, 0.001, max_speed, "max_arm_speed (m/s), set at start")
+        p.narrow("arm_acceleration", 0.001, max_acceleration, "max_arm_acceleration, set at start")
+        g = self.gripper_profile
+        if p["max_gripper_force"] < g.min_grip_force:
+            raise ParameterValueError(
+                f"parameter max_gripper_force: {p['max_gripper_force']} N is below the smallest "
+                f"grip force of gripper {g.name} ({g.min_grip_force:g} N)"
+            )
+        p.narrow(
+            "gripper_force",
+            g.min_grip_force,
+            min(g.max_grip_force, p["max_gripper_force"]),
+            f"the grip force range of gripper {g.name} capped by max_gripper_force (N)",
+        )
 
     def planner_config(self) -> TopDownConfig:
         p = self.parameters
@@ -309,14 +458,18 @@ class ExecutorNode(Node):
             raise ParameterValueError(f"hand-eye parameters: {error}") from error
 
     # ------------------------------------------------------------------ hardware
-    def connect_hardware(self) -> None:
-        """Connect arm and gripper in a background thread (no-op while one is running)."""
+    def connect_hardware(self, activate_gripper: bool = True) -> None:
+        """Connect arm and gripper in a background thread (no-op while one is running);
+        `activate_gripper`: also activate the gripper (the real one moves) unless done."""
         with self._hardware_lock:
             if self._connecting is not None and self._connecting.is_alive():
                 return
             self._hardware_ready = False
             self._connecting = threading.Thread(
-                target=self._connect_hardware, name="executor-hardware-connect", daemon=True
+                target=self._connect_hardware,
+                args=(activate_gripper,),
+                name="executor-hardware-connect",
+                daemon=True,
             )
             self._connecting.start()
 
@@ -326,7 +479,7 @@ class ExecutorNode(Node):
             thread.join(timeout)
         return self._hardware_ready
 
-    def _connect_hardware(self) -> None:
+    def _connect_hardware(self, activate_gripper: bool) -> None:
         timeout = self.parameters["connect_timeout"]
         problem = ""
         try:
@@ -337,8 +490,11 @@ class ExecutorNode(Node):
         if not problem:
             try:
                 if not self.gripper.is_connected():
+                    self._gripper_activated = False
                     self.gripper.connect(timeout)
+                if activate_gripper and not self._gripper_activated:
                     self.gripper.activate()
+                    self._gripper_activated = True
             except (HardwareError, OSError) as error:
                 problem = f"gripper not connected: {error}"
         with self._hardware_lock:
@@ -347,7 +503,28 @@ class ExecutorNode(Node):
         if problem:
             self.get_logger().error(problem)
         else:
-            self.get_logger().info("arm and gripper connected")
+            activated = "activated" if self._gripper_activated else "not activated yet"
+            self.get_logger().info(f"arm and gripper connected (gripper {activated})")
+
+    def _connect_and_wait(self, activate_gripper: bool) -> bool:
+        """Connect (in the connection thread) and wait for it, bounded by the timeouts."""
+        self.connect_hardware(activate_gripper)
+        budget = 2 * self.parameters["connect_timeout"] + 5.0  # arm and gripper, plus margin
+        if not self.wait_for_hardware(budget) and self._connecting.is_alive():
+            with self._hardware_lock:
+                self._hardware_problem = f"hardware connection still running after {budget:g} s"
+        return self._hardware_ready
+
+    def _disconnect_hardware(self) -> None:
+        try:
+            self.arm.disconnect()
+            self.gripper.disconnect()
+        except HardwareError as error:
+            self.get_logger().warning(f"disconnect: {error}")
+        self._gripper_activated = False
+        with self._hardware_lock:
+            self._hardware_ready = False
+            self._hardware_problem = "not configured"
 
     def _require_hardware(self) -> None:
         with self._hardware_lock:
@@ -365,8 +542,180 @@ class ExecutorNode(Node):
                 if not self.arm.is_connected()
                 else "gripper not connected: connection lost"
             )
-        self.connect_hardware()  # try again for the next goal
+        self.connect_hardware()  # try again for the next goal (active: the gripper too)
         raise AttemptFailedError(f"{problem}; reconnecting")
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def lifecycle_state(self) -> str:
+        """The lifecycle state's label: unconfigured, inactive, active, finalized, ..."""
+        return self._state_machine.current_state[1]
+
+    def _autostart(self, target: str) -> None:
+        """Take the transitions `autostart` names (once, from a timer once spinning)."""
+        self.destroy_timer(self._autostart_timer)
+        try:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                self.get_logger().error(
+                    f"autostart: configure failed ({self._hardware_problem}); staying "
+                    "unconfigured, configure again to retry"
+                )
+            elif (
+                target == "activate" and self.trigger_activate() != TransitionCallbackReturn.SUCCESS
+            ):
+                self.get_logger().error("autostart: activate failed; staying inactive")
+        finally:
+            self._autostarted.set()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Connect arm and gripper (nothing moves); failure: back to unconfigured."""
+        if not self._connect_and_wait(activate_gripper=False):
+            self.get_logger().error(f"configure failed: {self._hardware_problem}")
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info("configured: hardware connected; motion waits for activate")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Activate the gripper (the real one opens and closes once) and allow motion."""
+        connected = self.arm.is_connected() and self.gripper.is_connected()
+        if not connected and not self._connect_and_wait(activate_gripper=True):
+            self.get_logger().error(f"activate failed: {self._hardware_problem}")
+            return TransitionCallbackReturn.FAILURE
+        if not self._gripper_activated:
+            try:
+                self.gripper.activate()
+            except (HardwareError, OSError) as error:
+                self.get_logger().error(f"activate failed: gripper activation: {error}")
+                return TransitionCallbackReturn.FAILURE
+            self._gripper_activated = True
+        self._motion_allowed.set()
+        self.get_logger().info("active: motion allowed")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Refuse motion again; a pick in progress is stopped."""
+        self.halt("the executor was deactivated")
+        self.get_logger().info("inactive: motion refused until activated")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._motion_allowed.clear()
+        self._disconnect_hardware()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.halt("the executor is shutting down")
+        self._disconnect_hardware()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.halt("the executor hit an error in a lifecycle transition")
+        self._disconnect_hardware()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _require_active(self) -> None:
+        """Motion only in the active state (waiting for a start-up autostart first)."""
+        if not self._autostarted.is_set():
+            budget = 2 * self.parameters["connect_timeout"] + 5.0
+            self._wait_or_stop(self._autostarted, budget, "waiting for the autostart")
+        if self._motion_allowed.is_set():
+            return
+        state = self.lifecycle_state
+        problem = self._hardware_problem
+        detail = f" (last hardware problem: {problem})" if problem != "not configured" else ""
+        raise AttemptRefusedError(
+            f"refused: {self.get_name()} is {state}: it moves only when active (lifecycle "
+            f"transitions configure, then activate: ros2 lifecycle set "
+            f"{self.get_fully_qualified_name()} activate){detail}"
+        )
+
+    # ------------------------------------------------------------------ stopping
+    def halt(self, reason: str, timeout_s: float = HALT_TIMEOUT_S) -> bool:
+        """Refuse motion and stop the pick in progress (arm stopped, attempt ended as
+        cancelled with `reason`); waits up to `timeout_s` for it to end. True when idle."""
+        self._motion_allowed.clear()
+        self.stop_attempt(reason)
+        return self._idle.wait(timeout_s)
+
+    def stop_attempt(self, reason: str) -> None:
+        """Stop the attempt in progress (any thread, returns at once): Arm.stop() now and
+        again every STOP_REPEAT_PERIOD_S until the attempt has ended. No-op when idle."""
+        if self._idle.is_set():
+            return
+        with self._stop_lock:
+            if not self._stop_requested.is_set():
+                self._stop_reason = reason
+                self._stop_requested.set()
+            if self._stopper is None or not self._stopper.is_alive():
+                self._stopper = threading.Thread(
+                    target=self._keep_stopping, name="executor-stop", daemon=True
+                )
+                self._stopper.start()
+
+    def _keep_stopping(self) -> None:
+        while True:
+            self._stop_arm()
+            if self._idle.wait(STOP_REPEAT_PERIOD_S):
+                return
+
+    def begin_shutdown(self) -> None:
+        """The process is stopping (SIGINT, SIGTERM): stop the pick in progress at once."""
+        self._motion_allowed.clear()
+        self.stop_attempt("the executor process is stopping (SIGINT/SIGTERM)")
+
+    def shutdown_pending(self) -> bool:
+        """True while a stopped attempt has not ended yet (its result is still to be sent)."""
+        return not self._idle.is_set()
+
+    def _on_cancel(self, goal_handle) -> CancelResponse:
+        if self._current_goal == bytes(goal_handle.goal_id.uuid):
+            self.stop_attempt("cancel requested")
+        # Otherwise the goal is refused or not started: _check_stop sees the request.
+        return CancelResponse.ACCEPT
+
+    def _check_stop(self, goal_handle) -> None:
+        """Raise AttemptStoppedError when the attempt was asked to stop."""
+        if self._stop_requested.is_set():
+            raise AttemptStoppedError(self._stop_reason)
+        if goal_handle.is_cancel_requested:
+            raise AttemptStoppedError("cancel requested")
+
+    def _wait_or_stop(self, event: threading.Event, timeout: float, what: str) -> bool:
+        """Wait for `event` up to `timeout` s, raising AttemptStoppedError on a stop request."""
+        deadline = time.monotonic() + timeout
+        while not event.wait(min(WAIT_POLL_PERIOD_S, max(0.0, deadline - time.monotonic()))):
+            if self._stop_requested.is_set():
+                raise AttemptStoppedError(f"{self._stop_reason} while {what}")
+            if time.monotonic() >= deadline:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ the gripper service
+    def _on_open_gripper(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        """Open the gripper fully (only when active and no pick runs): empties it."""
+        if not self._motion_allowed.is_set():
+            response.success = False
+            response.message = f"refused: {self.get_name()} is {self.lifecycle_state}, not active"
+            return response
+        if not self._busy.acquire(blocking=False):
+            response.success = False
+            response.message = "busy: a grasp is being executed"
+            return response
+        try:
+            p = self.parameters
+            status = self.gripper.open(
+                self.gripper_profile.max_width, p["gripper_speed"], p["gripper_force"]
+            )
+            response.success = True
+            response.message = f"gripper open at {status.opening * 1000:.1f} mm"
+        except HardwareError as error:
+            response.success = False
+            response.message = f"gripper not opened: {error}"
+        finally:
+            self._busy.release()
+        return response
 
     # ------------------------------------------------------------------ the action
     def _execute(self, goal_handle) -> ExecuteGrasp.Result:
@@ -379,16 +728,60 @@ class ExecutorNode(Node):
                 goal_handle, attempt, result, "refused", "busy: another grasp is being executed"
             )
         try:
+            with self._stop_lock:
+                self._stop_requested.clear()
+                self._stop_reason = ""
+                self._idle.clear()
+                self._current_goal = bytes(goal_handle.goal_id.uuid)
+            outcome, message = self._attempt(goal_handle, request, attempt, result)
+            return self._finish(goal_handle, attempt, result, outcome, message)
+        finally:
+            with self._stop_lock:
+                self._current_goal = None
+                self._idle.set()
+            self._busy.release()
+
+    def _attempt(self, goal_handle, request, attempt: Attempt, result) -> tuple[str, str]:
+        """Run one attempt, written ahead to the attempt log: (outcome, message)."""
+        try:
+            attempt.attempt_id = self.attempt_log.start(
+                _grasp_summary(request.grasp), attempt.dry_run, attempt.started_at
+            )
+        except OSError as error:
+            self.get_logger().error(f"attempt log not written: {error}")
+            if not attempt.dry_run:  # nothing moves unless it is on record
+                return "refused", f"refused: the attempt log cannot be written: {error}"
+        try:
             message = self._run(goal_handle, request, attempt, result)
-            outcome = "dry_run" if attempt.dry_run else "success"
+            return ("dry_run" if attempt.dry_run else "success"), message
+        except AttemptStoppedError as error:
+            return "cancelled", self._stopped_message(attempt, str(error))
+        except AttemptRefusedError as error:
+            return "refused", str(error)
         except AttemptFailedError as error:
-            message, outcome = str(error), "failure"
+            return "failure", str(error)
         except Exception as error:  # a bug must not take the node down: report it
             self.get_logger().error(f"attempt failed unexpectedly: {error!r}")
-            message, outcome = f"internal error: {type(error).__name__}: {error}", "failure"
-        finally:
-            self._busy.release()
-        return self._finish(goal_handle, attempt, result, outcome, message)
+            return "failure", f"internal error: {type(error).__name__}: {error}"
+
+    def _stopped_message(self, attempt: Attempt, reason: str) -> str:
+        """The result message of a stopped attempt: where the arm and the gripper were left."""
+        parts = [f"cancelled: {reason} during {attempt.stage}"]
+        if attempt.stage in MOTION_STAGES:
+            try:
+                tcp = self.arm.tcp_pose()
+                parts.append(f"the arm stopped at ({', '.join(f'{v:.3f}' for v in tcp[:3])})")
+            except HardwareError as error:
+                parts.append(f"the arm was told to stop (pose unreadable: {error})")
+            try:
+                held = self.gripper.status()
+                parts.append(
+                    f"the gripper was left as it was ({held.opening * 1000:.1f} mm, object "
+                    f"detected: {held.object_detected}): not opened, a held object is not dropped"
+                )
+            except HardwareError as error:
+                parts.append(f"gripper status unreadable: {error}")
+        return "; ".join(parts)
 
     def _finish(self, goal_handle, attempt: Attempt, result, outcome: str, message: str):
         attempt.close_stage()
@@ -405,6 +798,7 @@ class ExecutorNode(Node):
                     dry_run=attempt.dry_run,
                     started_at=attempt.started_at,
                     duration=time.monotonic() - attempt.started,
+                    attempt_id=attempt.attempt_id,
                 )
             )
         except OSError as error:
@@ -413,18 +807,38 @@ class ExecutorNode(Node):
         # (one logging call site per severity: rclpy refuses a severity change at a call site)
         if result.success:
             self.get_logger().info(summary)
-            goal_handle.succeed()
         else:
             self.get_logger().warning(summary)
-            goal_handle.abort()
+        try:
+            if result.success:
+                goal_handle.succeed()
+            elif outcome == "cancelled" and goal_handle.is_cancel_requested:
+                goal_handle.canceled()
+            else:
+                goal_handle.abort()
+        except Exception as error:  # the process is stopping: the goal cannot be answered
+            self.get_logger().debug(f"result of the attempt not delivered: {error!r}")
         return result
 
     def _stage(self, goal_handle, attempt: Attempt, stage: str) -> None:
+        self._check_stop(goal_handle)
         attempt.enter(stage)
-        goal_handle.publish_feedback(ExecuteGrasp.Feedback(stage=stage))
+        if not attempt.dry_run and attempt.attempt_id:
+            try:
+                self.attempt_log.stage(
+                    attempt.attempt_id, stage, attempt.grasp if stage == MOTION_STAGES[0] else None
+                )
+            except OSError as error:
+                self.get_logger().error(f"attempt log not written: {error}")
+        try:
+            goal_handle.publish_feedback(ExecuteGrasp.Feedback(stage=stage))
+        except Exception as error:  # the process is stopping: feedback cannot go out
+            self.get_logger().debug(f"feedback {stage} not published: {error!r}")
 
     def _run(self, goal_handle, request, attempt: Attempt, result) -> str:
         grasp_msg = request.grasp
+        if not request.dry_run:
+            self._require_active()
         if not grasp_msg.planner:
             self._stage(goal_handle, attempt, DETECTING)
             grasp_msg = self._detect()
@@ -434,7 +848,7 @@ class ExecutorNode(Node):
         try:
             plan = TopDownPlanner(self.planner_config()).plan(grasp_in_base, float(grasp_msg.width))
         except (PlanError, ParameterValueError) as error:
-            raise AttemptFailedError(f"plan refused: {error}") from None
+            raise AttemptRefusedError(f"plan refused: {error}") from None
         executed = deepcopy(grasp_msg)
         executed.header.frame_id = self.parameters["base_frame"]
         executed.pose = transform_to_pose(plan.grasp_in_base)
@@ -445,8 +859,23 @@ class ExecutorNode(Node):
                 self._stage(goal_handle, attempt, stage)
             result.lift_height = float(plan.lift[2] - plan.grasp[2])
             return f"dry run: nothing moved; {_describe(plan)}"
+        self._require_active()  # deactivated while detecting or planning?
         self._require_hardware()
+        self._require_empty_gripper()
         return self._pick(goal_handle, attempt, plan, result)
+
+    def _require_empty_gripper(self) -> None:
+        """Refuse a pick while the gripper holds something (the previous pick's object)."""
+        try:
+            status: GripperStatus = self.gripper.status()
+        except HardwareError as error:
+            raise AttemptFailedError(f"gripper status unreadable: {error}") from None
+        if status.object_detected and status.opening > self.parameters["min_held_opening"]:
+            raise AttemptRefusedError(
+                f"refused: the gripper holds an object ({status.opening * 1000:.1f} mm, object "
+                f"detected): open or empty it first ({self.get_fully_qualified_name()}/"
+                f"{OPEN_GRIPPER_SERVICE[2:]}; in simulation /sim/reset_scene)"
+            )
 
     def _pick(self, goal_handle, attempt: Attempt, plan: TopDownPlan, result) -> str:
         p = self.parameters
@@ -458,6 +887,7 @@ class ExecutorNode(Node):
         try:
             self._stage(goal_handle, attempt, "approaching")
             self.gripper.open(plan.opening, speed, force)
+            self._check_stop(goal_handle)
             self.arm.move_linear(plan.pre_grasp, travel)
             self._stage(goal_handle, attempt, "descending")
             self.arm.move_linear(plan.grasp, descend)
@@ -472,6 +902,7 @@ class ExecutorNode(Node):
             self.arm.move_linear(plan.retreat, travel)
         except HardwareError as error:
             self._stop_arm()
+            self._check_stop(goal_handle)  # stopped on request: cancelled, not failed
             raise AttemptFailedError(f"{attempt.stage}: {error}") from None
         result.lift_height = lifted
         holding = held.object_detected and held.opening > p["min_held_opening"]
@@ -489,7 +920,7 @@ class ExecutorNode(Node):
         try:
             self.arm.stop()
         except HardwareError as error:
-            self.get_logger().warning(f"stop after a failure failed too: {error}")
+            self.get_logger().warning(f"arm stop failed: {error}")
 
     def _grasp_in_base(self, grasp: Grasp) -> RigidTransform:
         base, camera = self.parameters["base_frame"], self.parameters["camera_frame"]
@@ -497,27 +928,39 @@ class ExecutorNode(Node):
         try:
             pose = pose_to_transform(grasp.pose)
         except ValueError as error:
-            raise AttemptFailedError(f"grasp pose invalid: {error}") from None
+            raise AttemptRefusedError(f"grasp pose invalid: {error}") from None
         if frame == base:
             return pose
         if frame == camera:
             return self.hand_eye().compose(pose)
-        raise AttemptFailedError(
+        raise AttemptRefusedError(
             f"grasp frame {frame!r} unknown: expected {base!r} or the camera frame {camera!r}"
         )
 
     def _detect(self) -> Grasp:
-        """Ask /detect_grasp for a grasp in the latest frame; bounded by detect_timeout."""
+        """Ask /detect_grasp for a grasp in the latest frame; bounded by detect_timeout and
+        ended early by a stop request."""
         timeout = self.parameters["detect_timeout"]
         deadline = time.monotonic() + timeout
-        if not self._detect_client.wait_for_service(timeout_sec=timeout):
-            raise AttemptFailedError(
-                f"detection failed: no {DETECT_SERVICE} service within {timeout} s"
-            )
+        while not self._detect_client.service_is_ready():
+            if self._stop_requested.is_set():
+                raise AttemptStoppedError(f"{self._stop_reason} while detecting")
+            if time.monotonic() >= deadline:
+                raise AttemptFailedError(
+                    f"detection failed: no {DETECT_SERVICE} service within {timeout} s"
+                )
+            time.sleep(WAIT_POLL_PERIOD_S)
         future = self._detect_client.call_async(DetectGrasp.Request())
         answered = threading.Event()
         future.add_done_callback(lambda _: answered.set())
-        if not answered.wait(max(0.0, deadline - time.monotonic())):
+        try:
+            in_time = self._wait_or_stop(
+                answered, max(0.0, deadline - time.monotonic()), "detecting"
+            )
+        except AttemptStoppedError:
+            self._detect_client.remove_pending_request(future)
+            raise
+        if not in_time:
             self._detect_client.remove_pending_request(future)
             raise AttemptFailedError(
                 f"detection failed: {DETECT_SERVICE} timed out after {timeout} s"
@@ -530,6 +973,8 @@ class ExecutorNode(Node):
 
     def destroy_node(self) -> None:
         # Also called on a node whose construction stopped at an invalid configuration.
+        if hasattr(self, "_idle"):
+            self.halt("the executor node is being destroyed")
         if hasattr(self, "_action_server"):
             self._action_server.destroy()
         try:
