@@ -198,7 +198,10 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         assert node.kwargs["package"] == "gqstn_ros"
         assert node.kwargs["executable"] in scripts
         *files, _overrides = node.kwargs["parameters"]
-        assert files == [str(REPO_ROOT / "config" / f"{node.kwargs['name']}.yaml")]
+        own = str(REPO_ROOT / "config" / f"{node.kwargs['name']}.yaml")
+        hand_eye = str(REPO_ROOT / "config" / "hand_eye.yaml")  # the nodes that need it
+        uses_hand_eye = node.kwargs["name"] in ("inference_node", "executor_node")
+        assert files == ([hand_eye, own] if uses_hand_eye else [own])
         assert node.kwargs["additional_env"] == {
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
         }
@@ -275,6 +278,8 @@ def test_node_command_line() -> None:
         "--ros-args",
         "-r",
         "__node:=inference_node",
+        "--params-file",
+        str(REPO_CONFIG_DIR / "hand_eye.yaml"),
         "--params-file",
         str(REPO_CONFIG_DIR / "inference_node.yaml"),
         "-p",

@@ -4,6 +4,7 @@ object named by the node's parameters."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -48,6 +49,7 @@ class CameraLink:
             CameraInfo, "/camera/depth/camera_info", self.infos.append, qos_profile_sensor_data
         )
         self.reset_client = self.node.create_client(Trigger, "/sim/reset_scene")
+        self.state_client = self.node.create_client(Trigger, "/sim/object_state")
         self.parameter_client = self.node.create_client(SetParameters, "/sim_world/set_parameters")
 
     def spin_for(self, seconds: float) -> None:
@@ -66,10 +68,17 @@ class CameraLink:
         for name, value in values.items():
             if isinstance(value, str):
                 pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+            elif isinstance(value, bool):
+                pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
             else:
                 pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
             parameters.append(Parameter(name=name, value=pv))
         return self.call(self.parameter_client, SetParameters.Request(parameters=parameters))
+
+    def object_state(self) -> dict:
+        response = self.call(self.state_client, Trigger.Request())
+        assert response.success, response.message
+        return json.loads(response.message)
 
     def frame_after(self, wall_time: float) -> np.ndarray:
         assert spin_until(
@@ -169,6 +178,16 @@ def grasp_from_depth(depth: np.ndarray, stamp) -> Grasp:
     return grasp
 
 
+def execute(link: CameraLink, client: ActionClient, goal: ExecuteGrasp.Goal, world):
+    sent = client.send_goal_async(goal)
+    assert spin_until(link.executor, sent.done, TIMEOUT_S)
+    handle = sent.result()
+    assert handle.accepted
+    done = handle.get_result_async()
+    assert spin_until(link.executor, done.done, 60.0), world.output()
+    return done.result().result
+
+
 def test_executor_in_the_same_process_picks_the_object_it_sees(
     start_node: Callable, client_node
 ) -> None:
@@ -177,21 +196,22 @@ def test_executor_in_the_same_process_picks_the_object_it_sees(
         "-p", "real_time_factor:=0.0",
         "-p", "object_name:=tea_box",
         "-p", "seed:=2",
+        "-p", "reset_after_attempt:=false",
+        "-p", "autostart:=activate",  # the executor node's lifecycle: ready to move
     )  # fmt: skip
+    world.wait_for_log("simulated world ready", 60.0)
+    assert "reset only by /sim/reset_scene" in world.output()
+    assert "camera in base_link as hand_eye.*" in world.output()
     link = CameraLink(client_node)
     assert spin_until(link.executor, lambda: len(link.frames) > 0, TIMEOUT_S), world.output()
     image = link.frames[-1][1]
     grasp = grasp_from_depth(depth_to_metres(image), image.header.stamp)
+    resting = link.object_state()
+    assert resting["on_table"] and not resting["fell_off_table"]
 
     client = ActionClient(link.node, ExecuteGrasp, "/execute_grasp")
     assert client.wait_for_server(timeout_sec=TIMEOUT_S), world.output()
-    sent = client.send_goal_async(ExecuteGrasp.Goal(grasp=grasp))
-    assert spin_until(link.executor, sent.done, TIMEOUT_S)
-    handle = sent.result()
-    assert handle.accepted
-    done = handle.get_result_async()
-    assert spin_until(link.executor, done.done, 60.0), world.output()
-    result = done.result().result
+    result = execute(link, client, ExecuteGrasp.Goal(grasp=grasp), world)
     assert result.success, f"{result.message}\n{world.output()}"
     assert result.lift_height >= 0.10
     assert result.grasp.header.frame_id == "base_link"
@@ -200,4 +220,19 @@ def test_executor_in_the_same_process_picks_the_object_it_sees(
     after = link.frame_after(time.monotonic())
     lifted = np.nan_to_num(after[140:340, 220:420], nan=0.7) < 0.55
     assert lifted.sum() > 500, "nothing held up in front of the camera"
+    held = link.object_state()
+    assert held["lifted_height"] > 0.10 and not held["on_table"] and not held["fell_off_table"]
+
+    # With reset_after_attempt, the attempt that ends next (a dry run here) leaves a new scene:
+    # the box settled on the table again, the gripper open and empty.
+    assert all(r.successful for r in link.set_parameters(reset_after_attempt=True).results)
+    result = execute(link, client, ExecuteGrasp.Goal(grasp=grasp, dry_run=True), world)
+    deadline = time.monotonic() + TIMEOUT_S
+    state = link.object_state()
+    while not state["on_table"] and time.monotonic() < deadline:
+        link.spin_for(0.2)
+        state = link.object_state()
+    assert state["on_table"] and abs(state["lifted_height"]) < 0.005, world.output()
+    assert state["gripper_opening"] > 0.08 and not state["gripper_object_detected"]
+    assert "scene: tea_box dropped with seed 2" in world.output()
     assert world.is_running()

@@ -14,7 +14,8 @@ as feedback (DESIGN.md):
     checking     held = the gripper reports an object (gOBJ) and is not fully closed
     retreating   up to the retreat height
 
-`dry_run` plans, reports every stage and moves nothing. Every failure (bad grasp, detection
+`dry_run` plans and reports the plan in the result (lift_height 0), moves nothing and reports
+no motion stage (only `detecting` when it detected). Every failure (bad grasp, detection
 timeout, hardware error mid-motion) is a result with success false and the reason; the node
 keeps serving.
 
@@ -97,6 +98,7 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
+from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS, HandEye
 
 NODE_NAME = "executor_node"
 ACTION_NAME = "/execute_grasp"
@@ -112,11 +114,6 @@ STOP_REPEAT_PERIOD_S = 0.05
 HALT_TIMEOUT_S = 1.0
 # Waits inside an attempt (detection, autostart) look for a stop request this often (s).
 WAIT_POLL_PERIOD_S = 0.02
-
-
-def _unit_quaternion(value: Any) -> str | None:
-    norm = math.sqrt(sum(float(v) ** 2 for v in value))
-    return None if abs(norm - 1.0) <= 1e-3 else f"quaternion norm is {norm:.4f}, must be 1"
 
 
 PARAMETERS = (
@@ -145,33 +142,14 @@ PARAMETERS = (
         choices=AUTOSTART_CHOICES,
         read_only=True,
     ),
-    # Frames and hand-eye calibration.
-    ParameterSpec("base_frame", "base_link", "Robot base frame; goals may use it directly"),
-    ParameterSpec(
-        "camera_frame", "camera_depth_optical_frame", "Camera optical frame of detected grasps"
-    ),
-    ParameterSpec(
-        "camera_position",
-        [0.5, 0.0, 0.7],
-        "Hand-eye: camera optical frame origin in base_frame (m)",
-        -10.0,
-        10.0,
-        length=3,
-    ),
-    ParameterSpec(
-        "camera_quaternion_xyzw",
-        [0.7071068, -0.7071068, 0.0, 0.0],
-        "Hand-eye: camera optical frame orientation in base_frame (x, y, z, w)",
-        -1.0,
-        1.0,
-        length=4,
-        check_value=_unit_quaternion,
-    ),
+    # Frames and hand-eye calibration (goals in hand_eye.base_frame or hand_eye.camera_frame;
+    # config/hand_eye.yaml sets them for every node of the bench).
+    *HAND_EYE_PARAMETERS,
     # Planning.
     ParameterSpec(
         "workspace_min",
         [0.15, -0.5, 0.0],
-        "Workspace box every waypoint stays in, min corner in base_frame (m); read-only",
+        "Workspace box every waypoint stays in, min corner in hand_eye.base_frame (m); read-only",
         -10.0,
         10.0,
         length=3,
@@ -180,7 +158,7 @@ PARAMETERS = (
     ParameterSpec(
         "workspace_max",
         [0.9, 0.5, 0.6],
-        "Workspace box every waypoint stays in, max corner in base_frame (m); read-only",
+        "Workspace box every waypoint stays in, max corner in hand_eye.base_frame (m); read-only",
         -10.0,
         10.0,
         length=3,
@@ -450,12 +428,8 @@ class ExecutorNode(LifecycleNode):
             raise ParameterValueError(f"planning parameters: {error}") from error
 
     def hand_eye(self) -> RigidTransform:
-        """The camera optical frame's pose in base_frame."""
-        p = self.parameters
-        try:
-            return RigidTransform.from_pose(p["camera_position"], p["camera_quaternion_xyzw"])
-        except ValueError as error:
-            raise ParameterValueError(f"hand-eye parameters: {error}") from error
+        """The camera optical frame's pose in hand_eye.base_frame."""
+        return HandEye.from_parameters(self.parameters).base_from_camera
 
     # ------------------------------------------------------------------ hardware
     def connect_hardware(self, activate_gripper: bool = True) -> None:
@@ -480,28 +454,30 @@ class ExecutorNode(LifecycleNode):
         return self._hardware_ready
 
     def _connect_hardware(self, activate_gripper: bool) -> None:
+        # Arm and gripper are tried each time, so that one start reports both problems.
         timeout = self.parameters["connect_timeout"]
-        problem = ""
+        problems = []
         try:
             if not self.arm.is_connected():
                 self.arm.connect(timeout)
         except (HardwareError, OSError) as error:
-            problem = f"arm not connected: {error}"
-        if not problem:
-            try:
-                if not self.gripper.is_connected():
-                    self._gripper_activated = False
-                    self.gripper.connect(timeout)
-                if activate_gripper and not self._gripper_activated:
-                    self.gripper.activate()
-                    self._gripper_activated = True
-            except (HardwareError, OSError) as error:
-                problem = f"gripper not connected: {error}"
+            problems.append(f"arm not connected: {error}")
+        try:
+            if not self.gripper.is_connected():
+                self._gripper_activated = False
+                self.gripper.connect(timeout)
+            if activate_gripper and not self._gripper_activated:
+                self.gripper.activate()
+                self._gripper_activated = True
+        except (HardwareError, OSError) as error:
+            problems.append(f"gripper not connected: {error}")
+        problem = "; ".join(problems)
         with self._hardware_lock:
             self._hardware_ready = not problem
             self._hardware_problem = problem
         if problem:
-            self.get_logger().error(problem)
+            gripper_ok = not any(text.startswith("gripper") for text in problems)
+            self.get_logger().error(problem + ("; gripper connected" if gripper_ok else ""))
         else:
             activated = "activated" if self._gripper_activated else "not activated yet"
             self.get_logger().info(f"arm and gripper connected (gripper {activated})")
@@ -850,14 +826,12 @@ class ExecutorNode(LifecycleNode):
         except (PlanError, ParameterValueError) as error:
             raise AttemptRefusedError(f"plan refused: {error}") from None
         executed = deepcopy(grasp_msg)
-        executed.header.frame_id = self.parameters["base_frame"]
+        executed.header.frame_id = self.parameters["hand_eye.base_frame"]
         executed.pose = transform_to_pose(plan.grasp_in_base)
         result.grasp = executed
         attempt.grasp = _grasp_summary(executed)
-        if request.dry_run:
-            for stage in MOTION_STAGES:
-                self._stage(goal_handle, attempt, stage)
-            result.lift_height = float(plan.lift[2] - plan.grasp[2])
+        if request.dry_run:  # no motion stage is entered or reported: nothing is lifted
+            result.lift_height = 0.0
             return f"dry run: nothing moved; {_describe(plan)}"
         self._require_active()  # deactivated while detecting or planning?
         self._require_hardware()
@@ -923,7 +897,8 @@ class ExecutorNode(LifecycleNode):
             self.get_logger().warning(f"arm stop failed: {error}")
 
     def _grasp_in_base(self, grasp: Grasp) -> RigidTransform:
-        base, camera = self.parameters["base_frame"], self.parameters["camera_frame"]
+        base = self.parameters["hand_eye.base_frame"]
+        camera = self.parameters["hand_eye.camera_frame"]
         frame = grasp.header.frame_id
         try:
             pose = pose_to_transform(grasp.pose)

@@ -6,7 +6,16 @@
   `publish_rate_hz` (keep last 1; see SENSOR_QOS), rendered from the current state of the
   world; serves `/sim/reset_scene` (std_srvs/Trigger): loads the benchmark object
   `object_name`, dropped with `seed` (set both with the standard parameter services before
-  calling it) and settled.
+  calling it) and settled, the arm at home and the gripper open. With `reset_after_attempt`
+  (the bench's default) the scene is reset the same way after every `/execute_grasp` attempt
+  that moved the object (a dry run or a miss that left it in place keeps the scene), so each
+  attempt starts from a settled object and an empty gripper. Ground truth, for tests and
+  benchmarks: `/sim/object_state` (Trigger; the message is a JSON object: object pose, lift
+  above its settled height, `on_table` = resting on the table top, false while lifted or once
+  fallen off, `fell_off_table`, gripper opening, camera and base poses) and `/sim/hold`
+  (Trigger: lets `hold_duration_s` of simulated time pass with the arm still, then the same
+  JSON with the lowest lift during the hold). `/sim/markers` (visualization_msgs/MarkerArray,
+  base_link) draws the table, the object, the gripper and the UR5's links for RViz.
 - `executor_node` (`gqstn_ros.nodes.executor_node.ExecutorNode`) driving `SimArm` and
   `SimGripper` of the same world, exactly as it drives the real UR5 and 2F-85
   (`run_executor: false` leaves it out: the simulated camera and world only).
@@ -18,8 +27,9 @@ process), else the process stops at start.
 
 The camera renders on its own thread (it owns the OpenGL context; rendering never waits on the
 ROS executor); physics stepping (arm and gripper motions, resets) and rendering share the
-world's lock, so they never race. The camera's pose in `base_link` (the hand-eye calibration the
-executor needs) is logged at start and given by `SimRobotWorld.camera_in_base`.
+world's lock, so they never race. The camera's pose in `base_link` is the world's
+(`SimRobotWorld.camera_in_base`); the hand-eye calibration the other nodes use (`hand_eye.*`,
+config/hand_eye.yaml) is checked against it at start and a difference is logged as an error.
 """
 
 from __future__ import annotations
@@ -32,12 +42,14 @@ from typing import Any, NoReturn
 
 import numpy as np
 import rclpy
+from action_msgs.msg import GoalStatus, GoalStatusArray
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.hardware.interfaces import HardwareError
@@ -50,6 +62,8 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
 )
 from gqstn_ros.nodes.shutdown import run_node_process
+from gqstn_ros.nodes.sim_markers import world_markers
+from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS, HandEye
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
 from gqstn_ros.sim.robot import (
     SimArm,
@@ -67,6 +81,25 @@ RESET_SERVICE = "/sim/reset_scene"
 OBJECT_STATE_SERVICE = "/sim/object_state"
 HOLD_SERVICE = "/sim/hold"
 WORLD_FRAME = "world"
+MARKER_TOPIC = "/sim/markers"
+# The executor's /execute_grasp goal states (the action's status topic, as rcl_action has it).
+ATTEMPT_STATUS_TOPIC = "/execute_grasp/_action/status"
+ACTION_STATUS_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+ATTEMPT_ENDED = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+MARKER_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
+)
+# The object counts as moved by an attempt beyond these (m, degrees): then it is reset.
+MOVED_DISTANCE_M = 0.005
+MOVED_ANGLE_DEG = 3.0
+# The configured hand-eye may differ from the simulated camera by this much (m, degrees).
+HAND_EYE_TOLERANCE_M = 0.001
+HAND_EYE_TOLERANCE_DEG = 0.1
 # The hold is simulated in slices this long; the lift is sampled after each (s).
 HOLD_SAMPLE_PERIOD_S = 0.05
 
@@ -127,7 +160,7 @@ PARAMETERS = (
     ),
     ParameterSpec(
         "stats_period_s",
-        5.0,
+        60.0,
         "Log the achieved frame rate this often (0: never)",
         min_value=0.0,
         max_value=3600.0,
@@ -145,6 +178,21 @@ PARAMETERS = (
         "Host the grasp executor (executor_node) in this process on the simulated UR5 and gripper",
         read_only=True,
     ),
+    ParameterSpec(
+        "reset_after_attempt",
+        True,
+        "Reset the scene (object_name, seed) after every /execute_grasp attempt that moved the "
+        "object, so that the next one starts from a settled object and an empty gripper",
+    ),
+    ParameterSpec(
+        "markers_rate_hz",
+        5.0,
+        "Rate of /sim/markers (table, object, gripper, UR5 links in base_link; 0: none)",
+        min_value=0.0,
+        max_value=30.0,
+        read_only=True,
+    ),
+    *HAND_EYE_PARAMETERS,
 )
 
 
@@ -164,26 +212,35 @@ class SimWorldNode(Node):
             benchmark_object(name), seed, config, render_backend=self.parameters["render_backend"]
         )
         self.loaded_object = (name, seed)  # the benchmark object in the world and its drop seed
-        self._log_reset(name, seed)
+        self._settled_pose = self.world.object_pose_in_world()
         self._image_publisher = self.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
         self._info_publisher = self.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
-        self.create_service(
-            Trigger,
-            RESET_SERVICE,
-            self._on_reset,
-            callback_group=MutuallyExclusiveCallbackGroup(),
-        )
+        reset_group = MutuallyExclusiveCallbackGroup()  # service resets and attempt resets
+        self.create_service(Trigger, RESET_SERVICE, self._on_reset, callback_group=reset_group)
         ground_truth_group = MutuallyExclusiveCallbackGroup()
         self.create_service(
             Trigger, OBJECT_STATE_SERVICE, self._on_object_state, callback_group=ground_truth_group
         )
         self.create_service(Trigger, HOLD_SERVICE, self._on_hold, callback_group=ground_truth_group)
-        hand_eye = self.world.camera_in_base
-        self.get_logger().info(
-            f"camera pose in base_link (hand-eye): position "
-            f"{np.round(hand_eye.translation, 4).tolist()}, orientation xyzw "
-            f"{np.round(hand_eye.quaternion_xyzw, 6).tolist()}"
+        self._attempts_seen: set[bytes] = set()
+        self.create_subscription(
+            GoalStatusArray,
+            ATTEMPT_STATUS_TOPIC,
+            self._on_attempt_status,
+            ACTION_STATUS_QOS,
+            callback_group=reset_group,
         )
+        self._marker_publisher = self.create_publisher(MarkerArray, MARKER_TOPIC, MARKER_QOS)
+        if self.parameters["markers_rate_hz"] > 0:
+            self.create_timer(
+                1.0 / self.parameters["markers_rate_hz"],
+                self._publish_markers,
+                callback_group=MutuallyExclusiveCallbackGroup(),
+            )
+        hand_eye_problem = self.hand_eye_difference()
+        if hand_eye_problem:
+            self.get_logger().error(hand_eye_problem)
+        self.get_logger().info(self.startup_summary(name, seed, hand_eye_problem))
         self._stop = threading.Event()
         self.frames_published = 0
         self._camera_thread = threading.Thread(
@@ -237,19 +294,96 @@ class SimWorldNode(Node):
 
     # ------------------------------------------------------------------ reset
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self.reset_scene()
+        return response
+
+    def reset_scene(self) -> tuple[bool, str]:
+        """Drop `object_name` with `seed` and settle it (arm home, gripper open): (ok, message)."""
         name, seed = self.parameters["object_name"], int(self.parameters["seed"])
         try:
             result = self.world.reset(benchmark_object(name), seed)
         except Exception as error:  # the world must survive a failed reset
-            response.success = False
-            response.message = f"reset failed: {type(error).__name__}: {error}"
-            self.get_logger().error(response.message)
-            return response
+            message = f"reset failed: {type(error).__name__}: {error}"
+            self.get_logger().error(message)
+            return False, message
         self.loaded_object = (name, seed)
-        response.success = result.ok
-        response.message = f"{name} (seed {seed}): {result.message}"
+        self._settled_pose = self.world.object_pose_in_world()
         self._log_reset(name, seed)
-        return response
+        return bool(result.ok), f"{name} (seed {seed}): {result.message}"
+
+    def object_moved(self) -> bool:
+        """True when the object is away from where it settled at the last reset."""
+        pose = self.world.object_pose_in_world()
+        shift = float(np.linalg.norm(pose[:3, 3] - self._settled_pose[:3, 3]))
+        cosine = (np.trace(self._settled_pose[:3, :3].T @ pose[:3, :3]) - 1.0) / 2.0
+        turn = math.degrees(math.acos(float(np.clip(cosine, -1.0, 1.0))))
+        return shift > MOVED_DISTANCE_M or turn > MOVED_ANGLE_DEG
+
+    def _on_attempt_status(self, message: GoalStatusArray) -> None:
+        """After an /execute_grasp attempt ended: reset the scene when it moved the object."""
+        ended = [
+            status
+            for status in message.status_list
+            if status.status in ATTEMPT_ENDED
+            and bytes(status.goal_info.goal_id.uuid) not in self._attempts_seen
+        ]
+        if not ended:
+            return
+        self._attempts_seen.update(bytes(status.goal_info.goal_id.uuid) for status in ended)
+        if not self.parameters["reset_after_attempt"] or not self.object_moved():
+            return
+        ok, text = self.reset_scene()
+        if not ok:
+            self.get_logger().warning(f"reset after an attempt: {text}")
+
+    # ------------------------------------------------------------------ RViz
+    def _publish_markers(self) -> None:
+        if self._marker_publisher.get_subscription_count() == 0:
+            return
+        try:
+            markers = world_markers(self.world, self.get_clock().now().to_msg())
+        except Exception as error:  # a drawing problem must not stop the world
+            self.get_logger().warning(f"markers not drawn: {error!r}", throttle_duration_sec=60.0)
+            return
+        self._marker_publisher.publish(markers)
+
+    # ------------------------------------------------------------------ start-up
+    def hand_eye_difference(self) -> str:
+        """Why the configured hand-eye calibration is not this world's camera, or ''."""
+        configured = HandEye.from_parameters(self.parameters)
+        actual = self.world.camera_in_base
+        shift = float(np.linalg.norm(configured.base_from_camera.translation - actual.translation))
+        relative = configured.base_from_camera.rotation.T @ actual.rotation
+        turn = math.degrees(math.acos(float(np.clip((np.trace(relative) - 1.0) / 2.0, -1, 1))))
+        problems = []
+        if shift > HAND_EYE_TOLERANCE_M or turn > HAND_EYE_TOLERANCE_DEG:
+            problems.append(
+                f"the hand-eye calibration (hand_eye.*) is {shift * 1e3:.1f} mm and {turn:.2f} "
+                f"deg away from the simulated camera (position "
+                f"{np.round(actual.translation, 4).tolist()}, orientation xyzw "
+                f"{np.round(actual.quaternion_xyzw, 6).tolist()}): grasps in base_link will miss"
+            )
+        if configured.camera_frame != self.parameters["frame_id"]:
+            problems.append(
+                f"hand_eye.camera_frame {configured.camera_frame!r} is not the depth images' "
+                f"frame_id {self.parameters['frame_id']!r}"
+            )
+        return "; ".join(problems)
+
+    def startup_summary(self, name: str, seed: int, hand_eye_problem: str) -> str:
+        settle = self.world.last_settle
+        resets = (
+            "reset after every attempt that moves it"
+            if self.parameters["reset_after_attempt"]
+            else "reset only by " + RESET_SERVICE
+        )
+        return (
+            f"simulated world ready: {DEPTH_TOPIC} at {self.parameters['publish_rate_hz']:g} Hz; "
+            f"scene {name} (seed {seed}) {settle.message if settle else ''}, {resets}; "
+            f"gripper {self.gripper.name}; camera in base_link "
+            f"{'DIFFERS from hand_eye.*' if hand_eye_problem else 'as hand_eye.*'}; services "
+            f"{RESET_SERVICE}, {OBJECT_STATE_SERVICE}, {HOLD_SERVICE}; {MARKER_TOPIC}"
+        )
 
     # ------------------------------------------------------------------ ground truth
     def object_state(self) -> dict[str, Any]:
@@ -274,7 +408,9 @@ class SimWorldNode(Node):
                 "sim_time": world.sim_time,
                 "object_pose": world.object_pose_in_world().tolist(),
                 "lifted_height": world.object_lifted_height(),
-                "on_table": world.object_on_table(),
+                # Resting on the table top: false while lifted and once fallen off.
+                "on_table": world.object_on_table() and world.object_touches_table(),
+                "fell_off_table": not world.object_on_table(),
                 "settled": bool(settle.ok) if settle is not None else False,
                 "settle_message": settle.message if settle is not None else "",
                 "gripper_opening": float(status.opening),

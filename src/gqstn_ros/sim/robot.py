@@ -38,6 +38,7 @@ from gqstn_ros.sim.camera import DepthCamera, DepthFrame
 from gqstn_ros.sim.objects import ObjectModel
 from gqstn_ros.sim.scene import (
     BACKGROUND_LABEL,
+    TABLE_GEOM_NAME,
     Scene,
     SettleResult,
     _build_spec,
@@ -533,6 +534,20 @@ class SimRobotWorld:
         """False once the object fell off the table (below its top or beyond its edges)."""
         with self.lock:
             return not self.scene.objects_off_table()
+
+    def object_touches_table(self) -> bool:
+        """True while the object is in contact with the table top (False once lifted off it)."""
+        with self.lock:
+            model, data = self.model, self.data
+            table = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, TABLE_GEOM_NAME)
+            first = data.contact.geom1[: data.ncon]
+            second = data.contact.geom2[: data.ncon]
+            for geom_a, geom_b in zip(first, second, strict=True):
+                if table in (geom_a, geom_b):
+                    other = geom_b if geom_a == table else geom_a
+                    if model.geom_bodyid[other] == self._object_body:
+                        return True
+            return False
 
     # ------------------------------------------------------------------ stepping
     def _step(self, steps: int) -> None:

@@ -37,6 +37,7 @@ BACKGROUND_LABEL = 0
 _MIN_OFFSCREEN_SIZE = 640
 # Physical size of one pixel of the virtual sensor used to pass intrinsics to MuJoCo (m).
 _VIRTUAL_PIXEL_PITCH = 1e-5
+TABLE_GEOM_NAME = "table"  # the MuJoCo geom of the table top
 
 
 def object_label(index: int) -> int:
@@ -340,7 +341,7 @@ def _build_spec(objects: tuple[ObjectModel, ...], config: WorldConfig) -> mujoco
     table = config.table
     world = spec.worldbody
     world.add_geom(
-        name="table",
+        name=TABLE_GEOM_NAME,
         type=mujoco.mjtGeom.mjGEOM_BOX,
         size=[table.size_x / 2, table.size_y / 2, table.thickness / 2],
         pos=[0.0, 0.0, -table.thickness / 2],

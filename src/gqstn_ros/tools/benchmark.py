@@ -466,6 +466,8 @@ def parameters_yaml(config: BenchmarkConfig, attempt_log: Path) -> str:
             f"    real_time_factor: {config.real_time_factor}",
             f"    hold_duration_s: {config.hold_duration_s}",
             "    stats_period_s: 0.0",
+            # The benchmark resets before each attempt itself and judges the hold after it.
+            "    reset_after_attempt: false",
             "executor_node:",
             "  ros__parameters:",
             f"    attempt_log_path: {json.dumps(str(attempt_log.resolve()))}",
