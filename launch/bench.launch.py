@@ -24,6 +24,7 @@ from launch_ros.actions import LifecycleNode, Node
 
 from gqstn_ros.node_graph import (
     LAUNCH_ARGUMENTS,
+    LOG_ENVIRONMENT,
     PACKAGE_NAME,
     GraphArguments,
     node_environment,
@@ -53,9 +54,9 @@ def launch_nodes(context: LaunchContext) -> list[Node]:
                 dict(spec.parameters),
             ],
             remappings=list(spec.remappings),
-            additional_env=environment,
+            additional_env={**LOG_ENVIRONMENT, **environment},
             output="screen",
-            emulate_tty=True,
+            emulate_tty=False,  # no colour codes in the log files
             respawn=arguments.respawn,
             respawn_delay=arguments.respawn_delay,
         )

@@ -35,6 +35,9 @@ FASTDDS_PROFILE_BUNDLED = "bundled"
 # camera's pose in base_link (inference, executor, simulated world), before its own file.
 HAND_EYE_FILE = "hand_eye.yaml"
 FASTDDS_PROFILE_NONE = "none"
+# Added to every node process's environment: logs without colour codes (launch writes the same
+# stream to the screen and to its log files) and Python output not held in a buffer.
+LOG_ENVIRONMENT = {"RCUTILS_COLORIZED_OUTPUT": "0", "PYTHONUNBUFFERED": "1"}
 # Environment variables through which Fast DDS (and its older name, Fast RTPS) loads a profile.
 FASTDDS_PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 ParameterOverride = str | bool | int | float

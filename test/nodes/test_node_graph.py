@@ -203,8 +203,11 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         uses_hand_eye = node.kwargs["name"] in ("inference_node", "executor_node")
         assert files == ([hand_eye, own] if uses_hand_eye else [own])
         assert node.kwargs["additional_env"] == {
-            "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml")
+            "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml"),
+            "RCUTILS_COLORIZED_OUTPUT": "0",  # no colour codes in launch's log files
+            "PYTHONUNBUFFERED": "1",
         }
+        assert node.kwargs["emulate_tty"] is False
     # The real executor is a managed node; the others are plain nodes.
     assert [type(node) for node in nodes] == [Recorded] * 3 + [RecordedLifecycleNode]
     assert nodes[3].kwargs["namespace"] == "" and nodes[3].kwargs["name"] == "executor_node"

@@ -211,7 +211,7 @@ DEPTH_NODE_PARAMETERS = (
     ),
     ParameterSpec(
         "stats_period_s",
-        5.0,
+        60.0,
         "Log frame counts, invalid-pixel ratio and latency this often, seconds",
         min_value=0.1,
         max_value=3600.0,

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from gqstn_ros.node_graph import (
     LAUNCH_ARGUMENTS,
+    LOG_ENVIRONMENT,
     GraphArguments,
     NodeSpec,
     ParameterOverride,
@@ -80,7 +81,7 @@ class RunningNode:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, **(extra_env or {}), "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
         )
         self.reader = threading.Thread(target=self._copy_output, daemon=True)
         self.reader.start()
