@@ -18,6 +18,7 @@ from rclpy.action import ActionClient
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_srvs.srv import Trigger
+from visualization_msgs.msg import Marker, MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres
@@ -105,7 +106,17 @@ def test_camera_publishes_the_scene_and_reset_loads_another_object(
         "-p", "stats_period_s:=1.0",
     )  # fmt: skip
     link = CameraLink(client_node)
+    markers: list[MarkerArray] = []
+    reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # as RViz asks
+    link.node.create_subscription(MarkerArray, "/sim/markers", markers.append, reliable)
     assert spin_until(link.executor, lambda: len(link.frames) > 0, TIMEOUT_S), world.output()
+    # The bench for RViz, in base_link: table, the can as triangles, gripper, the arm's links.
+    assert spin_until(link.executor, lambda: markers, TIMEOUT_S), world.output()
+    drawn = markers[-1].markers
+    assert {marker.header.frame_id for marker in drawn} == {"base_link"}
+    kinds = [marker.type for marker in drawn]
+    assert Marker.TRIANGLE_LIST in kinds and Marker.LINE_STRIP in kinds
+    assert kinds.count(Marker.CUBE) >= 3  # the table, the palm, the fingers
 
     # Rate: frames over 3 s of steady publishing.
     link.frames.clear()
