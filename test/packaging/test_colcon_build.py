@@ -1,10 +1,15 @@
-"""The repository builds with colcon as in a real ROS 2 install, with the documented command.
+"""The repository builds with colcon as in a real ROS 2 install, with the README's commands.
 
-The environment's ROS 2 prefix (.venv) plays the part of /opt/ros/kilted: it is the underlay
-named by AMENT_PREFIX_PATH and CMAKE_PREFIX_PATH, as `source /opt/ros/kilted/setup.bash` would.
+The build commands are read from the README (the bash block after its "build commands" marker)
+and run in bash as written, with one substitution: the environment's ROS 2 prefix (.venv) plays
+the part of /opt/ros/<distro>, so `source /opt/ros/<distro>/setup.bash` becomes activating it and
+naming it in AMENT_PREFIX_PATH and CMAKE_PREFIX_PATH. `ros2 launch` (no ros2 command line here)
+becomes a check that everything it needs resolves from the sourced install.
 """
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,8 +21,35 @@ from ros_test_support import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-# The command the README documents, run from the repository root.
-COLCON_ARGS = ["build", "--base-paths", ".", "src/gqstn_msgs"]
+README_MARKER = "<!-- build commands: run by test/packaging/test_colcon_build.py -->"
+UNDERLAY = re.compile(r"^source /opt/ros/(kilted|jazzy)/setup\.bash$")
+COLCON_BUILD = "colcon build --base-paths . src/gqstn_msgs"
+SOURCE_INSTALL = "source install/setup.bash"
+LAUNCH = "ros2 launch gqstn_ros bench.launch.py"
+
+
+def readme_build_commands() -> list[str]:
+    """The commands of the README's build block, comments removed."""
+    text = (REPO_ROOT / "README.md").read_text()
+    assert README_MARKER in text, "the README's build block is marked for this test"
+    block = text.split(README_MARKER, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    return [command for command in commands if command]
+
+
+def underlay_commands() -> str:
+    """What `source /opt/ros/<distro>/setup.bash` does here: the environment's ROS prefix."""
+    prefix = shlex.quote(sys.prefix)
+    return (
+        f"source {prefix}/bin/activate && export AMENT_PREFIX_PATH={prefix} "
+        f"CMAKE_PREFIX_PATH={prefix}"
+    )
+
+
+def test_the_readme_documents_the_build_this_test_runs() -> None:
+    commands = readme_build_commands()
+    assert UNDERLAY.match(commands[0]), commands
+    assert commands[1:] == [COLCON_BUILD, SOURCE_INSTALL, LAUNCH]
 
 
 def colcon_executable() -> str:
@@ -43,21 +75,13 @@ def colcon_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
             target = workspace / name.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    prefix = str(Path(sys.prefix))
-    env = dict(os.environ)
-    env.update(
-        AMENT_PREFIX_PATH=prefix,
-        CMAKE_PREFIX_PATH=prefix,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
+    colcon_executable()
+    commands = readme_build_commands()
+    underlay, build = commands[0], commands[1]
+    assert UNDERLAY.match(underlay) and build == COLCON_BUILD, commands
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     result = subprocess.run(
-        [
-            colcon_executable(),
-            *COLCON_ARGS,
-            "--cmake-args",
-            "-DBUILD_TESTING=OFF",
-            f"-DPython3_EXECUTABLE={sys.executable}",
-        ],
+        ["bash", "-c", f"set -e; {underlay_commands()}; {build}"],
         cwd=workspace,
         env=env,
         capture_output=True,
@@ -95,7 +119,8 @@ def test_share_folder_holds_everything_ros2_launch_needs(colcon_install: Path) -
 
 
 def test_sourced_install_resolves_packages_from_the_workspace(colcon_install: Path) -> None:
-    """After `source install/setup.sh`, Python and the ament index find the workspace's build."""
+    """After the README's `source install/setup.bash`, Python, the ament index and the console
+    scripts (what `ros2 launch gqstn_ros bench.launch.py` needs) come from the workspace."""
     probe = (
         "import gqstn_msgs.msg, gqstn_ros\n"
         "from ament_index_python.packages import get_package_share_directory\n"
@@ -104,19 +129,25 @@ def test_sourced_install_resolves_packages_from_the_workspace(colcon_install: Pa
         "print(gqstn_ros.__file__)\n"
         "print(get_package_share_directory('gqstn_ros'))\n"
         "print(len(Grasp.get_fields_and_field_types()))\n"
+        "from gqstn_ros.node_graph import GraphArguments, node_graph\n"
+        "print(' '.join(sorted({spec.executable for spec in node_graph(GraphArguments())})))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["AMENT_PREFIX_PATH"] = str(Path(sys.prefix))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    script = (
+        f"set -e; {underlay_commands()}; cd {shlex.quote(str(colcon_install.parent))}; "
+        f'{SOURCE_INSTALL}; python -c "$0"'
+    )
     result = subprocess.run(
-        ["bash", "-c", f'source "{colcon_install}/setup.sh" && "{sys.executable}" -c "$0"', probe],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        ["bash", "-c", script, probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    msgs_file, ros_file, share_dir, field_count = result.stdout.split()
+    msgs_file, ros_file, share_dir, field_count, *executables = result.stdout.split()
     assert msgs_file.startswith(str(colcon_install / "gqstn_msgs"))
     assert ros_file.startswith(str(colcon_install / "gqstn_ros"))
     assert share_dir == str(colcon_install / "gqstn_ros" / "share" / "gqstn_ros")
     assert int(field_count) == 12  # the fields of Grasp.msg in DESIGN.md
+    assert (Path(share_dir) / "launch" / "bench.launch.py").is_file()
+    assert (Path(share_dir) / "config" / "rviz" / "bench.rviz").is_file()
+    scripts = colcon_install / "gqstn_ros" / "lib" / "gqstn_ros"
+    for executable in executables:  # what `ros2 launch` starts for every node of the graph
+        assert os.access(scripts / executable, os.X_OK), f"{executable} not installed"
