@@ -19,7 +19,12 @@ from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1
-from gqstn_ros.depth_image import array_to_image, intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.depth_image import (
+    array_to_image,
+    depth_to_metres,
+    intrinsics_to_camera_info,
+    metres_to_image,
+)
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.nodes.depth_node import prepare_depth_frame
 from ros_test_support import spin_until, synthetic_depth_request
@@ -143,12 +148,11 @@ def test_every_bad_request_is_refused_and_the_node_keeps_serving(start_node, cli
         assert not response.success, case
         assert expected in response.message, f"{case}: {response.message}"
         # A good request afterwards is answered.
-        depth, info = synthetic_depth_request(6)
-        depth.data = array_to_image(  # NaN and inf pixels too: inpainted, not refused
-            np.where(np.arange(640) < 3, np.nan, 0.7).astype(np.float32)[None].repeat(480, 0),
-            "32FC1",
-            depth.header,
-        ).data
+        depth, info = synthetic_depth_request(6)  # a box on the table
+        metres = depth_to_metres(depth)
+        metres[:, :3] = np.nan  # NaN and inf pixels too: inpainted, not refused
+        metres[:, 3] = np.inf
+        depth.data = array_to_image(metres.astype(np.float32), "32FC1", depth.header).data
         response = call(client_node, client, DetectGrasp.Request(depth=depth, camera_info=info))
         assert response.success, f"{case}: {response.message}"
     assert inference.is_running()

@@ -6,6 +6,15 @@ request image is validated and inpainted like the depth node's frames. Every fai
 can cause is answered with success false and a message naming it; the node keeps serving. The
 ranking GQ-CNN is loaded at start: a missing or unreadable file stops the node with a FATAL
 naming it (exit code 2).
+
+Requests (`gqstn_ros.nodes.request_flow`): taken in a reentrant callback group from a deep
+queue, checked against the limits of `gqstn_ros.nodes.request_limits` (image size,
+camera_info, `num_candidates` at most `max_num_candidates`, `top_k` at most 100) before any
+work, refused at once with a "busy:" message beyond `max_requests_in_flight`, and planned one
+at a time on a planning thread. The node holds a publisher on `/plan_grasp/alive` with
+automatic liveliness, so that its callers notice within a second when it dies. On SIGINT the
+requests in flight are answered ("shutting down") and the process ends without waiting for a
+planner call in progress.
 """
 
 from __future__ import annotations
@@ -16,8 +25,9 @@ import time
 import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import PlanGrasp
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from std_msgs.msg import Empty
 
 from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
 from gqstn_ros.depth_processing import InpaintConfig
@@ -25,6 +35,14 @@ from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg
+from gqstn_ros.nodes.limit_parameters import (
+    camera_parameter_spec,
+    image_limits,
+    load_camera_range,
+    max_image_pixels_spec,
+    scene_check,
+    scene_check_specs,
+)
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
@@ -32,6 +50,22 @@ from gqstn_ros.nodes.parameters import (
     gripper_parameter_spec,
     load_gripper_parameter,
     spin_node,
+)
+from gqstn_ros.nodes.request_flow import (
+    ALIVE_QOS,
+    SERVICE_QOS,
+    SERVICE_QUEUE_DEPTH,
+    AdmissionGate,
+    PlanningWorker,
+    ShuttingDownError,
+    alive_topic,
+)
+from gqstn_ros.nodes.request_limits import (
+    RequestLimitError,
+    check_camera_info,
+    check_count,
+    check_depth_image,
+    check_object_above_table,
 )
 from gqstn_ros.planner_registry import (
     BACKENDS,
@@ -44,6 +78,9 @@ from gqstn_ros.planner_registry import (
 NODE_NAME = "fallback_node"
 PLAN_SERVICE = "/plan_grasp"
 MAX_TOP_K = 100
+# Prop+GQ-CNN's cost grows with the candidates: 10,000 took 7.7 s and 0.4 GB on the 2-core CI
+# machine (about 2 s for 1,000), 100,000 about 43 s and 2.7 GB.
+DEFAULT_MAX_NUM_CANDIDATES = 10000
 
 FALLBACK_NODE_PARAMETERS = (
     ParameterSpec(
@@ -94,6 +131,27 @@ FALLBACK_NODE_PARAMETERS = (
         min_value=0.01,
         max_value=1.0,
     ),
+    camera_parameter_spec(),
+    max_image_pixels_spec(),
+    *scene_check_specs(),
+    ParameterSpec(
+        "max_num_candidates",
+        DEFAULT_MAX_NUM_CANDIDATES,
+        "Most candidates one request may have sampled (its num_candidates, or num_candidates "
+        "for a request asking 0); bounds the time and memory of one request",
+        min_value=1,
+        max_value=100000,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "max_requests_in_flight",
+        4,
+        "Requests of /plan_grasp admitted at once (waiting or planning); a further one is "
+        "refused at once with a 'busy:' message",
+        min_value=1,
+        max_value=SERVICE_QUEUE_DEPTH,
+        read_only=True,
+    ),
 )
 
 
@@ -104,6 +162,8 @@ class FallbackNode(Node):
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, FALLBACK_NODE_PARAMETERS)
         self.gripper = load_gripper_parameter(self.parameters)
+        self.camera_range = load_camera_range(self.parameters)
+        self.image_limits = image_limits(self.parameters)
         try:
             self.planner: GraspPlanner = load_planner(
                 PROP_PLANNER,
@@ -124,12 +184,7 @@ class FallbackNode(Node):
         self.planner_takes_num_candidates = (
             "num_candidates" in inspect.signature(self.planner.plan).parameters
         )
-        self.create_service(
-            PlanGrasp,
-            PLAN_SERVICE,
-            self.on_plan_grasp,
-            callback_group=MutuallyExclusiveCallbackGroup(),
-        )
+        self.set_up_request_flow()
         ranking = getattr(self.planner, "ranking_model", "")
         models_dir = self.parameters["models_dir"] or str(default_models_dir())
         self.get_logger().info(
@@ -137,6 +192,74 @@ class FallbackNode(Node):
             f"{models_dir}; {self.parameters['backend']}; gripper {self.gripper.name} "
             f"({self.gripper.max_width * 1e3:.0f} mm stroke)"
         )
+
+    # --- request flow: admission, limits, liveliness, shutdown --------------------------------
+
+    def set_up_request_flow(self) -> None:
+        """The /plan_grasp service (reentrant intake, deep queue), its admission gate, the
+        planning thread and the liveliness publisher its callers watch."""
+        self.worker = PlanningWorker(f"{NODE_NAME}_planning")
+        self.request_gate = AdmissionGate(
+            self.parameters["max_requests_in_flight"], "max_requests_in_flight"
+        )
+        # Automatic liveliness: asserted by the middleware while this process lives.
+        self.alive_publisher = self.create_publisher(Empty, alive_topic(PLAN_SERVICE), ALIVE_QOS)
+        self.create_service(
+            PlanGrasp,
+            PLAN_SERVICE,
+            self.on_plan_grasp_request,
+            qos_profile=SERVICE_QOS,
+            callback_group=ReentrantCallbackGroup(),
+        )
+
+    async def on_plan_grasp_request(
+        self, request: PlanGrasp.Request, response: PlanGrasp.Response
+    ) -> PlanGrasp.Response:
+        """Admit (else answer "busy:" at once), check the limits, plan on the planning thread."""
+        if not self.request_gate.try_enter():
+            response.success = False
+            response.message = self.request_gate.busy_message(f"{NODE_NAME} ({PLAN_SERVICE})")
+            self.get_logger().warning(
+                f"{PLAN_SERVICE} refused: {response.message}", throttle_duration_sec=1.0
+            )
+            return response
+        try:
+            self.check_request_limits(request)
+            return await self.worker.submit(lambda: self.on_plan_grasp(request, response))
+        except RequestLimitError as error:
+            self.get_logger().warning(f"{PLAN_SERVICE} refused: {error}")
+            response.success = False
+            response.message = str(error)
+            return response
+        except ShuttingDownError:
+            response.success = False
+            response.message = f"{NODE_NAME} is shutting down: the request was not served"
+            return response
+        finally:
+            self.request_gate.leave()
+
+    def check_request_limits(self, request: PlanGrasp.Request) -> None:
+        """RequestLimitError for a request field outside its limits (before any work)."""
+        check_count(request.top_k, MAX_TOP_K, "top_k")
+        num_candidates = request.num_candidates or self.parameters["num_candidates"]
+        check_count(
+            num_candidates, self.parameters["max_num_candidates"], "num_candidates",
+            "max_num_candidates",
+        )  # fmt: skip
+        if request.depth.width:
+            check_depth_image(request.depth, self.image_limits)
+        if request.camera_info.width or request.camera_info.height:
+            check_camera_info(request.camera_info)
+
+    def begin_shutdown(self) -> None:
+        """The process is stopping (`gqstn_ros.nodes.shutdown`): answer every request now."""
+        self.worker.close()
+
+    def shutdown_pending(self) -> bool:
+        """Answers to requests in flight are still to be sent."""
+        return self.request_gate.in_flight > 0
+
+    # --- planning --------------------------------------------------------------------------
 
     def on_plan_grasp(
         self, request: PlanGrasp.Request, response: PlanGrasp.Response
@@ -160,13 +283,16 @@ class FallbackNode(Node):
         if request.camera_info.width == 0 and request.camera_info.height == 0:
             raise ValueError("the request has no camera_info")
         try:
+            self.check_request_limits(request)
             intrinsics = camera_info_to_intrinsics(request.camera_info)
             inpaint = InpaintConfig(
                 scale=self.parameters["inpaint_scale"],
                 max_invalid_ratio=self.parameters["max_invalid_ratio"],
             )
-            frame = prepare_depth_frame(request.depth, intrinsics, inpaint)
-        except (RejectedFrameError, DepthImageError) as error:
+            frame = prepare_depth_frame(
+                request.depth, intrinsics, inpaint, camera_range=self.camera_range
+            )
+        except (RejectedFrameError, DepthImageError, RequestLimitError) as error:
             raise ValueError(f"bad depth request: {error}") from error
         top_k = request.top_k or 1
         if top_k > MAX_TOP_K:
@@ -180,6 +306,7 @@ class FallbackNode(Node):
                 f"this {PROP_PLANNER} planner samples a fixed number of candidates "
                 f"({self.parameters['num_candidates']}); num_candidates must be 0"
             )
+        check_object_above_table(frame.depth_m, frame.intrinsics, scene_check(self.parameters))
         try:
             planned = self.planner.plan(frame.depth_m, frame.intrinsics, top_k, **options)
         except PlanningError as error:

@@ -14,11 +14,19 @@ node does not load it itself, is forwarded to `/plan_grasp`.
 Every model a configured planner or `judge_model` needs is loaded at start; a missing or
 unreadable one stops the node with a FATAL naming the file (exit code 2).
 
-Threads: detection runs in its own mutually exclusive callback group under a multi-threaded
-executor (`gqstn_ros.nodes.executors`); the service callback is a coroutine that awaits the
-fallback call (with a timeout timer), so no executor thread ever sleeps or waits. Every
-failure a caller can cause is answered with success false and a message naming it; the node
-keeps serving.
+Requests (`gqstn_ros.nodes.request_flow`): the service takes its requests in a reentrant
+callback group from a deep queue (SERVICE_QOS), so a burst is never dropped; each is checked
+against the limits of `gqstn_ros.nodes.request_limits` before any work, and beyond
+`max_requests_in_flight` a request is refused at once with a "busy:" message. Frame
+preparation and planning run on one planning thread, in order; the service coroutine awaits
+it, and awaits the fallback call (with a timeout timer), so no executor thread ever sleeps or
+waits, and a request that needs no fallback never waits behind one that does. At most
+`max_fallback_requests` wait on `/plan_grasp` at once (a further one keeps its own grasp,
+with the note "fallback busy"). The fallback node's liveliness (`/plan_grasp/alive`) tells
+at once when it died: the calls waiting on it are answered then, and later requests do not
+call it until it is back. Every failure a caller can cause is answered with success false and
+a message naming it; the node keeps serving. On SIGINT the requests in flight are answered
+("shutting down") before the node stops.
 """
 
 from __future__ import annotations
@@ -33,12 +41,13 @@ import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.event_handler import QoSLivelinessChangedInfo, SubscriptionEventCallbacks
 from rclpy.logging import LoggingSeverity
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import Header
+from std_msgs.msg import Empty, Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
@@ -67,6 +76,14 @@ from gqstn_ros.nodes.grasp_messages import (
     planned_grasp_to_msg,
     pose_to_transform,
 )
+from gqstn_ros.nodes.limit_parameters import (
+    camera_parameter_spec,
+    image_limits,
+    load_camera_range,
+    max_image_pixels_spec,
+    scene_check,
+    scene_check_specs,
+)
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     ParameterSpec,
@@ -74,6 +91,22 @@ from gqstn_ros.nodes.parameters import (
     gripper_parameter_spec,
     load_gripper_parameter,
     spin_node,
+)
+from gqstn_ros.nodes.request_flow import (
+    ALIVE_QOS,
+    SERVICE_QOS,
+    SERVICE_QUEUE_DEPTH,
+    AdmissionGate,
+    PlanningWorker,
+    ShuttingDownError,
+    alive_topic,
+)
+from gqstn_ros.nodes.request_limits import (
+    RequestLimitError,
+    check_camera_info,
+    check_depth_image,
+    check_object_above_table,
+    check_planner_name,
 )
 from gqstn_ros.nodes.transforms import (
     HAND_EYE_PARAMETERS,
@@ -264,6 +297,27 @@ INFERENCE_NODE_PARAMETERS = (
         "TF frame of the latest grasp (/tf; parent: the depth image's frame)",
         read_only=True,
     ),
+    camera_parameter_spec(),
+    max_image_pixels_spec(),
+    *scene_check_specs(),
+    ParameterSpec(
+        "max_requests_in_flight",
+        8,
+        "Requests of /detect_grasp admitted at once (waiting to be planned, planning or waiting "
+        "on the fallback); a further one is refused at once with a 'busy:' message",
+        min_value=1,
+        max_value=SERVICE_QUEUE_DEPTH,
+        read_only=True,
+    ),
+    ParameterSpec(
+        "max_fallback_requests",
+        2,
+        "Requests waiting on /plan_grasp at once; a further one that would ask the fallback "
+        "keeps its own grasp, with the note 'fallback busy'",
+        min_value=1,
+        max_value=SERVICE_QUEUE_DEPTH,
+        read_only=True,
+    ),
 )
 
 
@@ -295,6 +349,8 @@ class InferenceNode(Node):
         super().__init__(NODE_NAME)
         self.parameters = NodeParameters(self, INFERENCE_NODE_PARAMETERS)
         self.gripper = load_gripper_parameter(self.parameters)
+        self.camera_range = load_camera_range(self.parameters)
+        self.image_limits = image_limits(self.parameters)
         self.hand_eye_enabled = bool(self.parameters["hand_eye.enabled"])
         HandEye.from_parameters(self.parameters)  # refuse an invalid calibration at start
         self.planners: dict[str, GraspPlanner] = {}
@@ -337,9 +393,7 @@ class InferenceNode(Node):
             SENSOR_QOS,
             callback_group=self.inference_group if every_frame else self.frames_group,
         )
-        self.create_service(
-            DetectGrasp, DETECT_SERVICE, self.on_detect_grasp, callback_group=self.inference_group
-        )
+        self.set_up_request_flow()
         self.get_logger().info(self.startup_summary())
 
     # --- start-up --------------------------------------------------------------------------
@@ -397,14 +451,22 @@ class InferenceNode(Node):
 
     def on_depth_frame(self, image: Image) -> None:
         self.latest_frame = ReceivedFrame(image, time.monotonic())
-        if self.parameters["detect_on_every_frame"]:
-            try:
-                frame = self.latest_detection_frame()
-                grasp = self.plan(frame, self.parameters["default_planner"], time.perf_counter())
-            except RequestRefusedError as error:
-                self.get_logger().warning(f"detection on frame failed: {error}")
-                return
-            self.publish_grasp(grasp, frame)
+        if self.parameters["detect_on_every_frame"] and not self.frame_detection_queued:
+            # On the planning thread, behind the requests; frames arriving meanwhile are skipped.
+            self.frame_detection_queued = True
+            self.worker.submit(self.detect_on_latest_frame)
+
+    def detect_on_latest_frame(self) -> None:
+        """detect_on_every_frame: plan on the latest frame and publish (planning thread)."""
+        try:
+            frame = self.latest_detection_frame()
+            grasp = self.plan(frame, self.parameters["default_planner"], time.perf_counter())
+        except RequestRefusedError as error:
+            self.get_logger().warning(f"detection on frame failed: {error}")
+            return
+        finally:
+            self.frame_detection_queued = False
+        self.publish_grasp(grasp, frame)
 
     # --- the service -----------------------------------------------------------------------
 
@@ -417,14 +479,16 @@ class InferenceNode(Node):
         try:
             if request.depth.width == 0:
                 await self.wait_for_latest_camera_info()
-                frame = self.latest_detection_frame()
+                frame = await self.worker.submit(self.latest_detection_frame)
             else:
-                frame = self.request_detection_frame(request.depth, request.camera_info)
+                frame = await self.worker.submit(
+                    lambda: self.request_detection_frame(request.depth, request.camera_info)
+                )
             forwarded = self.forwards(planner)
             if forwarded:
                 grasp = await self.plan_through_fallback_node(frame, started)
             else:
-                grasp = self.plan(frame, planner, started)
+                grasp = await self.worker.submit(lambda: self.plan(frame, planner, started))
         except RequestRefusedError as error:
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
             response.success = False
@@ -437,7 +501,9 @@ class InferenceNode(Node):
         if not grasp.robust and fallback_allowed:
             fallback_grasp, note = await self.call_fallback(frame)
             if fallback_grasp is not None:
-                judged_q = self.judged_quality(planner, frame, fallback_grasp)
+                judged_q = await self.worker.submit(
+                    lambda: self.judged_quality(planner, frame, fallback_grasp)
+                )
                 if judged_q is None or judged_q > grasp.q_value:
                     fallback_grasp.planning_time = float(time.perf_counter() - started)
                     if judged_q is not None:  # one scale: the judge of the primary's q
@@ -533,13 +599,17 @@ class InferenceNode(Node):
 
     def prepare(self, image: Image, info: CameraInfo) -> DetectionFrame:
         try:
+            check_depth_image(image, self.image_limits)
+            check_camera_info(info)
             intrinsics = camera_info_to_intrinsics(info)
             inpaint = InpaintConfig(
                 scale=self.parameters["inpaint_scale"],
                 max_invalid_ratio=self.parameters["max_invalid_ratio"],
             )
-            prepared = prepare_depth_frame(image, intrinsics, inpaint)
-        except (RejectedFrameError, DepthImageError) as error:
+            prepared = prepare_depth_frame(
+                image, intrinsics, inpaint, camera_range=self.camera_range
+            )
+        except (RejectedFrameError, DepthImageError, RequestLimitError) as error:
             raise RequestRefusedError(f"bad depth request: {error}") from error
         return DetectionFrame(prepared.depth_m, prepared.intrinsics, image.header)
 
@@ -555,6 +625,10 @@ class InferenceNode(Node):
                 f"planner {planner_name!r} is not loaded by this node "
                 f"(parameter planners: {', '.join(self.parameters['planners'])})"
             )
+        try:
+            check_object_above_table(frame.depth_m, frame.intrinsics, scene_check(self.parameters))
+        except RequestLimitError as error:
+            raise RequestRefusedError(str(error)) from error
         try:
             planned = planner.plan(frame.depth_m, frame.intrinsics, self.parameters["top_k"])
         except PlanningError as error:
@@ -596,8 +670,19 @@ class InferenceNode(Node):
 
     async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
         """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, or None and why not."""
+        if self.fallback_dead is not None:
+            return None, self.fallback_dead
         if not self.fallback_client.service_is_ready():
             return None, f"fallback {FALLBACK_SERVICE} is not available"
+        if not self.fallback_gate.try_enter():
+            return None, f"fallback {self.fallback_gate.busy_message(FALLBACK_SERVICE)}"
+        try:
+            return await self.call_fallback_admitted(frame)
+        finally:
+            self.fallback_gate.leave()
+
+    async def call_fallback_admitted(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
+        """call_fallback once admitted by the fallback gate."""
         request = PlanGrasp.Request(
             depth=metres_to_image(frame.depth_m, header=frame.header),
             camera_info=intrinsics_to_camera_info(frame.intrinsics, frame.header),
@@ -606,20 +691,129 @@ class InferenceNode(Node):
         )
         timeout_s = self.parameters["fallback_timeout_s"]
         future = self.fallback_client.call_async(request)
+        self.fallback_calls[future] = ""  # the reason, when cancelled before its timeout
         timer = self.create_timer(timeout_s, future.cancel, callback_group=self.fallback_group)
         try:
             response = await future
         finally:
             timer.cancel()
             self.destroy_timer(timer)
+            reason = self.fallback_calls.pop(future, "")
         if future.cancelled() or response is None:
             self.fallback_client.remove_pending_request(future)
-            return None, f"fallback {FALLBACK_SERVICE} timed out after {timeout_s:g} s"
+            return None, reason or f"fallback {FALLBACK_SERVICE} timed out after {timeout_s:g} s"
         if not response.success:
             return None, f"fallback failed: {response.message}"
         if not response.grasps:
             return None, "fallback returned no grasp"
         return response.grasps[0], f"grasp from {response.grasps[0].planner}"
+
+    # --- request flow: admission, limits, fallback liveliness, shutdown ------------------
+
+    def set_up_request_flow(self) -> None:
+        """The /detect_grasp service (reentrant intake, deep queue), its admission gates, the
+        planning thread and the fallback's liveliness subscription."""
+        self.worker = PlanningWorker(f"{NODE_NAME}_planning")
+        self.frame_detection_queued = False
+        self.request_gate = AdmissionGate(
+            self.parameters["max_requests_in_flight"], "max_requests_in_flight"
+        )
+        self.fallback_gate = AdmissionGate(
+            self.parameters["max_fallback_requests"], "max_fallback_requests"
+        )
+        self.fallback_calls: dict[Future, str] = {}  # fallback calls waiting on an answer
+        self.fallback_dead: str | None = None  # why the fallback is known dead, else None
+        self.create_subscription(
+            Empty,
+            alive_topic(FALLBACK_SERVICE),
+            lambda _message: None,
+            ALIVE_QOS,
+            event_callbacks=SubscriptionEventCallbacks(liveliness=self.on_fallback_liveliness),
+            callback_group=self.fallback_group,
+        )
+        self.create_service(
+            DetectGrasp,
+            DETECT_SERVICE,
+            self.on_detect_grasp_request,
+            qos_profile=SERVICE_QOS,
+            callback_group=ReentrantCallbackGroup(),
+        )
+
+    async def on_detect_grasp_request(
+        self, request: DetectGrasp.Request, response: DetectGrasp.Response
+    ) -> DetectGrasp.Response:
+        """Admit (else answer "busy:" at once), check the limits, then `on_detect_grasp`."""
+        if not self.request_gate.try_enter():
+            response.success = False
+            response.message = self.request_gate.busy_message(f"{NODE_NAME} ({DETECT_SERVICE})")
+            self.get_logger().warning(
+                f"{DETECT_SERVICE} refused: {response.message}", throttle_duration_sec=1.0
+            )
+            return response
+        try:
+            self.check_request_limits(request)
+            return await self.on_detect_grasp(request, response)
+        except RequestLimitError as error:
+            self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
+            response.success = False
+            response.message = str(error)
+            return response
+        except ShuttingDownError:
+            response.success = False
+            response.message = f"{NODE_NAME} is shutting down: the request was not served"
+            return response
+        finally:
+            self.request_gate.leave()
+
+    def check_request_limits(self, request: DetectGrasp.Request) -> None:
+        """RequestLimitError for a request field outside its limits (before any work)."""
+        check_planner_name(request.planner)
+        depth, info = request.depth, request.camera_info
+        if depth.width == 0:
+            if depth.height or len(depth.data) or depth.encoding or depth.step:
+                raise RequestLimitError(
+                    f"depth has width 0 but is not empty (height {depth.height}, encoding "
+                    f"{depth.encoding!r}, {len(depth.data)} bytes of data): a request image "
+                    "needs its width, and only an empty depth asks for the latest frame"
+                )
+            if info.width or info.height or any(info.k):
+                raise RequestLimitError(
+                    "camera_info comes without a depth image: an empty depth asks for the "
+                    f"latest frame on {INPAINTED_TOPIC}, which comes with its own camera_info"
+                )
+            return
+        check_depth_image(depth, self.image_limits)
+        if info.width or info.height:
+            check_camera_info(info)
+
+    def on_fallback_liveliness(self, info: QoSLivelinessChangedInfo) -> None:
+        """The fallback node's liveliness changed: dead (lapsed or gone) or back."""
+        if info.alive_count > 0:
+            if self.fallback_dead is not None:
+                self.get_logger().info(f"fallback {FALLBACK_SERVICE} is back")
+            self.fallback_dead = None
+            return
+        self.fallback_dead = (
+            f"fallback {FALLBACK_SERVICE} died (no liveliness on {alive_topic(FALLBACK_SERVICE)} "
+            "for its lease)"
+        )
+        self.get_logger().warning(self.fallback_dead)
+        self.cancel_fallback_calls(self.fallback_dead)
+
+    def cancel_fallback_calls(self, reason: str) -> None:
+        """Answer every fallback call still waiting, with `reason`."""
+        for future in list(self.fallback_calls):
+            self.fallback_calls[future] = reason
+            future.cancel()
+
+    def begin_shutdown(self) -> None:
+        """The process is stopping (`gqstn_ros.nodes.shutdown`): answer every request now."""
+        self.worker.close()
+        self.cancel_fallback_calls(f"{NODE_NAME} is shutting down")
+
+    def shutdown_pending(self) -> bool:
+        """Answers to requests in flight are still to be sent."""
+        return self.request_gate.in_flight > 0
 
     # --- planners served by the fallback node ---------------------------------------------
 

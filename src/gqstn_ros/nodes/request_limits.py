@@ -156,12 +156,12 @@ def check_camera_info(info: Any, field: str = "camera_info") -> None:
         )
 
 
-def check_count(value: int, maximum: int, field: str, parameter: str) -> None:
-    """Refuse a requested count above `maximum` (set by the node's parameter `parameter`)."""
+def check_count(value: int, maximum: int, field: str, parameter: str | None = None) -> None:
+    """Refuse a requested count above `maximum` (set by the node's parameter `parameter`, or
+    fixed when None)."""
     if value > maximum:
-        raise RequestLimitError(
-            f"{field} {value} is above the limit {maximum} (parameter {parameter})"
-        )
+        source = f"parameter {parameter}" if parameter else "a fixed limit"
+        raise RequestLimitError(f"{field} {value} is above the limit {maximum} ({source})")
 
 
 def check_planner_name(name: str) -> None:
