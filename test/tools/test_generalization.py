@@ -64,3 +64,25 @@ def test_main_writes_results_and_summary(tmp_path) -> None:
     assert results["summary"]["minor_axis"]["attempts"] == 1
     assert "| minor_axis | 1 |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "summary.png").stat().st_size > 0
+
+
+def test_fit_then_apply_a_q_calibration(tmp_path) -> None:
+    argv = ["--cameras", "kinect_v1", "--families", "box", "cylinder", "--planners", "gqstn"]
+    argv += ["--scenes-per-camera", "2", "--perturbed-lifts", "0"]
+    fitted_dir = tmp_path / "calibration"
+    assert generalization.main(["--output", str(tmp_path / "fit"), *argv,
+                                "--fit-q-calibration", str(fitted_dir)]) == 0  # fmt: skip
+    stored = json.loads((fitted_dir / "gqstn_q_calibration.json").read_text())
+    assert stored["fitted_on"]["grasps"] == 2
+    assert "--fit-q-calibration" in stored["fitted_on"]["command"]
+    raw = json.loads((tmp_path / "fit" / "results.json").read_text())
+    # A calibration that maps every q far below the threshold: the same grasps, q changed.
+    (fitted_dir / "gqstn_q_calibration.json").write_text(
+        json.dumps({"slope": 0.0, "intercept": -5.0})
+    )
+    assert generalization.main(["--output", str(tmp_path / "apply"), *argv,
+                                "--q-calibration-dir", str(fitted_dir)]) == 0  # fmt: skip
+    applied = json.loads((tmp_path / "apply" / "results.json").read_text())
+    for before, after in zip(raw["scenes"], applied["scenes"], strict=True):
+        assert after["attempts"][0]["width_m"] == before["attempts"][0]["width_m"]
+        assert after["attempts"][0]["q_value"] == pytest.approx(1 / (1 + np.exp(5.0)))

@@ -28,9 +28,9 @@ family and camera; q calibration of the planners that report q) and `summary.png
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -51,6 +51,7 @@ from gqstn_ros.profiles import (
     load_camera_profile,
     load_gripper_profile,
 )
+from gqstn_ros.q_calibration import QCalibration, expected_calibration_error
 from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_object
 
 ROBUST_THRESHOLD = 0.5  # q at or above: the inference node calls the grasp robust
@@ -76,6 +77,9 @@ class BenchmarkConfig:
     seed: int = 0
     view_scale: str = "metric"
     models_dir: str = ""
+    # A folder of <planner>_q_calibration.json files (`q_calibration.QCalibration`): the q of
+    # each planner that has one is calibrated before the robust threshold and the report.
+    q_calibration_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.scenes_per_camera < 1:
@@ -212,8 +216,27 @@ def execute(
     return nominal, held, width
 
 
+def q_calibration_path(folder: Path, planner: str) -> Path:
+    return Path(folder) / f"{planner}_q_calibration.json"
+
+
+def load_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
+    """planner -> its calibration, for the planners with a file in `q_calibration_dir`."""
+    if not config.q_calibration_dir:
+        return {}
+    folder = Path(config.q_calibration_dir)
+    if not folder.is_dir():
+        raise ValueError(f"q calibration folder {folder} does not exist")
+    return {
+        name: QCalibration.load(q_calibration_path(folder, name))
+        for name in (*NETWORK_PLANNERS, "prop_gqcnn")
+        if q_calibration_path(folder, name).is_file()
+    }
+
+
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
-    """name -> plan(depth, intrinsics) -> PlannedGrasp, for every planner the run needs."""
+    """name -> plan(depth, intrinsics) -> PlannedGrasp, for every planner the run needs, each
+    grasp's q calibrated where the planner has a calibration."""
     from gqstn_ros.planner_registry import load_planner  # noqa: PLC0415 (torch)
 
     models_dir = config.models_dir or None
@@ -231,14 +254,21 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
     loaded["minor_axis"] = MinorAxisPlanner(gripper)
     loaded["random"] = RandomPixelPlanner(gripper, seed=config.seed)
 
+    calibrations = load_q_calibrations(config)
+
+    def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
+        if name not in calibrations:
+            return grasp
+        return replace(grasp, q_value=float(calibrations[name].apply(grasp.q_value)))
+
     def single(name: str) -> Callable:
-        return lambda depth, intrinsics: loaded[name].plan(depth, intrinsics, 1)[0]
+        return lambda depth, intrinsics: calibrated(name, loaded[name].plan(depth, intrinsics)[0])
 
     def default(depth: np.ndarray, intrinsics: CameraIntrinsics) -> PlannedGrasp:
         """The inference node's rule: GQ-STN's grasp; below the robust threshold, Prop+GQ-CNN's
         grasp instead when GQ-STN's GQ-CNN judges it better (`NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
-        grasp = gqstn.plan(depth, intrinsics, 1)[0]
+        grasp = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
         if grasp.q_value >= ROBUST_THRESHOLD:
             return grasp
         try:
@@ -248,8 +278,9 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
         judged = gqstn.judge(
             depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
             np.array([other.width_px]), np.array([other.depth]),
-        )[0]  # fmt: skip
-        return replace(other, q_value=float(judged)) if judged > grasp.q_value else grasp
+        )  # fmt: skip
+        judged = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
+        return replace(other, q_value=judged) if judged > grasp.q_value else grasp
 
     planners = {name: single(name) for name in loaded}
     planners[DEFAULT_PIPELINE] = default
@@ -309,21 +340,21 @@ def _rate(values: Sequence[bool]) -> str:
 
 
 def calibration(q: np.ndarray, success: np.ndarray) -> dict:
-    """Expected calibration error of q as a success probability, the reliability bins, and
-    the precision and recall of `q >= ROBUST_THRESHOLD` for success."""
-    bins = []
-    ece = 0.0
-    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
-    for low, high in itertools.pairwise(edges):
-        inside = (q >= low) & ((q < high) | (high == 1.0))
-        if inside.any():
-            bins.append([float(low), float(high), int(inside.sum()), float(q[inside].mean()),
-                         float(success[inside].mean())])  # fmt: skip
-            ece += inside.mean() * abs(q[inside].mean() - success[inside].mean())
+    """Expected calibration error of q as a success probability, the reliability bins (low,
+    high, count, mean q, success rate), and the precision and recall of `q >= ROBUST_THRESHOLD`
+    for success."""
+    index = np.minimum((q * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    bins = [
+        [b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS, int((index == b).sum()),
+         float(q[index == b].mean()), float(success[index == b].mean())]
+        for b in range(CALIBRATION_BINS)
+        if (index == b).any()
+    ]  # fmt: skip
     robust = q >= ROBUST_THRESHOLD
     precision = float(success[robust].mean()) if robust.any() else float("nan")
     recall = float(robust[success].mean()) if success.any() else float("nan")
-    return {"ece": float(ece), "precision": precision, "recall": recall, "bins": bins}
+    ece = expected_calibration_error(q, success, CALIBRATION_BINS)
+    return {"ece": ece, "precision": precision, "recall": recall, "bins": bins}
 
 
 def summarize(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
@@ -438,7 +469,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--view-scale", default=defaults.view_scale)
     parser.add_argument("--models-dir", default="")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--q-calibration-dir",
+        default="",
+        help="calibrate each planner's q with <planner>_q_calibration.json of this folder",
+    )
+    parser.add_argument(
+        "--fit-q-calibration",
+        type=Path,
+        metavar="DIR",
+        help="fit each planner's q calibration on this run's lifts and write it to DIR",
+    )
     args = parser.parse_args(argv)
+    if args.fit_q_calibration and args.q_calibration_dir:
+        parser.error("--fit-q-calibration fits raw q: do not also give --q-calibration-dir")
     try:
         config = BenchmarkConfig(
             cameras=tuple(args.cameras),
@@ -450,7 +494,9 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             view_scale=args.view_scale,
             models_dir=args.models_dir,
+            q_calibration_dir=args.q_calibration_dir,
         )
+        load_q_calibrations(config)
         for family in config.families:
             generate_object(family, 0)  # an unknown family fails here, before any work
         for camera in config.cameras:
@@ -470,7 +516,43 @@ def main(argv: list[str] | None = None) -> int:
     plot_summary(summary, config, args.output / "summary.png")
     print(markdown)
     print(f"{len(records)} scenes in {time.perf_counter() - started:.0f} s -> {args.output}")
+    if args.fit_q_calibration:
+        fit_q_calibrations(records, config, args.fit_q_calibration, argv)
     return 0
+
+
+def fit_q_calibrations(
+    records: list[SceneRecord], config: BenchmarkConfig, folder: Path, argv: list[str] | None
+) -> None:
+    """Fit and write the q calibration of every planner with a q in the run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in config.planners:
+        if name in FLOOR_PLANNERS or name == DEFAULT_PIPELINE:
+            continue
+        found = [a for r in records for a in r.attempts if a.planner == name and a.found]
+        if len(found) < 2:
+            continue
+        q = np.array([a.q_value for a in found])
+        lifted = np.array([a.success for a in found])
+        fitted_on = {
+            "command": "python -m gqstn_ros.tools.generalization "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "grasps": len(found),
+            "cameras": list(config.cameras),
+            "families": list(config.families),
+            "seed": config.seed,
+            "ece_before": expected_calibration_error(q, lifted),
+        }
+        calibration = QCalibration.fit(q, lifted, fitted_on)
+        calibration.fitted_on["ece_after"] = expected_calibration_error(
+            calibration.apply(q), lifted
+        )
+        calibration.save(q_calibration_path(folder, name))
+        print(
+            f"{name}: q calibration slope {calibration.slope:.3f} intercept "
+            f"{calibration.intercept:.3f}, ECE on the fitted run {fitted_on['ece_before']:.3f} "
+            f"-> {calibration.fitted_on['ece_after']:.3f} -> {q_calibration_path(folder, name)}"
+        )
 
 
 if __name__ == "__main__":
