@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,24 @@ class QCalibration:
             return cls(data["slope"], data["intercept"], dict(data.get("fitted_on") or {}))
         except ValueError as error:
             raise ValueError(f"q calibration file {path}: {error}") from None
+
+
+def q_calibration_path(folder: Path | str, planner: str) -> Path:
+    """Where planner `planner`'s calibration lives in a folder: <planner>_q_calibration.json."""
+    return Path(folder) / f"{planner}_q_calibration.json"
+
+
+def load_q_calibrations(folder: Path | str, planners: Iterable[str]) -> dict[str, QCalibration]:
+    """planner -> its calibration, for each of `planners` with a file in `folder` (a planner
+    without one keeps its raw q). ValueError names a missing folder or a bad file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"q calibration folder {folder} does not exist")
+    return {
+        name: QCalibration.load(q_calibration_path(folder, name))
+        for name in planners
+        if q_calibration_path(folder, name).is_file()
+    }
 
 
 def expected_calibration_error(q: np.ndarray, lifted: np.ndarray, bins: int = 10) -> float:

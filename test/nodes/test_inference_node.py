@@ -507,3 +507,30 @@ def test_every_planner_through_detect_grasp_with_tf_and_base_link_grasps(
         assert pose_to_transform(base.pose).matrix() == pytest.approx(expected.matrix(), abs=1e-5)
         assert {m.header.frame_id for m in received["markers"][-1].markers} == {"base_link"}
         assert spin_until(executor, lambda: received["debug"], TIMEOUT_S)
+
+
+def test_q_calibration_rescales_q_and_a_bad_file_stops_the_node(
+    start_node, client_node, tmp_path
+) -> None:
+    import json
+
+    from gqstn_ros.q_calibration import QCalibration
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    # Every q of DirectGrasp calibrated far below the threshold: never robust.
+    QCalibration(0.0, -5.0).save(folder / "directgrasp_q_calibration.json")
+    node = start_inference(start_node, "-p", f"q_calibration_dir:={folder}")
+    node.wait_for_log("inference node ready", 60)
+    depth, info = synthetic_depth_request(2)
+    response = call(
+        client_node, detect_client(client_node), DetectGrasp.Request(depth=depth, camera_info=info)
+    )
+    assert response.success, response.message
+    assert response.grasp.q_value == pytest.approx(1 / (1 + np.exp(5.0)), rel=1e-4)
+    assert not response.grasp.robust
+
+    (folder / "directgrasp_q_calibration.json").write_text(json.dumps({"slope": -1.0}))
+    broken = start_inference(start_node, "-p", f"q_calibration_dir:={folder}")
+    output = stopped_at_start(broken)
+    assert "q_calibration_dir" in output and "directgrasp_q_calibration.json" in output

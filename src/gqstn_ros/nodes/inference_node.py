@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +127,7 @@ from gqstn_ros.planner_registry import (
     default_models_dir,
     load_planner,
 )
+from gqstn_ros.q_calibration import QCalibration, load_q_calibrations
 
 NODE_NAME = "inference_node"
 DETECT_SERVICE = "/detect_grasp"
@@ -203,6 +204,15 @@ INFERENCE_NODE_PARAMETERS = (
         "robust label, choice among symmetric views) instead of their own GQ-CNN head; a "
         "relative path is inside models_dir ('' = their own head, as in the paper); a missing "
         "or unreadable file stops the node",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "q_calibration_dir",
+        "",
+        "Folder of <planner>_q_calibration.json files (q calibrated against executed lifts, "
+        "gqstn_ros.q_calibration; a relative path is inside models_dir): a planner with one "
+        "reports calibrated q, judged and thresholded on that scale ('' = raw q); a bad file "
+        "stops the node",
         read_only=True,
     ),
     gripper_parameter_spec(
@@ -428,6 +438,23 @@ class InferenceNode(Node):
                 raise ParameterValueError(
                     f"parameter planners: planner {name} cannot be loaded: {error}"
                 ) from error
+        self.q_calibrations = self.load_q_calibrations()
+
+    def load_q_calibrations(self) -> dict[str, QCalibration]:
+        """The q calibration of every loaded planner that has one in q_calibration_dir."""
+        folder = self.parameters["q_calibration_dir"]
+        if not folder:
+            return {}
+        path = Path(self.parameters["models_dir"] or default_models_dir()) / folder
+        try:
+            return load_q_calibrations(path, self.planners)
+        except ValueError as error:
+            raise ParameterValueError(f"parameter q_calibration_dir: {error}") from error
+
+    def calibrated_q(self, planner_name: str, q: float) -> float:
+        """q on the calibrated scale of `planner_name` (raw without a calibration)."""
+        calibration = getattr(self, "q_calibrations", {}).get(planner_name)
+        return float(calibration.apply(q)) if calibration is not None else float(q)
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -639,7 +666,8 @@ class InferenceNode(Node):
                 f"{planner_name} failed: {type(error).__name__}: {error}"
             ) from error
         threshold = self.parameters["robust_threshold"]
-        for candidate in planned:
+        for raw in planned:
+            candidate = replace(raw, q_value=self.calibrated_q(planner_name, raw.q_value))
             grasp = planned_grasp_to_msg(
                 candidate, frame.intrinsics, frame.header, threshold, time.perf_counter() - started
             )
@@ -666,7 +694,7 @@ class InferenceNode(Node):
             np.array([grasp.width_px]),
             np.array([grasp.depth]),
         )
-        return float(q[0])
+        return self.calibrated_q(planner_name, float(q[0]))
 
     async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
         """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, or None and why not."""

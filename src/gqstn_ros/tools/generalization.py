@@ -51,7 +51,12 @@ from gqstn_ros.profiles import (
     load_camera_profile,
     load_gripper_profile,
 )
-from gqstn_ros.q_calibration import QCalibration, expected_calibration_error
+from gqstn_ros.q_calibration import (
+    QCalibration,
+    expected_calibration_error,
+    load_q_calibrations,
+    q_calibration_path,
+)
 from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_object
 
 ROBUST_THRESHOLD = 0.5  # q at or above: the inference node calls the grasp robust
@@ -216,22 +221,11 @@ def execute(
     return nominal, held, width
 
 
-def q_calibration_path(folder: Path, planner: str) -> Path:
-    return Path(folder) / f"{planner}_q_calibration.json"
-
-
-def load_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
+def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
     """planner -> its calibration, for the planners with a file in `q_calibration_dir`."""
     if not config.q_calibration_dir:
         return {}
-    folder = Path(config.q_calibration_dir)
-    if not folder.is_dir():
-        raise ValueError(f"q calibration folder {folder} does not exist")
-    return {
-        name: QCalibration.load(q_calibration_path(folder, name))
-        for name in (*NETWORK_PLANNERS, "prop_gqcnn")
-        if q_calibration_path(folder, name).is_file()
-    }
+    return load_q_calibrations(config.q_calibration_dir, (*NETWORK_PLANNERS, "prop_gqcnn"))
 
 
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
@@ -254,7 +248,7 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
     loaded["minor_axis"] = MinorAxisPlanner(gripper)
     loaded["random"] = RandomPixelPlanner(gripper, seed=config.seed)
 
-    calibrations = load_q_calibrations(config)
+    calibrations = planner_q_calibrations(config)
 
     def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
         if name not in calibrations:
@@ -496,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             models_dir=args.models_dir,
             q_calibration_dir=args.q_calibration_dir,
         )
-        load_q_calibrations(config)
+        planner_q_calibrations(config)
         for family in config.families:
             generate_object(family, 0)  # an unknown family fails here, before any work
         for camera in config.cameras:
