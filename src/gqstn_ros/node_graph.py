@@ -9,8 +9,11 @@ one process; real hardware (`use_sim:=false`): a depth camera driver publishing
 `robot_ip`) and the Robotiq gripper (`gripper_port`). The `gripper` argument (a profile under
 config/grippers) goes to every node that depends on the gripper: inference, fallback, the
 simulated world with its executor, the real executor. Every node process gets the environment of
-`node_environment` (the Fast DDS profile for whole depth frames, `fastdds_profile`). No launch or
-rclpy imports here.
+`node_environment`: the Fast DDS profile for whole depth frames (`fastdds_profile`), the DDS
+domain (`ros_domain_id`) and discovery range (`discovery_range`). The simulated bench keeps to
+this machine by default: discovery range LOCALHOST, a Fast DDS profile that listens on the
+loopback interface only, and a domain of its own unless the environment names one
+(`network_environment`; README, *Security*). No launch or rclpy imports here.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ TRUE_FALSE = ("true", "false")
 # config/ file of the Fast DDS profile whose shared-memory segment holds whole depth frames
 # (Fast DDS's 512 KB default is smaller than one 640x480 frame: see the file's comment).
 FASTDDS_PROFILE_FILE = "fastdds_large_frames.xml"
+# The same segment, with UDP on the loopback interface only: the profile of a graph whose
+# discovery range is LOCALHOST or OFF (the simulated bench by default).
+FASTDDS_LOCALHOST_PROFILE_FILE = "fastdds_large_frames_localhost.xml"
 FASTDDS_PROFILE_BUNDLED = "bundled"
 # config/ file of the hand-eye calibration (a `/**` section): given to every node that uses the
 # camera's pose in base_link (inference, executor, simulated world), before its own file.
@@ -41,6 +47,16 @@ LOG_ENVIRONMENT = {"RCUTILS_COLORIZED_OUTPUT": "0", "PYTHONUNBUFFERED": "1"}
 # Environment variables through which Fast DDS (and its older name, Fast RTPS) loads a profile.
 FASTDDS_PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 ParameterOverride = str | bool | int | float
+# The DDS domain and discovery range of the nodes (launch arguments ros_domain_id and
+# discovery_range; `network_environment`).
+AUTO = "auto"
+DOMAIN_VARIABLE = "ROS_DOMAIN_ID"
+DISCOVERY_VARIABLE = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+DISCOVERY_RANGES = ("LOCALHOST", "SUBNET", "OFF", "SYSTEM_DEFAULT")
+# The simulated bench's own domain when the environment names none (ROS 2's default is 0).
+SIM_DOMAIN_ID = 42
+# The largest domain id Fast DDS's default port mapping allows (7400 + 250 x id < 65536).
+MAX_DOMAIN_ID = 232
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,23 @@ LAUNCH_ARGUMENTS = (
         "path. Ignored when RMW_IMPLEMENTATION is not Fast DDS",
     ),
     LaunchArgument(
+        "ros_domain_id",
+        "auto",
+        "ROS_DOMAIN_ID of every node: 'auto' = the environment's ROS_DOMAIN_ID where set, else "
+        "42 for the simulated bench (a domain of its own, apart from ROS 2 programs on the "
+        "default domain 0) and ROS's default (0) for real hardware; or a domain id 0-232. "
+        "Clients (ros2 CLI, your programs) must use the same",
+    ),
+    LaunchArgument(
+        "discovery_range",
+        "auto",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE of every node: 'auto' = LOCALHOST for the simulated "
+        "bench (only processes of this machine discover its nodes; its Fast DDS profile then "
+        "listens on the loopback interface only) and the environment's (ROS's default SUBNET) "
+        "for real hardware; or one of " + ", ".join(DISCOVERY_RANGES),
+        ("auto", *DISCOVERY_RANGES),
+    ),
+    LaunchArgument(
         "respawn",
         "false",
         "true: a node process that exits (a crash, kill, out of memory) is started again after "
@@ -145,6 +178,16 @@ def _respawn_delay(text: str) -> float:
     return value
 
 
+def _domain_id(text: str) -> str:
+    """The ros_domain_id launch argument ('auto' or a domain id); ValueError names it."""
+    if text == AUTO or (text.isdigit() and 0 <= int(text) <= MAX_DOMAIN_ID):
+        return text
+    raise ValueError(
+        f"launch argument ros_domain_id:={text!r} must be 'auto' or a domain id in "
+        f"[0, {MAX_DOMAIN_ID}]"
+    )
+
+
 @dataclass(frozen=True)
 class GraphArguments:
     """The launch arguments, parsed."""
@@ -160,8 +203,16 @@ class GraphArguments:
     fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
     respawn: bool = False
     respawn_delay: float = 2.0  # seconds
+    ros_domain_id: str = AUTO  # or a domain id, as text
+    discovery_range: str = AUTO  # or one of DISCOVERY_RANGES
 
     def __post_init__(self) -> None:
+        _domain_id(self.ros_domain_id)
+        if self.discovery_range not in (AUTO, *DISCOVERY_RANGES):
+            raise ValueError(
+                f"discovery_range must be {AUTO!r} or one of {', '.join(DISCOVERY_RANGES)}, "
+                f"got {self.discovery_range!r}"
+            )
         if not 0.0 <= self.respawn_delay <= MAX_RESPAWN_DELAY_S:
             raise ValueError(
                 f"respawn_delay must be in [0, {MAX_RESPAWN_DELAY_S:g}] s, got {self.respawn_delay}"
@@ -207,6 +258,8 @@ class GraphArguments:
             fastdds_profile=profile,
             respawn=parsed["respawn"] == "true",
             respawn_delay=_respawn_delay(parsed["respawn_delay"]),
+            ros_domain_id=_domain_id(parsed["ros_domain_id"]),
+            discovery_range=parsed["discovery_range"],
         )
 
 
@@ -302,13 +355,14 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             (HAND_EYE_FILE, "executor_node.yaml"),
             "real",
             parameters=(
+                ("autostart", "configure"),
                 ("robot_ip", arguments.robot_ip),
                 *gripper,
                 ("gripper_port", arguments.gripper_port),
             ),
             extra_parameter_files=extra,
-            # Configures itself (config/executor_node.yaml: autostart configure); the real arm
-            # moves only after an explicit `ros2 lifecycle set /executor_node activate`.
+            # Configures itself (autostart configure: connects the hardware); the real arm moves
+            # only after an explicit `ros2 lifecycle set /executor_node activate`.
             lifecycle=True,
         ),
     ]
@@ -320,29 +374,62 @@ def nodes_to_start(arguments: GraphArguments) -> list[NodeSpec]:
     return [spec for spec in node_graph(arguments) if spec.condition in ("always", mode)]
 
 
+def network_environment(arguments: GraphArguments, environ: Mapping[str, str]) -> dict[str, str]:
+    """ROS_DOMAIN_ID and ROS_AUTOMATIC_DISCOVERY_RANGE of the graph's nodes, for a graph started
+    from a process whose environment is `environ` (only the variables that must be set).
+
+    'auto': the simulated bench runs on the environment's domain where one is set, else on
+    SIM_DOMAIN_ID, and discovers on LOCALHOST; real hardware keeps the environment's (ROS's
+    defaults: domain 0, SUBNET). An explicit domain id or range always applies. A client of
+    the graph (a benchmark, a test) applies the same to itself before it initialises rclpy.
+    """
+    variables = {}
+    domain = arguments.ros_domain_id
+    if domain != AUTO:
+        variables[DOMAIN_VARIABLE] = domain
+    elif arguments.use_sim and not environ.get(DOMAIN_VARIABLE):
+        variables[DOMAIN_VARIABLE] = str(SIM_DOMAIN_ID)
+    discovery = arguments.discovery_range
+    if discovery == AUTO and arguments.use_sim:
+        discovery = "LOCALHOST"
+    if discovery != AUTO:
+        variables[DISCOVERY_VARIABLE] = discovery
+    return variables
+
+
+def discovery_range(arguments: GraphArguments, environ: Mapping[str, str]) -> str:
+    """The discovery range the graph's nodes run with (ROS's default: SUBNET)."""
+    variables = {**environ, **network_environment(arguments, environ)}
+    return variables.get(DISCOVERY_VARIABLE) or "SUBNET"
+
+
 def node_environment(
     arguments: GraphArguments, config_dir: Path, environ: Mapping[str, str]
 ) -> dict[str, str]:
     """Environment variables to add to every node process of the graph (launched from a process
-    whose environment is `environ`): the Fast DDS profile chosen by `fastdds_profile`.
+    whose environment is `environ`): the DDS domain and discovery range (`network_environment`)
+    and the Fast DDS profile chosen by `fastdds_profile`.
 
-    Nothing when the RMW is not Fast DDS, when `fastdds_profile` is 'none', or when it is
-    'bundled' and `environ` already names a profile (the user's own wins); a file path given
-    explicitly replaces the environment's.
+    The profile: none when the RMW is not Fast DDS, when `fastdds_profile` is 'none', or when
+    it is 'bundled' and `environ` already names a profile (the user's own wins); 'bundled' is
+    the loopback-only profile when the nodes discover on LOCALHOST or not at all, else the one
+    that listens on every interface; a file path given explicitly replaces the environment's.
     """
+    variables = network_environment(arguments, environ)
     rmw = environ.get("RMW_IMPLEMENTATION") or "rmw_fastrtps_cpp"  # ROS 2's default RMW
     choice = arguments.fastdds_profile
     if not rmw.startswith("rmw_fastrtps") or choice == FASTDDS_PROFILE_NONE:
-        return {}
+        return variables
     if choice == FASTDDS_PROFILE_BUNDLED:
         if any(environ.get(name) for name in FASTDDS_PROFILE_VARIABLES):
-            return {}
-        path = config_dir / FASTDDS_PROFILE_FILE
+            return variables
+        local = discovery_range(arguments, environ) in ("LOCALHOST", "OFF")
+        path = config_dir / (FASTDDS_LOCALHOST_PROFILE_FILE if local else FASTDDS_PROFILE_FILE)
         if not path.is_file():
             raise FileNotFoundError(f"the bundled Fast DDS profile is missing: {path}")
     else:
         path = Path(choice)
-    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(path.resolve())}
+    return {**variables, "FASTDDS_DEFAULT_PROFILES_FILE": str(path.resolve())}
 
 
 def default_config_dir() -> Path:

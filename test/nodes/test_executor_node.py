@@ -367,6 +367,8 @@ def test_main_builds_the_real_drivers_and_answers_while_the_arm_is_unreachable(
             f"gripper_port:={gripper.tcp_url}",
             "-p",
             f"attempt_log_path:={tmp_path / 'attempts.jsonl'}",
+            "-p",
+            "autostart:=configure",  # as the real robot's graph starts it
         )
         node.wait_for_log("arm not connected")
         # The gripper is tried although the arm is not there (both problems show at once).

@@ -77,6 +77,7 @@ def test_sim_and_real_graphs() -> None:
     ]
     executor = real[-1]
     assert dict(executor.parameters) == {
+        "autostart": "configure",  # connects, moves only once activated
         "robot_ip": "10.0.0.2",
         "gripper": "robotiq_2f85",
         "gripper_port": "/dev/ttyS1",
@@ -172,6 +173,8 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         monkeypatch.setitem(sys.modules, name, module)
     for variable in FASTDDS_PROFILE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
+    # Real hardware keeps the environment's discovery range (ROS's default: SUBNET).
+    monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     namespace: dict = {}
     exec(compile(source, str(LAUNCH_FILE), "exec"), namespace)
     monkeypatch.setitem(

@@ -60,7 +60,8 @@ def test_launch_file_hands_respawn_to_every_node(monkeypatch, respawn: str, dela
         "launch": {"LaunchContext": Recorded, "LaunchDescription": Recorded},
         "launch.actions": {"DeclareLaunchArgument": Recorded, "OpaqueFunction": Recorded},
         "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
-        "launch_ros.actions": {"Node": Recorded},
+        # The real executor is a managed node (LifecycleNode): respawned like the others.
+        "launch_ros.actions": {"Node": Recorded, "LifecycleNode": Recorded},
         "launch_ros": {},
     }
     for name, attributes in modules.items():

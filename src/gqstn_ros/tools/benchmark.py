@@ -494,6 +494,7 @@ class GraphProcesses:
         from gqstn_ros.node_graph import (  # noqa: PLC0415
             GraphArguments,
             default_config_dir,
+            network_environment,
             node_environment,
             nodes_to_start,
         )
@@ -510,6 +511,9 @@ class GraphProcesses:
         self.specs = nodes_to_start(arguments)
         self.commands = [node_command(spec, config_dir) for spec in self.specs]
         self.extra_env = node_environment(arguments, config_dir, os.environ)
+        # The benchmark's own client (created after this) joins the nodes' DDS domain and
+        # discovery range.
+        os.environ.update(network_environment(arguments, os.environ))
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
         self._logs: list[TextIO] = []
