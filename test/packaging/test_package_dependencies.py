@@ -34,6 +34,7 @@ ROS_PACKAGES = {
     "action_msgs",
     "builtin_interfaces",
     "geometry_msgs",
+    "lifecycle_msgs",
     "gqstn_msgs",
     "rcl_interfaces",
     "sensor_msgs",

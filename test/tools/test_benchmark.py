@@ -167,23 +167,32 @@ def run_benchmark_process(output: Path, models: Path, methods: list[str]) -> dic
 
 @pytest.mark.ros
 @pytest.mark.slow
-def test_benchmark_without_models_records_no_model_and_cleans_up(tmp_path: Path) -> None:
+def test_benchmark_without_models_stops_naming_the_missing_file_and_cleans_up(
+    tmp_path: Path,
+) -> None:
+    """A node whose model is missing stops at start with a FATAL naming the file; the benchmark
+    reports it, ends with an error and leaves no node running."""
     empty_models = tmp_path / "models"
     empty_models.mkdir()
     output = tmp_path / "run"
-    results = run_benchmark_process(output, empty_models, ["gqstn"])
-    (attempt,) = results["attempts"]
-    assert (attempt["object_name"], attempt["method"]) == ("tea_box", "gqstn")
-    assert not attempt["success"]
-    assert "no model" in attempt["reason"] and attempt["category"] == "no model"
-    assert (output / "attempts.csv").is_file() and (output / "table_ii.png").is_file()
-    # The attempt is kept: the scene's ground truth and the failure can be looked at again.
-    kept = replay_attempt(Path(attempt["replay_file"]))
-    assert kept["record"]["reason"] == attempt["reason"]
-    with np.load(attempt["replay_file"]) as arrays:
-        object_pose = arrays["object_pose"]
-    # The tea box rests on the table near its centre.
-    assert 0.0 < object_pose[2, 3] < 0.1 and np.linalg.norm(object_pose[:2, 3]) < 0.15
+    command = [
+        sys.executable, "-m", "gqstn_ros.tools.benchmark",
+        "--objects", "tea_box", "--trials", "1", "--methods", "gqstn",
+        "--models", str(empty_models), "--output", str(output), "--no-progress",
+    ]  # fmt: skip
+    finished = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        cwd=REPO_ROOT,
+        env=peer_environment(),
+    )
+    text = finished.stdout + finished.stderr
+    assert finished.returncode != 0, text
+    assert "exited with code 2" in text and "[FATAL]" in text, text
+    assert str(empty_models / "gqcnn.pt") in text or str(empty_models / "gqstn.pt") in text
+    assert processes_mentioning(str(output)) == []
 
 
 @pytest.mark.ros
@@ -203,6 +212,12 @@ def test_prop_gqcnn_attempt_with_the_trained_gqcnn(tmp_path: Path) -> None:
     with np.load(attempt["replay_file"]) as arrays:
         assert arrays["depth_inpainted"].shape == (480, 640)
         assert arrays["grasp_in_camera"].shape == (4, 4)
+        object_pose = arrays["object_pose"]
+    # The attempt is kept: the scene's ground truth and the outcome can be looked at again.
+    kept = replay_attempt(Path(attempt["replay_file"]))
+    assert kept["record"]["reason"] == attempt["reason"]
+    # The tea box rested on the table near its centre before the attempt.
+    assert 0.0 < object_pose[2, 3] < 0.1 and np.linalg.norm(object_pose[:2, 3]) < 0.15
 
 
 @pytest.mark.ros
