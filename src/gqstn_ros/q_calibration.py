@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 
 # q is clipped to [Q_EPSILON, 1 - Q_EPSILON] before its logit (q = 0 or 1 are finite evidence).
 Q_EPSILON = 1e-4
-_RIDGE = 1e-3  # L2 weight on (slope - 1, intercept): keeps a fit on separable data finite
-_NEWTON_STEPS = 50
+_RIDGE = 1.0  # L2 weight on (slope - 1, intercept), about one grasp's evidence: keeps a fit
+# finite on separable data and when every q is the same (slope and intercept then trade)
 
 
 def _logit(q: np.ndarray) -> np.ndarray:
@@ -63,22 +64,25 @@ class QCalibration:
     def fit(
         cls, q: np.ndarray, lifted: np.ndarray, fitted_on: dict[str, Any] | None = None
     ) -> QCalibration:
-        """Maximum-likelihood Platt scaling of q against lift outcomes (Newton's method)."""
+        """Maximum-likelihood Platt scaling of q against lift outcomes (with a weak prior at the
+        identity, `_RIDGE`)."""
         x = _logit(np.asarray(q, dtype=np.float64).reshape(-1))
         y = np.asarray(lifted, dtype=np.float64).reshape(-1)
         if x.shape != y.shape or x.size < 2:
             raise ValueError(f"fit needs as many q as outcomes, at least 2; got {x.size}, {y.size}")
-        features = np.stack([x, np.ones_like(x)], axis=1)
         prior = np.array([1.0, 0.0])
-        weights = prior.copy()
-        for _ in range(_NEWTON_STEPS):
-            p = 1.0 / (1.0 + np.exp(-(features @ weights)))
-            gradient = features.T @ (p - y) + _RIDGE * (weights - prior)
-            hessian = (features * (p * (1 - p))[:, None]).T @ features + _RIDGE * np.eye(2)
-            step = np.linalg.solve(hessian, gradient)
-            weights = weights - step
-            if np.max(np.abs(step)) < 1e-10:
-                break
+
+        def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+            z = weights[0] * x + weights[1]
+            # -log-likelihood, stable: log(1 + e^z) - y z; its gradient uses sigmoid(z).
+            value = np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * _RIDGE * np.sum(
+                (weights - prior) ** 2
+            )
+            residual = 0.5 * (1.0 + np.tanh(0.5 * z)) - y
+            gradient = np.array([residual @ x, residual.sum()]) + _RIDGE * (weights - prior)
+            return float(value), gradient
+
+        weights = minimize(loss, prior, jac=True, method="L-BFGS-B").x
         slope = max(float(weights[0]), 0.0)
         return cls(slope, float(weights[1]), dict(fitted_on or {}))
 
