@@ -9,7 +9,8 @@ about a second, without a traceback or an error line.
 - While spinning: the signal only sets a flag. The main thread leaves the spin loop within
   SPIN_PERIOD_S and calls every node's `begin_shutdown()` where it has one (answer the
   requests in flight, stop its own threads and motions), spins at most ANSWER_GRACE_S more
-  while a node's `shutdown_pending()` says answers are still to be sent, then destroys the
+  while a node's `shutdown_pending()` says answers are still to be sent (and FLUSH_S after,
+  for requests still queued and for the last answers to leave), then destroys the
   nodes and shuts the context down, and ends the process with `os._exit`: a worker thread
   still inside a planner (a Prop+GQ-CNN call takes seconds) is not waited for, and the
   interpreter's finalisation never runs beside torch's and DDS's threads.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SPIN_PERIOD_S = 0.05  # the spin loop looks at the stop flag this often (seconds)
 ANSWER_GRACE_S = 0.5  # how long answers to requests in flight may take to go out (seconds)
+FLUSH_S = 0.1  # spinning on once every answer is sent, for requests still queued (seconds)
 NODE_PACKAGE = "gqstn_ros.nodes"
 # Console scripts of the node processes (setup.py entry points).
 NODE_EXECUTABLES = (
@@ -129,6 +131,27 @@ def _shutdown_executor(executor: Executor) -> None:
         executor.shutdown(timeout_sec=0)
 
 
+def _spin_out_answers(
+    executor: Executor, nodes: list[Node], context_ok: Callable[[], bool]
+) -> None:
+    """Spin while a node's `shutdown_pending()` says answers are to be sent, and FLUSH_S more
+    once none is (requests still queued are taken and answered "shutting down", the last
+    answers leave the process), ANSWER_GRACE_S at most."""
+    deadline = time.monotonic() + ANSWER_GRACE_S
+    quiet_since: float | None = None
+    while context_ok() and time.monotonic() < deadline:
+        try:
+            executor.spin_once(timeout_sec=0.01)
+        except Exception:  # a callback failing while the node stops
+            return
+        if any(bool(getattr(node, "shutdown_pending", bool)()) for node in nodes):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= FLUSH_S:
+            return
+
+
 def _stop_nodes(
     executor: Executor | None, nodes: list[Node], context_ok: Callable[[], bool]
 ) -> None:
@@ -137,17 +160,9 @@ def _stop_nodes(
         begin = getattr(node, "begin_shutdown", None)
         if begin is not None:
             _quietly(begin)
+    if executor is not None and any(hasattr(node, "shutdown_pending") for node in nodes):
+        _spin_out_answers(executor, nodes, context_ok)
     if executor is not None:
-        deadline = time.monotonic() + ANSWER_GRACE_S
-
-        def pending() -> bool:
-            return any(bool(getattr(node, "shutdown_pending", lambda: False)()) for node in nodes)
-
-        while context_ok() and time.monotonic() < deadline and pending():
-            try:
-                executor.spin_once(timeout_sec=0.02)
-            except Exception:  # a callback failing while the node stops
-                break
         _quietly(lambda: _shutdown_executor(executor))
     for node in reversed(nodes):
         _quietly(node.destroy_node)
