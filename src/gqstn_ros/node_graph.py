@@ -38,7 +38,10 @@ FASTDDS_PROFILE_FILE = "fastdds_large_frames.xml"
 FASTDDS_LOCALHOST_PROFILE_FILE = "fastdds_large_frames_localhost.xml"
 FASTDDS_PROFILE_BUNDLED = "bundled"
 # config/ file of the hand-eye calibration (a `/**` section): given to every node that uses the
-# camera's pose in base_link (inference, executor, simulated world), before its own file.
+# camera's pose in base_link (inference, executor, simulated world), after its own file. rcl
+# merges the `-p` overrides (the launch arguments) into the `/**` section and applies a
+# process's sections in the order they first appear: a `/**` file before a node's own file would
+# let that file's values (robot_ip, gripper, ...) override the launch arguments.
 HAND_EYE_FILE = "hand_eye.yaml"
 FASTDDS_PROFILE_NONE = "none"
 # Added to every node process's environment: logs without colour codes (launch writes the same
@@ -315,7 +318,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "sim_world_node",
             None,  # hosts the simulated world and the executor node: keep both names
-            (HAND_EYE_FILE, "sim_world_node.yaml", "executor_node.yaml"),
+            ("sim_world_node.yaml", "executor_node.yaml", HAND_EYE_FILE),
             "sim",
             # The simulated world's and its executor's; the executor activates itself (the
             # simulated arm may move as soon as the bench is up).
@@ -334,7 +337,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "inference_node",
             "inference_node",
-            (HAND_EYE_FILE, "inference_node.yaml"),
+            ("inference_node.yaml", HAND_EYE_FILE),
             "always",
             parameters=inference,
             extra_parameter_files=extra,
@@ -352,7 +355,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
             PACKAGE_NAME,
             "executor_node",
             "executor_node",
-            (HAND_EYE_FILE, "executor_node.yaml"),
+            ("executor_node.yaml", HAND_EYE_FILE),
             "real",
             parameters=(
                 ("autostart", "configure"),

@@ -204,7 +204,7 @@ def test_launch_file_declares_the_arguments_and_starts_the_graph(monkeypatch) ->
         own = str(REPO_ROOT / "config" / f"{node.kwargs['name']}.yaml")
         hand_eye = str(REPO_ROOT / "config" / "hand_eye.yaml")  # the nodes that need it
         uses_hand_eye = node.kwargs["name"] in ("inference_node", "executor_node")
-        assert files == ([hand_eye, own] if uses_hand_eye else [own])
+        assert files == ([own, hand_eye] if uses_hand_eye else [own])
         assert node.kwargs["additional_env"] == {
             "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO_ROOT / "config" / "fastdds_large_frames.xml"),
             "RCUTILS_COLORIZED_OUTPUT": "0",  # no colour codes in launch's log files
@@ -285,9 +285,9 @@ def test_node_command_line() -> None:
         "-r",
         "__node:=inference_node",
         "--params-file",
-        str(REPO_CONFIG_DIR / "hand_eye.yaml"),
-        "--params-file",
         str(REPO_CONFIG_DIR / "inference_node.yaml"),
+        "--params-file",
+        str(REPO_CONFIG_DIR / "hand_eye.yaml"),
         "-p",
         "gripper:=robotiq_2f85",
         "-p",
@@ -357,6 +357,34 @@ def _table_with_box():
     depth[200:260, 280:330] = 0.64
     depth[::37, ::41] = 0.0  # holes
     return depth
+
+
+@pytest.mark.ros
+def test_launch_arguments_win_over_the_parameter_files() -> None:
+    """robot_ip:= reaches the real executor although executor_node.yaml sets robot_ip: the
+    `-p` overrides are applied after every parameter file of the process (hand_eye.yaml's
+    `/**` section included)."""
+    runner = PeerProcess(
+        [
+            "-m",
+            "gqstn_ros.tools.run_graph",
+            "--only",
+            "executor_node",
+            "use_sim:=false",
+            "robot_ip:=127.0.0.9",
+        ],
+        "run_graph",
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while "configure failed" not in runner.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.process.send_signal(signal.SIGINT)
+        runner.process.wait(20)
+        runner.reader.join(5)
+    output = runner.output()
+    assert "arm not connected: robot at 127.0.0.9:30004 refused the connection" in output, output
 
 
 @pytest.mark.ros
