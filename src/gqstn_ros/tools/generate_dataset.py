@@ -218,6 +218,9 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
             batch = {f: shard_grasps.field(f) for f in shard_grasps.field_names}
             batch["image_labels"] = batch["image_labels"] + offset
             grasps.add(**batch)
+            # Complete files go to disk shard by shard: memory holds one file's worth at most.
+            images.flush()
+            grasps.flush()
     images_set, grasps_set = TensorDataset(root / "images"), TensorDataset(root / "grasps")
     # Scenes are assigned to parts once (by their images); every grasp follows its image.
     # An object is in one scene only, so no object is in two parts.
