@@ -27,9 +27,10 @@ on a private ROS domain (loopback); this process is the client. Prints:
 - soak: the simulated bench (sim_world_node with its camera at `--frame-rate-hz`,
   depth_node, inference_node, fallback_node, as `run_graph` starts them) for `--duration-s`;
   `/detect_grasp` on the latest frame at `--request-rate-hz` (requests sent on a fixed
-  schedule, not waiting for answers); answers counted as above; every node's resident memory
-  (VmRSS) sampled every 10 s: after warm-up, at the end, the largest, and the slope of a
-  least-squares line over the run.
+  schedule, not waiting for answers); answers counted as above; the memory every node
+  allocated (RssAnon + VmSwap: its heap, not the shared libraries' pages that a busy machine
+  evicts and reloads) sampled every 10 s: after warm-up, at the end, the largest, and the slope
+  of a least-squares line over the run and over its second half.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def cpu_burners(count: int) -> Iterator[None]:
         for burner in burners:
             burner.kill()
             burner.wait()
+
+
+def held_mib(pid: int) -> float:
+    """Memory a process allocated, MiB: anonymous resident pages plus swapped-out ones (file
+    pages such as torch's libraries come and go with the machine's page cache)."""
+    return rss_mib(pid, "RssAnon") + rss_mib(pid, "VmSwap")
 
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
@@ -506,14 +513,14 @@ def soak(duration_s: float, frame_rate_hz: float, request_rate_hz: float) -> Non
             now = time.monotonic()
             if now >= next_sample:
                 for label, pid in pids.items():
-                    memory.setdefault(label, []).append((now - start, rss_mib(pid)))
+                    memory.setdefault(label, []).append((now - start, held_mib(pid)))
                 next_sample += MEMORY_PERIOD_S
             if now >= next_request:
                 futures.append(detect.call_async(DetectGrasp.Request()))
                 next_request += 1.0 / request_rate_hz
             time.sleep(max(0.0, min(next_request, next_sample) - time.monotonic()))
         for label, pid in pids.items():
-            memory[label].append((time.monotonic() - start, rss_mib(pid)))
+            memory[label].append((time.monotonic() - start, held_mib(pid)))
         wait_all(futures, ANSWER_TIMEOUT_S)
     finally:
         client.close()
@@ -528,7 +535,7 @@ def soak(duration_s: float, frame_rate_hz: float, request_rate_hz: float) -> Non
     for message in sorted(refusals)[:5]:
         print(f"   refusal: {message}")
     print(
-        "| node | RSS after warm-up MiB | RSS at the end MiB | largest MiB | slope MiB/min | "
+        "| node | allocated after warm-up MiB | at the end MiB | largest MiB | slope MiB/min | "
         "slope over the second half MiB/min |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
