@@ -2,10 +2,8 @@
 
 Usage: .venv/bin/python benchmarks/label_agreement.py
        [--calibration-families box cylinder ...] [--test-families composite tool ...]
-       [--calibration-grasps 80] [--test-grasps 80 (0: no test)] [--calibration-seeds 0]
-       [--seed 1] [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
-       [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
-       [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--no-switch-candidates]]
+       [--calibration-grasps 80] [--test-grasps 80] [--calibration-seed 0] [--seed 1]
+       [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
 
 Objects come from `gqstn_ros.sim.objects` (each family with its own materials and surface
 friction), every k-th object of a family with its part densities times a mass scale (the
@@ -15,14 +13,10 @@ matter), dropped and settled on the table; grasps are sampled on the mesh and pa
 as the label (`GripperConfig.grip_force`).
 
 Prints: the label's CPU time for 100 grasps x K perturbations on a ~2k-triangle mesh with and
-without the weight step; on the calibration families (pooled over the calibration seeds), per
-family agreement and confusion, the pooled agreement for every (weight safety factor,
-threshold) pair, with --parameter-sweeps for every candidate value of the other label
-parameters (one at a time, the others at their configured values: the push of the arm's
-descent, the palm's stop tolerance, the squeeze turn step, the weight step's cone edges, and
-each on/off model option), and why the label and lift disagree; on the held-out test families, which never choose anything, per family
-agreement and 2x2 confusion with the configured label (`RobustnessConfig` defaults) and the
-pooled figure.
+without the weight step; on the calibration families, per family agreement and confusion, the
+pooled agreement for every (weight safety factor, threshold) pair and why the label and lift
+disagree; on the held-out test families, which never choose anything, per family agreement and
+2x2 confusion with the configured label (`RobustnessConfig` defaults) and the pooled figure.
 """
 
 from __future__ import annotations
@@ -46,11 +40,6 @@ THRESHOLD_CANDIDATES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005)
 CALIBRATION_FAMILIES = (
     "box", "cylinder", "sphere", "ellipsoid", "prism_convex", "prism_concave", "l_shape",
     "t_shape", "u_shape", "mug", "plate", "disc", "stick",
-)  # fmt: skip
-# The label's on/off model options (`RobustnessConfig`), each swept as off and on.
-SWITCHES = (
-    "exact_descent", "finger_yield", "rim_contact_by_facing", "nominal_must_hold",
-    "elliptic_limit_surface",
 )  # fmt: skip
 TEST_FAMILIES = (
     "composite", "tool", "superquadric", "bottle", "vase", "bowl", "cup", "extrusion",
@@ -128,57 +117,13 @@ def print_disagreements(report: AgreementReport) -> None:
             print(f"    {reason:17s} {chosen.sum():3d}: {dict(sorted(counts.items()))}")
 
 
-def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> list[tuple]:
-    """(title, value, config) of every one-at-a-time candidate of the label's parameters."""
-    sweeps = [
-        ("descent_push_force (N)", args.push_force_candidates, "descent_push_force", 1.0),
-        ("palm_stop_tolerance (mm)", args.palm_stop_mm_candidates, "palm_stop_tolerance", 1e-3),
-        ("squeeze_turn_step (deg)", args.turn_step_deg_candidates, "squeeze_turn_step", None),
-        ("weight_cone_edges", args.weight_edge_candidates, "weight_cone_edges", None),
-    ]
-    out = []
-    for title, values, name, scale in sweeps:
-        for value in values:
-            if name == "squeeze_turn_step":
-                field = float(np.deg2rad(value))
-            elif name == "weight_cone_edges":
-                field = int(value)
-            else:
-                field = float(value) * scale
-            out.append((title, value, replace(default, **{name: field})))
-    if args.switch_candidates:
-        for name in SWITCHES:
-            for value in (False, True):
-                out.append((name, int(value), replace(default, **{name: value})))
-    return out
-
-
-def print_parameter_sweeps(calib: AgreementReport, sweeps: list[tuple], offset: int) -> None:
-    """Pooled calibration agreement of each one-at-a-time candidate (configured threshold)."""
-    assert calib.alternative_qualities is not None
-    print("  pooled agreement by parameter (one at a time, the others as configured):")
-    title_before = None
-    for index, (title, value, config) in enumerate(sweeps):
-        quality = calib.alternative_qualities[offset + index]
-        agreement = np.mean((quality >= config.robust_threshold) == calib.lifted)
-        if title != title_before:
-            print(f"    {title}:", end="")
-            title_before = title
-        print(f"  {value:g}: {agreement:.1%}", end="")
-        following = sweeps[index + 1][0] if index + 1 < len(sweeps) else None
-        if following != title:
-            print()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibration-families", nargs="+", default=list(CALIBRATION_FAMILIES))
     parser.add_argument("--test-families", nargs="+", default=list(TEST_FAMILIES))
     parser.add_argument("--calibration-grasps", type=int, default=80, help="per family")
     parser.add_argument("--test-grasps", type=int, default=80, help="per family")
-    parser.add_argument(
-        "--calibration-seeds", type=int, nargs="+", default=[0], help="pooled over these seeds"
-    )
+    parser.add_argument("--calibration-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1, help="seed of the test grasps")
     parser.add_argument(
         "--mass-scales",
@@ -203,99 +148,49 @@ def main() -> None:
         help="also lift this many copies of each test grasp drawn from the label's perturbation "
         "model, and compare the label with a robust lift (held in at least half of them)",
     )
-    parser.add_argument(
-        "--push-force-candidates",
-        type=float,
-        nargs="+",
-        default=[0, 20, 100, 200, 500, 1000],
-        help="RobustnessConfig.descent_push_force values (N)",
-    )
-    parser.add_argument(
-        "--palm-stop-mm-candidates",
-        type=float,
-        nargs="+",
-        default=[0, 2, 3, 5, 7],
-        help="RobustnessConfig.palm_stop_tolerance values (mm)",
-    )
-    parser.add_argument(
-        "--turn-step-deg-candidates",
-        type=float,
-        nargs="+",
-        default=[0, 2.5, 5, 10],
-        help="RobustnessConfig.squeeze_turn_step values (degrees; 0: no turn)",
-    )
-    parser.add_argument(
-        "--weight-edge-candidates",
-        type=int,
-        nargs="+",
-        default=[4, 8, 12],
-        help="RobustnessConfig.weight_cone_edges values",
-    )
-    parser.add_argument(
-        "--switch-candidates",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also sweep each on/off model option of the label (off and on)",
-    )
-    parser.add_argument(
-        "--parameter-sweeps",
-        action="store_true",
-        help="also sweep the label's other parameters and model options on the calibration "
-        "families (one label pass of every grasp per candidate)",
-    )
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
     overlap = set(args.calibration_families) & set(args.test_families)
     if overlap:
         parser.error(f"calibration and test families must be disjoint; both have {overlap}")
-    if args.calibration_grasps < 0 or args.test_grasps < 0:
-        parser.error("--calibration-grasps and --test-grasps must be >= 0")
+    if args.calibration_grasps < 0 or args.test_grasps < 1:
+        parser.error("--calibration-grasps must be >= 0 and --test-grasps >= 1")
     if not args.skip_timing:
         time_labels()
     default = RobustnessConfig()
     scales = tuple(args.mass_scales)
     if args.calibration_grasps > 0:
-        factors = list(args.weight_factor_candidates)
-        sweeps = parameter_sweeps(args, default) if args.parameter_sweeps else []
         candidates = tuple(
-            replace(default, weight_safety_factor=factor) for factor in factors
-        ) + tuple(config for _, _, config in sweeps)
-        t0 = time.perf_counter()
-        calib = AgreementReport.concatenate(
-            [
-                measure_family_agreement(
-                    args.calibration_families,
-                    args.calibration_grasps,
-                    seed,
-                    mass_scales=scales,
-                    alternative_configs=candidates,
-                )
-                for seed in args.calibration_seeds
-            ]
+            replace(default, weight_safety_factor=factor)
+            for factor in args.weight_factor_candidates
         )
-        seeds = " ".join(str(seed) for seed in args.calibration_seeds)
-        print(f"\ncalibration seeds {seeds}, {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        calib = measure_family_agreement(
+            args.calibration_families,
+            args.calibration_grasps,
+            args.calibration_seed,
+            mass_scales=scales,
+            alternative_configs=candidates,
+        )
+        print(f"\ncalibration seed {args.calibration_seed}, {time.perf_counter() - t0:.0f} s")
         print_families("calibration families, configured label", calib)
-        if factors:
-            print("  pooled agreement by weight safety factor (rows) and threshold (columns):")
-            print("          " + "".join(f"{t:>9g}" for t in THRESHOLD_CANDIDATES))
-            best = (-1.0, 0.0, 0.0)
-            assert calib.alternative_qualities is not None
-            for factor, quality in zip(factors, calib.alternative_qualities, strict=False):
-                row = [np.mean((quality >= t) == calib.lifted) for t in THRESHOLD_CANDIDATES]
-                print(f"  {factor:6g}  " + "".join(f"{a:9.1%}" for a in row))
-                for threshold, agreement in zip(THRESHOLD_CANDIDATES, row, strict=True):
-                    best = max(best, (float(agreement), factor, threshold))
-            print(
-                f"  best on calibration: factor {best[1]:g}, threshold {best[2]:g} "
-                f"({best[0]:.1%}); configured: factor {default.weight_safety_factor:g}, "
-                f"threshold {default.robust_threshold:g}"
-            )
-        if sweeps:
-            print_parameter_sweeps(calib, sweeps, len(factors))
+        print("  pooled agreement by weight safety factor (rows) and threshold (columns):")
+        print("          " + "".join(f"{t:>9g}" for t in THRESHOLD_CANDIDATES))
+        best = (-1.0, 0.0, 0.0)
+        assert calib.alternative_qualities is not None
+        for factor, quality in zip(
+            args.weight_factor_candidates, calib.alternative_qualities, strict=True
+        ):
+            row = [np.mean((quality >= t) == calib.lifted) for t in THRESHOLD_CANDIDATES]
+            print(f"  {factor:6g}  " + "".join(f"{a:9.1%}" for a in row))
+            for threshold, agreement in zip(THRESHOLD_CANDIDATES, row, strict=True):
+                best = max(best, (float(agreement), factor, threshold))
+        print(
+            f"  best on calibration: factor {best[1]:g}, threshold {best[2]:g} ({best[0]:.1%}); "
+            f"configured: factor {default.weight_safety_factor:g}, threshold "
+            f"{default.robust_threshold:g}"
+        )
         print_disagreements(calib)
-    if args.test_grasps == 0:
-        return
     t0 = time.perf_counter()
     test = measure_family_agreement(
         args.test_families,

@@ -179,8 +179,7 @@ def _turned_about_z(vector: np.ndarray, degrees: float) -> np.ndarray:
 def test_squeeze_turns_a_box_grasped_off_its_faces_flush_within_the_limit(box_on_table):
     """25 degrees off the 4 cm faces, the pads first touch two opposite box edges: out of force
     closure as commanded. The squeeze turns the box flush (the MuJoCo lift holds it), so the
-    label evaluates the aligned grasp; a limit below 25 degrees leaves it out of force closure
-    (the parallel-face alignment alone: no stepwise turn)."""
+    label evaluates the aligned grasp; a limit below 25 degrees leaves it out of force closure."""
     from gqstn_ros.grasping.lift_check import simulate_lift
 
     shape, pose = box_on_table
@@ -192,9 +191,7 @@ def test_squeeze_turns_a_box_grasped_off_its_faces_flush_within_the_limit(box_on
             shape.vertices,
             shape.faces,
             pose,
-            config=RobustnessConfig(
-                squeeze_alignment_max_angle=float(np.deg2rad(degrees)), squeeze_turn_step=0.0
-            ),
+            config=RobustnessConfig(squeeze_alignment_max_angle=float(np.deg2rad(degrees))),
         )
         for degrees in (0.0, 20.0, 45.0)
     }
@@ -214,8 +211,7 @@ def test_squeeze_turns_a_box_grasped_off_its_faces_flush_within_the_limit(box_on
 def test_squeeze_alignment_needs_parallel_faces():
     """A triangular prism grasped across its two slanted faces (normals 120 degrees apart in
     the table plane, each 30 degrees off the closing line: outside the 26.6 degree friction
-    cone): no turn lays both faces flush on the pads, so the parallel-face alignment (without
-    the stepwise turn) leaves the grasp out of force closure."""
+    cone): no turn lays both faces flush on the pads, so the grasp stays out of force closure."""
     triangle = np.array([[0.03, 0.0], [-0.015, 0.026], [-0.015, -0.026]])
     shape = primitives.extruded_polygon(triangle, 0.05)
     pose = primitives.resting_pose(shape.vertices)
@@ -224,9 +220,7 @@ def test_squeeze_alignment_needs_parallel_faces():
             shape.vertices,
             shape.faces,
             pose,
-            config=RobustnessConfig(
-                squeeze_alignment_max_angle=float(np.deg2rad(degrees)), squeeze_turn_step=0.0
-            ),
+            config=RobustnessConfig(squeeze_alignment_max_angle=float(np.deg2rad(degrees))),
         )
         for degrees in (0.0, 45.0)
     ]
