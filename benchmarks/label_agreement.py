@@ -2,8 +2,11 @@
 
 Usage: .venv/bin/python benchmarks/label_agreement.py
        [--calibration-families box cylinder ...] [--test-families composite tool ...]
-       [--calibration-grasps 80] [--test-grasps 80] [--calibration-seed 0] [--seed 1]
-       [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
+       [--calibration-grasps 80] [--test-grasps 80 (0: no test)] [--calibration-seeds 0]
+       [--seed 1] [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
+       [--label lift_calibrated|defaults]
+       [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
+       [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--no-switch-candidates]]
 
 Objects come from `gqstn_ros.sim.objects` (each family with its own materials and surface
 friction), every k-th object of a family with its part densities times a mass scale (the
@@ -12,16 +15,22 @@ matter), dropped and settled on the table; grasps are sampled on the mesh and pa
 (`lift_check.measure_family_agreement`). The lift closes the gripper with the same grip force
 as the label (`GripperConfig.grip_force`).
 
-Prints: the label's CPU time for 100 grasps x K perturbations on a ~2k-triangle mesh with and
-without the weight step; on the calibration families, per family agreement and confusion, the
-pooled agreement for every (weight safety factor, threshold) pair and why the label and lift
-disagree; on the held-out test families, which never choose anything, per family agreement and
-2x2 confusion with the configured label (`RobustnessConfig` defaults) and the pooled figure.
+Prints: the CPU time of both labels for 100 grasps x K perturbations on a ~2k-triangle mesh
+with and without the weight step; on the calibration families (pooled over the calibration
+seeds), per family agreement and confusion, the pooled agreement for every (weight safety factor,
+threshold) pair, with --parameter-sweeps for every candidate value of the other label
+parameters (one at a time, the others at their configured values: the push of the arm's
+descent, the palm's stop tolerance, the squeeze turn step, the weight step's cone edges, and
+each on/off model option), the other label's agreement, and why the label and lift disagree;
+on the held-out test families, which never choose anything, per family agreement and 2x2
+confusion with the configured label (--label: `RobustnessConfig.lift_calibrated()`, the
+default, or the `RobustnessConfig` defaults) and the pooled figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections import Counter
 from dataclasses import replace
@@ -41,6 +50,11 @@ CALIBRATION_FAMILIES = (
     "box", "cylinder", "sphere", "ellipsoid", "prism_convex", "prism_concave", "l_shape",
     "t_shape", "u_shape", "mug", "plate", "disc", "stick",
 )  # fmt: skip
+# The label's on/off model options (`RobustnessConfig`), each swept as off and on.
+SWITCHES = (
+    "exact_descent", "finger_yield", "rim_contact_by_facing", "nominal_must_hold",
+    "elliptic_limit_surface",
+)  # fmt: skip
 TEST_FAMILIES = (
     "composite", "tool", "superquadric", "bottle", "vase", "bowl", "cup", "extrusion",
     "thin_flat", "tiny", "tall_slender",
@@ -59,13 +73,16 @@ def time_labels(repeats: int = 10) -> None:
     axes = np.column_stack([np.cos(angle), np.sin(angle), np.zeros(count)])
     widths = np.full(count, 0.075)
     volume = np.pi * 0.03**2 * 0.08
-    for what, mass in (
-        ("without the weight step (no mass)", None),
-        ("with the weight step, 700 kg/m^3", 700.0 * volume),
-        ("with the weight step, 8000 kg/m^3", 8000.0 * volume),
+    for (what, mass), (label, config) in itertools.product(
+        (
+            ("without the weight step (no mass)", None),
+            ("with the weight step, 700 kg/m^3", 700.0 * volume),
+            ("with the weight step, 8000 kg/m^3", 8000.0 * volume),
+        ),
+        (("defaults", RobustnessConfig()), ("lift_calibrated", RobustnessConfig.lift_calibrated())),
     ):
         t0 = time.process_time()
-        evaluator = GraspQualityEvaluator(mesh, mass=mass)
+        evaluator = GraspQualityEvaluator(mesh, config=config, mass=mass)
         setup = time.process_time() - t0
         best = np.inf
         for _ in range(repeats):
@@ -73,7 +90,7 @@ def time_labels(repeats: int = 10) -> None:
             result = evaluator.evaluate(centers, axes, widths, rng=1)
             best = min(best, time.process_time() - t0)
         print(
-            f"label CPU time {what}: {len(mesh.faces)} triangles, 100 grasps x K="
+            f"label CPU time, {label}, {what}: {len(mesh.faces)} triangles, 100 grasps x K="
             f"{evaluator.config.num_perturbations}: best of {repeats} = {best * 1e3:.1f} ms "
             f"(evaluator setup incl. height map {setup * 1e3:.1f} ms); "
             f"{result.robust.mean():.0%} robust"
@@ -117,13 +134,57 @@ def print_disagreements(report: AgreementReport) -> None:
             print(f"    {reason:17s} {chosen.sum():3d}: {dict(sorted(counts.items()))}")
 
 
+def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> list[tuple]:
+    """(title, value, config) of every one-at-a-time candidate of the label's parameters."""
+    sweeps = [
+        ("descent_push_force (N)", args.push_force_candidates, "descent_push_force", 1.0),
+        ("palm_stop_tolerance (mm)", args.palm_stop_mm_candidates, "palm_stop_tolerance", 1e-3),
+        ("squeeze_turn_step (deg)", args.turn_step_deg_candidates, "squeeze_turn_step", None),
+        ("weight_cone_edges", args.weight_edge_candidates, "weight_cone_edges", None),
+    ]
+    out = []
+    for title, values, name, scale in sweeps:
+        for value in values:
+            if name == "squeeze_turn_step":
+                field = float(np.deg2rad(value))
+            elif name == "weight_cone_edges":
+                field = int(value)
+            else:
+                field = float(value) * scale
+            out.append((title, value, replace(default, **{name: field})))
+    if args.switch_candidates:
+        for name in SWITCHES:
+            for value in (False, True):
+                out.append((name, int(value), replace(default, **{name: value})))
+    return out
+
+
+def print_parameter_sweeps(calib: AgreementReport, sweeps: list[tuple], offset: int) -> None:
+    """Pooled calibration agreement of each one-at-a-time candidate (configured threshold)."""
+    assert calib.alternative_qualities is not None
+    print("  pooled agreement by parameter (one at a time, the others as configured):")
+    title_before = None
+    for index, (title, value, config) in enumerate(sweeps):
+        quality = calib.alternative_qualities[offset + index]
+        agreement = np.mean((quality >= config.robust_threshold) == calib.lifted)
+        if title != title_before:
+            print(f"    {title}:", end="")
+            title_before = title
+        print(f"  {value:g}: {agreement:.1%}", end="")
+        following = sweeps[index + 1][0] if index + 1 < len(sweeps) else None
+        if following != title:
+            print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibration-families", nargs="+", default=list(CALIBRATION_FAMILIES))
     parser.add_argument("--test-families", nargs="+", default=list(TEST_FAMILIES))
     parser.add_argument("--calibration-grasps", type=int, default=80, help="per family")
     parser.add_argument("--test-grasps", type=int, default=80, help="per family")
-    parser.add_argument("--calibration-seed", type=int, default=0)
+    parser.add_argument(
+        "--calibration-seeds", type=int, nargs="+", default=[0], help="pooled over these seeds"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the test grasps")
     parser.add_argument(
         "--mass-scales",
@@ -148,55 +209,128 @@ def main() -> None:
         help="also lift this many copies of each test grasp drawn from the label's perturbation "
         "model, and compare the label with a robust lift (held in at least half of them)",
     )
+    parser.add_argument(
+        "--push-force-candidates",
+        type=float,
+        nargs="+",
+        default=[0, 20, 100, 200, 500, 1000],
+        help="RobustnessConfig.descent_push_force values (N)",
+    )
+    parser.add_argument(
+        "--palm-stop-mm-candidates",
+        type=float,
+        nargs="+",
+        default=[0, 2, 3, 5, 7],
+        help="RobustnessConfig.palm_stop_tolerance values (mm)",
+    )
+    parser.add_argument(
+        "--turn-step-deg-candidates",
+        type=float,
+        nargs="+",
+        default=[0, 2.5, 5, 10],
+        help="RobustnessConfig.squeeze_turn_step values (degrees; 0: no turn)",
+    )
+    parser.add_argument(
+        "--weight-edge-candidates",
+        type=int,
+        nargs="+",
+        default=[4, 8, 12],
+        help="RobustnessConfig.weight_cone_edges values",
+    )
+    parser.add_argument(
+        "--switch-candidates",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also sweep each on/off model option of the label (off and on)",
+    )
+    parser.add_argument(
+        "--label",
+        choices=("lift_calibrated", "defaults"),
+        default="lift_calibrated",
+        help="the configured label: RobustnessConfig.lift_calibrated() or RobustnessConfig()",
+    )
+    parser.add_argument(
+        "--parameter-sweeps",
+        action="store_true",
+        help="also sweep the label's other parameters and model options on the calibration "
+        "families (one label pass of every grasp per candidate)",
+    )
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
     overlap = set(args.calibration_families) & set(args.test_families)
     if overlap:
         parser.error(f"calibration and test families must be disjoint; both have {overlap}")
-    if args.calibration_grasps < 0 or args.test_grasps < 1:
-        parser.error("--calibration-grasps must be >= 0 and --test-grasps >= 1")
+    if args.calibration_grasps < 0 or args.test_grasps < 0:
+        parser.error("--calibration-grasps and --test-grasps must be >= 0")
     if not args.skip_timing:
         time_labels()
-    default = RobustnessConfig()
+    default = (
+        RobustnessConfig.lift_calibrated()
+        if args.label == "lift_calibrated"
+        else RobustnessConfig()
+    )
+    other = RobustnessConfig() if args.label == "lift_calibrated" else default.lift_calibrated()
+    print(f"configured label: {args.label}")
     scales = tuple(args.mass_scales)
     if args.calibration_grasps > 0:
-        candidates = tuple(
-            replace(default, weight_safety_factor=factor)
-            for factor in args.weight_factor_candidates
+        factors = list(args.weight_factor_candidates)
+        sweeps = parameter_sweeps(args, default) if args.parameter_sweeps else []
+        candidates = (
+            tuple(replace(default, weight_safety_factor=factor) for factor in factors)
+            + tuple(config for _, _, config in sweeps)
+            + (other,)
         )
         t0 = time.perf_counter()
-        calib = measure_family_agreement(
-            args.calibration_families,
-            args.calibration_grasps,
-            args.calibration_seed,
-            mass_scales=scales,
-            alternative_configs=candidates,
+        calib = AgreementReport.concatenate(
+            [
+                measure_family_agreement(
+                    args.calibration_families,
+                    args.calibration_grasps,
+                    seed,
+                    mass_scales=scales,
+                    robustness_config=default,
+                    alternative_configs=candidates,
+                )
+                for seed in args.calibration_seeds
+            ]
         )
-        print(f"\ncalibration seed {args.calibration_seed}, {time.perf_counter() - t0:.0f} s")
+        seeds = " ".join(str(seed) for seed in args.calibration_seeds)
+        print(f"\ncalibration seeds {seeds}, {time.perf_counter() - t0:.0f} s")
         print_families("calibration families, configured label", calib)
-        print("  pooled agreement by weight safety factor (rows) and threshold (columns):")
-        print("          " + "".join(f"{t:>9g}" for t in THRESHOLD_CANDIDATES))
-        best = (-1.0, 0.0, 0.0)
+        if factors:
+            print("  pooled agreement by weight safety factor (rows) and threshold (columns):")
+            print("          " + "".join(f"{t:>9g}" for t in THRESHOLD_CANDIDATES))
+            best = (-1.0, 0.0, 0.0)
+            assert calib.alternative_qualities is not None
+            for factor, quality in zip(factors, calib.alternative_qualities, strict=False):
+                row = [np.mean((quality >= t) == calib.lifted) for t in THRESHOLD_CANDIDATES]
+                print(f"  {factor:6g}  " + "".join(f"{a:9.1%}" for a in row))
+                for threshold, agreement in zip(THRESHOLD_CANDIDATES, row, strict=True):
+                    best = max(best, (float(agreement), factor, threshold))
+            print(
+                f"  best on calibration: factor {best[1]:g}, threshold {best[2]:g} "
+                f"({best[0]:.1%}); configured: factor {default.weight_safety_factor:g}, "
+                f"threshold {default.robust_threshold:g}"
+            )
+        if sweeps:
+            print_parameter_sweeps(calib, sweeps, len(factors))
         assert calib.alternative_qualities is not None
-        for factor, quality in zip(
-            args.weight_factor_candidates, calib.alternative_qualities, strict=True
-        ):
-            row = [np.mean((quality >= t) == calib.lifted) for t in THRESHOLD_CANDIDATES]
-            print(f"  {factor:6g}  " + "".join(f"{a:9.1%}" for a in row))
-            for threshold, agreement in zip(THRESHOLD_CANDIDATES, row, strict=True):
-                best = max(best, (float(agreement), factor, threshold))
-        print(
-            f"  best on calibration: factor {best[1]:g}, threshold {best[2]:g} ({best[0]:.1%}); "
-            f"configured: factor {default.weight_safety_factor:g}, threshold "
-            f"{default.robust_threshold:g}"
+        quality = calib.alternative_qualities[-1]
+        agreement = np.mean((quality >= other.robust_threshold) == calib.lifted)
+        name = (
+            "RobustnessConfig() defaults" if args.label == "lift_calibrated" else "lift_calibrated"
         )
+        print(f"  the other label ({name}) on the same grasps: {agreement:.1%}")
         print_disagreements(calib)
+    if args.test_grasps == 0:
+        return
     t0 = time.perf_counter()
     test = measure_family_agreement(
         args.test_families,
         args.test_grasps,
         args.seed,
         mass_scales=scales,
+        robustness_config=default,
         perturbed_lifts=args.perturbed_lifts,
     )
     print(f"\ntest seed {args.seed} (held-out families, configured label), "
