@@ -127,6 +127,16 @@ LEGACY_ROBUSTNESS_FIELDS = {
     "parallel_face_tolerance": 0.1,
     "weight_safety_factor": 0.0,
     "flush_tolerance": 0.001,
+    # The lift-calibrated label models (RobustnessConfig.lift_calibrated), off by default.
+    "exact_descent": False,
+    "palm_stop_tolerance": 0.0,
+    "descent_push_force": 0.0,
+    "finger_yield": False,
+    "rim_contact_by_facing": False,
+    "squeeze_turn_step": 0.0,
+    "nominal_must_hold": False,
+    "weight_cone_edges": 4,
+    "elliptic_limit_surface": False,
 }
 LEGACY_GRIPPER_FIELDS = {"min_grip_force": 20.0, "grip_force": 60.0, "pad_friction": 0.5}
 LEGACY_NETWORK_INPUT_FIELDS = {"view_size_m": 0.0}
