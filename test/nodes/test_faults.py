@@ -95,9 +95,15 @@ def cpu_seconds(pid: int) -> float:
 def test_a_killed_fallback_is_noticed_at_once_and_blocks_no_one(start_node, client_node) -> None:
     needs_models()
     _, executor = client_node
-    # 10,000 candidates per fallback request: seconds of planning to be killed in.
+    # 100,000 candidates per fallback request: seconds of planning to be killed in, even idle.
     fallback = start_node(
-        "fallback_node", "-p", f"models_dir:={MODELS}", "-p", "num_candidates:=10000"
+        "fallback_node",
+        "-p",
+        f"models_dir:={MODELS}",
+        "-p",
+        "num_candidates:=100000",
+        "-p",
+        "max_num_candidates:=100000",
     )
     inference = start_node(
         "inference_node",

@@ -57,8 +57,8 @@ from gqstn_ros.nodes.request_flow import (
     SERVICE_QUEUE_DEPTH,
     AdmissionGate,
     PlanningWorker,
-    ShuttingDownError,
     alive_topic,
+    answer_admitted,
 )
 from gqstn_ros.nodes.request_limits import (
     RequestLimitError,
@@ -216,27 +216,11 @@ class FallbackNode(Node):
         self, request: PlanGrasp.Request, response: PlanGrasp.Response
     ) -> PlanGrasp.Response:
         """Admit (else answer "busy:" at once), check the limits, plan on the planning thread."""
-        if not self.request_gate.try_enter():
-            response.success = False
-            response.message = self.request_gate.busy_message(f"{NODE_NAME} ({PLAN_SERVICE})")
-            self.get_logger().warning(
-                f"{PLAN_SERVICE} refused: {response.message}", throttle_duration_sec=1.0
-            )
-            return response
-        try:
-            self.check_request_limits(request)
-            return await self.worker.submit(lambda: self.on_plan_grasp(request, response))
-        except RequestLimitError as error:
-            self.get_logger().warning(f"{PLAN_SERVICE} refused: {error}")
-            response.success = False
-            response.message = str(error)
-            return response
-        except ShuttingDownError:
-            response.success = False
-            response.message = f"{NODE_NAME} is shutting down: the request was not served"
-            return response
-        finally:
-            self.request_gate.leave()
+        return await answer_admitted(
+            self, self.request_gate, PLAN_SERVICE, response,
+            lambda: self.check_request_limits(request),
+            lambda: self.worker.submit(lambda: self.on_plan_grasp(request, response)),
+        )  # fmt: skip
 
     def check_request_limits(self, request: PlanGrasp.Request) -> None:
         """RequestLimitError for a request field outside its limits (before any work)."""

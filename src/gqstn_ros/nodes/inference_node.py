@@ -98,8 +98,8 @@ from gqstn_ros.nodes.request_flow import (
     SERVICE_QUEUE_DEPTH,
     AdmissionGate,
     PlanningWorker,
-    ShuttingDownError,
     alive_topic,
+    answer_admitted,
 )
 from gqstn_ros.nodes.request_limits import (
     RequestLimitError,
@@ -771,27 +771,11 @@ class InferenceNode(Node):
         self, request: DetectGrasp.Request, response: DetectGrasp.Response
     ) -> DetectGrasp.Response:
         """Admit (else answer "busy:" at once), check the limits, then `on_detect_grasp`."""
-        if not self.request_gate.try_enter():
-            response.success = False
-            response.message = self.request_gate.busy_message(f"{NODE_NAME} ({DETECT_SERVICE})")
-            self.get_logger().warning(
-                f"{DETECT_SERVICE} refused: {response.message}", throttle_duration_sec=1.0
-            )
-            return response
-        try:
-            self.check_request_limits(request)
-            return await self.on_detect_grasp(request, response)
-        except RequestLimitError as error:
-            self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
-            response.success = False
-            response.message = str(error)
-            return response
-        except ShuttingDownError:
-            response.success = False
-            response.message = f"{NODE_NAME} is shutting down: the request was not served"
-            return response
-        finally:
-            self.request_gate.leave()
+        return await answer_admitted(
+            self, self.request_gate, DETECT_SERVICE, response,
+            lambda: self.check_request_limits(request),
+            lambda: self.on_detect_grasp(request, response),
+        )  # fmt: skip
 
     def check_request_limits(self, request: DetectGrasp.Request) -> None:
         """RequestLimitError for a request field outside its limits (before any work)."""

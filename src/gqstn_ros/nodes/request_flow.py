@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rclpy.duration import Duration
@@ -32,6 +32,8 @@ from rclpy.qos import (
     ReliabilityPolicy,
 )
 from rclpy.task import Future
+
+from gqstn_ros.nodes.request_limits import RequestLimitError
 
 T = TypeVar("T")
 
@@ -166,3 +168,37 @@ class PlanningWorker:
                 future.set_result(outcome[1])
             else:
                 future.set_exception(outcome[1])
+
+
+async def answer_admitted(
+    node: Any,
+    gate: AdmissionGate,
+    service: str,
+    response: Any,
+    check: Callable[[], None],
+    serve: Callable[[], Awaitable[Any]],
+) -> Any:
+    """A service request through `gate`: refused at once with "busy:" when full, refused with
+    the limit's message when `check` raises RequestLimitError, else `serve()`'s response; a
+    node shutting down answers `success: false` saying so. The gate is always left."""
+    if not gate.try_enter():
+        response.success = False
+        response.message = gate.busy_message(f"{node.get_name()} ({service})")
+        node.get_logger().warning(
+            f"{service} refused: {response.message}", throttle_duration_sec=1.0
+        )
+        return response
+    try:
+        check()
+        return await serve()
+    except RequestLimitError as error:
+        node.get_logger().warning(f"{service} refused: {error}")
+        response.success = False
+        response.message = str(error)
+        return response
+    except ShuttingDownError:
+        response.success = False
+        response.message = f"{node.get_name()} is shutting down: the request was not served"
+        return response
+    finally:
+        gate.leave()
