@@ -36,13 +36,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from gqstn_ros.camera_model import KINECT_V1
+
 CROP_TO_WIDTH = 3.0  # crop side / jaw opening (the paper's w = s / 3)
 TRANSLATION_LIMIT = 0.5  # |x|, |y| of Lambda_trans, normalized view coordinates (paper)
 MAX_VIEW_SIZE_M = 5.0  # m, a view wider than this is a configuration error
 # The camera a pixel window (view_size_m == 0) was trained with: every dataset generated for
 # such checkpoints was rendered by the Kinect v1 profile (fx 580 px) with the table 0.62-0.78 m
 # away (`GenerationConfig.camera_height_range`), 0.70 m in the middle.
-PIXEL_WINDOW_TRAINING_FX = 580.0
+PIXEL_WINDOW_TRAINING_FX = KINECT_V1.fx
 PIXEL_WINDOW_TRAINING_DEPTH_M = 0.70
 # Every this-many-th row and column give the working depth (a median: robust, and cheap on
 # megapixel frames).
