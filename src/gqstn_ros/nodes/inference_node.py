@@ -682,18 +682,22 @@ class InferenceNode(Node):
         self, planner_name: str, frame: DetectionFrame, grasp: Grasp
     ) -> float | None:
         """q of another planner's `grasp` by the GQ-CNN that judged `planner_name`'s grasp, on
-        the same view (None when that planner has no judge: it cannot be compared)."""
+        the same view (None when that planner has no judge or cannot judge this grasp)."""
         judge = getattr(self.planners.get(planner_name), "judge", None)
         if judge is None:
             return None
-        q = judge(
-            frame.depth_m,
-            frame.intrinsics,
-            np.array([grasp.center_px], dtype=np.float64),
-            np.array([grasp.angle]),
-            np.array([grasp.width_px]),
-            np.array([grasp.depth]),
-        )
+        try:
+            q = judge(
+                frame.depth_m,
+                frame.intrinsics,
+                np.array([grasp.center_px], dtype=np.float64),
+                np.array([grasp.angle]),
+                np.array([grasp.width_px]),
+                np.array([grasp.depth]),
+            )
+        except (PlanningError, ValueError) as error:  # cannot compare: keep the fallback's
+            self.get_logger().warning(f"fallback grasp not judged by {planner_name}: {error}")
+            return None
         return self.calibrated_q(planner_name, float(q[0]))
 
     async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
