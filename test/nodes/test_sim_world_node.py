@@ -245,5 +245,5 @@ def test_executor_in_the_same_process_picks_the_object_it_sees(
         state = link.object_state()
     assert state["on_table"] and abs(state["lifted_height"]) < 0.005, world.output()
     assert state["gripper_opening"] > 0.08 and not state["gripper_object_detected"]
-    assert "scene: tea_box dropped with seed 2" in world.output()
+    world.wait_for_log("scene: tea_box dropped with seed 2", TIMEOUT_S)
     assert world.is_running()
