@@ -188,7 +188,7 @@ def test_a_grasp_that_would_hit_a_neighbour_is_not_robust():
     scene = Scene.build([target, neighbour])
     scene.set_object_pose(0, np.array([0.0, 0.0, 0.02]), np.array([1.0, 0, 0, 0]))
     scene.set_object_pose(1, np.array([0.06, 0.0, 0.03]), np.array([1.0, 0, 0, 0]))
-    labeller = SceneLabeller(scene, config, [0, 1])
+    labeller = SceneLabeller.of_scene(scene, config, [0, 1])
     centers = np.array([[0.0, 0.0, 0.02], [0.0, 0.0, 0.02]])
     axes = np.array([[1.0, 0, 0], [0, 1.0, 0]])  # towards the neighbour, and across
     widths = np.array([0.05, 0.05])

@@ -715,13 +715,21 @@ class SceneLabeller:
     """Labels of grasps in one settled scene: one evaluator per object on the table, and every
     other object as an obstacle of each (`fingers_clear_of_obstacles`)."""
 
-    def __init__(self, scene: Scene, config: GenerationConfig, present: Sequence[int]) -> None:
+    def __init__(
+        self,
+        objects: Sequence[ObjectModel],
+        transforms: Sequence[np.ndarray],
+        config: GenerationConfig,
+        present: Sequence[int],
+    ) -> None:
+        """`objects[i]` lies at `transforms[i]` (4x4, world from object); `present` indexes
+        the objects on the table (the others are neither targets nor obstacles)."""
         self.config = config
         self.present = np.asarray(present, dtype=np.int64)
-        self.transforms = [scene.object_transform(i) for i in range(len(scene.objects))]
+        self.transforms = [np.asarray(t, dtype=np.float64) for t in transforms]
         self.evaluators = [
             object_evaluator(obj, transform, config)
-            for obj, transform in zip(scene.objects, self.transforms, strict=True)
+            for obj, transform in zip(objects, self.transforms, strict=True)
         ]
         self.surfaces: list[TopSurfaceMap] = []
         if len(self.evaluators) > 1:
@@ -730,9 +738,59 @@ class SceneLabeller:
         # Horizontal outline of each object on the table, for the target of a grasp seen on
         # no object.
         self.vertices_xy = [
-            scene.objects[i].vertices @ self.transforms[i][:2, :3].T + self.transforms[i][:2, 3]
+            objects[i].vertices @ self.transforms[i][:2, :3].T + self.transforms[i][:2, 3]
             for i in self.present
         ]
+
+    @classmethod
+    def of_scene(
+        cls, scene: Scene, config: GenerationConfig, present: Sequence[int]
+    ) -> SceneLabeller:
+        """The labeller of a settled simulated scene."""
+        transforms = [scene.object_transform(i) for i in range(len(scene.objects))]
+        return cls(scene.objects, transforms, config, present)
+
+    @classmethod
+    def of_record(
+        cls,
+        config: GenerationConfig,
+        base_seed: int,
+        object_labels: np.ndarray,
+        family_labels: np.ndarray,
+        object_poses: np.ndarray,
+    ) -> SceneLabeller:
+        """The labeller of a stored image's scene, rebuilt from the dataset's seeds: the
+        image's `scene_object_labels`, `scene_family_labels` and `scene_object_poses` (pose7
+        rows, NaN padding). Objects parked beside the table (they fell off) are left out, as
+        they were when the image was labelled."""
+        objects, transforms, present = [], [], []
+        for label, family, pose in zip(object_labels, family_labels, object_poses, strict=True):
+            if int(label) == NO_OBJECT_LABEL or not np.all(np.isfinite(pose)):
+                continue
+            if abs(float(pose[0])) < PARK_DISTANCE / 2:
+                present.append(len(objects))
+            objects.append(
+                build_object(
+                    config.families[int(family)],
+                    object_seed(base_seed, int(label)),
+                    config.gripper,
+                )
+            )
+            transforms.append(_transform7(np.asarray(pose, dtype=np.float64)))
+        if not present:
+            raise ValueError(f"no object of labels {list(object_labels)} lies on the table")
+        return cls(objects, transforms, config, present)
+
+    def label_nearest(
+        self, centers: np.ndarray, axes: np.ndarray, widths: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """(N,) robust quality of world grasps, each on the object nearest its centre."""
+        quality = np.zeros(len(centers))
+        targets = self.nearest_object(np.asarray(centers)[:, :2])
+        for target in np.unique(targets):
+            rows = targets == target
+            quality[rows] = self.label(int(target), centers[rows], axes[rows], widths[rows], rng)
+        return quality
 
     def label(
         self,
@@ -969,7 +1027,7 @@ def generate_object_images(
             if not settle.settled or not present or (count == 1 and not settle.ok):
                 skipped.append(f"drop {drop}: {settle.message}")
                 continue
-            labeller = SceneLabeller(scene, config, present)
+            labeller = SceneLabeller.of_scene(scene, config, present)
             mesh = _mesh_grasps(models, present, labeller, config, rng)
             scene_poses = np.full((most, 7), np.nan)
             scene_poses[:count] = [_pose7(t) for t in labeller.transforms]

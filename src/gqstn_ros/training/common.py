@@ -1,5 +1,5 @@
 """What every trainer shares: resumable run state, metrics, curves, provenance, and what a
-dataset was made for (its gripper, its camera's depth range)."""
+dataset was made for (its gripper, its camera's depth range, its network input)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from gqstn_ros.gripper import GripperConfig, default_gripper
+from gqstn_ros.preprocessing import NetworkInputConfig
 from gqstn_ros.profiles import ProfileError, gripper_from_mapping
 
 matplotlib.use("Agg")
@@ -188,6 +189,21 @@ def dataset_gripper(dataset_root: Path) -> GripperConfig:
         return gripper_from_mapping({**default_gripper().to_dict(), **mapping}, path)
     except ProfileError as error:
         raise ValueError(f"{error} (in config.gripper)") from None
+
+
+def dataset_input_config(dataset_root: Path) -> NetworkInputConfig:
+    """The network input the dataset's crops and stored windows were cut for: its manifest's
+    `config.network_input` (a metric window when it records `view_size_m`). A dataset without
+    one was cut for the default `NetworkInputConfig` (the 320-pixel window). ValueError names
+    the manifest when the entry cannot be used."""
+    mapping = dataset_manifest(dataset_root).get("config", {}).get("network_input")
+    if mapping is None:
+        return NetworkInputConfig()
+    try:
+        return NetworkInputConfig(**mapping)
+    except (TypeError, ValueError) as error:
+        path = Path(dataset_root) / MANIFEST_NAME
+        raise ValueError(f"{path}: config.network_input {mapping!r}: {error}") from None
 
 
 def dataset_depth_range(dataset_root: Path) -> tuple[float, float] | None:

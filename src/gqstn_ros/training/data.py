@@ -64,12 +64,19 @@ class GraspSet:
 CROP_FIELD = "depth_ims_tf_table"
 
 
-def load_grasps(root: Path, split: str, with_crops: bool = True) -> GraspSet:
+def load_grasps(
+    root: Path, split: str, with_crops: bool = True, max_grasps: int = 0, seed: int = 0
+) -> GraspSet:
     """The grasps of `split` ("train", "val", "test"); crops only when asked for (the bulk
-    of the data, which the one-shot networks do not need)."""
+    of the data, which the one-shot networks do not need). `max_grasps` > 0 reads that many
+    of them, drawn uniformly without replacement by `seed` (before anything is read, so that a
+    large dataset's subset fits in memory)."""
     root = Path(root)
     dataset = TensorDataset(root / "grasps")
-    indices = read_split(root / "grasps", SPLIT_NAME)[split]
+    indices = np.asarray(read_split(root / "grasps", SPLIT_NAME)[split])
+    if 0 < max_grasps < len(indices):
+        rng = np.random.default_rng(seed)
+        indices = np.sort(rng.choice(indices, size=max_grasps, replace=False))
     names = [f for f in dataset.field_names if f != CROP_FIELD]
     fields = dataset.datapoints(indices, names)
     crops = None

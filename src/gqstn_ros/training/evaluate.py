@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.datasets.generate import object_seed
+from gqstn_ros.datasets.generate import GenerationConfig, SceneLabeller, object_seed
 from gqstn_ros.depth_processing import inpaint_depth
 from gqstn_ros.detection import PLANNER_NAMES, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
@@ -62,11 +62,18 @@ def _transform(pose7: np.ndarray) -> np.ndarray:
 class PhysicalJudge:
     """The independent judge: the robust Ferrari-Canny label of a grasp on the true mesh and
     pose of an image's object, regenerated from the dataset's seeds (what labelled the data),
-    for the gripper the dataset was labelled for (`gripper`, from its manifest).
+    for the gripper the dataset was labelled for (`gripper`, from its manifest), by the current
+    label model.
+
+    Images of a dataset that records its scenes (`scene_object_labels`: several objects, the
+    extended families) are judged as the generator labels them (`SceneLabeller`): each grasp on
+    the object nearest its centre, with the object's mass and friction, and with the other
+    objects as obstacles of the fingers. Images of an earlier one-object dataset are judged on
+    the object's mesh alone.
 
     `judge(index, center_px, angle, width_px, depth_m)` for image `index` of `images` (frame
-    pixel coordinates of the stored window); the object's evaluator is built once per image and
-    kept (`keep=True`, for repeated validation) or dropped after use.
+    pixel coordinates of the stored window); the scene's evaluators are built once per image
+    and kept (`keep=True`, for repeated validation) or dropped after use.
     """
 
     def __init__(self, dataset: Path, images, keep: bool = False) -> None:
@@ -77,7 +84,9 @@ class PhysicalJudge:
         self.gripper = dataset_gripper(self.dataset)
         self.images = images
         self.keep = keep
-        self.evaluators: dict[int, GraspQualityEvaluator] = {}
+        self.scenes = _image_scenes(self.dataset)
+        self.config = GenerationConfig(families=self.families, gripper=self.gripper)
+        self.labellers: dict[int, SceneLabeller | GraspQualityEvaluator] = {}
 
     def intrinsics(self, index: int) -> CameraIntrinsics:
         raw = self.images.raw_mm[index]
@@ -97,6 +106,24 @@ class PhysicalJudge:
             )[0]
         )
 
+    def _labeller(self, index: int, image_id: int) -> SceneLabeller | GraspQualityEvaluator:
+        if self.scenes is not None:
+            return SceneLabeller.of_record(
+                self.config,
+                self.base_seed,
+                self.scenes["labels"][image_id],
+                self.scenes["families"][image_id],
+                self.scenes["poses"][image_id],
+            )
+        object_id = int(self.images.object_labels[index])
+        model = generate_object(
+            self.families[object_id % len(self.families)], object_seed(self.base_seed, object_id)
+        )
+        poses = _image_poses(self.dataset, image_id)
+        return GraspQualityEvaluator.from_object(
+            model.vertices, model.faces, _transform(poses["object"]), self.gripper
+        )
+
     def judge_many(
         self,
         index: int,
@@ -108,19 +135,11 @@ class PhysicalJudge:
         """(N,) bool: the robust label of N grasps of image `index` (centres (N, 2) in frame
         pixels, angles (N,) rad, widths (N,) px, gripper depths (N,) m), in one evaluation."""
         image_id = int(self.images.image_labels[index])
-        poses = _image_poses(self.dataset, image_id)
-        evaluator = self.evaluators.get(image_id)
-        if evaluator is None:
-            object_id = int(self.images.object_labels[index])
-            model = generate_object(
-                self.families[object_id % len(self.families)],
-                object_seed(self.base_seed, object_id),
-            )
-            evaluator = GraspQualityEvaluator.from_object(
-                model.vertices, model.faces, _transform(poses["object"]), self.gripper
-            )
+        labeller = self.labellers.get(image_id)
+        if labeller is None:
+            labeller = self._labeller(index, image_id)
             if self.keep:
-                self.evaluators[image_id] = evaluator
+                self.labellers[image_id] = labeller
         center_c, axis_c, width_m = grasps_2d_to_3d(
             np.asarray(centers_px, dtype=np.float64).reshape(-1, 2),
             np.asarray(angles, dtype=np.float64),
@@ -128,10 +147,15 @@ class PhysicalJudge:
             np.asarray(depths_m, dtype=np.float64),
             self.intrinsics(index),
         )
-        world = _transform(poses["camera"])
+        world = _transform(_image_poses(self.dataset, image_id)["camera"])
         center_w = center_c @ world[:3, :3].T + world[:3, 3]
         axis_w = axis_c @ world[:3, :3].T
-        return np.asarray(evaluator.evaluate(center_w, axis_w, width_m, rng=index).robust, bool)
+        if isinstance(labeller, SceneLabeller):
+            quality = labeller.label_nearest(
+                center_w, axis_w, width_m, np.random.default_rng(index)
+            )
+            return quality >= self.config.robustness.robust_threshold
+        return np.asarray(labeller.evaluate(center_w, axis_w, width_m, rng=index).robust, bool)
 
 
 def planned_grasp_params(grasp: PlannedGrasp, window: ViewWindow) -> np.ndarray:
@@ -303,6 +327,21 @@ def seen_objects(dataset: Path) -> set[int]:
 
 
 _POSE_CACHE: dict[Path, dict[str, np.ndarray]] = {}
+
+
+def _image_scenes(root: Path) -> dict[str, np.ndarray] | None:
+    """Every image's scene record (labels, family indices, pose7 rows of its objects), or
+    None for a dataset that does not record scenes."""
+    from gqstn_ros.datasets.tensor_dataset import TensorDataset  # noqa: PLC0415
+
+    dataset = TensorDataset(root / "images")
+    if "scene_object_labels" not in dataset.field_names:
+        return None
+    return {
+        "labels": dataset.field("scene_object_labels"),
+        "families": dataset.field("scene_family_labels"),
+        "poses": dataset.field("scene_object_poses"),
+    }
 
 
 def _image_poses(root: Path, image_id: int) -> dict[str, np.ndarray]:

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
-from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
+from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
 from gqstn_ros.networks.direct_grasp import direct_grasp_loss
 from gqstn_ros.networks.gqstn import localization_loss_terms, robustness_loss
 from gqstn_ros.networks.multigrasp import multigrasp_loss
@@ -64,6 +64,7 @@ from gqstn_ros.training.common import (
     RunState,
     dataset_depth_range,
     dataset_gripper,
+    dataset_input_config,
     load_run,
     plot_curves,
     provenance,
@@ -513,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn", gripper=gripper)
     except GripperMismatchError as error:
         parser.error(f"--gqcnn does not fit --dataset: {error}")
-    input_config = INPUT_CONFIGS[args.config]
+    input_config = dataset_input_config(args.dataset)
     print(f"loading {args.dataset} ...", flush=True)
     train = load_images(args.dataset, "train", input_config)
     val = load_images(args.dataset, "val", input_config)

@@ -34,13 +34,14 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
-from gqstn_ros.networks.configs import CONFIG_NAMES, INPUT_CONFIGS, build_model, model_config
+from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
 from gqstn_ros.preprocessing import Normalization, gqcnn_inputs
 from gqstn_ros.training.common import (
     RunState,
     binary_metrics,
     dataset_depth_range,
     dataset_gripper,
+    dataset_input_config,
     load_run,
     plot_curves,
     provenance,
@@ -156,6 +157,25 @@ def main(argv: list[str] | None = None) -> int:
         help="mine_detector_grasps files: their train grasps are trained on, their val grasps "
         "validated on (and reported alone)",
     )
+    parser.add_argument(
+        "--max-train-grasps",
+        type=int,
+        default=0,
+        help="train on this many grasps of the train split, drawn at random (0: all)",
+    )
+    parser.add_argument(
+        "--max-val-grasps",
+        type=int,
+        default=0,
+        help="validate and test on this many grasps of each split, drawn at random (0: all)",
+    )
+    parser.add_argument(
+        "--batches-per-epoch",
+        type=int,
+        default=0,
+        help="an epoch is this many batches, then validation and a checkpoint (0: one pass "
+        "over the train grasps)",
+    )
     args = parser.parse_args(argv)
     missing = [str(p) for p in [args.init, *args.extra_grasps] if p and not p.is_file()]
     if missing:
@@ -163,13 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         parser.error("--epochs, --batch-size and --lr must be positive")
+    if min(args.max_train_grasps, args.max_val_grasps, args.batches_per_epoch) < 0:
+        parser.error("--max-train-grasps, --max-val-grasps and --batches-per-epoch are >= 0")
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
 
     print(f"loading {args.dataset} ...", flush=True)
+    limits = {"train": args.max_train_grasps, "val": args.max_val_grasps}
     dataset_train, dataset_val, test = (
-        load_grasps(args.dataset, s) for s in ("train", "val", "test")
+        load_grasps(args.dataset, s, max_grasps=limits.get(s, args.max_val_grasps), seed=args.seed)
+        for s in ("train", "val", "test")
     )
     initial = load_checkpoint(args.init, expected_kind="gqcnn") if args.init else None
     norm = initial.normalization if initial else fit_normalization(dataset_train)
@@ -214,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         epoch = state.epoch + 1
         model.train()
         order = torch.randperm(len(train), generator=generator)
+        if args.batches_per_epoch:
+            order = order[: args.batches_per_epoch * args.batch_size]
         started, total_loss, seen = time.perf_counter(), 0.0, 0
         batches = range(0, len(order), args.batch_size)
         with tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False) as bar:
@@ -271,13 +297,14 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": val_metrics,
             "test_metrics": test_metrics,
             "train_grasps": len(train),
+            "batches_per_epoch": args.batches_per_epoch,
             "trained_on": str(device),
             "init": str(args.init) if args.init else None,
             "extra_grasps": [str(p) for p in args.extra_grasps],
             "detector_grasps_val_before": extra_before,
             "detector_grasps_val_after": extra_after,
         },
-        input_config=INPUT_CONFIGS[args.config],
+        input_config=dataset_input_config(args.dataset),
         # The labels are the dataset's gripper's: the model is trained for it.
         gripper=dataset_gripper(args.dataset),
         depth_range=dataset_depth_range(args.dataset),
