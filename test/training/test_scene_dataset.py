@@ -19,7 +19,7 @@ from gqstn_ros.grasping.grasp import (
 )
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.tools import generate_dataset
-from gqstn_ros.training import train_gqcnn
+from gqstn_ros.training import score_gqcnn, train_gqcnn
 from gqstn_ros.training.common import dataset_input_config
 from gqstn_ros.training.data import load_grasps, load_images
 from gqstn_ros.training.evaluate import PhysicalJudge
@@ -60,6 +60,16 @@ def test_a_grasp_subset_is_drawn_before_reading(scenes) -> None:
     assert np.array_equal(subset.image_index, again.image_index)
     assert np.array_equal(subset.quality.numpy(), again.quality.numpy())
 
+    config = dataset_input_config(scenes)
+    images = load_images(scenes, "train", config)
+    assert len(images) > 1
+    two = load_images(scenes, "train", config, max_images=len(images) - 1, seed=1)
+    assert len(two) == len(images) - 1
+    assert set(two.image_labels) <= set(images.image_labels)
+    assert set(two.grasps.image_index) == set(two.image_labels)  # only their grasps
+    for rows, image in zip(two.grasp_rows, two.image_labels, strict=True):
+        assert len(rows) and set(two.grasps.image_index[rows]) == {image}
+
 
 def test_gqcnn_trained_on_a_subset_records_the_metric_window(scenes, tmp_path) -> None:
     export = tmp_path / "gqcnn.pt"
@@ -76,6 +86,18 @@ def test_gqcnn_trained_on_a_subset_records_the_metric_window(scenes, tmp_path) -
     assert checkpoint.extra["batches_per_epoch"] == 3
     history = json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]
     assert len(history) == 2
+
+    # Scored beside another checkpoint on the same grasps, overall and by family.
+    scores_path = tmp_path / "scores.json"
+    scored = ["--dataset", str(scenes), "--gqcnn", str(export), str(tmp_path / "run" / "gqcnn.pt")]
+    assert score_gqcnn.main([*scored, "--split", "train", "--output", str(scores_path)]) == 0
+    scores = json.loads(scores_path.read_text())
+    assert len(scores) == 2
+    first, second = scores.values()
+    assert first["all"]["grasps"] == second["all"]["grasps"] > 0
+    assert first["all"]["accuracy"] == pytest.approx(second["all"]["accuracy"])  # same weights
+    assert set(first["by_family"]) <= {"box", "cylinder", "composite", "bowl"}
+    assert score_gqcnn.main([*scored[:2], "--gqcnn", str(tmp_path / "none.pt")]) == 2
 
 
 def test_the_physical_judge_labels_stored_grasps_as_the_generator_did(scenes) -> None:

@@ -60,6 +60,23 @@ class GraspSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def subset(self, rows: np.ndarray) -> GraspSet:
+        """The grasps at `rows` (a boolean mask or indices)."""
+        rows = np.asarray(rows)
+        index = torch.from_numpy(np.flatnonzero(rows) if rows.dtype == bool else rows)
+        return GraspSet(
+            crops=None if self.crops is None else self.crops[index],
+            depths=self.depths[index],
+            references=self.references[index],
+            quality=self.quality[index],
+            labels=self.labels[index],
+            stn_params=self.stn_params[index],
+            image_index=self.image_index[index.numpy()],
+            object_labels=self.object_labels[index.numpy()],
+            family_labels=self.family_labels[index.numpy()],
+            sources=self.sources[index.numpy()],
+        )
+
 
 CROP_FIELD = "depth_ims_tf_table"
 
@@ -151,11 +168,17 @@ def raw_to_metres(raw_mm: np.ndarray) -> np.ndarray:
     return np.where(raw_mm > 0, raw_mm.astype(np.float32) / 1000.0, np.nan).astype(np.float32)
 
 
-def load_images(root: Path, split: str, input_config: NetworkInputConfig) -> ImageSet:
-    """The images of `split`, inpainted and cut to views, with their grasps."""
+def load_images(
+    root: Path, split: str, input_config: NetworkInputConfig, max_images: int = 0, seed: int = 0
+) -> ImageSet:
+    """The images of `split`, inpainted and cut to views, with their grasps; `max_images` > 0
+    keeps that many of them, drawn uniformly without replacement by `seed`."""
     root = Path(root)
     dataset = TensorDataset(root / "images")
-    indices = read_split(root / "images", SPLIT_NAME)[split]
+    indices = np.asarray(read_split(root / "images", SPLIT_NAME)[split])
+    if 0 < max_images < len(indices):
+        rng = np.random.default_rng(seed)
+        indices = np.sort(rng.choice(indices, size=max_images, replace=False))
     fields = dataset.datapoints(indices)
     raw = fields["depth_ims"]
     views = np.empty((len(raw), 1, input_config.input_size, input_config.input_size), np.float32)
@@ -164,6 +187,8 @@ def load_images(root: Path, split: str, input_config: NetworkInputConfig) -> Ima
         window = ViewWindow.centered(filled.shape, input_config)
         views[row, 0], _ = extract_view(filled, input_config, window)
     grasps = load_grasps(root, split, with_crops=False)
+    if len(indices) < len(read_split(root / "images", SPLIT_NAME)[split]):
+        grasps = grasps.subset(np.isin(grasps.image_index, indices))
     position = {int(image): row for row, image in enumerate(indices)}
     rows: list[list[int]] = [[] for _ in indices]
     for grasp_row, image in enumerate(grasps.image_index):

@@ -486,11 +486,25 @@ def main(argv: list[str] | None = None) -> int:
         help="npz of choose_view_targets: per train image, a grasp to use as the target instead "
         "of a random robust one (--targets random only)",
     )
+    parser.add_argument(
+        "--max-train-images",
+        type=int,
+        default=0,
+        help="train on this many images of the train split, drawn at random (0: all)",
+    )
+    parser.add_argument(
+        "--max-val-images",
+        type=int,
+        default=0,
+        help="validate on this many images of the val split, drawn at random (0: all)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
+    if min(args.max_train_images, args.max_val_images) < 0:
+        parser.error("--max-train-images and --max-val-images are >= 0")
     if args.first_epoch < 1 or (args.first_epoch > 1 and args.init is None):
         parser.error("--first-epoch must be >= 1, and above 1 only with --init")
     if args.init is not None and not args.init.is_file():
@@ -516,8 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--gqcnn does not fit --dataset: {error}")
     input_config = dataset_input_config(args.dataset)
     print(f"loading {args.dataset} ...", flush=True)
-    train = load_images(args.dataset, "train", input_config)
-    val = load_images(args.dataset, "val", input_config)
+    train = load_images(args.dataset, "train", input_config, args.max_train_images, args.seed)
+    val = load_images(args.dataset, "val", input_config, args.max_val_images, args.seed)
     positives = positive_rows(train)
     preferred = None
     if args.preferred_targets is not None:
