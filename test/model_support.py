@@ -14,10 +14,15 @@ from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 
 
 def checkpoints_for_gripper(
-    source_dir: Path, target_dir: Path, gripper: GripperConfig, names: Iterable[str]
+    source_dir: Path,
+    target_dir: Path,
+    gripper: GripperConfig,
+    names: Iterable[str],
+    depth_range: tuple[float, float] | None = None,
 ) -> Path:
     """Copy the checkpoints `names` (file names) of `source_dir` into `target_dir`, each
-    recorded as trained for `gripper` (through the public save/load API); returns target_dir."""
+    recorded as trained for `gripper` and for table depths `depth_range` (None: the source's)
+    through the public save/load API; returns target_dir."""
     target_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         loaded = load_checkpoint(source_dir / name)
@@ -31,6 +36,6 @@ def checkpoints_for_gripper(
             loaded.extra,
             loaded.input_config,
             gripper=gripper,
-            depth_range=loaded.depth_range,
+            depth_range=depth_range if depth_range is not None else loaded.depth_range,
         )
     return target_dir

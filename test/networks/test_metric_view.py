@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from model_support import checkpoints_for_gripper
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
 from gqstn_ros.detection import PlanningError
+from gqstn_ros.gripper import default_gripper
 from gqstn_ros.networks.planners import load_network_planner
 from gqstn_ros.preprocessing import (
     NetworkInputConfig,
@@ -95,3 +97,18 @@ def test_bad_view_scale_is_refused(models_dir) -> None:
         load_network_planner("gqstn", models_dir, view_scale="zoomed")
     with pytest.raises(ValueError, match="view_size_m"):
         NetworkInputConfig(view_size_m=-1.0)
+
+
+def test_a_view_far_outside_the_trained_depths_is_refused(models_dir, tmp_path) -> None:
+    recorded = checkpoints_for_gripper(
+        models_dir, tmp_path, default_gripper(), ["gqstn.pt"], depth_range=(0.5, 0.9)
+    )
+    planner = load_network_planner("gqstn", recorded)
+    assert planner.trained_depth_range == pytest.approx((0.5, 0.9))
+    assert len(planner.plan(box_on_table(KINECT_V1, 1.2), KINECT_V1)) == 1  # within the slack
+    with pytest.raises(PlanningError) as refused:
+        planner.plan(box_on_table(KINECT_V1, 3.0), KINECT_V1)
+    message = str(refused.value)
+    assert "working depth 3.0" in message and "0.50-0.90 m" in message and "gqstn" in message
+    # A checkpoint that records no depths (trained before they were recorded) plans at any.
+    assert load_network_planner("gqstn", models_dir).trained_depth_range is None

@@ -63,6 +63,9 @@ NETWORK_PLANNERS = ("gqstn", "directgrasp", "multigrasp")
 # A metric window wider than this many times the frame's shorter side is mostly invented
 # (border-replicated) pixels: such a frame is refused.
 MAX_WINDOW_OVERHANG = 2.0
+# A frame's working depth may lie this factor beyond the table depths a network was trained on
+# (a metric view shows it the same scale; noise and perspective change slowly with depth).
+DEPTH_RANGE_SLACK = 1.5
 Backend = Literal["torch", "onnxruntime"]
 ONNX_AGREEMENT_TOLERANCE = 1e-3  # max abs difference accepted for a shipped models/<name>.onnx
 
@@ -121,7 +124,11 @@ class NetworkPlanner:
         gripper: GripperConfig | None = None,
         symmetric_views: int = 1,
         judged_by_evaluator: bool = False,
+        trained_depth_range: tuple[float, float] | None = None,
     ) -> None:
+        """trained_depth_range: the table depths (m) the network's training views covered (its
+        checkpoint's `depth_range`); a frame whose working depth lies more than
+        `DEPTH_RANGE_SLACK` times outside it is refused. None: any depth."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -137,6 +144,20 @@ class NetworkPlanner:
         self.backend = backend
         self.input_config = input_config
         self.gripper = gripper if gripper is not None else default_gripper()
+        self.trained_depth_range = trained_depth_range
+
+    def _check_depth_range(self, depth_m: np.ndarray) -> None:
+        if self.trained_depth_range is None:
+            return
+        near, far = self.trained_depth_range
+        low, high = near / DEPTH_RANGE_SLACK, far * DEPTH_RANGE_SLACK
+        depth = working_depth(depth_m)
+        if not low <= depth <= high:
+            raise PlanningError(
+                f"the frame's working depth {depth:.2f} m is outside the table depths "
+                f"{near:.2f}-{far:.2f} m the {self.name} network was trained on (accepted: "
+                f"{low:.2f}-{high:.2f} m): move the camera or retrain for this range"
+            )
 
     def _validate(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int) -> None:
         if not isinstance(depth_m, np.ndarray):
@@ -182,6 +203,7 @@ class NetworkPlanner:
     ) -> list[PlannedGrasp]:
         """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list."""
         self._validate(depth_m, intrinsics, top_k)
+        self._check_depth_range(depth_m)
         view, window = extract_view(depth_m, self.input_config, self._window(depth_m, intrinsics))
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
         views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])
@@ -352,6 +374,7 @@ def load_network_planner(
             gripper,
             symmetric_views,
             judged_by_evaluator=judge_path is not None,
+            trained_depth_range=loaded.depth_range,
         )
 
     size = loaded.input_config.input_size
@@ -384,4 +407,5 @@ def load_network_planner(
         gripper,
         symmetric_views,
         judged_by_evaluator=judge_path is not None,
+        trained_depth_range=loaded.depth_range,
     )
