@@ -86,3 +86,21 @@ def test_fit_then_apply_a_q_calibration(tmp_path) -> None:
     for before, after in zip(raw["scenes"], applied["scenes"], strict=True):
         assert after["attempts"][0]["width_m"] == before["attempts"][0]["width_m"]
         assert after["attempts"][0]["q_value"] == pytest.approx(1 / (1 + np.exp(5.0)))
+
+
+def test_candidate_models_plan_on_the_same_frames(tmp_path) -> None:
+    argv = ["--output", str(tmp_path), "--cameras", "kinect_v1", "--families", "box"]
+    argv += ["--scenes-per-camera", "1", "--perturbed-lifts", "0"]
+    argv += ["--planners", "gqstn", "minor_axis", "--candidate-models-dir", "models"]
+    assert generalization.main(argv) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    (scene,) = results["scenes"]
+    attempts = {a["planner"]: a for a in scene["attempts"]}
+    assert set(attempts) == {"gqstn", "minor_axis", "gqstn@candidate"}  # floors once
+    # The same models on the same frame: the same grasp, the same lift.
+    assert attempts["gqstn"]["q_value"] == pytest.approx(attempts["gqstn@candidate"]["q_value"])
+    assert attempts["gqstn"]["success"] == attempts["gqstn@candidate"]["success"]
+    paired = results["summary"]["paired"]
+    assert set(paired) == {"gqstn"}
+    assert paired["gqstn"]["scenes"] == 1 and paired["gqstn"]["candidate_only"] == 0
+    assert "Paired on the same frames" in (tmp_path / "summary.md").read_text()

@@ -66,6 +66,7 @@ FLOOR_PLANNERS = ("minor_axis", "random")
 DEFAULT_PIPELINE = "default"
 ALL_PLANNERS = (DEFAULT_PIPELINE, *NETWORK_PLANNERS, "prop_gqcnn", *FLOOR_PLANNERS)
 CALIBRATION_BINS = 10
+CANDIDATE_SUFFIX = "@candidate"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class BenchmarkConfig:
     seed: int = 0
     view_scale: str = "metric"
     models_dir: str = ""
+    # A second models folder: its networks, Prop+GQ-CNN and default pipeline plan on the same
+    # frames as the first folder's, reported as "<planner>@candidate" (a paired comparison).
+    candidate_models_dir: str = ""
     # A folder of <planner>_q_calibration.json files (`q_calibration.QCalibration`): the q of
     # each planner that has one is calibrated before the robust threshold and the report.
     q_calibration_dir: str = ""
@@ -96,6 +100,14 @@ class BenchmarkConfig:
             raise ValueError(f"unknown planners {unknown}; known: {', '.join(ALL_PLANNERS)}")
         if not self.cameras or not self.families:
             raise ValueError("name at least one camera and one family")
+
+    def planner_names(self) -> tuple[str, ...]:
+        """Every planner the run reports: `planners`, then with a candidate models folder
+        the candidate's copy of each planner that reads models (`CANDIDATE_SUFFIX`)."""
+        if not self.candidate_models_dir:
+            return self.planners
+        candidates = [f"{n}{CANDIDATE_SUFFIX}" for n in self.planners if n not in FLOOR_PLANNERS]
+        return (*self.planners, *candidates)
 
 
 @dataclass
@@ -229,12 +241,33 @@ def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
 
 
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
-    """name -> plan(depth, intrinsics) -> PlannedGrasp, for every planner the run needs, each
-    grasp's q calibrated where the planner has a calibration."""
+    """name -> plan(depth, intrinsics) -> PlannedGrasp, for every planner the run needs
+    (`BenchmarkConfig.planner_names`), each grasp's q calibrated where the planner has a
+    calibration."""
+    calibrations = planner_q_calibrations(config)
+    planners = _model_planners(config, config.models_dir or None, gripper, calibrations)
+    if config.candidate_models_dir:
+        candidates = _model_planners(config, config.candidate_models_dir, gripper, {})
+        planners.update({f"{n}{CANDIDATE_SUFFIX}": plan for n, plan in candidates.items()})
+    floors = {
+        "minor_axis": MinorAxisPlanner(gripper),
+        "random": RandomPixelPlanner(gripper, seed=config.seed),
+    }
+    for name, planner in floors.items():
+        planners[name] = lambda depth, intrinsics, p=planner: p.plan(depth, intrinsics)[0]
+    return {name: planners[name] for name in config.planner_names()}
+
+
+def _model_planners(
+    config: BenchmarkConfig,
+    models_dir: str | None,
+    gripper: GripperConfig,
+    calibrations: dict[str, QCalibration],
+) -> dict[str, Callable]:
+    """The planners of `config.planners` that read models, from `models_dir`."""
     from gqstn_ros.planner_registry import load_planner  # noqa: PLC0415 (torch)
 
-    models_dir = config.models_dir or None
-    needed = set(config.planners)
+    needed = set(config.planners) - set(FLOOR_PLANNERS)
     if DEFAULT_PIPELINE in needed:
         needed |= {"gqstn", "prop_gqcnn"}
     loaded: dict[str, object] = {}
@@ -245,10 +278,6 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
             )
     if "prop_gqcnn" in needed:
         loaded["prop_gqcnn"] = load_planner("prop_gqcnn", models_dir, gripper=gripper)
-    loaded["minor_axis"] = MinorAxisPlanner(gripper)
-    loaded["random"] = RandomPixelPlanner(gripper, seed=config.seed)
-
-    calibrations = planner_q_calibrations(config)
 
     def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
         if name not in calibrations:
@@ -277,8 +306,9 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
         return replace(other, q_value=judged) if judged > grasp.q_value else grasp
 
     planners = {name: single(name) for name in loaded}
-    planners[DEFAULT_PIPELINE] = default
-    return {name: planners[name] for name in config.planners}
+    if DEFAULT_PIPELINE in needed:
+        planners[DEFAULT_PIPELINE] = default
+    return {name: planners[name] for name in config.planners if name in planners}
 
 
 def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] = print) -> list:
@@ -354,7 +384,7 @@ def calibration(q: np.ndarray, success: np.ndarray) -> dict:
 def summarize(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
     rows = [(r, a) for r in records if r.settled for a in r.attempts]
     summary: dict = {"scenes": len(records), "settled": sum(r.settled for r in records)}
-    for name in config.planners:
+    for name in config.planner_names():
         mine = [(r, a) for r, a in rows if a.planner == name]
         entry = {
             "attempts": len(mine),
@@ -382,7 +412,34 @@ def summarize(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
                 np.array([a.q_value for a in found]), np.array([a.success for a in found])
             )
         summary[name] = entry
+    if config.candidate_models_dir:
+        summary["paired"] = paired_comparison(records, config)
     return summary
+
+
+def paired_comparison(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
+    """Per planner with a candidate: on the scenes both attempted, the successes of each and
+    the scenes only one of them lifted (the discordant pairs a sign test reads)."""
+    result = {}
+    for name in config.planners:
+        candidate = f"{name}{CANDIDATE_SUFFIX}"
+        if candidate not in config.planner_names():
+            continue
+        pairs = []
+        for record in records:
+            by_name = {a.planner: a for a in record.attempts}
+            if record.settled and name in by_name and candidate in by_name:
+                pairs.append((by_name[name].success, by_name[candidate].success))
+        current = np.array([p[0] for p in pairs], dtype=bool)
+        new = np.array([p[1] for p in pairs], dtype=bool)
+        result[name] = {
+            "scenes": len(pairs),
+            "current": int(current.sum()),
+            "candidate": int(new.sum()),
+            "candidate_only": int((new & ~current).sum()),
+            "current_only": int((current & ~new).sum()),
+        }
+    return result
 
 
 def summary_markdown(summary: dict, config: BenchmarkConfig) -> str:
@@ -398,7 +455,7 @@ def summary_markdown(summary: dict, config: BenchmarkConfig) -> str:
         "of robust | recall of robust |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name in config.planners:
+    for name in config.planner_names():
         entry = summary[name]
         cal = entry.get("calibration", {})
         lines.append(
@@ -407,11 +464,26 @@ def summary_markdown(summary: dict, config: BenchmarkConfig) -> str:
             f"{cal.get('ece', float('nan')):.3f} | {pct(cal.get('precision', float('nan')))} | "
             f"{pct(cal.get('recall', float('nan')))} |"
         )
+    if "paired" in summary:
+        lines += [
+            "",
+            f"Paired on the same frames: current models ({config.models_dir or 'models'}) "
+            f"against the candidate ({config.candidate_models_dir}):",
+            "",
+            "| planner | scenes | current lifts | candidate lifts | candidate only "
+            "| current only |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, pair in summary["paired"].items():
+            lines.append(
+                f"| {name} | {pair['scenes']} | {pair['current']} | {pair['candidate']} | "
+                f"{pair['candidate_only']} | {pair['current_only']} |"
+            )
     for key, names in (("by_camera", config.cameras), ("by_family", config.families)):
         lines += ["", f"Success {key.replace('_', ' ')}:", ""]
         lines.append("| planner | " + " | ".join(names) + " |")
         lines.append("| --- |" + " --- |" * len(names))
-        for name in config.planners:
+        for name in config.planner_names():
             values = summary[name][key]
             lines.append(
                 f"| {name} | " + " | ".join(pct(values.get(n, float("nan"))) for n in names) + " |"
@@ -426,8 +498,8 @@ def plot_summary(summary: dict, config: BenchmarkConfig, path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    width = 0.8 / len(config.planners)
-    for offset, name in enumerate(config.planners):
+    width = 0.8 / len(config.planner_names())
+    for offset, name in enumerate(config.planner_names()):
         values = [summary[name]["by_camera"].get(c, np.nan) * 100 for c in config.cameras]
         positions = np.arange(len(config.cameras)) + offset * width
         axes[0].bar(positions, values, width, label=name)
@@ -436,7 +508,7 @@ def plot_summary(summary: dict, config: BenchmarkConfig, path: Path) -> None:
     axes[0].set_ylim(0, 100)
     axes[0].legend(fontsize=7)
     axes[0].set_title("success by camera")
-    for name in config.planners:
+    for name in config.planner_names():
         bins = summary[name].get("calibration", {}).get("bins", [])
         if bins:
             axes[1].plot([b[3] for b in bins], [b[4] for b in bins], "o-", label=name)
@@ -462,6 +534,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perturbed-lifts", type=int, default=defaults.perturbed_lifts)
     parser.add_argument("--view-scale", default=defaults.view_scale)
     parser.add_argument("--models-dir", default="")
+    parser.add_argument(
+        "--candidate-models-dir",
+        default="",
+        help="also run the planners of this models folder on the same frames, reported as "
+        f"<planner>{CANDIDATE_SUFFIX} with a paired comparison",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
         "--q-calibration-dir",
@@ -488,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             view_scale=args.view_scale,
             models_dir=args.models_dir,
+            candidate_models_dir=args.candidate_models_dir,
             q_calibration_dir=args.q_calibration_dir,
         )
         planner_q_calibrations(config)
