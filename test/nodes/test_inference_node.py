@@ -435,7 +435,7 @@ def test_every_planner_through_detect_grasp_with_tf_and_base_link_grasps(
     from rclpy.qos import DurabilityPolicy, HistoryPolicy
     from tf2_msgs.msg import TFMessage
 
-    from gqstn_ros.frames import RigidTransform
+    from gqstn_ros.geometry import RigidTransform
     from gqstn_ros.nodes.grasp_messages import pose_to_transform
     from gqstn_ros.nodes.transforms import transform_from_message
     from gqstn_ros.planner_registry import default_models_dir
