@@ -50,7 +50,7 @@ def planned_grasp_to_msg(
     grasp: PlannedGrasp,
     intrinsics: CameraIntrinsics,
     header: Header,
-    robust_threshold: float,
+    q_threshold: float,
     planning_time_s: float,
 ) -> Grasp:
     """The gqstn_msgs/Grasp of `grasp` in the camera optical frame named by `header`."""
@@ -63,7 +63,7 @@ def planned_grasp_to_msg(
     msg.width = float(width_m)
     msg.depth = float(grasp.depth)
     msg.q_value = float(grasp.q_value)
-    msg.robust = bool(grasp.q_value >= robust_threshold)
+    msg.robust = bool(grasp.q_value >= q_threshold)
     msg.center_px = [float(grasp.center_px[0]), float(grasp.center_px[1])]
     msg.angle = float(grasp.angle)
     msg.width_px = float(grasp.width_px)

@@ -33,7 +33,7 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.datasets.generate import GenerationConfig, SceneLabeller, object_seed
 from gqstn_ros.depth_processing import inpaint_depth
-from gqstn_ros.detection import PLANNER_NAMES, PlannedGrasp, PlanningError
+from gqstn_ros.detection import PLANNER_NAMES, ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
 from gqstn_ros.geometry import pose7_to_matrix
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     table = {}
     for name, record in records.items():
         rect = np.array(record["rect"], bool)
-        robust_q = np.array(record["q"]) >= 0.5
+        robust_q = np.array(record["q"]) >= ROBUST_Q_THRESHOLD
         physical = np.array(record["physical"], bool)
         table[name] = {
             "images": count,
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             "rectangle_metric": float(rect.mean()),
             "robust_gqcnn": float(robust_q.mean()),
             "robust_physical": float(physical.mean()),
-            # the planner's robust label (q >= 0.5) against the physical judge, per image
+            # the planner's robust label (q >= ROBUST_Q_THRESHOLD) against the physical judge
             "label_agrees_physical": float((robust_q == physical).mean()),
             "robust_label_physical_precision": _share(robust_q & physical, robust_q),
             "rect_positive_not_robust_gqcnn": _share(rect & ~robust_q, rect),
