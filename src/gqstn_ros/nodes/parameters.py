@@ -9,7 +9,8 @@ The pure part (`ParameterSpec.check`) needs no running node.
 
 A renamed parameter keeps its old names in `ParameterSpec.deprecated_names`: each is declared
 too (same limits), and a value given to it, at start or at run time, is logged as deprecated and
-applied to the new name. At start a value given to the new name wins over the old one.
+applied to the new name. At start a value given to the new name wins over the old one. The
+node reads the new name only; the old one holds what was last given to it.
 """
 
 from __future__ import annotations
