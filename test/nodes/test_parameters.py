@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import rclpy
 import yaml
@@ -107,16 +105,6 @@ def test_integer_choices_are_described_and_enforced() -> None:
     assert spec.check(3) == "3 is not one of 1, 2, 4, 8"
 
 
-@pytest.fixture
-def ros_context() -> Iterator[rclpy.Context]:
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    try:
-        yield context
-    finally:
-        rclpy.try_shutdown(context=context)
-
-
 def parameters_of_node(context: rclpy.Context, overrides: dict) -> tuple[Node, NodeParameters]:
     node = rclpy.create_node(
         "gqstn_parameters_test",
@@ -149,9 +137,9 @@ def test_the_q_threshold_is_the_one_robust_q_constant_and_keeps_its_old_name() -
     ],
 )
 def test_a_deprecated_name_given_at_start_sets_the_new_one(
-    ros_context, capfd, overrides, expected
+    context, capfd, overrides, expected
 ) -> None:
-    node, parameters = parameters_of_node(ros_context, overrides)
+    node, parameters = parameters_of_node(context, overrides)
     try:
         assert parameters["q_threshold"] == expected
         warned = "parameter robust_threshold is deprecated" in capfd.readouterr().err
@@ -160,8 +148,8 @@ def test_a_deprecated_name_given_at_start_sets_the_new_one(
         node.destroy_node()
 
 
-def test_a_deprecated_name_set_at_run_time_sets_the_new_one(ros_context, capfd) -> None:
-    node, parameters = parameters_of_node(ros_context, {})
+def test_a_deprecated_name_set_at_run_time_sets_the_new_one(context, capfd) -> None:
+    node, parameters = parameters_of_node(context, {})
     try:
         assert node.set_parameters([Parameter("robust_threshold", value=0.9)])[0].successful
         assert parameters["q_threshold"] == 0.9
