@@ -145,7 +145,7 @@ def main() -> None:
     inpaint = InpaintConfig(
         scale=defaults["inpaint_scale"], max_invalid_ratio=defaults["max_invalid_ratio"]
     )
-    top_k, threshold = defaults["top_k"], defaults["robust_threshold"]
+    top_k, threshold = defaults["top_k"], defaults["q_threshold"]
     models_dir = (args.models_dir or default_models_dir()).resolve()
     planner_name, planner = choose_planner(args.planner, models_dir, args.backend)
 

@@ -40,7 +40,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from ros_benchmark_support import NodeProcess, use_private_ros_domain
 
-from gqstn_ros.frames import RigidTransform, grasp_frame_rotation
+from gqstn_ros.geometry import RigidTransform
+from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 

@@ -13,7 +13,7 @@ on a private ROS domain (loopback); this process is the client. Prints:
   memory before, at its peak (VmHWM, since the node started) and after.
 - burst: N `/detect_grasp` requests sent at once, each with a 640x480 16UC1 frame (a box on a
   table), the client's queue as deep as the service's (`request_flow.SERVICE_QOS`), in two
-  settings: fallback off, and every grasp judged not robust (robust_threshold 1.0) so that
+  settings: fallback off, and every grasp judged not robust (q_threshold 1.0) so that
   every admitted request also asks the fallback node. Counted: answered with a grasp, refused
   "busy:", refused otherwise, lost (no answer 120 s after the last one), and the time until
   every request was answered.
@@ -193,7 +193,7 @@ def burst(count: int) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     settings = {
         "fallback off": (["-p", "allow_fallback:=false"], False),
-        "every request asks the fallback": (["-p", "robust_threshold:=1.0"], True),
+        "every request asks the fallback": (["-p", "q_threshold:=1.0"], True),
     }
     for name, (inference_arguments, with_fallback) in settings.items():
         nodes = []

@@ -16,6 +16,11 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 
 PLANNER_NAMES = ("gqstn", "multigrasp", "directgrasp", "prop_gqcnn")
+# A grasp is called robust when its q_value (GQ-CNN's probability that it is robust) is at least
+# this: the paper's judge. The nodes' default `q_threshold`, and the threshold of every robust
+# rate that training, evaluation and the benchmarks report on q. (The label's threshold on the
+# robust Ferrari-Canny epsilon is another quantity: `RobustnessConfig.robust_threshold`.)
+ROBUST_Q_THRESHOLD = 0.5
 
 
 class PlanningError(ValueError):

@@ -2,16 +2,7 @@ import numpy as np
 import pytest
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
-from gqstn_ros.grasping.grasp import HAND_POSE_DEPTH, Grasp2D, Grasp3D, wrap_angle
-
-
-def test_wrap_angle_range_and_axis_symmetry():
-    angles = np.linspace(-10, 10, 101)
-    wrapped = wrap_angle(angles)
-    assert np.all(wrapped > -np.pi / 2) and np.all(wrapped <= np.pi / 2)
-    # An axis and its reverse are the same grasp.
-    np.testing.assert_allclose(np.cos(2 * wrapped), np.cos(2 * angles), atol=1e-9)
-    assert wrap_angle(-np.pi / 2) == pytest.approx(np.pi / 2)
+from gqstn_ros.grasping.grasp import HAND_POSE_DEPTH, Grasp2D, Grasp3D
 
 
 def test_2d_3d_round_trip_and_metric_width():

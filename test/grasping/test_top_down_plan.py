@@ -5,14 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from gqstn_ros.frames import RigidTransform, grasp_frame_rotation
+from gqstn_ros.geometry import RigidTransform, pose6_to_matrix
+from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.grasping.top_down_plan import (
     PlanError,
     TopDownConfig,
     TopDownPlanner,
     top_down_tool_rotation,
 )
-from gqstn_ros.sim.ur5_kinematics import pose_to_matrix
 
 DOWN = np.array([0.0, 0.0, -1.0])
 
@@ -33,7 +33,7 @@ def test_vertical_grasp_waypoints_stack_above_the_grasp() -> None:
     np.testing.assert_allclose(plan.retreat[:3], [0.5, 0.05, 0.22], atol=1e-12)
     assert plan.opening == pytest.approx(0.05)  # width + 10 mm margin
     for pose in plan.waypoints().values():
-        tool = pose_to_matrix(pose)[:3, :3]
+        tool = pose6_to_matrix(pose)[:3, :3]
         np.testing.assert_allclose(tool[:, 2], DOWN, atol=1e-9)  # tool z: straight down
         # tool y: the jaw axis (either direction: a jaw axis has none)
         assert abs(tool[:, 1] @ np.array([0.0, 1.0, 0.0])) == pytest.approx(1.0)
@@ -59,7 +59,7 @@ def test_tilted_approach_within_tolerance_is_straightened() -> None:
     approach = np.array([math.sin(tilt), 0.0, -math.cos(tilt)])
     plan = TopDownPlanner().plan(grasp_at([0.5, 0.0, 0.05], approach=approach), width=0.03)
     assert plan.approach_error == pytest.approx(tilt)
-    np.testing.assert_allclose(pose_to_matrix(plan.grasp)[:3, 2], DOWN, atol=1e-9)
+    np.testing.assert_allclose(pose6_to_matrix(plan.grasp)[:3, 2], DOWN, atol=1e-9)
 
 
 def test_tcp_offset_moves_the_tool_back_along_the_approach() -> None:

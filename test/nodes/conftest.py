@@ -51,6 +51,17 @@ def start_node() -> Iterator[Callable[..., NodeUnderTest]]:
 
 
 @pytest.fixture
+def context() -> Iterator[rclpy.Context]:
+    """An rclpy context of the test process, for nodes created in it."""
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        yield ctx
+    finally:
+        rclpy.try_shutdown(context=ctx)
+
+
+@pytest.fixture
 def client_node() -> Iterator[tuple[Node, SingleThreadedExecutor]]:
     """A node of the test process (own context) and an executor spinning it on demand."""
     context = rclpy.Context()

@@ -37,7 +37,8 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_srvs.srv import Trigger
 
-from gqstn_ros.frames import RigidTransform, grasp_frame_rotation
+from gqstn_ros.geometry import RigidTransform
+from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 from ros_test_support import PeerProcess, spin_until

@@ -17,7 +17,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from gqstn_ros.camera_model import KINECT_V1
-from gqstn_ros.frames import RigidTransform, grasp_frame_rotation, grasp_pose_in_camera
+from gqstn_ros.geometry import RigidTransform, quaternion_from_xyzw
+from gqstn_ros.grasping.grasp import grasp_frame_rotation, grasp_pose_in_camera
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import pose_to_transform, transform_to_pose
 from ros_test_support import EXECUTION_STAGES, PeerProcess, running_peer, spin_until
@@ -28,7 +29,7 @@ TIMEOUT_S = 30.0
 MOTION_STAGES = list(EXECUTION_STAGES[1:])  # all but "detecting"
 # The node's default hand-eye calibration (config/executor_node.yaml): camera 0.7 m above
 # (0.5, 0, 0) of base_link, looking down.
-HAND_EYE = RigidTransform.from_pose([0.5, 0.0, 0.7], [0.7071068, -0.7071068, 0.0, 0.0])
+HAND_EYE = RigidTransform.from_pose([0.5, 0.0, 0.7], [0.0, 0.7071068, -0.7071068, 0.0])
 
 
 class ExecutorClient:
@@ -217,7 +218,9 @@ def test_dry_run_and_refusals_are_answered_and_logged(client, tmp_path) -> None:
         assert result.success, result.message
         assert stages == ["detecting"]  # detected, then planned only
         values = [float(v) for v in line.split()[1:]]
-        detected = HAND_EYE.compose(RigidTransform.from_pose(values[:3], values[3:7]))
+        detected = HAND_EYE.compose(
+            RigidTransform.from_pose(values[:3], quaternion_from_xyzw(values[3:7]))
+        )
         executed = pose_to_transform(result.grasp.pose)
         np.testing.assert_allclose(executed.translation, detected.translation, atol=1e-6)
         assert result.grasp.width == pytest.approx(values[7], abs=1e-6)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import rclpy
@@ -24,16 +23,6 @@ from gqstn_ros.nodes.executors import QuietMultiThreadedExecutor, make_executor
 pytestmark = pytest.mark.ros
 
 CALLBACK_S = 0.05
-
-
-@pytest.fixture
-def context() -> Iterator[rclpy.Context]:
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    try:
-        yield ctx
-    finally:
-        rclpy.try_shutdown(context=ctx)
 
 
 def counting_submissions(executor: MultiThreadedExecutor) -> list[int]:

@@ -93,7 +93,7 @@ def test_inference_node_reports_what_the_fallback_answered(
         "-p",
         "planners:=['gqstn']",
         "-p",
-        "robust_threshold:=1.0",
+        "q_threshold:=1.0",
         "-p",
         "min_object_area_m2:=0.0",  # no scene check here: GQ-STN answers on a bare table
     )
@@ -177,7 +177,7 @@ def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_
         "inference_node",
         "-p", f"models_dir:={models_dir}",
         "-p", "planners:=['gqstn']",
-        "-p", "robust_threshold:=1.0",  # never robust: every request asks the fallback
+        "-p", "q_threshold:=1.0",  # never robust: every request asks the fallback
     )  # fmt: skip
     inference.wait_for_log("inference node ready", STARTUP_TIMEOUT_S)
     call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up

@@ -109,7 +109,7 @@ def test_a_killed_fallback_is_noticed_at_once_and_blocks_no_one(start_node, clie
         "inference_node",
         "-p", f"models_dir:={MODELS}",
         "-p", "planners:=['gqstn']",
-        "-p", "robust_threshold:=1.0",  # never robust: every request asks the fallback
+        "-p", "q_threshold:=1.0",  # never robust: every request asks the fallback
         "-p", "fallback_timeout_s:=600.0",  # an answer now cannot come from the timeout
     )  # fmt: skip
     ready(fallback)
@@ -224,7 +224,7 @@ def test_sigint_under_cpu_load_ends_every_node_cleanly(
         "inference_node",
         "-p", f"models_dir:={MODELS}",
         "-p", "planners:=['gqstn']",
-        "-p", "robust_threshold:=1.0",
+        "-p", "q_threshold:=1.0",
     )  # fmt: skip
     for node in (depth, fallback, inference):
         ready(node)

@@ -11,7 +11,7 @@ from std_msgs.msg import Header
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import depth_to_metres
 from gqstn_ros.detection import PlannedGrasp
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.gripper import ROBOTIQ_2F85
 from gqstn_ros.nodes.grasp_messages import (
     grasp_debug_image,
@@ -51,7 +51,7 @@ def test_planned_grasp_becomes_the_design_message() -> None:
 def test_grasp_in_base_link() -> None:
     msg = planned_grasp_to_msg(planned(), KINECT_V1, HEADER, 0.5, 0.0)
     # Camera 0.7 m above base_link's origin looking down (x_cam = -y_base, z_cam = -z_base).
-    hand_eye = RigidTransform.from_pose((0.5, 0.0, 0.7), (0.707107, -0.707107, 0.0, 0.0))
+    hand_eye = RigidTransform.from_pose((0.5, 0.0, 0.7), (0.0, 0.707107, -0.707107, 0.0))
     moved = grasp_in_frame(msg, hand_eye, "base_link")
     assert moved.header.frame_id == "base_link" and msg.header.frame_id != "base_link"
     expected = hand_eye.compose(pose_to_transform(msg.pose))

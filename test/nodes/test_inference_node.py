@@ -259,13 +259,13 @@ def set_parameter(client_node, name: str, value: ParameterValue) -> tuple[bool, 
 
 
 def test_parameters_are_validated_at_run_time(start_node, client_node) -> None:
-    start_inference(start_node)
+    node = start_inference(start_node)
     double = ParameterType.PARAMETER_DOUBLE
     string = ParameterType.PARAMETER_STRING
     ok, reason = set_parameter(
-        client_node, "robust_threshold", ParameterValue(type=double, double_value=1.5)
+        client_node, "q_threshold", ParameterValue(type=double, double_value=1.5)
     )
-    assert not ok and "robust_threshold out of range" in reason  # the descriptor range
+    assert not ok and "q_threshold out of range" in reason  # the descriptor range
     ok, reason = set_parameter(
         client_node, "default_planner", ParameterValue(type=string, string_value="graspnet")
     )
@@ -280,10 +280,16 @@ def test_parameters_are_validated_at_run_time(start_node, client_node) -> None:
         client_node, "backend", ParameterValue(type=string, string_value="onnxruntime")
     )
     assert not ok and "read-only" in reason
+    ok, _ = set_parameter(client_node, "q_threshold", ParameterValue(type=double, double_value=0.7))
+    assert ok
+    # The threshold's earlier name still works, with a deprecation warning.
     ok, _ = set_parameter(
-        client_node, "robust_threshold", ParameterValue(type=double, double_value=0.7)
+        client_node, "robust_threshold", ParameterValue(type=double, double_value=0.6)
     )
     assert ok
+    node.wait_for_log(
+        "parameter robust_threshold is deprecated and will be removed: use q_threshold"
+    )
 
 
 def network_models_dir(tmp_path: Path) -> Path:
@@ -340,7 +346,7 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
         "-p",
         "planners:=['gqstn']",
         "-p",
-        "robust_threshold:=1.0",  # never robust: the fallback is asked, and is not there
+        "q_threshold:=1.0",  # never robust: the fallback is asked, and is not there
     )
     client = detect_client(client_node)
     depth, info = synthetic_depth_request(11, stamp_nanosec=77)
@@ -435,7 +441,7 @@ def test_every_planner_through_detect_grasp_with_tf_and_base_link_grasps(
     from rclpy.qos import DurabilityPolicy, HistoryPolicy
     from tf2_msgs.msg import TFMessage
 
-    from gqstn_ros.frames import RigidTransform
+    from gqstn_ros.geometry import RigidTransform
     from gqstn_ros.nodes.grasp_messages import pose_to_transform
     from gqstn_ros.nodes.transforms import transform_from_message
     from gqstn_ros.planner_registry import default_models_dir

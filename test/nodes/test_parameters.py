@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import rclpy
 import yaml
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
 
-from gqstn_ros.nodes.parameters import ParameterSpec
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
+from gqstn_ros.nodes.parameters import Q_THRESHOLD_PARAMETER, NodeParameters, ParameterSpec
 from gqstn_ros.profiles import load_gripper_profile
 from ros_test_support import REPO_ROOT
 
@@ -99,3 +103,60 @@ def test_integer_choices_are_described_and_enforced() -> None:
     assert (descriptor.integer_range[0].from_value, descriptor.integer_range[0].to_value) == (1, 8)
     assert spec.check(4) is None
     assert spec.check(3) == "3 is not one of 1, 2, 4, 8"
+
+
+def parameters_of_node(context: rclpy.Context, overrides: dict) -> tuple[Node, NodeParameters]:
+    node = rclpy.create_node(
+        "gqstn_parameters_test",
+        context=context,
+        parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()],
+    )
+    return node, NodeParameters(node, [Q_THRESHOLD_PARAMETER])
+
+
+def test_the_q_threshold_is_the_one_robust_q_constant_and_keeps_its_old_name() -> None:
+    from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
+    from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+
+    assert Q_THRESHOLD_PARAMETER.default == ROBUST_Q_THRESHOLD == 0.5
+    assert Q_THRESHOLD_PARAMETER.deprecated_names == ("robust_threshold",)
+    for specs in (INFERENCE_NODE_PARAMETERS, FALLBACK_NODE_PARAMETERS):
+        assert Q_THRESHOLD_PARAMETER in specs
+        assert "robust_threshold" not in {spec.name for spec in specs}
+    with pytest.raises(ValueError, match="read-only parameter keeps no old names"):
+        ParameterSpec("x", 1, "X", read_only=True, deprecated_names=("y",))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, 0.5),
+        ({"q_threshold": 0.7}, 0.7),
+        ({"robust_threshold": 0.8}, 0.8),  # the old name, with a warning
+        ({"robust_threshold": 0.8, "q_threshold": 0.7}, 0.7),  # the new name wins
+    ],
+)
+def test_a_deprecated_name_given_at_start_sets_the_new_one(
+    context, capfd, overrides, expected
+) -> None:
+    node, parameters = parameters_of_node(context, overrides)
+    try:
+        assert parameters["q_threshold"] == expected
+        warned = "parameter robust_threshold is deprecated" in capfd.readouterr().err
+        assert warned == ("robust_threshold" in overrides)
+    finally:
+        node.destroy_node()
+
+
+def test_a_deprecated_name_set_at_run_time_sets_the_new_one(context, capfd) -> None:
+    node, parameters = parameters_of_node(context, {})
+    try:
+        assert node.set_parameters([Parameter("robust_threshold", value=0.9)])[0].successful
+        assert parameters["q_threshold"] == 0.9
+        assert "use q_threshold" in capfd.readouterr().err
+        refused = node.set_parameters([Parameter("robust_threshold", value=1.5)])[0]
+        assert not refused.successful
+        assert "robust_threshold" in refused.reason and "1.5" in refused.reason
+        assert parameters["q_threshold"] == 0.9
+    finally:
+        node.destroy_node()

@@ -22,7 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres
-from gqstn_ros.frames import grasp_pose_in_camera
+from gqstn_ros.grasping.grasp import grasp_pose_in_camera
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 from ros_test_support import spin_until
 

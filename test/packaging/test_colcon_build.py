@@ -145,7 +145,7 @@ def test_sourced_install_resolves_packages_from_the_workspace(colcon_install: Pa
     assert msgs_file.startswith(str(colcon_install / "gqstn_msgs"))
     assert ros_file.startswith(str(colcon_install / "gqstn_ros"))
     assert share_dir == str(colcon_install / "gqstn_ros" / "share" / "gqstn_ros")
-    assert int(field_count) == 12  # the fields of Grasp.msg in DESIGN.md
+    assert int(field_count) == 12  # the fields of Grasp.msg (docs/interface.md)
     assert (Path(share_dir) / "launch" / "bench.launch.py").is_file()
     assert (Path(share_dir) / "config" / "rviz" / "bench.rviz").is_file()
     scripts = colcon_install / "gqstn_ros" / "lib" / "gqstn_ros"

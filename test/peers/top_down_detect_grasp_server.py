@@ -1,6 +1,6 @@
 """Peer process: serves /detect_grasp as the inference node does for an empty request (the
 latest frame): the frame is ros_test_support.synthetic_depth_request(0), the grasp a top-down
-one (grasp frame x = the optical axis, frames.grasp_pose_in_camera) at its closest pixel,
+one (grasp frame x = the optical axis, grasping.grasp.grasp_pose_in_camera) at its closest pixel,
 in the camera optical frame. Prints "GRASP x y z qx qy qz qw width" before READY."""
 
 import numpy as np
@@ -11,7 +11,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres
-from gqstn_ros.frames import grasp_pose_in_camera
+from gqstn_ros.grasping.grasp import grasp_pose_in_camera
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 from ros_test_support import READY_LINE, synthetic_depth_request
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
+from gqstn_ros.geometry import matrix_to_quaternion
 from gqstn_ros.grasping.lift_check import build_lift_model, simulate_lift
 from gqstn_ros.sim.objects import (
     ALL_FAMILIES,
@@ -32,7 +33,6 @@ from gqstn_ros.sim.objects import (
     signed_volume,
 )
 from gqstn_ros.sim.scene import Scene
-from gqstn_ros.sim.world_config import matrix_to_quaternion
 
 SEEDS = range(3)
 # Triangles a mesh may have: the robustness label ray-casts it.

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from gqstn_ros.geometry import matrix_to_pose6, pose6_to_matrix
 from gqstn_ros.hardware.interfaces import Arm, Gripper, HardwareError, MotionLimits
 from gqstn_ros.profiles import load_gripper_profile
 from gqstn_ros.sim.objects import box_solid, object_from_solid
@@ -20,7 +21,6 @@ from gqstn_ros.sim.robot import (
     TrapezoidalProfile,
 )
 from gqstn_ros.sim.scene import object_label
-from gqstn_ros.sim.ur5_kinematics import matrix_to_pose, pose_to_matrix
 
 LIMITS = MotionLimits(speed=0.25, acceleration=0.5)
 BOX = object_from_solid("test_box", "box", 0, box_solid(0.05, 0.07, 0.06))
@@ -79,14 +79,14 @@ def test_drivers_implement_the_hardware_protocols(world: SimRobotWorld) -> None:
 def test_top_down_grasp_lifts_the_box_and_holds_it(bench) -> None:
     world, arm, gripper = bench
     grasp = top_down_grasp(world)
-    arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+    arm.move_linear(matrix_to_pose6(raised(grasp, 0.15)), LIMITS)
     assert gripper.open(0.085, 0.1, 40.0).opening == pytest.approx(0.085, abs=1e-3)
-    arm.move_linear(matrix_to_pose(grasp), LIMITS)
-    np.testing.assert_allclose(arm.tcp_pose(), matrix_to_pose(grasp), atol=1e-6)
+    arm.move_linear(matrix_to_pose6(grasp), LIMITS)
+    np.testing.assert_allclose(arm.tcp_pose(), matrix_to_pose6(grasp), atol=1e-6)
     closed = gripper.close(0.1, 60.0)
     assert closed.object_detected
     assert closed.opening == pytest.approx(0.05, abs=0.003)  # the box is 5 cm across
-    arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+    arm.move_linear(matrix_to_pose6(raised(grasp, 0.15)), LIMITS)
     assert world.object_lifted_height() >= 0.10
     world.advance(1.0)  # hold 1 s
     assert world.object_lifted_height() >= 0.10
@@ -114,13 +114,13 @@ def test_unreachable_pose_is_refused_without_moving(bench) -> None:
 
 def test_motion_respects_speed_and_acceleration_limits(bench) -> None:
     world, arm, _ = bench
-    start = pose_to_matrix(arm.tcp_pose())
+    start = pose6_to_matrix(arm.tcp_pose())
     target = start.copy()
     target[:3, 3] += [0.2, 0.1, -0.05]
     distance = float(np.linalg.norm(target[:3, 3] - start[:3, 3]))
     limits = MotionLimits(speed=0.1, acceleration=0.4)
     time_before = world.sim_time
-    arm.move_linear(matrix_to_pose(target), limits)
+    arm.move_linear(matrix_to_pose6(target), limits)
     elapsed = world.sim_time - time_before
     assert elapsed >= distance / limits.speed
     expected = TrapezoidalProfile(distance, limits.speed, limits.acceleration).duration
@@ -145,12 +145,12 @@ def test_trapezoidal_profile() -> None:
 
 def test_pushing_into_the_table_is_a_protective_stop(bench) -> None:
     _, arm, _ = bench
-    start = pose_to_matrix(arm.tcp_pose())
+    start = pose6_to_matrix(arm.tcp_pose())
     beside = start.copy()
     beside[:3, 3] = [0.5, 0.25, 0.10]  # over the table, away from the object
-    arm.move_linear(matrix_to_pose(beside), LIMITS)
+    arm.move_linear(matrix_to_pose6(beside), LIMITS)
     with pytest.raises(HardwareError, match="protective stop"):
-        arm.move_linear(matrix_to_pose(raised(beside, -0.2)), LIMITS)
+        arm.move_linear(matrix_to_pose6(raised(beside, -0.2)), LIMITS)
     assert arm.tcp_pose()[2] > -0.03  # stopped near the table top
 
 
@@ -166,7 +166,7 @@ def test_diverging_simulation_is_a_hardware_error_until_reset(bench) -> None:
     with world.lock:
         world.data.qvel[world._object_qvel] = 1e4
     with pytest.raises(HardwareError, match="simulation diverged"):
-        arm.move_linear(matrix_to_pose(raised(pose_to_matrix(arm.tcp_pose()), 0.01)), LIMITS)
+        arm.move_linear(matrix_to_pose6(raised(pose6_to_matrix(arm.tcp_pose()), 0.01)), LIMITS)
     with pytest.raises(HardwareError, match="simulation diverged"):
         gripper.close(0.1, 50.0)
     with pytest.raises(HardwareError, match=r"simulation diverged.*reset the world"):
@@ -290,13 +290,13 @@ def test_a_gripper_profile_gives_the_simulated_gripper_its_stroke_and_fingers() 
         gripper.connect(1.0)
         gripper.activate()
         grasp = top_down_grasp(world)
-        arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+        arm.move_linear(matrix_to_pose6(raised(grasp, 0.15)), LIMITS)
         assert gripper.open(0.2, 0.1, 40.0).opening == pytest.approx(0.14, abs=1e-3)
-        arm.move_linear(matrix_to_pose(grasp), LIMITS)
+        arm.move_linear(matrix_to_pose6(grasp), LIMITS)
         closed = gripper.close(0.1, robotiq_2f140.grip_force)
         assert closed.object_detected
         assert closed.opening == pytest.approx(0.10, abs=0.003)
-        arm.move_linear(matrix_to_pose(raised(grasp, 0.15)), LIMITS)
+        arm.move_linear(matrix_to_pose6(raised(grasp, 0.15)), LIMITS)
         world.advance(1.0)
         assert world.object_lifted_height() >= 0.10
     finally:

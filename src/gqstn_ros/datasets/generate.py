@@ -51,13 +51,9 @@ import torch
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
 from gqstn_ros.depth_processing import DepthFrameError, inpaint_depth
+from gqstn_ros.geometry import matrix_to_pose7, pose7_to_matrix, wrap_angle
 from gqstn_ros.grasping.antipodal import sample_antipodal_depth, sample_antipodal_mesh
-from gqstn_ros.grasping.grasp import (
-    HAND_POSE_SIZE,
-    grasps_2d_to_3d,
-    grasps_3d_to_2d,
-    wrap_angle,
-)
+from gqstn_ros.grasping.grasp import HAND_POSE_SIZE, grasps_2d_to_3d, grasps_3d_to_2d
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
@@ -73,12 +69,7 @@ from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import FAMILIES, ObjectModel, check_family, generate_object
 from gqstn_ros.sim.scene import Scene, random_quaternion
 from gqstn_ros.sim.sensor_models import apply_sensor_noise
-from gqstn_ros.sim.world_config import (
-    CameraConfig,
-    CameraPose,
-    WorldConfig,
-    matrix_to_quaternion,
-)
+from gqstn_ros.sim.world_config import CameraConfig, CameraPose, WorldConfig
 
 GRASP_SOURCES = ("mesh", "image", "random")  # grasp_sources field values 0, 1, 2
 SCENE_LAYOUTS = ("pile", "spread")
@@ -432,7 +423,7 @@ def complete_legacy_images(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray
     poses = batch["camera_poses"].astype(np.float64)
     depths = np.array(
         [
-            table_depth_at(_transform7(pose), *row[:4], (side - 1) / 2.0, (side - 1) / 2.0)
+            table_depth_at(pose7_to_matrix(pose), *row[:4], (side - 1) / 2.0, (side - 1) / 2.0)
             for pose, row in zip(poses, intrinsics, strict=True)
         ]
     )
@@ -571,19 +562,6 @@ def render_region(config: GenerationConfig, camera: CameraSpec) -> tuple[int, in
         min(k.height, need + (k.height - need) % 2),
     )
     return (k.width - width) // 2, (k.height - height) // 2, width, height
-
-
-def _pose7(transform: np.ndarray) -> np.ndarray:
-    return np.concatenate([transform[:3, 3], matrix_to_quaternion(transform[:3, :3])])
-
-
-def _transform7(pose: np.ndarray) -> np.ndarray:
-    from gqstn_ros.sim.world_config import quaternion_to_matrix  # noqa: PLC0415
-
-    transform = np.eye(4)
-    transform[:3, :3] = quaternion_to_matrix(pose[3:7])
-    transform[:3, 3] = pose[:3]
-    return transform
 
 
 def _random_grasps(
@@ -776,7 +754,7 @@ class SceneLabeller:
                     config.gripper,
                 )
             )
-            transforms.append(_transform7(np.asarray(pose, dtype=np.float64)))
+            transforms.append(pose7_to_matrix(np.asarray(pose, dtype=np.float64)))
         if not present:
             raise ValueError(f"no object of labels {list(object_labels)} lies on the table")
         return cls(objects, transforms, config, present)
@@ -1030,7 +1008,7 @@ def generate_object_images(
             labeller = SceneLabeller.of_scene(scene, config, present)
             mesh = _mesh_grasps(models, present, labeller, config, rng)
             scene_poses = np.full((most, 7), np.nan)
-            scene_poses[:count] = [_pose7(t) for t in labeller.transforms]
+            scene_poses[:count] = [matrix_to_pose7(t) for t in labeller.transforms]
             lap("label")
             views: list[_View] = []
             for _ in range(config.views_per_drop):
@@ -1294,7 +1272,7 @@ class _Output:
         images["camera_intrinsics"].append(
             [[intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy]]
         )
-        images["camera_poses"].append(_pose7(view.pose.transform)[None])
+        images["camera_poses"].append(matrix_to_pose7(view.pose.transform)[None])
         images["object_poses"].append(scene_poses[:1])
         images["object_labels"].append(self.scene_labels[:1])
         images["family_labels"].append(self.scene_families[:1])

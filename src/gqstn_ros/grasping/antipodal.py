@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.grasping.grasp import wrap_angle
+from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.validation import require_non_negative

@@ -1,15 +1,19 @@
 """Planar (top-down) parallel-jaw grasps in the image and in the camera frame.
 
-Conventions (see DESIGN.md and camera_model.py): the camera optical frame has z forward, x
-right, y down; pixels are (u, v) = (column, row). A `Grasp2D` is the 5-D grasp of the paper,
+Conventions (see docs/interface.md and camera_model.py): the camera optical frame has z forward,
+x right, y down; pixels are (u, v) = (column, row). A `Grasp2D` is the 5-D grasp of the paper,
 {x, y, z, theta, w}: centre pixel, axis angle in the image plane measured from the image x (u)
 axis towards +v, in (-pi/2, pi/2] (a jaw axis has no direction), opening in pixels, and the
-gripper depth along the optical axis. A `Grasp3D` is the same grasp in the optical frame:
-centre point at gripper depth, unit jaw (closing) axis, approach direction (the optical axis for
+gripper depth along the optical axis. A `Grasp3D` is the same grasp in the optical frame: centre
+point at gripper depth, unit jaw (closing) axis, approach direction (the optical axis for
 top-down grasps) and opening in metres.
 
 The conversions between the two are written once, vectorized (`grasps_2d_to_3d`,
 `grasps_3d_to_2d`); the dataclass methods call them.
+
+The grasp frame of `gqstn_msgs/Grasp.pose`: origin at the grasp centre at gripper depth,
+x = approach (into the scene), y = jaw closing axis, z = x cross y (`grasp_frame_rotation`);
+`grasp_pose_in_camera` places a top-down image grasp in the camera optical frame.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.geometry import RigidTransform, wrap_angle
 
 # Columns of a Dex-Net 2.0 / gqcnn "hand_poses" row (7 float32 values per datapoint), as
 # written by dex-net's tools/generate_gqcnn_dataset.py and read by gqcnn (read_pose_data takes
@@ -38,13 +43,6 @@ HAND_POSE_ROW_FROM_CENTER, HAND_POSE_COL_FROM_CENTER, HAND_POSE_WIDTH_PX = 4, 5,
 HAND_POSE_SIZE = 7
 
 TOP_DOWN_APPROACH = np.array([0.0, 0.0, 1.0])  # the optical axis, in the optical frame
-
-
-def wrap_angle(angle: float | np.ndarray) -> float | np.ndarray:
-    """Map grasp axis angles (radians) to (-pi/2, pi/2]; an axis and its reverse are equal."""
-    wrapped = np.mod(np.asarray(angle, dtype=np.float64), np.pi)  # [0, pi)
-    wrapped = np.where(wrapped > np.pi / 2, wrapped - np.pi, wrapped)
-    return float(wrapped) if np.ndim(wrapped) == 0 else wrapped
 
 
 def _validate_positive(name: str, values: np.ndarray) -> None:
@@ -231,8 +229,8 @@ class Grasp3D:
 
     @property
     def pose(self) -> np.ndarray:
-        """4x4 grasp frame in the camera frame (DESIGN.md Grasp.msg): origin at the centre,
-        x = approach, y = jaw closing axis, z = x cross y."""
+        """4x4 grasp frame in the camera frame (Grasp.msg, docs/interface.md): origin at the
+        centre, x = approach, y = jaw closing axis, z = x cross y."""
         transform = np.eye(4)
         transform[:3, 0] = self.approach
         transform[:3, 1] = self.axis
@@ -247,3 +245,36 @@ class Grasp3D:
         return Grasp2D(
             tuple(centers_px[0]), float(angles[0]), float(widths_px[0]), float(depths[0])
         )
+
+
+def grasp_frame_rotation(approach: np.ndarray, jaw_axis: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation whose columns are the grasp frame axes: x = approach, y = jaw axis
+    (made orthogonal to the approach), z = x cross y."""
+    x = np.asarray(approach, dtype=np.float64)
+    x = x / np.linalg.norm(x)
+    y = np.asarray(jaw_axis, dtype=np.float64)
+    y = y - x * (x @ y)
+    norm = np.linalg.norm(y)
+    if norm < 1e-9:
+        raise ValueError("the jaw axis is parallel to the approach")
+    y = y / norm
+    return np.stack([x, y, np.cross(x, y)], axis=1)
+
+
+def grasp_pose_in_camera(
+    center_px: tuple[float, float],
+    angle: float,
+    width_px: float,
+    depth: float,
+    intrinsics: CameraIntrinsics,
+) -> tuple[RigidTransform, float]:
+    """A top-down image grasp -> (its grasp frame in the camera optical frame, width in m)."""
+    centers, axes, widths = grasps_2d_to_3d(
+        np.array([center_px]),
+        np.array([angle]),
+        np.array([width_px]),
+        np.array([depth]),
+        intrinsics,
+    )
+    rotation = grasp_frame_rotation(TOP_DOWN_APPROACH, axes[0])
+    return RigidTransform(rotation, centers[0]), float(widths[0])

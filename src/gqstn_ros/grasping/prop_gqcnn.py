@@ -37,13 +37,13 @@ from torch import nn
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import (
     AntipodalConfig,
     DepthSamplingReport,
     ImageGraspCandidates,
     sample_antipodal_depth_with_report,
 )
-from gqstn_ros.grasping.grasp import wrap_angle
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import (
     NetworkInputConfig,

@@ -1,7 +1,7 @@
 """Top-down grasp execution plan: a grasp pose in `base_link` -> UR tool waypoints.
 
-Pure (numpy only). The input grasp frame follows DESIGN.md: x = approach (into the scene),
-y = jaw closing axis. The executed grasp is exactly vertical: the approach must lie within
+Pure (numpy only). The input grasp frame follows docs/interface.md: x = approach (into the
+scene), y = jaw closing axis. The executed grasp is exactly vertical: the approach must lie within
 `approach_tolerance` of base_link's -z and is then straightened to -z, keeping the jaw axis's
 horizontal direction (yaw). A jaw axis has no direction, so of the two equivalent yaws the one
 nearer the tool's zero yaw is taken (less wrist rotation).
@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import RigidTransform, matrix_to_pose6
 from gqstn_ros.gripper import STROKE_TOLERANCE_M, default_gripper
-from gqstn_ros.sim.ur5_kinematics import matrix_to_pose
 
 DOWN = np.array([0.0, 0.0, -1.0])  # base_link -z: the top-down approach
 UP = -DOWN
@@ -153,7 +152,7 @@ class TopDownPlanner:
             matrix = np.eye(4)
             matrix[:3, :3] = tool_rotation
             matrix[:3, 3] = tcp_at_grasp + UP * height
-            return matrix_to_pose(matrix)
+            return matrix_to_pose6(matrix)
 
         plan = TopDownPlan(
             pre_grasp=pose_above(c.pre_grasp_height),

@@ -49,7 +49,7 @@ class AttemptRecord:
     """One grasp attempt, as it ended.
 
     grasp: the grasp as executed (frame, position, quaternion_xyzw, width, planner, ...);
-    stage_reached: the last stage entered (DESIGN.md stages, or "planning");
+    stage_reached: the last stage entered (the stages of docs/interface.md, or "planning");
     outcome: "success" | "failure" | "dry_run" | "refused" | "cancelled" | "interrupted";
     stage_durations: seconds spent in each stage entered, in order;
     attempt_id: the id given to `AttemptLog.start` ("" for an attempt logged only at its end).

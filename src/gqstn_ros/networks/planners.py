@@ -30,7 +30,7 @@ import torch
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
-from gqstn_ros.grasping.grasp import wrap_angle
+from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.export import (

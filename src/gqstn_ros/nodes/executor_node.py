@@ -4,7 +4,7 @@ A goal carries a grasp (gqstn_msgs/Grasp) in the camera optical frame or in `bas
 empty `planner` field to detect one now through `/detect_grasp`. The node re-expresses it in
 base_link (hand-eye calibration: the camera optical frame's pose in base_link, parameters),
 plans the pick with `grasping.top_down_plan.TopDownPlanner` and runs it, reporting each stage
-as feedback (DESIGN.md):
+as feedback (docs/interface.md):
 
     detecting    (only for an empty planner) /detect_grasp, awaited with a timeout
     approaching  open the gripper to the grasp width + margin, move above the grasp
@@ -78,7 +78,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_srvs.srv import Trigger
 
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.top_down_plan import PlanError, TopDownConfig, TopDownPlan, TopDownPlanner
 from gqstn_ros.hardware.attempt_log import AttemptLog, AttemptRecord
 from gqstn_ros.hardware.interfaces import Arm, Gripper, GripperStatus, HardwareError, MotionLimits

@@ -44,6 +44,7 @@ from gqstn_ros.nodes.limit_parameters import (
     scene_check_specs,
 )
 from gqstn_ros.nodes.parameters import (
+    Q_THRESHOLD_PARAMETER,
     NodeParameters,
     ParameterSpec,
     ParameterValueError,
@@ -110,13 +111,7 @@ FALLBACK_NODE_PARAMETERS = (
         min_value=1,
         max_value=100000,
     ),
-    ParameterSpec(
-        "robust_threshold",
-        0.5,
-        "A grasp is robust when its GQ-CNN q_value is at least this",
-        min_value=0.0,
-        max_value=1.0,
-    ),
+    Q_THRESHOLD_PARAMETER,
     ParameterSpec(
         "inpaint_scale",
         InpaintConfig.scale,
@@ -298,7 +293,7 @@ class FallbackNode(Node):
         except Exception as error:  # a planner bug must not take the service down
             self.get_logger().error(f"{PROP_PLANNER} failed: {error!r}")
             raise ValueError(f"{PROP_PLANNER} failed: {type(error).__name__}: {error}") from error
-        threshold = self.parameters["robust_threshold"]
+        threshold = self.parameters["q_threshold"]
         grasps = [
             planned_grasp_to_msg(grasp, frame.intrinsics, request.depth.header, threshold, 0.0)
             for grasp in planned

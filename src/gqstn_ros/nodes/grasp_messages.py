@@ -1,9 +1,9 @@
 """Planned grasps as ROS messages: gqstn_msgs/Grasp, a gripper MarkerArray and a debug image.
 
 Conversions only (no node, no rclpy): the inference and fallback nodes turn a `PlannedGrasp`
-into the `Grasp` of DESIGN.md, re-express it in `base_link` with the hand-eye calibration, and
-draw it for RViz. The grasp frame: origin at the grasp centre at gripper depth, x = approach,
-y = jaw closing axis, z = x cross y (frames.py).
+into the `Grasp` of docs/interface.md, re-express it in `base_link` with the hand-eye
+calibration, and draw it for RViz. The grasp frame: origin at the grasp centre at gripper depth,
+x = approach, y = jaw closing axis, z = x cross y (`grasping.grasp.grasp_frame_rotation`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_image import metres_to_image
 from gqstn_ros.detection import PlannedGrasp
-from gqstn_ros.frames import RigidTransform, grasp_pose_in_camera
+from gqstn_ros.geometry import RigidTransform, quaternion_from_xyzw, quaternion_to_xyzw
+from gqstn_ros.grasping.grasp import grasp_pose_in_camera
 from gqstn_ros.gripper import GripperConfig, default_gripper
 
 PALM_THICKNESS_M = 0.02  # drawn palm extent along the approach axis (display only)
@@ -35,21 +36,21 @@ MARKER_NAMESPACE = "grasp"
 
 def transform_to_pose(transform: RigidTransform) -> Pose:
     x, y, z = (float(v) for v in transform.translation)
-    qx, qy, qz, qw = (float(v) for v in transform.quaternion_xyzw)
+    qx, qy, qz, qw = (float(v) for v in quaternion_to_xyzw(transform.quaternion))
     return Pose(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw))
 
 
 def pose_to_transform(pose: Pose) -> RigidTransform:
     q = pose.orientation
     p = pose.position
-    return RigidTransform.from_pose((p.x, p.y, p.z), (q.x, q.y, q.z, q.w))
+    return RigidTransform.from_pose((p.x, p.y, p.z), quaternion_from_xyzw((q.x, q.y, q.z, q.w)))
 
 
 def planned_grasp_to_msg(
     grasp: PlannedGrasp,
     intrinsics: CameraIntrinsics,
     header: Header,
-    robust_threshold: float,
+    q_threshold: float,
     planning_time_s: float,
 ) -> Grasp:
     """The gqstn_msgs/Grasp of `grasp` in the camera optical frame named by `header`."""
@@ -62,7 +63,7 @@ def planned_grasp_to_msg(
     msg.width = float(width_m)
     msg.depth = float(grasp.depth)
     msg.q_value = float(grasp.q_value)
-    msg.robust = bool(grasp.q_value >= robust_threshold)
+    msg.robust = bool(grasp.q_value >= q_threshold)
     msg.center_px = [float(grasp.center_px[0]), float(grasp.center_px[1])]
     msg.angle = float(grasp.angle)
     msg.width_px = float(grasp.width_px)

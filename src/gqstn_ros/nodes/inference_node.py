@@ -85,6 +85,7 @@ from gqstn_ros.nodes.limit_parameters import (
     scene_check_specs,
 )
 from gqstn_ros.nodes.parameters import (
+    Q_THRESHOLD_PARAMETER,
     NodeParameters,
     ParameterSpec,
     ParameterValueError,
@@ -226,13 +227,7 @@ INFERENCE_NODE_PARAMETERS = (
         min_value=1,
         max_value=100,
     ),
-    ParameterSpec(
-        "robust_threshold",
-        0.5,
-        "A grasp is robust when its GQ-CNN q_value is at least this",
-        min_value=0.0,
-        max_value=1.0,
-    ),
+    Q_THRESHOLD_PARAMETER,
     ParameterSpec(
         "allow_fallback", True, "Ask /plan_grasp (Prop+GQ-CNN) when the grasp is not robust"
     ),
@@ -535,7 +530,7 @@ class InferenceNode(Node):
                     fallback_grasp.planning_time = float(time.perf_counter() - started)
                     if judged_q is not None:  # one scale: the judge of the primary's q
                         fallback_grasp.q_value = judged_q
-                        fallback_grasp.robust = judged_q >= self.parameters["robust_threshold"]
+                        fallback_grasp.robust = judged_q >= self.parameters["q_threshold"]
                     grasp = fallback_grasp
                     response.used_fallback = True
                     response.message = f"{planner} grasp not robust; fallback {note}"
@@ -665,7 +660,7 @@ class InferenceNode(Node):
             raise RequestRefusedError(
                 f"{planner_name} failed: {type(error).__name__}: {error}"
             ) from error
-        threshold = self.parameters["robust_threshold"]
+        threshold = self.parameters["q_threshold"]
         for raw in planned:
             candidate = replace(raw, q_value=self.calibrated_q(planner_name, raw.q_value))
             grasp = planned_grasp_to_msg(
@@ -839,14 +834,14 @@ class InferenceNode(Node):
 
     async def plan_through_fallback_node(self, frame: DetectionFrame, started: float) -> Grasp:
         """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, judged by this node's
-        robust_threshold; RequestRefusedError says why there is none."""
+        q_threshold; RequestRefusedError says why there is none."""
         grasp, note = await self.call_fallback(frame)
         if grasp is None:
             raise RequestRefusedError(
                 f"planner {PROP_PLANNER} is served by the fallback node: {note}"
             )
         grasp.planning_time = float(time.perf_counter() - started)
-        grasp.robust = bool(grasp.q_value >= self.parameters["robust_threshold"])
+        grasp.robust = bool(grasp.q_value >= self.parameters["q_threshold"])
         return grasp
 
     # --- messages to the user --------------------------------------------------------------

@@ -6,6 +6,11 @@ In the spirit of generate_parameter_library: every node lists its parameters as 
 installs an on-set-parameters callback that refuses an invalid value with a reason naming the
 parameter, both at start (values from YAML or `-p`) and at run time (`ros2 param set`).
 The pure part (`ParameterSpec.check`) needs no running node.
+
+A renamed parameter keeps its old names in `ParameterSpec.deprecated_names`: each is declared
+too (same limits), and a value given to it, at start or at run time, is logged as deprecated and
+applied to the new name. At start a value given to the new name wins over the old one. The
+node reads the new name only; the old one holds what was last given to it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.profiles import (
     DEFAULT_GRIPPER_PROFILE,
@@ -47,7 +53,8 @@ class ParameterSpec:
     min_value/max_value bound a number (every element of a numeric array); `choices` lists the
     accepted strings or integers (every element of an array); `length` fixes an array's length;
     `check_value` is an extra rule returning a refusal reason or None. Read-only parameters can
-    only be set at start (YAML, `-p`).
+    only be set at start (YAML, `-p`). `deprecated_names`: earlier names of this parameter,
+    still accepted (see the module docstring).
     """
 
     name: str
@@ -59,8 +66,12 @@ class ParameterSpec:
     length: int | None = None
     read_only: bool = False
     check_value: Callable[[Any], str | None] | None = None
+    deprecated_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.deprecated_names and self.read_only:
+            # A start value given to the old name is applied by a set, which read-only refuses.
+            raise ValueError(f"parameter {self.name}: a read-only parameter keeps no old names")
         if isinstance(self.default, list) and not self.default:
             # An empty list has no ROS parameter type (and YAML `[]` cannot be parsed by rcl).
             raise ValueError(f"parameter {self.name}: an array default must not be empty")
@@ -144,26 +155,65 @@ class NodeParameters:
         self.specs = {spec.name: spec for spec in specs}
         if len(self.specs) != len(specs):
             raise ValueError("parameter specs must have unique names")
+        # Deprecated name -> the spec of the parameter it was renamed to.
+        self._renamed = {old: spec for spec in specs for old in spec.deprecated_names}
+        if set(self._renamed) & set(self.specs) or len(self._renamed) != sum(
+            len(spec.deprecated_names) for spec in specs
+        ):
+            raise ValueError("deprecated parameter names must be unique and not in use")
         node.add_on_set_parameters_callback(self._on_set_parameters)
         for spec in specs:
-            try:
-                node.declare_parameter(spec.name, spec.default, spec.descriptor())
-            except Exception as error:  # rclpy raises several types for invalid start values
-                raise ParameterValueError(f"parameter {spec.name}: {error}") from error
+            self._declare(spec.name, spec, spec.descriptor())
+        for old, spec in self._renamed.items():
+            descriptor = spec.descriptor()
+            descriptor.name = old
+            descriptor.description = f"Deprecated: use {spec.name}. {spec.description}"
+            self._declare(old, spec, descriptor)
+            value = python_value(node.get_parameter(old).value)
+            if value != spec.default:
+                self._warn_deprecated(old, spec)
+                if self[spec.name] == spec.default:  # the new name, when given, wins
+                    self._set(spec.name, value)
+        node.add_post_set_parameters_callback(self._on_parameters_set)
+
+    def _declare(self, name: str, spec: ParameterSpec, descriptor: ParameterDescriptor) -> None:
+        try:
+            self._node.declare_parameter(name, spec.default, descriptor)
+        except Exception as error:  # rclpy raises several types for invalid start values
+            raise ParameterValueError(f"parameter {name}: {error}") from error
+
+    def _set(self, name: str, value: Any) -> None:
+        result = self._node.set_parameters([Parameter(name, value=value)])[0]
+        if not result.successful:
+            raise ParameterValueError(result.reason)
+
+    def _warn_deprecated(self, old: str, spec: ParameterSpec) -> None:
+        self._node.get_logger().warning(
+            f"parameter {old} is deprecated and will be removed: use {spec.name} (the value "
+            f"given to {old} is applied to {spec.name})"
+        )
+
+    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
+        """After a run-time set: a value given to a deprecated name goes to its new name."""
+        for parameter in parameters:
+            spec = self._renamed.get(parameter.name)
+            if spec is not None:
+                self._warn_deprecated(parameter.name, spec)
+                self._set(spec.name, python_value(parameter.value))
 
     def refusal(self, parameter: Parameter) -> str | None:
         """The reason `parameter` would be refused, or None; parameters not ours pass."""
-        spec = self.specs.get(parameter.name)
+        spec = self.specs.get(parameter.name) or self._renamed.get(parameter.name)
         if spec is None:
             return None
         expected = Parameter.Type.from_parameter_value(spec.default)
         if parameter.type_ != expected:
             return (
-                f"parameter {spec.name} must be of type {expected.name.lower()}, "
+                f"parameter {parameter.name} must be of type {expected.name.lower()}, "
                 f"got {parameter.type_.name.lower()}"
             )
         reason = spec.check(python_value(parameter.value))
-        return None if reason is None else f"parameter {spec.name}: {reason}"
+        return None if reason is None else f"parameter {parameter.name}: {reason}"
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         for parameter in parameters:
@@ -204,6 +254,16 @@ class NodeParameters:
     def as_dict(self) -> dict[str, Any]:
         return {name: self[name] for name in self.specs}
 
+
+Q_THRESHOLD_PARAMETER = ParameterSpec(
+    "q_threshold",
+    ROBUST_Q_THRESHOLD,
+    "A grasp is robust when its GQ-CNN q_value is at least this (a probability; not the "
+    "label's Ferrari-Canny threshold)",
+    min_value=0.0,
+    max_value=1.0,
+    deprecated_names=("robust_threshold",),
+)
 
 GRIPPER_PARAMETER = "gripper"
 

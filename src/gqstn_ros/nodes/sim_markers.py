@@ -15,7 +15,7 @@ from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 from gqstn_ros.sim.robot import SimRobotWorld
 from gqstn_ros.sim.scene import TABLE_GEOM_NAME
@@ -96,7 +96,7 @@ def world_markers(world: SimRobotWorld, stamp: Time) -> MarkerArray:
             elif kind == mujoco.mjtGeom.mjGEOM_MESH and (
                 int(model.geom_group[geom]) == OBJECT_VISUAL_GROUP
             ):
-                identity = RigidTransform(np.eye(3), np.zeros(3))
+                identity = RigidTransform.identity()
                 mesh = add(Marker.TRIANGLE_LIST, identity, (1.0, 1.0, 1.0), OBJECT_COLOUR)
                 mesh.points = _mesh_triangles(model, int(model.geom_dataid[geom]), pose)
         joints = np.asarray(world.joints, dtype=np.float64)
@@ -105,7 +105,7 @@ def world_markers(world: SimRobotWorld, stamp: Time) -> MarkerArray:
     for index in range(6):
         frame = frame @ dh_transform(joints[index], dh.d[index], dh.a[index], dh.alpha[index])
         origins.append(frame[:3, 3].copy())
-    identity = RigidTransform(np.eye(3), np.zeros(3))
+    identity = RigidTransform.identity()
     arm = add(Marker.LINE_STRIP, identity, (ARM_LINE_WIDTH_M, 0.0, 0.0), ARM_COLOUR)
     arm.points = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in origins]
     return MarkerArray(markers=markers)

@@ -53,6 +53,7 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.geometry import quaternion_to_xyzw
 from gqstn_ros.hardware.interfaces import HardwareError
 from gqstn_ros.nodes.executors import QuietMultiThreadedExecutor
 from gqstn_ros.nodes.parameters import (
@@ -362,7 +363,8 @@ class SimWorldNode(Node):
                 f"the hand-eye calibration (hand_eye.*) is {shift * 1e3:.1f} mm and {turn:.2f} "
                 f"deg away from the simulated camera (position "
                 f"{np.round(actual.translation, 4).tolist()}, orientation xyzw "
-                f"{np.round(actual.quaternion_xyzw, 6).tolist()}): grasps in base_link will miss"
+                f"{np.round(quaternion_to_xyzw(actual.quaternion), 6).tolist()}): grasps in "
+                f"base_link will miss"
             )
         if configured.camera_frame != self.parameters["frame_id"]:
             problems.append(

@@ -18,7 +18,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import RigidTransform, quaternion_from_xyzw, quaternion_to_xyzw
 from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
 
 TF_TOPIC = "/tf"
@@ -100,7 +100,8 @@ class HandEye:
         """From the declared `HAND_EYE_PARAMETERS`; ParameterValueError says what is wrong."""
         try:
             transform = RigidTransform.from_pose(
-                parameters["hand_eye.position"], parameters["hand_eye.orientation_xyzw"]
+                parameters["hand_eye.position"],
+                quaternion_from_xyzw(parameters["hand_eye.orientation_xyzw"]),
             )
         except ValueError as error:
             raise ParameterValueError(f"hand-eye parameters: {error}") from error
@@ -128,7 +129,7 @@ def transform_stamped(
     message.header.stamp = stamp
     message.child_frame_id = child
     x, y, z = (float(v) for v in parent_from_child.translation)
-    qx, qy, qz, qw = (float(v) for v in parent_from_child.quaternion_xyzw)
+    qx, qy, qz, qw = (float(v) for v in quaternion_to_xyzw(parent_from_child.quaternion))
     message.transform = Transform(
         translation=Vector3(x=x, y=y, z=z), rotation=Quaternion(x=qx, y=qy, z=qz, w=qw)
     )
@@ -138,4 +139,4 @@ def transform_stamped(
 def transform_from_message(message: TransformStamped) -> RigidTransform:
     """The child-to-parent transform a TransformStamped carries."""
     t, q = message.transform.translation, message.transform.rotation
-    return RigidTransform.from_pose((t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
+    return RigidTransform.from_pose((t.x, t.y, t.z), quaternion_from_xyzw((q.x, q.y, q.z, q.w)))

@@ -31,7 +31,13 @@ import mujoco
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.frames import RigidTransform
+from gqstn_ros.geometry import (
+    RigidTransform,
+    matrix_to_pose6,
+    matrix_to_rotation_vector,
+    pose6_to_matrix,
+    rotation_vector_to_matrix,
+)
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.hardware.interfaces import GripperStatus, HardwareError, MotionLimits
 from gqstn_ros.sim.camera import DepthCamera, DepthFrame
@@ -50,10 +56,6 @@ from gqstn_ros.sim.ur5_kinematics import (
     UR5Config,
     UR5Kinematics,
     default_tcp_config,
-    matrix_to_pose,
-    matrix_to_rotation_vector,
-    pose_to_matrix,
-    rotation_vector_to_matrix,
 )
 from gqstn_ros.sim.world_config import WorldConfig
 
@@ -167,7 +169,7 @@ class SimRobotConfig:
             raise ValueError(f"base_position: must be 3 finite numbers, got {self.base_position}")
         if not math.isfinite(self.base_yaw):
             raise ValueError(f"base_yaw: must be finite, got {self.base_yaw}")
-        pose_to_matrix(np.asarray(self.home_pose))  # raises on a malformed pose
+        pose6_to_matrix(np.asarray(self.home_pose))  # raises on a malformed pose
         for name in (
             "angular_speed",
             "angular_acceleration",
@@ -309,7 +311,7 @@ class SimRobotWorld:
         camera_in_world = RigidTransform(camera_pose.rotation, np.asarray(camera_pose.position))
         self.camera_in_base = self.base_in_world.inverse().compose(camera_in_world)
         self.home_joints = self.kinematics.nearest(
-            pose_to_matrix(np.asarray(self.config.home_pose)), np.array(UR5_REFERENCE_JOINTS)
+            pose6_to_matrix(np.asarray(self.config.home_pose)), np.array(UR5_REFERENCE_JOINTS)
         )
         self._render_backend = render_backend
         self._camera: DepthCamera | None = None
@@ -344,7 +346,7 @@ class SimRobotWorld:
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
         spec.option.impratio = 10.0
-        home = self._base_to_world(pose_to_matrix(np.asarray(self.config.home_pose)))
+        home = self._base_to_world(pose6_to_matrix(np.asarray(self.config.home_pose)))
         self._add_gripper(spec, home)
         model = spec.compile()
         data = mujoco.MjData(model)
@@ -661,7 +663,7 @@ class SimRobotWorld:
     def move_linear(self, target_pose: np.ndarray, limits: MotionLimits) -> None:
         """Move the tool in a straight line to the UR pose (6,) in base_link (see `SimArm`)."""
         self._require_healthy()
-        target = pose_to_matrix(target_pose)
+        target = pose6_to_matrix(target_pose)
         _check_limits(limits)
         waypoints = self.plan_linear(target)
         with self.lock:
@@ -873,17 +875,17 @@ class SimArm:
     def tcp_pose(self) -> np.ndarray:
         """(6,) tool pose (x, y, z, rx, ry, rz) in base_link."""
         self._require_connected()
-        return matrix_to_pose(self._world.tool_pose_in_base())
+        return matrix_to_pose6(self._world.tool_pose_in_base())
 
     def move_linear(self, pose: np.ndarray, limits: MotionLimits) -> None:
         """Straight tool motion to `pose` (6,) in base_link with trapezoidal speed; raises
         HardwareError when unreachable, stopped, blocked (protective stop) or diverged."""
         self._require_connected()
         try:
-            target = pose_to_matrix(pose)
+            target = pose6_to_matrix(pose)
         except ValueError as error:
             raise HardwareError(f"pose unreachable: {error}") from None
-        self._world.move_linear(matrix_to_pose(target), limits)
+        self._world.move_linear(matrix_to_pose6(target), limits)
 
     def stop(self) -> None:
         self._world.request_stop()

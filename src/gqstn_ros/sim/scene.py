@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from gqstn_ros.geometry import quaternion_to_matrix
 from gqstn_ros.sim.objects import ObjectModel, generate_random_object
-from gqstn_ros.sim.world_config import CameraConfig, WorldConfig, quaternion_to_matrix
+from gqstn_ros.sim.world_config import CameraConfig, WorldConfig
 
 LOGGER = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ up to 8 solutions (shoulder left/right x wrist up/down x elbow up/down). A pose 
 reaches within the joint limits raises `UnreachablePose`, as the controller refuses it.
 
 Poses in the UR convention are (x, y, z, rx, ry, rz): position and an axis-angle rotation
-vector; `pose_to_matrix` / `matrix_to_pose` convert to (4, 4) homogeneous transforms.
+vector (pose6); `geometry.pose6_to_matrix` / `geometry.matrix_to_pose6` convert them to (4, 4)
+homogeneous transforms.
 """
 
 from __future__ import annotations
@@ -70,55 +71,6 @@ class UR5Config:
         offset = np.asarray(self.tcp_offset, dtype=np.float64)
         if offset.shape != (3,) or not np.all(np.isfinite(offset)):
             raise ValueError(f"tcp_offset: must be 3 finite numbers, got {self.tcp_offset}")
-
-
-# ---------------------------------------------------------------------------- pose helpers
-def rotation_vector_to_matrix(rotation_vector: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation of an axis-angle vector (3,) (Rodrigues)."""
-    r = np.asarray(rotation_vector, dtype=np.float64).reshape(3)
-    angle = float(np.linalg.norm(r))
-    if angle < 1e-12:
-        return np.eye(3)
-    k = r / angle
-    skew = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + math.sin(angle) * skew + (1.0 - math.cos(angle)) * skew @ skew
-
-
-def matrix_to_rotation_vector(rotation: np.ndarray) -> np.ndarray:
-    """Axis-angle vector (3,), angle in [0, pi], of a (3, 3) rotation matrix."""
-    r = np.asarray(rotation, dtype=np.float64)
-    cos_angle = np.clip((np.trace(r) - 1.0) / 2.0, -1.0, 1.0)
-    angle = math.acos(cos_angle)
-    if angle < 1e-9:
-        return np.zeros(3)
-    if angle < math.pi - 1e-4:
-        axis = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]])
-        return axis / (2.0 * math.sin(angle)) * angle
-    # Near pi: the axis is the eigenvector of the symmetric part, sign fixed by the skew part.
-    symmetric = (r + np.eye(3)) / 2.0
-    column = int(np.argmax(np.diag(symmetric)))
-    axis = symmetric[:, column] / math.sqrt(max(symmetric[column, column], 1e-300))
-    skew = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]])
-    if axis @ skew < 0:
-        axis = -axis
-    return axis / np.linalg.norm(axis) * angle
-
-
-def pose_to_matrix(pose: np.ndarray) -> np.ndarray:
-    """(4, 4) transform of a UR pose (x, y, z, rx, ry, rz); raises ValueError if malformed."""
-    p = np.asarray(pose, dtype=np.float64).reshape(-1)
-    if p.shape != (6,) or not np.all(np.isfinite(p)):
-        raise ValueError(f"pose must be 6 finite numbers (x, y, z, rx, ry, rz), got {pose}")
-    matrix = np.eye(4)
-    matrix[:3, :3] = rotation_vector_to_matrix(p[3:])
-    matrix[:3, 3] = p[:3]
-    return matrix
-
-
-def matrix_to_pose(matrix: np.ndarray) -> np.ndarray:
-    """UR pose (6,) (x, y, z, rx, ry, rz) of a (4, 4) transform."""
-    m = np.asarray(matrix, dtype=np.float64)
-    return np.concatenate([m[:3, 3], matrix_to_rotation_vector(m[:3, :3])])
 
 
 # ---------------------------------------------------------------------------- kinematics

@@ -1,7 +1,7 @@
 """Configuration of the synthetic world: table, drop, settling, camera pose and sensor noise.
 
 World frame: z up, the table top is the plane z = 0, the table is centred on the origin.
-Quaternions are (w, x, y, z), the MuJoCo convention (ROS messages use (x, y, z, w)).
+Quaternions are (w, x, y, z), the convention of `gqstn_ros.geometry`.
 All lengths in metres, times in seconds, angles in radians.
 Every config validates itself on construction and raises ValueError naming the bad field.
 """
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
+from gqstn_ros.geometry import matrix_to_quaternion, quaternion_to_matrix
 from gqstn_ros.sim.objects import FAMILIES, check_family
 
 if TYPE_CHECKING:
@@ -51,39 +52,6 @@ def _finite_non_negative(field_name: str, value: float) -> None:
 
 def _probability(field_name: str, value: float) -> None:
     _require(0.0 <= value <= 1.0, field_name, f"must be in [0, 1], got {value}")
-
-
-def quaternion_to_matrix(quaternion_wxyz: np.ndarray | tuple[float, ...]) -> np.ndarray:
-    """(3, 3) rotation matrix of a unit quaternion (w, x, y, z)."""
-    w, x, y, z = np.asarray(quaternion_wxyz, dtype=np.float64) / np.linalg.norm(quaternion_wxyz)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-
-
-def matrix_to_quaternion(rotation: np.ndarray) -> np.ndarray:
-    """Unit quaternion (w, x, y, z), w >= 0, of a (3, 3) rotation matrix."""
-    r = np.asarray(rotation, dtype=np.float64)
-    trace = np.trace(r)
-    if trace > 0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = [0.25 * s, (r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s]
-    elif r[0, 0] > r[1, 1] and r[0, 0] > r[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + r[0, 0] - r[1, 1] - r[2, 2])
-        q = [(r[2, 1] - r[1, 2]) / s, 0.25 * s, (r[0, 1] + r[1, 0]) / s, (r[0, 2] + r[2, 0]) / s]
-    elif r[1, 1] > r[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + r[1, 1] - r[0, 0] - r[2, 2])
-        q = [(r[0, 2] - r[2, 0]) / s, (r[0, 1] + r[1, 0]) / s, 0.25 * s, (r[1, 2] + r[2, 1]) / s]
-    else:
-        s = 2.0 * math.sqrt(1.0 + r[2, 2] - r[0, 0] - r[1, 1])
-        q = [(r[1, 0] - r[0, 1]) / s, (r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, 0.25 * s]
-    q = np.array(q)
-    q /= np.linalg.norm(q)
-    return q if q[0] >= 0 else -q
 
 
 @dataclass(frozen=True)

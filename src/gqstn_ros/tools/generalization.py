@@ -40,7 +40,7 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_processing import DepthFrameError, inpaint_depth
-from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
@@ -59,7 +59,6 @@ from gqstn_ros.q_calibration import (
 )
 from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_object
 
-ROBUST_THRESHOLD = 0.5  # q at or above: the inference node calls the grasp robust
 ROBUST_HOLD_SHARE = 0.75  # of the perturbed lifts that must hold for a robust success
 NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
 FLOOR_PLANNERS = ("minor_axis", "random")
@@ -292,7 +291,7 @@ def _model_planners(
         grasp instead when GQ-STN's GQ-CNN judges it better (`NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
         grasp = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
-        if grasp.q_value >= ROBUST_THRESHOLD:
+        if grasp.q_value >= ROBUST_Q_THRESHOLD:
             return grasp
         try:
             other = loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0]
@@ -365,7 +364,7 @@ def _rate(values: Sequence[bool]) -> str:
 
 def calibration(q: np.ndarray, success: np.ndarray) -> dict:
     """Expected calibration error of q as a success probability, the reliability bins (low,
-    high, count, mean q, success rate), and the precision and recall of `q >= ROBUST_THRESHOLD`
+    high, count, mean q, success rate), and the precision and recall of `q >= ROBUST_Q_THRESHOLD`
     for success."""
     index = np.minimum((q * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
     bins = [
@@ -374,7 +373,7 @@ def calibration(q: np.ndarray, success: np.ndarray) -> dict:
         for b in range(CALIBRATION_BINS)
         if (index == b).any()
     ]  # fmt: skip
-    robust = q >= ROBUST_THRESHOLD
+    robust = q >= ROBUST_Q_THRESHOLD
     precision = float(success[robust].mean()) if robust.any() else float("nan")
     recall = float(robust[success].mean()) if success.any() else float("nan")
     ece = expected_calibration_error(q, success, CALIBRATION_BINS)

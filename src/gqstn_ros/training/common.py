@@ -16,6 +16,7 @@ import matplotlib
 import numpy as np
 import torch
 
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import NetworkInputConfig
 from gqstn_ros.profiles import ProfileError, gripper_from_mapping
@@ -90,7 +91,9 @@ def load_run(path: Path, model: torch.nn.Module, optimizer) -> tuple[RunState, d
     return state, saved["best_model"]
 
 
-def binary_metrics(probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
+def binary_metrics(
+    probabilities: np.ndarray, labels: np.ndarray, threshold: float = ROBUST_Q_THRESHOLD
+) -> dict:
     """Accuracy, precision, recall and ROC-AUC of probabilities against 0/1 labels."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels).astype(bool)

@@ -33,13 +33,13 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.datasets.generate import GenerationConfig, SceneLabeller, object_seed
 from gqstn_ros.depth_processing import inpaint_depth
-from gqstn_ros.detection import PLANNER_NAMES, PlannedGrasp, PlanningError
+from gqstn_ros.detection import PLANNER_NAMES, ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
+from gqstn_ros.geometry import pose7_to_matrix
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
 from gqstn_ros.planner_registry import NETWORK_PLANNERS, load_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
 from gqstn_ros.sim.objects import generate_object
-from gqstn_ros.sim.world_config import quaternion_to_matrix
 from gqstn_ros.training.common import dataset_gripper, set_threads
 from gqstn_ros.training.data import load_images, raw_to_metres
 from gqstn_ros.training.metrics import rectangle_correct
@@ -50,13 +50,6 @@ import matplotlib.pyplot as plt
 PAPER_TABLE_I = {  # Table I of the paper (Dex-Net 2.0 test set), for reference in the output
     "gqstn": {"robust_gqcnn": 0.924},
 }
-
-
-def _transform(pose7: np.ndarray) -> np.ndarray:
-    matrix = np.eye(4)
-    matrix[:3, :3] = quaternion_to_matrix(pose7[3:7])
-    matrix[:3, 3] = pose7[:3]
-    return matrix
 
 
 class PhysicalJudge:
@@ -121,7 +114,7 @@ class PhysicalJudge:
         )
         poses = _image_poses(self.dataset, image_id)
         return GraspQualityEvaluator.from_object(
-            model.vertices, model.faces, _transform(poses["object"]), self.gripper
+            model.vertices, model.faces, pose7_to_matrix(poses["object"]), self.gripper
         )
 
     def judge_many(
@@ -147,7 +140,7 @@ class PhysicalJudge:
             np.asarray(depths_m, dtype=np.float64),
             self.intrinsics(index),
         )
-        world = _transform(_image_poses(self.dataset, image_id)["camera"])
+        world = pose7_to_matrix(_image_poses(self.dataset, image_id)["camera"])
         center_w = center_c @ world[:3, :3].T + world[:3, 3]
         axis_w = axis_c @ world[:3, :3].T
         if isinstance(labeller, SceneLabeller):
@@ -277,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     table = {}
     for name, record in records.items():
         rect = np.array(record["rect"], bool)
-        robust_q = np.array(record["q"]) >= 0.5
+        robust_q = np.array(record["q"]) >= ROBUST_Q_THRESHOLD
         physical = np.array(record["physical"], bool)
         table[name] = {
             "images": count,
@@ -285,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             "rectangle_metric": float(rect.mean()),
             "robust_gqcnn": float(robust_q.mean()),
             "robust_physical": float(physical.mean()),
-            # the planner's robust label (q >= 0.5) against the physical judge, per image
+            # the planner's robust label (q >= ROBUST_Q_THRESHOLD) against the physical judge
             "label_agrees_physical": float((robust_q == physical).mean()),
             "robust_label_physical_precision": _share(robust_q & physical, robust_q),
             "rect_positive_not_robust_gqcnn": _share(rect & ~robust_q, rect),

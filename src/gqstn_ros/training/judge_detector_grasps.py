@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.networks.checkpoint import CheckpointError, load_checkpoint
 from gqstn_ros.training.common import binary_metrics, set_threads
 from gqstn_ros.training.mine_detector_grasps import MINED_SPLITS
@@ -26,7 +27,8 @@ from gqstn_ros.training.train_gqcnn import ClassificationSet, predict
 
 
 def judge_file(gqcnn_path: Path, grasps_path: Path, split: str) -> dict[str, dict]:
-    """Per detector state of the file: metrics of the GQ-CNN's robust probability >= 0.5."""
+    """Per detector state of the file: metrics of the GQ-CNN's robust probability >=
+    `ROBUST_Q_THRESHOLD`."""
     loaded = load_checkpoint(gqcnn_path, expected_kind="gqcnn")
     with np.load(grasps_path) as arrays:
         if f"{split}_labels" not in arrays:
@@ -47,7 +49,7 @@ def judge_file(gqcnn_path: Path, grasps_path: Path, split: str) -> dict[str, dic
         if not rows.any():
             continue
         metrics = binary_metrics(probabilities[rows], labels[rows])
-        called_robust = probabilities[rows] >= 0.5
+        called_robust = probabilities[rows] >= ROBUST_Q_THRESHOLD
         metrics["grasps"] = int(rows.sum())
         metrics["physically_robust"] = float(labels[rows].mean())
         metrics["wrongly_called_robust"] = float(np.mean(called_robust & (labels[rows] == 0)))

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
@@ -370,7 +371,7 @@ def validate(
         for i, rows in enumerate(images.grasp_rows)
     ]
     metrics = {
-        "robust_gqcnn": float((q >= 0.5).float().mean()),
+        "robust_gqcnn": float((q >= ROBUST_Q_THRESHOLD).float().mean()),
         "mean_q": float(q.mean()),
         "rectangle": float(np.mean(correct)),
     }

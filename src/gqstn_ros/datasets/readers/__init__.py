@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gqstn_ros.grasping.grasp import wrap_angle
+from gqstn_ros.geometry import wrap_angle
 
 
 @dataclass(frozen=True)
