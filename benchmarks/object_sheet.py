@@ -12,14 +12,11 @@ Families follow `ALL_FAMILIES`, three to a row.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
 from gqstn_ros.sim.objects import (
@@ -29,6 +26,7 @@ from gqstn_ros.sim.objects import (
     check_family,
     generate_object,
 )
+from gqstn_ros.tools.sheets import new_sheet, report_written, save_sheet
 
 FAMILIES_PER_ROW = 3
 # Light direction for the face shading (object frame, unit).
@@ -44,7 +42,7 @@ EYE = np.array(
 )
 
 
-def _draw(axes: plt.Axes, obj: ObjectModel, colour: np.ndarray, title: str) -> None:
+def _draw(axes: Axes, obj: ObjectModel, colour: np.ndarray, title: str) -> None:
     triangles = obj.vertices[obj.faces]
     normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
     normals /= np.linalg.norm(normals, axis=1, keepdims=True)
@@ -78,8 +76,8 @@ def render_sheet(
     """Draw `samples` objects (seeds first_seed ...) of each family and save the sheet."""
     rows = -(-len(families) // FAMILIES_PER_ROW)
     columns = FAMILIES_PER_ROW * samples
-    figure = plt.figure(figsize=(1.75 * columns, 1.9 * rows), dpi=90)
-    palette = plt.get_cmap("tab20")
+    figure = new_sheet(rows, columns, (1.75, 1.9))
+    palette = colormaps["tab20"]
     for index, family in enumerate(families):
         row, slot = divmod(index, FAMILIES_PER_ROW)
         colour = np.array(palette(index % 20)[:3])
@@ -89,17 +87,13 @@ def render_sheet(
             )
             obj = generate_object(family, first_seed + sample, stroke=stroke)
             _draw(axes, obj, colour, family if sample == 0 else "")
-    figure.suptitle(
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.95, wspace=0.0, hspace=0.25)
+    save_sheet(
+        figure,
+        output,
         f"Procedural object families ({len(families)}), sized for a {1000 * stroke:.0f} mm "
         "stroke; red dot: centre of mass",
-        fontsize=11,
     )
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.95, wspace=0.0, hspace=0.25)
-    directory = os.path.dirname(output)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    figure.savefig(output)
-    plt.close(figure)
 
 
 def main() -> None:
@@ -119,7 +113,7 @@ def main() -> None:
         parser.error(str(error))
     started = time.perf_counter()
     render_sheet(tuple(args.families), args.samples, args.first_seed, args.stroke, args.output)
-    print(f"wrote {args.output} ({time.perf_counter() - started:.1f} s)")
+    report_written(args.output, started)
 
 
 if __name__ == "__main__":

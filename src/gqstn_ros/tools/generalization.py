@@ -150,38 +150,25 @@ def render_view(
 ) -> View | None:
     """Drop `model`, settle, and render it with `profile` at a random mounting; None when the
     object does not settle on the table."""
-    from gqstn_ros.sim.camera import DepthCamera  # noqa: PLC0415 (MuJoCo rendering)
-    from gqstn_ros.sim.scene import Scene  # noqa: PLC0415
-    from gqstn_ros.sim.sensor_models import apply_sensor_noise  # noqa: PLC0415
-    from gqstn_ros.sim.world_config import CameraConfig, CameraPose, WorldConfig  # noqa: PLC0415
-
-    world = WorldConfig(camera=CameraConfig(intrinsics=profile.intrinsics))  # buffer size
-    scene = Scene.build([model], world, seed)
-    settle = scene.settle()
-    if not settle.ok or scene.objects_off_table():
-        return None
-    low, high = profile.height_range
-    height = float(rng.uniform(low, high))
-    position, _ = scene.object_pose(0)
-    pose = CameraPose.looking_down(
-        height=height,
-        target_x=float(position[0]),
-        target_y=float(position[1]),
-        tilt_about_x=float(rng.uniform(-profile.tilt_max, profile.tilt_max)),
-        tilt_about_y=float(rng.uniform(-profile.tilt_max, profile.tilt_max)),
-        yaw=float(rng.uniform(-math.pi, math.pi)),
+    from gqstn_ros.tools.sensor_views import (  # noqa: PLC0415 (MuJoCo rendering)
+        mounting_pose,
+        render_sensor_view,
+        settle_scene,
     )
-    camera_config = CameraConfig(intrinsics=profile.intrinsics, pose=pose)
-    with DepthCamera(scene, camera_config) as camera:
-        frame = camera.render()
-    noisy = apply_sensor_noise(frame.depth, frame.intrinsics, profile.noise, rng)
+
+    scene = settle_scene([model], seed, [profile.intrinsics])
+    if scene is None:
+        return None
+    position, _ = scene.object_pose(0)
+    pose, height = mounting_pose(profile, (float(position[0]), float(position[1])), rng)
+    sensor = render_sensor_view(scene, profile, pose, rng)
     try:
-        filled = inpaint_depth(noisy)
+        filled = inpaint_depth(sensor.raw)
     except DepthFrameError:
         return None
     return View(
         depth=filled,
-        intrinsics=frame.intrinsics,
+        intrinsics=sensor.intrinsics,
         world_from_camera=pose.transform,
         model=model,
         world_from_object=scene.object_transform(0),
