@@ -12,7 +12,7 @@ import pytest
 
 from gqstn_ros.datasets.splits import read_split
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
-from gqstn_ros.tools import generate_dataset
+from gqstn_ros.tools import dataset_report, generate_dataset
 
 EXPECTATION = Path(__file__).parents[1] / "datasets" / "data" / "legacy_default_generation.json"
 TINY = ["--drops", "1", "--views", "1", "--workers", "2", "--objects-per-shard", "1"]
@@ -114,7 +114,22 @@ def test_a_camera_mix_of_multi_object_scenes_is_reported_per_family_camera_and_g
     assert set(per_camera) == {"kinect_v1", "realsense_d435"}
     assert sum(row["images"] for row in per_camera.values()) == report["images"] == 3
     assert sum(row["grasps"] for row in per_camera.values()) == report["grasps"]
-    assert report["class_balance_per_gripper"]["robotiq_2f85"]["grasps"] == report["grasps"]
+    assert report["gripper"] == "robotiq_2f85"
+    assert report["class_balance_per_gripper"] == {
+        "robotiq_2f85": {
+            "images": 3, "grasps": report["grasps"], "robust_share": report["robust_share"],
+        }
+    }  # fmt: skip
+    # Each camera's row counts its images and the grasps of those images, from the data.
+    robust = grasps.field("robust_ferrari_canny") >= grasps.metadata["robust_threshold"]
+    image_cameras = images.field("camera_ids")
+    grasp_cameras = image_cameras[grasps.field("image_labels")]
+    for index, name in enumerate(images.metadata["cameras"]):
+        mine = grasp_cameras == index
+        assert per_camera[name]["images"] == int((image_cameras == index).sum())
+        assert per_camera[name]["grasps"] == int(mine.sum())
+        expected = float(robust[mine].mean()) if mine.any() else 0.0
+        assert per_camera[name]["robust_share"] == pytest.approx(expected)
     assert sum(r["images"] for r in report["class_balance_per_object_count"].values()) == 3
     assert report["held_out_families"] == ["sphere"]
     assert report["held_out_cameras"] == ["realsense_d455"]
@@ -127,6 +142,42 @@ def test_a_camera_mix_of_multi_object_scenes_is_reported_per_family_camera_and_g
     grasp_images = grasps.field("image_labels")
     for name, rows in grasp_parts.items():
         assert set(grasp_images[rows].tolist()) <= set(image_parts[name].tolist())
+
+
+def _tables(lines: list[str]) -> list[str]:
+    """The class balance tables of printed lines: from the family table's header on."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("family "))
+    return [line for line in lines[start:] if "settled poses skipped" not in line]
+
+
+def test_the_balance_is_recomputed_from_a_dataset_folder_and_printed(mixed, tmp_path, capsys):
+    report = json.loads((mixed / "report.json").read_text())
+    recomputed = dataset_report.dataset_report(mixed)
+    for key in (
+        "images", "grasps", "robust_share", "gripper", "class_balance",
+        "class_balance_per_camera", "class_balance_per_gripper", "class_balance_per_source",
+        "class_balance_per_object_count",
+    ):  # fmt: skip
+        assert recomputed[key] == report[key], key
+    # What generation prints at its end: a table per family, camera, gripper, object count.
+    generate_dataset.print_report(report)
+    printed = capsys.readouterr().out.splitlines()
+    for title in ("family", "camera", "gripper", "objects per scene"):
+        assert any(line.startswith(f"{title} ") for line in printed), title
+    rows = {line.split()[0]: line.split()[1:] for line in printed}
+    for name, row in report["class_balance_per_camera"].items():
+        grasps, share, count = rows[name]
+        assert (int(grasps), int(count)) == (row["grasps"], row["images"])
+        assert float(share) == pytest.approx(100 * row["robust_share"], abs=0.05)
+    assert int(rows["robotiq_2f85"][2]) == 3
+    # The command prints the same tables and writes the report; a folder that is not a
+    # dataset is refused with the reason.
+    output = tmp_path / "balance.json"
+    assert dataset_report.main([str(mixed), "--json", str(output)]) == 0
+    assert _tables(capsys.readouterr().out.splitlines()) == _tables(printed)
+    assert json.loads(output.read_text()) == json.loads(json.dumps(recomputed))
+    assert dataset_report.main([str(tmp_path / "nothing")]) == 2
+    assert "nothing" in capsys.readouterr().err
 
 
 def test_the_dask_engine_writes_the_same_dataset_as_the_process_pool(mixed, tmp_path):

@@ -15,6 +15,9 @@ is done, the shards are merged into
     <output>/report.json           throughput and class balance per family, camera, gripper,
                                    grasp source and objects per scene
 
+(`python -m gqstn_ros.tools.dataset_report <output>` recomputes and prints the class balance of a
+finished dataset from its small fields.)
+
 Usage: python -m gqstn_ros.tools.generate_dataset --output data/synthetic --scenes 300
        [--seed 0] [--workers 2] [--objects-per-shard 4] [--drops 3] [--views 2]
        [--camera kinect_v1:0.4 --camera realsense_d415:0.3 ...] [--gripper robotiq_2f85]
@@ -61,6 +64,7 @@ from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.preprocessing import pixel_window_in_metres
 from gqstn_ros.profiles import ProfileError, load_camera_profile, load_gripper_profile
 from gqstn_ros.sim import objects as object_families
+from gqstn_ros.tools.dataset_report import class_balance, print_class_balance
 
 SPLIT_NAME = "object_wise"
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, val, test, by scenes (hence by objects)
@@ -246,42 +250,21 @@ def merge_shards(root: Path, num_shards: int, config: GenerationConfig, seed: in
     return build_report(images_set, grasps_set, shard_stats, config)
 
 
-def _balance(robust: np.ndarray, mask: np.ndarray) -> dict:
-    return {
-        "grasps": int(mask.sum()),
-        "robust_share": float(robust[mask].mean()) if mask.any() else 0.0,
-    }
-
-
 def build_report(
     images: TensorDataset, grasps: TensorDataset, shard_stats: list[dict], config: GenerationConfig
 ) -> dict:
-    quality = grasps.field("robust_ferrari_canny")
-    robust = quality >= config.robustness.robust_threshold
-    families = grasps.field("family_labels")
-    sources = grasps.field("grasp_sources")
-    grasp_image = grasps.field("image_labels").astype(np.int64)
-    image_cameras = images.field("camera_ids")
-    image_counts = images.field("object_counts")
-    cameras = image_cameras[grasp_image]
-    counts = image_counts[grasp_image]
-    balance = {}
-    for index, family in enumerate(config.families):
-        mask = families == index
-        row = _balance(robust, mask)
-        for source_index, source in enumerate(GRASP_SOURCES):
-            both = mask & (sources == source_index)
-            row[f"{source}_robust_share"] = float(robust[both].mean()) if both.any() else 0.0
-        balance[family] = row
-    per_camera = {}
-    for index, name in enumerate(config.camera_names):
-        row = _balance(robust, cameras == index)
-        per_camera[name] = {"images": int((image_cameras == index).sum()), **row}
-    per_count = {
-        str(int(n)): {"images": int((image_counts == n).sum()), **_balance(robust, counts == n)}
-        for n in np.unique(image_counts)
-    }
-    per_source = {name: _balance(robust, sources == i) for i, name in enumerate(GRASP_SOURCES)}
+    """The dataset's report.json: totals, worker throughput and time per stage (from the
+    shards' statistics), the class balance (`dataset_report.class_balance`: per family,
+    camera, gripper, grasp source and objects per scene) and what was held out or skipped."""
+    balance = class_balance(
+        images,
+        grasps,
+        families=config.families,
+        cameras=config.camera_names,
+        gripper=config.gripper.name,
+        robust_threshold=config.robustness.robust_threshold,
+        grasp_sources=GRASP_SOURCES,
+    )
     image_count = sum(s["images"] for s in shard_stats)
     cpu_seconds = sum(s["wall_seconds"] for s in shard_stats)
     stages: dict[str, float] = defaultdict(float)
@@ -290,16 +273,12 @@ def build_report(
             stages[stage] += value
     return {
         "images": image_count,
-        "grasps": len(quality),
-        "robust_share": float(robust.mean()) if len(robust) else 0.0,
+        "grasps": grasps.num_datapoints,
+        "robust_share": balance["class_balance_per_gripper"][config.gripper.name]["robust_share"],
         "worker_seconds": cpu_seconds,
         "images_per_worker_second": image_count / max(cpu_seconds, 1e-9),
         "stage_seconds_per_image": {k: v / max(image_count, 1) for k, v in stages.items()},
-        "class_balance": balance,
-        "class_balance_per_camera": per_camera,
-        "class_balance_per_gripper": {config.gripper.name: _balance(robust, np.ones_like(robust))},
-        "class_balance_per_source": per_source,
-        "class_balance_per_object_count": per_count,
+        **balance,
         "held_out_families": list(config.held_out_families),
         "held_out_cameras": list(config.held_out_cameras),
         "skipped": [s for stats in shard_stats for s in stats["skipped"]],
@@ -628,16 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_rows(title: str, rows: dict, extra: str = "") -> None:
-    print(f"{title:18s} {'grasps':>8s} {'robust %':>8s}{extra}")
-    for name, row in rows.items():
-        line = f"{name:18s} {row['grasps']:8d} {100 * row['robust_share']:8.1f}"
-        if extra:
-            line += f" {row.get('images', 0):7d}"
-        print(line)
-
-
 def print_report(report: dict) -> None:
+    """Print the totals, this run's rate and the class balance tables of a report."""
     print(
         f"{report['images']} images, {report['grasps']} grasps, "
         f"{100 * report['robust_share']:.1f} % robust"
@@ -648,19 +619,7 @@ def print_report(report: dict) -> None:
             f"this run: {rate:.2f} images/s, "
             f"{rate * report['grasps'] / max(report['images'], 1):.0f} labelled grasps/s"
         )
-    print(
-        f"{'family':18s} {'grasps':>8s} {'robust %':>8s} {'mesh %':>7s} {'image %':>7s} "
-        f"{'random %':>8s}"
-    )
-    for family, row in report["class_balance"].items():
-        print(
-            f"{family:18s} {row['grasps']:8d} {100 * row['robust_share']:8.1f} "
-            f"{100 * row['mesh_robust_share']:7.1f} {100 * row['image_robust_share']:7.1f} "
-            f"{100 * row['random_robust_share']:8.1f}"
-        )
-    _print_rows("camera", report["class_balance_per_camera"], f" {'images':>7s}")
-    _print_rows("gripper", report["class_balance_per_gripper"])
-    _print_rows("objects per scene", report["class_balance_per_object_count"], f" {'images':>7s}")
+    print_class_balance(report)
     if report["skipped"]:
         print(f"{len(report['skipped'])} settled poses skipped, e.g. {report['skipped'][0]}")
 
