@@ -5,9 +5,12 @@ and the physical judge rebuilds each image's scene as the generator labelled it.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import torch
 
 from gqstn_ros.datasets.tensor_dataset import TensorDataset
 from gqstn_ros.grasping.grasp import (
@@ -128,3 +131,32 @@ def test_the_physical_judge_labels_stored_grasps_as_the_generator_did(scenes) ->
     # The judge draws its own perturbations and takes the nearest object where the generator
     # took the object seen at the grasp's pixel: most labels, not all, are the same.
     assert agree / total > 0.85, f"{agree} of {total}"
+
+
+def test_two_data_parallel_processes_take_the_single_process_steps(scenes, tmp_path) -> None:
+    """torchrun with 2 processes, each on half of every batch, ends with the weights one
+    process reaches on the whole batches (gradients averaged by DistributedDataParallel)."""
+    common = [
+        "--dataset", str(scenes), "--config", "fast", "--epochs", "2", "--batch-size", "8",
+        "--batches-per-epoch", "3", "--max-train-grasps", "200", "--max-val-grasps", "50",
+        "--threads", "1",
+    ]  # fmt: skip
+    single = tmp_path / "single.pt"
+    assert (
+        train_gqcnn.main([*common, "--output", str(tmp_path / "one"), "--export", str(single)]) == 0
+    )
+    parallel = tmp_path / "parallel.pt"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "gqstn_ros.training.train_gqcnn", *common,
+        "--output", str(tmp_path / "two"), "--export", str(parallel),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(2 process(es))" in done.stdout
+    one, two = load_checkpoint(single), load_checkpoint(parallel)
+    assert two.extra["processes"] == 2 and one.extra["processes"] == 1
+    for name, weights in one.model.state_dict().items():
+        assert torch.allclose(weights, two.model.state_dict()[name], atol=1e-5), name
+    history = json.loads((tmp_path / "two" / "metrics.json").read_text())["history"]
+    assert len(history) == 2

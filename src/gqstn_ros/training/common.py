@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
+import torch.distributed
 
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig, default_gripper
@@ -29,6 +30,78 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 def set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a data-parallel run (`start_distributed`); one process of rank 0
+    when the run is not distributed.
+
+    Contract of a data-parallel trainer: every process draws the same batches and augmentations
+    from the same seeded generators, and trains on its `shard` of each batch; gradients are
+    averaged by `DistributedDataParallel`, so N processes on shards of a batch take the step one
+    process takes on the whole batch. Rank 0 alone validates (and `share`s the result), writes
+    the run and the checkpoint.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    def shard(self, count: int) -> torch.Tensor:
+        """Indices into a batch of `count` rows: this process's share."""
+        return torch.arange(self.rank, count, self.world_size)
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module to train: DistributedDataParallel about `model` when distributed."""
+        if not self.active:
+            return model
+        from torch.nn.parallel import DistributedDataParallel  # noqa: PLC0415
+
+        return DistributedDataParallel(model)
+
+    def share(self, value: object) -> object:
+        """Rank 0's `value` on every process (others pass anything, e.g. None)."""
+        if not self.active:
+            return value
+        box = [value]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def total(self, *values: float) -> tuple[float, ...]:
+        """Sums of `values` over the processes."""
+        if not self.active:
+            return values
+        summed = torch.tensor(values, dtype=torch.float64)
+        torch.distributed.all_reduce(summed)
+        return tuple(float(v) for v in summed)
+
+    def barrier(self) -> None:
+        if self.active:
+            torch.distributed.barrier()
+
+
+def start_distributed() -> Distributed:
+    """Join the data-parallel run torchrun started (`WORLD_SIZE` > 1 in the environment, gloo
+    backend: CPU processes on one or several machines); otherwise a single process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return Distributed()
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("gloo")
+    return Distributed(torch.distributed.get_rank(), torch.distributed.get_world_size())
+
+
+def stop_distributed(context: Distributed) -> None:
+    if context.active and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 @dataclass

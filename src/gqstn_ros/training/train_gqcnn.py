@@ -37,6 +37,7 @@ from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
 from gqstn_ros.preprocessing import Normalization, gqcnn_inputs
 from gqstn_ros.training.common import (
+    Distributed,
     RunState,
     binary_metrics,
     dataset_depth_range,
@@ -47,6 +48,8 @@ from gqstn_ros.training.common import (
     provenance,
     save_run,
     set_threads,
+    start_distributed,
+    stop_distributed,
 )
 from gqstn_ros.training.data import GraspSet, fit_normalization, load_grasps
 
@@ -188,8 +191,23 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
+    parallel = start_distributed()
+    try:
+        return _train(args, sys.argv[1:] if argv is None else argv, parallel, device, generator)
+    finally:
+        stop_distributed(parallel)
 
-    print(f"loading {args.dataset} ...", flush=True)
+
+def _train(
+    args: argparse.Namespace,
+    argv: list[str],
+    parallel: Distributed,
+    device: torch.device,
+    generator: torch.Generator,
+) -> int:
+    """The training run of `main` (every process of a data-parallel run executes it)."""
+    say = print if parallel.is_main else (lambda *a, **k: None)
+    say(f"loading {args.dataset} ... ({parallel.world_size} process(es))", flush=True)
     limits = {"train": args.max_train_grasps, "val": args.max_val_grasps}
     dataset_train, dataset_val, test = (
         load_grasps(args.dataset, s, max_grasps=limits.get(s, args.max_val_grasps), seed=args.seed)
@@ -204,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         train = train.plus(extra_train)
     if extra_val is not None:
         val = val.plus(extra_val)
-    print(
+    say(
         f"grasps: train {len(train)} ({train.labels.float().mean():.1%} robust; "
         f"{len(extra_train) if extra_train else 0} detector grasps), val {len(val)} "
         f"({len(extra_val) if extra_val else 0} detector grasps), test {len(test)}; "
@@ -220,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     extra_before = None
     if extra_val is not None:
         extra_before = binary_metrics(predict(model, extra_val, norm), extra_val.labels.numpy())
-        print(f"detector grasps (val) before training: {extra_before}", flush=True)
+        say(f"detector grasps (val) before training: {extra_before}", flush=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     run_path = args.output / "run.pt"
     restored = load_run(run_path, model, optimizer)
@@ -230,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         else (RunState(), {k: v.clone() for k, v in model.state_dict().items()})
     )
     if restored:
-        print(f"resuming after epoch {state.epoch}", flush=True)
+        say(f"resuming after epoch {state.epoch}", flush=True)
     images_train, poses_train = gqcnn_inputs(train.crops, train.depths, train.references, norm)
     images_train, poses_train = images_train.to(device), poses_train.to(device)
     labels_train = train.labels.to(device)
+    trained = parallel.wrap(model)  # the module whose backward pass averages the gradients
     while state.epoch < args.epochs and state.epochs_without_improvement < args.patience:
         epoch = state.epoch + 1
         model.train()
@@ -242,11 +261,21 @@ def main(argv: list[str] | None = None) -> int:
             order = order[: args.batches_per_epoch * args.batch_size]
         started, total_loss, seen = time.perf_counter(), 0.0, 0
         batches = range(0, len(order), args.batch_size)
-        with tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False) as bar:
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}/{args.epochs}",
+            unit="batch",
+            leave=False,
+            disable=not parallel.is_main,
+        )
+        with bar:
             for start in bar:
                 rows = order[start : start + args.batch_size]
+                # Every process draws the whole batch alike, then trains on its shard.
                 image = augment(images_train[rows], generator)
-                logits = model(image, poses_train[rows])
+                mine = parallel.shard(len(rows))
+                rows, image = rows[mine], image[mine]
+                logits = trained(image, poses_train[rows])
                 loss = F.cross_entropy(logits, labels_train[rows])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -254,25 +283,34 @@ def main(argv: list[str] | None = None) -> int:
                 total_loss += float(loss.detach()) * len(rows)
                 seen += len(rows)
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}")
-        val_probabilities = predict(model, val, norm)
-        val_loss = evaluate_loss(model, val, norm)
-        metrics = binary_metrics(val_probabilities, val.labels.numpy())
-        entry = {
-            "epoch": epoch,
-            "train_loss": total_loss / max(seen, 1),
-            "val_loss": val_loss,
-            **{f"val_{k}": v for k, v in metrics.items() if isinstance(v, float)},
-            "seconds": time.perf_counter() - started,
-        }
+        total_loss, seen = parallel.total(total_loss, seen)
+        entry = None
+        if parallel.is_main:
+            val_probabilities = predict(model, val, norm)
+            val_loss = evaluate_loss(model, val, norm)
+            metrics = binary_metrics(val_probabilities, val.labels.numpy())
+            entry = {
+                "epoch": epoch,
+                "train_loss": total_loss / max(seen, 1),
+                "val_loss": val_loss,
+                **{f"val_{k}": v for k, v in metrics.items() if isinstance(v, float)},
+                "seconds": time.perf_counter() - started,
+            }
+        entry = parallel.share(entry)
+        val_loss = entry["val_loss"]
         best_state = state.record_epoch(entry, val_loss, model, best_state)
+        if not parallel.is_main:
+            continue
         save_run(run_path, state, model, optimizer, best_state)
         print(
             f"epoch {epoch}: train loss {entry['train_loss']:.4f}, val loss {val_loss:.4f}, "
-            f"val acc {metrics['accuracy']:.3f} prec {metrics['precision']:.3f} "
-            f"rec {metrics['recall']:.3f} auc {metrics['roc_auc']:.3f} "
+            f"val acc {entry['val_accuracy']:.3f} prec {entry['val_precision']:.3f} "
+            f"rec {entry['val_recall']:.3f} auc {entry['val_roc_auc']:.3f} "
             f"({entry['seconds']:.0f} s)",
             flush=True,
         )
+    if not parallel.is_main:
+        return 0
     model.load_state_dict(best_state)
     test_metrics = binary_metrics(predict(model, test, norm), test.labels.numpy())
     val_metrics = binary_metrics(predict(model, dataset_val, norm), dataset_val.labels.numpy())
@@ -289,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         norm,
         provenance(
             args.dataset,
-            ["gqstn_ros.training.train_gqcnn", *(sys.argv[1:] if argv is None else argv)],
+            ["gqstn_ros.training.train_gqcnn", *argv],
         ),
         extra={
             "config_name": args.config,
@@ -298,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_metrics": test_metrics,
             "train_grasps": len(train),
             "batches_per_epoch": args.batches_per_epoch,
+            "processes": parallel.world_size,
             "trained_on": str(device),
             "init": str(args.init) if args.init else None,
             "extra_grasps": [str(p) for p in args.extra_grasps],
