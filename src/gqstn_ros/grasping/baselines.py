@@ -64,15 +64,24 @@ class ObjectBlob:
     offset: float
 
 
-def find_object_blob(
-    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
-) -> ObjectBlob:
-    """The largest blob standing out of the table plane; PlanningError when there is none."""
-    points = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64)).reshape(-1, 3)
-    step = max(1, int(np.sqrt(points.shape[0] / 20000)))  # ~20k samples fit the plane
-    sample = points.reshape((*depth_m.shape, 3))[::step, ::step].reshape(-1, 3)
-    # Start from the pixels near the median depth (the table fills most of a tabletop view;
-    # the floor beyond its edge does not), then refit on the pixels near the plane.
+@dataclass(frozen=True)
+class TablePlane:
+    """The table plane of a frame in the optical frame: unit normal (towards the camera) and
+    offset (n . p = offset for points p on the table)."""
+
+    normal: np.ndarray
+    offset: float
+
+
+def fit_table_plane(points: np.ndarray, config: ObjectBlobConfig) -> TablePlane:
+    """The table plane of an (H, W, 3) point cloud of an inpainted frame (optical frame, m).
+
+    Starts from the points near the median depth (the table fills most of a tabletop view;
+    the floor beyond its edge does not), then refits on the points near the plane.
+    PlanningError when too few points lie near it.
+    """
+    step = max(1, int(np.sqrt(points.shape[0] * points.shape[1] / 20000)))  # ~20k samples
+    sample = points[::step, ::step].reshape(-1, 3)
     inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_table_band
     normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
     for _ in range(config.plane_refits + 1):
@@ -84,6 +93,28 @@ def find_object_blob(
         normal = vt[2] if vt[2][2] < 0 else -vt[2]  # towards the camera (-z in optical frame)
         offset = float(normal @ centre)
         inliers = np.abs(sample @ normal - offset) < config.table_inlier_distance
+    return TablePlane(normal, offset)
+
+
+def heights_above_table(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig | None = None
+) -> np.ndarray:
+    """(H, W) height (m) of every pixel of an inpainted frame above its fitted table plane
+    (`fit_table_plane`); PlanningError when no plane is found."""
+    config = config or ObjectBlobConfig()
+    points = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64))
+    plane = fit_table_plane(points, config)
+    return points @ plane.normal - plane.offset
+
+
+def find_object_blob(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
+) -> ObjectBlob:
+    """The largest blob standing out of the table plane; PlanningError when there is none."""
+    cloud = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64))
+    plane = fit_table_plane(cloud, config)
+    normal, offset = plane.normal, plane.offset
+    points = cloud.reshape(-1, 3)
     heights = points @ normal - offset
     above = (heights > config.object_height_threshold).reshape(depth_m.shape).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
