@@ -233,3 +233,62 @@ def test_a_model_trained_for_another_gripper_is_refused_naming_both(models_dir, 
             GripperMismatchError, match=re.escape(f"checkpoint {judge} was trained")
         ):
             load_planner(name, franka_models, gripper=franka, judge_model=judge)
+
+
+def two_box_frame() -> tuple[np.ndarray, np.ndarray]:
+    """(480, 640) inpainted frame: table 0.7 m, box A (u 180-229) and box B (u 380-419,
+    the target), mild noise; and B's mask."""
+    rng = np.random.default_rng(4)
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[200:260, 180:230] = 0.64
+    depth[210:250, 380:420] = 0.65
+    depth += rng.normal(0, 0.0005, depth.shape).astype(np.float32)
+    mask = np.zeros(depth.shape, dtype=np.uint8)
+    mask[210:250, 380:420] = 1
+    return depth, mask
+
+
+def test_the_view_window_is_centred_on_the_target(models_dir):
+    from gqstn_ros.grasping.target import GraspTarget
+
+    planner = load_network_planner("gqstn", models_dir)
+    depth, mask = two_box_frame()
+    target = GraspTarget.from_mask_and_roi(depth.shape, mask)
+    window = planner._window(depth, KINECT_V1, target)
+    assert (window.center_u, window.center_v) == (399.5, 229.5)
+    plain = planner._window(depth, KINECT_V1)
+    assert (plain.center_u, plain.center_v) == (319.5, 239.5)
+    assert window.side_px == plain.side_px  # the same metric scale
+    wrong = GraspTarget.from_mask_and_roi((240, 320), None, (0, 0, 5, 5))
+    with pytest.raises(PlanningError, match="the target is 320x240 pixels"):
+        planner.plan(depth, KINECT_V1, target=wrong)
+
+
+@pytest.mark.parametrize("name", ["gqstn", "directgrasp", "multigrasp"])
+@pytest.mark.parametrize("views", [1, 4])
+def test_a_target_gets_a_grasp_on_it_that_clears_the_others(models_dir, name, views):
+    from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+
+    planner = load_network_planner(name, models_dir, symmetric_views=views)
+    depth, mask = two_box_frame()
+    for target in (
+        GraspTarget.from_mask_and_roi(depth.shape, mask),
+        GraspTarget.from_mask_and_roi(depth.shape, None, (170, 190, 240, 270)),  # around A
+    ):
+        (grasp,) = planner.plan(depth, KINECT_V1, target=target)
+        centre = np.array([grasp.center_px])
+        assert target.contains(centre)[0], grasp.center_px
+        focal = 0.5 * (KINECT_V1.fx + KINECT_V1.fy)
+        assert finger_clearance(
+            depth, target.obstacles(depth, KINECT_V1), centre, np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), planner.gripper, focal,
+        )[0]  # fmt: skip
+        assert grasp.width_px * grasp.depth / KINECT_V1.fx <= planner.gripper.max_width + 1e-6
+        # Above the table: the fingertips stay off it.
+        assert depth[int(centre[0, 1]), int(centre[0, 0])] < grasp.depth < 0.7
+        # q is GQ-CNN's on the target's view: the judge, on that view, agrees.
+        q = planner.judge(
+            depth, KINECT_V1, centre, np.array([grasp.angle]), np.array([grasp.width_px]),
+            np.array([grasp.depth]), target=target,
+        )  # fmt: skip
+        assert q[0] == pytest.approx(grasp.q_value, abs=1e-5)
