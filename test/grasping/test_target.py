@@ -111,10 +111,9 @@ def test_finger_footprints_sit_at_the_jaws() -> None:
     assert prints.shape[:2] == (1, 2)
     thickness, width = gripper.finger_thickness * 1000, gripper.finger_width * 1000
     left, right = prints[0, 0], prints[0, 1]
-    np.testing.assert_allclose([left[:, 0].min(), left[:, 0].max()], [70 - thickness / 2,
-                                                                      70 + thickness / 2])  # fmt: skip
-    np.testing.assert_allclose([right[:, 0].min(), right[:, 0].max()], [130 - thickness / 2,
-                                                                        130 + thickness / 2])  # fmt: skip
+    half = thickness / 2
+    np.testing.assert_allclose([left[:, 0].min(), left[:, 0].max()], [70 - half, 70 + half])
+    np.testing.assert_allclose([right[:, 0].min(), right[:, 0].max()], [130 - half, 130 + half])
     np.testing.assert_allclose(
         [left[:, 1].min(), left[:, 1].max()], [50 - width / 2, 50 + width / 2]
     )
