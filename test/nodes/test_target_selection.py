@@ -182,3 +182,47 @@ def test_a_mask_on_one_of_two_objects_gets_a_grasp_on_it(
     assert response.success, response.message
     assert response.used_fallback or "is no better" in response.message, response.message
     assert_on(response.grasp, target_of(mask_of(BOX_A), None), "after the fallback")
+
+
+def test_a_target_on_the_latest_frame_is_sized_against_that_frame(
+    needs_models, start_node, client_node
+) -> None:
+    import time
+
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo
+
+    node, executor = client_node
+    start_node(
+        "inference_node", "-p", f"models_dir:={MODELS}", "-p", "planners:=['gqstn']",
+        "-p", "allow_fallback:=false", "-p", "max_frame_age_s:=0.0",
+    )  # fmt: skip
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    image_publisher = node.create_publisher(Image, "/depth/inpainted", qos)
+    info_publisher = node.create_publisher(CameraInfo, "/depth/inpainted/camera_info", qos)
+    assert spin_until(executor, lambda: image_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    assert spin_until(executor, lambda: info_publisher.get_subscription_count() > 0, TIMEOUT_S)
+    depth, info = two_objects()
+    metres = np.frombuffer(bytes(depth.data), np.float32).reshape(480, 640).copy()
+    metres[metres == 0] = 0.7  # an inpainted frame has no holes
+    frame = metres_to_image(metres, "32FC1", depth.header)
+    request = DetectGrasp.Request(target_roi=roi_of(BOX_A))
+    deadline = time.monotonic() + TIMEOUT_S
+    response = DetectGrasp.Response(message="no depth frame")
+    while response.message.startswith("no depth frame") and time.monotonic() < deadline:
+        info_publisher.publish(info)
+        image_publisher.publish(frame)  # best effort: until the node has it
+        spin_until(executor, lambda: False, 0.1)
+        response = call(client_node, DetectGrasp, "/detect_grasp", request)
+    assert response.success, response.message
+    assert_on(response.grasp, target_of(None, roi_of(BOX_A)), "latest frame, ROI on A")
+    small = DetectGrasp.Request(
+        target_mask=mask_of((slice(10, 20), slice(10, 20)), shape=(240, 320))
+    )
+    response = call(client_node, DetectGrasp, "/detect_grasp", small)
+    assert not response.success
+    assert "target_mask is 320x240, the depth used is 640x480" in response.message
+    response = call(client_node, DetectGrasp, "/detect_grasp", DetectGrasp.Request(
+        target_mask=mask_of(BOX_B)))  # fmt: skip
+    assert response.success, response.message
+    assert_on(response.grasp, target_of(mask_of(BOX_B), None), "latest frame, mask on B")
