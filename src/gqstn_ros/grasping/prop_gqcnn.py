@@ -22,6 +22,8 @@ window is the target's bounding box (grown by TARGET_MARGIN_PX), both contacts o
 lie on target pixels (grown by TARGET_EDGE_GROWTH_PX, for a mask a little short of the object's
 silhouette), and only grasps whose centre pixel is on the target and whose fingers clear the
 other objects (`target.finger_clearance`) are ranked and returned, CEM samples included.
+Without a target, candidates whose fingers land on an object other than the one under their
+centre (`target.clear_of_other_objects`: in a pile) are dropped the same way.
 
 Bad input raises `PlanningError` naming the problem: a depth image that is not (H, W), has
 invalid pixels, or has no valid pixel at all ("all-invalid depth image"); a view with nothing
@@ -51,7 +53,7 @@ from gqstn_ros.grasping.antipodal import (
     sample_antipodal_depth_with_report,
 )
 from gqstn_ros.grasping.grasp import wrap_angle
-from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import (
     NetworkInputConfig,
@@ -363,10 +365,16 @@ class PropGQCNNPlanner:
         roi = self.search_window(window, depth.shape)
         if target is None:
             candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
+            candidates = _keep_clear(depth, intrinsics, self.config.gripper, candidates)
             ranked = self.score(view_tensor, window, candidates)
             if cem is None:
                 return ranked
-            return self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+            ranked = self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+            clear = clear_of_other_objects(
+                depth, intrinsics, ranked.centers_px, ranked.angles, ranked.widths_px,
+                ranked.depths, self.config.gripper,
+            )  # fmt: skip
+            return ranked.subset(clear)
         on_target = _TargetFilter(target, depth, intrinsics, self.config.gripper)
         roi = _intersect(roi, target.bounds(TARGET_MARGIN_PX))
         edges = cv2.dilate(
@@ -510,6 +518,35 @@ class PropGQCNNPlanner:
             latest = self.score(view, window, candidates)
             evaluated.append(latest)
         return _concatenate(evaluated)
+
+
+def _keep_clear(
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig,
+    candidates: ImageGraspCandidates,
+) -> ImageGraspCandidates:
+    """The candidates whose fingers clear the objects beside the one under their centre
+    (`target.clear_of_other_objects`); PlanningError when none does."""
+    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+    keep = clear_of_other_objects(
+        depth, intrinsics, centers, candidates.angles, candidates.widths_px, candidates.depths,
+        gripper,
+    )  # fmt: skip
+    if keep.all():
+        return candidates
+    if not keep.any():
+        raise PlanningError(
+            f"every one of the {len(centers)} antipodal candidates puts a finger on an object "
+            "beside the one it grasps"
+        )
+    return ImageGraspCandidates(
+        centers_px=centers[keep],
+        angles=np.asarray(candidates.angles)[keep],
+        widths_px=np.asarray(candidates.widths_px)[keep],
+        depths=np.asarray(candidates.depths)[keep],
+        contacts_px=np.asarray(candidates.contacts_px)[keep],
+    )
 
 
 def _intersect(

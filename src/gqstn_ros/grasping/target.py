@@ -15,6 +15,12 @@ A `GraspTarget` is the caller's choice of object in the frame a planner sees (De
   fingertip. Pixels of the target itself are the planner's own business (its GQ-CNN judges
   them), as without a target.
 
+Without a target, in a pile, the object a grasp is on is the one under its centre:
+`clear_of_other_objects` finds the objects of the frame (`object_labels`: connected regions above
+the table of at least MIN_OBJECT_AREA_M2) and applies the same rule against every object but
+that one. It fits the table plane only when a finger meets something nearer than its tip, so
+that a grasp on a lone object costs no more than the footprint lookup.
+
 `target_visibility` tells a target that can be grasped from one hidden under another object or
 outside the view. No rclpy here.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
@@ -37,6 +44,9 @@ MIN_VISIBLE_TARGET_PIXELS = 5
 OBJECT_HEIGHT_M = ObjectBlobConfig().object_height_threshold
 # How far below the grasp depth the fingertips reach (metres), as the depth sampler assumes.
 FINGERTIP_BELOW_CENTER_M = AntipodalConfig().fingertip_below_center
+# Smallest region above the table that counts as an object (m2 on the table; the nodes' scene
+# check, min_object_area_m2, has the same default): smaller ones are sensor artefacts.
+MIN_OBJECT_AREA_M2 = 2.0e-4
 # Samples of a finger pad's footprint per pixel of its side (at least 3 along each side).
 _FOOTPRINT_SAMPLES_PER_PX = 1.0
 _MAX_FOOTPRINT_SAMPLES = 24  # per side of a pad: bounds the cost of a very close camera
@@ -211,6 +221,91 @@ def finger_footprints(
     return np.stack(fingers, axis=1)
 
 
+def _footprint_lookup(
+    depth: np.ndarray,
+    centers_px: np.ndarray,
+    angles: np.ndarray,
+    widths_px: np.ndarray,
+    depths: np.ndarray,
+    gripper: GripperConfig,
+    focal_px: float,
+    fingertip_below_center: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat pixel indices (N, 2, S) of the footprint samples, and (N, 2, S) bool: the sample
+    lies in the frame and its pixel is nearer to the camera than the grasp's fingertip."""
+    height, width = depth.shape
+    footprints = finger_footprints(centers_px, angles, widths_px, depths, gripper, focal_px)
+    u = np.floor(footprints[..., 0] + 0.5)
+    v = np.floor(footprints[..., 1] + 0.5)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
+    tips = np.asarray(depths, dtype=np.float64).reshape(-1) + fingertip_below_center
+    return flat, inside & (depth.ravel()[flat] < tips[:, None, None])
+
+
+def object_labels(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    object_height_m: float = OBJECT_HEIGHT_M,
+    min_area_m2: float = MIN_OBJECT_AREA_M2,
+) -> np.ndarray:
+    """(H, W) int32: 0 on the table, k > 0 on the k-th object: a connected (8-neighbour)
+    region more than `object_height_m` above the table plane fitted to the inpainted frame,
+    covering at least `min_area_m2` (pixel area at the frame's median depth)."""
+    above = (heights_above_table(depth_m, intrinsics) > object_height_m).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    table_depth = float(np.median(np.asarray(depth_m)[::4, ::4]))
+    pixel_area = table_depth * table_depth / (intrinsics.fx * intrinsics.fy)
+    small = stats[:, cv2.CC_STAT_AREA] * pixel_area < min_area_m2
+    small[0] = True  # the table
+    return np.where(small[labels], 0, labels).astype(np.int32)
+
+
+def clear_of_other_objects(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    centers_px: np.ndarray,
+    angles: np.ndarray,
+    widths_px: np.ndarray,
+    depths: np.ndarray,
+    gripper: GripperConfig,
+    fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
+) -> np.ndarray:
+    """(N,) bool, without a target: neither finger of each grasp lands on a pixel of an object
+    other than the one under its centre (`object_labels`) nearer to the camera than its
+    fingertip. A grasp centred on no object (on the table, between objects) is not judged
+    here (True): it claims no object for the others to be told from."""
+    depth = np.asarray(depth_m, dtype=np.float64)
+    centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    flat, near = _footprint_lookup(
+        depth, centers, angles, widths_px, depths, gripper, focal, fingertip_below_center
+    )
+    if not near.any():
+        return np.ones(len(centers), dtype=bool)
+    labels = object_labels(depth_m, intrinsics).ravel()
+    height, width = depth.shape
+    u = np.clip(np.floor(centers[:, 0] + 0.5), 0, width - 1).astype(np.int64)
+    v = np.clip(np.floor(centers[:, 1] + 0.5), 0, height - 1).astype(np.int64)
+    own = labels[v * width + u]
+    touched = labels[flat]
+    hit = near & (touched != 0) & (touched != own[:, None, None]) & (own != 0)[:, None, None]
+    return ~hit.any(axis=(1, 2))
+
+
+def object_at(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, center_px: tuple[float, float]
+) -> GraspTarget | None:
+    """The object (`object_labels`) under `center_px` as a target; None on the table."""
+    labels = object_labels(depth_m, intrinsics)
+    height, width = labels.shape
+    u = int(np.clip(np.floor(center_px[0] + 0.5), 0, width - 1))
+    v = int(np.clip(np.floor(center_px[1] + 0.5), 0, height - 1))
+    if labels[v, u] == 0:
+        return None
+    return GraspTarget(labels == labels[v, u])
+
+
 def finger_clearance(
     depth_m: np.ndarray,
     obstacles: np.ndarray,
@@ -229,12 +324,7 @@ def finger_clearance(
     objects (`GraspTarget.obstacles`). Footprint samples outside the frame see nothing.
     """
     depth = np.asarray(depth_m, dtype=np.float64)
-    height, width = depth.shape
-    footprints = finger_footprints(centers_px, angles, widths_px, depths, gripper, focal_px)
-    u = np.floor(footprints[..., 0] + 0.5)
-    v = np.floor(footprints[..., 1] + 0.5)
-    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
-    tips = np.asarray(depths, dtype=np.float64).reshape(-1) + fingertip_below_center
-    hit = inside & obstacles.ravel()[flat] & (depth.ravel()[flat] < tips[:, None, None])
-    return ~hit.any(axis=(1, 2))
+    flat, near = _footprint_lookup(
+        depth, centers_px, angles, widths_px, depths, gripper, focal_px, fingertip_below_center
+    )
+    return ~(near & np.asarray(obstacles, dtype=bool).ravel()[flat]).any(axis=(1, 2))

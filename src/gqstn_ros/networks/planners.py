@@ -24,6 +24,10 @@ depth below the surface, join them. All are judged by GQ-CNN on the target's vie
 (`GraspEvaluator`); those whose fingers land on another object (`target.finger_clearance`) are
 dropped, and the best-rated remaining one is returned.
 
+Without a target, a grasp whose fingers land on an object other than the one under its centre
+(`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
+that object as the target.
+
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
 """
 
@@ -42,7 +46,13 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.grasping.antipodal import AntipodalConfig
 from gqstn_ros.grasping.grasp import wrap_angle
-from gqstn_ros.grasping.target import FINGERTIP_BELOW_CENTER_M, GraspTarget, finger_clearance
+from gqstn_ros.grasping.target import (
+    FINGERTIP_BELOW_CENTER_M,
+    GraspTarget,
+    clear_of_other_objects,
+    finger_clearance,
+    object_at,
+)
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.export import (
@@ -271,17 +281,39 @@ class NetworkPlanner:
             ),
             window,
         )
-        return [
-            PlannedGrasp(
-                center_px=(float(centers[0, 0]), float(centers[0, 1])),
-                angle=float(wrap_angle(thetas[best])),
-                width_px=float(widths[0]),
-                depth=float(depths[best]),
-                q_value=float(q_values[best]),
-                thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
-                planner=self.name,
-            )
-        ]
+        grasp = PlannedGrasp(
+            center_px=(float(centers[0, 0]), float(centers[0, 1])),
+            angle=float(wrap_angle(thetas[best])),
+            width_px=float(widths[0]),
+            depth=float(depths[best]),
+            q_value=float(q_values[best]),
+            thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
+            planner=self.name,
+        )
+        return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
+
+    def _clear_of_neighbours(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
+    ) -> PlannedGrasp:
+        """`grasp` when its fingers clear the objects beside the one under its centre
+        (`target.clear_of_other_objects`); else the best grasp planned with that object as the
+        target, or PlanningError when it has none."""
+        clear = clear_of_other_objects(
+            depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper,
+        )  # fmt: skip
+        if clear[0]:
+            return grasp
+        under = object_at(depth_m, intrinsics, grasp.center_px)
+        if under is None:  # not judged by clear_of_other_objects: cannot happen
+            return grasp
+        try:
+            return self.plan(depth_m, intrinsics, top_k, target=under)[0]
+        except PlanningError as error:
+            raise PlanningError(
+                f"{self.name}'s grasp puts a finger on another object, and on the object under "
+                f"it: {error}"
+            ) from error
 
     def _plan_on_target(
         self,
