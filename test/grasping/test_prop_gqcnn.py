@@ -379,3 +379,23 @@ def test_a_target_without_edges_to_grasp_is_named():
     wrong_size = GraspTarget.from_mask_and_roi((240, 320), None, (0, 0, 10, 10))
     with pytest.raises(PlanningError, match="the target is 320x240 pixels"):
         make_planner().plan(depth, KINECT_V1, target=wrong_size)
+
+
+def test_without_a_target_no_grasp_puts_a_finger_on_a_neighbour():
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.grasping.target import clear_of_other_objects
+
+    depth, _, _ = clutter_frame()
+    cem = CEMConfig(num_seed_samples=120, samples_per_iteration=40)
+    for planner in (
+        make_planner(),
+        PropGQCNNPlanner(
+            ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), with_cem(PropConfig(), cem)
+        ),
+    ):
+        ranked = planner.rank(depth, KINECT_V1)
+        assert len(ranked) > 0
+        assert clear_of_other_objects(
+            depth, KINECT_V1, ranked.centers_px, ranked.angles, ranked.widths_px, ranked.depths,
+            PropConfig().gripper,
+        ).all()  # fmt: skip

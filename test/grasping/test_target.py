@@ -153,3 +153,33 @@ def test_a_finger_on_a_taller_neighbour_is_rejected_and_one_beside_it_is_not() -
         np.array([0.66]), gripper, focal,
     )  # fmt: skip
     assert on_b.tolist() == [True]
+
+
+def test_objects_are_the_regions_above_the_table_big_enough() -> None:
+    from gqstn_ros.grasping.target import object_labels
+
+    depth, _ = two_boxes()
+    depth[400:403, 100:103] = 0.6  # 9 pixels: a sensor artefact, not an object
+    labels = object_labels(depth, KINECT_V1)
+    assert len(np.unique(labels)) == 3  # the table and two boxes
+    assert labels[230, 220] != 0 and labels[230, 380] != 0 and labels[230, 220] != labels[230, 380]
+    assert labels[401, 101] == 0 and labels[100, 100] == 0
+
+
+def test_without_a_target_the_object_under_the_centre_is_the_one_grasped() -> None:
+    from gqstn_ros.grasping.target import clear_of_other_objects, object_at
+
+    depth, mask = two_boxes()
+    gripper = default_gripper()
+    # On B opened wide along u: the left finger (u 242) lands on A. On B along v: both fingers
+    # on the table. Centred on the table: no object claimed, not judged.
+    centers = np.array([[362.0, 230.0], [380.0, 230.0], [300.0, 230.0]])
+    angles = np.array([0.0, np.pi / 2, 0.0])
+    widths = np.array([240.0, 60.0, 120.0])
+    clear = clear_of_other_objects(
+        depth, KINECT_V1, centers, angles, widths, np.full(3, 0.66), gripper
+    )
+    assert clear.tolist() == [False, True, True]
+    under = object_at(depth, KINECT_V1, (380.0, 230.0))
+    np.testing.assert_array_equal(under.region, mask != 0)
+    assert object_at(depth, KINECT_V1, (500.0, 400.0)) is None

@@ -292,3 +292,35 @@ def test_a_target_gets_a_grasp_on_it_that_clears_the_others(models_dir, name, vi
             np.array([grasp.depth]), target=target,
         )  # fmt: skip
         assert q[0] == pytest.approx(grasp.q_value, abs=1e-5)
+
+
+def test_without_a_target_a_grasp_with_a_finger_on_a_neighbour_is_replanned_on_its_object(
+    models_dir,
+):
+    from gqstn_ros.grasping.target import clear_of_other_objects, object_at
+
+    planner = load_network_planner("gqstn", models_dir)
+    depth, _ = two_box_frame()
+    # A grasp on A (u 180-229) opened wide along u: its right finger lands on B (u 380-419).
+    wide = PlannedGrasp((220.0, 230.0), 0.0, 330.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
+    args = (np.array([wide.center_px]), np.array([0.0]), np.array([330.0]), np.array([0.66]))
+    assert not clear_of_other_objects(depth, KINECT_V1, *args, planner.gripper)[0]
+    replanned = planner._clear_of_neighbours(depth, KINECT_V1, 1, wide)
+    under_a = object_at(depth, KINECT_V1, wide.center_px)
+    assert under_a.contains(np.array([replanned.center_px]))[0]
+    assert clear_of_other_objects(
+        depth, KINECT_V1, np.array([replanned.center_px]), np.array([replanned.angle]),
+        np.array([replanned.width_px]), np.array([replanned.depth]), planner.gripper,
+    )[0]  # fmt: skip
+    # A grasp that clears its neighbours is kept as it is.
+    narrow = PlannedGrasp((205.0, 230.0), 0.0, 40.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
+    assert planner._clear_of_neighbours(depth, KINECT_V1, 1, narrow) is narrow
+    # Every grasp the planner returns on the two boxes clears the other one.
+    for views in (1, 4):
+        (grasp,) = load_network_planner("directgrasp", models_dir, symmetric_views=views).plan(
+            depth, KINECT_V1
+        )
+        assert clear_of_other_objects(
+            depth, KINECT_V1, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), planner.gripper,
+        )[0]  # fmt: skip
