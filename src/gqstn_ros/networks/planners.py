@@ -20,9 +20,9 @@ network's grasps are masked to it: each candidate (one per symmetric view) whose
 off the target is moved to the nearest target pixel, keeping its angle and opening and its
 depth below the surface (held to TARGET_DEPTH_OFFSET_M, fingertips above the table);
 TARGET_ANGLES more grasps at the target's central pixel, with the identity view's opening and
-depth below the surface, join them. All are judged by GQ-CNN on the target's view
-(`GraspEvaluator`); those whose fingers land on another object (`target.finger_clearance`) are
-dropped, and the best-rated remaining one is returned.
+depth below the surface (the first valid view's), join them. All are judged by GQ-CNN on the
+target's view (`GraspEvaluator`); those whose fingers land on another object
+(`target.finger_clearance`) are dropped, and the best-rated remaining one is returned.
 
 Without a target, a grasp whose fingers land on an object other than the one under its centre
 (`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
@@ -311,8 +311,8 @@ class NetworkPlanner:
             return self.plan(depth_m, intrinsics, top_k, target=under)[0]
         except PlanningError as error:
             raise PlanningError(
-                f"{self.name}'s grasp puts a finger on another object, and on the object under "
-                f"it: {error}"
+                f"{self.name}'s grasp puts a finger on an object beside the one it grasps, and "
+                f"replanning on that object failed: {error}"
             ) from error
 
     def _plan_on_target(
@@ -355,7 +355,8 @@ class NetworkPlanner:
             moved[~on_target] = target.nearest_pixels(centers[~on_target])
         # The central pixel (the target pixel nearest the middle of its bounding box), at
         # TARGET_ANGLES angles over a half turn, with the opening and depth below the surface
-        # of the network's grasp on the view as it is (the first symmetry, the identity).
+        # of the first valid candidate (the view as it is, the identity, unless its depth is
+        # invalid).
         middle = target.nearest_pixels(np.array([target.center_px()]))
         extra_angles = np.pi * np.arange(TARGET_ANGLES) / TARGET_ANGLES - np.pi / 2 + 1e-6
         all_centers = np.concatenate([moved, np.repeat(middle, TARGET_ANGLES, axis=0)])
