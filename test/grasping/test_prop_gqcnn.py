@@ -399,3 +399,33 @@ def test_without_a_target_no_grasp_puts_a_finger_on_a_neighbour():
             depth, KINECT_V1, ranked.centers_px, ranked.angles, ranked.widths_px, ranked.depths,
             PropConfig().gripper,
         ).all()  # fmt: skip
+
+
+def test_in_a_rendered_pile_a_segmentation_mask_gets_grasps_on_its_object():
+    from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+
+    config = WorldConfig()
+    objects = [generate_object("box", 1), generate_object("cylinder", 2), generate_object("box", 3)]
+    scene = Scene.build(objects, config, 4)
+    scene.settle()
+    with DepthCamera(scene) as camera:
+        frame = camera.render()
+    depth = inpaint_depth(apply_kinect_noise(frame.depth, frame.intrinsics, config.noise, 4))
+    intrinsics = frame.intrinsics
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    planned = 0
+    for index in range(1, len(objects) + 1):
+        target = GraspTarget.from_mask_and_roi(depth.shape, frame.segmentation == index)
+        try:
+            ranked = make_planner().rank(depth, intrinsics, target=target)
+        except PlanningError as error:  # e.g. an object lying under another one
+            assert "target" in str(error) or "nothing to grasp" in str(error), str(error)
+            continue
+        planned += 1
+        centers = ranked.centers_px
+        assert target.contains(centers).all()
+        assert finger_clearance(
+            depth, target.obstacles(depth, intrinsics), centers, ranked.angles,
+            ranked.widths_px, ranked.depths, PropConfig().gripper, focal,
+        ).all()  # fmt: skip
+    assert planned >= 2
