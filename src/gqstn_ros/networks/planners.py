@@ -16,13 +16,14 @@ graph's own: GQ-STN's graph judges the crop its cascade resampled three times.
 A one-shot network predicts one grasp per frame: `plan` returns that grasp for any top_k >= 1.
 
 With a target (`grasping.target.GraspTarget`) the view window is centred on the target and the
-network's grasps are masked to it: each candidate (one per symmetric view) whose centre lies
-off the target is moved to the nearest target pixel, keeping its angle and opening and its
-depth below the surface (held to TARGET_DEPTH_OFFSET_M, fingertips above the table);
-TARGET_ANGLES more grasps at the target's central pixel, with the identity view's opening and
-depth below the surface (the first valid view's), join them. All are judged by GQ-CNN on the
-target's view (`GraspEvaluator`); those whose fingers land on another object
-(`target.finger_clearance`) are dropped, and the best-rated remaining one is returned.
+network's grasps are masked to it: among the candidates (one per symmetric view) centred on the
+target whose fingers clear the other objects (`target.finger_clearance`), the grasp is chosen
+as without a target. When there is none, each candidate is moved to the nearest target pixel
+(when off it), keeping its angle and opening and its depth below the surface (held to
+TARGET_DEPTH_OFFSET_M, fingertips above the table); TARGET_ANGLES more grasps at the target's
+central pixel, with the identity view's opening and depth below the surface (the first valid
+view's), join them. All are judged by GQ-CNN on the target's view (`GraspEvaluator`); those
+whose fingers land on another object are dropped, and the best-rated remaining one is returned.
 
 Without a target, a grasp whose fingers land on an object other than the one under its centre
 (`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
@@ -255,13 +256,23 @@ class NetworkPlanner:
         max_scales = CROP_TO_WIDTH * stroke_px / window.side_px
         narrowed = scales > max_scales
         scales = np.minimum(scales, max_scales)
+        allowed = valid  # the candidates that may be returned
         if target is not None:
             candidates = STNParameters(xs, ys, thetas, scales)
-            return [
-                self._plan_on_target(
-                    depth_m, intrinsics, view, window, candidates, depths, valid, target
-                )
-            ]
+            frame_centers, _, frame_widths = stn_to_grasps(candidates, window)
+            obstacles = target.obstacles(depth_m, intrinsics)
+            focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+            clear = finger_clearance(
+                depth_m, obstacles, frame_centers, thetas, frame_widths, safe_depths,
+                self.gripper, focal,
+            )  # fmt: skip
+            allowed = valid & target.contains(frame_centers) & clear
+            if not allowed.any():  # no grasp of the network's own on the target: mask them
+                moved = self._plan_on_target(
+                    depth_m, intrinsics, view, window, candidates, depths, valid, target,
+                    obstacles,
+                )  # fmt: skip
+                return [moved]
         if len(symmetries) == 1 and not narrowed[0] and not self.judged_by_evaluator:
             q_values, thumbnails = out["q"].astype(np.float64), out["crop"][:, 0]
         else:  # every candidate judged by GQ-CNN on the original view, as it is returned
@@ -270,7 +281,7 @@ class NetworkPlanner:
                 view[None, None], params, safe_depths.astype(np.float32)
             )
             q_values, thumbnails = q.astype(np.float64), crops[:, 0]
-        q_values = np.where(valid, q_values, -np.inf)
+        q_values = np.where(allowed, q_values, -np.inf)
         best = int(np.argmax(q_values))
         centers, _, widths = stn_to_grasps(
             STNParameters(
@@ -290,6 +301,8 @@ class NetworkPlanner:
             thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
             planner=self.name,
         )
+        if target is not None:  # on the target and clear of the others already
+            return [grasp]
         return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
 
     def _clear_of_neighbours(
@@ -325,11 +338,12 @@ class NetworkPlanner:
         depths: np.ndarray,
         valid: np.ndarray,
         target: GraspTarget,
+        obstacles: np.ndarray,
     ) -> PlannedGrasp:
         """The best grasp on `target` (module docstring): the network's K candidates
         (`predicted`, with their gripper depths; `valid`: depth usable) moved onto the target,
         and TARGET_ANGLES grasps at its central pixel, judged on `view` and kept when their
-        fingers clear the other objects."""
+        fingers clear the other objects (`obstacles`, (H, W) bool)."""
         if not valid.any():
             raise PlanningError(f"{self.name} predicted no valid gripper depth on the target")
         centers, _, widths = stn_to_grasps(predicted, window)
@@ -377,7 +391,6 @@ class NetworkPlanner:
             view[None, None], params.astype(np.float32), all_depths.astype(np.float32)
         )
         q = np.asarray(q, dtype=np.float64).reshape(-1)
-        obstacles = target.obstacles(depth_m, intrinsics)
         focal = 0.5 * (intrinsics.fx + intrinsics.fy)
         clear = finger_clearance(
             depth_m, obstacles, all_centers, all_thetas, all_widths, all_depths,
