@@ -299,6 +299,8 @@ def test_target_fields_outside_their_limits_are_named(mask, region, size, messag
 def test_target_from_request_reads_mask_roi_and_both() -> None:
     size = (640, 480)
     assert target_from_request(Image(), RegionOfInterest(), size) is None
+    # An empty mask is one without size or data; its encoding does not matter.
+    assert target_from_request(Image(encoding="mono8"), RegionOfInterest(), size) is None
     by_mask = target_from_request(mono8(box_mask(), "8UC1", pad=3), RegionOfInterest(), size)
     assert by_mask.pixel_count == 60 * 90 and by_mask.bounds() == (200, 100, 290, 160)
     by_roi = target_from_request(Image(), roi(10, 20, 30, 40), size)

@@ -239,10 +239,15 @@ def check_object_above_table(
         )
 
 
+def _mask_given(mask: Any) -> bool:
+    """A target_mask with a size or data (an empty one has neither; its encoding is ignored)."""
+    return bool(mask.width or mask.height or len(mask.data))
+
+
 def target_given(mask: Any, roi: Any) -> bool:
     """True when a request names a target: a target_mask with any size or data, or a
-    target_roi with any field set (all empty = any object)."""
-    mask_given = bool(mask.width or mask.height or len(mask.data) or mask.encoding)
+    target_roi with any offset or size set (all empty = any object)."""
+    mask_given = _mask_given(mask)
     roi_given = bool(roi.x_offset or roi.y_offset or roi.width or roi.height)
     return mask_given or roi_given
 
@@ -252,7 +257,7 @@ def check_target_fields(mask: Any, roi: Any, size: tuple[int, int] | None) -> No
     outside its limits (DetectGrasp.srv): encoding, step, data length, an all-zero mask, a ROI
     of zero size; and, when `size` ((width, height) of the depth used) is known, a mask of
     another size or a ROI reaching outside it. Cheap: run before any work."""
-    mask_given = bool(mask.width or mask.height or len(mask.data) or mask.encoding)
+    mask_given = _mask_given(mask)
     if mask_given:
         width, height = int(mask.width), int(mask.height)
         if width == 0 or height == 0:
@@ -316,7 +321,7 @@ def target_from_request(mask: Any, roi: Any, size: tuple[int, int]) -> GraspTarg
     if not target_given(mask, roi):
         return None
     check_target_fields(mask, roi, size)
-    mask_given = bool(mask.width or mask.height or len(mask.data) or mask.encoding)
+    mask_given = _mask_given(mask)
     roi_given = bool(roi.width or roi.height)
     box = (
         (roi.x_offset, roi.y_offset, roi.x_offset + roi.width, roi.y_offset + roi.height)
