@@ -1,7 +1,8 @@
 """Target selection through the real nodes (own processes, real DDS): /detect_grasp and
 /plan_grasp refuse each bad target field with a message naming it and keep serving; a frame
 with two objects and a mask or a region of interest on one of them is answered with a grasp on
-that one, by GQ-STN, by Prop+GQ-CNN (forwarded to the fallback node) and by the fallback."""
+that one by GQ-STN, MultiGrasp, DirectGrasp, Prop+GQ-CNN (forwarded to the fallback node) and
+the fallback."""
 
 from __future__ import annotations
 
@@ -159,9 +160,13 @@ def test_plan_grasp_refuses_bad_targets_and_keeps_serving(
 def test_a_mask_on_one_of_two_objects_gets_a_grasp_on_it(
     needs_models, start_node, client_node
 ) -> None:
+    for name in ("multigrasp", "directgrasp"):
+        if not (MODELS / f"{name}.pt").is_file():
+            pytest.skip(f"needs the shipped {name}.pt")
     start_node("fallback_node", "-p", f"models_dir:={MODELS}")
     start_node(
-        "inference_node", "-p", f"models_dir:={MODELS}", "-p", "planners:=['gqstn']",
+        "inference_node", "-p", f"models_dir:={MODELS}",
+        "-p", "planners:=['gqstn', 'multigrasp', 'directgrasp']",
         "-p", f"fallback_timeout_s:={TIMEOUT_S}",
         "-p", "robust_threshold:=1.0",  # never robust: a request allowing it asks the fallback
     )  # fmt: skip
@@ -169,7 +174,7 @@ def test_a_mask_on_one_of_two_objects_gets_a_grasp_on_it(
     for box in (BOX_A, BOX_B):
         for fields in ({"target_mask": mask_of(box)}, {"target_roi": roi_of(box)}):
             target = target_of(fields.get("target_mask"), fields.get("target_roi"))
-            for planner in ("gqstn", "prop_gqcnn"):
+            for planner in ("gqstn", "multigrasp", "directgrasp", "prop_gqcnn"):
                 request = detect(planner=planner, disable_fallback=True, **fields)
                 response = call(client_node, DetectGrasp, "/detect_grasp", request)
                 what = f"{planner} on {box} by {', '.join(fields)}"
