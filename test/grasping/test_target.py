@@ -183,3 +183,18 @@ def test_without_a_target_the_object_under_the_centre_is_the_one_grasped() -> No
     under = object_at(depth, KINECT_V1, (380.0, 230.0))
     np.testing.assert_array_equal(under.region, mask != 0)
     assert object_at(depth, KINECT_V1, (500.0, 400.0)) is None
+
+
+def test_heights_fitted_once_serve_obstacles_and_visibility() -> None:
+    depth, mask = two_boxes()
+    target = GraspTarget.from_mask_and_roi(SHAPE, mask)
+    fitted = target.with_heights(depth, KINECT_V1)
+    np.testing.assert_array_equal(
+        fitted.obstacles(depth, KINECT_V1), target.obstacles(depth, KINECT_V1)
+    )
+    # Given heights are used as they are (here: a frame where B stands on a bare table).
+    flat = np.zeros(SHAPE, dtype=np.float32)
+    assert target_visibility(GraspTarget(target.region, heights_m=flat), depth, KINECT_V1) == 0
+    assert target_visibility(fitted, depth, KINECT_V1) == 40 * 40
+    with pytest.raises(ValueError, match="heights_m has shape"):
+        GraspTarget(target.region, heights_m=np.zeros((2, 2)))

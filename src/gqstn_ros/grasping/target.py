@@ -27,7 +27,7 @@ outside the view. No rclpy here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -57,11 +57,15 @@ class GraspTarget:
     """The object to grasp, as pixels of the planner's frame.
 
     region: (H, W) bool, True on the target (not empty); roi: (u_min, v_min, u_max, v_max)
-    (max exclusive) of the caller's rectangle when one was given, else None.
+    (max exclusive) of the caller's rectangle when one was given, else None; heights_m: (H, W)
+    heights above the table plane of the frame the target is in (`heights_above_table`), when
+    already computed (`with_heights`): `obstacles` and `target_visibility` then take them
+    instead of fitting the plane again, whatever frame they are given.
     """
 
     region: np.ndarray
     roi: tuple[int, int, int, int] | None = None
+    heights_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         region = np.asarray(self.region)
@@ -69,6 +73,21 @@ class GraspTarget:
             raise ValueError(f"GraspTarget.region must be a 2-D bool array, got {region.dtype}")
         if not region.any():
             raise ValueError("GraspTarget.region has no pixel")
+        if self.heights_m is not None and np.shape(self.heights_m) != region.shape:
+            raise ValueError(
+                f"GraspTarget.heights_m has shape {np.shape(self.heights_m)}, the region "
+                f"{region.shape}"
+            )
+
+    def with_heights(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> GraspTarget:
+        """This target with the heights of the inpainted frame `depth_m` above its table."""
+        return replace(self, heights_m=heights_above_table(depth_m, intrinsics))
+
+    def heights(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+        """(H, W) heights above the table: `heights_m` when known, else computed."""
+        if self.heights_m is not None:
+            return self.heights_m
+        return heights_above_table(depth_m, intrinsics)
 
     @classmethod
     def from_mask_and_roi(
@@ -158,8 +177,7 @@ class GraspTarget:
     ) -> np.ndarray:
         """(H, W) bool: pixels of another object, more than `object_height_m` above the table
         plane fitted to the inpainted frame and off the target."""
-        heights = heights_above_table(depth_m, intrinsics)
-        return (heights > object_height_m) & ~self.region
+        return (self.heights(depth_m, intrinsics) > object_height_m) & ~self.region
 
 
 def target_visibility(
@@ -172,8 +190,7 @@ def target_visibility(
     """How many target pixels hold a valid depth more than `object_height_m` above the table
     plane fitted to the inpainted frame `depth_m`; `valid` ((H, W) bool): the pixels the
     camera measured (before inpainting), None = all of them."""
-    heights = heights_above_table(depth_m, intrinsics)
-    seen = target.region & (heights > object_height_m)
+    seen = target.region & (target.heights(depth_m, intrinsics) > object_height_m)
     if valid is not None:
         seen &= np.asarray(valid, dtype=bool)
     return int(np.count_nonzero(seen))

@@ -303,6 +303,10 @@ class FallbackNode(Node):
             request.target_mask, request.target_roi, (request.depth.width, request.depth.height)
         )
         if target is not None:
+            try:  # the table plane fitted once: the visibility check and the planner share it
+                target = target.with_heights(frame.depth_m, frame.intrinsics)
+            except PlanningError as error:
+                raise ValueError(f"target not visible: {error}") from error
             valid = ~invalid_mask(depth_to_metres(request.depth))  # measured, before inpainting
             check_target_visible(
                 target, frame.depth_m, frame.intrinsics, scene_check(self.parameters), valid

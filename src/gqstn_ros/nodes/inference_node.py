@@ -635,6 +635,8 @@ class InferenceNode(Node):
             target = target_from_request(request.target_mask, request.target_roi, (width, height))
             if target is None:
                 return None
+            # The table plane fitted once: the visibility check and the planner share it.
+            target = target.with_heights(frame.depth_m, frame.intrinsics)
             valid = None
             if request.depth.width:  # the pixels the camera measured, before inpainting
                 valid = ~invalid_mask(depth_to_metres(request.depth))
@@ -643,6 +645,8 @@ class InferenceNode(Node):
             check_target_visible(
                 target, frame.depth_m, frame.intrinsics, scene_check(self.parameters), valid
             )
+        except PlanningError as error:  # no table plane in the frame
+            raise RequestRefusedError(f"target not visible: {error}") from error
         except (RequestLimitError, DepthImageError) as error:
             raise RequestRefusedError(str(error)) from error
         return RequestTarget(target, request.target_mask, request.target_roi)
