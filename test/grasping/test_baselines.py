@@ -75,3 +75,22 @@ def test_empty_table_is_no_object() -> None:
 def test_blob_config_is_validated() -> None:
     with pytest.raises(ValueError, match="width_margin"):
         ObjectBlobConfig(width_margin=0.0)
+
+
+def test_heights_above_a_tilted_table_match_the_point_cloud() -> None:
+    from gqstn_ros.grasping.baselines import fit_table_plane, heights_above_table
+
+    # A table tilted about the camera's x axis (depth grows with v), a box 40 mm above it.
+    v, u = np.mgrid[0 : KINECT_V1.height, 0 : KINECT_V1.width]
+    ray_y = (v - KINECT_V1.cy) / KINECT_V1.fy
+    slope = 0.2  # table: z = 0.7 + slope * y
+    depth = (0.7 / (1.0 - slope * ray_y)).astype(np.float32)
+    box = (np.abs(u - 320) < 30) & (np.abs(v - 240) < 20)
+    depth[box] = (0.66 / (1.0 - slope * ray_y[box])).astype(np.float32)
+    heights = heights_above_table(depth, KINECT_V1)
+    points = KINECT_V1.point_cloud(depth.astype(np.float64))
+    plane = fit_table_plane(points, ObjectBlobConfig())
+    np.testing.assert_allclose(heights, points @ plane.normal - plane.offset, atol=1e-5)
+    assert np.abs(heights[~box]).max() < 1e-4
+    tilt = np.cos(np.arctan(slope))  # the box stands 40 mm deeper along z, less along the normal
+    np.testing.assert_allclose(heights[box], 0.04 * tilt, atol=1e-4)

@@ -304,3 +304,128 @@ def test_fast_gqcnn_ranking_is_deterministic_and_batch_independent(box_scene):
     np.testing.assert_array_equal(rankings[0].q, rankings[1].q)
     np.testing.assert_array_equal(rankings[0].centers_px, rankings[1].centers_px)
     np.testing.assert_allclose(np.sort(rankings[0].q), np.sort(rankings[2].q), atol=1e-5)
+
+
+def clutter_frame() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inpainted Kinect frame (table 0.7 m, mild noise) of three boxes: A (u 200-249), B
+    (u 360-399, the target) and C, taller, 4 px right of B; and the masks of A and B."""
+    rng = np.random.default_rng(7)
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[200:260, 200:250] = 0.64
+    depth[210:250, 360:400] = 0.65
+    depth[190:270, 404:440] = 0.60
+    depth += rng.normal(0.0, 0.0003, depth.shape).astype(np.float32)
+    mask_a = np.zeros(depth.shape, dtype=np.uint8)
+    mask_a[200:260, 200:250] = 255
+    mask_b = np.zeros(depth.shape, dtype=np.uint8)
+    mask_b[210:250, 360:400] = 255
+    return depth, mask_a, mask_b
+
+
+def clears_the_others(depth, target, intrinsics, ranked) -> np.ndarray:
+    from gqstn_ros.grasping.target import finger_clearance
+
+    return finger_clearance(
+        depth, target.obstacles(depth, intrinsics), ranked.centers_px, ranked.angles,
+        ranked.widths_px, ranked.depths, PropConfig().gripper,
+        0.5 * (intrinsics.fx + intrinsics.fy),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("masked", ["a", "b"])
+def test_a_target_gets_grasps_on_it_whose_fingers_clear_the_others(masked):
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.grasping.target import GraspTarget
+
+    depth, mask_a, mask_b = clutter_frame()
+    target = GraspTarget.from_mask_and_roi(depth.shape, mask_a if masked == "a" else mask_b)
+    planner = make_planner()
+    ranked = planner.rank(depth, KINECT_V1, target=target)
+    assert len(ranked) > 0
+    assert target.contains(ranked.centers_px).all()
+    assert clears_the_others(depth, target, KINECT_V1, ranked).all()
+    best = planner.plan(depth, KINECT_V1, top_k=3, target=target)
+    assert target.contains(np.array([grasp.center_px for grasp in best])).all()
+    if masked == "b":
+        # B's contacts along u lie at its sides, 4 px from the taller C: a finger opened
+        # beyond them lands on C, so no grasp closes along u.
+        assert np.all(np.abs(np.cos(ranked.angles)) < 0.95)
+
+
+def test_a_target_by_region_of_interest_and_with_cem():
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.grasping.target import GraspTarget
+
+    depth, _, _ = clutter_frame()
+    target = GraspTarget.from_mask_and_roi(depth.shape, None, (190, 190, 260, 270))  # around A
+    cem = CEMConfig(num_seed_samples=120, samples_per_iteration=40)
+    planner = PropGQCNNPlanner(
+        ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), with_cem(PropConfig(), cem)
+    )
+    ranked = planner.rank(depth, KINECT_V1, target=target)
+    assert len(ranked) > 0 and np.all(np.diff(ranked.q) <= 0)
+    assert target.contains(ranked.centers_px).all()
+    assert clears_the_others(depth, target, KINECT_V1, ranked).all()
+
+
+def test_a_target_without_edges_to_grasp_is_named():
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.grasping.target import GraspTarget
+
+    depth, _, _ = clutter_frame()
+    bare_table = GraspTarget.from_mask_and_roi(depth.shape, None, (500, 380, 560, 440))
+    with pytest.raises(PlanningError, match="nothing to grasp"):
+        make_planner().plan(depth, KINECT_V1, target=bare_table)
+    wrong_size = GraspTarget.from_mask_and_roi((240, 320), None, (0, 0, 10, 10))
+    with pytest.raises(PlanningError, match="the target is 320x240 pixels"):
+        make_planner().plan(depth, KINECT_V1, target=wrong_size)
+
+
+def test_without_a_target_no_grasp_puts_a_finger_on_a_neighbour():
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.grasping.target import clear_of_other_objects
+
+    depth, _, _ = clutter_frame()
+    cem = CEMConfig(num_seed_samples=120, samples_per_iteration=40)
+    for planner in (
+        make_planner(),
+        PropGQCNNPlanner(
+            ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), with_cem(PropConfig(), cem)
+        ),
+    ):
+        ranked = planner.rank(depth, KINECT_V1)
+        assert len(ranked) > 0
+        assert clear_of_other_objects(
+            depth, KINECT_V1, ranked.centers_px, ranked.angles, ranked.widths_px, ranked.depths,
+            PropConfig().gripper,
+        ).all()  # fmt: skip
+
+
+def test_in_a_rendered_pile_a_segmentation_mask_gets_grasps_on_its_object():
+    from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+
+    config = WorldConfig()
+    objects = [generate_object("box", 1), generate_object("cylinder", 2), generate_object("box", 3)]
+    scene = Scene.build(objects, config, 4)
+    scene.settle()
+    with DepthCamera(scene) as camera:
+        frame = camera.render()
+    depth = inpaint_depth(apply_kinect_noise(frame.depth, frame.intrinsics, config.noise, 4))
+    intrinsics = frame.intrinsics
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    planned = 0
+    for index in range(1, len(objects) + 1):
+        target = GraspTarget.from_mask_and_roi(depth.shape, frame.segmentation == index)
+        try:
+            ranked = make_planner().rank(depth, intrinsics, target=target)
+        except PlanningError as error:  # e.g. an object lying under another one
+            assert "target" in str(error) or "nothing to grasp" in str(error), str(error)
+            continue
+        planned += 1
+        centers = ranked.centers_px
+        assert target.contains(centers).all()
+        assert finger_clearance(
+            depth, target.obstacles(depth, intrinsics), centers, ranked.angles,
+            ranked.widths_px, ranked.depths, PropConfig().gripper, focal,
+        ).all()  # fmt: skip
+    assert planned >= 2

@@ -11,6 +11,7 @@ from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, RegionOfInterest
 
 from ros_test_support import (
     EXECUTION_STAGES,
@@ -58,10 +59,19 @@ def test_detect_grasp_service_round_trips_every_field(client_node) -> None:
             request = DetectGrasp.Request(
                 depth=depth, camera_info=info, planner="multigrasp", disable_fallback=seed == 1
             )
+            expected_message = f"request {seed + 1}"
+            if seed == 2:  # a target: a mask of 3 pixels and a region of interest
+                mask = bytearray(640 * 480)
+                mask[1000:1003] = b"\x01\x02\xff"
+                request.target_mask = Image(
+                    width=640, height=480, encoding="mono8", step=640, data=bytes(mask)
+                )
+                request.target_roi = RegionOfInterest(x_offset=5, y_offset=6, width=7, height=8)
+                expected_message += "; target_mask 640x480 mono8 3 nonzero; target_roi 7x8 at 5,6"
             response = call(executor, client, request)
             assert response.success, response.message
             assert response.used_fallback == (seed != 1)
-            assert response.message == f"request {seed + 1}"
+            assert response.message == expected_message
             expected = grasp_from_depth_request(depth, info, "multigrasp")
             assert message_differences(expected, response.grasp) == []
             # The fixture is not trivial: the box top (0.61-0.62 m) was found, at sub-mm precision.

@@ -233,3 +233,126 @@ def test_a_model_trained_for_another_gripper_is_refused_naming_both(models_dir, 
             GripperMismatchError, match=re.escape(f"checkpoint {judge} was trained")
         ):
             load_planner(name, franka_models, gripper=franka, judge_model=judge)
+
+
+def two_box_frame() -> tuple[np.ndarray, np.ndarray]:
+    """(480, 640) inpainted frame: table 0.7 m, box A (u 180-229) and box B (u 380-419,
+    the target), mild noise; and B's mask."""
+    rng = np.random.default_rng(4)
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[200:260, 180:230] = 0.64
+    depth[210:250, 380:420] = 0.65
+    depth += rng.normal(0, 0.0005, depth.shape).astype(np.float32)
+    mask = np.zeros(depth.shape, dtype=np.uint8)
+    mask[210:250, 380:420] = 1
+    return depth, mask
+
+
+def test_the_view_window_is_centred_on_the_target(models_dir):
+    from gqstn_ros.grasping.target import GraspTarget
+
+    planner = load_network_planner("gqstn", models_dir)
+    depth, mask = two_box_frame()
+    target = GraspTarget.from_mask_and_roi(depth.shape, mask)
+    window = planner._window(depth, KINECT_V1, target)
+    assert (window.center_u, window.center_v) == (399.5, 229.5)
+    plain = planner._window(depth, KINECT_V1)
+    assert (plain.center_u, plain.center_v) == (319.5, 239.5)
+    assert window.side_px == plain.side_px  # the same metric scale
+    wrong = GraspTarget.from_mask_and_roi((240, 320), None, (0, 0, 5, 5))
+    with pytest.raises(PlanningError, match="the target is 320x240 pixels"):
+        planner.plan(depth, KINECT_V1, target=wrong)
+
+
+@pytest.mark.parametrize("name", ["gqstn", "directgrasp", "multigrasp"])
+@pytest.mark.parametrize("views", [1, 4])
+def test_a_target_gets_a_grasp_on_it_that_clears_the_others(models_dir, name, views):
+    from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+
+    planner = load_network_planner(name, models_dir, symmetric_views=views)
+    depth, mask = two_box_frame()
+    for target in (
+        GraspTarget.from_mask_and_roi(depth.shape, mask),
+        GraspTarget.from_mask_and_roi(depth.shape, None, (170, 190, 240, 270)),  # around A
+    ):
+        (grasp,) = planner.plan(depth, KINECT_V1, target=target)
+        centre = np.array([grasp.center_px])
+        assert target.contains(centre)[0], grasp.center_px
+        focal = 0.5 * (KINECT_V1.fx + KINECT_V1.fy)
+        assert finger_clearance(
+            depth, target.obstacles(depth, KINECT_V1), centre, np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), planner.gripper, focal,
+        )[0]  # fmt: skip
+        assert grasp.width_px * grasp.depth / KINECT_V1.fx <= planner.gripper.max_width + 1e-6
+        # Below the surface it grasps (a random network's own depth may reach the table).
+        assert depth[int(centre[0, 1]), int(centre[0, 0])] < grasp.depth
+        # q is GQ-CNN's on the target's view: the judge, on that view, agrees (up to float32
+        # rounding of the grasp's round trip through frame pixels and batch sizes).
+        q = planner.judge(
+            depth, KINECT_V1, centre, np.array([grasp.angle]), np.array([grasp.width_px]),
+            np.array([grasp.depth]), target=target,
+        )  # fmt: skip
+        assert q[0] == pytest.approx(grasp.q_value, abs=1e-3)
+
+
+def test_without_a_target_a_grasp_with_a_finger_on_a_neighbour_is_replanned_on_its_object(
+    models_dir,
+):
+    from gqstn_ros.grasping.target import clear_of_other_objects, object_at
+
+    planner = load_network_planner("gqstn", models_dir)
+    depth, _ = two_box_frame()
+    # A grasp on A (u 180-229) opened wide along u: its right finger lands on B (u 380-419).
+    wide = PlannedGrasp((220.0, 230.0), 0.0, 330.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
+    args = (np.array([wide.center_px]), np.array([0.0]), np.array([330.0]), np.array([0.66]))
+    assert not clear_of_other_objects(depth, KINECT_V1, *args, planner.gripper)[0]
+    replanned = planner._clear_of_neighbours(depth, KINECT_V1, 1, wide)
+    under_a = object_at(depth, KINECT_V1, wide.center_px)
+    assert under_a.contains(np.array([replanned.center_px]))[0]
+    assert clear_of_other_objects(
+        depth, KINECT_V1, np.array([replanned.center_px]), np.array([replanned.angle]),
+        np.array([replanned.width_px]), np.array([replanned.depth]), planner.gripper,
+    )[0]  # fmt: skip
+    # A grasp that clears its neighbours is kept as it is.
+    narrow = PlannedGrasp((205.0, 230.0), 0.0, 40.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
+    assert planner._clear_of_neighbours(depth, KINECT_V1, 1, narrow) is narrow
+    # Every grasp the planner returns on the two boxes clears the other one.
+    for views in (1, 4):
+        (grasp,) = load_network_planner("directgrasp", models_dir, symmetric_views=views).plan(
+            depth, KINECT_V1
+        )
+        assert clear_of_other_objects(
+            depth, KINECT_V1, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), planner.gripper,
+        )[0]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["gqstn", "directgrasp"])
+def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, monkeypatch):
+    from gqstn_ros.grasping.target import GraspTarget, finger_clearance
+
+    planner = load_network_planner(name, models_dir, symmetric_views=2)
+    depth, _ = two_box_frame()
+    # Two 3x3 patches on B at opposite corners: the view is centred between them, where an
+    # untrained network's grasps land (its outputs are near the view centre).
+    mask = np.zeros(depth.shape, dtype=np.uint8)
+    mask[215:218, 385:388] = 1
+    mask[242:245, 412:415] = 1
+    target = GraspTarget.from_mask_and_roi(depth.shape, mask)
+    masked = []
+    original = planner._plan_on_target
+    monkeypatch.setattr(
+        planner, "_plan_on_target", lambda *args: masked.append(1) or original(*args)
+    )
+    (grasp,) = planner.plan(depth, KINECT_V1, target=target)
+    assert masked == [1]  # the network's own grasps missed the patches
+    centre = np.array([grasp.center_px])
+    assert target.contains(centre)[0]
+    assert float(grasp.center_px[0]).is_integer() and float(grasp.center_px[1]).is_integer()
+    focal = 0.5 * (KINECT_V1.fx + KINECT_V1.fy)
+    assert finger_clearance(
+        depth, target.obstacles(depth, KINECT_V1), centre, np.array([grasp.angle]),
+        np.array([grasp.width_px]), np.array([grasp.depth]), planner.gripper, focal,
+    )[0]  # fmt: skip
+    # Moved grasps keep 5-25 mm below B's top (0.65 m), above the table (0.7 m).
+    assert 0.65 + 0.005 - 1e-3 <= grasp.depth <= 0.65 + 0.025 + 1e-3

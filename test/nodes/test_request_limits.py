@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 from rclpy.task import Future
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
@@ -33,7 +33,10 @@ from gqstn_ros.nodes.request_limits import (
     check_count,
     check_depth_image,
     check_object_above_table,
+    check_target_fields,
+    check_target_visible,
     mask_out_of_range,
+    target_from_request,
 )
 from gqstn_ros.nodes.shutdown import started_as_node_process
 from ros_test_support import synthetic_depth_request
@@ -243,3 +246,79 @@ def test_alive_topic_of_a_service() -> None:
 )
 def test_node_processes_are_recognised(orig_argv: list[str], argv0: str, expected: bool) -> None:
     assert started_as_node_process(orig_argv, argv0) is expected
+
+
+def mono8(array: np.ndarray, encoding: str = "mono8", pad: int = 0) -> Image:
+    """A mask image of `array` (uint8), rows padded by `pad` bytes."""
+    height, width = array.shape
+    rows = np.zeros((height, width + pad), dtype=np.uint8)
+    rows[:, :width] = array
+    return Image(
+        height=height, width=width, encoding=encoding, step=width + pad, data=rows.tobytes()
+    )
+
+
+def box_mask(shape=(480, 640)) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    mask[100:160, 200:290] = 255
+    return mask
+
+
+def roi(x: int, y: int, width: int, height: int) -> RegionOfInterest:
+    return RegionOfInterest(x_offset=x, y_offset=y, width=width, height=height)
+
+
+@pytest.mark.parametrize(
+    ("mask", "region", "size", "message"),
+    [
+        (mono8(box_mask(), "rgb8"), RegionOfInterest(), (640, 480), "target_mask has encoding "
+         "'rgb8': expected one of mono8, 8UC1"),
+        (mono8(box_mask((480, 320))), RegionOfInterest(), (640, 480), "target_mask is 320x480, "
+         "the depth used is 640x480"),
+        (mono8(np.zeros((480, 640), np.uint8)), RegionOfInterest(), (640, 480),
+         "target_mask is empty: it has no nonzero pixel"),
+        (Image(encoding="mono8", data=b"\x01"), RegionOfInterest(), None,
+         "target_mask has zero size (0x0) but is not empty"),
+        (Image(height=2, width=4, encoding="mono8", step=3, data=bytes(6)), RegionOfInterest(),
+         None, "target_mask step 3 is less than its width 4"),
+        (Image(height=2, width=4, encoding="8UC1", step=4, data=bytes(7)), RegionOfInterest(),
+         None, "target_mask has 7 bytes of data, expected step x height = 8"),
+        (Image(), roi(10, 10, 0, 5), None, "target_roi has zero size (0x5 at x_offset 10"),
+        (Image(), roi(5, 0, 0, 0), (640, 480), "target_roi has zero size (0x0 at x_offset 5"),
+        (Image(), roi(600, 0, 41, 10), (640, 480), "target_roi (41x10 at x_offset 600, y_offset "
+         "0) reaches outside the 640x480 depth used"),
+        (Image(), roi(0, 470, 10, 11), (640, 480), "reaches outside"),
+    ],
+)  # fmt: skip
+def test_target_fields_outside_their_limits_are_named(mask, region, size, message) -> None:
+    with pytest.raises(RequestLimitError) as raised:
+        check_target_fields(mask, region, size)
+    assert message in str(raised.value)
+
+
+def test_target_from_request_reads_mask_roi_and_both() -> None:
+    size = (640, 480)
+    assert target_from_request(Image(), RegionOfInterest(), size) is None
+    # An empty mask is one without size or data; its encoding does not matter.
+    assert target_from_request(Image(encoding="mono8"), RegionOfInterest(), size) is None
+    by_mask = target_from_request(mono8(box_mask(), "8UC1", pad=3), RegionOfInterest(), size)
+    assert by_mask.pixel_count == 60 * 90 and by_mask.bounds() == (200, 100, 290, 160)
+    by_roi = target_from_request(Image(), roi(10, 20, 30, 40), size)
+    assert by_roi.roi == (10, 20, 40, 60) and by_roi.pixel_count == 30 * 40
+    both = target_from_request(mono8(box_mask()), roi(250, 0, 100, 130), size)
+    assert both.bounds() == (250, 100, 290, 130)
+    with pytest.raises(RequestLimitError, match="no nonzero pixel inside the region of interest"):
+        target_from_request(mono8(box_mask()), roi(0, 0, 50, 50), size)
+
+
+def test_a_target_hidden_or_unmeasured_is_not_visible() -> None:
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[100:160, 200:290] = 0.62
+    target = target_from_request(mono8(box_mask()), RegionOfInterest(), (640, 480))
+    check_target_visible(target, depth, KINECT_V1, SceneCheck())
+    flat = target_from_request(Image(), roi(400, 300, 50, 50), (640, 480))
+    with pytest.raises(RequestLimitError, match="target not visible: 0 of its 2500 pixels"):
+        check_target_visible(flat, depth, KINECT_V1, SceneCheck())
+    unmeasured = np.zeros(depth.shape, dtype=bool)
+    with pytest.raises(RequestLimitError, match="target not visible: 0 of its 5400 pixels"):
+        check_target_visible(target, depth, KINECT_V1, SceneCheck(), unmeasured)

@@ -1,5 +1,6 @@
 """Peer process: serves /detect_grasp with a grasp computed from the request (see
-ros_test_support.grasp_from_depth_request); a bad request is answered with success false."""
+ros_test_support.grasp_from_depth_request); a bad request is answered with success false. A
+request naming a target gets its target fields described in the message."""
 
 import rclpy
 from gqstn_msgs.srv import DetectGrasp
@@ -30,6 +31,13 @@ class DetectGraspPeer(Node):
             return response
         response.success = True
         response.message = f"request {self.requests_served}"
+        mask, roi = request.target_mask, request.target_roi
+        if mask.width or roi.width:
+            nonzero = sum(1 for value in bytes(mask.data) if value)
+            response.message += (
+                f"; target_mask {mask.width}x{mask.height} {mask.encoding} {nonzero} nonzero; "
+                f"target_roi {roi.width}x{roi.height} at {roi.x_offset},{roi.y_offset}"
+            )
         response.used_fallback = not request.disable_fallback
         return response
 

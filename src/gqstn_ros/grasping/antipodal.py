@@ -270,9 +270,14 @@ def _search_window(
 
 
 def _edge_field(
-    depth: np.ndarray, valid: np.ndarray, window: tuple[slice, slice], config: AntipodalConfig
+    depth: np.ndarray,
+    valid: np.ndarray,
+    window: tuple[slice, slice],
+    config: AntipodalConfig,
+    edge_mask: np.ndarray | None = None,
 ) -> _EdgeField:
-    """Gradient, outward normals and object-side edges of the window (one pass, vectorized)."""
+    """Gradient, outward normals and object-side edges of the window (one pass, vectorized);
+    `edge_mask` ((H, W) bool of the image): only its pixels may be edges."""
     far = depth[valid].max()
     valid = valid[window]
     filled = np.where(valid, depth[window], far)
@@ -297,6 +302,8 @@ def _edge_field(
     # Edge pixels on the object side of the step (nearer than the pixel one step outwards).
     flat_depth = filled.ravel()
     is_edge = valid.ravel()[strong] & (flat_depth[strong] < flat_depth[ahead_v * width + ahead_u])
+    if edge_mask is not None:
+        is_edge &= np.asarray(edge_mask, dtype=bool)[window].ravel()[strong]
     edge_flat = np.zeros(height * width, dtype=bool)
     edge_flat[strong[is_edge]] = True
     return _EdgeField(
@@ -485,8 +492,12 @@ def sample_antipodal_depth_with_report(
     config: AntipodalConfig | None = None,
     *,
     roi: tuple[int, int, int, int] | None = None,
+    edge_mask: np.ndarray | None = None,
 ) -> tuple[ImageGraspCandidates, DepthSamplingReport]:
-    """`sample_antipodal_depth`, with a report of what became of the lines it tried."""
+    """`sample_antipodal_depth`, with a report of what became of the lines it tried.
+
+    edge_mask: (H, W) bool; when given, both contacts of every grasp lie on its pixels (e.g.
+    one object's pixels: `grasping.target`)."""
     _check_count(n)
     gripper = gripper if gripper is not None else default_gripper()
     config = config or AntipodalConfig()
@@ -496,7 +507,11 @@ def sample_antipodal_depth_with_report(
     if not np.any(valid):
         raise ValueError("depth image has no valid pixels")
     window = _search_window(roi, *depth.shape)
-    field = _edge_field(depth, valid, window, config)
+    if edge_mask is not None and np.shape(edge_mask) != depth.shape:
+        raise ValueError(
+            f"edge_mask is {np.shape(edge_mask)[::-1]}, the depth image {depth.shape[::-1]}"
+        )
+    field = _edge_field(depth, valid, window, config, edge_mask)
     edge_count = len(field.edge_index)
     focal = 0.5 * (intrinsics.fx + intrinsics.fy)
     totals = {"no_opposite": 0, "too_wide": 0, "too_narrow": 0, "too_shallow": 0}

@@ -64,15 +64,33 @@ class ObjectBlob:
     offset: float
 
 
-def find_object_blob(
-    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
-) -> ObjectBlob:
-    """The largest blob standing out of the table plane; PlanningError when there is none."""
-    points = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64)).reshape(-1, 3)
-    step = max(1, int(np.sqrt(points.shape[0] / 20000)))  # ~20k samples fit the plane
-    sample = points.reshape((*depth_m.shape, 3))[::step, ::step].reshape(-1, 3)
-    # Start from the pixels near the median depth (the table fills most of a tabletop view;
-    # the floor beyond its edge does not), then refit on the pixels near the plane.
+@dataclass(frozen=True)
+class TablePlane:
+    """The table plane of a frame in the optical frame: unit normal (towards the camera) and
+    offset (n . p = offset for points p on the table)."""
+
+    normal: np.ndarray
+    offset: float
+
+
+def _plane_sample_step(height: int, width: int) -> int:
+    """Stride of the pixels the table plane is fitted to: about 20k of them."""
+    return max(1, int(np.sqrt(height * width / 20000)))
+
+
+def fit_table_plane(points: np.ndarray, config: ObjectBlobConfig) -> TablePlane:
+    """The table plane of an (H, W, 3) point cloud of an inpainted frame (optical frame, m).
+
+    Starts from the points near the median depth (the table fills most of a tabletop view;
+    the floor beyond its edge does not), then refits on the points near the plane.
+    PlanningError when too few points lie near it.
+    """
+    step = _plane_sample_step(points.shape[0], points.shape[1])
+    return _fit_plane(points[::step, ::step].reshape(-1, 3), config)
+
+
+def _fit_plane(sample: np.ndarray, config: ObjectBlobConfig) -> TablePlane:
+    """`fit_table_plane` on (N, 3) sampled points."""
     inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_table_band
     normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
     for _ in range(config.plane_refits + 1):
@@ -80,10 +98,52 @@ def find_object_blob(
         if chosen.shape[0] < 3:
             raise PlanningError("no table plane found in the frame")
         centre = chosen.mean(axis=0)
-        _, _, vt = np.linalg.svd(chosen - centre, full_matrices=False)
-        normal = vt[2] if vt[2][2] < 0 else -vt[2]  # towards the camera (-z in optical frame)
+        centred = chosen - centre
+        # The direction of least spread: the eigenvector of the scatter matrix with the
+        # smallest eigenvalue (the last right singular vector of the centred points).
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        least = vectors[:, 0]
+        normal = least if least[2] < 0 else -least  # towards the camera (-z in optical frame)
         offset = float(normal @ centre)
         inliers = np.abs(sample @ normal - offset) < config.table_inlier_distance
+    return TablePlane(normal, offset)
+
+
+def heights_above_table(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig | None = None
+) -> np.ndarray:
+    """(H, W) float32 height (m) of every pixel of an inpainted frame above its table plane
+    (the plane `fit_table_plane` finds); PlanningError when no plane is found.
+
+    Only the sampled pixels are lifted to points; a pixel's height is then
+    z * (n . ((u - cx) / fx, (v - cy) / fy, 1)) - offset, without the frame's point cloud.
+    """
+    config = config or ObjectBlobConfig()
+    depth = np.asarray(depth_m)
+    height, width = depth.shape
+    if (width, height) != (intrinsics.width, intrinsics.height):
+        raise ValueError(
+            f"depth image is {width}x{height}, camera is {intrinsics.width}x{intrinsics.height}"
+        )
+    step = _plane_sample_step(height, width)
+    v, u = np.mgrid[0:height:step, 0:width:step]
+    sample = intrinsics.deproject(np.stack([u, v], axis=-1), depth[::step, ::step])
+    plane = _fit_plane(sample.reshape(-1, 3), config)
+    nx, ny, nz = plane.normal
+    columns = (nx * (np.arange(width) - intrinsics.cx) / intrinsics.fx).astype(np.float32)
+    rows = (ny * (np.arange(height) - intrinsics.cy) / intrinsics.fy + nz).astype(np.float32)
+    ray = rows[:, None] + columns[None, :]  # n . (ray through each pixel at z = 1)
+    return depth.astype(np.float32) * ray - np.float32(plane.offset)
+
+
+def find_object_blob(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
+) -> ObjectBlob:
+    """The largest blob standing out of the table plane; PlanningError when there is none."""
+    cloud = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64))
+    plane = fit_table_plane(cloud, config)
+    normal, offset = plane.normal, plane.offset
+    points = cloud.reshape(-1, 3)
     heights = points @ normal - offset
     above = (heights > config.object_height_threshold).reshape(depth_m.shape).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)

@@ -17,6 +17,14 @@ The baseline planner of the paper, served by the fallback node as /plan_grasp:
 3. **Cross-entropy method (optional, `CEMConfig`).** Dex-Net 2.0's refinement: fit a Gaussian
    mixture to the elite grasps, resample, project the samples back to valid grasps, re-rank.
 
+With a target (`grasping.target.GraspTarget`): the view is centred on the target, the search
+window is the target's bounding box (grown by TARGET_MARGIN_PX), both contacts of every proposal
+lie on target pixels (grown by TARGET_EDGE_GROWTH_PX, for a mask a little short of the object's
+silhouette), and only grasps whose centre pixel is on the target and whose fingers clear the
+other objects (`target.finger_clearance`) are ranked and returned, CEM samples included.
+Without a target, candidates whose fingers land on an object other than the one under their
+centre (`target.clear_of_other_objects`: in a pile) are dropped the same way.
+
 Bad input raises `PlanningError` naming the problem: a depth image that is not (H, W), has
 invalid pixels, or has no valid pixel at all ("all-invalid depth image"); a view with nothing
 standing on the table; an object wider than the stroke everywhere. Results are deterministic
@@ -31,6 +39,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -44,6 +53,7 @@ from gqstn_ros.grasping.antipodal import (
     ImageGraspCandidates,
     sample_antipodal_depth_with_report,
 )
+from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import (
     NetworkInputConfig,
@@ -62,6 +72,11 @@ FAST_GQCNN_CHECKPOINT = "gqcnn_fast.pt"  # the `fast` GQ-CNN: ranks 1000 candida
 RANKING_CHECKPOINTS = (FAST_GQCNN_CHECKPOINT, GQCNN_CHECKPOINT)
 
 LOGGER = logging.getLogger(__name__)
+# With a target: the search window is its bounding box grown by this many pixels (the depth
+# edges of its silhouette need the pixels just outside it), and the contacts may lie this many
+# pixels off the target's own pixels (a segmentation mask a little short of the silhouette).
+TARGET_MARGIN_PX = 4
+TARGET_EDGE_GROWTH_PX = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,17 @@ class RankedGrasps:
 
     def __len__(self) -> int:
         return len(self.q)
+
+    def subset(self, keep: np.ndarray) -> RankedGrasps:
+        """The grasps where `keep` ((N,) bool) is True, in the same order."""
+        return RankedGrasps(
+            centers_px=self.centers_px[keep],
+            angles=self.angles[keep],
+            widths_px=self.widths_px[keep],
+            depths=self.depths[keep],
+            q=self.q[keep],
+            crops=self.crops[keep],
+        )
 
     def top(self, k: int) -> list[PlannedGrasp]:
         return [
@@ -296,13 +322,16 @@ class PropGQCNNPlanner:
         *,
         num_candidates: int | None = None,
         seed: int | None = None,
+        target: GraspTarget | None = None,
     ) -> list[PlannedGrasp]:
         """Up to top_k grasps, best first. num_candidates: proposals ranked (default
         `config.num_candidates`, or the CEM seed count when CEM is on); seed: overrides
-        `config.seed`."""
+        `config.seed`; target: grasps on that object only (module docstring)."""
         if int(top_k) != top_k or top_k < 1:
             raise PlanningError(f"top_k must be a positive integer, got {top_k}")
-        ranked = self.rank(depth_m, intrinsics, num_candidates=num_candidates, seed=seed)
+        ranked = self.rank(
+            depth_m, intrinsics, num_candidates=num_candidates, seed=seed, target=target
+        )
         return ranked.top(int(top_k))
 
     def rank(
@@ -312,8 +341,10 @@ class PropGQCNNPlanner:
         *,
         num_candidates: int | None = None,
         seed: int | None = None,
+        target: GraspTarget | None = None,
     ) -> RankedGrasps:
-        """Every grasp judged (proposals, and CEM samples when on), best first."""
+        """Every grasp judged (proposals, and CEM samples when on), best first; with `target`
+        only grasps on it whose fingers clear the other objects (PlanningError: none)."""
         cem = self.config.cem
         if num_candidates is None:
             num_candidates = cem.num_seed_samples if cem else self.config.num_candidates
@@ -321,14 +352,43 @@ class PropGQCNNPlanner:
             raise PlanningError(f"num_candidates must be a positive integer, got {num_candidates}")
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
         depth = validate_depth(depth_m, intrinsics)
-        view, window = extract_view(depth, self.input_config)
+        if target is not None and target.shape != depth.shape:
+            raise PlanningError(
+                f"the target is {target.shape[1]}x{target.shape[0]} pixels, the depth image "
+                f"{depth.shape[1]}x{depth.shape[0]}"
+            )
+        window = None
+        if target is not None:
+            window = ViewWindow.centered(depth.shape, self.input_config, target.center_px())
+        view, window = extract_view(depth, self.input_config, window)
         view_tensor = torch.from_numpy(view)[None, None]  # (1, 1, D, D)
         roi = self.search_window(window, depth.shape)
-        candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
+        if target is None:
+            candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
+            candidates = _keep_clear(depth, intrinsics, self.config.gripper, candidates)
+            ranked = self.score(view_tensor, window, candidates)
+            if cem is None:
+                return ranked
+            ranked = self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+            clear = clear_of_other_objects(
+                depth, intrinsics, ranked.centers_px, ranked.angles, ranked.widths_px,
+                ranked.depths, self.config.gripper,
+            )  # fmt: skip
+            return ranked.subset(clear)
+        on_target = _TargetFilter(target, depth, intrinsics, self.config.gripper)
+        roi = _intersect(roi, target.bounds(TARGET_MARGIN_PX))
+        edges = cv2.dilate(
+            target.region.astype(np.uint8),
+            np.ones((2 * TARGET_EDGE_GROWTH_PX + 1,) * 2, dtype=np.uint8),
+        ).astype(bool)
+        candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi, edges)
+        candidates = on_target.keep(candidates)
         ranked = self.score(view_tensor, window, candidates)
-        if cem is None:
-            return ranked
-        return self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+        if cem is not None:
+            ranked = self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
+            ranked = ranked.subset(on_target.accepts(ranked.centers_px, ranked.angles,
+                                                     ranked.widths_px, ranked.depths))  # fmt: skip
+        return ranked
 
     @staticmethod
     def search_window(window: ViewWindow, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -347,14 +407,17 @@ class PropGQCNNPlanner:
         count: int,
         rng: np.random.Generator,
         roi: tuple[int, int, int, int],
+        edge_mask: np.ndarray | None = None,
     ) -> ImageGraspCandidates:
-        """Antipodal proposals in the view window; PlanningError says why there are none."""
+        """Antipodal proposals in the view window (contacts on `edge_mask` when given);
+        PlanningError says why there are none."""
         u_min, v_min, u_max, v_max = roi
         region = depth[v_min:v_max, u_min:u_max]
         relief = float(np.median(region) - region.min())
         candidates, report = sample_antipodal_depth_with_report(
-            depth, intrinsics, self.config.gripper, count, rng, self.config.antipodal, roi=roi
-        )
+            depth, intrinsics, self.config.gripper, count, rng, self.config.antipodal, roi=roi,
+            edge_mask=edge_mask,
+        )  # fmt: skip
         if len(candidates) == 0:
             raise PlanningError(self._no_candidates_message(report, relief))
         return candidates
@@ -455,6 +518,96 @@ class PropGQCNNPlanner:
             latest = self.score(view, window, candidates)
             evaluated.append(latest)
         return _concatenate(evaluated)
+
+
+def _keep_clear(
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig,
+    candidates: ImageGraspCandidates,
+) -> ImageGraspCandidates:
+    """The candidates whose fingers clear the objects beside the one under their centre
+    (`target.clear_of_other_objects`); PlanningError when none does."""
+    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+    keep = clear_of_other_objects(
+        depth, intrinsics, centers, candidates.angles, candidates.widths_px, candidates.depths,
+        gripper,
+    )  # fmt: skip
+    if keep.all():
+        return candidates
+    if not keep.any():
+        raise PlanningError(
+            f"every one of the {len(centers)} antipodal candidates puts a finger on an object "
+            "beside the one it grasps"
+        )
+    return ImageGraspCandidates(
+        centers_px=centers[keep],
+        angles=np.asarray(candidates.angles)[keep],
+        widths_px=np.asarray(candidates.widths_px)[keep],
+        depths=np.asarray(candidates.depths)[keep],
+        contacts_px=np.asarray(candidates.contacts_px)[keep],
+    )
+
+
+def _intersect(
+    first: tuple[int, int, int, int], second: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    """The overlap of two (u_min, v_min, u_max, v_max) windows; PlanningError when it has
+    less than 3x3 pixels (the sampler's smallest window)."""
+    u_min, v_min = max(first[0], second[0]), max(first[1], second[1])
+    u_max, v_max = min(first[2], second[2]), min(first[3], second[3])
+    if u_max - u_min < 3 or v_max - v_min < 3:
+        raise PlanningError(
+            f"the target (pixels {second}) lies outside the view window {first} of the planner"
+        )
+    return u_min, v_min, u_max, v_max
+
+
+class _TargetFilter:
+    """Which grasps a target allows: centre pixel on it, fingers clear of the other objects."""
+
+    def __init__(
+        self,
+        target: GraspTarget,
+        depth: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        gripper: GripperConfig,
+    ) -> None:
+        self.target = target
+        self.depth = depth
+        self.gripper = gripper
+        self.focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+        self.obstacles = target.obstacles(depth, intrinsics)
+
+    def accepts(
+        self, centers: np.ndarray, angles: np.ndarray, widths: np.ndarray, depths: np.ndarray
+    ) -> np.ndarray:
+        """(N,) bool for N grasps (centres (N, 2) px, angles, openings px, depths m)."""
+        if len(centers) == 0:
+            return np.zeros(0, dtype=bool)
+        clear = finger_clearance(
+            self.depth, self.obstacles, centers, angles, widths, depths, self.gripper, self.focal
+        )
+        return clear & self.target.contains(centers)
+
+    def keep(self, candidates: ImageGraspCandidates) -> ImageGraspCandidates:
+        """The candidates it accepts; PlanningError saying why when none is left."""
+        centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+        on_target = self.target.contains(centers)
+        keep = self.accepts(centers, candidates.angles, candidates.widths_px, candidates.depths)
+        if not keep.any():
+            raise PlanningError(
+                f"no grasp on the target clears the other objects: of {len(centers)} antipodal "
+                f"candidates on its edges, {int((~on_target).sum())} have their centre off the "
+                f"target and {int((on_target & ~keep).sum())} put a finger on another object"
+            )
+        return ImageGraspCandidates(
+            centers_px=centers[keep],
+            angles=np.asarray(candidates.angles)[keep],
+            widths_px=np.asarray(candidates.widths_px)[keep],
+            depths=np.asarray(candidates.depths)[keep],
+            contacts_px=np.asarray(candidates.contacts_px)[keep],
+        )
 
 
 def _grasp_features(grasps: RankedGrasps, count: int) -> np.ndarray:

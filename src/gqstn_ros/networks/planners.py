@@ -14,6 +14,21 @@ through `GraspEvaluator` (one resampling); the best-rated one is returned. That 
 graph's own: GQ-STN's graph judges the crop its cascade resampled three times.
 
 A one-shot network predicts one grasp per frame: `plan` returns that grasp for any top_k >= 1.
+
+With a target (`grasping.target.GraspTarget`) the view window is centred on the target and the
+network's grasps are masked to it: among the candidates (one per symmetric view) centred on the
+target whose fingers clear the other objects (`target.finger_clearance`), the grasp is chosen
+as without a target. When there is none, each candidate is moved to the nearest target pixel
+(when off it), keeping its angle and opening and its depth below the surface (held to
+TARGET_DEPTH_OFFSET_M, fingertips above the table); TARGET_ANGLES more grasps at the target's
+central pixel, with the identity view's opening and depth below the surface (the first valid
+view's), join them. All are judged by GQ-CNN on the target's view (`GraspEvaluator`); those
+whose fingers land on another object are dropped, and the best-rated remaining one is returned.
+
+Without a target, a grasp whose fingers land on an object other than the one under its centre
+(`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
+that object as the target.
+
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
 """
 
@@ -31,6 +46,14 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
+from gqstn_ros.grasping.antipodal import AntipodalConfig
+from gqstn_ros.grasping.target import (
+    FINGERTIP_BELOW_CENTER_M,
+    GraspTarget,
+    clear_of_other_objects,
+    finger_clearance,
+    object_at,
+)
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.export import (
@@ -68,6 +91,17 @@ MAX_WINDOW_OVERHANG = 2.0
 DEPTH_RANGE_SLACK = 1.5
 Backend = Literal["torch", "onnxruntime"]
 ONNX_AGREEMENT_TOLERANCE = 1e-3  # max abs difference accepted for a shipped models/<name>.onnx
+# With a target: grasps at the target's central pixel, at this many jaw angles over a half turn,
+# join the network's own (moved onto the target) before GQ-CNN chooses.
+TARGET_ANGLES = 8
+# A grasp moved onto the target keeps the network's depth below the surface, held to this range
+# (metres; the antipodal sampler's depth offsets), and no deeper than the table about the target
+# (the deepest pixel of its bounding box grown by TARGET_FLOOR_MARGIN_PX) allows the fingertips.
+TARGET_DEPTH_OFFSET_M = (
+    AntipodalConfig().depth_offset_min,
+    AntipodalConfig().depth_offset_max,
+)
+TARGET_FLOOR_MARGIN_PX = 10
 
 _log = logging.getLogger(__name__)
 
@@ -187,8 +221,20 @@ class NetworkPlanner:
         if top_k < 1:
             raise PlanningError(f"top_k must be >= 1, got {top_k}")
 
-    def _window(self, depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> ViewWindow:
-        window = view_window(depth_m, intrinsics.fx, intrinsics.fy, self.input_config)
+    def _window(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        target: GraspTarget | None = None,
+    ) -> ViewWindow:
+        """The view window: centred on the frame, or on `target` when one is given."""
+        if target is not None and target.shape != depth_m.shape:
+            raise PlanningError(
+                f"the target is {target.shape[1]}x{target.shape[0]} pixels, the depth image "
+                f"{depth_m.shape[1]}x{depth_m.shape[0]}"
+            )
+        center = target.center_px() if target is not None else None
+        window = view_window(depth_m, intrinsics.fx, intrinsics.fy, self.input_config, center)
         if window.side_px > MAX_WINDOW_OVERHANG * min(depth_m.shape):
             raise PlanningError(
                 f"the {self.input_config.view_size_m:.3f} m view at the frame's working depth "
@@ -199,12 +245,20 @@ class NetworkPlanner:
         return window
 
     def plan(
-        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        top_k: int = 1,
+        *,
+        target: GraspTarget | None = None,
     ) -> list[PlannedGrasp]:
-        """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list."""
+        """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list;
+        with `target`, a grasp centred on it whose fingers clear the other objects
+        (PlanningError when there is none)."""
         self._validate(depth_m, intrinsics, top_k)
         self._check_depth_range(depth_m)
-        view, window = extract_view(depth_m, self.input_config, self._window(depth_m, intrinsics))
+        window = self._window(depth_m, intrinsics, target)
+        view, window = extract_view(depth_m, self.input_config, window)
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
         views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])
         out = self.backend.infer(views[:, None])  # (K, 1, D, D): one pass for all K views
@@ -224,6 +278,23 @@ class NetworkPlanner:
         max_scales = CROP_TO_WIDTH * stroke_px / window.side_px
         narrowed = scales > max_scales
         scales = np.minimum(scales, max_scales)
+        allowed = valid  # the candidates that may be returned
+        if target is not None:
+            candidates = STNParameters(xs, ys, thetas, scales)
+            frame_centers, _, frame_widths = stn_to_grasps(candidates, window)
+            obstacles = target.obstacles(depth_m, intrinsics)
+            focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+            clear = finger_clearance(
+                depth_m, obstacles, frame_centers, thetas, frame_widths, safe_depths,
+                self.gripper, focal,
+            )  # fmt: skip
+            allowed = valid & target.contains(frame_centers) & clear
+            if not allowed.any():  # no grasp of the network's own on the target: mask them
+                moved = self._plan_on_target(
+                    depth_m, intrinsics, view, window, candidates, depths, valid, target,
+                    obstacles,
+                )  # fmt: skip
+                return [moved]
         if len(symmetries) == 1 and not narrowed[0] and not self.judged_by_evaluator:
             q_values, thumbnails = out["q"].astype(np.float64), out["crop"][:, 0]
         else:  # every candidate judged by GQ-CNN on the original view, as it is returned
@@ -232,7 +303,7 @@ class NetworkPlanner:
                 view[None, None], params, safe_depths.astype(np.float32)
             )
             q_values, thumbnails = q.astype(np.float64), crops[:, 0]
-        q_values = np.where(valid, q_values, -np.inf)
+        q_values = np.where(allowed, q_values, -np.inf)
         best = int(np.argmax(q_values))
         centers, _, widths = stn_to_grasps(
             STNParameters(
@@ -243,17 +314,126 @@ class NetworkPlanner:
             ),
             window,
         )
-        return [
-            PlannedGrasp(
-                center_px=(float(centers[0, 0]), float(centers[0, 1])),
-                angle=float(wrap_angle(thetas[best])),
-                width_px=float(widths[0]),
-                depth=float(depths[best]),
-                q_value=float(q_values[best]),
-                thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
-                planner=self.name,
+        grasp = PlannedGrasp(
+            center_px=(float(centers[0, 0]), float(centers[0, 1])),
+            angle=float(wrap_angle(thetas[best])),
+            width_px=float(widths[0]),
+            depth=float(depths[best]),
+            q_value=float(q_values[best]),
+            thumbnail=np.ascontiguousarray(thumbnails[best], dtype=np.float32),
+            planner=self.name,
+        )
+        if target is not None:  # on the target and clear of the others already
+            return [grasp]
+        return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
+
+    def _clear_of_neighbours(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
+    ) -> PlannedGrasp:
+        """`grasp` when its fingers clear the objects beside the one under its centre
+        (`target.clear_of_other_objects`); else the best grasp planned with that object as the
+        target, or PlanningError when it has none."""
+        clear = clear_of_other_objects(
+            depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper,
+        )  # fmt: skip
+        if clear[0]:
+            return grasp
+        under = object_at(depth_m, intrinsics, grasp.center_px)
+        if under is None:  # not judged by clear_of_other_objects: cannot happen
+            return grasp
+        try:
+            return self.plan(depth_m, intrinsics, top_k, target=under)[0]
+        except PlanningError as error:
+            raise PlanningError(
+                f"{self.name}'s grasp puts a finger on an object beside the one it grasps, and "
+                f"replanning on that object failed: {error}"
+            ) from error
+
+    def _plan_on_target(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        view: np.ndarray,
+        window: ViewWindow,
+        predicted: STNParameters,
+        depths: np.ndarray,
+        valid: np.ndarray,
+        target: GraspTarget,
+        obstacles: np.ndarray,
+    ) -> PlannedGrasp:
+        """The best grasp on `target` (module docstring): the network's K candidates
+        (`predicted`, with their gripper depths; `valid`: depth usable) moved onto the target,
+        and TARGET_ANGLES grasps at its central pixel, judged on `view` and kept when their
+        fingers clear the other objects (`obstacles`, (H, W) bool)."""
+        if not valid.any():
+            raise PlanningError(f"{self.name} predicted no valid gripper depth on the target")
+        centers, _, widths = stn_to_grasps(predicted, window)
+        height, width = depth_m.shape
+
+        def surface(points: np.ndarray) -> np.ndarray:  # depth under each (u, v) point
+            u = np.clip(np.floor(points[:, 0] + 0.5), 0, width - 1).astype(np.int64)
+            v = np.clip(np.floor(points[:, 1] + 0.5), 0, height - 1).astype(np.int64)
+            return depth_m[v, u].astype(np.float64)
+
+        keep = np.flatnonzero(valid)
+        centers, thetas = centers[keep], predicted.theta[keep]
+        widths, depths = widths[keep], depths[keep]
+        # How deep below the surface the network grasps, kept when a grasp is moved; a grasp
+        # predicted off the target (e.g. on the table beside it) says little about the
+        # target's depth, so the offset is held to the depth sampler's range.
+        below_surface = np.clip(
+            depths - surface(centers), TARGET_DEPTH_OFFSET_M[0], TARGET_DEPTH_OFFSET_M[1]
+        )
+        on_target = target.contains(centers)
+        moved = centers.copy()
+        if not on_target.all():
+            moved[~on_target] = target.nearest_pixels(centers[~on_target])
+        # The central pixel (the target pixel nearest the middle of its bounding box), at
+        # TARGET_ANGLES angles over a half turn, with the opening and depth below the surface
+        # of the first valid candidate (the view as it is, the identity, unless its depth is
+        # invalid).
+        middle = target.nearest_pixels(np.array([target.center_px()]))
+        extra_angles = np.pi * np.arange(TARGET_ANGLES) / TARGET_ANGLES - np.pi / 2 + 1e-6
+        all_centers = np.concatenate([moved, np.repeat(middle, TARGET_ANGLES, axis=0)])
+        all_thetas = np.concatenate([thetas, extra_angles])
+        all_widths = np.concatenate([widths, np.full(TARGET_ANGLES, widths[0])])
+        offsets = np.concatenate([below_surface, np.full(TARGET_ANGLES, below_surface[0])])
+        # The fingertips stay above the deepest point about the target (the table there).
+        u_min, v_min, u_max, v_max = target.bounds(TARGET_FLOOR_MARGIN_PX)
+        floor = float(depth_m[v_min:v_max, u_min:u_max].max()) - FINGERTIP_BELOW_CENTER_M
+        all_depths = np.maximum(np.minimum(surface(all_centers) + offsets, floor), 1e-3)
+        unmoved = np.flatnonzero(on_target)  # the network's own grasps on the target: as is
+        all_depths[unmoved] = depths[unmoved]
+        # Openings within the stroke at each depth.
+        stroke_px = self.gripper.stroke_in_pixels(all_depths, intrinsics.fx)
+        all_widths = np.minimum(all_widths, stroke_px)
+        params = grasps_to_stn(all_centers, all_thetas, all_widths, window).as_array()
+        q, crops = self.backend.evaluate(
+            view[None, None], params.astype(np.float32), all_depths.astype(np.float32)
+        )
+        q = np.asarray(q, dtype=np.float64).reshape(-1)
+        focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+        clear = finger_clearance(
+            depth_m, obstacles, all_centers, all_thetas, all_widths, all_depths,
+            self.gripper, focal,
+        )  # fmt: skip
+        usable = clear & target.contains(all_centers)
+        if not usable.any():
+            raise PlanningError(
+                f"no grasp on the target clears the other objects: all {len(q)} grasps "
+                f"{self.name} tried on it put a finger on another object"
             )
-        ]
+        best = int(np.argmax(np.where(usable, q, -np.inf)))
+        return PlannedGrasp(
+            center_px=(float(all_centers[best, 0]), float(all_centers[best, 1])),
+            angle=float(wrap_angle(all_thetas[best])),
+            width_px=float(all_widths[best]),
+            depth=float(all_depths[best]),
+            q_value=float(q[best]),
+            thumbnail=np.ascontiguousarray(crops[best, 0], dtype=np.float32),
+            planner=self.name,
+        )
 
     def judge(
         self,
@@ -263,12 +443,16 @@ class NetworkPlanner:
         angles: np.ndarray,
         widths_px: np.ndarray,
         depths: np.ndarray,
+        *,
+        target: GraspTarget | None = None,
     ) -> np.ndarray:
         """(N,) q of N frame grasps (centres (N, 2) px, angles (N,) rad, openings (N,) px,
         gripper depths (N,) m) by the GQ-CNN this planner judges its own grasps with, on the
-        view it plans on: grasps of any planner compared on one scale."""
+        view it plans on (centred on `target` when given): grasps of any planner compared on
+        one scale."""
         self._validate(depth_m, intrinsics, 1)
-        view, window = extract_view(depth_m, self.input_config, self._window(depth_m, intrinsics))
+        window = self._window(depth_m, intrinsics, target)
+        view, window = extract_view(depth_m, self.input_config, window)
         params = grasps_to_stn(np.asarray(centers_px), angles, widths_px, window).as_array()
         q, _ = self.backend.evaluate(
             view[None, None], params, np.asarray(depths, dtype=np.float32).reshape(-1)

@@ -11,10 +11,12 @@ Requests (`gqstn_ros.nodes.request_flow`): taken in a reentrant callback group f
 queue, checked against the limits of `gqstn_ros.nodes.request_limits` (image size,
 camera_info, `num_candidates` at most `max_num_candidates`, `top_k` at most 100) before any
 work, refused at once with a "busy:" message beyond `max_requests_in_flight`, and planned one
-at a time on a planning thread. The node holds a publisher on `/plan_grasp/alive` with
-automatic liveliness, so that its callers notice within a second when it dies. On SIGINT the
-requests in flight are answered ("shutting down") and the process ends without waiting for a
-planner call in progress.
+at a time on a planning thread. A request naming a target (`target_mask`, `target_roi`, as in
+DetectGrasp) gets grasps on that object only: candidates are sampled on it, and a target not
+visible in the request image is refused ("target not visible: ..."). The node holds a
+publisher on `/plan_grasp/alive` with automatic liveliness, so that its callers notice within
+a second when it dies. On SIGINT the requests in flight are answered ("shutting down") and the
+process ends without waiting for a planner call in progress.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_msgs.msg import Empty
 
-from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics
-from gqstn_ros.depth_processing import InpaintConfig
+from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics, depth_to_metres
+from gqstn_ros.depth_processing import InpaintConfig, invalid_mask
 from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
@@ -67,6 +69,9 @@ from gqstn_ros.nodes.request_limits import (
     check_count,
     check_depth_image,
     check_object_above_table,
+    check_target_fields,
+    check_target_visible,
+    target_from_request,
 )
 from gqstn_ros.planner_registry import (
     BACKENDS,
@@ -229,6 +234,9 @@ class FallbackNode(Node):
             check_depth_image(request.depth, self.image_limits)
         if request.camera_info.width or request.camera_info.height:
             check_camera_info(request.camera_info)
+        depth = request.depth
+        size = (int(depth.width), int(depth.height)) if depth.width else None
+        check_target_fields(request.target_mask, request.target_roi, size)
 
     def begin_shutdown(self) -> None:
         """The process is stopping (`gqstn_ros.nodes.shutdown`): answer every request now."""
@@ -286,6 +294,19 @@ class FallbackNode(Node):
                 f"({self.parameters['num_candidates']}); num_candidates must be 0"
             )
         check_object_above_table(frame.depth_m, frame.intrinsics, scene_check(self.parameters))
+        target = target_from_request(
+            request.target_mask, request.target_roi, (request.depth.width, request.depth.height)
+        )
+        if target is not None:
+            try:  # the table plane fitted once: the visibility check and the planner share it
+                target = target.with_heights(frame.depth_m, frame.intrinsics)
+            except PlanningError as error:
+                raise ValueError(f"target not visible: {error}") from error
+            valid = ~invalid_mask(depth_to_metres(request.depth))  # measured, before inpainting
+            check_target_visible(
+                target, frame.depth_m, frame.intrinsics, scene_check(self.parameters), valid
+            )
+            options["target"] = target
         try:
             planned = self.planner.plan(frame.depth_m, frame.intrinsics, top_k, **options)
         except PlanningError as error:

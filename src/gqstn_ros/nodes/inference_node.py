@@ -25,8 +25,11 @@ waits, and a request that needs no fallback never waits behind one that does. At
 with the note "fallback busy"). The fallback node's liveliness (`/plan_grasp/alive`) tells
 at once when it died: the calls waiting on it are answered then, and later requests do not
 call it until it is back. Every failure a caller can cause is answered with success false and
-a message naming it; the node keeps serving. On SIGINT the requests in flight are answered
-("shutting down") before the node stops.
+a message naming it; the node keeps serving. A request may name its target object
+(`target_mask`, `target_roi`): the fields are checked with the other limits, the target must be
+visible in the frame ("target not visible: ..."), and every planner, the fallback included,
+answers with a grasp on it (`gqstn_ros.grasping.target`). On SIGINT the requests in flight
+are answered ("shutting down") before the node stops.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from rclpy.logging import LoggingSeverity
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 from std_msgs.msg import Empty, Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
@@ -55,11 +58,13 @@ from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
 from gqstn_ros.depth_image import (
     DepthImageError,
     camera_info_to_intrinsics,
+    depth_to_metres,
     intrinsics_to_camera_info,
     metres_to_image,
 )
-from gqstn_ros.depth_processing import InpaintConfig
+from gqstn_ros.depth_processing import InpaintConfig, invalid_mask
 from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
+from gqstn_ros.grasping.target import GraspTarget
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import (
     INPAINTED_INFO_TOPIC,
@@ -108,6 +113,9 @@ from gqstn_ros.nodes.request_limits import (
     check_depth_image,
     check_object_above_table,
     check_planner_name,
+    check_target_fields,
+    check_target_visible,
+    target_from_request,
 )
 from gqstn_ros.nodes.transforms import (
     HAND_EYE_PARAMETERS,
@@ -347,6 +355,16 @@ class DetectionFrame:
     header: Header
 
 
+@dataclass(frozen=True)
+class RequestTarget:
+    """The object a request names: as pixels of its frame, and the request's own fields (sent
+    on to the fallback with that frame)."""
+
+    target: GraspTarget
+    mask: Image
+    roi: RegionOfInterest
+
+
 class InferenceNode(Node):
     """Grasp detection service and publications (see the module docstring)."""
 
@@ -506,11 +524,12 @@ class InferenceNode(Node):
                 frame = await self.worker.submit(
                     lambda: self.request_detection_frame(request.depth, request.camera_info)
                 )
+            target = await self.worker.submit(lambda: self.request_target(request, frame))
             forwarded = self.forwards(planner)
             if forwarded:
-                grasp = await self.plan_through_fallback_node(frame, started)
+                grasp = await self.plan_through_fallback_node(frame, started, target)
             else:
-                grasp = await self.worker.submit(lambda: self.plan(frame, planner, started))
+                grasp = await self.worker.submit(lambda: self.plan(frame, planner, started, target))
         except RequestRefusedError as error:
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
             response.success = False
@@ -521,10 +540,10 @@ class InferenceNode(Node):
             self.parameters["allow_fallback"] and not request.disable_fallback and not forwarded
         )
         if not grasp.robust and fallback_allowed:
-            fallback_grasp, note = await self.call_fallback(frame)
+            fallback_grasp, note = await self.call_fallback(frame, target)
             if fallback_grasp is not None:
                 judged_q = await self.worker.submit(
-                    lambda: self.judged_quality(planner, frame, fallback_grasp)
+                    lambda: self.judged_quality(planner, frame, fallback_grasp, target)
                 )
                 if judged_q is None or judged_q > grasp.q_value:
                     fallback_grasp.planning_time = float(time.perf_counter() - started)
@@ -600,6 +619,33 @@ class InferenceNode(Node):
             )
         return self.prepare(received.image, info)
 
+    def request_target(
+        self, request: DetectGrasp.Request, frame: DetectionFrame
+    ) -> RequestTarget | None:
+        """The request's target in `frame` (None: any object); RequestRefusedError when a
+        target field does not fit the frame or the target is not visible in it (its pixels
+        measured in the request image, else in the inpainted latest frame)."""
+        height, width = frame.depth_m.shape
+        try:
+            target = target_from_request(request.target_mask, request.target_roi, (width, height))
+            if target is None:
+                return None
+            # The table plane fitted once: the visibility check and the planner share it.
+            target = target.with_heights(frame.depth_m, frame.intrinsics)
+            valid = None
+            if request.depth.width:  # the pixels the camera measured, before inpainting
+                valid = ~invalid_mask(depth_to_metres(request.depth))
+                if valid.shape != target.shape:  # the frame was resized: no pixel map
+                    valid = None
+            check_target_visible(
+                target, frame.depth_m, frame.intrinsics, scene_check(self.parameters), valid
+            )
+        except PlanningError as error:  # no table plane in the frame
+            raise RequestRefusedError(f"target not visible: {error}") from error
+        except (RequestLimitError, DepthImageError) as error:
+            raise RequestRefusedError(str(error)) from error
+        return RequestTarget(target, request.target_mask, request.target_roi)
+
     def request_detection_frame(self, image: Image, info: CameraInfo) -> DetectionFrame:
         if info.width == 0 and info.height == 0:
             info = self.camera_info_for_size(image.width, image.height)
@@ -635,8 +681,15 @@ class InferenceNode(Node):
             raise RequestRefusedError(f"bad depth request: {error}") from error
         return DetectionFrame(prepared.depth_m, prepared.intrinsics, image.header)
 
-    def plan(self, frame: DetectionFrame, planner_name: str, started: float) -> Grasp:
-        """The best grasp of `planner_name` within the gripper stroke, as a Grasp message."""
+    def plan(
+        self,
+        frame: DetectionFrame,
+        planner_name: str,
+        started: float,
+        target: RequestTarget | None = None,
+    ) -> Grasp:
+        """The best grasp of `planner_name` within the gripper stroke (on `target` when
+        given), as a Grasp message."""
         planner = self.planners.get(planner_name)
         if planner is None:
             if planner_name not in PLANNER_NAMES:
@@ -652,7 +705,10 @@ class InferenceNode(Node):
         except RequestLimitError as error:
             raise RequestRefusedError(str(error)) from error
         try:
-            planned = planner.plan(frame.depth_m, frame.intrinsics, self.parameters["top_k"])
+            options = {"target": target.target} if target is not None else {}
+            planned = planner.plan(
+                frame.depth_m, frame.intrinsics, self.parameters["top_k"], **options
+            )
         except PlanningError as error:
             raise RequestRefusedError(f"{planner_name} found no grasp: {error}") from error
         except Exception as error:  # a planner bug must not take the service down
@@ -674,13 +730,18 @@ class InferenceNode(Node):
         )
 
     def judged_quality(
-        self, planner_name: str, frame: DetectionFrame, grasp: Grasp
+        self,
+        planner_name: str,
+        frame: DetectionFrame,
+        grasp: Grasp,
+        target: RequestTarget | None = None,
     ) -> float | None:
         """q of another planner's `grasp` by the GQ-CNN that judged `planner_name`'s grasp, on
         the same view (None when that planner has no judge or cannot judge this grasp)."""
         judge = getattr(self.planners.get(planner_name), "judge", None)
         if judge is None:
             return None
+        options = {"target": target.target} if target is not None else {}
         try:
             q = judge(
                 frame.depth_m,
@@ -689,14 +750,18 @@ class InferenceNode(Node):
                 np.array([grasp.angle]),
                 np.array([grasp.width_px]),
                 np.array([grasp.depth]),
+                **options,
             )
         except (PlanningError, ValueError) as error:  # cannot compare: keep the fallback's
             self.get_logger().warning(f"fallback grasp not judged by {planner_name}: {error}")
             return None
         return self.calibrated_q(planner_name, float(q[0]))
 
-    async def call_fallback(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
-        """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, or None and why not."""
+    async def call_fallback(
+        self, frame: DetectionFrame, target: RequestTarget | None = None
+    ) -> tuple[Grasp | None, str]:
+        """The best Prop+GQ-CNN grasp on `frame` (on `target` when given) from /plan_grasp,
+        or None and why not."""
         if self.fallback_dead is not None:
             return None, self.fallback_dead
         if not self.fallback_client.service_is_ready():
@@ -704,11 +769,13 @@ class InferenceNode(Node):
         if not self.fallback_gate.try_enter():
             return None, f"fallback {self.fallback_gate.busy_message(FALLBACK_SERVICE)}"
         try:
-            return await self.call_fallback_admitted(frame)
+            return await self.call_fallback_admitted(frame, target)
         finally:
             self.fallback_gate.leave()
 
-    async def call_fallback_admitted(self, frame: DetectionFrame) -> tuple[Grasp | None, str]:
+    async def call_fallback_admitted(
+        self, frame: DetectionFrame, target: RequestTarget | None = None
+    ) -> tuple[Grasp | None, str]:
         """call_fallback once admitted by the fallback gate."""
         request = PlanGrasp.Request(
             depth=metres_to_image(frame.depth_m, header=frame.header),
@@ -716,6 +783,9 @@ class InferenceNode(Node):
             num_candidates=0,
             top_k=1,
         )
+        if target is not None:  # the frame sent is the one the target's fields describe
+            request.target_mask = target.mask
+            request.target_roi = target.roi
         timeout_s = self.parameters["fallback_timeout_s"]
         future = self.fallback_client.call_async(request)
         self.fallback_calls[future] = ""  # the reason, when cancelled before its timeout
@@ -780,6 +850,9 @@ class InferenceNode(Node):
         """RequestLimitError for a request field outside its limits (before any work)."""
         check_planner_name(request.planner)
         depth, info = request.depth, request.camera_info
+        # Sizes are checked against a request image here, against the latest frame once taken.
+        size = (int(depth.width), int(depth.height)) if depth.width else None
+        check_target_fields(request.target_mask, request.target_roi, size)
         if depth.width == 0:
             if depth.height or len(depth.data) or depth.encoding or depth.step:
                 raise RequestLimitError(
@@ -832,10 +905,12 @@ class InferenceNode(Node):
         """True when `planner_name` is not loaded here and the fallback node serves it."""
         return planner_name == PROP_PLANNER and planner_name not in self.planners
 
-    async def plan_through_fallback_node(self, frame: DetectionFrame, started: float) -> Grasp:
-        """The best Prop+GQ-CNN grasp on `frame` from /plan_grasp, judged by this node's
-        q_threshold; RequestRefusedError says why there is none."""
-        grasp, note = await self.call_fallback(frame)
+    async def plan_through_fallback_node(
+        self, frame: DetectionFrame, started: float, target: RequestTarget | None = None
+    ) -> Grasp:
+        """The best Prop+GQ-CNN grasp on `frame` (on `target` when given) from /plan_grasp,
+        judged by this node's q_threshold; RequestRefusedError says why there is none."""
+        grasp, note = await self.call_fallback(frame, target)
         if grasp is None:
             raise RequestRefusedError(
                 f"planner {PROP_PLANNER} is served by the fallback node: {note}"

@@ -24,6 +24,11 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_processing import invalid_mask
 from gqstn_ros.detection import PlanningError
 from gqstn_ros.grasping.baselines import ObjectBlobConfig, find_object_blob
+from gqstn_ros.grasping.target import (
+    MIN_VISIBLE_TARGET_PIXELS,
+    GraspTarget,
+    target_visibility,
+)
 
 MAX_IMAGE_SIDE_PX = 8192  # width and height of any image, pixels
 DEFAULT_MAX_IMAGE_PIXELS = 2048 * 2048  # width x height of a depth image (parameter default)
@@ -37,6 +42,7 @@ FIELD_OF_VIEW_DEG = (1.0, 170.0)  # plausible horizontal and vertical field of v
 MAX_OUT_OF_RANGE_RATIO = 0.05
 # The scene check looks at the frame at 1/SCENE_CHECK_STRIDE of its resolution.
 SCENE_CHECK_STRIDE = 4
+TARGET_MASK_ENCODINGS = ("mono8", "8UC1")  # target_mask: one byte a pixel, nonzero = target
 
 
 class RequestLimitError(ValueError):
@@ -230,4 +236,124 @@ def check_object_above_table(
         raise RequestLimitError(
             f"no object above the table: {requirement}; the largest region above it covers "
             f"{area_cm2:.2g} cm2"
+        )
+
+
+def _mask_given(mask: Any) -> bool:
+    """A target_mask with a size or data (an empty one has neither; its encoding is ignored)."""
+    return bool(mask.width or mask.height or len(mask.data))
+
+
+def target_given(mask: Any, roi: Any) -> bool:
+    """True when a request names a target: a target_mask with any size or data, or a
+    target_roi with any offset or size set (all empty = any object)."""
+    mask_given = _mask_given(mask)
+    roi_given = bool(roi.x_offset or roi.y_offset or roi.width or roi.height)
+    return mask_given or roi_given
+
+
+def check_target_fields(mask: Any, roi: Any, size: tuple[int, int] | None) -> None:
+    """Refuse a target_mask (sensor_msgs/Image) or target_roi (sensor_msgs/RegionOfInterest)
+    outside its limits (DetectGrasp.srv): encoding, step, data length, an all-zero mask, a ROI
+    of zero size; and, when `size` ((width, height) of the depth used) is known, a mask of
+    another size or a ROI reaching outside it. Cheap: run before any work."""
+    mask_given = _mask_given(mask)
+    if mask_given:
+        width, height = int(mask.width), int(mask.height)
+        if width == 0 or height == 0:
+            raise RequestLimitError(
+                f"target_mask has zero size ({width}x{height}) but is not empty (encoding "
+                f"{mask.encoding!r}, {len(mask.data)} bytes): send an empty image for no mask"
+            )
+        if mask.encoding not in TARGET_MASK_ENCODINGS:
+            raise RequestLimitError(
+                f"target_mask has encoding {mask.encoding!r}: expected one of "
+                f"{', '.join(TARGET_MASK_ENCODINGS)}"
+            )
+        if size is not None and (width, height) != size:
+            raise RequestLimitError(
+                f"target_mask is {width}x{height}, the depth used is {size[0]}x{size[1]}: "
+                "the mask must have the depth's size"
+            )
+        if width > MAX_IMAGE_SIDE_PX or height > MAX_IMAGE_SIDE_PX:
+            raise RequestLimitError(
+                f"target_mask is {width}x{height}: each side must be at most "
+                f"{MAX_IMAGE_SIDE_PX} pixels"
+            )
+        if int(mask.step) < width:
+            raise RequestLimitError(
+                f"target_mask step {mask.step} is less than its width {width} (one byte a pixel)"
+            )
+        if len(mask.data) != int(mask.step) * height:
+            raise RequestLimitError(
+                f"target_mask has {len(mask.data)} bytes of data, expected step x height = "
+                f"{int(mask.step) * height}"
+            )
+        if not np.any(mask_array(mask)):
+            raise RequestLimitError("target_mask is empty: it has no nonzero pixel")
+    roi_given = bool(roi.x_offset or roi.y_offset or roi.width or roi.height)
+    if roi_given:
+        if roi.width == 0 or roi.height == 0:
+            raise RequestLimitError(
+                f"target_roi has zero size ({roi.width}x{roi.height} at x_offset "
+                f"{roi.x_offset}, y_offset {roi.y_offset}): all zero means no ROI"
+            )
+        if size is not None and (
+            roi.x_offset + roi.width > size[0] or roi.y_offset + roi.height > size[1]
+        ):
+            raise RequestLimitError(
+                f"target_roi ({roi.width}x{roi.height} at x_offset {roi.x_offset}, y_offset "
+                f"{roi.y_offset}) reaches outside the {size[0]}x{size[1]} depth used"
+            )
+
+
+def mask_array(mask: Any) -> np.ndarray:
+    """(height, width) uint8 view of a mono8 / 8UC1 image (layout checked by
+    `check_target_fields`)."""
+    data = np.frombuffer(bytes(mask.data), dtype=np.uint8)
+    return data.reshape(int(mask.height), int(mask.step))[:, : int(mask.width)]
+
+
+def target_from_request(mask: Any, roi: Any, size: tuple[int, int]) -> GraspTarget | None:
+    """The request's target in the depth used ((width, height) `size`), None for any object;
+    RequestLimitError (naming the field) for a field outside its limits, or a mask with no
+    nonzero pixel inside the ROI."""
+    if not target_given(mask, roi):
+        return None
+    check_target_fields(mask, roi, size)
+    mask_given = _mask_given(mask)
+    roi_given = bool(roi.width or roi.height)
+    box = (
+        (roi.x_offset, roi.y_offset, roi.x_offset + roi.width, roi.y_offset + roi.height)
+        if roi_given
+        else None
+    )
+    try:
+        return GraspTarget.from_mask_and_roi(
+            (size[1], size[0]), mask_array(mask) if mask_given else None, box
+        )
+    except ValueError as error:
+        raise RequestLimitError(f"target_mask and target_roi: {error}") from error
+
+
+def check_target_visible(
+    target: GraspTarget,
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    check: SceneCheck,
+    valid: np.ndarray | None = None,
+) -> None:
+    """Refuse a target with fewer than MIN_VISIBLE_TARGET_PIXELS pixels holding a valid depth
+    (`valid`, before inpainting; None = all) more than `check.min_height_m` above the table
+    plane of the inpainted frame `depth_m`: "target not visible: ..."."""
+    try:
+        seen = target_visibility(target, depth_m, intrinsics, valid, check.min_height_m)
+    except PlanningError as error:
+        raise RequestLimitError(f"target not visible: {error}") from error
+    if seen < MIN_VISIBLE_TARGET_PIXELS:
+        raise RequestLimitError(
+            f"target not visible: {seen} of its {target.pixel_count} pixels hold a valid depth "
+            f"more than {check.min_height_m * 1e3:g} mm above the table (at least "
+            f"{MIN_VISIBLE_TARGET_PIXELS} needed; is it hidden under another object, or off "
+            "the table?)"
         )
