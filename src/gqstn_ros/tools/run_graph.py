@@ -95,29 +95,25 @@ class RunningNode:
         self.new_session = new_session
         self.killed = False
         self.reader: threading.Thread | None = None
-        environment = {**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})}
-        if log_path is None:
+        log = None if log_path is None else log_path.open("a")
+        try:
+            if log is not None:
+                log.write(f"$ {' '.join(command)}\n")
+                log.flush()
             self.process = subprocess.Popen(
                 command,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if log is None else log,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=environment,
+                env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
                 start_new_session=new_session,
             )
+        finally:
+            if log is not None:
+                log.close()  # the node keeps its own descriptor of the file
+        if log is None:
             self.reader = threading.Thread(target=self._copy_output, daemon=True)
             self.reader.start()
-            return
-        with log_path.open("a") as log:  # the child keeps its own descriptor of the file
-            log.write(f"$ {' '.join(command)}\n")
-            log.flush()
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                start_new_session=new_session,
-            )
 
     def _copy_output(self) -> None:
         assert self.process.stdout is not None
