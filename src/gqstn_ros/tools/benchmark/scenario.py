@@ -4,7 +4,7 @@ meets, and the record each attempt leaves."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,22 +66,10 @@ class BenchmarkConfig:
 
     def _check_names(self) -> None:
         """ValueError naming what is wrong with the objects and methods."""
-        if not self.objects:
-            raise ValueError("objects: name at least one benchmark object")
-        unknown = [name for name in self.objects if name not in BENCHMARK_OBJECT_NAMES]
-        if unknown:
-            raise ValueError(
-                f"objects: unknown benchmark object(s) {', '.join(unknown)}; expected "
-                f"'all' or some of {', '.join(BENCHMARK_OBJECT_NAMES)}"
-            )
-        if not self.methods:
-            raise ValueError("methods: name at least one method")
-        unknown = [name for name in self.methods if name not in PLANNER_NAMES]
-        if unknown:
-            raise ValueError(
-                f"methods: unknown method(s) {', '.join(unknown)}; expected some of "
-                f"{', '.join(PLANNER_NAMES)}"
-            )
+        _check_known(
+            "objects", "benchmark object", self.objects, BENCHMARK_OBJECT_NAMES, "'all' or "
+        )
+        _check_known("methods", "method", self.methods, PLANNER_NAMES, "")
         if len(set(self.objects)) != len(self.objects) or len(set(self.methods)) != len(
             self.methods
         ):
@@ -107,6 +95,20 @@ class BenchmarkConfig:
     @property
     def attempt_count(self) -> int:
         return len(self.objects) * self.trials * len(self.methods)
+
+
+def _check_known(
+    field: str, what: str, names: Sequence[str], known: Sequence[str], choices_prefix: str
+) -> None:
+    """ValueError when `names` is empty or holds a name not in `known` (naming it)."""
+    if not names:
+        raise ValueError(f"{field}: name at least one {what}")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{field}: unknown {what}(s) {', '.join(unknown)}; expected "
+            f"{choices_prefix}some of {', '.join(known)}"
+        )
 
 
 def scene_seed(base_seed: int, object_index: int, trial: int) -> int:
