@@ -16,19 +16,22 @@ import numpy as np
 import pytest
 
 from gqstn_ros.planner_registry import REPO_MODELS_DIR
-from gqstn_ros.tools.benchmark import (
+from gqstn_ros.tools.benchmark.cli import parse_config
+from gqstn_ros.tools.benchmark.graph import parameters_yaml
+from gqstn_ros.tools.benchmark.report import format_table, replay_attempt, write_results
+from gqstn_ros.tools.benchmark.scenario import (
+    AttemptFailure,
     AttemptRecord,
     BenchmarkConfig,
+    planned_attempts,
+    scene_seed,
+)
+from gqstn_ros.tools.benchmark.scoring import (
     classify_detection_failure,
     classify_execution_failure,
     detection_time_ratio,
-    format_table,
-    parameters_yaml,
-    parse_config,
-    replay_attempt,
-    scene_seed,
+    judge_hold,
     summarize,
-    write_results,
 )
 from ros_test_support import REPO_ROOT, peer_environment
 
@@ -77,6 +80,44 @@ def test_failure_messages_are_classified() -> None:
     assert classify_execution_failure("closing: simulation diverged: NaN") == "sim diverged"
     assert classify_execution_failure("descending: protective stop: blocked") == "collision"
     assert classify_execution_failure("nothing held: after lifting 15 cm") == "closed on nothing"
+
+
+def test_hold_rule_names_why_an_attempt_failed() -> None:
+    """Success: at least the lift threshold above the rest from the hold's start to its end;
+    else a simulation fault, then the executor's failure, then what the object did."""
+
+    def held(start: float, lowest: float, **values) -> dict:
+        state = {"ok": True, "lifted_height_start": start, "lifted_height_min": lowest}
+        return {"on_table": True, **state, **values}
+
+    judge_hold(held(0.15, 0.12), True, "", 0.10)  # returns: held
+
+    def failure(*args) -> tuple[str, str]:
+        with pytest.raises(AttemptFailure) as raised:
+            judge_hold(*args)
+        return raised.value.category, raised.value.detail
+
+    assert failure(held(0.15, 0.12, ok=False), True, "", 0.10)[0] == "slipped"
+    assert failure(held(0.15, 0.05), True, "", 0.10) == (
+        "slipped", "lifted 15.0 cm, down to 5.0 cm during the hold")  # fmt: skip
+    assert failure(held(0.0, 0.0, hold_fault="NaN in qpos"), False, "x", 0.10) == (
+        "sim diverged", "NaN in qpos")  # fmt: skip
+    assert failure(held(0.0, 0.0), False, "plan refused: pose unreachable", 0.10)[0] == (
+        "unreachable")  # fmt: skip
+    assert failure(held(0.0, -0.3, on_table=False), True, "", 0.10)[0] == "fell off"
+    assert failure(held(0.04, 0.04), True, "", 0.10) == (
+        "not lifted", "the object is 4.0 cm above its rest")  # fmt: skip
+
+
+def test_attempts_run_objects_then_trials_then_methods_on_shared_scenes() -> None:
+    config = BenchmarkConfig(objects=("mug", "tea_box"), trials=2, methods=("gqstn", "multigrasp"))
+    planned = list(planned_attempts(config))
+    assert len(planned) == config.attempt_count == 8
+    assert [(p.object_name, p.trial, p.method) for p in planned[:3]] == [
+        ("mug", 0, "gqstn"), ("mug", 0, "multigrasp"), ("mug", 1, "gqstn")]  # fmt: skip
+    # The methods of one trial meet one scene; each object and trial has its own.
+    assert planned[0].seed == planned[1].seed == scene_seed(0, 0, 0)
+    assert len({p.seed for p in planned}) == 4
 
 
 def test_config_refuses_bad_input_naming_it(tmp_path: Path) -> None:
@@ -225,7 +266,7 @@ def test_sim_world_ground_truth_matches_what_the_camera_sees() -> None:
     """/sim/object_state and /sim/hold of sim_world_node, in its own process."""
     from gqstn_ros.camera_model import KINECT_V1
     from gqstn_ros.depth_image import depth_to_metres
-    from gqstn_ros.tools.benchmark import BenchClient
+    from gqstn_ros.tools.benchmark.client import BenchClient
     from ros_test_support import PeerProcess
 
     world = PeerProcess(

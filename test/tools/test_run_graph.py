@@ -10,11 +10,12 @@ import signal
 import sys
 import time
 import types
+from pathlib import Path
 
 import pytest
 
-from gqstn_ros.node_graph import LAUNCH_ARGUMENTS, GraphArguments
-from gqstn_ros.tools.run_graph import describe_exit, exit_status
+from gqstn_ros.node_graph import LAUNCH_ARGUMENTS, GraphArguments, NodeSpec
+from gqstn_ros.tools.run_graph import RunningNode, describe_exit, exit_status, stop_nodes
 from ros_test_support import REPO_ROOT, PeerProcess
 
 LAUNCH_FILE = REPO_ROOT / "launch" / "bench.launch.py"
@@ -38,6 +39,59 @@ def test_exit_codes_are_reported_as_a_shell_does() -> None:
     assert exit_status(-signal.SIGKILL) == 137
     assert describe_exit(-signal.SIGKILL) == "was ended by SIGKILL (code -9)"
     assert describe_exit(1) == "exited with code 1"
+
+
+# A stand-in node: says it is ready once its SIGINT handler is set, then waits; on SIGINT it
+# exits with code 0, or, told to, ignores it.
+FAKE_NODE = """
+import os, signal, sys, time
+if sys.argv[1] == "ignore":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+else:
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+print("ready", os.environ.get("FAKE_NODE_VALUE"), flush=True)
+time.sleep(60)
+"""
+
+
+def fake_node(label: str, log_dir: Path, on_sigint: str) -> RunningNode:
+    spec = NodeSpec("gqstn_ros", label, label, (), "always")
+    command = [sys.executable, "-c", FAKE_NODE, on_sigint]
+    node = RunningNode(
+        spec, command, {"FAKE_NODE_VALUE": label}, log_path=log_dir / f"{label}.log",
+        new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT_S
+    while f"\nready {label}\n" not in (log_dir / f"{label}.log").read_text():
+        assert time.monotonic() < deadline and node.process.poll() is None
+        time.sleep(0.05)
+    return node
+
+
+def test_nodes_logged_to_files_in_their_own_sessions_stop_or_are_killed(tmp_path: Path) -> None:
+    """The runner the benchmark uses: output to a log file after the command, a session of the
+    node's own, and one stop deadline after which a node that ignores SIGINT is killed."""
+    polite = fake_node("polite", tmp_path, "exit")
+    stubborn = fake_node("stubborn", tmp_path, "ignore")
+    assert os.getsid(polite.process.pid) == polite.process.pid != os.getsid(0)
+    assert polite.reader is None  # nothing to copy: the output is in the file
+    log = (tmp_path / "polite.log").read_text()
+    assert log == "$ " + " ".join(polite.command) + "\nready polite\n"
+    exits: list[tuple[str, int]] = []
+    started = time.monotonic()
+    codes = stop_nodes([polite, stubborn], timeout_s=1.0, on_exit=lambda n, c: exits.append(
+        (n.spec.label, c)))  # fmt: skip
+    assert codes == [0, -signal.SIGKILL] and exits == [("polite", 0), ("stubborn", -9)]
+    assert stubborn.killed and not polite.killed and time.monotonic() - started < TIMEOUT_S
+    # Started again, a node appends to its log.
+    again = polite.restarted()
+    try:
+        while (tmp_path / "polite.log").read_text().count("ready polite") < 2:
+            assert again.process.poll() is None
+            time.sleep(0.05)
+    finally:
+        assert stop_nodes([again]) == [0]
+    assert (tmp_path / "polite.log").read_text().count("$ ") == 2
 
 
 class Recorded:

@@ -13,6 +13,10 @@ and, with `respawn:=true`, starts it again after `respawn_delay` seconds (not af
 configuration, exit code 2); else it stops the others (or keeps them with `--keep-going`).
 The exit status is 0 when every node exited with code 0, else the first failing node's
 (128 + N for a node ended by signal N).
+
+`RunningNode` and `stop_nodes` are the one node process runner of the package: the benchmark
+(`gqstn_ros.tools.benchmark`) starts and stops its graph with them, each node's output in a log
+file.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gqstn_ros.node_graph import (
@@ -67,24 +71,49 @@ def node_command(spec: NodeSpec, config_dir: Path, python: str = sys.executable)
 
 
 class RunningNode:
-    """One node process; a thread copies its output to ours, prefixed with its name."""
+    """One node process, started at construction.
+
+    Its output goes to ours, each line prefixed with the node's label (a thread copies it), or,
+    given `log_path`, is appended to that file after a `$ <command>` line. Its environment is
+    ours, plus LOG_ENVIRONMENT, plus `extra_env`. `new_session`: the process gets a session of
+    its own, so a Ctrl-C at the terminal reaches only the program that started it, which then
+    stops the node itself (`stop_nodes`).
+    """
 
     def __init__(
-        self, spec: NodeSpec, command: list[str], extra_env: Mapping[str, str] | None = None
+        self,
+        spec: NodeSpec,
+        command: list[str],
+        extra_env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        new_session: bool = False,
     ) -> None:
         self.spec = spec
         self.command = command
         self.extra_env = extra_env
+        self.log_path = log_path
+        self.new_session = new_session
         self.killed = False
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
-        )
-        self.reader = threading.Thread(target=self._copy_output, daemon=True)
-        self.reader.start()
+        self.reader: threading.Thread | None = None
+        log = None if log_path is None else log_path.open("a")
+        try:
+            if log is not None:
+                log.write(f"$ {' '.join(command)}\n")
+                log.flush()
+            self.process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE if log is None else log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
+                start_new_session=new_session,
+            )
+        finally:
+            if log is not None:
+                log.close()  # the node keeps its own descriptor of the file
+        if log is None:
+            self.reader = threading.Thread(target=self._copy_output, daemon=True)
+            self.reader.start()
 
     def _copy_output(self) -> None:
         assert self.process.stdout is not None
@@ -97,8 +126,8 @@ class RunningNode:
         return self.process.returncode is not None
 
     def restarted(self) -> RunningNode:
-        """The same node in a new process."""
-        return RunningNode(self.spec, self.command, self.extra_env)
+        """The same node in a new process (output, environment and session as this one's)."""
+        return RunningNode(self.spec, self.command, self.extra_env, self.log_path, self.new_session)
 
     def interrupt(self) -> None:
         if self.process.poll() is None:
@@ -115,7 +144,36 @@ class RunningNode:
             )
             self.killed = True
             self.process.kill()
-            return self.process.wait(timeout_s)
+            return self.process.wait(STOP_TIMEOUT_S)
+
+    def join_output(self, timeout_s: float) -> None:
+        """Waits until the node's output has been copied to ours (at once with a log file)."""
+        if self.reader is not None:
+            self.reader.join(timeout_s)
+
+
+def stop_nodes(
+    nodes: Sequence[RunningNode],
+    timeout_s: float = STOP_TIMEOUT_S,
+    on_exit: Callable[[RunningNode, int], None] | None = None,
+) -> list[int]:
+    """Stops `nodes`: SIGINT to each one still running, then their return codes, in order.
+
+    A node still running `timeout_s` after the signal (one deadline for all: they stop side by
+    side) is killed. Each node's output is copied to the end before `on_exit(node, code)` is
+    called, node by node as they are waited for.
+    """
+    for node in nodes:
+        node.interrupt()
+    deadline = time.monotonic() + timeout_s
+    codes = []
+    for node in nodes:
+        code = node.wait(max(0.1, deadline - time.monotonic()))
+        node.join_output(timeout_s)
+        if on_exit is not None:
+            on_exit(node, code)
+        codes.append(code)
+    return codes
 
 
 def parse_arguments(argv: Sequence[str]) -> tuple[GraphArguments, argparse.Namespace]:
@@ -216,7 +274,7 @@ def run(
                 if code is None:
                     continue
                 running.remove(node)
-                node.reader.join(STOP_TIMEOUT_S)
+                node.join_output(STOP_TIMEOUT_S)
                 print(f"[run_graph] {node.spec.label} {describe_exit(code)}", flush=True)
                 if code != 0:
                     failures.append(exit_status(code))
@@ -241,16 +299,13 @@ def run(
                     )
                     running.append(nodes[index])
     finally:
-        for node in nodes:
-            node.interrupt()
-        for node in nodes:
-            if node.reported:
-                continue
-            code = node.wait(STOP_TIMEOUT_S)
-            node.reader.join(STOP_TIMEOUT_S)
+
+        def report(node: RunningNode, code: int) -> None:
             print(f"[run_graph] {node.spec.label} {describe_exit(code)}", flush=True)
             if code != 0:
                 failures.append(exit_status(code))
+
+        stop_nodes([node for node in nodes if not node.reported], on_exit=report)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return failures[0] if failures else 0

@@ -1,0 +1,94 @@
+"""The simulated physical benchmark (the paper's Table II) through the real node graph.
+
+    python -m gqstn_ros.tools.benchmark [--objects all|NAME ...] [--trials 5]
+        [--methods gqstn multigrasp prop_gqcnn] [--quick] [--output runs/benchmark]
+        [--models models] [--seed 0]
+
+Brings up the bench's node graph in simulation (`gqstn_ros.node_graph`, one process per node
+as `gqstn_ros.tools.run_graph` starts them: sim_world_node with the executor, depth_node,
+inference_node, fallback_node) and acts as a ROS 2 client of it. For every object x trial x
+method:
+
+1. set `object_name` / `seed` on `sim_world` through its parameter service and call
+   `/sim/reset_scene` (the object is dropped at a random pose near the table centre and
+   settled; the seed depends on object and trial only, so every method meets the same scene);
+2. read the ground truth (`/sim/object_state`: the object's true pose, the camera's pose);
+3. wait for a depth frame taken after the reset on `/depth/inpainted` (the simulated Kinect's
+   frame through the depth node);
+4. call `/detect_grasp` with that frame (planner = the method, fallback disabled so each method
+   is measured alone; sending the frame makes the planner see exactly the frame kept for
+   replay, whatever the inference node's own subscription received) and score the grasp's
+   physical robustness independently: the robust Ferrari-Canny label
+   (`grasping.robustness.GraspQualityEvaluator`) on the object's true mesh and pose;
+5. execute it with `/execute_grasp` (even when not robust), then `/sim/hold` lets 1 s pass with
+   the arm still: success = the object is at least 10 cm above where it settled during the
+   whole second.
+
+Every fault (no model, planner error, unreachable grasp, gripper closing on nothing, object
+falling off, simulation diverging, a node dying, a timeout) is a failed attempt with its reason,
+and the benchmark goes on. Table II (per method: success rate, robust prediction rate, mean and
+median detection time, physical robustness; the detection time ratio Prop+GQ-CNN / GQ-STN) is
+printed and saved with every attempt as JSON and CSV, with a bar plot; each attempt's depth
+frames, grasp and ground truth are kept in attempts/*.npz so a failure can be replayed
+(`--replay FILE.npz` re-scores a kept attempt without ROS).
+
+The package, a module a job: `scenario` (the configuration, the scenes every method meets, the
+attempt record), `client` (the ROS 2 client of the nodes), `graph` (the node processes, started
+by `gqstn_ros.tools.run_graph`'s runner, and the benchmark's parameter overrides), `scoring`
+(failure categories, the hold rule, physical robustness, Table II's rows), `report` (the table,
+results.json, attempts.csv, the plot, the replay files), `runner` (one run from start to stop)
+and `cli` (the command line).
+"""
+
+from gqstn_ros.tools.benchmark.cli import main, parse_config
+from gqstn_ros.tools.benchmark.client import BenchClient
+from gqstn_ros.tools.benchmark.graph import GraphProcesses, parameters_yaml
+from gqstn_ros.tools.benchmark.report import (
+    METHOD_LABELS,
+    format_table,
+    plot_table,
+    replay_attempt,
+    write_results,
+)
+from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, run_benchmark
+from gqstn_ros.tools.benchmark.scenario import (
+    DEFAULT_METHODS,
+    AttemptFailure,
+    AttemptRecord,
+    BenchmarkConfig,
+    scene_seed,
+)
+from gqstn_ros.tools.benchmark.scoring import (
+    MethodSummary,
+    PhysicalRobustness,
+    classify_detection_failure,
+    classify_execution_failure,
+    detection_time_ratio,
+    summarize,
+)
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "METHOD_LABELS",
+    "AttemptFailure",
+    "AttemptRecord",
+    "BenchClient",
+    "BenchmarkConfig",
+    "BenchmarkRunner",
+    "GraphProcesses",
+    "MethodSummary",
+    "PhysicalRobustness",
+    "classify_detection_failure",
+    "classify_execution_failure",
+    "detection_time_ratio",
+    "format_table",
+    "main",
+    "parameters_yaml",
+    "parse_config",
+    "plot_table",
+    "replay_attempt",
+    "run_benchmark",
+    "scene_seed",
+    "summarize",
+    "write_results",
+]

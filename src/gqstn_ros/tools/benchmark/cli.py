@@ -1,0 +1,112 @@
+"""The simulated physical benchmark (the paper's Table II) through the real node graph.
+
+The command line of `python -m gqstn_ros.tools.benchmark` (see the package docstring): the
+arguments become a BenchmarkConfig; `--replay FILE.npz` re-scores a kept attempt without ROS.
+Exit status: 0 when the run finished, 1 when the node graph did not come up, 130 when
+interrupted (Ctrl-C or SIGTERM; the results so far are written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gqstn_ros.detection import PLANNER_NAMES
+from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
+from gqstn_ros.tools.benchmark.report import json_ready, replay_attempt
+from gqstn_ros.tools.benchmark.runner import run_benchmark
+from gqstn_ros.tools.benchmark.scenario import DEFAULT_METHODS, QUICK_TRIALS, BenchmarkConfig
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    """The benchmark's arguments (defaults as BenchmarkConfig's)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gqstn_ros.tools.benchmark",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--objects", nargs="+", default=["all"], help="'all' or benchmark object names"
+    )
+    parser.add_argument("--trials", type=int, default=5, help="trials per object and method")
+    parser.add_argument(
+        "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_TRIALS} trial per object and method (the default of scripts/bench.sh)",
+    )
+    parser.add_argument("--output", type=Path, default=Path("runs/benchmark"))
+    parser.add_argument("--models", type=Path, default=None, help="default: the package's models")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the scenes")
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    parser.add_argument(
+        "--symmetric-views",
+        type=int,
+        default=BenchmarkConfig.symmetric_views,
+        choices=SYMMETRIC_VIEW_COUNTS,
+        help="GQ-STN and MultiGrasp run on this many quarter-turned and mirrored copies of the "
+        "view, keeping the grasp GQ-CNN rates highest (1: the paper's single pass)",
+    )
+    parser.add_argument(
+        "--judge-model",
+        default="",
+        help="GQ-CNN checkpoint that judges GQ-STN's and MultiGrasp's grasps (q, robust label, "
+        "choice among symmetric views) instead of their own heads; relative: inside --models",
+    )
+    parser.add_argument(
+        "--camera-rate", type=float, default=BenchmarkConfig.camera_rate_hz, help="frames/s"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--replay", type=Path, default=None, help="re-score a kept attempt")
+    return parser
+
+
+def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespace]:
+    """The configuration that `argv` asks for, and the parsed options (exits with status 2 and
+    the reason on invalid arguments)."""
+    parser = argument_parser()
+    options = parser.parse_args(argv)
+    objects = BENCHMARK_OBJECT_NAMES if options.objects == ["all"] else tuple(options.objects)
+    if options.models is None:
+        from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
+
+        options.models = default_models_dir()
+    try:
+        config = BenchmarkConfig(
+            objects=objects,
+            trials=QUICK_TRIALS if options.quick else options.trials,
+            methods=tuple(options.methods),
+            output_dir=options.output,
+            models_dir=options.models,
+            seed=options.seed,
+            model_backend=options.backend,
+            symmetric_views=options.symmetric_views,
+            judge_model=options.judge_model,
+            camera_rate_hz=options.camera_rate,
+            show_progress=not options.no_progress,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+        raise  # parser.error exits
+    return config, options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config, options = parse_config(sys.argv[1:] if argv is None else argv)
+    if options.replay is not None:
+        print(json.dumps(json_ready(replay_attempt(options.replay)), indent=2))
+        return 0
+    try:
+        run_benchmark(config)
+    except KeyboardInterrupt:
+        return 130
+    except RuntimeError as error:  # the graph did not come up
+        print(f"benchmark: {error}", file=sys.stderr, flush=True)
+        return 1
+    return 0

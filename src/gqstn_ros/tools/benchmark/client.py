@@ -1,0 +1,241 @@
+"""The benchmark's ROS 2 client of the node graph: it sets the scene on `sim_world`, reads the
+ground truth, waits for depth frames, and calls `/detect_grasp` and `/execute_grasp` through the
+real nodes. Every step that does not get its answer raises AttemptFailure with the reason; rclpy
+is imported when a client is made, so the rest of the benchmark imports without ROS."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from gqstn_ros.tools.benchmark.scenario import AttemptFailure, BenchmarkConfig
+from gqstn_ros.tools.benchmark.scoring import classify_detection_failure
+
+SIM_WORLD_NODE = "sim_world"
+RESET_SERVICE = "/sim/reset_scene"
+OBJECT_STATE_SERVICE = "/sim/object_state"
+HOLD_SERVICE = "/sim/hold"
+DETECT_SERVICE = "/detect_grasp"
+EXECUTE_ACTION = "/execute_grasp"
+INPAINTED_TOPIC = "/depth/inpainted"
+RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
+FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned on
+
+
+class BenchClient:
+    """The benchmark's ROS 2 node: parameter, reset, ground-truth and detection clients, the
+    execution action client and the depth subscriptions; spun on demand (by `spin_until`, from
+    the caller's thread: nothing runs between calls)."""
+
+    def __init__(self, config: BenchmarkConfig) -> None:
+        import rclpy  # noqa: PLC0415 (the pure parts of the benchmark need no ROS)
+        from gqstn_msgs.action import ExecuteGrasp  # noqa: PLC0415
+        from gqstn_msgs.srv import DetectGrasp  # noqa: PLC0415
+        from rcl_interfaces.srv import SetParameters  # noqa: PLC0415
+        from rclpy.action import ActionClient  # noqa: PLC0415
+        from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
+        from std_srvs.srv import Trigger  # noqa: PLC0415
+
+        self.config = config
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(f"gqstn_benchmark_{os.getpid()}", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.parameters = self.node.create_client(
+            SetParameters, f"/{SIM_WORLD_NODE}/set_parameters"
+        )
+        self.reset = self.node.create_client(Trigger, RESET_SERVICE)
+        self.object_state = self.node.create_client(Trigger, OBJECT_STATE_SERVICE)
+        self.hold = self.node.create_client(Trigger, HOLD_SERVICE)
+        self.detect = self.node.create_client(DetectGrasp, DETECT_SERVICE)
+        self.execute = ActionClient(self.node, ExecuteGrasp, EXECUTE_ACTION)
+        self.inpainted: deque = deque(maxlen=FRAMES_KEPT)  # (stamp ns, Image)
+        self.infos: deque = deque(maxlen=FRAMES_KEPT)
+        self.raw: deque = deque(maxlen=FRAMES_KEPT)
+        self._subscribe_frames()
+        self._types = {
+            "SetParameters": SetParameters,
+            "Trigger": Trigger,
+            "DetectGrasp": DetectGrasp,
+            "ExecuteGrasp": ExecuteGrasp,
+        }
+
+    def _subscribe_frames(self) -> None:
+        """The inpainted frames with their camera_info, and the raw frames, into the deques."""
+        from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: PLC0415
+        from sensor_msgs.msg import CameraInfo, Image  # noqa: PLC0415
+
+        frames = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=2, reliability=ReliabilityPolicy.RELIABLE
+        )
+        self.node.create_subscription(
+            Image, INPAINTED_TOPIC, lambda m: self.inpainted.append((_stamp_ns(m), m)), frames
+        )
+        self.node.create_subscription(
+            CameraInfo,
+            f"{INPAINTED_TOPIC}/camera_info",
+            lambda m: self.infos.append((_stamp_ns(m), m)),
+            frames,
+        )
+        self.node.create_subscription(
+            Image, RAW_DEPTH_TOPIC, lambda m: self.raw.append((_stamp_ns(m), m)), frames
+        )
+
+    # --- spinning ------------------------------------------------------------------------------
+    def spin_until(self, condition: Callable[[], Any], timeout_s: float) -> bool:
+        """Spins until `condition()` holds (True) or `timeout_s` has passed (its last value)."""
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return bool(condition())
+            self.executor.spin_once(timeout_sec=min(0.05, remaining))
+        return True
+
+    def ready(self) -> list[str]:
+        """What the graph does not serve yet (empty when ready)."""
+        missing = [
+            client.srv_name
+            for client in (self.parameters, self.reset, self.object_state, self.hold, self.detect)
+            if not client.service_is_ready()
+        ]
+        if not self.execute.server_is_ready():
+            missing.append(EXECUTE_ACTION)
+        if not self.inpainted:
+            missing.append(f"frames on {INPAINTED_TOPIC}")
+        return missing
+
+    def call(self, client: Any, request: Any, timeout_s: float, what: str) -> Any:
+        """The response of `client` to `request`, or AttemptFailure("timeout", ...)."""
+        if not self.spin_until(client.service_is_ready, timeout_s):
+            raise AttemptFailure("timeout", f"{client.srv_name} not available ({what})")
+        future = client.call_async(request)
+        if not self.spin_until(future.done, timeout_s):
+            client.remove_pending_request(future)
+            raise AttemptFailure("timeout", f"{what}: no answer in {timeout_s:g} s")
+        response = future.result()
+        if response is None:
+            raise AttemptFailure("timeout", f"{what}: the call failed")
+        return response
+
+    # --- benchmark steps -----------------------------------------------------------------------
+    def set_scene(self, object_name: str, seed: int) -> None:
+        """Sets `object_name` and `seed` on sim_world (the next reset drops that object)."""
+        from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: PLC0415
+
+        request = self._types["SetParameters"].Request(
+            parameters=[
+                Parameter(
+                    name="object_name",
+                    value=ParameterValue(
+                        type=ParameterType.PARAMETER_STRING, string_value=object_name
+                    ),
+                ),
+                Parameter(
+                    name="seed",
+                    value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=seed),
+                ),
+            ]
+        )
+        response = self.call(
+            self.parameters, request, self.config.service_timeout_s, "setting the scene"
+        )
+        refused = [r.reason for r in response.results if not r.successful]
+        if refused:
+            raise AttemptFailure("reset failed", f"parameters refused: {'; '.join(refused)}")
+
+    def trigger(self, client: Any, what: str) -> Any:
+        """The response of a std_srvs/Trigger service."""
+        return self.call(
+            client, self._types["Trigger"].Request(), self.config.service_timeout_s, what
+        )
+
+    def ground_truth(self, client: Any, what: str) -> dict[str, Any]:
+        """The JSON that a sim_world Trigger service answers, with "ok" its success flag."""
+        response = self.trigger(client, what)
+        try:
+            state = json.loads(response.message)
+        except json.JSONDecodeError:
+            raise AttemptFailure("sim error", f"{what}: {response.message}") from None
+        state["ok"] = bool(response.success)
+        return state
+
+    def frame_after(self, stamp_ns: int) -> tuple[int, Any, Any]:
+        """The newest inpainted frame stamped after `stamp_ns` with its camera_info (waits)."""
+
+        def newest() -> tuple[int, Any, Any] | None:
+            for stamp, image in reversed(self.inpainted):
+                if stamp <= stamp_ns:
+                    return None
+                info = self.kept(self.infos, stamp)
+                if info is not None:
+                    return stamp, image, info
+            return None
+
+        if not self.spin_until(lambda: newest() is not None, self.config.frame_timeout_s):
+            raise AttemptFailure(
+                "no depth frame",
+                f"no {INPAINTED_TOPIC} frame (with camera_info) after the reset within "
+                f"{self.config.frame_timeout_s:g} s",
+            )
+        found = newest()
+        assert found is not None
+        return found
+
+    def kept(self, frames: deque, stamp_ns: int) -> Any:
+        """The message of `frames` stamped `stamp_ns`, or None."""
+        return next((message for stamp, message in frames if stamp == stamp_ns), None)
+
+    def detect_grasp(self, method: str, image: Any, info: Any) -> tuple[Any, float]:
+        """/detect_grasp on `image` (with its camera_info) by `method`, fallback disabled;
+        the grasp and the call's round trip (s)."""
+        request = self._types["DetectGrasp"].Request(
+            depth=image, camera_info=info, planner=method, disable_fallback=True
+        )
+        started = time.perf_counter()
+        response = self.call(
+            self.detect, request, self.config.detect_timeout_s, f"{DETECT_SERVICE} ({method})"
+        )
+        round_trip = time.perf_counter() - started
+        if not response.success:
+            raise AttemptFailure(classify_detection_failure(response.message), response.message)
+        return response.grasp, round_trip
+
+    def execute_grasp(self, grasp: Any, on_stage: Callable[[str], None]) -> Any:
+        """/execute_grasp of `grasp` (not a dry run); its result. `on_stage` gets each feedback
+        stage."""
+        ExecuteGrasp = self._types["ExecuteGrasp"]  # noqa: N806 (a message type)
+        timeout = self.config.execute_timeout_s
+        if not self.spin_until(self.execute.server_is_ready, self.config.service_timeout_s):
+            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} not available")
+        sent = self.execute.send_goal_async(
+            ExecuteGrasp.Goal(grasp=grasp, dry_run=False),
+            feedback_callback=lambda feedback: on_stage(feedback.feedback.stage),
+        )
+        if not self.spin_until(sent.done, self.config.service_timeout_s):
+            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} goal not answered")
+        handle = sent.result()
+        if handle is None or not handle.accepted:
+            raise AttemptFailure("execution failed", f"{EXECUTE_ACTION} refused the goal")
+        done = handle.get_result_async()
+        if not self.spin_until(done.done, timeout):
+            handle.cancel_goal_async()
+            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} did not finish in {timeout:g} s")
+        return done.result().result
+
+    def close(self) -> None:
+        import rclpy  # noqa: PLC0415
+
+        self.executor.shutdown()
+        self.execute.destroy()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def _stamp_ns(message: Any) -> int:
+    return int(message.header.stamp.sec) * 1_000_000_000 + int(message.header.stamp.nanosec)
