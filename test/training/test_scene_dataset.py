@@ -22,15 +22,15 @@ from gqstn_ros.grasping.grasp import (
 )
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.tools import generate_dataset
-from gqstn_ros.training import score_gqcnn, train_gqcnn
+from gqstn_ros.training import score_gqcnn, train_detector, train_gqcnn
 from gqstn_ros.training.common import dataset_input_config
 from gqstn_ros.training.data import load_grasps, load_images
 from gqstn_ros.training.evaluate import PhysicalJudge
 
 VIEW_SIZE_M = 0.3862
 GENERATE_ARGS = [
-    "--scenes", "4", "--workers", "1", "--objects-per-shard", "1", "--drops", "1",
-    "--views", "2", "--families", "box", "cylinder", "composite", "bowl",
+    "--scenes", "5", "--workers", "1", "--objects-per-shard", "1", "--drops", "1",
+    "--views", "2", "--families", "box", "cylinder", "composite", "cup",
     "--objects-per-scene", "2", "--view-size-m", str(VIEW_SIZE_M),
     "--camera", "kinect_v1", "--camera", "realsense_d435", "--share-view-grasps",
 ]  # fmt: skip
@@ -99,7 +99,7 @@ def test_gqcnn_trained_on_a_subset_records_the_metric_window(scenes, tmp_path) -
     first, second = scores.values()
     assert first["all"]["grasps"] == second["all"]["grasps"] > 0
     assert first["all"]["accuracy"] == pytest.approx(second["all"]["accuracy"])  # same weights
-    assert set(first["by_family"]) <= {"box", "cylinder", "composite", "bowl"}
+    assert set(first["by_family"]) <= {"box", "cylinder", "composite", "cup"}
     assert score_gqcnn.main([*scored[:2], "--gqcnn", str(tmp_path / "none.pt")]) == 2
 
 
@@ -160,3 +160,31 @@ def test_two_data_parallel_processes_take_the_single_process_steps(scenes, tmp_p
         assert torch.allclose(weights, two.model.state_dict()[name], atol=1e-5), name
     history = json.loads((tmp_path / "two" / "metrics.json").read_text())["history"]
     assert len(history) == 2
+
+
+def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(scenes, tmp_path) -> None:
+    gqcnn = tmp_path / "gqcnn.pt"
+    args = [
+        "--dataset", str(scenes), "--config", "fast", "--output", str(tmp_path / "gqcnn"),
+        "--epochs", "1", "--batch-size", "8", "--batches-per-epoch", "2", "--threads", "1",
+        "--export", str(gqcnn),
+    ]  # fmt: skip
+    assert train_gqcnn.main(args) == 0
+    run = tmp_path / "directgrasp"
+    args = [
+        "--kind", "directgrasp", "--dataset", str(scenes), "--gqcnn", str(gqcnn),
+        "--output", str(run), "--epoch-scale", "0.05", "--batch-size", "4",
+        "--batches-per-epoch", "1", "--threads", "1", "--last-epoch", "2",
+        "--max-val-images", "2",
+    ]  # fmt: skip
+    assert train_detector.main(args) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [entry["epoch"] for entry in metrics["history"]] == [1, 2]  # of a 5-epoch schedule
+    # Validation judged the grasps on the rebuilt scenes (several objects each).
+    assert 0.0 <= metrics["val"]["robust_physical"] <= 1.0
+    checkpoint = load_checkpoint(run / "directgrasp.pt")
+    assert checkpoint.extra["epochs_trained"] == 2
+    assert checkpoint.input_config.view_size_m == pytest.approx(VIEW_SIZE_M)
+    assert checkpoint.depth_range is not None
+    assert train_detector.main(args) == 0  # already at its last epoch: ends at once
+    assert len(json.loads((run / "metrics.json").read_text())["history"]) == 2

@@ -488,6 +488,14 @@ def main(argv: list[str] | None = None) -> int:
         "of a random robust one (--targets random only)",
     )
     parser.add_argument(
+        "--last-epoch",
+        type=int,
+        default=0,
+        help="end the run after this epoch of the schedule (0: its end) and keep the best epoch "
+        "so far; a run already past it ends at once (a CPU budget, or a schedule whose later "
+        "phases do not pay)",
+    )
+    parser.add_argument(
         "--max-train-images",
         type=int,
         default=0,
@@ -504,8 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", type=Path, default=None, help="copy the best model here")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     args = parser.parse_args(argv)
-    if min(args.max_train_images, args.max_val_images) < 0:
-        parser.error("--max-train-images and --max-val-images are >= 0")
+    if min(args.max_train_images, args.max_val_images, args.last_epoch) < 0:
+        parser.error("--max-train-images, --max-val-images and --last-epoch are >= 0")
     if args.first_epoch < 1 or (args.first_epoch > 1 and args.init is None):
         parser.error("--first-epoch must be >= 1, and above 1 only with --init")
     if args.init is not None and not args.init.is_file():
@@ -590,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True)
     predict = own_prediction(model) if args.targets == "closest" else None
-    while state.epoch < total_epochs:
+    end_epoch = min(total_epochs, args.last_epoch) if args.last_epoch else total_epochs
+    while state.epoch < end_epoch:
         epoch = state.epoch + 1
         phase = phase_of_epoch(schedule, epoch)
         first_early = 1 + sum(p.epochs for p in schedule[:-1])
@@ -697,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
             "best_epoch": state.best_epoch,
             "val_metrics": final,
             "schedule": [vars(p) for p in schedule],
+            "epochs_trained": state.epoch,
             "gqcnn": str(args.gqcnn),
             "targets": args.targets,
             "trained_on": str(device),
