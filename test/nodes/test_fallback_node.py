@@ -17,7 +17,7 @@ from ros_test_support import spin_until, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
 
-TIMEOUT_S = 20.0
+TIMEOUT_S = 150.0  # a generous bound: a loaded machine answers late, never wrongly
 STARTUP_TIMEOUT_S = 60.0  # a node loading torch and a model on a loaded 2-core machine
 
 
@@ -96,6 +96,8 @@ def test_inference_node_reports_what_the_fallback_answered(
         "q_threshold:=1.0",
         "-p",
         "min_object_area_m2:=0.0",  # no scene check here: GQ-STN answers on a bare table
+        "-p",
+        "fallback_timeout_s:=120.0",  # the fallback's answer, not a timeout, on a busy machine
     )
     call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up
     # A bare table: the fallback node refuses it; GQ-STN (scene check off) still answers.
