@@ -113,6 +113,16 @@ class ImageGraspCandidates:
     def __len__(self) -> int:
         return len(self.centers_px)
 
+    def subset(self, keep: np.ndarray) -> ImageGraspCandidates:
+        """The candidates at `keep` (a boolean mask or indices)."""
+        return ImageGraspCandidates(
+            centers_px=np.asarray(self.centers_px)[keep],
+            angles=np.asarray(self.angles)[keep],
+            widths_px=np.asarray(self.widths_px)[keep],
+            depths=np.asarray(self.depths)[keep],
+            contacts_px=np.asarray(self.contacts_px)[keep],
+        )
+
 
 def _check_count(n: int) -> None:
     if int(n) != n or n < 0:

@@ -540,13 +540,7 @@ def _keep_clear(
             f"every one of the {len(centers)} antipodal candidates puts a finger on an object "
             "beside the one it grasps"
         )
-    return ImageGraspCandidates(
-        centers_px=centers[keep],
-        angles=np.asarray(candidates.angles)[keep],
-        widths_px=np.asarray(candidates.widths_px)[keep],
-        depths=np.asarray(candidates.depths)[keep],
-        contacts_px=np.asarray(candidates.contacts_px)[keep],
-    )
+    return candidates.subset(keep)
 
 
 def _intersect(
@@ -601,13 +595,7 @@ class _TargetFilter:
                 f"candidates on its edges, {int((~on_target).sum())} have their centre off the "
                 f"target and {int((on_target & ~keep).sum())} put a finger on another object"
             )
-        return ImageGraspCandidates(
-            centers_px=centers[keep],
-            angles=np.asarray(candidates.angles)[keep],
-            widths_px=np.asarray(candidates.widths_px)[keep],
-            depths=np.asarray(candidates.depths)[keep],
-            contacts_px=np.asarray(candidates.contacts_px)[keep],
-        )
+        return candidates.subset(keep)
 
 
 def _grasp_features(grasps: RankedGrasps, count: int) -> np.ndarray:
