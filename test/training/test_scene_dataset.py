@@ -188,3 +188,30 @@ def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(scenes, tmp_
     assert checkpoint.depth_range is not None
     assert train_detector.main(args) == 0  # already at its last epoch: ends at once
     assert len(json.loads((run / "metrics.json").read_text())["history"]) == 2
+
+
+def test_a_detector_trains_in_two_data_parallel_processes(scenes, tmp_path) -> None:
+    gqcnn = tmp_path / "gqcnn.pt"
+    args = [
+        "--dataset", str(scenes), "--config", "fast", "--output", str(tmp_path / "gqcnn"),
+        "--epochs", "1", "--batch-size", "8", "--batches-per-epoch", "2", "--threads", "1",
+        "--export", str(gqcnn),
+    ]  # fmt: skip
+    assert train_gqcnn.main(args) == 0
+    export = tmp_path / "gqstn.pt"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "gqstn_ros.training.train_detector", "--kind", "gqstn", "--dataset", str(scenes),
+        "--gqcnn", str(gqcnn), "--output", str(tmp_path / "gqstn"), "--epoch-scale", "0.05",
+        "--batch-size", "4", "--batches-per-epoch", "2", "--threads", "1", "--last-epoch", "2",
+        "--max-val-images", "2", "--export", str(export),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(2 process(es))" in done.stdout
+    checkpoint = load_checkpoint(export)
+    assert checkpoint.extra["processes"] == 2 and checkpoint.extra["epochs_trained"] == 2
+    history = json.loads((tmp_path / "gqstn" / "metrics.json").read_text())["history"]
+    assert [entry["epoch"] for entry in history] == [1, 2]
+    assert all(np.isfinite(entry["train_loss"]) for entry in history)
+    assert 0.0 <= history[-1]["val_robust_physical"] <= 1.0  # rank 0 validated

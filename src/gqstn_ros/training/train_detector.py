@@ -41,8 +41,8 @@ import torch
 from tqdm import tqdm
 
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
-from gqstn_ros.gripper import GripperMismatchError
-from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
+from gqstn_ros.gripper import GripperConfig, GripperMismatchError
+from gqstn_ros.networks.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
 from gqstn_ros.networks.direct_grasp import direct_grasp_loss
 from gqstn_ros.networks.gqstn import localization_loss_terms, robustness_loss
@@ -62,6 +62,7 @@ from gqstn_ros.preprocessing import (
     view_reference,
 )
 from gqstn_ros.training.common import (
+    Distributed,
     RunState,
     dataset_depth_range,
     dataset_gripper,
@@ -71,6 +72,8 @@ from gqstn_ros.training.common import (
     provenance,
     save_run,
     set_threads,
+    start_distributed,
+    stop_distributed,
 )
 from gqstn_ros.training.data import ImageSet, fit_normalization, load_images
 from gqstn_ros.training.evaluate import PhysicalJudge
@@ -525,20 +528,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.targets == "closest" and args.kind == "multigrasp":
         parser.error("--targets closest is for gqstn and directgrasp (MultiGrasp assigns cells)")
     set_threads(args.threads)
+    gripper = dataset_gripper(args.dataset)  # the labels', and so the trained model's
+    try:  # the GQ-CNN's robust label must be the same gripper's
+        judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn", gripper=gripper)
+    except GripperMismatchError as error:
+        parser.error(f"--gqcnn does not fit --dataset: {error}")
+    parallel = start_distributed()
+    try:
+        return _train(args, sys.argv[1:] if argv is None else argv, parallel, judge, gripper)
+    finally:
+        stop_distributed(parallel)
+
+
+def _train(
+    args: argparse.Namespace,
+    argv: list[str],
+    parallel: Distributed,
+    judge: LoadedModel,
+    gripper: GripperConfig,
+) -> int:
+    """The training run of `main` (every process of a data-parallel run executes it: each
+    draws the same batches and trains on its shard; rank 0 validates and writes)."""
+    say = print if parallel.is_main else (lambda *a, **k: None)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     schedule = scaled_schedule(args.epoch_scale)
     total_epochs = sum(p.epochs for p in schedule)
-
-    gripper = dataset_gripper(args.dataset)  # the labels', and so the trained model's
-    try:  # the GQ-CNN's robust label must be the same gripper's
-        judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn", gripper=gripper)
-    except GripperMismatchError as error:
-        parser.error(f"--gqcnn does not fit --dataset: {error}")
     input_config = dataset_input_config(args.dataset)
-    print(f"loading {args.dataset} ...", flush=True)
+    say(f"loading {args.dataset} ... ({parallel.world_size} process(es))", flush=True)
     train = load_images(args.dataset, "train", input_config, args.max_train_images, args.seed)
     val = load_images(args.dataset, "val", input_config, args.max_val_images, args.seed)
     positives = positive_rows(train)
@@ -565,12 +584,16 @@ def main(argv: list[str] | None = None) -> int:
                 "scale_max": norm.scale_max,
             }
         )
-    print(
+    say(
         f"images: train {len(train)} ({len(trainable)} with a robust grasp), val {len(val)}; "
         f"{total_epochs} epochs; {norm}",
         flush=True,
     )
-    physical = PhysicalJudge(args.dataset, val, keep=True) if args.select_by == "physical" else None
+    physical = (
+        PhysicalJudge(args.dataset, val, keep=True)
+        if args.select_by == "physical" and parallel.is_main
+        else None
+    )
     config = model_config(args.kind, args.config)
     model = build_model(args.kind, config, norm, judge.model if args.kind == "gqstn" else None)
     model.to(device)
@@ -584,20 +607,29 @@ def main(argv: list[str] | None = None) -> int:
         if restored
         else (RunState(), {k: v.clone() for k, v in model.state_dict().items()})
     )
+
+    def validated() -> dict:
+        """The validation metrics of the model as it stands (rank 0's, on every process)."""
+        metrics = None
+        if parallel.is_main:
+            metrics = validate(
+                model, args.kind, val, judge.model, judge.normalization, physical, input_config
+            )
+        return parallel.share(metrics)
+
     if restored:
-        print(f"resuming after epoch {state.epoch}", flush=True)
+        say(f"resuming after epoch {state.epoch}", flush=True)
     elif args.init is not None:
         start_from(model, args.init, args.kind)
-        metrics = validate(
-            model, args.kind, val, judge.model, judge.normalization, physical, input_config
-        )
+        metrics = validated()
         entry = {"epoch": args.first_epoch - 1, "init": str(args.init)}
         entry.update({f"val_{k}": v for k, v in metrics.items()})
         best_state = state.record_epoch(
             entry, -SELECTION_SCORES[args.select_by](metrics), model, best_state
         )
-        print(f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True)
+        say(f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True)
     predict = own_prediction(model) if args.targets == "closest" else None
+    trained = parallel.wrap(model)  # the module whose backward pass averages the gradients
     end_epoch = min(total_epochs, args.last_epoch) if args.last_epoch else total_epochs
     while state.epoch < end_epoch:
         epoch = state.epoch + 1
@@ -605,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         first_early = 1 + sum(p.epochs for p in schedule[:-1])
         stale = (epoch - 1) - max(state.best_epoch, first_early - 1)
         if phase.early_stopping and stale >= args.patience:
-            print(f"early stopping after epoch {state.epoch}", flush=True)
+            say(f"early stopping after epoch {state.epoch}", flush=True)
             break
         for group in optimizer.param_groups:
             group["lr"] = phase.lr
@@ -617,7 +649,15 @@ def main(argv: list[str] | None = None) -> int:
         started, sums, seen = time.perf_counter(), {"loss": 0.0, "loc": 0.0, "rob": 0.0}, 0
         batches = range(0, len(order), args.batch_size)
         description = f"epoch {epoch}/{total_epochs} xi {phase.xi} lr {phase.lr:g}"
-        with tqdm(batches, desc=description, unit="batch", leave=False, mininterval=2) as bar:
+        bar = tqdm(
+            batches,
+            desc=description,
+            unit="batch",
+            leave=False,
+            mininterval=2,
+            disable=not parallel.is_main,
+        )
+        with bar:
             for start in bar:
                 batch = order[start : start + args.batch_size]
                 views, targets = training_batch(
@@ -631,15 +671,16 @@ def main(argv: list[str] | None = None) -> int:
                     predict,
                     preferred,
                 )
-                views, targets = views.to(device), targets.to(device)
+                mine = parallel.shard(len(views))  # every process drew the whole batch
+                views, targets = views[mine].to(device), targets[mine].to(device)
                 if args.kind == "gqstn":
                     teacher = targets[:, :4] if phase.teacher_forcing else None
-                    outputs = model(views, teacher=teacher)
+                    outputs = trained(views, teacher=teacher)
                     terms = localization_loss_terms(outputs, targets, norm.scale_mean)
                     for name, term in terms.items():
                         sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(
                             term.detach()
-                        ) * len(batch)
+                        ) * len(mine)
                     loc = torch.stack(list(terms.values())).sum()
                     rob = robustness_loss(outputs)
                     loss = phase.xi * loc + (1.0 - phase.xi) * rob
@@ -647,21 +688,21 @@ def main(argv: list[str] | None = None) -> int:
                         anchor = terms["scale"] + terms["z"]
                         loss = loss + args.geometry_anchor * (1.0 - phase.xi) * anchor
                 elif args.kind == "directgrasp":
-                    loss = loc = direct_grasp_loss(model(views), targets, norm.scale_mean)
+                    loss = loc = direct_grasp_loss(trained(views), targets, norm.scale_mean)
                     rob = torch.zeros(())
                 else:
-                    loss = loc = multigrasp_loss(model(views), targets, norm.scale_mean)
+                    loss = loc = multigrasp_loss(trained(views), targets, norm.scale_mean)
                     rob = torch.zeros(())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 for key, value in (("loss", loss), ("loc", loc), ("rob", rob)):
-                    sums[key] += float(value.detach()) * len(batch)
-                seen += len(batch)
+                    sums[key] += float(value.detach()) * len(mine)
+                seen += len(mine)
                 bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}")
-        metrics = validate(
-            model, args.kind, val, judge.model, judge.normalization, physical, input_config
-        )
+        *totals, seen = parallel.total(*sums.values(), seen)
+        sums = dict(zip(sums, totals, strict=True))
+        metrics = validated()
         entry = {
             "epoch": epoch,
             "xi": phase.xi,
@@ -672,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         score = -SELECTION_SCORES[args.select_by](metrics)
         best_state = state.record_epoch(entry, score, model, best_state)
+        if not parallel.is_main:
+            continue
         save_run(run_path, state, model, optimizer, best_state)
         print(
             f"epoch {epoch}/{total_epochs} (xi {phase.xi}, lr {phase.lr:g}, teacher "
@@ -687,6 +730,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
+    if not parallel.is_main:
+        return 0
     model.load_state_dict(best_state)
     final = validate(
         model, args.kind, val, judge.model, judge.normalization, physical, input_config
@@ -699,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         norm,
         provenance(
             args.dataset,
-            ["gqstn_ros.training.train_detector", *(sys.argv[1:] if argv is None else argv)],
+            ["gqstn_ros.training.train_detector", *argv],
         ),
         extra={
             "config_name": args.config,
@@ -707,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": final,
             "schedule": [vars(p) for p in schedule],
             "epochs_trained": state.epoch,
+            "processes": parallel.world_size,
             "gqcnn": str(args.gqcnn),
             "targets": args.targets,
             "trained_on": str(device),
