@@ -2,7 +2,7 @@
 
 `gqstn`, `multigrasp` and `directgrasp` are single-pass networks
 (`gqstn_ros.networks.planners.load_network_planner`); `prop_gqcnn` samples antipodal candidates
-and ranks them with GQ-CNN (`gqstn_ros.grasping.prop_gqcnn.load_prop_planner`: gqcnn_fast.pt when
+and ranks them with GQ-CNN (`gqstn_ros.networks.prop_planner.load_prop_planner`: gqcnn_fast.pt when
 the models folder has it, else gqcnn.pt; the `ranking_model` option picks another). Both loaders
 are imported only when asked for, so that a node without torch models still starts and can say
 why it has no model. No rclpy here.
@@ -83,7 +83,7 @@ def load_planner(
         load = _loader("gqstn_ros.networks.planners", "load_network_planner")
         arguments: tuple[Any, ...] = (name, models_path, backend)
     else:
-        load = _loader("gqstn_ros.grasping.prop_gqcnn", "load_prop_planner")
+        load = _loader("gqstn_ros.networks.prop_planner", "load_prop_planner")
         arguments = (models_path,)
         options = {"backend": backend, **options}
     try:

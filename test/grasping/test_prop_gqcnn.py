@@ -23,9 +23,9 @@ from gqstn_ros.grasping.prop_gqcnn import (
     PropConfig,
     PropGQCNNPlanner,
     fit_gaussian_mixture,
-    load_prop_planner,
     with_cem,
 )
+from gqstn_ros.networks.prop_planner import load_prop_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import generate_object

@@ -86,7 +86,7 @@ def test_inference_node_reports_what_the_fallback_answered(
 
     models_dir = network_models_dir(tmp_path / "networks")
     start_node("fallback_node", "-p", f"models_dir:={default_models_dir()}")
-    start_node(
+    inference = start_node(
         "inference_node",
         "-p",
         f"models_dir:={models_dir}",
@@ -99,7 +99,7 @@ def test_inference_node_reports_what_the_fallback_answered(
         "-p",
         "fallback_timeout_s:=120.0",  # the fallback's answer, not a timeout, on a busy machine
     )
-    call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up
+    inference.wait_for_log("fallback /plan_grasp is reachable", STARTUP_TIMEOUT_S)
     # A bare table: the fallback node refuses it; GQ-STN (scene check off) still answers.
     depth = metres_to_image(np.full((480, 640), 0.7, dtype=np.float32), "32FC1")
     info = intrinsics_to_camera_info(KINECT_V1)
@@ -182,7 +182,7 @@ def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_
         "-p", "q_threshold:=1.0",  # never robust: every request asks the fallback
     )  # fmt: skip
     inference.wait_for_log("inference node ready", STARTUP_TIMEOUT_S)
-    call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up
+    inference.wait_for_log("fallback /plan_grasp is reachable", STARTUP_TIMEOUT_S)
     for seed in range(4):
         depth, info = synthetic_depth_request(seed)
         primary = call(

@@ -114,6 +114,7 @@ def test_a_killed_fallback_is_noticed_at_once_and_blocks_no_one(start_node, clie
     )  # fmt: skip
     ready(fallback)
     ready(inference)
+    inference.wait_for_log("fallback /plan_grasp is reachable", TIMEOUT_S)  # discovered
     client = detect_client(client_node)
     waiting = client.call_async(detect_request(2))
     # Until the fallback node is planning for it (its CPU time grows by a second).

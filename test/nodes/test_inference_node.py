@@ -456,6 +456,7 @@ def test_every_planner_through_detect_grasp_with_tf_and_base_link_grasps(
         "-p", f"hand_eye.orientation_xyzw:={orientation}",
     )  # fmt: skip
     inference.wait_for_log("inference node ready", 60)
+    inference.wait_for_log("fallback /plan_grasp is reachable", 60)  # prop_gqcnn goes there
     assert "planners directgrasp from" in inference.output()
     assert "prop_gqcnn through /plan_grasp" in inference.output()
     received: dict[str, list] = {"static": [], "tf": [], "base": [], "markers": [], "debug": []}

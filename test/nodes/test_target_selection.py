@@ -164,13 +164,13 @@ def test_a_mask_on_one_of_two_objects_gets_a_grasp_on_it(
         if not (MODELS / f"{name}.pt").is_file():
             pytest.skip(f"needs the shipped {name}.pt")
     start_node("fallback_node", "-p", f"models_dir:={MODELS}")
-    start_node(
+    inference = start_node(
         "inference_node", "-p", f"models_dir:={MODELS}",
         "-p", "planners:=['gqstn', 'multigrasp', 'directgrasp']",
         "-p", f"fallback_timeout_s:={TIMEOUT_S}",
         "-p", "q_threshold:=1.0",  # never robust: a request allowing it asks the fallback
     )  # fmt: skip
-    call(client_node, PlanGrasp, "/plan_grasp", PlanGrasp.Request())  # the fallback is up
+    inference.wait_for_log("fallback /plan_grasp is reachable", TIMEOUT_S)  # up and found
     for box in (BOX_A, BOX_B):
         for fields in ({"target_mask": mask_of(box)}, {"target_roi": roi_of(box)}):
             target = target_of(fields.get("target_mask"), fields.get("target_roi"))

@@ -12,8 +12,8 @@ The baseline planner of the paper, served by the fallback node as /plan_grasp:
    (`gqcnn_inputs`, softmax of the logits, class 1 = robust) under `torch.inference_mode`.
    The ranking model is `models/gqcnn_fast.pt` (the `fast` GQ-CNN configuration, about 30
    times cheaper than `cpu`, so that 1000 candidates fit the fallback's latency budget) when
-   it exists, else `models/gqcnn.pt`; `load_prop_planner(ranking_model=...)` picks another, and
-   `PropGQCNNPlanner.ranking_model` says which one a planner uses.
+   it exists, else `models/gqcnn.pt`; `networks.prop_planner.load_prop_planner(ranking_model=...)`
+   picks another, and `PropGQCNNPlanner.ranking_model` says which one a planner uses.
 3. **Cross-entropy method (optional, `CEMConfig`).** Dex-Net 2.0's refinement: fit a Gaussian
    mixture to the elite grasps, resample, project the samples back to valid grasps, re-rank.
 
@@ -68,7 +68,8 @@ from gqstn_ros.preprocessing import (
 PLANNER_NAME = "prop_gqcnn"
 GQCNN_CHECKPOINT = "gqcnn.pt"  # file name of the GQ-CNN checkpoint in the models folder
 FAST_GQCNN_CHECKPOINT = "gqcnn_fast.pt"  # the `fast` GQ-CNN: ranks 1000 candidates cheaply
-# The ranking model `load_prop_planner` takes by default: the first of these that exists.
+# The ranking model `networks.prop_planner.load_prop_planner` takes by default: the first of
+# these that exists.
 RANKING_CHECKPOINTS = (FAST_GQCNN_CHECKPOINT, GQCNN_CHECKPOINT)
 
 LOGGER = logging.getLogger(__name__)
@@ -280,7 +281,8 @@ class PropGQCNNPlanner:
     gqcnn: a module with `forward(image (N, 1, c, c), pose (N, 1)) -> logits (N, 2)` (class
     1 = robust), e.g. `gqstn_ros.networks.gqcnn.GQCNN`; normalization and input_config: those
     it was trained with (stored in its checkpoint); ranking_model: what the ranking network is,
-    for logs and reports (`load_prop_planner` gives the checkpoint file and its configuration).
+    for logs and reports (`networks.prop_planner.load_prop_planner` gives the checkpoint file and
+    its configuration).
     """
 
     name = PLANNER_NAME
@@ -697,50 +699,6 @@ def ranking_checkpoint(models_dir: str | Path, ranking_model: str | Path | None 
         "beside it); train one (GQ-CNN training) or point models_dir to a folder holding "
         f"{GQCNN_CHECKPOINT}",
         str(path),
-    )
-
-
-def load_prop_planner(
-    models_dir: str | Path,
-    config: PropConfig | None = None,
-    *,
-    backend: str = "torch",
-    num_candidates: int | None = None,
-    ranking_model: str | Path | None = None,
-    gripper: GripperConfig | None = None,
-) -> PropGQCNNPlanner:
-    """The planner with a trained GQ-CNN from `models_dir` (`ranking_checkpoint`: by default
-    gqcnn_fast.pt when it exists, else gqcnn.pt).
-
-    backend: "torch" (the only one: GQ-CNN ranks crops cut by the torch preprocessing);
-    num_candidates: overrides `config.num_candidates` (the fallback node's parameter);
-    ranking_model: the checkpoint to rank with, a file name in `models_dir` or a path;
-    gripper: overrides `config.gripper`, the gripper whose stroke the proposals fit. The ranking
-    checkpoint must have been trained for that gripper's geometry, else
-    `gripper.GripperMismatchError` names the file, both grippers and the differing fields.
-    The planner's `ranking_model` names the file and its configuration, and the choice is
-    logged. FileNotFoundError names the missing checkpoint; the checkpoint loader's
-    CheckpointError a file it cannot use.
-    """
-    if backend != "torch":
-        raise ValueError(f"prop_gqcnn runs GQ-CNN with torch; backend {backend!r} is not supported")
-    config = config or PropConfig()
-    if num_candidates is not None:
-        config = replace(config, num_candidates=num_candidates)
-    if gripper is not None:
-        config = replace(config, gripper=gripper)
-    path = ranking_checkpoint(models_dir, ranking_model)
-    # The model zoo is imported only when a planner is loaded (the module stays light).
-    from gqstn_ros.networks.checkpoint import load_checkpoint  # noqa: PLC0415
-
-    loaded = load_checkpoint(path, expected_kind="gqcnn", gripper=config.gripper)
-    config_name = loaded.extra.get("config_name", "unnamed")
-    multiply_accumulates = getattr(loaded.config, "multiply_accumulates", None)
-    cost = f", {multiply_accumulates / 1e6:.2f} M MAC per crop" if multiply_accumulates else ""
-    description = f"{path.name} ({config_name} GQ-CNN{cost})"
-    LOGGER.info("Prop+GQ-CNN ranks with %s from %s", description, path)
-    return PropGQCNNPlanner(
-        loaded.model, loaded.normalization, loaded.input_config, config, ranking_model=description
     )
 
 

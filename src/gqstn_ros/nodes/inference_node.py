@@ -141,6 +141,7 @@ from gqstn_ros.q_calibration import QCalibration, load_q_calibrations
 NODE_NAME = "inference_node"
 DETECT_SERVICE = "/detect_grasp"
 FALLBACK_SERVICE = "/plan_grasp"
+FALLBACK_WATCH_PERIOD_S = 0.2  # how often the node looks for /plan_grasp until it is found
 GRASP_TOPIC = "/grasp_pose"
 BASE_GRASP_TOPIC = "/grasp_pose/base_link"
 MARKER_TOPIC = "/grasp_markers"
@@ -820,6 +821,11 @@ class InferenceNode(Node):
         )
         self.fallback_calls: dict[Future, str] = {}  # fallback calls waiting on an answer
         self.fallback_dead: str | None = None  # why the fallback is known dead, else None
+        # Says once when /plan_grasp is first reachable (discovered): until then a request that
+        # would fall back is answered without the fallback ("not available").
+        self.fallback_watch = self.create_timer(
+            FALLBACK_WATCH_PERIOD_S, self.on_fallback_watch, callback_group=self.fallback_group
+        )
         self.create_subscription(
             Empty,
             alive_topic(FALLBACK_SERVICE),
@@ -869,6 +875,12 @@ class InferenceNode(Node):
         check_depth_image(depth, self.image_limits)
         if info.width or info.height:
             check_camera_info(info)
+
+    def on_fallback_watch(self) -> None:
+        if not self.fallback_client.service_is_ready():
+            return
+        self.fallback_watch.cancel()
+        self.get_logger().info(f"fallback {FALLBACK_SERVICE} is reachable")
 
     def on_fallback_liveliness(self, info: QoSLivelinessChangedInfo) -> None:
         """The fallback node's liveliness changed: dead (lapsed or gone) or back."""

@@ -1,0 +1,58 @@
+"""Prop+GQ-CNN with a trained GQ-CNN: the loader of `grasping.prop_gqcnn.PropGQCNNPlanner`.
+
+The sampling and ranking live in `gqstn_ros.grasping.prop_gqcnn`, which imports no model code;
+reading a checkpoint belongs to this layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from gqstn_ros.grasping.prop_gqcnn import PropConfig, PropGQCNNPlanner, ranking_checkpoint
+from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.networks.checkpoint import load_checkpoint
+
+LOGGER = logging.getLogger("gqstn_ros.grasping.prop_gqcnn")
+
+
+def load_prop_planner(
+    models_dir: str | Path,
+    config: PropConfig | None = None,
+    *,
+    backend: str = "torch",
+    num_candidates: int | None = None,
+    ranking_model: str | Path | None = None,
+    gripper: GripperConfig | None = None,
+) -> PropGQCNNPlanner:
+    """The planner with a trained GQ-CNN from `models_dir` (`ranking_checkpoint`: by default
+    gqcnn_fast.pt when it exists, else gqcnn.pt).
+
+    backend: "torch" (the only one: GQ-CNN ranks crops cut by the torch preprocessing);
+    num_candidates: overrides `config.num_candidates` (the fallback node's parameter);
+    ranking_model: the checkpoint to rank with, a file name in `models_dir` or a path;
+    gripper: overrides `config.gripper`, the gripper whose stroke the proposals fit. The ranking
+    checkpoint must have been trained for that gripper's geometry, else
+    `gripper.GripperMismatchError` names the file, both grippers and the differing fields.
+    The planner's `ranking_model` names the file and its configuration, and the choice is
+    logged. FileNotFoundError names the missing checkpoint; the checkpoint loader's
+    CheckpointError a file it cannot use.
+    """
+    if backend != "torch":
+        raise ValueError(f"prop_gqcnn runs GQ-CNN with torch; backend {backend!r} is not supported")
+    config = config or PropConfig()
+    if num_candidates is not None:
+        config = replace(config, num_candidates=num_candidates)
+    if gripper is not None:
+        config = replace(config, gripper=gripper)
+    path = ranking_checkpoint(models_dir, ranking_model)
+    loaded = load_checkpoint(path, expected_kind="gqcnn", gripper=config.gripper)
+    config_name = loaded.extra.get("config_name", "unnamed")
+    multiply_accumulates = getattr(loaded.config, "multiply_accumulates", None)
+    cost = f", {multiply_accumulates / 1e6:.2f} M MAC per crop" if multiply_accumulates else ""
+    description = f"{path.name} ({config_name} GQ-CNN{cost})"
+    LOGGER.info("Prop+GQ-CNN ranks with %s from %s", description, path)
+    return PropGQCNNPlanner(
+        loaded.model, loaded.normalization, loaded.input_config, config, ranking_model=description
+    )
