@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ from gqstn_ros.grasping.grasp import (
     HAND_POSE_ROW,
     HAND_POSE_WIDTH_PX,
 )
-from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
+from gqstn_ros.networks.configs import build_model
 from gqstn_ros.tools import generate_dataset
 from gqstn_ros.training import score_gqcnn, train_detector, train_gqcnn
 from gqstn_ros.training.common import dataset_input_config
@@ -188,6 +190,26 @@ def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(scenes, tmp_
     assert checkpoint.depth_range is not None
     assert train_detector.main(args) == 0  # already at its last epoch: ends at once
     assert len(json.loads((run / "metrics.json").read_text())["history"]) == 2
+
+    # Fine-tuning a detector trained elsewhere (other normalization constants): refused unless
+    # it keeps its own constants, which the fine-tuned checkpoint then carries.
+    norm = checkpoint.normalization
+    elsewhere = replace(norm, view_scale=norm.view_scale * 2)
+    moved = build_model("directgrasp", checkpoint.config, elsewhere)
+    moved.load_state_dict(checkpoint.model.state_dict())
+    other = save_checkpoint(
+        tmp_path / "elsewhere.pt", moved, "directgrasp", checkpoint.config, elsewhere,
+        checkpoint.provenance, checkpoint.extra, checkpoint.input_config,
+        gripper=checkpoint.gripper, depth_range=checkpoint.depth_range,
+    )  # fmt: skip
+    tune = [*args[: args.index("--output")], "--output", str(tmp_path / "tuned")]
+    tune += ["--batch-size", "4", "--batches-per-epoch", "1", "--threads", "1"]
+    tune += ["--epoch-scale", "0.05", "--last-epoch", "1", "--init", str(other)]
+    with pytest.raises(ValueError, match="was trained with"):
+        train_detector.main(tune)
+    assert train_detector.main([*tune, "--keep-init-normalization"]) == 0
+    tuned = load_checkpoint(tmp_path / "tuned" / "directgrasp.pt")
+    assert tuned.normalization == elsewhere
 
 
 def test_a_detector_trains_in_two_data_parallel_processes(scenes, tmp_path) -> None:

@@ -476,6 +476,12 @@ def main(argv: list[str] | None = None) -> int:
         "so the kept model is never worse on validation than the starting one",
     )
     parser.add_argument(
+        "--keep-init-normalization",
+        action="store_true",
+        help="with --init: keep the starting checkpoint's normalization constants instead of "
+        "this dataset's (fine-tuning a detector trained on another dataset)",
+    )
+    parser.add_argument(
         "--first-epoch",
         type=int,
         default=1,
@@ -584,6 +590,14 @@ def _train(
                 "scale_max": norm.scale_max,
             }
         )
+    if args.init is not None and args.keep_init_normalization:
+        # Fine-tuning on another dataset: the network keeps the constants it learnt with.
+        norm = load_checkpoint(args.init, expected_kind=args.kind).normalization
+        if args.kind == "gqstn" and norm.crop_scale != judge.normalization.crop_scale:
+            raise SystemExit(
+                f"--init {args.init} crops with {norm}, the --gqcnn head {args.gqcnn} with "
+                f"{judge.normalization}: give the head it was trained with"
+            )
     say(
         f"images: train {len(train)} ({len(trainable)} with a robust grasp), val {len(val)}; "
         f"{total_epochs} epochs; {norm}",
