@@ -45,6 +45,20 @@ def scenes(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def gqcnn(scenes, tmp_path_factory):
+    """A fast GQ-CNN briefly trained on the scenes: the head and judge of the detector runs."""
+    folder = tmp_path_factory.mktemp("gqcnn")
+    export = folder / "gqcnn.pt"
+    args = [
+        "--dataset", str(scenes), "--config", "fast", "--output", str(folder / "run"),
+        "--epochs", "1", "--batch-size", "8", "--batches-per-epoch", "2", "--threads", "1",
+        "--export", str(export),
+    ]  # fmt: skip
+    assert train_gqcnn.main(args) == 0
+    return export
+
+
 def test_the_dataset_names_its_network_input(scenes, tmp_path) -> None:
     assert dataset_input_config(scenes).view_size_m == pytest.approx(VIEW_SIZE_M)
     assert dataset_input_config(tmp_path).view_size_m == 0.0  # no manifest: the pixel window
@@ -164,14 +178,9 @@ def test_two_data_parallel_processes_take_the_single_process_steps(scenes, tmp_p
     assert len(history) == 2
 
 
-def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(scenes, tmp_path) -> None:
-    gqcnn = tmp_path / "gqcnn.pt"
-    args = [
-        "--dataset", str(scenes), "--config", "fast", "--output", str(tmp_path / "gqcnn"),
-        "--epochs", "1", "--batch-size", "8", "--batches-per-epoch", "2", "--threads", "1",
-        "--export", str(gqcnn),
-    ]  # fmt: skip
-    assert train_gqcnn.main(args) == 0
+def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(
+    scenes, gqcnn, tmp_path
+) -> None:
     run = tmp_path / "directgrasp"
     args = [
         "--kind", "directgrasp", "--dataset", str(scenes), "--gqcnn", str(gqcnn),
@@ -212,14 +221,7 @@ def test_a_detector_run_ends_at_its_last_epoch_judged_on_the_scenes(scenes, tmp_
     assert tuned.normalization == elsewhere
 
 
-def test_a_detector_trains_in_two_data_parallel_processes(scenes, tmp_path) -> None:
-    gqcnn = tmp_path / "gqcnn.pt"
-    args = [
-        "--dataset", str(scenes), "--config", "fast", "--output", str(tmp_path / "gqcnn"),
-        "--epochs", "1", "--batch-size", "8", "--batches-per-epoch", "2", "--threads", "1",
-        "--export", str(gqcnn),
-    ]  # fmt: skip
-    assert train_gqcnn.main(args) == 0
+def test_a_detector_trains_in_two_data_parallel_processes(scenes, gqcnn, tmp_path) -> None:
     export = tmp_path / "gqstn.pt"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",

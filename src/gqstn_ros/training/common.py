@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,16 @@ def start_distributed() -> Distributed:
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     return Distributed(torch.distributed.get_rank(), torch.distributed.get_world_size())
+
+
+def run_data_parallel(train: Callable[[Distributed], int]) -> int:
+    """`train(parallel)` in this process's place of a torchrun run (alone without torchrun):
+    the process group is joined before and left after, whatever `train` raises."""
+    parallel = start_distributed()
+    try:
+        return train(parallel)
+    finally:
+        stop_distributed(parallel)
 
 
 def stop_distributed(context: Distributed) -> None:

@@ -70,10 +70,9 @@ from gqstn_ros.training.common import (
     load_run,
     plot_curves,
     provenance,
+    run_data_parallel,
     save_run,
     set_threads,
-    start_distributed,
-    stop_distributed,
 )
 from gqstn_ros.training.data import ImageSet, fit_normalization, load_images
 from gqstn_ros.training.evaluate import PhysicalJudge
@@ -539,11 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         judge = load_checkpoint(args.gqcnn, expected_kind="gqcnn", gripper=gripper)
     except GripperMismatchError as error:
         parser.error(f"--gqcnn does not fit --dataset: {error}")
-    parallel = start_distributed()
-    try:
-        return _train(args, sys.argv[1:] if argv is None else argv, parallel, judge, gripper)
-    finally:
-        stop_distributed(parallel)
+    command = sys.argv[1:] if argv is None else argv
+    return run_data_parallel(lambda parallel: _train(args, command, parallel, judge, gripper))
 
 
 def _train(

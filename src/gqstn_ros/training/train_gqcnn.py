@@ -46,10 +46,9 @@ from gqstn_ros.training.common import (
     load_run,
     plot_curves,
     provenance,
+    run_data_parallel,
     save_run,
     set_threads,
-    start_distributed,
-    stop_distributed,
 )
 from gqstn_ros.training.data import GraspSet, fit_normalization, load_grasps
 
@@ -191,11 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    parallel = start_distributed()
-    try:
-        return _train(args, sys.argv[1:] if argv is None else argv, parallel, device, generator)
-    finally:
-        stop_distributed(parallel)
+    command = sys.argv[1:] if argv is None else argv
+    return run_data_parallel(lambda parallel: _train(args, command, parallel, device, generator))
 
 
 def _train(
