@@ -1,14 +1,15 @@
 """The simulated robot world of the benchmark: table, objects, a UR5 and a Robotiq 2F-85.
 
-`SimRobotWorld` is one MuJoCo model: the table and object of `gqstn_ros.sim.scene` (the same
-drop and settling; `reset_pile` loads a pile of objects instead, `sim.clutter`, and a picked
-one is put in the bin beside the table with `put_in_bin`), the depth camera above the table,
-and a 2F-85-like gripper whose stroke, finger pads and force range are a gripper profile's
-(`SimGripperConfig.geometry`): a free body (housing, palm, two finger pads on slide joints
-coupled like the 2F-85 linkage and driven by force-limited position servos) welded to a mocap body. The arm is not simulated as links: the
-UR5's kinematics (`ur5_kinematics`) decide which tool poses it reaches, and the mocap body is
-moved along the commanded straight line with a trapezoidal speed profile; the weld gives the
-gripper real velocities, so friction and contacts act on the object as a stiff arm would.
+`SimRobotWorld` is one MuJoCo model: the table and object of `gqstn_ros.sim.scene` (the same drop
+and settling; `reset_pile` loads a pile of objects instead, `sim.clutter`, and a picked one is put
+in the bin beside the table with `put_in_bin`), the depth camera above the table, and a 2F-85-like
+gripper whose stroke, finger pads and force range are a gripper profile's
+(`SimGripperConfig.geometry`): a free body (housing, palm, two finger pads on slide joints coupled
+like the 2F-85 linkage and driven by force-limited position servos) welded to a mocap body. The arm
+is not simulated as links: the UR5's kinematics (`ur5_kinematics`) decide which tool poses it
+reaches, and the mocap body is moved along the commanded straight line with a trapezoidal speed
+profile; the weld gives the gripper real velocities, so friction and contacts act on the object as a
+stiff arm would.
 
 `SimArm` and `SimGripper` implement the `hardware.interfaces` protocols over the world, so the
 executor drives them as the real ur_rtde and Robotiq drivers.

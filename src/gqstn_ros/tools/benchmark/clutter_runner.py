@@ -37,6 +37,11 @@ from gqstn_ros.tools.benchmark.scoring import judge_hold
 PLACES = ("table", "bin", "lost")
 
 
+def _print_now(line: str) -> None:
+    """A progress line, flushed (the run's output is often a log file)."""
+    print(line, flush=True)
+
+
 def _counts(state: dict[str, Any]) -> dict[str, int]:
     """Objects on the table, in the bin and lost in a pile-mode ground truth."""
     return {
@@ -54,14 +59,14 @@ class ClutterRunner:
         config: ClutterConfig,
         client: BenchClient,
         graph: GraphProcesses,
-        log: Callable[[str], None] = print,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.graph = graph
-        self.log = log
+        self.log = log or _print_now
         # Table II's runner: graph start-up, restarts and frame keeping are the same.
-        self.bench = BenchmarkRunner(config.base, client, graph, log)
+        self.bench = BenchmarkRunner(config.base, client, graph, self.log)
         self.attempts_dir = self.bench.attempts_dir
         self.piles: list[PileRun] = []
         self.attempts: list[ClutterAttempt] = []
