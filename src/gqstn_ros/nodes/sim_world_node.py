@@ -19,7 +19,8 @@
   in a pile by each reset (`seed` draws the objects and the drop); `/sim/object_state` then
   describes every object (`objects`: name, pose, lift, where: table, bin or lost) with the counts
   `objects_on_table`, `objects_in_bin`, `objects_lost` (the single-object keys then describe
-  the pile's first object); `/sim/hold` judges the object lifted highest (`held_object`);
+  the pile's first object); `/sim/hold` judges the object lifted highest (`held_object`; its
+  `on_table` is false only once that object fell off the table);
   `/sim/finish_pick` (Trigger) ends a pick: an object the gripper carries (at least
   BIN_LIFT_M above where it settled, off the table top) goes to the bin beside the table, the
   arm goes home with the gripper open, the objects left settle, and the answer is the same JSON
@@ -586,9 +587,15 @@ class SimWorldNode(Node):
             elapsed += step
             lowest = min(lowest, lift())
         state = self.object_state()
-        if self.pile_mode:
-            named = held is not None and start >= HELD_MIN_LIFT_M
+        if self.pile_mode and held is not None:
+            # The single-object keys describe the followed object: `on_table` false only once
+            # it fell off the table (resting on another object is on the table).
+            named = start >= HELD_MIN_LIFT_M
             state["held_object"] = world.object_models[held].name if named else None
+            lost = state["objects"][held]["where"] == "lost"
+            state.update(on_table=not lost, fell_off_table=lost)
+        elif self.pile_mode:
+            state["held_object"] = None
         state.update(
             hold_duration_s=elapsed,
             lifted_height_start=start,
