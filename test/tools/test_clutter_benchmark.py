@@ -26,6 +26,7 @@ from gqstn_ros.tools.benchmark.clutter import (
     summarize_clutter,
     write_clutter_results,
 )
+from gqstn_ros.tools.benchmark.clutter_runner import ClutterRunner
 from gqstn_ros.tools.benchmark.graph import parameters_yaml
 from gqstn_ros.tools.benchmark.report import replay_attempt
 from gqstn_ros.tools.benchmark.scenario import AttemptFailure, BenchmarkConfig
@@ -244,8 +245,6 @@ class QuietGraph:
 
 
 def scripted_run(tmp_path: Path, objects: int, outcomes: list[str]):
-    from gqstn_ros.tools.benchmark.clutter_runner import ClutterRunner
-
     config = ClutterConfig(
         objects=objects, base=BenchmarkConfig(methods=("gqstn",), output_dir=tmp_path)
     )
@@ -281,6 +280,26 @@ def test_runner_stops_after_three_failures_in_a_row(tmp_path: Path) -> None:
     assert run.attempts == 4 and (run.cleared, run.remaining) == (1, 3)
     assert run.empty_table_answer == ""
     assert all(Path(a.replay_file).is_file() for a in attempts)
+
+
+def test_runner_stops_a_pile_whose_picks_never_clear_it(tmp_path: Path) -> None:
+    """Successes that leave the object on the table (a world that does not bin) end at the
+    attempt limit instead of running forever."""
+
+    class StubbornWorld(ScriptedWorld):
+        def ground_truth(self, client: str, what: str) -> dict:
+            if client == "finish_pick":
+                self.lifted = False
+                return {**self.state(), "binned": None, "fault": ""}
+            return super().ground_truth(client, what)
+
+    config = ClutterConfig(objects=1, base=BenchmarkConfig(methods=("gqstn",), output_dir=tmp_path))
+    stubborn = ClutterRunner(
+        config, StubbornWorld(1, ["pick"] * 10), QuietGraph(), log=lambda _line: None
+    )
+    run = stubborn.clear_pile("gqstn", 0, pile_seed(0, 0))
+    assert run.attempts == config.max_attempts_per_pile == 6
+    assert run.stop_reason == "attempt limit (6)" and run.cleared == 0 and run.remaining == 1
 
 
 # ------------------------------------------------------------------------ through the real nodes

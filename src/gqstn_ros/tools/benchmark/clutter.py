@@ -67,8 +67,9 @@ class ClutterConfig:
 
     @property
     def max_attempts_per_pile(self) -> int:
-        """Attempts a pile can take at most: every object picked after the longest tolerated
-        run of failures, then the failures that stop the run."""
+        """Attempts a pile can take when every success clears an object: each object picked
+        after the longest tolerated run of failures, then the failures that stop the run. The
+        runner stops a pile there whatever the world reports."""
         limit = self.max_consecutive_failures
         return self.objects * limit + limit
 

@@ -100,6 +100,9 @@ class ClutterRunner:
             run.stop_reason = stop_reason(
                 counts["table"], failures_in_row, self.config.max_consecutive_failures
             )
+            if not run.stop_reason and run.attempts >= self.config.max_attempts_per_pile:
+                # Only a world whose successful picks leave the table as full gets here.
+                run.stop_reason = f"attempt limit ({run.attempts})"
             if run.stop_reason:
                 break
             attempt = self.attempt(method, pile, seed, run.attempts, counts["table"])
