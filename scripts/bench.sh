@@ -6,6 +6,10 @@
 #   scripts/bench.sh                 quick run: 12 objects x 1 trial x 3 methods (36 attempts)
 #   scripts/bench.sh --full          the paper's 180 attempts (12 objects x 5 trials x 3 methods)
 #   scripts/bench.sh --preview       the synthetic grasp world preview (gqstn_ros.tools.world_preview)
+#   scripts/bench.sh --clutter       clear the table: a pile of 5 unseen objects per method, picked
+#                                    until the table is empty or 3 failures in a row
+#                                    (--objects N, --piles K: N objects per pile, K piles;
+#                                    results in runs/clutter)
 #
 # Other arguments go to the tool (see `python -m gqstn_ros.tools.benchmark --help`); results,
 # node logs and every attempt's depth frames are written to runs/benchmark unless --output says.
@@ -22,12 +26,15 @@ for arg in "$@"; do
   case "$arg" in
     --full) mode=full ;;
     --preview) mode=preview ;;
+    --clutter) mode=clutter ;;
     *) args+=("$arg") ;;
   esac
 done
 
 case "$mode" in
   preview) exec "$PYTHON" -m gqstn_ros.tools.world_preview "${args[@]+"${args[@]}"}" ;;
+  # --quick: 5 objects per pile unless --objects says (one pile unless --piles says).
+  clutter) exec "$PYTHON" -m gqstn_ros.tools.benchmark --clutter --quick "${args[@]+"${args[@]}"}" ;;
   full) exec "$PYTHON" -m gqstn_ros.tools.benchmark --trials 5 "${args[@]+"${args[@]}"}" ;;
   *) exec "$PYTHON" -m gqstn_ros.tools.benchmark --quick "${args[@]+"${args[@]}"}" ;;
 esac

@@ -247,3 +247,39 @@ def test_executor_in_the_same_process_picks_the_object_it_sees(
     assert state["gripper_opening"] > 0.08 and not state["gripper_object_detected"]
     world.wait_for_log("scene: tea_box dropped with seed 2", TIMEOUT_S)
     assert world.is_running()
+
+
+def test_pile_mode_holds_unseen_objects_and_finishing_a_pick_keeps_count(
+    start_node: Callable, client_node
+) -> None:
+    """scene_mode pile: the world holds pile_objects objects, /sim/finish_pick answers the
+    pile's counts (nothing carried: nothing binned); an unknown scene mode is refused naming
+    the choices, and /sim/finish_pick outside pile mode is refused with the reason."""
+    world = start_node(
+        "sim_world_node",
+        "-p", "run_executor:=false",
+        "-p", f"publish_rate_hz:={RATE_HZ}",
+        "-p", "scene_mode:=pile",
+        "-p", "pile_objects:=4",
+        "-p", "seed:=2",
+    )  # fmt: skip
+    link = CameraLink(client_node)
+    finish = link.node.create_client(Trigger, "/sim/finish_pick")
+    state = link.object_state()
+    assert state["scene_mode"] == "pile" and len(state["objects"]) == 4, world.output()
+    counts = (state["objects_on_table"], state["objects_in_bin"], state["objects_lost"])
+    assert sum(counts) == 4 and counts[0] >= 1 and counts[1] == 0
+    response = link.call(finish, Trigger.Request())
+    assert response.success, response.message
+    finished = json.loads(response.message)
+    assert finished["binned"] is None and finished["objects_in_bin"] == 0
+    assert finished["objects_on_table"] + finished["objects_lost"] == 4
+
+    (refused,) = link.set_parameters(scene_mode="heap").results
+    assert not refused.successful and "single" in refused.reason and "pile" in refused.reason
+    assert all(r.successful for r in link.set_parameters(scene_mode="single", seed=1).results)
+    assert link.call(link.reset_client, Trigger.Request()).success
+    assert link.object_state()["scene_mode"] == "single"
+    response = link.call(finish, Trigger.Request())
+    assert not response.success and "needs a pile" in response.message
+    assert world.process.poll() is None, world.output()

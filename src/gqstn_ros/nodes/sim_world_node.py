@@ -14,7 +14,18 @@
   above its settled height, `on_table` = resting on the table top, false while lifted or once
   fallen off, `fell_off_table`, gripper opening, camera and base poses) and `/sim/hold`
   (Trigger: lets `hold_duration_s` of simulated time pass with the arm still, then the same
-  JSON with the lowest lift during the hold). `/sim/markers` (visualization_msgs/MarkerArray,
+  JSON with the lowest lift during the hold). With `scene_mode: pile` the world holds
+  `pile_objects` objects of the families the shipped models never saw (`sim.clutter`), dropped
+  in a pile by each reset (`seed` draws the objects and the drop); `/sim/object_state` then
+  describes every object (`objects`: name, pose, lift, where: table, bin or lost) with the counts
+  `objects_on_table`, `objects_in_bin`, `objects_lost` (the single-object keys then describe
+  the pile's first object); `/sim/hold` judges the object lifted highest (`held_object`; its
+  `on_table` is false only once that object fell off the table);
+  `/sim/finish_pick` (Trigger) ends a pick: an object the gripper carries (at least
+  BIN_LIFT_M above where it settled, off the table top) goes to the bin beside the table, the
+  arm goes home with the gripper open, the objects left settle, and the answer is the same JSON
+  with `binned` (the object's name, or null). `reset_after_attempt` in pile mode finishes the
+  pick after every attempt instead of resetting. `/sim/markers` (visualization_msgs/MarkerArray,
   base_link) draws the table, the object, the gripper and the UR5's links for RViz.
 - `executor_node` (`gqstn_ros.nodes.executor_node.ExecutorNode`) driving `SimArm` and
   `SimGripper` of the same world, exactly as it drives the real UR5 and 2F-85
@@ -67,6 +78,7 @@ from gqstn_ros.nodes.shutdown import run_node_process
 from gqstn_ros.nodes.sim_markers import world_markers
 from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS, HandEye
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
+from gqstn_ros.sim.clutter import DEFAULT_PILE_OBJECTS, MAX_PILE_OBJECTS, BinConfig, pile_objects
 from gqstn_ros.sim.robot import (
     SimArm,
     SimGripper,
@@ -82,6 +94,13 @@ INFO_TOPIC = "/camera/depth/camera_info"
 RESET_SERVICE = "/sim/reset_scene"
 OBJECT_STATE_SERVICE = "/sim/object_state"
 HOLD_SERVICE = "/sim/hold"
+FINISH_PICK_SERVICE = "/sim/finish_pick"
+SCENE_MODES = ("single", "pile")
+# In pile mode an object this far (m) above where it settled, off the table top, is carried by
+# the gripper: finishing the pick puts it in the bin.
+BIN_LIFT_M = 0.05
+# /sim/hold names the object it follows when lifted at least this much (m) at its start.
+HELD_MIN_LIFT_M = 0.01
 WORLD_FRAME = "world"
 MARKER_TOPIC = "/sim/markers"
 # The executor's /execute_grasp goal states (the action's status topic, as rcl_action has it).
@@ -136,6 +155,20 @@ PARAMETERS = (
         "Seed of the object's drop pose (and the sensor noise) at the next reset",
         min_value=0,
         max_value=2**31 - 1,
+    ),
+    ParameterSpec(
+        "scene_mode",
+        "single",
+        "single: /sim/reset_scene drops the benchmark object object_name; pile: it drops "
+        "pile_objects unseen objects in a pile, picked ones go to the bin (/sim/finish_pick)",
+        choices=SCENE_MODES,
+    ),
+    ParameterSpec(
+        "pile_objects",
+        DEFAULT_PILE_OBJECTS,
+        "Objects of a pile (scene_mode pile), drawn from the unseen families with seed",
+        min_value=1,
+        max_value=MAX_PILE_OBJECTS,
     ),
     ParameterSpec(
         "frame_id", "camera_depth_optical_frame", "frame_id of the depth images", read_only=True
@@ -214,6 +247,10 @@ class SimWorldNode(Node):
             benchmark_object(name), seed, config, render_backend=self.parameters["render_backend"]
         )
         self.loaded_object = (name, seed)  # the benchmark object in the world and its drop seed
+        self.bin = BinConfig()
+        self.pile_mode = False  # the world holds a pile (the last reset was in pile mode)
+        if self.parameters["scene_mode"] == "pile":
+            self._reset_pile(int(self.parameters["pile_objects"]), seed)
         self._settled_pose = self.world.object_pose_in_world()
         self._image_publisher = self.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
         self._info_publisher = self.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
@@ -224,6 +261,9 @@ class SimWorldNode(Node):
             Trigger, OBJECT_STATE_SERVICE, self._on_object_state, callback_group=ground_truth_group
         )
         self.create_service(Trigger, HOLD_SERVICE, self._on_hold, callback_group=ground_truth_group)
+        self.create_service(
+            Trigger, FINISH_PICK_SERVICE, self._on_finish_pick, callback_group=reset_group
+        )
         self._attempts_seen: set[bytes] = set()
         self.create_subscription(
             GoalStatusArray,
@@ -299,9 +339,32 @@ class SimWorldNode(Node):
         response.success, response.message = self.reset_scene()
         return response
 
+    def _reset_pile(self, count: int, seed: int) -> Any:
+        """Drop a pile of `count` unseen objects drawn with `seed`; the settling result."""
+        result = self.world.reset_pile(pile_objects(count, seed), seed)
+        self.pile_mode = True
+        self.loaded_object = (f"pile of {count}", seed)
+        return result
+
     def reset_scene(self) -> tuple[bool, str]:
-        """Drop `object_name` with `seed` and settle it (arm home, gripper open): (ok, message)."""
+        """Drop `object_name` (scene_mode single) or a pile of `pile_objects` (scene_mode pile)
+        with `seed` and settle (arm home, gripper open): (ok, message). A pile is ready (ok) as
+        long as one object is on the table: objects that fell off when dropped are lost, and
+        one still rocking after the settling time is part of the pile."""
         name, seed = self.parameters["object_name"], int(self.parameters["seed"])
+        if self.parameters["scene_mode"] == "pile":
+            count = int(self.parameters["pile_objects"])
+            try:
+                result = self._reset_pile(count, seed)
+            except Exception as error:  # the world must survive a failed reset
+                message = f"reset failed: {type(error).__name__}: {error}"
+                self.get_logger().error(message)
+                return False, message
+            self._settled_pose = self.world.object_pose_in_world()
+            on_table = sum(o["where"] == "table" for o in self.world.pile_state())
+            message = f"pile of {count} (seed {seed}): {on_table} on the table; {result.message}"
+            self.get_logger().info(f"scene: {message}")
+            return on_table > 0, message
         try:
             result = self.world.reset(benchmark_object(name), seed)
         except Exception as error:  # the world must survive a failed reset
@@ -309,6 +372,7 @@ class SimWorldNode(Node):
             self.get_logger().error(message)
             return False, message
         self.loaded_object = (name, seed)
+        self.pile_mode = False
         self._settled_pose = self.world.object_pose_in_world()
         self._log_reset(name, seed)
         return bool(result.ok), f"{name} (seed {seed}): {result.message}"
@@ -332,6 +396,12 @@ class SimWorldNode(Node):
         if not ended:
             return
         self._attempts_seen.update(bytes(status.goal_info.goal_id.uuid) for status in ended)
+        if self.pile_mode:
+            if self.parameters["reset_after_attempt"]:
+                state = self.finish_pick()
+                if state.get("fault"):
+                    self.get_logger().warning(f"finishing a pick: {state['fault']}")
+            return
         if not self.parameters["reset_after_attempt"] or not self.object_moved():
             return
         ok, text = self.reset_scene()
@@ -385,7 +455,8 @@ class SimWorldNode(Node):
             f"scene {name} (seed {seed}) {settle.message if settle else ''}, {resets}; "
             f"gripper {self.gripper.name}; camera in base_link "
             f"{'DIFFERS from hand_eye.*' if hand_eye_problem else 'as hand_eye.*'}; services "
-            f"{RESET_SERVICE}, {OBJECT_STATE_SERVICE}, {HOLD_SERVICE}; {MARKER_TOPIC}"
+            f"{RESET_SERVICE}, {OBJECT_STATE_SERVICE}, {HOLD_SERVICE}, {FINISH_PICK_SERVICE}; "
+            f"{MARKER_TOPIC}"
         )
 
     # ------------------------------------------------------------------ ground truth
@@ -421,7 +492,68 @@ class SimWorldNode(Node):
                 "fault": world.fault,
                 "camera_pose": camera_pose.tolist(),
                 "base_pose": world.base_in_world.matrix().tolist(),
+                **(self.pile_summary() if self.pile_mode else {"scene_mode": "single"}),
             }
+
+    def pile_summary(self) -> dict[str, Any]:
+        """The pile's objects and counts (JSON-ready; see the module docstring)."""
+        objects = self.world.pile_state()
+        return {
+            "scene_mode": "pile",
+            "objects": objects,
+            "objects_on_table": sum(o["where"] == "table" for o in objects),
+            "objects_in_bin": sum(o["where"] == "bin" for o in objects),
+            "objects_lost": sum(o["where"] == "lost" for o in objects),
+        }
+
+    def finish_pick(self) -> dict[str, Any]:
+        """Pile mode: the carried object (if any) to the bin, the arm home with the gripper
+        open, the table settled; the pile's state with `binned` (a name or None) and `fault`
+        ('' unless the simulation diverged while settling)."""
+        world = self.world
+        binned = None
+        fault = ""
+        with world.lock:
+            held = world.held_object()
+            if (
+                held is not None
+                and world.object_lift(held) >= BIN_LIFT_M
+                and not world.object_index_touches_table(held)
+            ):
+                world.put_in_bin(held, self.bin)
+                binned = world.object_models[held].name
+            world.home_and_open()
+            try:
+                world.settle_table()
+            except HardwareError as error:
+                fault = str(error)
+        state = {**self.object_state(), "binned": binned, "fault": fault or world.fault}
+        self.get_logger().info(
+            f"pick finished: {binned or 'nothing'} to the bin; {state['objects_on_table']} on "
+            f"the table, {state['objects_in_bin']} in the bin, {state['objects_lost']} lost"
+        )
+        return state
+
+    def _on_finish_pick(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        if not self.pile_mode:
+            response.success = False
+            response.message = (
+                f"{FINISH_PICK_SERVICE} needs a pile: set scene_mode to pile and call "
+                f"{RESET_SERVICE}"
+            )
+            return response
+        try:
+            state = self.finish_pick()
+        except Exception as error:  # report, never crash the world
+            response.success = False
+            response.message = f"finishing the pick failed: {type(error).__name__}: {error}"
+            self.get_logger().error(response.message)
+            return response
+        response.success = not state["fault"]
+        response.message = json.dumps(state)
+        return response
 
     def hold(self, duration_s: float) -> dict[str, Any]:
         """Let `duration_s` of simulated time pass with the arm and gripper holding still.
@@ -431,7 +563,16 @@ class SimWorldNode(Node):
         simulation ends the hold early with `fault` set.
         """
         world = self.world
-        start = world.object_lifted_height()
+        # Pile mode: the hold follows the object (not in the bin) lifted highest, or object 0
+        # when every object is in the bin; it is named when lifted at least HELD_MIN_LIFT_M.
+        held = world.held_object(min_lift=-math.inf) if self.pile_mode else None
+        if held is not None:
+
+            def lift() -> float:
+                return world.object_lift(held)
+        else:
+            lift = world.object_lifted_height
+        start = lift()
         lowest = start
         elapsed = 0.0
         fault = ""
@@ -444,8 +585,17 @@ class SimWorldNode(Node):
                 fault = str(error)
                 break
             elapsed += step
-            lowest = min(lowest, world.object_lifted_height())
+            lowest = min(lowest, lift())
         state = self.object_state()
+        if self.pile_mode and held is not None:
+            # The single-object keys describe the followed object: `on_table` false only once
+            # it fell off the table (resting on another object is on the table).
+            named = start >= HELD_MIN_LIFT_M
+            state["held_object"] = world.object_models[held].name if named else None
+            lost = state["objects"][held]["where"] == "lost"
+            state.update(on_table=not lost, fell_off_table=lost)
+        elif self.pile_mode:
+            state["held_object"] = None
         state.update(
             hold_duration_s=elapsed,
             lifted_height_start=start,

@@ -1,13 +1,15 @@
-"""The simulated robot world of the benchmark: table, one object, a UR5 and a Robotiq 2F-85.
+"""The simulated robot world of the benchmark: table, objects, a UR5 and a Robotiq 2F-85.
 
-`SimRobotWorld` is one MuJoCo model: the table and object of `gqstn_ros.sim.scene` (the same
-drop and settling), the depth camera above the table, and a 2F-85-like gripper whose stroke,
-finger pads and force range are a gripper profile's (`SimGripperConfig.geometry`): a free body
-(housing, palm, two finger pads on slide joints coupled like the 2F-85 linkage and driven by
-force-limited position servos) welded to a mocap body. The arm is not simulated as links: the
-UR5's kinematics (`ur5_kinematics`) decide which tool poses it reaches, and the mocap body is
-moved along the commanded straight line with a trapezoidal speed profile; the weld gives the
-gripper real velocities, so friction and contacts act on the object as a stiff arm would.
+`SimRobotWorld` is one MuJoCo model: the table and object of `gqstn_ros.sim.scene` (the same drop
+and settling; `reset_pile` loads a pile of objects instead, `sim.clutter`, and a picked one is put
+in the bin beside the table with `put_in_bin`), the depth camera above the table, and a 2F-85-like
+gripper whose stroke, finger pads and force range are a gripper profile's
+(`SimGripperConfig.geometry`): a free body (housing, palm, two finger pads on slide joints coupled
+like the 2F-85 linkage and driven by force-limited position servos) welded to a mocap body. The arm
+is not simulated as links: the UR5's kinematics (`ur5_kinematics`) decide which tool poses it
+reaches, and the mocap body is moved along the commanded straight line with a trapezoidal speed
+profile; the weld gives the gripper real velocities, so friction and contacts act on the object as a
+stiff arm would.
 
 `SimArm` and `SimGripper` implement the `hardware.interfaces` protocols over the world, so the
 executor drives them as the real ur_rtde and Robotiq drivers.
@@ -25,7 +27,9 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import mujoco
 import numpy as np
@@ -58,6 +62,9 @@ from gqstn_ros.sim.ur5_kinematics import (
     default_tcp_config,
 )
 from gqstn_ros.sim.world_config import WorldConfig
+
+if TYPE_CHECKING:
+    from gqstn_ros.sim.clutter import BinConfig
 
 LOGGER = logging.getLogger(__name__)
 
@@ -333,6 +340,7 @@ class SimRobotWorld:
             self.scene._drop(np.random.default_rng(seed))
             self.last_settle = self.scene.settle()
             self._rest_height = float(self.data.xipos[self._object_body][2])
+            self._record_rest_heights()
             self._noise_rng = np.random.default_rng([seed, 7])
             self.fault = ""
             self._generation += 1
@@ -340,9 +348,39 @@ class SimRobotWorld:
             self._clean_cache: tuple[int, int, DepthFrame] | None = None
             return self.last_settle
 
-    def _build(self, object_model: ObjectModel) -> None:
+    def reset_pile(self, object_models: Sequence[ObjectModel], seed: int) -> SettleResult:
+        """Load `object_models` (unique names), drop them in a pile near the table centre
+        (`clutter.place_pile`, from `seed`) and settle them; the arm goes home and the gripper
+        opens fully. Returns the settling result; objects that fell off the table when dropped
+        stay where they fell (`pile_state` counts them lost)."""
+        models = tuple(object_models)
+        if not models or not all(isinstance(m, ObjectModel) for m in models):
+            raise TypeError("object_models must be a non-empty sequence of ObjectModel")
+        from gqstn_ros.sim.clutter import place_pile  # noqa: PLC0415 (clutter imports scene)
+
+        with self.lock:
+            self._build(models)
+            place_pile(self.scene, np.random.default_rng(seed))
+            self.last_settle = self.scene.settle()
+            self._rest_height = float(self.data.xipos[self._object_body][2])
+            self._record_rest_heights()
+            self._noise_rng = np.random.default_rng([seed, 7])
+            self.fault = ""
+            self._generation += 1
+            self._steps_taken = 0
+            self._clean_cache = None
+            return self.last_settle
+
+    def _record_rest_heights(self) -> None:
+        """Every object's centre-of-mass height now: `object_lift` measures from it."""
+        self._rest_heights = np.array(
+            [float(self.data.xipos[body][2]) for body in self._object_bodies]
+        )
+
+    def _build(self, object_models: ObjectModel | tuple[ObjectModel, ...]) -> None:
         world = self.config.world
-        spec = _build_spec((object_model,), world)
+        models = object_models if isinstance(object_models, tuple) else (object_models,)
+        spec = _build_spec(models, world)
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
         spec.option.impratio = 10.0
@@ -350,20 +388,29 @@ class SimRobotWorld:
         self._add_gripper(spec, home)
         model = spec.compile()
         data = mujoco.MjData(model)
-        object_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "object_0")
+        bodies = tuple(
+            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"object_{index}")
+            for index in range(len(models))
+        )
+        object_body = bodies[0]
         geom_labels = np.full(model.ngeom, BACKGROUND_LABEL, dtype=np.int32)
-        geom_labels[model.geom_bodyid == object_body] = object_label(0)
+        for index, body in enumerate(bodies):
+            geom_labels[model.geom_bodyid == body] = object_label(index)
         self.scene = Scene(
             model,
             data,
-            objects=(object_model,),
+            objects=models,
             config=world,
-            body_ids=(object_body,),
+            body_ids=bodies,
             geom_labels=geom_labels,
         )
         self.model, self.data = model, data
-        self.object_model = object_model
+        self.object_model = models[0]
+        self.object_models = models
         self._object_body = object_body
+        self._object_bodies = bodies
+        self._binned: list[int] = []  # indices of the objects in the bin, in the order put
+        self._rest_heights = np.zeros(len(models))
         self._object_qvel = int(model.jnt_dofadr[model.body_jntadr[object_body]])
         self._linear_dofs = _linear_dofs(model)
         self._gripper_body = model.body("gripper").id
@@ -550,6 +597,115 @@ class SimRobotWorld:
                     if model.geom_bodyid[other] == self._object_body:
                         return True
             return False
+
+    # ------------------------------------------------------------------ clutter
+    def object_lift(self, index: int) -> float:
+        """How far (m) object `index`'s centre of mass is above where it last settled."""
+        with self.lock:
+            body = self._object_bodies[index]
+            return float(self.data.xipos[body][2]) - float(self._rest_heights[index])
+
+    def object_index_touches_table(self, index: int) -> bool:
+        """True while object `index` is in contact with the table top."""
+        with self.lock:
+            model, data = self.model, self.data
+            table = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, TABLE_GEOM_NAME)
+            body = self._object_bodies[index]
+            for geom_a, geom_b in zip(
+                data.contact.geom1[: data.ncon], data.contact.geom2[: data.ncon], strict=True
+            ):
+                if table in (geom_a, geom_b):
+                    other = geom_b if geom_a == table else geom_a
+                    if model.geom_bodyid[other] == body:
+                        return True
+            return False
+
+    def held_object(self, min_lift: float = 0.0) -> int | None:
+        """The index of the object (not in the bin) lifted highest above where it settled, if
+        its lift exceeds `min_lift` (m), else None: after a pick, the one the gripper carries."""
+        with self.lock:
+            candidates = [i for i in range(len(self._object_bodies)) if i not in self._binned]
+            if not candidates:
+                return None
+            best = max(candidates, key=self.object_lift)
+            return best if self.object_lift(best) > min_lift else None
+
+    def pile_state(self) -> list[dict]:
+        """Every object of the scene: name, pose (4x4 nested list, world <- mesh frame), lift
+        above where it last settled (m), and where it is: "bin" (put there by `put_in_bin`),
+        "lost" (fell off the table: below its top or beyond its edges, not in the bin) or
+        "table" (on the table, in the gripper included)."""
+        with self.lock:
+            off = set(self.scene.objects_off_table())
+            states = []
+            for index, model in enumerate(self.object_models):
+                where = "bin" if index in self._binned else "lost" if index in off else "table"
+                states.append(
+                    {
+                        "name": model.name,
+                        "where": where,
+                        "lift": self.object_lift(index),
+                        "pose": self.scene.object_transform(index).tolist(),
+                    }
+                )
+            return states
+
+    def put_in_bin(self, index: int, bin_config: BinConfig) -> None:
+        """Carry object `index` to its slot in the bin: it rests there, out of the camera's view,
+        its collisions off (it never touches the table, the arm or another binned object)."""
+        with self.lock:
+            if index in self._binned:
+                raise ValueError(f"object {index} is in the bin already")
+            body = self._object_bodies[index]
+            geoms = self.model.geom_bodyid == body
+            self.model.geom_contype[geoms] = 0
+            self.model.geom_conaffinity[geoms] = 0
+            self.model.body_gravcomp[body] = 1.0
+            slot = bin_config.bin_slot(len(self._binned))
+            self.scene.set_object_pose(index, slot, np.array([1.0, 0.0, 0.0, 0.0]))
+            self._binned.append(index)
+
+    def home_and_open(self) -> None:
+        """Put the arm at home with the gripper fully open, at rest (a teleport, no motion:
+        the arm carried the object to the bin and came back)."""
+        with self.lock:
+            self.joints = self.home_joints.copy()
+            home = pose6_to_matrix(np.asarray(self.config.home_pose))
+            self._set_mocap(home)
+            world_home = self._base_to_world(home)
+            joint = self.model.body_jntadr[self._gripper_body]
+            address = int(self.model.jnt_qposadr[joint])
+            velocity = int(self.model.jnt_dofadr[joint])
+            self.data.qpos[address : address + 3] = world_home[:3, 3]
+            self.data.qpos[address + 3 : address + 7] = _quaternion(world_home[:3, :3])
+            self.data.qvel[velocity : velocity + 6] = 0.0
+            self._gripper_target = self.config.gripper.geometry.max_width
+            half = self._gripper_target / 2
+            self.data.qpos[self._finger_qpos[0]], self.data.qpos[self._finger_qpos[1]] = (
+                -half,
+                half,
+            )
+            self.data.qvel[list(self._finger_qvel)] = 0.0
+            self._set_finger_targets(self._gripper_target)
+            self._set_force_limit(self.config.gripper.min_force)
+            mujoco.mj_forward(self.model, self.data)
+
+    def settle_table(self) -> SettleResult:
+        """Let the objects left on the table come to rest (`Scene.settle`), then take their
+        heights as the new rest heights. Raises HardwareError if the simulation diverges."""
+        self._require_healthy()
+        with self.lock:
+            warnings_before = int(self.data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number)
+            time_before = self.data.time
+            result = self.scene.settle()
+            self._steps_taken += max(
+                1, round((self.data.time - time_before) / self.model.opt.timestep)
+            )
+            self._check_divergence(warnings_before)
+            self._record_rest_heights()
+            self._rest_height = float(self.data.xipos[self._object_body][2])
+            self.last_settle = result
+            return result
 
     # ------------------------------------------------------------------ stepping
     def _step(self, steps: int) -> None:

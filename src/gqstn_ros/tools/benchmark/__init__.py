@@ -38,10 +38,24 @@ by `gqstn_ros.tools.run_graph`'s runner, and the benchmark's parameter overrides
 (failure categories, the hold rule, physical robustness, Table II's rows), `report` (the table,
 results.json, attempts.csv, the plot, the replay files), `runner` (one run from start to stop)
 and `cli` (the command line).
+
+`--clutter` runs the clear-the-table benchmark instead: piles of objects the shipped models
+never saw, each cleared by every method through `/detect_grasp` and `/execute_grasp` until the
+table is empty or after 3 failures in a row (`clutter`: configuration, stopping rule, records,
+scoring, report; `clutter_runner`: the run through the nodes; results in runs/clutter).
 """
 
 from gqstn_ros.tools.benchmark.cli import main, parse_config
 from gqstn_ros.tools.benchmark.client import BenchClient
+from gqstn_ros.tools.benchmark.clutter import (
+    ClutterAttempt,
+    ClutterConfig,
+    ClutterSummary,
+    PileRun,
+    stop_reason,
+    summarize_clutter,
+)
+from gqstn_ros.tools.benchmark.clutter_runner import ClutterRunner, run_clutter
 from gqstn_ros.tools.benchmark.graph import GraphProcesses, parameters_yaml
 from gqstn_ros.tools.benchmark.report import (
     METHOD_LABELS,
@@ -75,9 +89,14 @@ __all__ = [
     "BenchClient",
     "BenchmarkConfig",
     "BenchmarkRunner",
+    "ClutterAttempt",
+    "ClutterConfig",
+    "ClutterRunner",
+    "ClutterSummary",
     "GraphProcesses",
     "MethodSummary",
     "PhysicalRobustness",
+    "PileRun",
     "classify_detection_failure",
     "classify_execution_failure",
     "detection_time_ratio",
@@ -88,7 +107,10 @@ __all__ = [
     "plot_table",
     "replay_attempt",
     "run_benchmark",
+    "run_clutter",
     "scene_seed",
+    "stop_reason",
     "summarize",
+    "summarize_clutter",
     "write_results",
 ]

@@ -2,6 +2,8 @@
 
 The command line of `python -m gqstn_ros.tools.benchmark` (see the package docstring): the
 arguments become a BenchmarkConfig; `--replay FILE.npz` re-scores a kept attempt without ROS.
+With `--clutter` it runs the clear-the-table benchmark instead (`clutter`): `--objects N` per
+pile, `--piles K`, `--quick` for 5 objects and one pile per method.
 Exit status: 0 when the run finished, 1 when the node graph did not come up, 130 when
 interrupted (Ctrl-C or SIGTERM; the results so far are written).
 """
@@ -11,12 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gqstn_ros.detection import PLANNER_NAMES
 from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
+from gqstn_ros.tools.benchmark.clutter import (
+    DEFAULT_CLUTTER_OBJECTS,
+    MAX_CONSECUTIVE_FAILURES,
+    QUICK_CLUTTER_OBJECTS,
+    ClutterConfig,
+)
+from gqstn_ros.tools.benchmark.clutter_runner import run_clutter
 from gqstn_ros.tools.benchmark.report import json_ready, replay_attempt
 from gqstn_ros.tools.benchmark.runner import run_benchmark
 from gqstn_ros.tools.benchmark.scenario import DEFAULT_METHODS, QUICK_TRIALS, BenchmarkConfig
@@ -67,6 +76,86 @@ def argument_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def clutter_argument_parser() -> argparse.ArgumentParser:
+    """The clutter benchmark's arguments (`--clutter`)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gqstn_ros.tools.benchmark --clutter",
+        description="Clear the table: piles of unseen objects picked through the real nodes",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--clutter", action="store_true", required=True)
+    parser.add_argument(
+        "--objects",
+        type=int,
+        default=None,
+        help=f"objects per pile (default {DEFAULT_CLUTTER_OBJECTS}; "
+        f"{QUICK_CLUTTER_OBJECTS} with --quick)",
+    )
+    parser.add_argument("--piles", type=int, default=1, help="piles, each cleared by every method")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_CLUTTER_OBJECTS} objects per pile unless --objects says (scripts/bench.sh)",
+    )
+    parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=MAX_CONSECUTIVE_FAILURES,
+        help="a pile stops after this many failed attempts in a row",
+    )
+    parser.add_argument(
+        "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
+    )
+    parser.add_argument("--output", type=Path, default=Path("runs/clutter"))
+    parser.add_argument("--models", type=Path, default=None, help="default: the package's models")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the piles")
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    parser.add_argument(
+        "--symmetric-views",
+        type=int,
+        default=BenchmarkConfig.symmetric_views,
+        choices=SYMMETRIC_VIEW_COUNTS,
+    )
+    parser.add_argument("--judge-model", default="")
+    parser.add_argument(
+        "--camera-rate", type=float, default=BenchmarkConfig.camera_rate_hz, help="frames/s"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="accepted, no effect")
+    return parser
+
+
+def parse_clutter_config(argv: Sequence[str]) -> ClutterConfig:
+    """The clutter run that `argv` asks for (exits with status 2 and the reason if invalid)."""
+    parser = clutter_argument_parser()
+    options = parser.parse_args(argv)
+    if options.models is None:
+        from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
+
+        options.models = default_models_dir()
+    if options.objects is None:
+        options.objects = QUICK_CLUTTER_OBJECTS if options.quick else DEFAULT_CLUTTER_OBJECTS
+    try:
+        return ClutterConfig(
+            objects=options.objects,
+            piles=options.piles,
+            max_consecutive_failures=options.max_failures,
+            base=BenchmarkConfig(
+                methods=tuple(options.methods),
+                output_dir=options.output,
+                models_dir=options.models,
+                seed=options.seed,
+                model_backend=options.backend,
+                symmetric_views=options.symmetric_views,
+                judge_model=options.judge_model,
+                camera_rate_hz=options.camera_rate,
+                show_progress=False,
+            ),
+        )
+    except ValueError as error:
+        parser.error(str(error))
+        raise  # parser.error exits
+
+
 def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespace]:
     """The configuration that `argv` asks for, and the parsed options (exits with status 2 and
     the reason on invalid arguments)."""
@@ -98,12 +187,20 @@ def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, options = parse_config(sys.argv[1:] if argv is None else argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "--clutter" in arguments:
+        return _run(lambda: run_clutter(parse_clutter_config(arguments)))
+    config, options = parse_config(arguments)
     if options.replay is not None:
         print(json.dumps(json_ready(replay_attempt(options.replay)), indent=2))
         return 0
+    return _run(lambda: run_benchmark(config))
+
+
+def _run(benchmark: Callable[[], object]) -> int:
+    """The exit status of a run (see the module docstring)."""
     try:
-        run_benchmark(config)
+        benchmark()
     except KeyboardInterrupt:
         return 130
     except RuntimeError as error:  # the graph did not come up

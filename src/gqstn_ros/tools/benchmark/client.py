@@ -19,6 +19,7 @@ SIM_WORLD_NODE = "sim_world"
 RESET_SERVICE = "/sim/reset_scene"
 OBJECT_STATE_SERVICE = "/sim/object_state"
 HOLD_SERVICE = "/sim/hold"
+FINISH_PICK_SERVICE = "/sim/finish_pick"
 DETECT_SERVICE = "/detect_grasp"
 EXECUTE_ACTION = "/execute_grasp"
 INPAINTED_TOPIC = "/depth/inpainted"
@@ -52,6 +53,7 @@ class BenchClient:
         self.reset = self.node.create_client(Trigger, RESET_SERVICE)
         self.object_state = self.node.create_client(Trigger, OBJECT_STATE_SERVICE)
         self.hold = self.node.create_client(Trigger, HOLD_SERVICE)
+        self.finish_pick = self.node.create_client(Trigger, FINISH_PICK_SERVICE)
         self.detect = self.node.create_client(DetectGrasp, DETECT_SERVICE)
         self.execute = ActionClient(self.node, ExecuteGrasp, EXECUTE_ACTION)
         self.inpainted: deque = deque(maxlen=FRAMES_KEPT)  # (stamp ns, Image)
@@ -126,22 +128,23 @@ class BenchClient:
     # --- benchmark steps -----------------------------------------------------------------------
     def set_scene(self, object_name: str, seed: int) -> None:
         """Sets `object_name` and `seed` on sim_world (the next reset drops that object)."""
+        self.set_world_parameters({"object_name": object_name, "seed": seed})
+
+    def set_world_parameters(self, values: dict[str, str | int]) -> None:
+        """Sets string and integer parameters of sim_world (all accepted, or AttemptFailure
+        "reset failed" with the reasons)."""
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: PLC0415
 
-        request = self._types["SetParameters"].Request(
-            parameters=[
-                Parameter(
-                    name="object_name",
-                    value=ParameterValue(
-                        type=ParameterType.PARAMETER_STRING, string_value=object_name
-                    ),
-                ),
-                Parameter(
-                    name="seed",
-                    value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=seed),
-                ),
-            ]
-        )
+        parameters = []
+        for name, value in values.items():
+            if isinstance(value, str):
+                typed = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+            else:
+                typed = ParameterValue(
+                    type=ParameterType.PARAMETER_INTEGER, integer_value=int(value)
+                )
+            parameters.append(Parameter(name=name, value=typed))
+        request = self._types["SetParameters"].Request(parameters=parameters)
         response = self.call(
             self.parameters, request, self.config.service_timeout_s, "setting the scene"
         )

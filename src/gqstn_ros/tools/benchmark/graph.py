@@ -24,8 +24,12 @@ from gqstn_ros.tools.run_graph import RunningNode, node_command, stop_nodes
 NODE_ENVIRONMENT = {"PYTHONFAULTHANDLER": "1", "OMP_NUM_THREADS": "1"}
 
 
-def parameters_yaml(config: BenchmarkConfig, attempt_log: Path) -> str:
-    """The benchmark's parameter overrides, keyed by node name (a ROS 2 params file)."""
+def parameters_yaml(
+    config: BenchmarkConfig, attempt_log: Path, world: dict[str, str | int] | None = None
+) -> str:
+    """The benchmark's parameter overrides, keyed by node name (a ROS 2 params file); `world`:
+    more sim_world parameters (strings and integers), e.g. the clutter run's scene mode."""
+    world_lines = [f"    {name}: {json.dumps(value)}" for name, value in (world or {}).items()]
     planners = list(dict.fromkeys(config.methods))
     models = json.dumps(str(config.models_dir.resolve()))
     return "\n".join(
@@ -39,6 +43,7 @@ def parameters_yaml(config: BenchmarkConfig, attempt_log: Path) -> str:
             "    stats_period_s: 0.0",
             # The benchmark resets before each attempt itself and judges the hold after it.
             "    reset_after_attempt: false",
+            *world_lines,
             "executor_node:",
             "  ros__parameters:",
             f"    attempt_log_path: {json.dumps(str(attempt_log.resolve()))}",

@@ -19,6 +19,8 @@ def classify_detection_failure(message: str) -> str:
     text = message.lower()
     if "no model" in text:
         return "no model"
+    if "no object above the table" in text:
+        return "no object seen"
     if "stale" in text or "no depth frame" in text:
         return "no depth frame"
     return "planner error"

@@ -1,0 +1,303 @@
+"""The clutter run through the real nodes: start the bench's graph with sim_world in pile mode,
+clear every pile with every method (`clutter` has the rules), keep every attempt, stop the graph,
+write the report. A fault ends one attempt as a failure with its reason and the run goes on
+(after a node died, with the graph started again and the pile dropped anew)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gqstn_ros.tools.benchmark.client import (
+    FINISH_PICK_SERVICE,
+    HOLD_SERVICE,
+    OBJECT_STATE_SERVICE,
+    RESET_SERVICE,
+    BenchClient,
+)
+from gqstn_ros.tools.benchmark.clutter import (
+    ClutterAttempt,
+    ClutterConfig,
+    PileRun,
+    format_clutter_table,
+    pile_seed,
+    save_clutter_replay,
+    stop_reason,
+    summarize_clutter,
+    write_clutter_results,
+)
+from gqstn_ros.tools.benchmark.graph import GraphProcesses, parameters_yaml
+from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, _terminate_as_interrupt
+from gqstn_ros.tools.benchmark.scenario import AttemptFailure
+from gqstn_ros.tools.benchmark.scoring import judge_hold
+
+PLACES = ("table", "bin", "lost")
+
+
+def _print_now(line: str) -> None:
+    """A progress line, flushed (the run's output is often a log file)."""
+    print(line, flush=True)
+
+
+def _counts(state: dict[str, Any]) -> dict[str, int]:
+    """Objects on the table, in the bin and lost in a pile-mode ground truth."""
+    return {
+        "table": int(state["objects_on_table"]),
+        "bin": int(state["objects_in_bin"]),
+        "lost": int(state["objects_lost"]),
+    }
+
+
+class ClutterRunner:
+    """Clears piles with the methods of `config` against a started graph."""
+
+    def __init__(
+        self,
+        config: ClutterConfig,
+        client: BenchClient,
+        graph: GraphProcesses,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.graph = graph
+        self.log = log or _print_now
+        # Table II's runner: graph start-up, restarts and frame keeping are the same.
+        self.bench = BenchmarkRunner(config.base, client, graph, self.log)
+        self.attempts_dir = self.bench.attempts_dir
+        self.piles: list[PileRun] = []
+        self.attempts: list[ClutterAttempt] = []
+
+    def run(self) -> None:
+        """Every pile, each cleared by every method in turn (the same seed: the same pile)."""
+        for pile in range(self.config.piles):
+            seed = pile_seed(self.config.base.seed, pile)
+            for method in self.config.methods:
+                self.clear_pile(method, pile, seed)
+
+    # ------------------------------------------------------------------ one pile
+    def clear_pile(self, method: str, pile: int, seed: int) -> PileRun:
+        """`method` picks on pile `pile` until the table is empty or the failures stop it."""
+        run = PileRun(method=method, pile=pile, seed=seed, objects_dropped=self.config.objects)
+        self.piles.append(run)
+        started = time.monotonic()
+        try:
+            state = self._drop_pile(seed)
+        except AttemptFailure as failure:
+            run.error = str(failure)
+            run.stop_reason = "pile not set up"
+            self.log(f"pile {pile} {method}: not set up: {failure}")
+            self._restart_if_dead()
+            run.wall_time = time.monotonic() - started
+            return run
+        counts = _counts(state)
+        run.objects_at_start, run.lost_at_drop = counts["table"], counts["lost"]
+        failures_in_row = 0
+        while True:
+            run.stop_reason = stop_reason(
+                counts["table"], failures_in_row, self.config.max_consecutive_failures
+            )
+            if not run.stop_reason and run.attempts >= self.config.max_attempts_per_pile:
+                # Only a world whose successful picks leave the table as full gets here.
+                run.stop_reason = f"attempt limit ({run.attempts})"
+            if run.stop_reason:
+                break
+            attempt = self.attempt(method, pile, seed, run.attempts, counts["table"])
+            self.attempts.append(attempt)
+            run.attempts += 1
+            run.successes += attempt.success
+            failures_in_row = 0 if attempt.success else failures_in_row + 1
+            self.log(
+                f"pile {pile} {method} #{attempt.index}: "
+                f"{'success' if attempt.success else attempt.reason[:100]} "
+                f"({attempt.objects_on_table_after} left)"
+            )
+            if attempt.category == "node died":
+                self._restart_if_dead()
+                run.stop_reason = "node died"
+                break
+            counts = self._counts_now(counts)
+        counts = self._counts_now(counts)
+        run.cleared, run.remaining = counts["bin"], counts["table"]
+        run.lost = counts["lost"] - run.lost_at_drop
+        if run.stop_reason == "table empty":
+            run.empty_table_answer = self._detect_on_empty_table(method)
+        run.wall_time = time.monotonic() - started
+        self.log(
+            f"pile {pile} {method}: {run.cleared}/{run.objects_at_start} cleared in "
+            f"{run.attempts} attempts, {run.lost} lost; stopped: {run.stop_reason}"
+        )
+        return run
+
+    def _drop_pile(self, seed: int) -> dict[str, Any]:
+        """Drops the pile of `seed`; its ground truth (AttemptFailure when it is not ready)."""
+        client = self.client
+        client.set_world_parameters(
+            {"scene_mode": "pile", "pile_objects": self.config.objects, "seed": seed}
+        )
+        reset = client.trigger(client.reset, RESET_SERVICE)
+        if not reset.success:
+            raise AttemptFailure("reset failed", reset.message)
+        state = client.ground_truth(client.object_state, OBJECT_STATE_SERVICE)
+        if state.get("scene_mode") != "pile" or state.get("seed") != seed:
+            raise AttemptFailure("reset failed", f"the world holds {state.get('object_name')}")
+        return state
+
+    def _counts_now(self, previous: dict[str, int]) -> dict[str, int]:
+        """The world's counts now (the previous ones when it does not answer)."""
+        try:
+            return _counts(self.client.ground_truth(self.client.object_state, OBJECT_STATE_SERVICE))
+        except (AttemptFailure, KeyError):
+            return previous
+
+    def _restart_if_dead(self) -> None:
+        if self.graph.dead():
+            self.bench.restart_graph()
+
+    def _detect_on_empty_table(self, method: str) -> str:
+        """/detect_grasp on a frame of the cleared table: the planner's answer (a refusal such
+        as "no object above the table" is expected; the run goes on whatever it is)."""
+        try:
+            _, image, info = self.client.frame_after(time.time_ns())
+            grasp, _ = self.client.detect_grasp(method, image, info)
+        except AttemptFailure as failure:
+            return str(failure)
+        return f"a grasp (q {float(grasp.q_value):.2f}) on the empty table"
+
+    # ------------------------------------------------------------------ one attempt
+    def attempt(
+        self, method: str, pile: int, seed: int, index: int, on_table: int
+    ) -> ClutterAttempt:
+        """One pick, always recorded (a fault is a failure with its reason) and kept in
+        attempts/ with what it reached; the pick is finished (carried object to the bin, arm
+        home) whatever happened."""
+        record = ClutterAttempt(
+            method=method, pile=pile, seed=seed, index=index, objects_on_table_before=on_table
+        )
+        replay: dict[str, Any] = {}
+        started = time.monotonic()
+        try:
+            self._pick(record, replay)
+            record.success = True
+            record.category = "success"
+        except AttemptFailure as failure:
+            record.fail(failure.category, failure.detail)
+        except Exception as error:  # a runner bug must not end the benchmark
+            record.fail("internal error", f"{type(error).__name__}: {error}")
+        dead = self.graph.dead()
+        if dead:
+            record.fail("node died", ", ".join(f"{k} (code {v})" for k, v in dead.items()))
+        else:
+            self._finish(record)
+        record.wall_time = time.monotonic() - started
+        record.replay_file = str(save_clutter_replay(self.attempts_dir, record, replay))
+        return record
+
+    def _pick(self, record: ClutterAttempt, replay: dict[str, Any]) -> None:
+        client = self.client
+        before = client.ground_truth(client.object_state, OBJECT_STATE_SERVICE)
+        replay.update(
+            camera_pose=np.asarray(before["camera_pose"]),
+            object_names=np.asarray([o["name"] for o in before["objects"]]),
+            object_places=np.asarray([o["where"] for o in before["objects"]]),
+            object_poses=np.asarray([o["pose"] for o in before["objects"]]),
+        )
+        period_ns = int(1e9 / self.config.base.camera_rate_hz)
+        stamp_ns, image, info = client.frame_after(time.time_ns() + period_ns)
+        self.bench._keep_frames(stamp_ns, image, info, replay)
+        grasp, round_trip = client.detect_grasp(record.method, image, info)
+        record.detected = True
+        record.detection_time = float(grasp.planning_time)
+        record.detection_round_trip = round_trip
+        record.robot_time = record.detection_time
+        record.q_value = float(grasp.q_value)
+        record.grasp_center_px_u, record.grasp_center_px_v = (float(v) for v in grasp.center_px)
+        record.grasp_angle = float(grasp.angle)
+        record.grasp_width = float(grasp.width)
+        record.grasp_depth = float(grasp.depth)
+        from gqstn_ros.nodes.grasp_messages import pose_to_transform  # noqa: PLC0415
+
+        replay.update(grasp_in_camera=pose_to_transform(grasp.pose).matrix())
+        sim_start = float(
+            client.ground_truth(client.object_state, OBJECT_STATE_SERVICE)["sim_time"]
+        )
+        result = client.execute_grasp(grasp, lambda _stage: None)
+        record.executor_success = bool(result.success)
+        record.executor_message = result.message
+        held = client.ground_truth(client.hold, HOLD_SERVICE)
+        # The robot's clock: the motions, not the hold (a judging pause of the benchmark).
+        record.robot_time += max(
+            0.0, float(held["sim_time"]) - float(held["hold_duration_s"]) - sim_start
+        )
+        record.held_object = held.get("held_object") or ""
+        record.lifted_height_min = float(held["lifted_height_min"])
+        judge_hold(held, record.executor_success, result.message, self.config.base.lift_threshold)
+
+    def _finish(self, record: ClutterAttempt) -> None:
+        """/sim/finish_pick: the carried object to the bin, the arm home, the table settled."""
+        try:
+            state = self.client.ground_truth(self.client.finish_pick, FINISH_PICK_SERVICE)
+        except AttemptFailure as failure:
+            if record.success:
+                record.fail(failure.category, f"finishing the pick: {failure.detail}")
+            return
+        record.binned_object = state.get("binned") or ""
+        record.objects_on_table_after = int(state["objects_on_table"])
+        if not state["ok"] and record.success:
+            record.fail("sim diverged", f"finishing the pick: {state.get('fault', '')}")
+
+
+def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttempt]]:
+    """Start the graph (sim_world in pile mode), clear every pile with every method, stop the
+    graph, write the results; the piles and attempts. KeyboardInterrupt (Ctrl-C or SIGTERM)
+    after the results so far are written; RuntimeError when the graph does not come up."""
+    base = config.base
+    output = base.output_dir
+    output.mkdir(parents=True, exist_ok=True)
+    params_file = output / "benchmark_params.yaml"
+    world = {"scene_mode": "pile", "pile_objects": config.objects}
+    params_file.write_text(parameters_yaml(base, output / "executor_attempts.jsonl", world))
+    graph = GraphProcesses(base, params_file, output / "logs")
+    timing: dict[str, Any] = {}
+    started = time.monotonic()
+    client = None
+    runner: ClutterRunner | None = None
+    interrupted = False
+    codes: dict[str, int] = {}
+    with _terminate_as_interrupt():
+        try:
+            print(
+                f"clutter benchmark: {config.piles} pile(s) of {config.objects} unseen objects "
+                f"x {len(config.methods)} methods, stop after {config.max_consecutive_failures} "
+                f"failures in a row; models from {base.models_dir}, node logs in {graph.log_dir}",
+                flush=True,
+            )
+            graph.start()
+            client = BenchClient(base)
+            runner = ClutterRunner(config, client, graph)
+            runner.bench.wait_ready()
+            timing["startup_s"] = time.monotonic() - started
+            print(f"node graph ready in {timing['startup_s']:.1f} s", flush=True)
+            picking = time.monotonic()
+            runner.run()
+            timing["picking_s"] = time.monotonic() - picking
+        except KeyboardInterrupt:
+            interrupted = True
+            print("interrupted: stopping the node graph", flush=True)
+        finally:
+            if client is not None:
+                client.close()
+            codes = graph.stop()
+            timing["total_s"] = time.monotonic() - started
+    timing["node_exit_codes"] = codes
+    piles = runner.piles if runner is not None else []
+    attempts = runner.attempts if runner is not None else []
+    write_clutter_results(output, config, piles, attempts, timing)
+    print(format_clutter_table(summarize_clutter(piles, attempts, config.methods)))
+    print(f"{len(attempts)} attempts in {timing['total_s']:.0f} s; results in {output}")
+    if interrupted:
+        raise KeyboardInterrupt
+    return piles, attempts
