@@ -31,6 +31,29 @@ from gqstn_ros.tools.benchmark.runner import run_benchmark
 from gqstn_ros.tools.benchmark.scenario import DEFAULT_METHODS, QUICK_TRIALS, BenchmarkConfig
 
 
+def add_node_graph_options(parser: argparse.ArgumentParser, output: Path, seed_help: str) -> None:
+    """The options every run through the node graph takes: output folder, models, seed,
+    backend, symmetric views and judge."""
+    parser.add_argument("--output", type=Path, default=output)
+    parser.add_argument("--models", type=Path, default=None, help="default: the package's models")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    parser.add_argument(
+        "--symmetric-views",
+        type=int,
+        default=BenchmarkConfig.symmetric_views,
+        choices=SYMMETRIC_VIEW_COUNTS,
+        help="GQ-STN and MultiGrasp run on this many quarter-turned and mirrored copies of the "
+        "view, keeping the grasp GQ-CNN rates highest (1: the paper's single pass)",
+    )
+    parser.add_argument(
+        "--judge-model",
+        default="",
+        help="GQ-CNN checkpoint that judges GQ-STN's and MultiGrasp's grasps (q, robust label, "
+        "choice among symmetric views) instead of their own heads; relative: inside --models",
+    )
+
+
 def argument_parser() -> argparse.ArgumentParser:
     """The benchmark's arguments (defaults as BenchmarkConfig's)."""
     parser = argparse.ArgumentParser(
@@ -50,24 +73,7 @@ def argument_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"{QUICK_TRIALS} trial per object and method (the default of scripts/bench.sh)",
     )
-    parser.add_argument("--output", type=Path, default=Path("runs/benchmark"))
-    parser.add_argument("--models", type=Path, default=None, help="default: the package's models")
-    parser.add_argument("--seed", type=int, default=0, help="base seed of the scenes")
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
-    parser.add_argument(
-        "--symmetric-views",
-        type=int,
-        default=BenchmarkConfig.symmetric_views,
-        choices=SYMMETRIC_VIEW_COUNTS,
-        help="GQ-STN and MultiGrasp run on this many quarter-turned and mirrored copies of the "
-        "view, keeping the grasp GQ-CNN rates highest (1: the paper's single pass)",
-    )
-    parser.add_argument(
-        "--judge-model",
-        default="",
-        help="GQ-CNN checkpoint that judges GQ-STN's and MultiGrasp's grasps (q, robust label, "
-        "choice among symmetric views) instead of their own heads; relative: inside --models",
-    )
+    add_node_graph_options(parser, Path("runs/benchmark"), "base seed of the scenes")
     parser.add_argument(
         "--camera-rate", type=float, default=BenchmarkConfig.camera_rate_hz, help="frames/s"
     )
@@ -106,17 +112,7 @@ def clutter_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
     )
-    parser.add_argument("--output", type=Path, default=Path("runs/clutter"))
-    parser.add_argument("--models", type=Path, default=None, help="default: the package's models")
-    parser.add_argument("--seed", type=int, default=0, help="base seed of the piles")
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
-    parser.add_argument(
-        "--symmetric-views",
-        type=int,
-        default=BenchmarkConfig.symmetric_views,
-        choices=SYMMETRIC_VIEW_COUNTS,
-    )
-    parser.add_argument("--judge-model", default="")
+    add_node_graph_options(parser, Path("runs/clutter"), "base seed of the piles")
     parser.add_argument(
         "--camera-rate", type=float, default=BenchmarkConfig.camera_rate_hz, help="frames/s"
     )
