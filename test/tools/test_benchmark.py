@@ -302,3 +302,45 @@ def test_sim_world_ground_truth_matches_what_the_camera_sees() -> None:
     finally:
         client.close()
         assert world.stop() in (0, -2), world.output()
+
+
+def test_an_unanswered_read_only_request_is_sent_once_more() -> None:
+    """A reply lost while DDS still matches the reply path: the second request is answered."""
+    from types import SimpleNamespace
+
+    from gqstn_ros.tools.benchmark.client import BenchClient
+
+    class Future:
+        def __init__(self, answered: bool) -> None:
+            self.answered = answered
+
+        def done(self) -> bool:
+            return self.answered
+
+        def result(self) -> str:
+            return "state"
+
+    class Client:
+        srv_name = "/sim/object_state"
+
+        def __init__(self) -> None:
+            self.sent: list[Future] = []
+            self.removed: list[Future] = []
+
+        def service_is_ready(self) -> bool:
+            return True
+
+        def call_async(self, request: object) -> Future:
+            self.sent.append(Future(answered=len(self.sent) > 0))  # the first reply is lost
+            return self.sent[-1]
+
+        def remove_pending_request(self, future: Future) -> None:
+            self.removed.append(future)
+
+    bench = SimpleNamespace(spin_until=lambda condition, timeout_s: condition())
+    client = Client()
+    assert BenchClient.call(bench, client, "request", 30.0, "state", resend_after_s=5.0) == "state"
+    assert len(client.sent) == 2 and client.removed == client.sent[:1]
+    # Without the resend (a service that changes the world), the lost reply is a timeout.
+    with pytest.raises(AttemptFailure, match="no answer"):
+        BenchClient.call(bench, Client(), "request", 30.0, "hold")

@@ -25,6 +25,7 @@ EXECUTE_ACTION = "/execute_grasp"
 INPAINTED_TOPIC = "/depth/inpainted"
 RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
 FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned on
+READ_ONLY_RESEND_S = 5.0  # an unanswered /sim/object_state request is sent again after this
 
 
 class BenchClient:
@@ -112,11 +113,21 @@ class BenchClient:
             missing.append(f"frames on {INPAINTED_TOPIC}")
         return missing
 
-    def call(self, client: Any, request: Any, timeout_s: float, what: str) -> Any:
-        """The response of `client` to `request`, or AttemptFailure("timeout", ...)."""
+    def call(
+        self, client: Any, request: Any, timeout_s: float, what: str, resend_after_s: float = 0.0
+    ) -> Any:
+        """The response of `client` to `request`, or AttemptFailure("timeout", ...).
+
+        resend_after_s > 0 (read-only services only): a request unanswered after that long is
+        sent again, once. DDS may list a service before the server's replies can reach this
+        client, and a reply sent then is lost."""
         if not self.spin_until(client.service_is_ready, timeout_s):
             raise AttemptFailure("timeout", f"{client.srv_name} not available ({what})")
         future = client.call_async(request)
+        if 0.0 < resend_after_s < timeout_s and not self.spin_until(future.done, resend_after_s):
+            client.remove_pending_request(future)
+            future = client.call_async(request)
+            timeout_s -= resend_after_s
         if not self.spin_until(future.done, timeout_s):
             client.remove_pending_request(future)
             raise AttemptFailure("timeout", f"{what}: no answer in {timeout_s:g} s")
@@ -152,15 +163,21 @@ class BenchClient:
         if refused:
             raise AttemptFailure("reset failed", f"parameters refused: {'; '.join(refused)}")
 
-    def trigger(self, client: Any, what: str) -> Any:
-        """The response of a std_srvs/Trigger service."""
+    def trigger(self, client: Any, what: str, resend_after_s: float = 0.0) -> Any:
+        """The response of a std_srvs/Trigger service (see `call` for `resend_after_s`)."""
         return self.call(
-            client, self._types["Trigger"].Request(), self.config.service_timeout_s, what
+            client,
+            self._types["Trigger"].Request(),
+            self.config.service_timeout_s,
+            what,
+            resend_after_s,
         )
 
     def ground_truth(self, client: Any, what: str) -> dict[str, Any]:
-        """The JSON that a sim_world Trigger service answers, with "ok" its success flag."""
-        response = self.trigger(client, what)
+        """The JSON that a sim_world Trigger service answers, with "ok" its success flag; the
+        read-only /sim/object_state is asked again when its first answer does not come."""
+        read_only = client is self.object_state
+        response = self.trigger(client, what, READ_ONLY_RESEND_S if read_only else 0.0)
         try:
             state = json.loads(response.message)
         except json.JSONDecodeError:
