@@ -46,6 +46,7 @@ from ros_test_support import PeerProcess, spin_until
 pytestmark = pytest.mark.ros
 
 TIMEOUT_S = 30.0
+READ_ONLY_RESEND_S = 5.0
 EXECUTOR = "/executor_node"
 # A pick beside the object (table centre = base_link (0.5, 0)), 12 cm above the table: a long,
 # collision-free motion (about 6 s at real-time pace) to interrupt.
@@ -77,6 +78,7 @@ class Client:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.action = ActionClient(self.node, ExecuteGrasp, "/execute_grasp")
+        self.clients: dict[str, Any] = {}  # service name -> its client, kept across calls
         self.feedback: dict[bytes, list[str]] = {}
         qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE
@@ -118,14 +120,19 @@ class Client:
         return self.result(handle, timeout_s)[1]
 
     def call(self, service_type, name: str, request) -> Any:
-        client = self.node.create_client(service_type, name)
-        try:
-            assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"no {name}"
+        """One client per service, kept: a new client's first reply can be lost while DDS
+        matches its reply path, so a read-only request (GetState) unanswered after
+        READ_ONLY_RESEND_S is sent once more."""
+        if name not in self.clients:
+            self.clients[name] = self.node.create_client(service_type, name)
+        client = self.clients[name]
+        assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"no {name}"
+        future = client.call_async(request)
+        if service_type is GetState and not self.spin_until(future.done, READ_ONLY_RESEND_S):
+            client.remove_pending_request(future)
             future = client.call_async(request)
-            assert self.spin_until(future.done), f"{name} did not answer"
-            return future.result()
-        finally:
-            self.node.destroy_client(client)
+        assert self.spin_until(future.done), f"{name} did not answer"
+        return future.result()
 
     def transition(self, transition_id: int) -> bool:
         request = ChangeState.Request()
