@@ -54,6 +54,21 @@ def add_node_graph_options(parser: argparse.ArgumentParser, output: Path, seed_h
     )
 
 
+def node_graph_fields(options: argparse.Namespace) -> dict:
+    """The BenchmarkConfig fields of the options `add_node_graph_options` declares, with the
+    methods and camera rate both run kinds take."""
+    return {
+        "methods": tuple(options.methods),
+        "output_dir": options.output,
+        "models_dir": options.models,
+        "seed": options.seed,
+        "model_backend": options.backend,
+        "symmetric_views": options.symmetric_views,
+        "judge_model": options.judge_model,
+        "camera_rate_hz": options.camera_rate,
+    }
+
+
 def argument_parser() -> argparse.ArgumentParser:
     """The benchmark's arguments (defaults as BenchmarkConfig's)."""
     parser = argparse.ArgumentParser(
@@ -136,14 +151,7 @@ def parse_clutter_config(argv: Sequence[str]) -> ClutterConfig:
             piles=options.piles,
             max_consecutive_failures=options.max_failures,
             base=BenchmarkConfig(
-                methods=tuple(options.methods),
-                output_dir=options.output,
-                models_dir=options.models,
-                seed=options.seed,
-                model_backend=options.backend,
-                symmetric_views=options.symmetric_views,
-                judge_model=options.judge_model,
-                camera_rate_hz=options.camera_rate,
+                **node_graph_fields(options),
                 show_progress=False,
             ),
         )
@@ -166,14 +174,7 @@ def parse_config(argv: Sequence[str]) -> tuple[BenchmarkConfig, argparse.Namespa
         config = BenchmarkConfig(
             objects=objects,
             trials=QUICK_TRIALS if options.quick else options.trials,
-            methods=tuple(options.methods),
-            output_dir=options.output,
-            models_dir=options.models,
-            seed=options.seed,
-            model_backend=options.backend,
-            symmetric_views=options.symmetric_views,
-            judge_model=options.judge_model,
-            camera_rate_hz=options.camera_rate,
+            **node_graph_fields(options),
             show_progress=not options.no_progress,
         )
     except ValueError as error:
