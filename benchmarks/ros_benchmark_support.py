@@ -24,6 +24,7 @@ from gqstn_ros.node_graph import (
     claim_private_domain,
     node_environment,
 )
+from gqstn_ros.nodes.shutdown import stop_signals_held
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,13 +97,14 @@ class NodeProcess:
         env.update(extra_env or {})
         self.name = module
         self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"gqstn_ros.nodes.{module}", "--ros-args", *ros_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
+        with stop_signals_held():  # as run_graph starts a node
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"gqstn_ros.nodes.{module}", "--ros-args", *ros_args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+            )
         self.reader = threading.Thread(target=self._collect, daemon=True)
         self.reader.start()
 

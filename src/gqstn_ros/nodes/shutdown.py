@@ -1,6 +1,11 @@
 """How a node process stops: SIGINT or SIGTERM at any moment ends it with exit code 0, within
 about a second, without a traceback or an error line.
 
+- While the interpreter itself starts (before any of the package's code): a signal would end
+  it with a traceback from Python's own imports. A parent that starts the node inside
+  `stop_signals_held()` (run_graph, the benchmarks) makes the process start with SIGINT and
+  SIGTERM blocked, so that such a signal waits until `exit_quietly_while_starting` unblocks
+  them.
 - While the process still imports (before `main`): `exit_quietly_while_starting`, installed by
   `gqstn_ros.nodes` in processes started as one of our nodes, ends it at once: nothing has
   been created that needs cleaning up.
@@ -27,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -79,11 +84,27 @@ def _exit_now(_signum: int, _frame: FrameType | None) -> None:
 
 def exit_quietly_while_starting() -> None:
     """SIGINT or SIGTERM end the process at once, with code 0, until `run_node_process`
-    installs its own handling. Leaves a handler the program installed itself alone."""
+    installs its own handling. Leaves a handler the program installed itself alone. Unblocks
+    the two signals (see `stop_signals_held`): one sent while the interpreter started is
+    handled now."""
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     for signum, default in defaults.items():
         if signal.getsignal(signum) is default:
             signal.signal(signum, _exit_now)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in the calling thread meanwhile: a node process started
+    inside (subprocess.Popen) inherits the block, so that a stop signal sent while its
+    interpreter starts is held until the node's own handling is in place (a node process
+    unblocks them in `exit_quietly_while_starting`; start only node processes inside)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class StopRequest:
@@ -103,6 +124,7 @@ class StopRequest:
         uninstall_signal_handlers()  # rclpy.init installed its own
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         first = not self.event.is_set()
