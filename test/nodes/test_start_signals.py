@@ -35,3 +35,51 @@ def test_a_signal_sent_at_spawn_waits_for_the_nodes_own_handling() -> None:
         output, _ = process.communicate(timeout=120)
         assert process.returncode == 0, output
         assert "Traceback" not in output and "site" not in output, output
+
+
+HANGING_TEARDOWN_NODE = """
+import time
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from gqstn_ros.nodes.shutdown import run_node_process
+
+
+class HangingTeardown(Node):
+    def __init__(self):
+        super().__init__("hanging_teardown")
+        self.create_timer(0.05, self.say_ready)
+        self.ready_said = False
+
+    def say_ready(self):  # from the spin: the stop signal then finds the node spinning
+        if not self.ready_said:
+            print("READY", flush=True)
+            self.ready_said = True
+
+    def destroy_node(self):
+        time.sleep(120)  # a teardown that waits on a peer that never answers
+
+
+rclpy.init()
+run_node_process(lambda nodes: nodes.append(HangingTeardown()), "hanging_teardown",
+                 SingleThreadedExecutor, ValueError)
+"""
+
+
+def test_a_teardown_that_hangs_does_not_keep_the_process() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HANGING_TEARDOWN_NODE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=peer_environment(),
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "READY"
+    process.send_signal(signal.SIGINT)
+    # Ends TEARDOWN_DEADLINE_S after the node stopped its work, not after the 120 s teardown;
+    # the generous timeout only guards against a busy machine.
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "stopping took longer than" in output, output
+    assert "Traceback" not in output, output
