@@ -127,6 +127,38 @@ def spin_until(executor: Any, condition: Any, timeout_s: float) -> bool:
     return bool(condition())
 
 
+# A server drops a reply when the client's reply reader is not matched within rmw_fastrtps's
+# 100 ms wait; on a loaded machine a new client's discovery can take longer, so its first reply
+# may be lost. A request whose effect does not depend on how often it arrives is sent again
+# after this long without a reply.
+RESEND_AFTER_S = 5.0
+
+
+def call_service(
+    executor: Any, client: Any, request: Any, timeout_s: float, *, repeatable: bool
+) -> Any:
+    """Send `request` on `client`, spin `executor` until a reply comes, return it.
+
+    `repeatable`: the request is a query, a plan or a value to set (sending it twice changes
+    nothing), so it is sent again every RESEND_AFTER_S without a reply; the first reply to any
+    copy is returned. An action with an effect (a transition, a pick) is sent once.
+    AssertionError (naming the service) when no reply comes within `timeout_s`.
+    """
+    started = time.monotonic()
+    futures = [client.call_async(request)]
+    while time.monotonic() - started < timeout_s:
+        executor.spin_once(timeout_sec=0.05)
+        for future in futures:
+            if future.done():
+                for other in futures:
+                    if other is not future and not other.done():
+                        client.remove_pending_request(other)
+                return future.result()
+        if repeatable and time.monotonic() - started >= RESEND_AFTER_S * len(futures):
+            futures.append(client.call_async(request))
+    raise AssertionError(f"no reply from {client.srv_name} within {timeout_s} s")
+
+
 # --- a deterministic grasp computed from a request, on both sides of a DDS round trip ----------
 
 

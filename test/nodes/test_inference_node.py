@@ -27,7 +27,7 @@ from gqstn_ros.depth_image import (
 )
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.nodes.depth_node import prepare_depth_frame
-from ros_test_support import spin_until, synthetic_depth_request
+from ros_test_support import call_service, spin_until, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
 
@@ -59,9 +59,7 @@ def stopped_at_start(node) -> str:
 
 def call(client_node, client, request):
     _, executor = client_node
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
-    return future.result()
+    return call_service(executor, client, request, TIMEOUT_S, repeatable=True)
 
 
 def detect_client(client_node):

@@ -33,7 +33,7 @@ from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
 from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
 from gqstn_ros.profiles import gripper_profile_names
 from gqstn_ros.tools.run_graph import node_command
-from ros_test_support import REPO_ROOT, PeerProcess, spin_until
+from ros_test_support import REPO_ROOT, PeerProcess, call_service
 
 LAUNCH_FILE = REPO_ROOT / "launch" / "bench.launch.py"
 TIMEOUT_S = 25.0
@@ -334,9 +334,13 @@ def test_run_graph_brings_up_depth_inference_and_fallback(client_node) -> None:
         while message.startswith(not_yet) and time.monotonic() < deadline:
             infos.publish(info)
             images.publish(frame)
-            future = detect.call_async(DetectGrasp.Request(disable_fallback=True))
-            assert spin_until(executor, future.done, TIMEOUT_S)
-            response = future.result()
+            response = call_service(
+                executor,
+                detect,
+                DetectGrasp.Request(disable_fallback=True),
+                TIMEOUT_S,
+                repeatable=True,
+            )
             message = response.message
         assert response.success or message.startswith("no model loaded"), message
         assert runner.is_running()
