@@ -22,6 +22,7 @@ from gqstn_ros.node_graph import (
     REPO_CONFIG_DIR,
     GraphArguments,
     node_environment,
+    process_module,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ class NodeProcess:
         self.name = module
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"gqstn_ros.nodes.{module}", "--ros-args", *ros_args],
+            [sys.executable, "-m", process_module(module), "--ros-args", *ros_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
