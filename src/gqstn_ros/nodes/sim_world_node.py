@@ -10,20 +10,21 @@ parameter services before calling it) and settled, the arm at home and the gripp
 `reset_after_attempt` (the bench's default) the scene is reset the same way after every
 `/execute_grasp` attempt that moved the object (a dry run or a miss that left it in place keeps
 the scene), so each attempt starts from a settled object and an empty gripper. Ground truth, for
-tests and benchmarks: `/sim/object_state` (Trigger; the message is a JSON object: object pose,
-lift above its settled height, `on_table` = resting on the table top, false while lifted or once
-fallen off, `fell_off_table`, gripper opening, camera and base poses) and `/sim/hold` (Trigger:
-lets `hold_duration_s` of simulated time pass with the arm still, then the same JSON with the
-lowest lift during the hold). With `scene_mode: pile` the world holds `pile_objects` objects of
-the families the shipped models never saw (`sim.clutter`), dropped in a pile by each reset
-(`seed` draws the objects and the drop); `/sim/object_state` then describes every object
-(`objects`: name, pose, lift, where: table, bin or lost) with the counts `objects_on_table`,
-`objects_in_bin`, `objects_lost` (the single-object keys then describe the pile's first object);
-`/sim/hold` judges the object lifted highest (`held_object`; its `on_table` is false only once
-that object fell off the table); `/sim/finish_pick` (Trigger) ends a pick: an object the gripper
-carries (at least BIN_LIFT_M above where it settled, off the table top) goes to the bin beside
-the table, the arm goes home with the gripper open, the objects left settle, and the answer is
-the same JSON with `binned` (the object's name, or null). `reset_after_attempt` in pile mode
+tests and benchmarks: `/sim/object_state` (Trigger; the message is a JSON object,
+`gqstn_ros.sim.ground_truth`: object pose, lift above its settled height, `on_table` = resting
+on the table top, false while lifted or once fallen off, `fell_off_table`, gripper opening,
+camera and base poses) and `/sim/hold` (Trigger: lets `hold_duration_s` of simulated time pass
+with the arm still, then the same JSON with the lowest lift during the hold). With `scene_mode:
+pile` the world holds `pile_objects` objects of the families the shipped models never saw
+(`sim.clutter`), dropped in a pile by each reset (`seed` draws the objects and the drop);
+`/sim/object_state` then describes every object (`objects`: name, pose, lift, where: table, bin
+or lost) with the counts `objects_on_table`, `objects_in_bin`, `objects_lost` (the single-object
+keys then describe the pile's first object); `/sim/hold` judges the object lifted highest
+(`held_object`; its `on_table` is false only once that object fell off the table);
+`/sim/finish_pick` (Trigger) ends a pick: an object the gripper carries (at least
+`ground_truth.BIN_LIFT_M` above where it settled, off the table top) goes to the bin beside the
+table, the arm goes home with the gripper open, the objects left settle, and the answer is the
+same JSON with `binned` (the object's name, or null). `reset_after_attempt` in pile mode
 finishes the pick after every attempt instead of resetting. `/sim/markers`
 (visualization_msgs/MarkerArray, base_link) draws the table, the object, the gripper and the
 UR5's links for RViz.
@@ -59,7 +60,6 @@ from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.geometry import quaternion_to_xyzw
-from gqstn_ros.hardware.interfaces import HardwareError
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
     load_gripper_parameter,
@@ -81,6 +81,7 @@ from gqstn_ros.nodes.topics import (
 from gqstn_ros.nodes.transforms import HandEye
 from gqstn_ros.sim.benchmark_objects import benchmark_object
 from gqstn_ros.sim.clutter import BinConfig, pile_objects
+from gqstn_ros.sim.ground_truth import LoadedScene, finish_pick, hold, object_state
 from gqstn_ros.sim.robot import (
     SimGripperConfig,
     SimRobotConfig,
@@ -90,10 +91,7 @@ from gqstn_ros.sim.robot import (
 NODE_NAME = "sim_world"
 # In pile mode an object this far (m) above where it settled, off the table top, is carried by
 # the gripper: finishing the pick puts it in the bin.
-BIN_LIFT_M = 0.05
 # /sim/hold names the object it follows when lifted at least this much (m) at its start.
-HELD_MIN_LIFT_M = 0.01
-WORLD_FRAME = "world"
 ATTEMPT_ENDED = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
 # The object counts as moved by an attempt beyond these (m, degrees): then it is reset.
 MOVED_DISTANCE_M = 0.005
@@ -102,7 +100,6 @@ MOVED_ANGLE_DEG = 3.0
 HAND_EYE_TOLERANCE_M = 0.001
 HAND_EYE_TOLERANCE_DEG = 0.1
 # The hold is simulated in slices this long; the lift is sampled after each (s).
-HOLD_SAMPLE_PERIOD_S = 0.05
 
 # A camera whose frames fail logs it once a second at most.
 RENDER_ERROR_LOG_PERIOD_S = 1.0
@@ -348,77 +345,17 @@ class SimWorldNode(Node):
         )
 
     # ------------------------------------------------------------------ ground truth
-    def object_state(self) -> dict[str, Any]:
-        """The world's true state (JSON-ready): see `/sim/object_state` in the module docstring.
-
-        Poses are (4, 4) homogeneous transforms as nested lists, world <- frame: `object_pose`
-        of the object's mesh frame (the frame of `benchmark_object(object_name).vertices`),
-        `camera_pose` of the camera optical frame, `base_pose` of base_link.
-        """
-        world = self.world
-        with world.lock:
-            settle = world.last_settle
-            status = world.gripper_status()
-            camera = world.config.world.camera.pose
-            camera_pose = np.eye(4)
-            camera_pose[:3, :3] = camera.rotation
-            camera_pose[:3, 3] = camera.position
-            return {
-                "frame": WORLD_FRAME,
-                "object_name": self.loaded_object[0],  # benchmark_object(name) rebuilds it
-                "seed": self.loaded_object[1],
-                "sim_time": world.sim_time,
-                "object_pose": world.object_pose_in_world().tolist(),
-                "lifted_height": world.object_lifted_height(),
-                # Resting on the table top: false while lifted and once fallen off.
-                "on_table": world.object_on_table() and world.object_touches_table(),
-                "fell_off_table": not world.object_on_table(),
-                "settled": bool(settle.ok) if settle is not None else False,
-                "settle_message": settle.message if settle is not None else "",
-                "gripper_opening": float(status.opening),
-                "gripper_object_detected": bool(status.object_detected),
-                "fault": world.fault,
-                "camera_pose": camera_pose.tolist(),
-                "base_pose": world.base_in_world.matrix().tolist(),
-                **(self.pile_summary() if self.pile_mode else {"scene_mode": "single"}),
-            }
-
-    def pile_summary(self) -> dict[str, Any]:
-        """The pile's objects and counts (JSON-ready; see the module docstring)."""
-        objects = self.world.pile_state()
-        return {
-            "scene_mode": "pile",
-            "objects": objects,
-            "objects_on_table": sum(o["where"] == "table" for o in objects),
-            "objects_in_bin": sum(o["where"] == "bin" for o in objects),
-            "objects_lost": sum(o["where"] == "lost" for o in objects),
-        }
+    def loaded_scene(self) -> LoadedScene:
+        """What the last reset loaded (`gqstn_ros.sim.ground_truth`)."""
+        return LoadedScene(*self.loaded_object, pile=self.pile_mode)
 
     def finish_pick(self) -> dict[str, Any]:
-        """Pile mode: the carried object (if any) to the bin, the arm home with the gripper
-        open, the table settled; the pile's state with `binned` (a name or None) and `fault`
-        ('' unless the simulation diverged while settling)."""
-        world = self.world
-        binned = None
-        fault = ""
-        with world.lock:
-            held = world.held_object()
-            if (
-                held is not None
-                and world.object_lift(held) >= BIN_LIFT_M
-                and not world.object_index_touches_table(held)
-            ):
-                world.put_in_bin(held, self.bin)
-                binned = world.object_models[held].name
-            world.home_and_open()
-            try:
-                world.settle_table()
-            except HardwareError as error:
-                fault = str(error)
-        state = {**self.object_state(), "binned": binned, "fault": fault or world.fault}
+        """Pile mode: `ground_truth.finish_pick`, logged."""
+        state = finish_pick(self.world, self.loaded_scene(), self.bin)
         self.get_logger().info(
-            f"pick finished: {binned or 'nothing'} to the bin; {state['objects_on_table']} on "
-            f"the table, {state['objects_in_bin']} in the bin, {state['objects_lost']} lost"
+            f"pick finished: {state['binned'] or 'nothing'} to the bin; "
+            f"{state['objects_on_table']} on the table, {state['objects_in_bin']} in the bin, "
+            f"{state['objects_lost']} lost"
         )
         return state
 
@@ -443,60 +380,11 @@ class SimWorldNode(Node):
         response.message = json.dumps(state)
         return response
 
-    def hold(self, duration_s: float) -> dict[str, Any]:
-        """Let `duration_s` of simulated time pass with the arm and gripper holding still.
-
-        Returns the lift (m above the settled height) at the start, its minimum over the
-        samples taken every HOLD_SAMPLE_PERIOD_S, and the state at the end. A diverging
-        simulation ends the hold early with `fault` set.
-        """
-        world = self.world
-        # Pile mode: the hold follows the object (not in the bin) lifted highest, or object 0
-        # when every object is in the bin; it is named when lifted at least HELD_MIN_LIFT_M.
-        held = world.held_object(min_lift=-math.inf) if self.pile_mode else None
-        if held is not None:
-
-            def lift() -> float:
-                return world.object_lift(held)
-        else:
-            lift = world.object_lifted_height
-        start = lift()
-        lowest = start
-        elapsed = 0.0
-        fault = ""
-        while elapsed < duration_s - 1e-9:
-            step = min(HOLD_SAMPLE_PERIOD_S, duration_s - elapsed)
-            try:
-                # The world's own stepping: divergence checks, camera cache, lock slices.
-                world.advance(step)
-            except HardwareError as error:
-                fault = str(error)
-                break
-            elapsed += step
-            lowest = min(lowest, lift())
-        state = self.object_state()
-        if self.pile_mode and held is not None:
-            # The single-object keys describe the followed object: `on_table` false only once
-            # it fell off the table (resting on another object is on the table).
-            named = start >= HELD_MIN_LIFT_M
-            state["held_object"] = world.object_models[held].name if named else None
-            lost = state["objects"][held]["where"] == "lost"
-            state.update(on_table=not lost, fell_off_table=lost)
-        elif self.pile_mode:
-            state["held_object"] = None
-        state.update(
-            hold_duration_s=elapsed,
-            lifted_height_start=start,
-            lifted_height_min=lowest,
-            hold_fault=fault,
-        )
-        return state
-
     def _on_object_state(
         self, request: Trigger.Request, response: Trigger.Response
     ) -> Trigger.Response:
         try:
-            response.message = json.dumps(self.object_state())
+            response.message = json.dumps(object_state(self.world, self.loaded_scene()))
             response.success = True
         except Exception as error:  # report, never crash the world
             response.success = False
@@ -505,7 +393,7 @@ class SimWorldNode(Node):
 
     def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         try:
-            state = self.hold(float(self.parameters["hold_duration_s"]))
+            state = hold(self.world, self.loaded_scene(), float(self.parameters["hold_duration_s"]))
         except Exception as error:  # report, never crash the world
             response.success = False
             response.message = f"hold failed: {type(error).__name__}: {error}"
