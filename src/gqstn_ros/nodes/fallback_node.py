@@ -27,7 +27,6 @@ import time
 import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import PlanGrasp
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_msgs.msg import Empty
 
@@ -65,7 +64,7 @@ from gqstn_ros.nodes.planning_requests import (
     prepare_request_frame,
     run_planner,
 )
-from gqstn_ros.nodes.request_flow import AdmissionGate, PlanningWorker, answer_admitted
+from gqstn_ros.nodes.request_flow import AdmissionGate, PlanningWorker, create_planning_service
 from gqstn_ros.nodes.request_limits import (
     RequestLimitError,
     check_camera_info,
@@ -73,7 +72,7 @@ from gqstn_ros.nodes.request_limits import (
     check_depth_image,
     check_target_fields,
 )
-from gqstn_ros.nodes.topics import ALIVE_QOS, PLAN_SERVICE, SERVICE_QOS, alive_topic
+from gqstn_ros.nodes.topics import ALIVE_QOS, PLAN_SERVICE, alive_topic
 from gqstn_ros.planner_registry import (
     PROP_PLANNER,
     PlannerUnavailable,
@@ -175,22 +174,12 @@ class FallbackNode(Node):
         )
         # Automatic liveliness: asserted by the middleware while this process lives.
         self.alive_publisher = self.create_publisher(Empty, alive_topic(PLAN_SERVICE), ALIVE_QOS)
-        self.create_service(
-            PlanGrasp,
-            PLAN_SERVICE,
-            self.on_plan_grasp_request,
-            qos_profile=SERVICE_QOS,
-            callback_group=ReentrantCallbackGroup(),
-        )
-
-    async def on_plan_grasp_request(
-        self, request: PlanGrasp.Request, response: PlanGrasp.Response
-    ) -> PlanGrasp.Response:
-        """Admit (else answer "busy:" at once), check the limits, plan on the planning thread."""
-        return await answer_admitted(
-            self, self.request_gate, PLAN_SERVICE, response,
-            lambda: self.check_request_limits(request),
-            lambda: self.worker.submit(lambda: self.on_plan_grasp(request, response)),
+        # Admitted (else "busy:" at once), checked, then planned on the planning thread.
+        create_planning_service(
+            self, PlanGrasp, PLAN_SERVICE, self.request_gate, self.check_request_limits,
+            lambda request, response: self.worker.submit(
+                lambda: self.on_plan_grasp(request, response)
+            ),
         )  # fmt: skip
 
     def check_request_limits(self, request: PlanGrasp.Request) -> None:

@@ -70,7 +70,7 @@ from gqstn_ros.nodes.planning_requests import (
     prepare_request_frame,
     run_planner,
 )
-from gqstn_ros.nodes.request_flow import AdmissionGate, PlanningWorker, answer_admitted
+from gqstn_ros.nodes.request_flow import AdmissionGate, PlanningWorker, create_planning_service
 from gqstn_ros.nodes.request_limits import (
     RequestLimitError,
     check_camera_info,
@@ -85,7 +85,6 @@ from gqstn_ros.nodes.topics import (
     PLAN_SERVICE,
     RAW_DEPTH_TOPIC,
     SENSOR_QOS,
-    SERVICE_QOS,
     TF_STATIC_TOPIC,
 )
 from gqstn_ros.nodes.transforms import HandEye
@@ -436,22 +435,10 @@ class InferenceNode(Node):
             self.parameters["max_requests_in_flight"], "max_requests_in_flight"
         )
         self.fallback = FallbackClient(self, self.parameters, self.fallback_group)
-        self.create_service(
-            DetectGrasp,
-            DETECT_SERVICE,
-            self.on_detect_grasp_request,
-            qos_profile=SERVICE_QOS,
-            callback_group=ReentrantCallbackGroup(),
-        )
-
-    async def on_detect_grasp_request(
-        self, request: DetectGrasp.Request, response: DetectGrasp.Response
-    ) -> DetectGrasp.Response:
-        """Admit (else answer "busy:" at once), check the limits, then `on_detect_grasp`."""
-        return await answer_admitted(
-            self, self.request_gate, DETECT_SERVICE, response,
-            lambda: self.check_request_limits(request),
-            lambda: self.on_detect_grasp(request, response),
+        # Admitted (else "busy:" at once), checked, then `on_detect_grasp`.
+        create_planning_service(
+            self, DetectGrasp, DETECT_SERVICE, self.request_gate, self.check_request_limits,
+            self.on_detect_grasp,
         )  # fmt: skip
 
     def check_request_limits(self, request: DetectGrasp.Request) -> None:

@@ -23,9 +23,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.service import Service
 from rclpy.task import Future
 
 from gqstn_ros.nodes.request_limits import RequestLimitError
+from gqstn_ros.nodes.topics import SERVICE_QOS
 
 T = TypeVar("T")
 
@@ -173,3 +176,31 @@ async def answer_admitted(
         return response
     finally:
         gate.leave()
+
+
+def create_planning_service(
+    node: Any,
+    service_type: Any,
+    service: str,
+    gate: AdmissionGate,
+    check: Callable[[Any], None],
+    serve: Callable[[Any, Any], Awaitable[Any]],
+) -> Service:
+    """`node` serves `service` with SERVICE_QOS in a reentrant callback group of its own, so a
+    burst is taken off the queue at once: each request goes through `answer_admitted` with
+    `check(request)` and `serve(request, response)`."""
+
+    async def on_request(request: Any, response: Any) -> Any:
+        return await answer_admitted(
+            node, gate, service, response,
+            lambda: check(request),
+            lambda: serve(request, response),
+        )  # fmt: skip
+
+    return node.create_service(
+        service_type,
+        service,
+        on_request,
+        qos_profile=SERVICE_QOS,
+        callback_group=ReentrantCallbackGroup(),
+    )
