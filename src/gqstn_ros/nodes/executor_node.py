@@ -78,6 +78,11 @@ from std_srvs.srv import Trigger
 from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.top_down_plan import PlanError, TopDownConfig, TopDownPlan, TopDownPlanner
 from gqstn_ros.hardware.attempt_log import AttemptLog, AttemptRecord
+from gqstn_ros.hardware.connection import (
+    NOT_CONFIGURED,
+    HardwareConnection,
+    connection_budget_s,
+)
 from gqstn_ros.hardware.interfaces import Arm, Gripper, GripperStatus, HardwareError, MotionLimits
 from gqstn_ros.hardware.robotiq_gripper import RobotiqConfig, RobotiqGripper
 from gqstn_ros.hardware.ur_rtde_arm import URRTDEArm, URRTDEConfig
@@ -160,11 +165,7 @@ class ExecutorNode(LifecycleNode):
             DetectGrasp, DETECT_SERVICE, callback_group=self._callback_group
         )
         self._busy = threading.Lock()
-        self._hardware_lock = threading.Lock()
-        self._hardware_ready = False
-        self._hardware_problem = "not configured"
-        self._connecting: threading.Thread | None = None
-        self._gripper_activated = False
+        self.hardware = HardwareConnection(self.arm, self.gripper, self.get_logger())
         # Motion is allowed only in the active state (set by on_activate, cleared on leaving).
         self._motion_allowed = threading.Event()
         # Stopping the attempt in progress: the reason, set once per attempt.
@@ -211,96 +212,6 @@ class ExecutorNode(LifecycleNode):
         """The camera optical frame's pose in hand_eye.base_frame."""
         return HandEye.from_parameters(self.parameters).base_from_camera
 
-    # ------------------------------------------------------------------ hardware
-    def connect_hardware(self, activate_gripper: bool = True) -> None:
-        """Connect arm and gripper in a background thread (no-op while one is running);
-        `activate_gripper`: also activate the gripper (the real one moves) unless done."""
-        with self._hardware_lock:
-            if self._connecting is not None and self._connecting.is_alive():
-                return
-            self._hardware_ready = False
-            self._connecting = threading.Thread(
-                target=self._connect_hardware,
-                args=(activate_gripper,),
-                name="executor-hardware-connect",
-                daemon=True,
-            )
-            self._connecting.start()
-
-    def wait_for_hardware(self, timeout: float) -> bool:
-        thread = self._connecting
-        if thread is not None:
-            thread.join(timeout)
-        return self._hardware_ready
-
-    def _connect_hardware(self, activate_gripper: bool) -> None:
-        # Arm and gripper are tried each time, so that one start reports both problems.
-        timeout = self.parameters["connect_timeout"]
-        problems = []
-        try:
-            if not self.arm.is_connected():
-                self.arm.connect(timeout)
-        except (HardwareError, OSError) as error:
-            problems.append(f"arm not connected: {error}")
-        try:
-            if not self.gripper.is_connected():
-                self._gripper_activated = False
-                self.gripper.connect(timeout)
-            if activate_gripper and not self._gripper_activated:
-                self.gripper.activate()
-                self._gripper_activated = True
-        except (HardwareError, OSError) as error:
-            problems.append(f"gripper not connected: {error}")
-        problem = "; ".join(problems)
-        with self._hardware_lock:
-            self._hardware_ready = not problem
-            self._hardware_problem = problem
-        if problem:
-            gripper_ok = not any(text.startswith("gripper") for text in problems)
-            self.get_logger().error(problem + ("; gripper connected" if gripper_ok else ""))
-        else:
-            activated = "activated" if self._gripper_activated else "not activated yet"
-            self.get_logger().info(f"arm and gripper connected (gripper {activated})")
-
-    def _connect_and_wait(self, activate_gripper: bool) -> bool:
-        """Connect (in the connection thread) and wait for it, bounded by the timeouts."""
-        self.connect_hardware(activate_gripper)
-        budget = 2 * self.parameters["connect_timeout"] + 5.0  # arm and gripper, plus margin
-        if not self.wait_for_hardware(budget) and self._connecting.is_alive():
-            with self._hardware_lock:
-                self._hardware_problem = f"hardware connection still running after {budget:g} s"
-        return self._hardware_ready
-
-    def _disconnect_hardware(self) -> None:
-        try:
-            self.arm.disconnect()
-            self.gripper.disconnect()
-        except HardwareError as error:
-            self.get_logger().warning(f"disconnect: {error}")
-        self._gripper_activated = False
-        with self._hardware_lock:
-            self._hardware_ready = False
-            self._hardware_problem = "not configured"
-
-    def _require_hardware(self) -> None:
-        with self._hardware_lock:
-            ready, problem = self._hardware_ready, self._hardware_problem
-            connecting = self._connecting is not None and self._connecting.is_alive()
-        if ready and self.arm.is_connected() and self.gripper.is_connected():
-            return
-        if connecting:
-            raise AttemptFailedError(
-                f"arm not connected: {problem or 'connecting'} (still connecting)"
-            )
-        if ready:
-            problem = (
-                "arm not connected: connection lost"
-                if not self.arm.is_connected()
-                else "gripper not connected: connection lost"
-            )
-        self.connect_hardware()  # try again for the next goal (active: the gripper too)
-        raise AttemptFailedError(f"{problem}; reconnecting")
-
     # ------------------------------------------------------------------ lifecycle
     @property
     def lifecycle_state(self) -> str:
@@ -313,7 +224,7 @@ class ExecutorNode(LifecycleNode):
         try:
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 self.get_logger().error(
-                    f"autostart: configure failed ({self._hardware_problem}); staying "
+                    f"autostart: configure failed ({self.hardware.problem}); staying "
                     "unconfigured, configure again to retry"
                 )
             elif (
@@ -325,8 +236,8 @@ class ExecutorNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Connect arm and gripper (nothing moves); failure: back to unconfigured."""
-        if not self._connect_and_wait(activate_gripper=False):
-            self.get_logger().error(f"configure failed: {self._hardware_problem}")
+        if not self.hardware.connect_and_wait(self.parameters["connect_timeout"], False):
+            self.get_logger().error(f"configure failed: {self.hardware.problem}")
             return TransitionCallbackReturn.FAILURE
         self.get_logger().info("configured: hardware connected; motion waits for activate")
         return TransitionCallbackReturn.SUCCESS
@@ -334,16 +245,16 @@ class ExecutorNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Activate the gripper (the real one opens and closes once) and allow motion."""
         connected = self.arm.is_connected() and self.gripper.is_connected()
-        if not connected and not self._connect_and_wait(activate_gripper=True):
-            self.get_logger().error(f"activate failed: {self._hardware_problem}")
+        timeout_s = self.parameters["connect_timeout"]
+        if not connected and not self.hardware.connect_and_wait(timeout_s, True):
+            self.get_logger().error(f"activate failed: {self.hardware.problem}")
             return TransitionCallbackReturn.FAILURE
-        if not self._gripper_activated:
+        if not self.hardware.gripper_activated:
             try:
-                self.gripper.activate()
+                self.hardware.activate_gripper()
             except (HardwareError, OSError) as error:
                 self.get_logger().error(f"activate failed: gripper activation: {error}")
                 return TransitionCallbackReturn.FAILURE
-            self._gripper_activated = True
         self._motion_allowed.set()
         self.get_logger().info("active: motion allowed")
         return TransitionCallbackReturn.SUCCESS
@@ -356,29 +267,29 @@ class ExecutorNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._motion_allowed.clear()
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.halt("the executor is shutting down")
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.halt("the executor hit an error in a lifecycle transition")
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def _require_active(self) -> None:
         """Motion only in the active state (waiting for a start-up autostart first)."""
         if not self._autostarted.is_set():
-            budget = 2 * self.parameters["connect_timeout"] + 5.0
+            budget = connection_budget_s(self.parameters["connect_timeout"])
             self._wait_or_stop(self._autostarted, budget, "waiting for the autostart")
         if self._motion_allowed.is_set():
             return
         state = self.lifecycle_state
-        problem = self._hardware_problem
-        detail = f" (last hardware problem: {problem})" if problem != "not configured" else ""
+        problem = self.hardware.problem
+        detail = f" (last hardware problem: {problem})" if problem != NOT_CONFIGURED else ""
         raise AttemptRefusedError(
             f"refused: {self.get_name()} is {state}: it moves only when active (lifecycle "
             f"transitions configure, then activate: ros2 lifecycle set "
@@ -614,7 +525,9 @@ class ExecutorNode(LifecycleNode):
             result.lift_height = 0.0
             return f"dry run: nothing moved; {describe_plan(plan)}"
         self._require_active()  # deactivated while detecting or planning?
-        self._require_hardware()
+        problem = self.hardware.problem_before_motion(self.parameters["connect_timeout"])
+        if problem is not None:
+            raise AttemptFailedError(problem)
         self._require_empty_gripper()
         return self._pick(goal_handle, attempt, plan, result)
 
