@@ -23,6 +23,7 @@ from gqstn_ros.node_graph import (
     GraphArguments,
     claim_private_domain,
     node_environment,
+    process_module,
 )
 from gqstn_ros.nodes.shutdown import stop_signals_held
 
@@ -99,7 +100,7 @@ class NodeProcess:
         self.lines: list[str] = []
         with stop_signals_held():  # as run_graph starts a node
             self.process = subprocess.Popen(
-                [sys.executable, "-m", f"gqstn_ros.nodes.{module}", "--ros-args", *ros_args],
+                [sys.executable, "-m", process_module(module), "--ros-args", *ros_args],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -59,6 +59,9 @@ AUTO = "auto"
 DOMAIN_VARIABLE = "ROS_DOMAIN_ID"
 DISCOVERY_VARIABLE = "ROS_AUTOMATIC_DISCOVERY_RANGE"
 DISCOVERY_RANGES = ("LOCALHOST", "SUBNET", "OFF", "SYSTEM_DEFAULT")
+# Console scripts whose process is not one node module of the same name (setup.py names the
+# same `main`): the simulated bench composes the world node and the executor node.
+PROCESS_MODULES = {"sim_world_node": f"{PACKAGE_NAME}.nodes.sim_bench"}
 # The simulated bench's own domain when the environment names none (ROS 2's default is 0).
 SIM_DOMAIN_ID = 42
 # The largest domain id Fast DDS's default port mapping allows (7400 + 250 x id < 65536).
@@ -275,6 +278,11 @@ class GraphArguments:
         )
 
 
+def process_module(executable: str, package: str = PACKAGE_NAME) -> str:
+    """The Python module whose main() the console script `executable` of the bench runs."""
+    return PROCESS_MODULES.get(executable, f"{package}.nodes.{executable}")
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One node (process) of the graph.
@@ -299,7 +307,7 @@ class NodeSpec:
     @property
     def module(self) -> str:
         """The Python module whose main() the console script `executable` runs."""
-        return f"{self.package}.nodes.{self.executable}"
+        return process_module(self.executable, self.package)
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ import pytest
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 
 from gqstn_ros.depth_image import metres_to_image
-from gqstn_ros.nodes.request_flow import SERVICE_QOS
+from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
 from ros_test_support import call_service, synthetic_depth_request
 

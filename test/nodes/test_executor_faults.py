@@ -2,7 +2,7 @@
 mid-pick with CPU burners on every core, kill -9 mid-pick, goals and parameter changes outside
 the safety limits, a pick while the previous object is still held, motion only when active.
 
-The simulated bench's own process (`python -m gqstn_ros.nodes.sim_world_node`, the MuJoCo UR5
+The simulated bench's own process (`python -m gqstn_ros.nodes.sim_bench`, the MuJoCo UR5
 and gripper at real-time pace) for the motion cases; the executor peer (recorded-motion arm and
 the Robotiq driver against the fake 2F-85, or the simulated box world) for the others. Every
 wait is on an event (a feedback stage, a log line, a result), never on a fixed sleep.

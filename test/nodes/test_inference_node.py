@@ -19,6 +19,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.depth_frames import prepare_depth_frame
 from gqstn_ros.depth_image import (
     array_to_image,
     depth_to_metres,
@@ -26,7 +27,6 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import InpaintConfig
-from gqstn_ros.nodes.depth_node import prepare_depth_frame
 from ros_test_support import call_service, spin_until, synthetic_depth_request
 
 pytestmark = pytest.mark.ros

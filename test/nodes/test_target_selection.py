@@ -15,7 +15,7 @@ from std_msgs.msg import Header
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.grasping.target import GraspTarget
-from gqstn_ros.nodes.request_flow import SERVICE_QOS
+from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
 from ros_test_support import call_service, spin_until
 
