@@ -14,7 +14,7 @@ from rclpy.node import Node
 from gqstn_ros.node_graph import process_module
 from ros_test_support import PeerProcess
 
-NODE_START_TIMEOUT_S = 20.0
+NODE_START_TIMEOUT_S = 60.0  # an upper bound: a node loading torch on a loaded 2-core machine
 
 
 class NodeUnderTest(PeerProcess):
