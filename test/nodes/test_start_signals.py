@@ -22,7 +22,13 @@ def test_a_signal_sent_at_spawn_waits_for_the_nodes_own_handling() -> None:
     # Sent right after spawning, the signal arrives while the interpreter runs its own imports
     # (site), before any code of the package: unblocked, it would end the process with a
     # traceback and code 1. Held, it ends the node with code 0 once `gqstn_ros.nodes` handles it.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+    # The last case inherits SIGINT ignored, as a background job of a shell does: the node
+    # handles it all the same.
+    for signum, inherited in (
+        (signal.SIGINT, signal.SIG_DFL),
+        (signal.SIGTERM, signal.SIG_DFL),
+        (signal.SIGINT, signal.SIG_IGN),
+    ):
         with stop_signals_held():
             process = subprocess.Popen(
                 [sys.executable, "-m", "gqstn_ros.nodes.depth_node"],
@@ -30,6 +36,7 @@ def test_a_signal_sent_at_spawn_waits_for_the_nodes_own_handling() -> None:
                 stderr=subprocess.STDOUT,
                 text=True,
                 env=peer_environment(),
+                preexec_fn=lambda inherited=inherited: signal.signal(signal.SIGINT, inherited),  # noqa: PLW1509
             )
         process.send_signal(signum)
         output, _ = process.communicate(timeout=120)

@@ -90,12 +90,13 @@ def _exit_now(_signum: int, _frame: FrameType | None) -> None:
 
 def exit_quietly_while_starting() -> None:
     """SIGINT or SIGTERM end the process at once, with code 0, until `run_node_process`
-    installs its own handling. Leaves a handler the program installed itself alone. Unblocks
-    the two signals (see `stop_signals_held`): one sent while the interpreter started is
-    handled now."""
+    installs its own handling. Leaves a handler the program installed itself alone; takes
+    over a signal the process inherited as ignored (a background job of a shell, nohup), since
+    `run_node_process` handles both signals whatever the node inherited. Unblocks the two
+    signals (see `stop_signals_held`): one sent while the interpreter started is handled now."""
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     for signum, default in defaults.items():
-        if signal.getsignal(signum) is default:
+        if signal.getsignal(signum) in (default, signal.SIG_IGN):
             signal.signal(signum, _exit_now)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
