@@ -395,6 +395,30 @@ def test_any_policy_never_names_and_unknown_policies_are_refused() -> None:
         parse_clutter_config(["--clutter", "--targets", "nearest"])
 
 
+def test_avoid_failed_policy_asks_again_only_for_a_grasp_on_a_failed_object() -> None:
+    labels = segmentation((1, 0, 10), (2, 10, 6), (3, 20, 3))
+    policy = TargetPolicy("avoid-failed")
+    assert policy.choose(labels) == ANY_OBJECT
+    assert policy.retarget(labels, aimed=1) == ANY_OBJECT  # nothing failed yet
+    policy.record(False, target=ANY_OBJECT, aimed=1)
+    assert policy.choose(labels) == ANY_OBJECT  # the planner chooses first ...
+    assert policy.retarget(labels, aimed=2) == ANY_OBJECT  # ... a grasp elsewhere is executed
+    assert policy.retarget(labels, aimed=1) == 2  # ... one on the failed object is not
+    policy.record(False, target=2, aimed=2)
+    assert policy.retarget(labels, aimed=2) == 3
+    policy.record(False, target=3, aimed=3)
+    # Every object failed: the one that failed longest ago (o1, label 1) is tried again.
+    assert policy.retarget(labels, aimed=1) == ANY_OBJECT
+    assert policy.retarget(labels, aimed=3) == 1
+    assert policy.retarget(segmentation((1, 0, 10)), aimed=1) == ANY_OBJECT  # no other object
+    # A refused untargeted request: the next one names an object straight away.
+    policy.record(True, target=ANY_OBJECT, aimed=1)
+    policy.record(False, target=ANY_OBJECT, aimed=ANY_OBJECT)
+    assert policy.choose(labels) == 1
+    policy.record(False, target=1, aimed=1)
+    assert policy.choose(labels) == ANY_OBJECT
+
+
 def targeted(target: str, held: str, success: bool, category: str = "") -> ClutterAttempt:
     record = attempt("gqstn", success, 5.0, 1.0)
     record.target_object, record.target_label = target, 1 if target else 0
@@ -550,6 +574,21 @@ def test_after_failure_run_names_another_object_after_a_miss(tmp_path: Path) -> 
     assert [a.aimed_object for a in attempts[:3]] == ["o0", "o1", "o2"]
     assert attempts[2].lifted_named and attempts[2].binned_object == "o2"
     assert all(a.target_object == "" for i, a in enumerate(attempts) if i != 2)
+
+
+def test_avoid_failed_run_declines_a_grasp_on_the_object_that_failed(tmp_path: Path) -> None:
+    """The scripted planner always grasps the first object on the table (o0) when no target is
+    named: after its miss the runner does not execute that grasp again but asks for o1."""
+    _, attempts, world = targeted_run(tmp_path, "avoid-failed", 3, ["miss", "pick", "pick", "pick"])
+    assert world.targets[:3] == [0, 0, 2]  # the second request re-sent naming o1
+    first, second = attempts[:2]
+    assert first.aimed_object == "o0" and not first.declined_object
+    assert second.declined_object == "o0" and second.target_object == "o1"
+    assert second.success and second.lifted_named and second.binned_object == "o1"
+    assert second.robot_time == pytest.approx(2 * 0.05 + 6.0)  # both plannings and the motion
+    (row,) = summarize_clutter([], attempts, ["gqstn"])
+    assert row.declined == 1 and row.targeted_attempts == 1
+    assert "1 of them after a grasp on an object that had failed" in format_clutter_table([row])
 
 
 # ------------------------------------------------------------------------ through the real nodes

@@ -4,7 +4,7 @@ The command line of `python -m gqstn_ros.tools.benchmark` (see the package docst
 arguments become a BenchmarkConfig; `--replay FILE.npz` re-scores a kept attempt without ROS.
 With `--clutter` it runs the clear-the-table benchmark instead (`clutter`): `--objects N` per
 pile, `--piles K`, `--quick` for 5 objects and one pile per method, `--targets POLICY` for the
-object each request names by mask (`targeting`: any, named, after-failure).
+object each request names by mask (`targeting`: any, named, after-failure, avoid-failed).
 Exit status: 0 when the run finished, 1 when the node graph did not come up, 130 when
 interrupted (Ctrl-C or SIGTERM; the results so far are written).
 """
@@ -133,7 +133,9 @@ def clutter_argument_parser() -> argparse.ArgumentParser:
         help="the object each /detect_grasp request names by a mask cut from the simulated "
         "world's segmentation of the frame: any (no target), named (every request names the "
         "most exposed object that has not failed since the last successful pick), "
-        "after-failure (no target until a pick fails, then named until one succeeds)",
+        "after-failure (no target until a pick fails, then named until one succeeds), "
+        "avoid-failed (no target, but a grasp on an object that failed since the last success is "
+        "not executed: the request goes again naming another object)",
     )
     parser.add_argument(
         "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES

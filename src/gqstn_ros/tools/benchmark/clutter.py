@@ -12,7 +12,9 @@ table is lost.
 
 `targets` is the client's target policy (`targeting`): "any" sends no target; "named" names an
 object by its mask in every request; "after-failure" names one only after a failed pick, until a
-pick succeeds. The masks come from the simulated world's segmentation of the frame sent.
+pick succeeds; "avoid-failed" asks again naming another object when an untargeted grasp is on an
+object that failed since the last success. The masks come from the simulated world's
+segmentation of the frame sent.
 
 Per method (`summarize_clutter`): the share of objects cleared (in the bin at the end, over the
 objects on the table once the pile settled), success per attempt, picks per hour on the
@@ -139,6 +141,10 @@ class ClutterAttempt:
     aimed_object: str = ""  # the object under the grasp's centre (segmentation; nearest if none)
     aimed_label: int = 0
     lifted_named: bool = False  # the object lifted (held_object) is the one named
+    # "avoid-failed": the object of an untargeted grasp not executed (it failed since the last
+    # success) before the request was sent again naming another, and that grasp's planning time
+    declined_object: str = ""
+    declined_detection_time: float = math.nan
     replay_file: str = ""
 
     def fail(self, category: str, detail: str) -> None:
@@ -193,6 +199,7 @@ class ClutterSummary:
     targeted_lifted_named: int = 0  # ... and lifted the named one
     named_share: float = math.nan  # lifted the named one, over targeted attempts that lifted one
     target_not_visible: int = 0  # targeted attempts answered "target not visible"
+    declined: int = 0  # untargeted grasps not executed, on an object that failed ("avoid-failed")
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -245,6 +252,7 @@ def summarize_clutter(
                 targeted_lifted_named=named,
                 named_share=_ratio(named, len(lifted)),
                 target_not_visible=sum(a.category == "target not visible" for a in targeted),
+                declined=sum(bool(a.declined_object) for a in mine),
             )
         )
     return rows
@@ -292,6 +300,11 @@ def format_clutter_table(rows: Sequence[ClutterSummary], targets: str = "any") -
                 f"one, {row.targeted_lifted_named} the named one "
                 f"({_percent(row.named_share)} of lifted objects), "
                 f"{row.target_not_visible} answered 'target not visible'"
+                + (
+                    f"; {row.declined} of them after a grasp on an object that had failed"
+                    if row.declined
+                    else ""
+                )
             )
     for row in rows:
         if row.failures:

@@ -230,20 +230,18 @@ class ClutterRunner:
             labels = client.segmentation_of(stamp_ns)
             replay.update(segmentation=labels)
             self._name_target(record, policy, labels, before["objects"])
-        mask = target_mask(labels, record.target_label) if record.target_label else None
-        grasp, round_trip = client.detect_grasp(record.method, image, info, mask)
-        record.detected = True
-        record.detection_time = float(grasp.planning_time)
-        record.detection_round_trip = round_trip
-        record.robot_time = record.detection_time
-        record.q_value = float(grasp.q_value)
-        record.grasp_center_px_u, record.grasp_center_px_v = (float(v) for v in grasp.center_px)
-        record.grasp_angle = float(grasp.angle)
-        record.grasp_width = float(grasp.width)
-        record.grasp_depth = float(grasp.depth)
-        if labels is not None:
-            record.aimed_label = object_aimed_at(labels, grasp.center_px)
-            record.aimed_object = _object_name(before["objects"], record.aimed_label)
+        grasp = self._detect(record, image, info, labels, before["objects"])
+        again = policy.retarget(labels, record.aimed_label)
+        if labels is not None and again != ANY_OBJECT:
+            # The grasp is on an object that failed since the last success: not executed; the
+            # request goes again naming another object (its planning time is the robot's too).
+            record.declined_object = record.aimed_object
+            record.declined_detection_time = record.detection_time
+            record.target_label = again
+            record.target_object = _object_name(before["objects"], again)
+            record.target_pixels = int(np.count_nonzero(labels == again))
+            grasp = self._detect(record, image, info, labels, before["objects"])
+            record.robot_time += record.declined_detection_time
         from gqstn_ros.nodes.grasp_messages import pose_to_transform  # noqa: PLC0415
 
         replay.update(grasp_in_camera=pose_to_transform(grasp.pose).matrix())
@@ -264,6 +262,32 @@ class ClutterRunner:
         )
         record.lifted_height_min = float(held["lifted_height_min"])
         judge_hold(held, record.executor_success, result.message, self.config.base.lift_threshold)
+
+    def _detect(
+        self,
+        record: ClutterAttempt,
+        image: Any,
+        info: Any,
+        labels: np.ndarray | None,
+        objects: list[dict[str, Any]],
+    ) -> Any:
+        """/detect_grasp on the frame, naming `record.target_label` by its mask in `labels`
+        (none when 0); the grasp, with what it reached in `record`."""
+        mask = target_mask(labels, record.target_label) if record.target_label else None
+        grasp, round_trip = self.client.detect_grasp(record.method, image, info, mask)
+        record.detected = True
+        record.detection_time = float(grasp.planning_time)
+        record.detection_round_trip = round_trip
+        record.robot_time = record.detection_time
+        record.q_value = float(grasp.q_value)
+        record.grasp_center_px_u, record.grasp_center_px_v = (float(v) for v in grasp.center_px)
+        record.grasp_angle = float(grasp.angle)
+        record.grasp_width = float(grasp.width)
+        record.grasp_depth = float(grasp.depth)
+        if labels is not None:
+            record.aimed_label = object_aimed_at(labels, grasp.center_px)
+            record.aimed_object = _object_name(objects, record.aimed_label)
+        return grasp
 
     @staticmethod
     def _name_target(

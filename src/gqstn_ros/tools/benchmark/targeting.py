@@ -19,9 +19,15 @@ Policies (`TARGET_POLICIES`):
   pick, which changes the pile, every object is a candidate again).
 - "after-failure": a request names no target until a pick fails; from then until a pick
   succeeds each request names, as "named" does, the most exposed object that has not failed
-  since the last success. The object a failed untargeted pick was on is the one under the
-  grasp's centre pixel in the segmentation of the frame it was planned on, or the nearest
-  labelled pixel when the centre is on the background.
+  since the last success.
+- "avoid-failed": a request names no target; when the grasp it returns is on an object that
+  failed since the last success, that grasp is not executed and the request is sent again
+  naming, as "named" does, the most exposed object that has not failed (`retarget`). After a
+  refusal of an untargeted request the next request names an object straight away.
+
+The object an untargeted grasp is on is the one under the grasp's centre pixel in the
+segmentation of the frame it was planned on, or the nearest labelled pixel when the centre is
+on the background.
 
 A pick counts as failed for the policy whatever stopped it (refusal, miss, slip); a pick that
 lifted an object, the named one or not, is a success.
@@ -34,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-TARGET_POLICIES = ("any", "named", "after-failure")
+TARGET_POLICIES = ("any", "named", "after-failure", "avoid-failed")
 ANY_OBJECT = 0  # the label of "no target": /detect_grasp picks any object
 # An object with fewer visible pixels than this is not named (a sliver under another object:
 # the node answers "target not visible" below 5 measured pixels above the table, and the
@@ -88,6 +94,7 @@ class TargetPolicy:
     # label -> rank of the pick in which it last failed, since the last successful pick
     failed: dict[int, int] = field(default_factory=dict)
     failures_since_success: int = 0
+    last_refused: bool = False  # the last pick failed before a grasp was returned
     picks: int = 0
 
     def __post_init__(self) -> None:
@@ -110,6 +117,23 @@ class TargetPolicy:
             return ANY_OBJECT
         if self.policy == "after-failure" and self.failures_since_success == 0:
             return ANY_OBJECT
+        if self.policy == "avoid-failed" and not self.last_refused:
+            return ANY_OBJECT
+        return self._most_exposed_not_failed(labels)
+
+    def retarget(self, labels: np.ndarray | None, aimed: int) -> int:
+        """ "avoid-failed": the label to ask for again instead of executing an untargeted grasp
+        on object `aimed` (ANY_OBJECT: execute it): another object when `aimed` failed since
+        the last success and another visible object is left to name."""
+        if self.policy != "avoid-failed" or labels is None or aimed not in self.failed:
+            return ANY_OBJECT
+        other = self._most_exposed_not_failed(labels)
+        return other if other != aimed else ANY_OBJECT
+
+    def _most_exposed_not_failed(self, labels: np.ndarray) -> int:
+        """The most exposed visible object that has not failed since the last success; when
+        every one has, the one whose last failure is the oldest; ANY_OBJECT when none is
+        visible."""
         candidates = visible_objects(labels, self.min_pixels)
         if not candidates:
             return ANY_OBJECT
@@ -131,4 +155,5 @@ class TargetPolicy:
             marked = target if target != ANY_OBJECT else aimed
             if marked != ANY_OBJECT:
                 self.failed[marked] = self.picks
+        self.last_refused = not success and target == ANY_OBJECT and aimed == ANY_OBJECT
         self.picks += 1
