@@ -591,6 +591,30 @@ def test_avoid_failed_run_declines_a_grasp_on_the_object_that_failed(tmp_path: P
     assert "1 of them after a grasp on an object that had failed" in format_clutter_table([row])
 
 
+def test_a_refused_second_request_leaves_no_grasp_of_the_declined_one(tmp_path: Path) -> None:
+    class RefusingTargets(TargetedWorld):
+        def detect_grasp(self, method, image, info, target=None):
+            if target is not None:
+                self.targets.append(-1)
+                raise AttemptFailure("planner error", "found no grasp on the target")
+            return super().detect_grasp(method, image, info, target)
+
+    config = ClutterConfig(
+        objects=3,
+        targets="avoid-failed",
+        base=BenchmarkConfig(methods=("gqstn",), output_dir=tmp_path),
+    )
+    world = RefusingTargets(3, ["miss", "pick", "pick"])
+    runner = ClutterRunner(config, world, QuietGraph(), log=lambda _line: None)
+    runner.clear_pile("gqstn", 0, pile_seed(0, 0))
+    second = runner.attempts[1]
+    assert second.declined_object == "o0" and second.target_object == "o1"
+    assert second.category == "planner error" and not second.detected
+    assert second.aimed_object == "" and math.isnan(second.grasp_center_px_u)
+    assert second.declined_detection_time > 0
+    assert second.robot_time == pytest.approx(second.declined_detection_time)
+
+
 # ------------------------------------------------------------------------ through the real nodes
 @pytest.mark.ros
 @pytest.mark.slow

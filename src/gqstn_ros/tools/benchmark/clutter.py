@@ -147,6 +147,16 @@ class ClutterAttempt:
     declined_detection_time: float = math.nan
     replay_file: str = ""
 
+    def forget_detection(self) -> None:
+        """Back to "no grasp detected" (a request sent again: its answer replaces this one)."""
+        blank = ClutterAttempt(self.method, self.pile, self.seed, self.index)
+        for name in (
+            "detected", "detection_time", "detection_round_trip", "q_value", "grasp_center_px_u",
+            "grasp_center_px_v", "grasp_angle", "grasp_width", "grasp_depth", "aimed_object",
+            "aimed_label",
+        ):  # fmt: skip
+            setattr(self, name, getattr(blank, name))
+
     def fail(self, category: str, detail: str) -> None:
         self.success = False
         self.category = category

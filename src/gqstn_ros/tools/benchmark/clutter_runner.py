@@ -240,6 +240,8 @@ class ClutterRunner:
             record.target_label = again
             record.target_object = _object_name(before["objects"], again)
             record.target_pixels = int(np.count_nonzero(labels == again))
+            record.forget_detection()
+            record.robot_time = record.declined_detection_time
             grasp = self._detect(record, image, info, labels, before["objects"])
             record.robot_time += record.declined_detection_time
         from gqstn_ros.nodes.grasp_messages import pose_to_transform  # noqa: PLC0415
