@@ -988,11 +988,10 @@ class SimRobotWorld:
         """`render_depth`'s frame and the segmentation of the same state: (H, W) int32, 0 on
         the background (table, robot, floor), i + 1 on object i of `object_models` where the
         camera sees it (an object in the bin is out of view)."""
-        with self.lock:  # one state for both: no physics step between the render and the noise
-            frame = self.render_clean()
-            depth = apply_sensor_noise(
-                frame.depth, frame.intrinsics, self.config.world.noise, self._noise_rng
-            )
+        frame = self.render_clean()  # depth and segmentation of one state
+        depth = apply_sensor_noise(
+            frame.depth, frame.intrinsics, self.config.world.noise, self._noise_rng
+        )
         return depth, frame.segmentation
 
     def close(self) -> None:
