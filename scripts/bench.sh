@@ -10,6 +10,11 @@
 #                                    until the table is empty or 3 failures in a row
 #                                    (--objects N, --piles K: N objects per pile, K piles;
 #                                    results in runs/clutter)
+#   scripts/bench.sh --clutter --targets named
+#                                    the same piles, every pick naming one object by its mask
+#                                    (the simulated world's segmentation); reports how often the
+#                                    lifted object is the named one (--targets after-failure:
+#                                    name an object only after a failed pick)
 #
 # Other arguments go to the tool (see `python -m gqstn_ros.tools.benchmark --help`); results,
 # node logs and every attempt's depth frames are written to runs/benchmark unless --output says.

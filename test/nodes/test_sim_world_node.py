@@ -264,11 +264,37 @@ def test_pile_mode_holds_unseen_objects_and_finishing_a_pick_keeps_count(
         "-p", "seed:=2",
     )  # fmt: skip
     link = CameraLink(client_node)
+    segmentations: list[Image] = []
+    reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    link.node.create_subscription(Image, "/sim/segmentation", segmentations.append, reliable)
     finish = link.node.create_client(Trigger, "/sim/finish_pick")
     state = link.object_state()
     assert state["scene_mode"] == "pile" and len(state["objects"]) == 4, world.output()
     counts = (state["objects_on_table"], state["objects_in_bin"], state["objects_lost"])
     assert sum(counts) == 4 and counts[0] >= 1 and counts[1] == 0
+
+    # /sim/segmentation labels the depth frame of the same stamp: object i as i + 1, where the
+    # depth is nearer than the table; the background is mostly the table.
+    def stamp(message) -> tuple[int, int]:
+        return (message.header.stamp.sec, message.header.stamp.nanosec)
+
+    def paired() -> tuple[Image, Image] | None:
+        depths = {stamp(frame): frame for _, frame in link.frames}
+        return next(
+            ((depths[stamp(s)], s) for s in reversed(segmentations) if stamp(s) in depths), None
+        )
+
+    assert spin_until(link.executor, lambda: paired() is not None, TIMEOUT_S), world.output()
+    frame, labels_message = paired()
+    assert labels_message.encoding == "mono8" and labels_message.header == frame.header
+    labels = np.frombuffer(bytes(labels_message.data), dtype=np.uint8).reshape(480, 640)
+    depth = depth_to_metres(frame)
+    on_table = {i + 1 for i, o in enumerate(state["objects"]) if o["where"] == "table"}
+    seen = set(np.unique(labels).tolist()) - {0}
+    # An object that fell off the table may still be in view; one on the table must be.
+    assert seen <= {1, 2, 3, 4} and seen & on_table, (seen, on_table)
+    table_depth = float(np.nanmedian(depth[labels == 0]))
+    assert float(np.nanmedian(depth[labels > 0])) < table_depth - 0.01
     response = link.call(finish, Trigger.Request())
     assert response.success, response.message
     finished = json.loads(response.message)

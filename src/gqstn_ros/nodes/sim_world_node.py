@@ -25,7 +25,13 @@ keys then describe the pile's first object); `/sim/hold` judges the object lifte
 `ground_truth.BIN_LIFT_M` above where it settled, off the table top) goes to the bin beside the
 table, the arm goes home with the gripper open, the objects left settle, and the answer is the
 same JSON with `binned` (the object's name, or null). `reset_after_attempt` in pile mode
-finishes the pick after every attempt instead of resetting. `/sim/markers`
+finishes the pick after every attempt instead of resetting. `/sim/segmentation`
+(sensor_msgs/Image, mono8, the header of the depth frame it belongs to; published with each depth
+frame while something subscribes to it): where the camera sees each object in that frame, pixel
+value i + 1 on object i (the order of `/sim/object_state`'s `objects`; object 0 in single mode),
+0 elsewhere (table, robot, floor, pixels beyond the far clip); it is the noise-free render the
+depth frame was made from, so a pixel the sensor left without depth may still be labelled. A
+benchmark's stand-in for a user's own segmentation (targeted picks). `/sim/markers`
 (visualization_msgs/MarkerArray, base_link) draws the table, the object, the gripper and the
 UR5's links for RViz.
 
@@ -77,6 +83,7 @@ from gqstn_ros.nodes.topics import (
     SIM_MARKER_TOPIC,
     SIM_OBJECT_STATE_SERVICE,
     SIM_RESET_SERVICE,
+    SIM_SEGMENTATION_TOPIC,
 )
 from gqstn_ros.nodes.transforms import HandEye
 from gqstn_ros.sim.benchmark_objects import benchmark_object
@@ -130,6 +137,9 @@ class SimWorldNode(Node):
         self._settled_pose = self.world.object_pose_in_world()
         self._image_publisher = self.create_publisher(Image, RAW_DEPTH_TOPIC, FRAME_OUTPUT_QOS)
         self._info_publisher = self.create_publisher(CameraInfo, RAW_INFO_TOPIC, FRAME_OUTPUT_QOS)
+        self._segmentation_publisher = self.create_publisher(
+            Image, SIM_SEGMENTATION_TOPIC, FRAME_OUTPUT_QOS
+        )
         reset_group = MutuallyExclusiveCallbackGroup()  # service resets and attempt resets
         self.create_service(Trigger, SIM_RESET_SERVICE, self._on_reset, callback_group=reset_group)
         ground_truth_group = MutuallyExclusiveCallbackGroup()
@@ -206,7 +216,8 @@ class SimWorldNode(Node):
             self.world.close()  # the GL context belongs to this thread
 
     def publish_frame(self) -> None:
-        depth = self.world.render_depth()  # (H, W) float32 metres, 0 = no data
+        # (H, W) float32 metres, 0 = no data; (H, W) int32 object labels of the same state.
+        depth, labels = self.world.render_depth_and_labels()
         header = Header(frame_id=self.parameters["frame_id"])
         header.stamp = self.get_clock().now().to_msg()
         image = metres_to_image(depth, ENCODING_16UC1, header)
@@ -215,6 +226,8 @@ class SimWorldNode(Node):
             return
         self._image_publisher.publish(image)
         self._info_publisher.publish(info)
+        if self._segmentation_publisher.get_subscription_count() > 0:
+            self._segmentation_publisher.publish(segmentation_image(labels, header))
         self.frames_published += 1
 
     # ------------------------------------------------------------------ reset
@@ -341,7 +354,7 @@ class SimWorldNode(Node):
             f"{'DIFFERS from hand_eye.*' if hand_eye_problem else 'as hand_eye.*'}; services "
             f"{SIM_RESET_SERVICE}, {SIM_OBJECT_STATE_SERVICE}, {SIM_HOLD_SERVICE}, "
             f"{SIM_FINISH_PICK_SERVICE}; "
-            f"{SIM_MARKER_TOPIC}"
+            f"{SIM_MARKER_TOPIC}, {SIM_SEGMENTATION_TOPIC}"
         )
 
     # ------------------------------------------------------------------ ground truth
@@ -425,3 +438,21 @@ class SimWorldNode(Node):
             # (the process then ends without waiting for it).
             self._camera_thread.join(timeout=CAMERA_STOP_TIMEOUT_S)
         super().destroy_node()
+
+
+def segmentation_image(labels: np.ndarray, header: Header) -> Image:
+    """`/sim/segmentation`'s message of (H, W) object labels (0 background, i + 1 object i):
+    mono8 with `header`."""
+    values = np.asarray(labels)
+    if values.size and (values.min() < 0 or values.max() > 255):
+        raise ValueError(f"labels must be in [0, 255], got [{values.min()}, {values.max()}]")
+    height, width = values.shape
+    return Image(
+        header=header,
+        height=height,
+        width=width,
+        encoding="mono8",
+        is_bigendian=0,
+        step=width,
+        data=np.ascontiguousarray(values, dtype=np.uint8).tobytes(),
+    )

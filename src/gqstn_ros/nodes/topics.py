@@ -44,6 +44,7 @@ SIM_OBJECT_STATE_SERVICE = "/sim/object_state"
 SIM_HOLD_SERVICE = "/sim/hold"
 SIM_FINISH_PICK_SERVICE = "/sim/finish_pick"
 SIM_MARKER_TOPIC = "/sim/markers"
+SIM_SEGMENTATION_TOPIC = "/sim/segmentation"
 
 
 def alive_topic(service: str) -> str:

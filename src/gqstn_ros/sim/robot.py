@@ -982,10 +982,17 @@ class SimRobotWorld:
 
     def render_depth(self) -> np.ndarray:
         """(H, W) float32 depth in metres as the world's depth sensor gives it (0 = no data)."""
-        frame = self.render_clean()
-        return apply_sensor_noise(
+        return self.render_depth_and_labels()[0]
+
+    def render_depth_and_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """`render_depth`'s frame and the segmentation of the same state: (H, W) int32, 0 on
+        the background (table, robot, floor), i + 1 on object i of `object_models` where the
+        camera sees it (an object in the bin is out of view)."""
+        frame = self.render_clean()  # depth and segmentation of one state
+        depth = apply_sensor_noise(
             frame.depth, frame.intrinsics, self.config.world.noise, self._noise_rng
         )
+        return depth, frame.segmentation
 
     def close(self) -> None:
         """Free the camera's GL context (call from the rendering thread)."""

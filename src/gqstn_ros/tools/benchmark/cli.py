@@ -3,7 +3,8 @@
 The command line of `python -m gqstn_ros.tools.benchmark` (see the package docstring): the
 arguments become a BenchmarkConfig; `--replay FILE.npz` re-scores a kept attempt without ROS.
 With `--clutter` it runs the clear-the-table benchmark instead (`clutter`): `--objects N` per
-pile, `--piles K`, `--quick` for 5 objects and one pile per method.
+pile, `--piles K`, `--quick` for 5 objects and one pile per method, `--targets POLICY` for the
+object each request names by mask (`targeting`: any, named, after-failure, avoid-failed).
 Exit status: 0 when the run finished, 1 when the node graph did not come up, 130 when
 interrupted (Ctrl-C or SIGTERM; the results so far are written).
 """
@@ -29,6 +30,7 @@ from gqstn_ros.tools.benchmark.clutter_runner import run_clutter
 from gqstn_ros.tools.benchmark.report import json_ready, replay_attempt
 from gqstn_ros.tools.benchmark.runner import run_benchmark
 from gqstn_ros.tools.benchmark.scenario import DEFAULT_METHODS, QUICK_TRIALS, BenchmarkConfig
+from gqstn_ros.tools.benchmark.targeting import TARGET_POLICIES
 
 
 def add_node_graph_options(parser: argparse.ArgumentParser, output: Path, seed_help: str) -> None:
@@ -125,6 +127,17 @@ def clutter_argument_parser() -> argparse.ArgumentParser:
         help="a pile stops after this many failed attempts in a row",
     )
     parser.add_argument(
+        "--targets",
+        default="any",
+        choices=TARGET_POLICIES,
+        help="the object each /detect_grasp request names by a mask cut from the simulated "
+        "world's segmentation of the frame: any (no target), named (every request names the "
+        "most exposed object that has not failed since the last successful pick), "
+        "after-failure (no target until a pick fails, then named until one succeeds), "
+        "avoid-failed (no target, but a grasp on an object that failed since the last success is "
+        "not executed: the request goes again naming another object)",
+    )
+    parser.add_argument(
         "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
     )
     add_node_graph_options(parser, Path("runs/clutter"), "base seed of the piles")
@@ -150,6 +163,7 @@ def parse_clutter_config(argv: Sequence[str]) -> ClutterConfig:
             objects=options.objects,
             piles=options.piles,
             max_consecutive_failures=options.max_failures,
+            targets=options.targets,
             base=BenchmarkConfig(
                 **node_graph_fields(options),
                 show_progress=False,

@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from gqstn_ros.tools.benchmark.scenario import AttemptFailure, BenchmarkConfig
 from gqstn_ros.tools.benchmark.scoring import classify_detection_failure
 
@@ -24,6 +26,7 @@ DETECT_SERVICE = "/detect_grasp"
 EXECUTE_ACTION = "/execute_grasp"
 INPAINTED_TOPIC = "/depth/inpainted"
 RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
+SEGMENTATION_TOPIC = "/sim/segmentation"
 FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned on
 READ_ONLY_RESEND_S = 5.0  # an unanswered /sim/object_state request is sent again after this
 
@@ -31,9 +34,10 @@ READ_ONLY_RESEND_S = 5.0  # an unanswered /sim/object_state request is sent agai
 class BenchClient:
     """The benchmark's ROS 2 node: parameter, reset, ground-truth and detection clients, the
     execution action client and the depth subscriptions; spun on demand (by `spin_until`, from
-    the caller's thread: nothing runs between calls)."""
+    the caller's thread: nothing runs between calls). With `segmentation` it also subscribes to
+    the simulated world's `/sim/segmentation` (the world publishes it only while subscribed)."""
 
-    def __init__(self, config: BenchmarkConfig) -> None:
+    def __init__(self, config: BenchmarkConfig, segmentation: bool = False) -> None:
         import rclpy  # noqa: PLC0415 (the pure parts of the benchmark need no ROS)
         from gqstn_msgs.action import ExecuteGrasp  # noqa: PLC0415
         from gqstn_msgs.srv import DetectGrasp  # noqa: PLC0415
@@ -60,7 +64,8 @@ class BenchClient:
         self.inpainted: deque = deque(maxlen=FRAMES_KEPT)  # (stamp ns, Image)
         self.infos: deque = deque(maxlen=FRAMES_KEPT)
         self.raw: deque = deque(maxlen=FRAMES_KEPT)
-        self._subscribe_frames()
+        self.segmentations: deque = deque(maxlen=FRAMES_KEPT)
+        self._subscribe_frames(segmentation)
         self._types = {
             "SetParameters": SetParameters,
             "Trigger": Trigger,
@@ -68,8 +73,9 @@ class BenchClient:
             "ExecuteGrasp": ExecuteGrasp,
         }
 
-    def _subscribe_frames(self) -> None:
-        """The inpainted frames with their camera_info, and the raw frames, into the deques."""
+    def _subscribe_frames(self, segmentation: bool) -> None:
+        """The inpainted frames with their camera_info, the raw frames and (with
+        `segmentation`) the world's segmentations, into the deques."""
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: PLC0415
         from sensor_msgs.msg import CameraInfo, Image  # noqa: PLC0415
 
@@ -88,6 +94,13 @@ class BenchClient:
         self.node.create_subscription(
             Image, RAW_DEPTH_TOPIC, lambda m: self.raw.append((_stamp_ns(m), m)), frames
         )
+        if segmentation:
+            self.node.create_subscription(
+                Image,
+                SEGMENTATION_TOPIC,
+                lambda m: self.segmentations.append((_stamp_ns(m), m)),
+                frames,
+            )
 
     # --- spinning ------------------------------------------------------------------------------
     def spin_until(self, condition: Callable[[], Any], timeout_s: float) -> bool:
@@ -207,16 +220,38 @@ class BenchClient:
         assert found is not None
         return found
 
+    def segmentation_of(self, stamp_ns: int) -> np.ndarray:
+        """(H, W) uint8 object labels of the depth frame stamped `stamp_ns` (`/sim/segmentation`:
+        0 background, i + 1 object i); waits for it, AttemptFailure("no segmentation") when
+        it does not come within the frame timeout."""
+        if not self.spin_until(
+            lambda: self.kept(self.segmentations, stamp_ns) is not None,
+            self.config.frame_timeout_s,
+        ):
+            raise AttemptFailure(
+                "no segmentation",
+                f"no {SEGMENTATION_TOPIC} image stamped as the depth frame within "
+                f"{self.config.frame_timeout_s:g} s",
+            )
+        image = self.kept(self.segmentations, stamp_ns)
+        data = np.frombuffer(bytes(image.data), dtype=np.uint8)
+        return data.reshape(int(image.height), int(image.step))[:, : int(image.width)].copy()
+
     def kept(self, frames: deque, stamp_ns: int) -> Any:
         """The message of `frames` stamped `stamp_ns`, or None."""
         return next((message for stamp, message in frames if stamp == stamp_ns), None)
 
-    def detect_grasp(self, method: str, image: Any, info: Any) -> tuple[Any, float]:
+    def detect_grasp(
+        self, method: str, image: Any, info: Any, target: np.ndarray | None = None
+    ) -> tuple[Any, float]:
         """/detect_grasp on `image` (with its camera_info) by `method`, fallback disabled;
-        the grasp and the call's round trip (s)."""
+        `target`: an (H, W) uint8 mask of the object to grasp (nonzero = target), sent as
+        `target_mask` (None: any object). The grasp and the call's round trip (s)."""
         request = self._types["DetectGrasp"].Request(
             depth=image, camera_info=info, planner=method, disable_fallback=True
         )
+        if target is not None:
+            request.target_mask = mask_image(target, image.header)
         started = time.perf_counter()
         response = self.call(
             self.detect, request, self.config.detect_timeout_s, f"{DETECT_SERVICE} ({method})"
@@ -255,6 +290,22 @@ class BenchClient:
         self.execute.destroy()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+
+def mask_image(mask: np.ndarray, header: Any) -> Any:
+    """A mono8 sensor_msgs/Image of the (H, W) uint8 `mask`, with `header`."""
+    from sensor_msgs.msg import Image  # noqa: PLC0415
+
+    pixels = np.ascontiguousarray(mask, dtype=np.uint8)
+    height, width = pixels.shape
+    return Image(
+        header=header,
+        height=height,
+        width=width,
+        encoding="mono8",
+        step=width,
+        data=pixels.tobytes(),
+    )
 
 
 def _stamp_ns(message: Any) -> int:

@@ -10,12 +10,22 @@ above where it rested during the hold (Table II's rule); a lifted object is then
 bin (`/sim/finish_pick`), and the objects left on the table settle. An object that falls off the
 table is lost.
 
+`targets` is the client's target policy (`targeting`): "any" sends no target; "named" names an
+object by its mask in every request; "after-failure" names one only after a failed pick, until a
+pick succeeds; "avoid-failed" asks again naming another object when an untargeted grasp is on an
+object that failed since the last success. The masks come from the simulated world's
+segmentation of the frame sent.
+
 Per method (`summarize_clutter`): the share of objects cleared (in the bin at the end, over the
 objects on the table once the pile settled), success per attempt, picks per hour on the
 simulated robot's clock (the arm's and gripper's simulated motion time plus the planner's
 detection time; carrying to the bin is not simulated and not counted) and on the wall clock of
 this machine (every attempt's detection, execution, hold and the table settling), and the
-detection time.
+detection time. Of the attempts that named an object: how many lifted one (the object `/sim/hold`
+follows, lifted at least 1 cm), how many of those lifted the named one (the share of lifted
+objects that are the one asked for), and how many were answered "target not visible"; objects on
+the table too hidden to be named (fewer than `targeting.MIN_TARGET_PIXELS` pixels in the frame)
+are counted per attempt.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import numpy as np
 from gqstn_ros.sim.clutter import MAX_PILE_OBJECTS
 from gqstn_ros.tools.benchmark.report import METHOD_LABELS, json_ready
 from gqstn_ros.tools.benchmark.scenario import BenchmarkConfig
+from gqstn_ros.tools.benchmark.targeting import TARGET_POLICIES
 
 DEFAULT_CLUTTER_OBJECTS = 10
 QUICK_CLUTTER_OBJECTS = 5  # --quick: 5 objects, one pile per method
@@ -49,6 +60,7 @@ class ClutterConfig:
     objects: int = DEFAULT_CLUTTER_OBJECTS
     piles: int = 1
     max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES
+    targets: str = "any"  # the target policy (`targeting.TARGET_POLICIES`)
     base: BenchmarkConfig = field(default_factory=BenchmarkConfig)
 
     def __post_init__(self) -> None:
@@ -59,6 +71,10 @@ class ClutterConfig:
         if self.max_consecutive_failures < 1:
             raise ValueError(
                 f"max_consecutive_failures must be at least 1, got {self.max_consecutive_failures}"
+            )
+        if self.targets not in TARGET_POLICIES:
+            raise ValueError(
+                f"targets must be one of {', '.join(TARGET_POLICIES)}, got {self.targets!r}"
             )
 
     @property
@@ -118,7 +134,28 @@ class ClutterAttempt:
     wall_time: float = 0.0
     objects_on_table_before: int = 0
     objects_on_table_after: int = 0
+    target_object: str = ""  # the object the request named by mask ('' = any object)
+    target_label: int = 0  # its label in the frame's segmentation (0 = none named)
+    target_pixels: int = 0  # its visible pixels in the frame
+    objects_not_visible: int = 0  # on the table, too hidden in the frame to be named
+    aimed_object: str = ""  # the object under the grasp's centre (segmentation; nearest if none)
+    aimed_label: int = 0
+    lifted_named: bool = False  # the object lifted (held_object) is the one named
+    # "avoid-failed": the object of an untargeted grasp not executed (it failed since the last
+    # success) before the request was sent again naming another, and that grasp's planning time
+    declined_object: str = ""
+    declined_detection_time: float = math.nan
     replay_file: str = ""
+
+    def forget_detection(self) -> None:
+        """Back to "no grasp detected" (a request sent again: its answer replaces this one)."""
+        blank = ClutterAttempt(self.method, self.pile, self.seed, self.index)
+        for name in (
+            "detected", "detection_time", "detection_round_trip", "q_value", "grasp_center_px_u",
+            "grasp_center_px_v", "grasp_angle", "grasp_width", "grasp_depth", "aimed_object",
+            "aimed_label",
+        ):  # fmt: skip
+            setattr(self, name, getattr(blank, name))
 
     def fail(self, category: str, detail: str) -> None:
         self.success = False
@@ -167,6 +204,12 @@ class ClutterSummary:
     detection_time_mean: float
     detection_time_median: float
     failures: dict[str, int]
+    targeted_attempts: int = 0  # attempts that named an object
+    targeted_lifted: int = 0  # ... and lifted one (the named one or another)
+    targeted_lifted_named: int = 0  # ... and lifted the named one
+    named_share: float = math.nan  # lifted the named one, over targeted attempts that lifted one
+    target_not_visible: int = 0  # targeted attempts answered "target not visible"
+    declined: int = 0  # untargeted grasps not executed, on an object that failed ("avoid-failed")
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -193,6 +236,9 @@ def summarize_clutter(
         for attempt in mine:
             if not attempt.success:
                 failures[attempt.category] = failures.get(attempt.category, 0) + 1
+        targeted = [a for a in mine if a.target_object]
+        lifted = [a for a in targeted if a.held_object]
+        named = sum(a.lifted_named for a in targeted)
         rows.append(
             ClutterSummary(
                 method=method,
@@ -211,6 +257,12 @@ def summarize_clutter(
                 detection_time_mean=float(times.mean()) if times.size else math.nan,
                 detection_time_median=float(np.median(times)) if times.size else math.nan,
                 failures=dict(sorted(failures.items())),
+                targeted_attempts=len(targeted),
+                targeted_lifted=len(lifted),
+                targeted_lifted_named=named,
+                named_share=_ratio(named, len(lifted)),
+                target_not_visible=sum(a.category == "target not visible" for a in targeted),
+                declined=sum(bool(a.declined_object) for a in mine),
             )
         )
     return rows
@@ -224,14 +276,18 @@ def _number(value: float, digits: int) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def format_clutter_table(rows: Sequence[ClutterSummary]) -> str:
-    """The clutter table as text."""
+def format_clutter_table(rows: Sequence[ClutterSummary], targets: str = "any") -> str:
+    """The clutter table as text (`targets`: the run's target policy, named in the title)."""
     header = (
         f"{'Method':<12} {'Piles':>5} {'Objects':>7} {'Cleared':>8} {'Lost':>4} "
         f"{'Attempts':>8} {'Success/att.':>12} {'Picks/h robot':>13} {'Picks/h wall':>12} "
         f"{'Detect mean':>11} {'median':>8}"
     )
-    lines = ["CLEAR THE TABLE (simulated, unseen objects)", header, "-" * len(header)]
+    lines = [
+        f"CLEAR THE TABLE (simulated, unseen objects; target policy: {targets})",
+        header,
+        "-" * len(header),
+    ]
     for row in rows:
         lines.append(
             f"{METHOD_LABELS.get(row.method, row.method):<12} {row.piles:>5} {row.objects:>7} "
@@ -246,6 +302,20 @@ def format_clutter_table(rows: Sequence[ClutterSummary]) -> str:
         "Picks/h robot: successful picks over the simulated arm's motion time plus detection "
         "time (carrying to the bin not simulated); wall: over this machine's time per attempt."
     )
+    for row in rows:
+        if row.targeted_attempts:
+            lines.append(
+                f"{METHOD_LABELS.get(row.method, row.method)} named targets: "
+                f"{row.targeted_attempts} attempts named an object, {row.targeted_lifted} lifted "
+                f"one, {row.targeted_lifted_named} the named one "
+                f"({_percent(row.named_share)} of lifted objects), "
+                f"{row.target_not_visible} answered 'target not visible'"
+                + (
+                    f"; {row.declined} of them after a grasp on an object that had failed"
+                    if row.declined
+                    else ""
+                )
+            )
     for row in rows:
         if row.failures:
             listed = ", ".join(f"{name} x{count}" for name, count in row.failures.items())
@@ -283,6 +353,7 @@ def write_clutter_results(
             "objects": config.objects,
             "piles": config.piles,
             "max_consecutive_failures": config.max_consecutive_failures,
+            "targets": config.targets,
             **base,
         },
         "timing": timing,
@@ -300,7 +371,7 @@ def write_clutter_results(
             writer.writeheader()
             for item in records:
                 writer.writerow(asdict(item))
-    paths["table"].write_text(format_clutter_table(rows) + "\n")
+    paths["table"].write_text(format_clutter_table(rows, config.targets) + "\n")
     plot_clutter(rows, paths["plot"])
     return paths
 

@@ -1,7 +1,9 @@
 """The clutter run through the real nodes: start the bench's graph with sim_world in pile mode,
 clear every pile with every method (`clutter` has the rules), keep every attempt, stop the graph,
 write the report. A fault ends one attempt as a failure with its reason and the run goes on
-(after a node died, with the graph started again and the pile dropped anew)."""
+(after a node died, with the graph started again and the pile dropped anew). With a target
+policy other than "any" (`targeting`) each request's mask is cut from the world's segmentation
+of the very frame the request sends (`/sim/segmentation`, matched by stamp)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ from gqstn_ros.tools.benchmark.graph import GraphProcesses, parameters_yaml
 from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, _terminate_as_interrupt
 from gqstn_ros.tools.benchmark.scenario import AttemptFailure
 from gqstn_ros.tools.benchmark.scoring import judge_hold
+from gqstn_ros.tools.benchmark.targeting import (
+    ANY_OBJECT,
+    TargetPolicy,
+    object_aimed_at,
+    target_mask,
+)
 
 PLACES = ("table", "bin", "lost")
 
@@ -95,6 +103,7 @@ class ClutterRunner:
             return run
         counts = _counts(state)
         run.objects_at_start, run.lost_at_drop = counts["table"], counts["lost"]
+        policy = TargetPolicy(self.config.targets)
         failures_in_row = 0
         while True:
             run.stop_reason = stop_reason(
@@ -105,13 +114,15 @@ class ClutterRunner:
                 run.stop_reason = f"attempt limit ({run.attempts})"
             if run.stop_reason:
                 break
-            attempt = self.attempt(method, pile, seed, run.attempts, counts["table"])
+            attempt = self.attempt(method, pile, seed, run.attempts, counts["table"], policy)
+            policy.record(attempt.success, attempt.target_label, attempt.aimed_label)
             self.attempts.append(attempt)
             run.attempts += 1
             run.successes += attempt.success
             failures_in_row = 0 if attempt.success else failures_in_row + 1
+            named = f" [named {attempt.target_object}]" if attempt.target_object else ""
             self.log(
-                f"pile {pile} {method} #{attempt.index}: "
+                f"pile {pile} {method} #{attempt.index}{named}: "
                 f"{'success' if attempt.success else attempt.reason[:100]} "
                 f"({attempt.objects_on_table_after} left)"
             )
@@ -169,18 +180,24 @@ class ClutterRunner:
 
     # ------------------------------------------------------------------ one attempt
     def attempt(
-        self, method: str, pile: int, seed: int, index: int, on_table: int
+        self,
+        method: str,
+        pile: int,
+        seed: int,
+        index: int,
+        on_table: int,
+        policy: TargetPolicy | None = None,
     ) -> ClutterAttempt:
         """One pick, always recorded (a fault is a failure with its reason) and kept in
         attempts/ with what it reached; the pick is finished (carried object to the bin, arm
-        home) whatever happened."""
+        home) whatever happened. `policy` chooses the object the request names (None: any)."""
         record = ClutterAttempt(
             method=method, pile=pile, seed=seed, index=index, objects_on_table_before=on_table
         )
         replay: dict[str, Any] = {}
         started = time.monotonic()
         try:
-            self._pick(record, replay)
+            self._pick(record, replay, policy or TargetPolicy())
             record.success = True
             record.category = "success"
         except AttemptFailure as failure:
@@ -196,7 +213,7 @@ class ClutterRunner:
         record.replay_file = str(save_clutter_replay(self.attempts_dir, record, replay))
         return record
 
-    def _pick(self, record: ClutterAttempt, replay: dict[str, Any]) -> None:
+    def _pick(self, record: ClutterAttempt, replay: dict[str, Any], policy: TargetPolicy) -> None:
         client = self.client
         before = client.ground_truth(client.object_state, OBJECT_STATE_SERVICE)
         replay.update(
@@ -208,16 +225,25 @@ class ClutterRunner:
         period_ns = int(1e9 / self.config.base.camera_rate_hz)
         stamp_ns, image, info = client.frame_after(time.time_ns() + period_ns)
         self.bench._keep_frames(stamp_ns, image, info, replay)
-        grasp, round_trip = client.detect_grasp(record.method, image, info)
-        record.detected = True
-        record.detection_time = float(grasp.planning_time)
-        record.detection_round_trip = round_trip
-        record.robot_time = record.detection_time
-        record.q_value = float(grasp.q_value)
-        record.grasp_center_px_u, record.grasp_center_px_v = (float(v) for v in grasp.center_px)
-        record.grasp_angle = float(grasp.angle)
-        record.grasp_width = float(grasp.width)
-        record.grasp_depth = float(grasp.depth)
+        labels = None
+        if policy.needs_segmentation:
+            labels = client.segmentation_of(stamp_ns)
+            replay.update(segmentation=labels)
+            self._name_target(record, policy, labels, before["objects"])
+        grasp = self._detect(record, image, info, labels, before["objects"])
+        again = policy.retarget(labels, record.aimed_label)
+        if labels is not None and again != ANY_OBJECT:
+            # The grasp is on an object that failed since the last success: not executed; the
+            # request goes again naming another object (its planning time is the robot's too).
+            record.declined_object = record.aimed_object
+            record.declined_detection_time = record.detection_time
+            record.target_label = again
+            record.target_object = _object_name(before["objects"], again)
+            record.target_pixels = int(np.count_nonzero(labels == again))
+            record.forget_detection()
+            record.robot_time = record.declined_detection_time
+            grasp = self._detect(record, image, info, labels, before["objects"])
+            record.robot_time += record.declined_detection_time
         from gqstn_ros.nodes.grasp_messages import pose_to_transform  # noqa: PLC0415
 
         replay.update(grasp_in_camera=pose_to_transform(grasp.pose).matrix())
@@ -233,8 +259,57 @@ class ClutterRunner:
             0.0, float(held["sim_time"]) - float(held["hold_duration_s"]) - sim_start
         )
         record.held_object = held.get("held_object") or ""
+        record.lifted_named = bool(record.target_object) and (
+            record.held_object == record.target_object
+        )
         record.lifted_height_min = float(held["lifted_height_min"])
         judge_hold(held, record.executor_success, result.message, self.config.base.lift_threshold)
+
+    def _detect(
+        self,
+        record: ClutterAttempt,
+        image: Any,
+        info: Any,
+        labels: np.ndarray | None,
+        objects: list[dict[str, Any]],
+    ) -> Any:
+        """/detect_grasp on the frame, naming `record.target_label` by its mask in `labels`
+        (none when 0); the grasp, with what it reached in `record`."""
+        mask = target_mask(labels, record.target_label) if record.target_label else None
+        grasp, round_trip = self.client.detect_grasp(record.method, image, info, mask)
+        record.detected = True
+        record.detection_time = float(grasp.planning_time)
+        record.detection_round_trip = round_trip
+        record.robot_time = record.detection_time
+        record.q_value = float(grasp.q_value)
+        record.grasp_center_px_u, record.grasp_center_px_v = (float(v) for v in grasp.center_px)
+        record.grasp_angle = float(grasp.angle)
+        record.grasp_width = float(grasp.width)
+        record.grasp_depth = float(grasp.depth)
+        if labels is not None:
+            record.aimed_label = object_aimed_at(labels, grasp.center_px)
+            record.aimed_object = _object_name(objects, record.aimed_label)
+        return grasp
+
+    @staticmethod
+    def _name_target(
+        record: ClutterAttempt,
+        policy: TargetPolicy,
+        labels: np.ndarray,
+        objects: list[dict[str, Any]],
+    ) -> None:
+        """The object the request names (the policy's choice on `labels`), and how many objects
+        on the table are too hidden to be named, into `record`."""
+        pixels = np.bincount(labels.ravel().astype(np.int64), minlength=len(objects) + 1)
+        record.objects_not_visible = sum(
+            1
+            for index, item in enumerate(objects)
+            if item["where"] == "table" and pixels[index + 1] < policy.min_pixels
+        )
+        record.target_label = policy.choose(labels)
+        if record.target_label != ANY_OBJECT:
+            record.target_object = _object_name(objects, record.target_label)
+            record.target_pixels = int(pixels[record.target_label])
 
     def _finish(self, record: ClutterAttempt) -> None:
         """/sim/finish_pick: the carried object to the bin, the arm home, the table settled."""
@@ -248,6 +323,14 @@ class ClutterRunner:
         record.objects_on_table_after = int(state["objects_on_table"])
         if not state["ok"] and record.success:
             record.fail("sim diverged", f"finishing the pick: {state.get('fault', '')}")
+
+
+def _object_name(objects: list[dict[str, Any]], label: int) -> str:
+    """The name of the object of segmentation label `label` (object label - 1 of the world's
+    list), '' for ANY_OBJECT or a label the list does not hold."""
+    if label == ANY_OBJECT or label > len(objects):
+        return ""
+    return str(objects[label - 1]["name"])
 
 
 def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttempt]]:
@@ -271,12 +354,13 @@ def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttem
         try:
             print(
                 f"clutter benchmark: {config.piles} pile(s) of {config.objects} unseen objects "
-                f"x {len(config.methods)} methods, stop after {config.max_consecutive_failures} "
-                f"failures in a row; models from {base.models_dir}, node logs in {graph.log_dir}",
+                f"x {len(config.methods)} methods, target policy {config.targets}, stop after "
+                f"{config.max_consecutive_failures} failures in a row; models from "
+                f"{base.models_dir}, node logs in {graph.log_dir}",
                 flush=True,
             )
             graph.start()
-            client = BenchClient(base)
+            client = BenchClient(base, segmentation=config.targets != "any")
             runner = ClutterRunner(config, client, graph)
             runner.bench.wait_ready()
             timing["startup_s"] = time.monotonic() - started
@@ -296,7 +380,7 @@ def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttem
     piles = runner.piles if runner is not None else []
     attempts = runner.attempts if runner is not None else []
     write_clutter_results(output, config, piles, attempts, timing)
-    print(format_clutter_table(summarize_clutter(piles, attempts, config.methods)))
+    print(format_clutter_table(summarize_clutter(piles, attempts, config.methods), config.targets))
     print(f"{len(attempts)} attempts in {timing['total_s']:.0f} s; results in {output}")
     if interrupted:
         raise KeyboardInterrupt

@@ -21,6 +21,8 @@ def classify_detection_failure(message: str) -> str:
         return "no model"
     if "no object above the table" in text:
         return "no object seen"
+    if "target not visible" in text:
+        return "target not visible"
     if "stale" in text or "no depth frame" in text:
         return "no depth frame"
     return "planner error"
