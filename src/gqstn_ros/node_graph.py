@@ -124,8 +124,8 @@ LAUNCH_ARGUMENTS = (
         "judge_model",
         "",
         "GQ-CNN checkpoint that judges the one-shot networks' grasps (q, robust label, choice "
-        "among symmetric views) in place of their own GQ-CNN head: '' = the inference node's judge_model "
-        "parameter (its default: their own head, as in the paper); gqcnn_judge.pt = "
+        "among symmetric views) in place of their own GQ-CNN head: '' = the inference node's "
+        "judge_model parameter (its default: their own head, as in the paper); gqcnn_judge.pt = "
         "the shipped GQ-CNN fine-tuned on detector grasps, whose robust label is physically "
         "right about 9 times in 10; a relative path is inside models_dir",
     ),
