@@ -183,3 +183,18 @@ def test_intrinsics_project_deproject_and_resize() -> None:
         cam.project(np.array([0.0, 0.0, -1.0]))
     with pytest.raises(ValueError, match="focal lengths must be positive"):
         CameraIntrinsics(width=10, height=10, fx=0.0, fy=1.0, cx=5.0, cy=5.0)
+
+
+def test_mono8_image_holds_labels_row_by_row_and_refuses_values_outside_a_byte() -> None:
+    from gqstn_ros.depth_image import mono8_image
+
+    labels = np.array([[0, 1, 2], [255, 7, 0]], dtype=np.int64)
+    header = Header(frame_id="camera_depth_optical_frame")
+    msg = mono8_image(labels, header)
+    assert (msg.height, msg.width, msg.step, msg.encoding) == (2, 3, 3, "mono8")
+    assert msg.header.frame_id == "camera_depth_optical_frame"
+    assert np.array_equal(np.frombuffer(bytes(msg.data), np.uint8).reshape(2, 3), labels)
+    with pytest.raises(ValueError, match=r"in \[0, 255\], got \[0, 256\]"):
+        mono8_image(np.array([[0, 256]]))
+    with pytest.raises(ValueError, match="must be 2-D"):
+        mono8_image(np.zeros(4, np.uint8))

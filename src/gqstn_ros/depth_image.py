@@ -157,6 +157,24 @@ def metres_to_image(
     return array_to_image(pixels, encoding, header, **kwargs)
 
 
+def mono8_image(pixels: np.ndarray, header: Header | None = None) -> Image:
+    """A mono8 sensor_msgs/Image (a target mask, object labels) of (height, width) `pixels`
+    in [0, 255]; ValueError names values outside that range or a shape that is not 2-D."""
+    values = np.asarray(pixels)
+    if values.ndim != 2:
+        raise ValueError(f"a mono8 image must be 2-D (height, width), got shape {values.shape}")
+    if values.size and (values.min() < 0 or values.max() > 255):
+        raise ValueError(f"mono8 values must be in [0, 255], got [{values.min()}, {values.max()}]")
+    height, width = values.shape
+    msg = Image(height=height, width=width, encoding="mono8", is_bigendian=0, step=width)
+    if header is not None:
+        msg.header = header
+    data = array.array("B")
+    data.frombytes(np.ascontiguousarray(values, dtype=np.uint8).tobytes())
+    msg.data = data
+    return msg
+
+
 def camera_info_to_intrinsics(info: CameraInfo) -> CameraIntrinsics:
     """Pinhole intrinsics from the K matrix of a CameraInfo; a zero/empty K is refused."""
     k = np.asarray(info.k, dtype=np.float64)

@@ -615,17 +615,12 @@ def test_a_refused_second_request_leaves_no_grasp_of_the_declined_one(tmp_path: 
     assert second.robot_time == pytest.approx(second.declined_detection_time)
 
 
-# ------------------------------------------------------------------------ through the real nodes
-@pytest.mark.ros
-@pytest.mark.slow
-def test_clutter_run_through_the_real_nodes_clears_or_stops_and_reports(tmp_path: Path) -> None:
-    if not (REPO_MODELS_DIR / "gqstn.pt").is_file():
-        pytest.skip(f"no trained GQ-STN at {REPO_MODELS_DIR / 'gqstn.pt'}")
-    output = tmp_path / "run"
+def run_clutter_benchmark(output: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`python -m gqstn_ros.tools.benchmark --clutter` on one pile of 3 objects through the real
+    nodes, writing to `output`, with `arguments` added; asserts that it exited 0."""
     command = [
-        sys.executable, "-m", "gqstn_ros.tools.benchmark", "--clutter",
-        "--objects", "3", "--methods", "gqstn",
-        "--models", str(REPO_MODELS_DIR), "--output", str(output),
+        sys.executable, "-m", "gqstn_ros.tools.benchmark", "--clutter", "--objects", "3",
+        "--models", str(REPO_MODELS_DIR), "--output", str(output), *arguments,
     ]  # fmt: skip
     finished = subprocess.run(
         command,
@@ -636,6 +631,17 @@ def test_clutter_run_through_the_real_nodes_clears_or_stops_and_reports(tmp_path
         env=peer_environment(),
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
+    return finished
+
+
+# ------------------------------------------------------------------------ through the real nodes
+@pytest.mark.ros
+@pytest.mark.slow
+def test_clutter_run_through_the_real_nodes_clears_or_stops_and_reports(tmp_path: Path) -> None:
+    if not (REPO_MODELS_DIR / "gqstn.pt").is_file():
+        pytest.skip(f"no trained GQ-STN at {REPO_MODELS_DIR / 'gqstn.pt'}")
+    output = tmp_path / "run"
+    finished = run_clutter_benchmark(output, "--methods", "gqstn")
     assert "CLEAR THE TABLE" in finished.stdout
     results = json.loads((output / "results.json").read_text())
     assert all(code == 0 for code in results["timing"]["node_exit_codes"].values()), results
@@ -674,20 +680,7 @@ def test_named_targets_run_through_the_real_nodes_reports_the_lifted_object(
     if not (REPO_MODELS_DIR / "multigrasp.pt").is_file():
         pytest.skip(f"no trained MultiGrasp at {REPO_MODELS_DIR / 'multigrasp.pt'}")
     output = tmp_path / "run"
-    command = [
-        sys.executable, "-m", "gqstn_ros.tools.benchmark", "--clutter",
-        "--objects", "3", "--methods", "multigrasp", "--targets", "named",
-        "--models", str(REPO_MODELS_DIR), "--output", str(output),
-    ]  # fmt: skip
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        cwd=REPO_ROOT,
-        env=peer_environment(),
-    )
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    finished = run_clutter_benchmark(output, "--methods", "multigrasp", "--targets", "named")
     assert "target policy: named" in finished.stdout
     results = json.loads((output / "results.json").read_text())
     assert results["config"]["targets"] == "named"

@@ -64,7 +64,12 @@ from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
-from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.depth_image import (
+    ENCODING_16UC1,
+    intrinsics_to_camera_info,
+    metres_to_image,
+    mono8_image,
+)
 from gqstn_ros.geometry import quaternion_to_xyzw
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
@@ -443,16 +448,4 @@ class SimWorldNode(Node):
 def segmentation_image(labels: np.ndarray, header: Header) -> Image:
     """`/sim/segmentation`'s message of (H, W) object labels (0 background, i + 1 object i):
     mono8 with `header`."""
-    values = np.asarray(labels)
-    if values.size and (values.min() < 0 or values.max() > 255):
-        raise ValueError(f"labels must be in [0, 255], got [{values.min()}, {values.max()}]")
-    height, width = values.shape
-    return Image(
-        header=header,
-        height=height,
-        width=width,
-        encoding="mono8",
-        is_bigendian=0,
-        step=width,
-        data=np.ascontiguousarray(values, dtype=np.uint8).tobytes(),
-    )
+    return mono8_image(labels, header)

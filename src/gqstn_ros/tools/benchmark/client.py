@@ -294,18 +294,9 @@ class BenchClient:
 
 def mask_image(mask: np.ndarray, header: Any) -> Any:
     """A mono8 sensor_msgs/Image of the (H, W) uint8 `mask`, with `header`."""
-    from sensor_msgs.msg import Image  # noqa: PLC0415
+    from gqstn_ros.depth_image import mono8_image  # noqa: PLC0415
 
-    pixels = np.ascontiguousarray(mask, dtype=np.uint8)
-    height, width = pixels.shape
-    return Image(
-        header=header,
-        height=height,
-        width=width,
-        encoding="mono8",
-        step=width,
-        data=pixels.tobytes(),
-    )
+    return mono8_image(mask, header)
 
 
 def _stamp_ns(message: Any) -> int:
