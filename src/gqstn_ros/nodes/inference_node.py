@@ -63,7 +63,7 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import InpaintConfig, invalid_mask
-from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
+from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.grasping.target import GraspTarget
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.depth_node import (
@@ -128,13 +128,15 @@ from gqstn_ros.nodes.transforms import (
 )
 from gqstn_ros.planner_registry import (
     BACKENDS,
-    NETWORK_PLANNERS,
+    DEFAULT_PLANNERS,
+    PLANNER_NAMES,
     PROP_PLANNER,
     SYMMETRIC_VIEW_COUNTS,
     VIEW_SCALES,
     PlannerUnavailable,
     default_models_dir,
     load_planner,
+    options_for,
 )
 from gqstn_ros.q_calibration import QCalibration, load_q_calibrations
 
@@ -169,7 +171,7 @@ def _check_intrinsics(values: list[float]) -> str | None:
 INFERENCE_NODE_PARAMETERS = (
     ParameterSpec(
         "planners",
-        list(NETWORK_PLANNERS),
+        list(DEFAULT_PLANNERS),
         "Planners loaded in this node at start; a missing or unreadable model stops the node. "
         f"{PROP_PLANNER} when not listed is served by the fallback node (/plan_grasp)",
         choices=PLANNER_NAMES,
@@ -434,14 +436,11 @@ class InferenceNode(Node):
                 raise ParameterValueError(f"parameter judge_model: {judge_path} does not exist")
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
-                options = (
-                    {
-                        "symmetric_views": self.parameters["symmetric_views"],
-                        "judge_model": self.parameters["judge_model"] or None,
-                        "view_scale": self.parameters["view_scale"],
-                    }
-                    if name in NETWORK_PLANNERS
-                    else {}
+                options = options_for(
+                    name,
+                    symmetric_views=self.parameters["symmetric_views"],
+                    judge_model=self.parameters["judge_model"] or None,
+                    view_scale=self.parameters["view_scale"],
                 )
                 self.planners[name] = load_planner(
                     name, models_dir, backend, gripper=self.gripper, **options
