@@ -1,6 +1,7 @@
 """The networks of the paper (PyTorch, our own code): ResNet localization / feature networks,
-GQ-CNN, GQ-STN, the DirectGrasp and MultiGrasp baselines, their configs, checkpoints, ONNX
-export and the one-shot planners built on them."""
+GQ-CNN, GQ-STN, the DirectGrasp and MultiGrasp baselines, the network kinds (`configs`),
+checkpoints, ONNX export and the one-shot planners built on them. Each planner's folder under
+`gqstn_ros.planners` declares its network's kind."""
 
 from gqstn_ros.networks.checkpoint import (
     CheckpointError,
@@ -8,7 +9,7 @@ from gqstn_ros.networks.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gqstn_ros.networks.configs import KINDS, build_model, model_config
+from gqstn_ros.networks.configs import build_model, model_config, network_kinds
 from gqstn_ros.networks.direct_grasp import DirectGrasp, DirectGraspConfig, direct_grasp_loss
 from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
 from gqstn_ros.networks.gqstn import (
@@ -25,7 +26,6 @@ from gqstn_ros.networks.resnet import ResNet, ResNetConfig
 __all__ = [
     "GQCNN",
     "GQSTN",
-    "KINDS",
     "CheckpointError",
     "DirectGrasp",
     "DirectGraspConfig",
@@ -44,6 +44,7 @@ __all__ = [
     "localization_loss",
     "model_config",
     "multigrasp_loss",
+    "network_kinds",
     "robustness_loss",
     "save_checkpoint",
 ]
