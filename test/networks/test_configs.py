@@ -9,8 +9,8 @@ from gqstn_ros.networks.configs import (
     network_kinds,
 )
 from gqstn_ros.networks.gqcnn import GQCNN
-from gqstn_ros.networks.gqstn import GQSTN
 from gqstn_ros.planner_registry import NETWORK_PLANNERS
+from gqstn_ros.planners.gqstn.model import GQSTN
 
 
 def test_every_named_config_round_trips():

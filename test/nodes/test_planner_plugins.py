@@ -86,7 +86,7 @@ TINY_DIRECT = {
     ''',
     "network.py": """
         from gqstn_ros.networks.configs import NetworkSpec, localization_only
-        from gqstn_ros.networks.direct_grasp import (
+        from gqstn_ros.planners.directgrasp.model import (
             DirectGrasp,
             DirectGraspConfig,
             direct_grasp_loss,

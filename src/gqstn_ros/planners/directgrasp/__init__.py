@@ -1,5 +1,5 @@
 """DirectGrasp (Redmon and Angelova 2015): the whole view regresses one grasp
-(`networks.direct_grasp`); its grasp is judged by a separately trained GQ-CNN."""
+(`model.py`); its grasp is judged by a separately trained GQ-CNN."""
 
 from gqstn_ros.detection import PlannerSpec
 

@@ -1,6 +1,6 @@
 """DirectGrasp's network: its configurations, how it is built and its training loss.
 
-The model is `networks.direct_grasp.DirectGrasp`: view (B, 1, 224, 224) metres -> ResNet
+The model is `model.DirectGrasp`: view (B, 1, 224, 224) metres -> ResNet
 features (B, C, 7, 7) -> one grasp (x, y, theta, s, z) (B,) each. Trained with the L2
 localization loss alone.
 """
@@ -8,8 +8,8 @@ localization loss alone.
 from __future__ import annotations
 
 from gqstn_ros.networks.configs import CPU_RESNET, HEAD_GRID, NetworkSpec, localization_only
-from gqstn_ros.networks.direct_grasp import DirectGrasp, DirectGraspConfig, direct_grasp_loss
 from gqstn_ros.networks.resnet import RESNET34
+from gqstn_ros.planners.directgrasp.model import DirectGrasp, DirectGraspConfig, direct_grasp_loss
 
 NETWORK = NetworkSpec(
     kind="directgrasp",

@@ -1,5 +1,5 @@
 """GQ-STN: the paper's one-shot network, a spatial-transformer cascade judged by its own
-frozen GQ-CNN (`networks.gqstn`)."""
+frozen GQ-CNN (`model.py`)."""
 
 from gqstn_ros.detection import PlannerSpec
 

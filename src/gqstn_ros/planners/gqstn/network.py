@@ -1,6 +1,6 @@
 """GQ-STN's network: its configurations, how it is built and its training loss.
 
-The model is `networks.gqstn.GQSTN`: view (B, 1, 224, 224) metres -> the localization cascade
+The model is `model.GQSTN`: view (B, 1, 224, 224) metres -> the localization cascade
 (translation, rotation, scale + gripper depth) -> crop (B, 1, 32, 32) -> its frozen GQ-CNN
 -> q (B,). Trained with the paper's L_tot = xi L_loc + (1 - xi) L_rob, plus the geometry
 anchor (1 - xi) (L_scale + L_z) when `TrainingStep.geometry_anchor` > 0.
@@ -17,13 +17,9 @@ from gqstn_ros.networks.configs import (
     NetworkSpec,
     TrainingStep,
 )
-from gqstn_ros.networks.gqstn import (
-    GQSTN,
-    GQSTNConfig,
-    localization_loss_terms,
-    robustness_loss,
-)
+from gqstn_ros.networks.grasp_head import localization_loss_terms
 from gqstn_ros.networks.resnet import RESNET34
+from gqstn_ros.planners.gqstn.model import GQSTN, GQSTNConfig, robustness_loss
 
 
 def training_loss(

@@ -1,5 +1,5 @@
 """MultiGrasp (Redmon and Angelova 2015): one grasp per cell of a grid over the view, the most
-confident cell wins (`networks.multigrasp`); its grasp is judged by a separately trained
+confident cell wins (`model.py`); its grasp is judged by a separately trained
 GQ-CNN."""
 
 from gqstn_ros.detection import PlannerSpec

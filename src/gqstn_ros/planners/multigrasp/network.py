@@ -1,6 +1,6 @@
 """MultiGrasp's network: its configurations, how it is built and its training loss.
 
-The model is `networks.multigrasp.MultiGrasp`: view (B, 1, 224, 224) metres -> ResNet features
+The model is `model.MultiGrasp`: view (B, 1, 224, 224) metres -> ResNet features
 -> a G x G grid (7 x 7) of cells, each a confidence logit and a grasp -> the most confident
 cell's grasp (B,). Trained with the cells' confidence cross-entropy plus the L2 localization
 loss of the cell holding the target, no robustness term; the target cell is fixed by the
@@ -10,8 +10,8 @@ target, so it is not trained on the grasp nearest its own prediction.
 from __future__ import annotations
 
 from gqstn_ros.networks.configs import CPU_RESNET, NetworkSpec, localization_only
-from gqstn_ros.networks.multigrasp import MultiGrasp, MultiGraspConfig, multigrasp_loss
 from gqstn_ros.networks.resnet import RESNET34
+from gqstn_ros.planners.multigrasp.model import MultiGrasp, MultiGraspConfig, multigrasp_loss
 
 NETWORK = NetworkSpec(
     kind="multigrasp",
