@@ -44,7 +44,7 @@ setup(
             "inference_node = gqstn_ros.nodes.inference_node:main",
             "fallback_node = gqstn_ros.nodes.fallback_node:main",
             "executor_node = gqstn_ros.nodes.executor_node:main",
-            "sim_world_node = gqstn_ros.nodes.sim_world_node:main",
+            "sim_world_node = gqstn_ros.nodes.sim_bench:main",
         ]
     },
 )

@@ -94,15 +94,15 @@ def main() -> None:
     from std_msgs.msg import Header  # noqa: PLC0415
 
     from gqstn_ros.camera_model import KINECT_V1  # noqa: PLC0415
+    from gqstn_ros.depth_frames import prepare_depth_frame  # noqa: PLC0415
     from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image  # noqa: PLC0415
     from gqstn_ros.depth_processing import InpaintConfig  # noqa: PLC0415
-    from gqstn_ros.nodes.depth_node import (  # noqa: PLC0415
-        DEPTH_NODE_PARAMETERS,
+    from gqstn_ros.nodes.depth_node import DEPTH_NODE_PARAMETERS  # noqa: PLC0415
+    from gqstn_ros.nodes.topics import (  # noqa: PLC0415
         INPAINTED_TOPIC,
         RAW_DEPTH_TOPIC,
         RAW_INFO_TOPIC,
         SENSOR_QOS,
-        prepare_depth_frame,
     )
 
     defaults = {spec.name: spec.default for spec in DEPTH_NODE_PARAMETERS}

@@ -122,6 +122,7 @@ def main() -> None:
     from std_msgs.msg import Header  # noqa: PLC0415
 
     from gqstn_ros.camera_model import KINECT_V1  # noqa: PLC0415
+    from gqstn_ros.depth_frames import prepare_depth_frame  # noqa: PLC0415
     from gqstn_ros.depth_image import (  # noqa: PLC0415
         camera_info_to_intrinsics,
         intrinsics_to_camera_info,
@@ -129,15 +130,12 @@ def main() -> None:
     )
     from gqstn_ros.depth_processing import InpaintConfig  # noqa: PLC0415
     from gqstn_ros.gripper import default_gripper  # noqa: PLC0415
-    from gqstn_ros.nodes.depth_node import prepare_depth_frame  # noqa: PLC0415
     from gqstn_ros.nodes.grasp_messages import (  # noqa: PLC0415
         STROKE_TOLERANCE_M,
         planned_grasp_to_msg,
     )
-    from gqstn_ros.nodes.inference_node import (  # noqa: PLC0415
-        INFERENCE_NODE_PARAMETERS,
-        REQUEST_TIMING_TEXT,
-    )
+    from gqstn_ros.nodes.inference_node import REQUEST_TIMING_TEXT  # noqa: PLC0415
+    from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS  # noqa: PLC0415
     from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
 
     torch.set_num_threads(args.threads)

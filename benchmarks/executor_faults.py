@@ -5,7 +5,7 @@ the process exits after SIGINT mid-pick, with and without a CPU burner on every 
     .venv/bin/python benchmarks/executor_faults.py [--runs 20] [--load both|idle|busy]
         [--delay 0.5]
 
-Each run starts `python -m gqstn_ros.nodes.sim_world_node` (world and executor, active), sends
+Each run starts `python -m gqstn_ros.nodes.sim_bench` (world and executor, active), sends
 a pick beside the object, and --delay seconds after the executor reports the `descending`
 stage (the arm moving down at 5 cm/s from 22 cm to 12 cm above the table) either cancels
 the goal (cancel: the time until the CANCELED result, and the arm's height when it stopped) or

@@ -12,7 +12,7 @@ on a private ROS domain (loopback); this process is the client. Prints:
   image, num_candidates 10^9 and 10^5): the answer, how long it took, and the node's resident
   memory before, at its peak (VmHWM, since the node started) and after.
 - burst: N `/detect_grasp` requests sent at once, each with a 640x480 16UC1 frame (a box on a
-  table), the client's queue as deep as the service's (`request_flow.SERVICE_QOS`), in two
+  table), the client's queue as deep as the service's (`topics.SERVICE_QOS`), in two
   settings: fallback off, and every grasp judged not robust (q_threshold 1.0) so that
   every admitted request also asks the fallback node. Counted: answered with a grasp, refused
   "busy:", refused otherwise, lost (no answer 120 s after the last one), and the time until
@@ -109,7 +109,7 @@ class Client:
         self.thread.start()
 
     def client(self, service_type: type, name: str) -> Any:
-        from gqstn_ros.nodes.request_flow import SERVICE_QOS  # noqa: PLC0415
+        from gqstn_ros.nodes.topics import SERVICE_QOS  # noqa: PLC0415
 
         client = self.node.create_client(service_type, name, qos_profile=SERVICE_QOS)
         if not client.wait_for_service(timeout_sec=NODE_START_TIMEOUT_S):

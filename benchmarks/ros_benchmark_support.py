@@ -21,8 +21,11 @@ from gqstn_ros.node_graph import (
     FASTDDS_PROFILE_VARIABLES,
     REPO_CONFIG_DIR,
     GraphArguments,
+    claim_private_domain,
     node_environment,
+    process_module,
 )
+from gqstn_ros.nodes.shutdown import stop_signals_held
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,15 +37,17 @@ FASTDDS_PROFILE_CHOICES = (FASTDDS_PROFILE_BUNDLED, FASTDDS_PROFILE_NONE)
 def use_private_ros_domain(fastdds_profile: str = FASTDDS_PROFILE_BUNDLED) -> None:
     """A DDS domain of this run only, on loopback: no other ROS program sees the benchmark.
 
-    Call before rclpy is initialised; the node processes inherit the environment. Domains
-    201..230 (valid with Fast DDS's default ports) stay clear of the tests' 1..200.
+    Call before rclpy is initialised; the node processes inherit the environment. The domain is
+    the environment's ROS_DOMAIN_ID where set, else one this process claims
+    (`node_graph.claim_private_domain`), as the tests and the main benchmark do.
     `fastdds_profile`: 'bundled' runs this process and the nodes with the Fast DDS profile the
     launch file gives the nodes (config/fastdds_large_frames.xml), 'none' with Fast DDS's
     defaults (any profile named by the environment is dropped), for comparison.
     """
     if fastdds_profile not in FASTDDS_PROFILE_CHOICES:
         raise ValueError(f"fastdds_profile must be one of {FASTDDS_PROFILE_CHOICES}")
-    os.environ.setdefault("ROS_DOMAIN_ID", str(201 + os.getpid() % 30))
+    if not os.environ.get("ROS_DOMAIN_ID"):
+        os.environ["ROS_DOMAIN_ID"] = str(claim_private_domain())
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     for name in FASTDDS_PROFILE_VARIABLES:
@@ -93,13 +98,14 @@ class NodeProcess:
         env.update(extra_env or {})
         self.name = module
         self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"gqstn_ros.nodes.{module}", "--ros-args", *ros_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
+        with stop_signals_held():  # as run_graph starts a node
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", process_module(module), "--ros-args", *ros_args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+            )
         self.reader = threading.Thread(target=self._collect, daemon=True)
         self.reader.start()
 

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from gqstn_ros.nodes.depth_node import DEPTH_NODE_PARAMETERS
-from gqstn_ros.nodes.executor_node import PARAMETERS as EXECUTOR_NODE_PARAMETERS
+from gqstn_ros.nodes.executor_parameters import EXECUTOR_NODE_PARAMETERS
 from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
-from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
-from gqstn_ros.nodes.sim_world_node import PARAMETERS as SIM_WORLD_PARAMETERS
+from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS
+from gqstn_ros.nodes.sim_world_parameters import SIM_WORLD_PARAMETERS
 from ros_test_support import REPO_ROOT
 
 INTERFACE = REPO_ROOT / "docs" / "interface.md"

@@ -1,9 +1,9 @@
 """The geometry layer: quaternions (w, x, y, z), conversions at the (x, y, z, w) boundary, pose6
-and pose7, rigid transforms, angle wrapping; and that it sits at the bottom of the package."""
+and pose7, rigid transforms, angle wrapping (that it sits at the bottom of the package:
+test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import math
 
 import numpy as np
@@ -22,9 +22,6 @@ from gqstn_ros.geometry import (
     rotation_vector_to_matrix,
     wrap_angle,
 )
-from ros_test_support import REPO_ROOT
-
-PACKAGE = REPO_ROOT / "src" / "gqstn_ros"
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -112,45 +109,3 @@ def test_rigid_transform_compose_inverse_and_pose() -> None:
         RigidTransform.from_pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="position"):
         RigidTransform.from_pose((0.0, math.nan, 0.0), (1.0, 0.0, 0.0, 0.0))
-
-
-def _imported_packages(path) -> set[str]:
-    """The gqstn_ros units (top-level module or subpackage) a file imports, at any depth."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            raise AssertionError(f"{path}: relative import")
-        modules = (
-            [alias.name for alias in node.names]
-            if isinstance(node, ast.Import)
-            else [node.module or ""]
-            if isinstance(node, ast.ImportFrom)
-            else []
-        )
-        for module in modules:
-            parts = module.split(".")
-            if parts[0] == "gqstn_ros" and len(parts) > 1:
-                names.add(parts[1])
-            elif parts == ["gqstn_ros"] and isinstance(node, ast.ImportFrom):
-                names.update(alias.name for alias in node.names)
-    return names
-
-
-def test_geometry_imports_nothing_of_the_package() -> None:
-    assert _imported_packages(PACKAGE / "geometry.py") == set()
-
-
-def test_no_two_packages_import_each_other() -> None:
-    imports: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        relative = path.relative_to(PACKAGE)
-        unit = relative.parts[0].removesuffix(".py")
-        if unit == "__init__":
-            continue
-        imports.setdefault(unit, set()).update(_imported_packages(path) - {unit})
-    pairs = sorted(
-        (a, b) for a in imports for b in imports[a] if a < b and a in imports.get(b, set())
-    )
-    # The one pair left is not geometry: `gripper.default_gripper` loads the default gripper's
-    # YAML file through `profiles` (a call-time import), and `profiles` builds GripperConfig.
-    assert pairs == [("gripper", "profiles")]

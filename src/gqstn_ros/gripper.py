@@ -1,11 +1,35 @@
-"""Parallel-jaw gripper geometry: one definition for sampling, labels, networks and execution."""
+"""Parallel-jaw gripper geometry: one definition for sampling, labels, networks and execution.
+
+A gripper profile is a plain YAML file under config/grippers: the fields of `GripperConfig`
+(``name``, ``max_width``, ``min_width``, ``finger_width``, ``finger_thickness``,
+``finger_depth``, ``min_grip_force``, ``max_grip_force``, ``grip_force``, ``pad_friction``) plus
+an optional ``description``; `load_gripper_profile` reads one (`gqstn_ros.profiles` offers it
+beside the camera profiles).
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from gqstn_ros.profile_files import (
+    GRIPPER_PROFILE_DIR,
+    ProfileError,
+    check_keys,
+    check_name,
+    number,
+    profile_names,
+    read_mapping,
+    resolve,
+    text,
+)
+
+DEFAULT_GRIPPER_PROFILE = "robotiq_2f85"
 
 # m: a width within this of the stroke fits it. A planner narrows a too-wide grasp to exactly
 # the stroke, and float32 (on the wire, out of a network) rounds 0.085 up to 0.0850000009.
@@ -101,13 +125,37 @@ def check_same_geometry(trained: GripperConfig, used: GripperConfig, what: str) 
         )
 
 
+def gripper_profile_names() -> tuple[str, ...]:
+    """Names of the gripper profiles shipped under config/grippers."""
+    return profile_names(GRIPPER_PROFILE_DIR)
+
+
+def gripper_from_mapping(data: Mapping[str, Any], path: Path | str = "<mapping>") -> GripperConfig:
+    """A GripperConfig from a profile mapping; ProfileError names `path` and the field."""
+    path = Path(path)
+    names = tuple(field.name for field in fields(GripperConfig))
+    check_keys(path, "", data, names, ("description",))
+    values: dict[str, Any] = {"name": text(path, "name", data["name"])}
+    for key in names[1:]:
+        values[key] = number(path, key, data[key])
+    try:
+        return GripperConfig(**values)
+    except ValueError as error:
+        raise ProfileError(f"{path}: {error}") from None
+
+
+def load_gripper_profile(name_or_path: str | Path) -> GripperConfig:
+    """The gripper profile `name_or_path` (a name under config/grippers, or a YAML file)."""
+    path = resolve(GRIPPER_PROFILE_DIR, name_or_path)
+    gripper = gripper_from_mapping(read_mapping(path), path)
+    check_name(path, gripper.name)
+    return gripper
+
+
 @functools.cache
 def default_gripper() -> GripperConfig:
-    """The default gripper profile (`profiles.DEFAULT_GRIPPER_PROFILE`, the Robotiq 2F-85),
-    loaded once from its YAML file: the default of every function and config that takes a
-    gripper."""
-    from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, load_gripper_profile  # noqa: PLC0415
-
+    """The default gripper profile (`DEFAULT_GRIPPER_PROFILE`, the Robotiq 2F-85), loaded once
+    from its YAML file: the default of every function and config that takes a gripper."""
     return load_gripper_profile(DEFAULT_GRIPPER_PROFILE)
 
 

@@ -18,7 +18,10 @@ loopback interface only, and a domain of its own unless the environment names on
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +59,19 @@ AUTO = "auto"
 DOMAIN_VARIABLE = "ROS_DOMAIN_ID"
 DISCOVERY_VARIABLE = "ROS_AUTOMATIC_DISCOVERY_RANGE"
 DISCOVERY_RANGES = ("LOCALHOST", "SUBNET", "OFF", "SYSTEM_DEFAULT")
+# Console scripts whose process is not one node module of the same name (setup.py names the
+# same `main`): the simulated bench composes the world node and the executor node.
+PROCESS_MODULES = {"sim_world_node": f"{PACKAGE_NAME}.nodes.sim_bench"}
 # The simulated bench's own domain when the environment names none (ROS 2's default is 0).
 SIM_DOMAIN_ID = 42
 # The largest domain id Fast DDS's default port mapping allows (7400 + 250 x id < 65536).
 MAX_DOMAIN_ID = 232
+# Domains a closed run (a benchmark that starts its own nodes and is their only client) claims
+# for itself: above SIM_DOMAIN_ID, and low enough that their ports stay below Linux's ephemeral
+# range (7400 + 250 x 101 < 32768).
+PRIVATE_DOMAIN_IDS = range(SIM_DOMAIN_ID + 1, 102)
+# Open lock files of the domains this process claimed; a claim lasts as long as the process.
+_claimed_domains: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -266,6 +278,11 @@ class GraphArguments:
         )
 
 
+def process_module(executable: str, package: str = PACKAGE_NAME) -> str:
+    """The Python module whose main() the console script `executable` of the bench runs."""
+    return PROCESS_MODULES.get(executable, f"{package}.nodes.{executable}")
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One node (process) of the graph.
@@ -290,7 +307,7 @@ class NodeSpec:
     @property
     def module(self) -> str:
         """The Python module whose main() the console script `executable` runs."""
-        return f"{self.package}.nodes.{self.executable}"
+        return process_module(self.executable, self.package)
 
     @property
     def label(self) -> str:
@@ -398,6 +415,34 @@ def network_environment(arguments: GraphArguments, environ: Mapping[str, str]) -
     if discovery != AUTO:
         variables[DISCOVERY_VARIABLE] = discovery
     return variables
+
+
+def claim_private_domain(lock_dir: Path | None = None) -> int:
+    """A ROS domain id of PRIVATE_DOMAIN_IDS that no other process of this machine has claimed,
+    held (an flock on `lock_dir`/gqstn_ros_domain_<id>.lock) until this process exits.
+
+    Two benchmarks, or a benchmark and the bench of `ros2 launch` (SIM_DOMAIN_ID), running at
+    once on one machine then never answer each other's requests. Raises RuntimeError when every
+    id is claimed.
+    """
+    directory = Path(lock_dir or tempfile.gettempdir())
+    ids = list(PRIVATE_DOMAIN_IDS)
+    start = os.getpid() % len(ids)
+    for domain in ids[start:] + ids[:start]:
+        if domain in _claimed_domains:
+            continue
+        descriptor = os.open(directory / f"gqstn_ros_domain_{domain}.lock", os.O_CREAT | os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            continue
+        _claimed_domains[domain] = descriptor
+        return domain
+    raise RuntimeError(
+        f"every private ROS domain {ids[0]}-{ids[-1]} is claimed by another process of this "
+        f"machine (lock files gqstn_ros_domain_<id>.lock in {directory}); set ROS_DOMAIN_ID"
+    )
 
 
 def discovery_range(arguments: GraphArguments, environ: Mapping[str, str]) -> str:

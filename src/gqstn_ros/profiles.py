@@ -15,9 +15,9 @@ Camera profile (lengths in metres, angles in radians)::
       tilt_max: 0.10                # largest tilt of the optical axis from vertical, per axis
     noise: {...}                    # that sensor type's noise parameters (sensor_models)
 
-Gripper profile: the fields of `gqstn_ros.gripper.GripperConfig` (``name``, ``max_width``,
-``min_width``, ``finger_width``, ``finger_thickness``, ``finger_depth``, ``min_grip_force``,
-``max_grip_force``, ``grip_force``, ``pad_friction``) plus an optional ``description``.
+Gripper profile: the fields of `gqstn_ros.gripper.GripperConfig` plus an optional
+``description``; read by `gqstn_ros.gripper` (which this module offers beside the cameras: the
+gripper sits below the simulation that camera profiles use, so it reads its own profiles).
 
 Every loader raises `ProfileError` (a ValueError) naming the file and the field before any work
 is done: a missing or unknown field, a wrong type, an impossible value (a negative focal length,
@@ -28,23 +28,48 @@ outside the sensor's range).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.gripper import GripperConfig
-from gqstn_ros.package_data import data_dir
+from gqstn_ros.gripper import (
+    DEFAULT_GRIPPER_PROFILE,
+    gripper_from_mapping,
+    gripper_profile_names,
+    load_gripper_profile,
+)
+from gqstn_ros.profile_files import (
+    CAMERA_PROFILE_DIR,
+    GRIPPER_PROFILE_DIR,
+    ProfileError,
+    check_keys,
+    check_name,
+    config_dir,
+    integer,
+    number,
+    profile_names,
+    read_mapping,
+    resolve,
+    text,
+)
 
-PACKAGE_NAME = "gqstn_ros"
-REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-CAMERA_PROFILE_DIR = "cameras"
-GRIPPER_PROFILE_DIR = "grippers"
+__all__ = [
+    "CAMERA_PROFILE_DIR",
+    "DEFAULT_CAMERA_PROFILE",
+    "DEFAULT_GRIPPER_PROFILE",
+    "GRIPPER_PROFILE_DIR",
+    "CameraProfile",
+    "ProfileError",
+    "camera_profile_names",
+    "config_dir",
+    "gripper_from_mapping",
+    "gripper_profile_names",
+    "load_camera_profile",
+    "load_gripper_profile",
+]
+
 DEFAULT_CAMERA_PROFILE = "kinect_v1"
-DEFAULT_GRIPPER_PROFILE = "robotiq_2f85"
 # Half the shorter side of the smallest table the simulated world uses (m): a camera at its
 # highest and most tilted must still aim at a point this close to the spot below it.
 TABLE_HALF_EXTENT = 0.4
@@ -55,10 +80,6 @@ OBJECT_HEADROOM = 0.10
 _CAMERA_KEYS = ("name", "description", "sensor", "intrinsics", "mounting", "noise")
 _INTRINSICS_KEYS = ("width", "height", "fx", "fy", "cx", "cy")
 _MOUNTING_KEYS = ("height_range", "tilt_max")
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -104,98 +125,18 @@ class CameraProfile:
         }
 
 
-def config_dir() -> Path:
-    """share/gqstn_ros/config of the installed package, else the repository's config/."""
-    return data_dir("config", CAMERA_PROFILE_DIR)
-
-
-def _profile_names(kind: str) -> tuple[str, ...]:
-    return tuple(sorted(path.stem for path in (config_dir() / kind).glob("*.yaml")))
-
-
 def camera_profile_names() -> tuple[str, ...]:
     """Names of the camera profiles shipped under config/cameras."""
-    return _profile_names(CAMERA_PROFILE_DIR)
-
-
-def gripper_profile_names() -> tuple[str, ...]:
-    """Names of the gripper profiles shipped under config/grippers."""
-    return _profile_names(GRIPPER_PROFILE_DIR)
-
-
-def _resolve(kind: str, name_or_path: str | Path) -> Path:
-    text = str(name_or_path)
-    if not text:
-        raise ProfileError(f"empty {kind[:-1]} profile name")
-    looks_like_path = isinstance(name_or_path, Path) or "/" in text or text.endswith(".yaml")
-    if looks_like_path:
-        path = Path(text)
-        if not path.is_file():
-            raise ProfileError(f"{kind[:-1]} profile file {path} does not exist")
-        return path
-    path = config_dir() / kind / f"{text}.yaml"
-    if not path.is_file():
-        known = ", ".join(_profile_names(kind)) or "none"
-        raise ProfileError(f"unknown {kind[:-1]} profile {text!r} (no file {path}); known: {known}")
-    return path
-
-
-def _read_mapping(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ProfileError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"{path}: must be a mapping of fields, got {type(data).__name__}")
-    return data
-
-
-def _check_keys(
-    path: Path, where: str, data: Mapping[str, Any], required: tuple[str, ...],
-    optional: tuple[str, ...] = (),
-) -> None:  # fmt: skip
-    prefix = f"{where}." if where else ""
-    for key in required:
-        if key not in data:
-            raise ProfileError(f"{path}: missing field {prefix}{key}")
-    for key in data:
-        if key not in required and key not in optional:
-            allowed = ", ".join(required + optional)
-            raise ProfileError(f"{path}: unknown field {prefix}{key} (allowed: {allowed})")
-
-
-def _number(path: Path, field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProfileError(f"{path}: {field} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ProfileError(f"{path}: {field} must be finite, got {value!r}")
-    return float(value)
-
-
-def _integer(path: Path, field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProfileError(f"{path}: {field} must be an integer, got {value!r}")
-    return value
-
-
-def _text(path: Path, field: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ProfileError(f"{path}: {field} must be a string, got {value!r}")
-    return value
-
-
-def _check_name(path: Path, name: str) -> None:
-    if name != path.stem:
-        raise ProfileError(f"{path}: name {name!r} must equal the file's stem {path.stem!r}")
+    return profile_names(CAMERA_PROFILE_DIR)
 
 
 def _intrinsics(path: Path, data: Any) -> CameraIntrinsics:
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: intrinsics must be a mapping, got {data!r}")
-    _check_keys(path, "intrinsics", data, _INTRINSICS_KEYS)
-    width = _integer(path, "intrinsics.width", data["width"])
-    height = _integer(path, "intrinsics.height", data["height"])
-    values = {key: _number(path, f"intrinsics.{key}", data[key]) for key in _INTRINSICS_KEYS[2:]}
+    check_keys(path, "intrinsics", data, _INTRINSICS_KEYS)
+    width = integer(path, "intrinsics.width", data["width"])
+    height = integer(path, "intrinsics.height", data["height"])
+    values = {key: number(path, f"intrinsics.{key}", data[key]) for key in _INTRINSICS_KEYS[2:]}
     for key in ("width", "height"):
         if data[key] <= 0:
             raise ProfileError(f"{path}: intrinsics.{key} must be positive, got {data[key]}")
@@ -213,17 +154,17 @@ def _intrinsics(path: Path, data: Any) -> CameraIntrinsics:
 def _mounting(path: Path, data: Any) -> tuple[tuple[float, float], float]:
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: mounting must be a mapping, got {data!r}")
-    _check_keys(path, "mounting", data, _MOUNTING_KEYS)
+    check_keys(path, "mounting", data, _MOUNTING_KEYS)
     heights = data["height_range"]
     if not isinstance(heights, (list, tuple)) or len(heights) != 2:
         raise ProfileError(f"{path}: mounting.height_range must be [low, high], got {heights!r}")
-    low = _number(path, "mounting.height_range[0]", heights[0])
-    high = _number(path, "mounting.height_range[1]", heights[1])
+    low = number(path, "mounting.height_range[0]", heights[0])
+    high = number(path, "mounting.height_range[1]", heights[1])
     if not 0 < low <= high:
         raise ProfileError(
             f"{path}: mounting.height_range must satisfy 0 < low <= high, got [{low}, {high}]"
         )
-    tilt = _number(path, "mounting.tilt_max", data["tilt_max"])
+    tilt = number(path, "mounting.tilt_max", data["tilt_max"])
     if not 0 <= tilt < math.pi / 2:
         raise ProfileError(f"{path}: mounting.tilt_max must be in [0, pi/2) rad, got {tilt}")
     # The optical axis of a camera tilted by `tilt` about both image axes leaves the vertical
@@ -242,12 +183,12 @@ def load_camera_profile(name_or_path: str | Path) -> CameraProfile:
     """The camera profile `name_or_path` (a name under config/cameras, or a YAML file)."""
     from gqstn_ros.sim.sensor_models import SENSOR_TYPES, noise_config_from_mapping  # noqa: PLC0415
 
-    path = _resolve(CAMERA_PROFILE_DIR, name_or_path)
-    data = _read_mapping(path)
-    _check_keys(path, "", data, _CAMERA_KEYS[:1] + _CAMERA_KEYS[2:5], ("description", "noise"))
-    name = _text(path, "name", data["name"])
-    _check_name(path, name)
-    sensor = _text(path, "sensor", data["sensor"])
+    path = resolve(CAMERA_PROFILE_DIR, name_or_path)
+    data = read_mapping(path)
+    check_keys(path, "", data, _CAMERA_KEYS[:1] + _CAMERA_KEYS[2:5], ("description", "noise"))
+    name = text(path, "name", data["name"])
+    check_name(path, name)
+    sensor = text(path, "sensor", data["sensor"])
     if sensor not in SENSOR_TYPES:
         raise ProfileError(
             f"{path}: sensor {sensor!r} is not a known sensor type ({', '.join(SENSOR_TYPES)})"
@@ -263,7 +204,7 @@ def load_camera_profile(name_or_path: str | Path) -> CameraProfile:
         raise ProfileError(f"{path}: {error}") from None
     profile = CameraProfile(
         name=name,
-        description=_text(path, "description", data.get("description", "")),
+        description=text(path, "description", data.get("description", "")),
         sensor=sensor,
         intrinsics=intrinsics,
         height_range=height_range,
@@ -279,26 +220,3 @@ def load_camera_profile(name_or_path: str | Path) -> CameraProfile:
             f"noise.min_range-noise.max_range = {near}-{far} m"
         )
     return profile
-
-
-def gripper_from_mapping(data: Mapping[str, Any], path: Path | str = "<mapping>") -> GripperConfig:
-    """A GripperConfig from a profile mapping; ProfileError names `path` and the field."""
-    path = Path(path)
-    names = tuple(field.name for field in fields(GripperConfig))
-    _check_keys(path, "", data, names, ("description",))
-    values: dict[str, Any] = {"name": _text(path, "name", data["name"])}
-    for key in names[1:]:
-        values[key] = _number(path, key, data[key])
-    try:
-        return GripperConfig(**values)
-    except ValueError as error:
-        raise ProfileError(f"{path}: {error}") from None
-
-
-def load_gripper_profile(name_or_path: str | Path) -> GripperConfig:
-    """The gripper profile `name_or_path` (a name under config/grippers, or a YAML file)."""
-    path = _resolve(GRIPPER_PROFILE_DIR, name_or_path)
-    data = _read_mapping(path)
-    gripper = gripper_from_mapping(data, path)
-    _check_name(path, gripper.name)
-    return gripper

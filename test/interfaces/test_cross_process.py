@@ -15,6 +15,7 @@ from sensor_msgs.msg import Image, RegionOfInterest
 
 from ros_test_support import (
     EXECUTION_STAGES,
+    call_service,
     executed_grasp,
     grasp_from_depth_request,
     message_differences,
@@ -44,9 +45,7 @@ def client_node() -> Iterator[tuple[Node, SingleThreadedExecutor]]:
 
 
 def call(executor: SingleThreadedExecutor, client, request):
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
-    return future.result()
+    return call_service(executor, client, request, TIMEOUT_S, repeatable=True)
 
 
 def test_detect_grasp_service_round_trips_every_field(client_node) -> None:

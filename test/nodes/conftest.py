@@ -11,6 +11,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
+from gqstn_ros.node_graph import process_module
 from ros_test_support import PeerProcess
 
 NODE_START_TIMEOUT_S = 20.0
@@ -20,7 +21,7 @@ class NodeUnderTest(PeerProcess):
     """One of our nodes, started as its console script would start it."""
 
     def __init__(self, module: str, *ros_args: str) -> None:
-        args = ["-m", f"gqstn_ros.nodes.{module}"]
+        args = ["-m", process_module(module)]
         if ros_args:
             args += ["--ros-args", *ros_args]
         super().__init__(args, module)

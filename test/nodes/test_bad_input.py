@@ -9,9 +9,9 @@ import pytest
 from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 
 from gqstn_ros.depth_image import metres_to_image
-from gqstn_ros.nodes.request_flow import SERVICE_QOS
+from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
-from ros_test_support import spin_until, synthetic_depth_request
+from ros_test_support import call_service, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
 
@@ -21,9 +21,7 @@ MODELS = default_models_dir()
 
 def call(client_node, client, request):
     _, executor = client_node
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
-    return future.result()
+    return call_service(executor, client, request, TIMEOUT_S, repeatable=True)
 
 
 def client_for(client_node, service_type, name: str):

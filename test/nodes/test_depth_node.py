@@ -12,6 +12,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.depth_frames import FrameGeometry, RejectedFrameError, prepare_depth_frame
 from gqstn_ros.depth_image import (
     array_to_image,
     camera_info_to_intrinsics,
@@ -20,7 +21,6 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import InpaintConfig
-from gqstn_ros.nodes.depth_node import FrameGeometry, RejectedFrameError, prepare_depth_frame
 from ros_test_support import spin_until
 
 TIMEOUT_S = 15.0

@@ -2,7 +2,7 @@
 mid-pick with CPU burners on every core, kill -9 mid-pick, goals and parameter changes outside
 the safety limits, a pick while the previous object is still held, motion only when active.
 
-The simulated bench's own process (`python -m gqstn_ros.nodes.sim_world_node`, the MuJoCo UR5
+The simulated bench's own process (`python -m gqstn_ros.nodes.sim_bench`, the MuJoCo UR5
 and gripper at real-time pace) for the motion cases; the executor peer (recorded-motion arm and
 the Robotiq driver against the fake 2F-85, or the simulated box world) for the others. Every
 wait is on an event (a feedback stage, a log line, a result), never on a fixed sleep.
@@ -41,12 +41,11 @@ from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
-from ros_test_support import PeerProcess, spin_until
+from ros_test_support import PeerProcess, call_service, spin_until
 
 pytestmark = pytest.mark.ros
 
 TIMEOUT_S = 30.0
-READ_ONLY_RESEND_S = 5.0
 EXECUTOR = "/executor_node"
 # A pick beside the object (table centre = base_link (0.5, 0)), 12 cm above the table: a long,
 # collision-free motion (about 6 s at real-time pace) to interrupt.
@@ -120,19 +119,14 @@ class Client:
         return self.result(handle, timeout_s)[1]
 
     def call(self, service_type, name: str, request) -> Any:
-        """One client per service, kept: a new client's first reply can be lost while DDS
-        matches its reply path, so a read-only request (GetState) unanswered after
-        READ_ONLY_RESEND_S is sent once more."""
+        """One client per service, kept. A query (GetState) or a parameter set to a value is
+        repeatable (`call_service`); a lifecycle transition is sent once."""
         if name not in self.clients:
             self.clients[name] = self.node.create_client(service_type, name)
         client = self.clients[name]
         assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"no {name}"
-        future = client.call_async(request)
-        if service_type is GetState and not self.spin_until(future.done, READ_ONLY_RESEND_S):
-            client.remove_pending_request(future)
-            future = client.call_async(request)
-        assert self.spin_until(future.done), f"{name} did not answer"
-        return future.result()
+        repeatable = service_type in (GetState, SetParameters)
+        return call_service(self.executor, client, request, TIMEOUT_S, repeatable=repeatable)
 
     def transition(self, transition_id: int) -> bool:
         request = ChangeState.Request()

@@ -21,7 +21,13 @@ from gqstn_ros.geometry import RigidTransform, quaternion_from_xyzw
 from gqstn_ros.grasping.grasp import grasp_frame_rotation, grasp_pose_in_camera
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import pose_to_transform, transform_to_pose
-from ros_test_support import EXECUTION_STAGES, PeerProcess, running_peer, spin_until
+from ros_test_support import (
+    EXECUTION_STAGES,
+    PeerProcess,
+    call_service,
+    running_peer,
+    spin_until,
+)
 
 pytestmark = pytest.mark.ros
 
@@ -77,10 +83,12 @@ class ExecutorClient:
 
         service = self.node.create_client(Trigger, "/executor_node/open_gripper")
         assert service.wait_for_service(timeout_sec=TIMEOUT_S)
-        future = service.call_async(Trigger.Request())
-        assert spin_until(self.executor, future.done, TIMEOUT_S)
+        # Opening an open gripper changes nothing: repeatable.
+        response = call_service(
+            self.executor, service, Trigger.Request(), TIMEOUT_S, repeatable=True
+        )
         self.node.destroy_client(service)
-        return future.result().success, future.result().message
+        return response.success, response.message
 
     def set_parameter(self, name: str, value: float) -> None:
         successful, reason = self.try_set_parameter(name, value)
@@ -94,11 +102,9 @@ class ExecutorClient:
         service = self.node.create_client(SetParameters, "/executor_node/set_parameters")
         assert service.wait_for_service(timeout_sec=TIMEOUT_S)
         value_msg = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
-        future = service.call_async(
-            SetParameters.Request(parameters=[Parameter(name=name, value=value_msg)])
-        )
-        assert spin_until(self.executor, future.done, TIMEOUT_S)
-        result = future.result().results[0]
+        request = SetParameters.Request(parameters=[Parameter(name=name, value=value_msg)])
+        response = call_service(self.executor, service, request, TIMEOUT_S, repeatable=True)
+        result = response.results[0]
         self.node.destroy_client(service)
         return result.successful, result.reason
 

@@ -13,7 +13,7 @@ from sensor_msgs.msg import CameraInfo
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
-from ros_test_support import spin_until, synthetic_depth_request
+from ros_test_support import call_service, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
 
@@ -25,9 +25,7 @@ def call(client_node, service_type, name: str, request):
     node, executor = client_node
     client = node.create_client(service_type, name)
     assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"{name} never appeared"
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
-    return future.result()
+    return call_service(executor, client, request, TIMEOUT_S, repeatable=True)
 
 
 def plan_request(seed: int, **fields) -> PlanGrasp.Request:

@@ -148,9 +148,9 @@ def listening_addresses(pid: int) -> set[str]:
 
 def participant_addresses(environment: dict[str, str]) -> set[str]:
     """Start a ROS 2 node in a process of its own with `environment` added; where it listens."""
-    # A domain below 102: its well-known ports (7400 + 250 x id ...) are below the ephemeral
-    # range, so that they count as listening sockets.
-    env = {**peer_environment(), "ROS_DOMAIN_ID": str(1 + os.getpid() % 100), **environment}
+    # The test run's private domain (below 102): its well-known ports (7400 + 250 x id ...) are
+    # below the ephemeral range, so that they count as listening sockets.
+    env = {**peer_environment(), **environment}
     code = (
         "import sys, rclpy\n"
         "rclpy.init()\n"

@@ -27,7 +27,8 @@ from gqstn_msgs.srv import DetectGrasp, PlanGrasp
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
-from gqstn_ros.nodes.request_flow import BUSY_PREFIX, SERVICE_QOS
+from gqstn_ros.nodes.request_flow import BUSY_PREFIX
+from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
 from ros_test_support import spin_until, synthetic_depth_request
 

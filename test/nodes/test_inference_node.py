@@ -19,6 +19,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.depth_frames import prepare_depth_frame
 from gqstn_ros.depth_image import (
     array_to_image,
     depth_to_metres,
@@ -26,8 +27,7 @@ from gqstn_ros.depth_image import (
     metres_to_image,
 )
 from gqstn_ros.depth_processing import InpaintConfig
-from gqstn_ros.nodes.depth_node import prepare_depth_frame
-from ros_test_support import spin_until, synthetic_depth_request
+from ros_test_support import call_service, spin_until, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
 
@@ -59,9 +59,7 @@ def stopped_at_start(node) -> str:
 
 def call(client_node, client, request):
     _, executor = client_node
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
-    return future.result()
+    return call_service(executor, client, request, TIMEOUT_S, repeatable=True)
 
 
 def detect_client(client_node):

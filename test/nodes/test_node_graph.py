@@ -29,11 +29,13 @@ from gqstn_ros.node_graph import (
     nodes_to_start,
 )
 from gqstn_ros.nodes.depth_node import DEPTH_NODE_PARAMETERS
+from gqstn_ros.nodes.executor_parameters import EXECUTOR_NODE_PARAMETERS
 from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
-from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS
+from gqstn_ros.nodes.sim_world_parameters import SIM_WORLD_PARAMETERS
 from gqstn_ros.profiles import gripper_profile_names
 from gqstn_ros.tools.run_graph import node_command
-from ros_test_support import REPO_ROOT, PeerProcess, spin_until
+from ros_test_support import REPO_ROOT, PeerProcess, call_service
 
 LAUNCH_FILE = REPO_ROOT / "launch" / "bench.launch.py"
 TIMEOUT_S = 25.0
@@ -251,27 +253,30 @@ def flatten(parameters: dict, prefix: str = "") -> dict:
 
 
 @pytest.mark.parametrize(
-    ("node_name", "specs"),
+    ("file_name", "node_name", "specs"),
     [
-        ("depth_node", DEPTH_NODE_PARAMETERS),
-        ("inference_node", INFERENCE_NODE_PARAMETERS),
-        ("fallback_node", FALLBACK_NODE_PARAMETERS),
+        ("depth_node", "depth_node", DEPTH_NODE_PARAMETERS),
+        ("inference_node", "inference_node", INFERENCE_NODE_PARAMETERS),
+        ("fallback_node", "fallback_node", FALLBACK_NODE_PARAMETERS),
+        ("executor_node", "executor_node", EXECUTOR_NODE_PARAMETERS),
+        ("sim_world_node", "sim_world", SIM_WORLD_PARAMETERS),
     ],
 )
-def test_yaml_keys_are_declared_valid_parameters(node_name: str, specs) -> None:
-    document = yaml.safe_load((REPO_CONFIG_DIR / f"{node_name}.yaml").read_text())
+def test_yaml_files_state_only_valid_values_that_differ_from_the_defaults(
+    file_name: str, node_name: str, specs
+) -> None:
+    document = yaml.safe_load((REPO_CONFIG_DIR / f"{file_name}.yaml").read_text())
     assert list(document) == [node_name]
     values = flatten(document[node_name]["ros__parameters"])
     by_name = {spec.name: spec for spec in specs}
-    # hand_eye.yaml's `/**` section reaches every node; a node takes the keys it declares.
     shared = flatten(hand_eye_document()["/**"]["ros__parameters"])
     assert not set(shared) & set(values), "the hand-eye calibration is kept in hand_eye.yaml only"
-    values.update({name: value for name, value in shared.items() if name in by_name})
-    assert sorted(values) == sorted(by_name), "the YAML lists every parameter, and only those"
+    assert set(values) <= set(by_name), f"undeclared: {sorted(set(values) - set(by_name))}"
     for name, value in values.items():
         spec = by_name[name]
         assert type(value) is type(spec.default), f"{name}: {value!r} vs {spec.default!r}"
         assert spec.check(value) is None, f"{name}: {spec.check(value)}"
+        assert value != spec.default, f"{name}: the default is declared once, in the specs"
 
 
 def test_node_command_line() -> None:
@@ -334,9 +339,13 @@ def test_run_graph_brings_up_depth_inference_and_fallback(client_node) -> None:
         while message.startswith(not_yet) and time.monotonic() < deadline:
             infos.publish(info)
             images.publish(frame)
-            future = detect.call_async(DetectGrasp.Request(disable_fallback=True))
-            assert spin_until(executor, future.done, TIMEOUT_S)
-            response = future.result()
+            response = call_service(
+                executor,
+                detect,
+                DetectGrasp.Request(disable_fallback=True),
+                TIMEOUT_S,
+                repeatable=True,
+            )
             message = response.message
         assert response.success or message.startswith("no model loaded"), message
         assert runner.is_running()
@@ -360,10 +369,12 @@ def _table_with_box():
 
 
 @pytest.mark.ros
-def test_launch_arguments_win_over_the_parameter_files() -> None:
-    """robot_ip:= reaches the real executor although executor_node.yaml sets robot_ip: the
+def test_launch_arguments_win_over_the_parameter_files(tmp_path: Path) -> None:
+    """robot_ip:= reaches the real executor although a parameter file sets robot_ip: the
     `-p` overrides are applied after every parameter file of the process (hand_eye.yaml's
-    `/**` section included)."""
+    `/**` section and params_file included)."""
+    params = tmp_path / "robot.yaml"
+    params.write_text('executor_node:\n  ros__parameters:\n    robot_ip: "10.9.9.9"\n')
     runner = PeerProcess(
         [
             "-m",
@@ -372,6 +383,7 @@ def test_launch_arguments_win_over_the_parameter_files() -> None:
             "executor_node",
             "use_sim:=false",
             "robot_ip:=127.0.0.9",
+            f"params_file:={params}",
         ],
         "run_graph",
     )

@@ -95,7 +95,7 @@ def test_a_missing_or_unusable_gripper_profile_stops_the_node_naming_file_and_fi
 
 
 def test_integer_choices_are_described_and_enforced() -> None:
-    from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+    from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS
 
     spec = next(s for s in INFERENCE_NODE_PARAMETERS if s.name == "symmetric_views")
     descriptor = spec.descriptor()  # what `ros2 param describe` shows
@@ -116,7 +116,7 @@ def parameters_of_node(context: rclpy.Context, overrides: dict) -> tuple[Node, N
 
 def test_the_q_threshold_is_the_one_robust_q_constant_and_keeps_its_old_name() -> None:
     from gqstn_ros.nodes.fallback_node import FALLBACK_NODE_PARAMETERS
-    from gqstn_ros.nodes.inference_node import INFERENCE_NODE_PARAMETERS
+    from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS
 
     assert Q_THRESHOLD_PARAMETER.default == ROBUST_Q_THRESHOLD == 0.5
     assert Q_THRESHOLD_PARAMETER.deprecated_names == ("robust_threshold",)

@@ -13,19 +13,22 @@ from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 
 from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.depth_frames import (
+    CameraRange,
+    RejectedFrameError,
+    mask_out_of_range,
+    prepare_depth_frame,
+)
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.depth_processing import InpaintConfig, inpaint_depth
-from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.request_flow import (
     BUSY_PREFIX,
     AdmissionGate,
     PlanningWorker,
     ShuttingDownError,
-    alive_topic,
 )
 from gqstn_ros.nodes.request_limits import (
     MAX_IMAGE_SIDE_PX,
-    CameraRange,
     ImageLimits,
     RequestLimitError,
     SceneCheck,
@@ -35,10 +38,10 @@ from gqstn_ros.nodes.request_limits import (
     check_object_above_table,
     check_target_fields,
     check_target_visible,
-    mask_out_of_range,
     target_from_request,
 )
 from gqstn_ros.nodes.shutdown import started_as_node_process
+from gqstn_ros.nodes.topics import alive_topic
 from ros_test_support import synthetic_depth_request
 
 KINECT_RANGE = CameraRange("kinect_v1", 0.4, 4.0)
@@ -108,7 +111,7 @@ def test_depths_outside_the_camera_range_are_invalid_or_refused() -> None:
     assert np.isnan(masked[0, :10]).all() and np.isfinite(masked[1:]).all()
     far = np.full((48, 64), 1e9, dtype=np.float32)
     with pytest.raises(
-        RequestLimitError,
+        RejectedFrameError,
         match=r"100.0% of the valid depths lie outside the range of camera kinect_v1, 0.4-4 m "
         r"\(median depth 1e\+09 m",
     ):

@@ -8,16 +8,16 @@ import yaml
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from gqstn_ros.node_graph import REPO_CONFIG_DIR
-from gqstn_ros.nodes import depth_node, inference_node, sim_world_node
+from gqstn_ros.nodes import topics
 
 RVIZ_FILE = REPO_CONFIG_DIR / "rviz" / "bench.rviz"
 
 # Topic -> the QoS of its publisher in the bench.
 PUBLISHED = {
-    depth_node.INPAINTED_TOPIC: depth_node.FRAME_OUTPUT_QOS,
-    inference_node.MARKER_TOPIC: inference_node.RESULT_QOS,
-    inference_node.DEBUG_IMAGE_TOPIC: inference_node.DEBUG_IMAGE_QOS,
-    sim_world_node.MARKER_TOPIC: sim_world_node.MARKER_QOS,
+    topics.INPAINTED_TOPIC: topics.FRAME_OUTPUT_QOS,
+    topics.GRASP_MARKER_TOPIC: topics.RESULT_QOS,
+    topics.DEBUG_IMAGE_TOPIC: topics.FRAME_OUTPUT_QOS,
+    topics.SIM_MARKER_TOPIC: topics.FRAME_OUTPUT_QOS,
 }
 RELIABILITY = {"Reliable": ReliabilityPolicy.RELIABLE, "Best Effort": ReliabilityPolicy.BEST_EFFORT}
 DURABILITY = {

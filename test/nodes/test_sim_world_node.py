@@ -24,7 +24,7 @@ from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres
 from gqstn_ros.grasping.grasp import grasp_pose_in_camera
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
-from ros_test_support import spin_until
+from ros_test_support import call_service, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -59,10 +59,10 @@ class CameraLink:
             self.executor.spin_once(timeout_sec=0.02)
 
     def call(self, client, request):
+        """Every service called here is repeatable: a query, a parameter set to a value, a reset
+        to a seeded scene, or /sim/finish_pick with nothing carried."""
         assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"{client.srv_name} never appeared"
-        future = client.call_async(request)
-        assert spin_until(self.executor, future.done, TIMEOUT_S), "no response in time"
-        return future.result()
+        return call_service(self.executor, client, request, TIMEOUT_S, repeatable=True)
 
     def set_parameters(self, **values) -> list:
         parameters = []

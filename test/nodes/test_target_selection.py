@@ -15,9 +15,9 @@ from std_msgs.msg import Header
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.grasping.target import GraspTarget
-from gqstn_ros.nodes.request_flow import SERVICE_QOS
+from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
-from ros_test_support import spin_until
+from ros_test_support import call_service, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -76,10 +76,9 @@ def call(client_node, service_type, name: str, request):
     node, executor = client_node
     client = node.create_client(service_type, name, qos_profile=SERVICE_QOS)
     assert client.wait_for_service(timeout_sec=TIMEOUT_S), f"{name} never appeared"
-    future = client.call_async(request)
-    assert spin_until(executor, future.done, TIMEOUT_S), "no response within the timeout"
+    response = call_service(executor, client, request, TIMEOUT_S, repeatable=True)
     node.destroy_client(client)
-    return future.result()
+    return response
 
 
 def detect(**fields) -> DetectGrasp.Request:

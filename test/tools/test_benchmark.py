@@ -271,7 +271,7 @@ def test_sim_world_ground_truth_matches_what_the_camera_sees() -> None:
 
     world = PeerProcess(
         [
-            "-m", "gqstn_ros.nodes.sim_world_node", "--ros-args",
+            "-m", "gqstn_ros.nodes.sim_bench", "--ros-args",
             "-p", "run_executor:=false", "-p", "object_name:=soda_can", "-p", "seed:=4",
             "-p", "publish_rate_hz:=5.0", "-p", "hold_duration_s:=0.5",
         ],

@@ -7,8 +7,8 @@ pixels (0, NaN, inf) with `depth_processing.inpaint_depth`, and publishes `/dept
 (32FC1) and `/depth/inpainted/camera_info` with the same header. A frame it cannot use is
 logged with the reason and dropped; the node keeps running.
 
-The frame preparation (`prepare_depth_frame`) is pure and shared with the inference and
-fallback nodes, which inpaint the images that come with service requests the same way.
+The frame preparation is `gqstn_ros.depth_frames.prepare_depth_frame`, the same the inference
+and fallback nodes use for the images that come with service requests.
 """
 
 from __future__ import annotations
@@ -16,174 +16,49 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
 import rclpy
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
-from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.depth_frames import FrameGeometry, RejectedFrameError, prepare_depth_frame
 from gqstn_ros.depth_image import (
     DepthImageError,
     camera_info_to_intrinsics,
-    depth_to_metres,
     intrinsics_to_camera_info,
     metres_to_image,
 )
-from gqstn_ros.depth_processing import DepthFrameError, InpaintConfig, inpaint_depth, invalid_mask
+from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
     image_limits,
     load_camera_range,
     max_image_pixels_spec,
 )
-from gqstn_ros.nodes.parameters import (
-    NodeParameters,
-    ParameterSpec,
-    spin_node,
-)
-from gqstn_ros.nodes.request_limits import (
-    CameraRange,
-    RequestLimitError,
-    check_camera_info,
-    check_depth_image,
-    mask_out_of_range,
+from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, inpaint_specs, spin_node
+from gqstn_ros.nodes.request_limits import check_camera_info, check_depth_image
+from gqstn_ros.nodes.topics import (
+    FRAME_OUTPUT_QOS,
+    INPAINTED_INFO_TOPIC,
+    INPAINTED_TOPIC,
+    RAW_DEPTH_TOPIC,
+    RAW_INFO_TOPIC,
+    SENSOR_QOS,
 )
 
 NODE_NAME = "depth_node"
-RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
-RAW_INFO_TOPIC = "/camera/depth/camera_info"
-INPAINTED_TOPIC = "/depth/inpainted"
-INPAINTED_INFO_TOPIC = "/depth/inpainted/camera_info"
-
-# Sensor data: the newest frame matters, a lost one does not (REP 2003 keeps it best effort).
-SENSOR_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT
-)
-# Reliable keep-last-1 output: matches both reliable and best-effort subscribers.
-FRAME_OUTPUT_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
-)
 
 # Two problems of the same kind are one log line a second at most (a camera sends 30 a second).
 BAD_FRAME_LOG_PERIOD_S = 1.0
 
 
-class RejectedFrameError(ValueError):
-    """A depth frame that is dropped (or a request image that is refused), with the reason."""
-
-
-@dataclass(frozen=True)
-class FrameGeometry:
-    """Optional crop window then resize applied to every frame; 0 sizes mean 'keep'."""
-
-    crop_x: int = 0
-    crop_y: int = 0
-    crop_width: int = 0  # 0: no crop
-    crop_height: int = 0
-    output_width: int = 0  # 0: no resize
-    output_height: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("crop_x", "crop_y", "crop_width", "crop_height"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if (self.crop_width == 0) != (self.crop_height == 0):
-            raise ValueError("crop_width and crop_height must both be 0 (no crop) or both > 0")
-        if (self.output_width == 0) != (self.output_height == 0):
-            raise ValueError("output_width and output_height must both be 0 or both > 0")
-
-
-@dataclass(frozen=True)
-class PreparedFrame:
-    """An inpainted depth frame: (H, W) float32 metres, finite and > 0 everywhere."""
-
-    depth_m: np.ndarray
-    intrinsics: CameraIntrinsics
-    invalid_ratio: float  # fraction of the (cropped) input pixels that were filled
-
-
-def prepare_depth_frame(
-    image: Image,
-    intrinsics: CameraIntrinsics,
-    inpaint: InpaintConfig,
-    geometry: FrameGeometry | None = None,
-    camera_range: CameraRange | None = None,
-) -> PreparedFrame:
-    """Validate, convert to metres, crop, inpaint and resize one depth image.
-
-    `intrinsics` must describe `image` (same size). Raises `RejectedFrameError` naming the problem:
-    unsupported encoding, data length mismatch, zero size, size mismatch, a crop outside the
-    frame, depths outside `camera_range` (beyond a few pixels, which become invalid), or a frame
-    without enough valid pixels.
-    """
-    geometry = geometry or FrameGeometry()
-    try:
-        depth_m = depth_to_metres(image)  # (H, W), NaN where invalid
-    except DepthImageError as error:
-        raise RejectedFrameError(str(error)) from error
-    if (intrinsics.width, intrinsics.height) != (image.width, image.height):
-        raise RejectedFrameError(
-            f"mismatched camera_info: camera_info is {intrinsics.width}x{intrinsics.height} "
-            f"but the depth image is {image.width}x{image.height}"
-        )
-    if geometry.crop_width:
-        try:
-            intrinsics = intrinsics.cropped(
-                geometry.crop_x, geometry.crop_y, geometry.crop_width, geometry.crop_height
-            )
-        except ValueError as error:
-            raise RejectedFrameError(str(error)) from error
-        depth_m = depth_m[
-            geometry.crop_y : geometry.crop_y + geometry.crop_height,
-            geometry.crop_x : geometry.crop_x + geometry.crop_width,
-        ]
-    if camera_range is not None:
-        try:
-            depth_m = mask_out_of_range(depth_m, camera_range)
-        except RequestLimitError as error:
-            raise RejectedFrameError(str(error)) from error
-    invalid_ratio = float(invalid_mask(depth_m).mean())
-    try:
-        filled = inpaint_depth(depth_m, inpaint)
-    except DepthFrameError as error:
-        raise RejectedFrameError(str(error)) from error
-    if geometry.output_width and (filled.shape[1], filled.shape[0]) != (
-        geometry.output_width,
-        geometry.output_height,
-    ):
-        shrinking = geometry.output_width < filled.shape[1]
-        filled = cv2.resize(
-            filled,
-            (geometry.output_width, geometry.output_height),
-            interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
-        )
-        intrinsics = intrinsics.scaled(geometry.output_width, geometry.output_height)
-    return PreparedFrame(np.ascontiguousarray(filled, dtype=np.float32), intrinsics, invalid_ratio)
-
-
 DEPTH_NODE_PARAMETERS = (
-    ParameterSpec(
-        "inpaint_scale",
-        InpaintConfig.scale,
-        "Inpaint invalid pixels at this fraction of the resolution (1.0 = full resolution)",
-        min_value=0.05,
-        max_value=1.0,
-    ),
+    *inpaint_specs("frames", "Drop"),
     ParameterSpec(
         "inpaint_radius_px",
         InpaintConfig.radius_px,
         "Neighbourhood radius of the Navier-Stokes inpainting, pixels at the reduced resolution",
         min_value=1,
         max_value=32,
-    ),
-    ParameterSpec(
-        "max_invalid_ratio",
-        InpaintConfig.max_invalid_ratio,
-        "Drop frames with a larger fraction of invalid pixels (0, NaN, inf)",
-        min_value=0.01,
-        max_value=1.0,
     ),
     ParameterSpec(
         "crop_x", 0, "Left column of the crop window, pixels", min_value=0, max_value=8192

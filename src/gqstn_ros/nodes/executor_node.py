@@ -60,15 +60,12 @@ force range bounds `gripper_force`, and the Robotiq driver maps positions and fo
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from copy import deepcopy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rclpy
 from gqstn_msgs.action import ExecuteGrasp
 from gqstn_msgs.msg import Grasp
@@ -81,32 +78,41 @@ from std_srvs.srv import Trigger
 from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.top_down_plan import PlanError, TopDownConfig, TopDownPlan, TopDownPlanner
 from gqstn_ros.hardware.attempt_log import AttemptLog, AttemptRecord
+from gqstn_ros.hardware.connection import (
+    NOT_CONFIGURED,
+    HardwareConnection,
+    connection_budget_s,
+)
 from gqstn_ros.hardware.interfaces import Arm, Gripper, GripperStatus, HardwareError, MotionLimits
 from gqstn_ros.hardware.robotiq_gripper import RobotiqConfig, RobotiqGripper
-from gqstn_ros.hardware.ur_rtde_arm import (
-    UR_MAX_TOOL_ACCELERATION,
-    UR_MAX_TOOL_SPEED,
-    URRTDEArm,
-    URRTDEConfig,
+from gqstn_ros.hardware.ur_rtde_arm import URRTDEArm, URRTDEConfig
+from gqstn_ros.nodes.executor_attempts import (
+    DETECTING,
+    MOTION_STAGES,
+    Attempt,
+    AttemptFailedError,
+    AttemptRefusedError,
+    AttemptStoppedError,
+    describe_plan,
+    grasp_summary,
+)
+from gqstn_ros.nodes.executor_parameters import (
+    EXECUTOR_NODE_PARAMETERS,
+    narrow_to_gripper,
+    narrow_to_safety_limits,
+    top_down_config,
 )
 from gqstn_ros.nodes.grasp_messages import pose_to_transform, transform_to_pose
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
-    ParameterSpec,
     ParameterValueError,
-    gripper_parameter_spec,
     load_gripper_parameter,
     spin_node,
 )
-from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS, HandEye
+from gqstn_ros.nodes.topics import DETECT_SERVICE, EXECUTE_ACTION, OPEN_GRIPPER_SERVICE
+from gqstn_ros.nodes.transforms import HandEye
 
 NODE_NAME = "executor_node"
-ACTION_NAME = "/execute_grasp"
-DETECT_SERVICE = "/detect_grasp"
-OPEN_GRIPPER_SERVICE = "~/open_gripper"
-MOTION_STAGES = ("approaching", "descending", "closing", "lifting", "checking", "retreating")
-DETECTING = "detecting"
-AUTOSTART_CHOICES = ("none", "configure", "activate")
 # While an attempt is being stopped, Arm.stop() is repeated this often (s) until it has ended,
 # so that a motion starting just after the stop request is stopped too.
 STOP_REPEAT_PERIOD_S = 0.05
@@ -114,179 +120,6 @@ STOP_REPEAT_PERIOD_S = 0.05
 HALT_TIMEOUT_S = 1.0
 # Waits inside an attempt (detection, autostart) look for a stop request this often (s).
 WAIT_POLL_PERIOD_S = 0.02
-
-
-PARAMETERS = (
-    # Hardware (used when the node builds its own drivers, i.e. started by main()).
-    ParameterSpec("robot_ip", "192.168.1.10", "UR controller address (ur_rtde)", read_only=True),
-    gripper_parameter_spec(
-        "its stroke bounds the grasps executed and the openings commanded, its force range "
-        "bounds gripper_force, and the Robotiq driver converts with its stroke and forces"
-    ),
-    ParameterSpec(
-        "gripper_port",
-        "/dev/ttyUSB0",
-        "Robotiq gripper Modbus RTU link: serial device path, or tcp://host:port (UR RS485 URCap)",
-        read_only=True,
-    ),
-    ParameterSpec("gripper_device_id", 9, "Gripper Modbus slave id", 1, 247, read_only=True),
-    ParameterSpec(
-        "connect_timeout", 5.0, "Seconds allowed for each hardware connection", 0.1, 120.0
-    ),
-    ParameterSpec(
-        "autostart",
-        "none",
-        "Lifecycle transitions taken at start: none (wait for configure and activate), "
-        "configure (connect the hardware, wait for activate), activate (connect and allow "
-        "motion)",
-        choices=AUTOSTART_CHOICES,
-        read_only=True,
-    ),
-    # Frames and hand-eye calibration (goals in hand_eye.base_frame or hand_eye.camera_frame;
-    # config/hand_eye.yaml sets them for every node of the bench).
-    *HAND_EYE_PARAMETERS,
-    # Planning.
-    ParameterSpec(
-        "workspace_min",
-        [0.15, -0.5, 0.0],
-        "Workspace box every waypoint stays in, min corner in hand_eye.base_frame (m); read-only",
-        -10.0,
-        10.0,
-        length=3,
-        read_only=True,
-    ),
-    ParameterSpec(
-        "workspace_max",
-        [0.9, 0.5, 0.6],
-        "Workspace box every waypoint stays in, max corner in hand_eye.base_frame (m); read-only",
-        -10.0,
-        10.0,
-        length=3,
-        read_only=True,
-    ),
-    ParameterSpec("pre_grasp_height", 0.10, "Descent start above the grasp (m)", 0.0, 1.0),
-    ParameterSpec("lift_height", 0.15, "Lift above the grasp (m)", 0.0, 1.0),
-    ParameterSpec("retreat_height", 0.20, "Retreat above the grasp (m)", 0.0, 1.0),
-    ParameterSpec(
-        "approach_tolerance_deg",
-        15.0,
-        "Max angle of a grasp approach from straight down",
-        0.1,
-        89.0,
-    ),
-    ParameterSpec(
-        "tcp_to_grasp_centre",
-        0.0,
-        "Commanded TCP behind the grasp centre along the approach (m); read-only",
-        -0.5,
-        0.5,
-        read_only=True,
-    ),
-    ParameterSpec(
-        "opening_margin",
-        0.01,
-        "Opening beyond the grasp width before descending (m), at most the gripper's stroke",
-        0.0,
-    ),
-    # Motion limits, fixed at start: the run-time motion parameters stay within them.
-    ParameterSpec(
-        "max_arm_speed",
-        0.5,
-        "Highest moveL tool speed arm_speed and descend_speed may be set to (m/s); read-only",
-        0.001,
-        UR_MAX_TOOL_SPEED,
-        read_only=True,
-    ),
-    ParameterSpec(
-        "max_arm_acceleration",
-        1.5,
-        "Highest moveL tool acceleration arm_acceleration may be set to (m/s^2); read-only",
-        0.001,
-        UR_MAX_TOOL_ACCELERATION,
-        read_only=True,
-    ),
-    ParameterSpec(
-        "max_gripper_force",
-        100.0,
-        "Highest grip force gripper_force may be set to (N), besides the gripper profile's "
-        "range; read-only",
-        0.0,
-        read_only=True,
-    ),
-    # Motion.
-    ParameterSpec(
-        "arm_speed", 0.25, "moveL tool speed (m/s), at most max_arm_speed", 0.001, UR_MAX_TOOL_SPEED
-    ),
-    ParameterSpec(
-        "arm_acceleration",
-        0.5,
-        "moveL tool acceleration (m/s^2), at most max_arm_acceleration",
-        0.001,
-        UR_MAX_TOOL_ACCELERATION,
-    ),
-    ParameterSpec(
-        "descend_speed",
-        0.05,
-        "moveL speed of the final descent (m/s), at most max_arm_speed",
-        0.001,
-        1.0,
-    ),
-    ParameterSpec("gripper_speed", 0.10, "Finger speed (m/s)", 0.0, 0.15),
-    ParameterSpec(
-        "gripper_force",
-        60.0,
-        "Grip force limit (N), within the gripper profile's [min_grip_force, max_grip_force] "
-        "and at most max_gripper_force",
-        0.0,
-    ),
-    ParameterSpec(
-        "min_held_opening",
-        0.002,
-        "A gripper closed narrower than this holds nothing (m), at most the gripper's stroke",
-        0.0,
-    ),
-    # Detection and logging.
-    ParameterSpec("detect_timeout", 10.0, "Seconds to wait for /detect_grasp", 0.1, 300.0),
-    ParameterSpec(
-        "attempt_log_path",
-        "~/.ros/gqstn_executor_attempts.jsonl",
-        "JSON-lines log of every attempt, written ahead (start, stages, end; fsynced)",
-        read_only=True,
-    ),
-)
-
-
-class AttemptFailedError(Exception):
-    """Ends an attempt with success false and this message."""
-
-
-class AttemptRefusedError(AttemptFailedError):
-    """Ends an attempt before anything moved (outcome "refused")."""
-
-
-class AttemptStoppedError(AttemptFailedError):
-    """Ends an attempt stopped on request: cancel, deactivate, shutdown (outcome "cancelled")."""
-
-
-@dataclass
-class Attempt:
-    """Bookkeeping of one goal: stages entered and their durations."""
-
-    dry_run: bool
-    attempt_id: str = ""  # in the attempt log
-    started: float = field(default_factory=time.monotonic)
-    started_at: float = field(default_factory=time.time)
-    stage: str = "planning"
-    stage_started: float = field(default_factory=time.monotonic)
-    durations: dict[str, float] = field(default_factory=dict)
-    grasp: dict[str, Any] = field(default_factory=dict)
-
-    def enter(self, stage: str) -> None:
-        self.close_stage()
-        self.stage, self.stage_started = stage, time.monotonic()
-
-    def close_stage(self) -> None:
-        self.durations[self.stage] = time.monotonic() - self.stage_started
 
 
 class ExecutorNode(LifecycleNode):
@@ -300,10 +133,10 @@ class ExecutorNode(LifecycleNode):
         **kwargs: Any,
     ) -> None:
         super().__init__(node_name, **kwargs)
-        self.parameters = NodeParameters(self, PARAMETERS)
+        self.parameters = NodeParameters(self, EXECUTOR_NODE_PARAMETERS)
         self.gripper_profile = load_gripper_parameter(self.parameters)
-        self._narrow_to_gripper()
-        self._narrow_to_safety_limits()
+        narrow_to_gripper(self.parameters, self.gripper_profile)
+        narrow_to_safety_limits(self.parameters, self.gripper_profile)
         self.planner_config()  # refuse an inconsistent configuration at start
         self.hand_eye()
         self.arm: Arm = (
@@ -332,11 +165,7 @@ class ExecutorNode(LifecycleNode):
             DetectGrasp, DETECT_SERVICE, callback_group=self._callback_group
         )
         self._busy = threading.Lock()
-        self._hardware_lock = threading.Lock()
-        self._hardware_ready = False
-        self._hardware_problem = "not configured"
-        self._connecting: threading.Thread | None = None
-        self._gripper_activated = False
+        self.hardware = HardwareConnection(self.arm, self.gripper, self.get_logger())
         # Motion is allowed only in the active state (set by on_activate, cleared on leaving).
         self._motion_allowed = threading.Event()
         # Stopping the attempt in progress: the reason, set once per attempt.
@@ -350,7 +179,7 @@ class ExecutorNode(LifecycleNode):
         self._action_server = ActionServer(
             self,
             ExecuteGrasp,
-            ACTION_NAME,
+            EXECUTE_ACTION,
             execute_callback=self._execute,
             cancel_callback=self._on_cancel,
             callback_group=self._callback_group,
@@ -369,157 +198,19 @@ class ExecutorNode(LifecycleNode):
             # Taken once spinning, in the default callback group like the lifecycle services.
             self._autostart_timer = self.create_timer(0.0, lambda: self._autostart(autostart))
         self.get_logger().info(
-            f"serving {ACTION_NAME} with gripper {self.gripper_profile.name} "
+            f"serving {EXECUTE_ACTION} with gripper {self.gripper_profile.name} "
             f"({self.gripper_profile.max_width * 1e3:.0f} mm stroke); attempts logged to "
             f"{log_path}; lifecycle autostart: {autostart}"
         )
 
     # ------------------------------------------------------------------ configuration
-    def _narrow_to_gripper(self) -> None:
-        """Bound the gripper-dependent parameters by the loaded profile (at start and for
-        every later set); a start value outside stops the node (ParameterValueError)."""
-        g = self.gripper_profile
-        self.parameters.narrow(
-            "gripper_force",
-            g.min_grip_force,
-            g.max_grip_force,
-            f"the grip force range of gripper {g.name} (N)",
-        )
-        for name in ("opening_margin", "min_held_opening"):
-            self.parameters.narrow(name, 0.0, g.max_width, f"the stroke of gripper {g.name} (m)")
-
-    def _narrow_to_safety_limits(self) -> None:
-        """Confine the run-time motion parameters to the read-only limits set at start; a
-        start value outside stops the node (ParameterValueError naming both)."""
-        p = self.parameters
-        max_speed, max_acceleration = p["max_arm_speed"], p["max_arm_acceleration"]
-        for name in ("arm_speed", "descend_speed"):
-            p.narrow(name, 0.001, max_speed, "max_arm_speed (m/s), set at start")
-        p.narrow("arm_acceleration", 0.001, max_acceleration, "max_arm_acceleration, set at start")
-        g = self.gripper_profile
-        if p["max_gripper_force"] < g.min_grip_force:
-            raise ParameterValueError(
-                f"parameter max_gripper_force: {p['max_gripper_force']} N is below the smallest "
-                f"grip force of gripper {g.name} ({g.min_grip_force:g} N)"
-            )
-        p.narrow(
-            "gripper_force",
-            g.min_grip_force,
-            min(g.max_grip_force, p["max_gripper_force"]),
-            f"the grip force range of gripper {g.name} capped by max_gripper_force (N)",
-        )
-
     def planner_config(self) -> TopDownConfig:
-        p = self.parameters
-        try:
-            return TopDownConfig(
-                pre_grasp_height=p["pre_grasp_height"],
-                lift_height=p["lift_height"],
-                retreat_height=p["retreat_height"],
-                workspace_min=tuple(p["workspace_min"]),
-                workspace_max=tuple(p["workspace_max"]),
-                approach_tolerance=math.radians(p["approach_tolerance_deg"]),
-                tcp_to_grasp_centre=p["tcp_to_grasp_centre"],
-                opening_margin=p["opening_margin"],
-                min_width=self.gripper_profile.min_width,
-                max_width=self.gripper_profile.max_width,
-            )
-        except ValueError as error:
-            raise ParameterValueError(f"planning parameters: {error}") from error
+        """The top-down planner's configuration from the parameters as they are now."""
+        return top_down_config(self.parameters, self.gripper_profile)
 
     def hand_eye(self) -> RigidTransform:
         """The camera optical frame's pose in hand_eye.base_frame."""
         return HandEye.from_parameters(self.parameters).base_from_camera
-
-    # ------------------------------------------------------------------ hardware
-    def connect_hardware(self, activate_gripper: bool = True) -> None:
-        """Connect arm and gripper in a background thread (no-op while one is running);
-        `activate_gripper`: also activate the gripper (the real one moves) unless done."""
-        with self._hardware_lock:
-            if self._connecting is not None and self._connecting.is_alive():
-                return
-            self._hardware_ready = False
-            self._connecting = threading.Thread(
-                target=self._connect_hardware,
-                args=(activate_gripper,),
-                name="executor-hardware-connect",
-                daemon=True,
-            )
-            self._connecting.start()
-
-    def wait_for_hardware(self, timeout: float) -> bool:
-        thread = self._connecting
-        if thread is not None:
-            thread.join(timeout)
-        return self._hardware_ready
-
-    def _connect_hardware(self, activate_gripper: bool) -> None:
-        # Arm and gripper are tried each time, so that one start reports both problems.
-        timeout = self.parameters["connect_timeout"]
-        problems = []
-        try:
-            if not self.arm.is_connected():
-                self.arm.connect(timeout)
-        except (HardwareError, OSError) as error:
-            problems.append(f"arm not connected: {error}")
-        try:
-            if not self.gripper.is_connected():
-                self._gripper_activated = False
-                self.gripper.connect(timeout)
-            if activate_gripper and not self._gripper_activated:
-                self.gripper.activate()
-                self._gripper_activated = True
-        except (HardwareError, OSError) as error:
-            problems.append(f"gripper not connected: {error}")
-        problem = "; ".join(problems)
-        with self._hardware_lock:
-            self._hardware_ready = not problem
-            self._hardware_problem = problem
-        if problem:
-            gripper_ok = not any(text.startswith("gripper") for text in problems)
-            self.get_logger().error(problem + ("; gripper connected" if gripper_ok else ""))
-        else:
-            activated = "activated" if self._gripper_activated else "not activated yet"
-            self.get_logger().info(f"arm and gripper connected (gripper {activated})")
-
-    def _connect_and_wait(self, activate_gripper: bool) -> bool:
-        """Connect (in the connection thread) and wait for it, bounded by the timeouts."""
-        self.connect_hardware(activate_gripper)
-        budget = 2 * self.parameters["connect_timeout"] + 5.0  # arm and gripper, plus margin
-        if not self.wait_for_hardware(budget) and self._connecting.is_alive():
-            with self._hardware_lock:
-                self._hardware_problem = f"hardware connection still running after {budget:g} s"
-        return self._hardware_ready
-
-    def _disconnect_hardware(self) -> None:
-        try:
-            self.arm.disconnect()
-            self.gripper.disconnect()
-        except HardwareError as error:
-            self.get_logger().warning(f"disconnect: {error}")
-        self._gripper_activated = False
-        with self._hardware_lock:
-            self._hardware_ready = False
-            self._hardware_problem = "not configured"
-
-    def _require_hardware(self) -> None:
-        with self._hardware_lock:
-            ready, problem = self._hardware_ready, self._hardware_problem
-            connecting = self._connecting is not None and self._connecting.is_alive()
-        if ready and self.arm.is_connected() and self.gripper.is_connected():
-            return
-        if connecting:
-            raise AttemptFailedError(
-                f"arm not connected: {problem or 'connecting'} (still connecting)"
-            )
-        if ready:
-            problem = (
-                "arm not connected: connection lost"
-                if not self.arm.is_connected()
-                else "gripper not connected: connection lost"
-            )
-        self.connect_hardware()  # try again for the next goal (active: the gripper too)
-        raise AttemptFailedError(f"{problem}; reconnecting")
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -533,7 +224,7 @@ class ExecutorNode(LifecycleNode):
         try:
             if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                 self.get_logger().error(
-                    f"autostart: configure failed ({self._hardware_problem}); staying "
+                    f"autostart: configure failed ({self.hardware.problem}); staying "
                     "unconfigured, configure again to retry"
                 )
             elif (
@@ -545,8 +236,8 @@ class ExecutorNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Connect arm and gripper (nothing moves); failure: back to unconfigured."""
-        if not self._connect_and_wait(activate_gripper=False):
-            self.get_logger().error(f"configure failed: {self._hardware_problem}")
+        if not self.hardware.connect_and_wait(self.parameters["connect_timeout"], False):
+            self.get_logger().error(f"configure failed: {self.hardware.problem}")
             return TransitionCallbackReturn.FAILURE
         self.get_logger().info("configured: hardware connected; motion waits for activate")
         return TransitionCallbackReturn.SUCCESS
@@ -554,16 +245,16 @@ class ExecutorNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Activate the gripper (the real one opens and closes once) and allow motion."""
         connected = self.arm.is_connected() and self.gripper.is_connected()
-        if not connected and not self._connect_and_wait(activate_gripper=True):
-            self.get_logger().error(f"activate failed: {self._hardware_problem}")
+        timeout_s = self.parameters["connect_timeout"]
+        if not connected and not self.hardware.connect_and_wait(timeout_s, True):
+            self.get_logger().error(f"activate failed: {self.hardware.problem}")
             return TransitionCallbackReturn.FAILURE
-        if not self._gripper_activated:
+        if not self.hardware.gripper_activated:
             try:
-                self.gripper.activate()
+                self.hardware.activate_gripper()
             except (HardwareError, OSError) as error:
                 self.get_logger().error(f"activate failed: gripper activation: {error}")
                 return TransitionCallbackReturn.FAILURE
-            self._gripper_activated = True
         self._motion_allowed.set()
         self.get_logger().info("active: motion allowed")
         return TransitionCallbackReturn.SUCCESS
@@ -576,29 +267,29 @@ class ExecutorNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._motion_allowed.clear()
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.halt("the executor is shutting down")
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.halt("the executor hit an error in a lifecycle transition")
-        self._disconnect_hardware()
+        self.hardware.disconnect()
         return TransitionCallbackReturn.SUCCESS
 
     def _require_active(self) -> None:
         """Motion only in the active state (waiting for a start-up autostart first)."""
         if not self._autostarted.is_set():
-            budget = 2 * self.parameters["connect_timeout"] + 5.0
+            budget = connection_budget_s(self.parameters["connect_timeout"])
             self._wait_or_stop(self._autostarted, budget, "waiting for the autostart")
         if self._motion_allowed.is_set():
             return
         state = self.lifecycle_state
-        problem = self._hardware_problem
-        detail = f" (last hardware problem: {problem})" if problem != "not configured" else ""
+        problem = self.hardware.problem
+        detail = f" (last hardware problem: {problem})" if problem != NOT_CONFIGURED else ""
         raise AttemptRefusedError(
             f"refused: {self.get_name()} is {state}: it moves only when active (lifecycle "
             f"transitions configure, then activate: ros2 lifecycle set "
@@ -721,7 +412,7 @@ class ExecutorNode(LifecycleNode):
         """Run one attempt, written ahead to the attempt log: (outcome, message)."""
         try:
             attempt.attempt_id = self.attempt_log.start(
-                _grasp_summary(request.grasp), attempt.dry_run, attempt.started_at
+                grasp_summary(request.grasp), attempt.dry_run, attempt.started_at
             )
         except OSError as error:
             self.get_logger().error(f"attempt log not written: {error}")
@@ -766,7 +457,7 @@ class ExecutorNode(LifecycleNode):
         try:
             self.attempt_log.append(
                 AttemptRecord(
-                    grasp=attempt.grasp or _grasp_summary(result.grasp),
+                    grasp=attempt.grasp or grasp_summary(result.grasp),
                     stage_reached=attempt.stage,
                     outcome=outcome,
                     message=message,
@@ -829,12 +520,14 @@ class ExecutorNode(LifecycleNode):
         executed.header.frame_id = self.parameters["hand_eye.base_frame"]
         executed.pose = transform_to_pose(plan.grasp_in_base)
         result.grasp = executed
-        attempt.grasp = _grasp_summary(executed)
+        attempt.grasp = grasp_summary(executed)
         if request.dry_run:  # no motion stage is entered or reported: nothing is lifted
             result.lift_height = 0.0
-            return f"dry run: nothing moved; {_describe(plan)}"
+            return f"dry run: nothing moved; {describe_plan(plan)}"
         self._require_active()  # deactivated while detecting or planning?
-        self._require_hardware()
+        problem = self.hardware.problem_before_motion(self.parameters["connect_timeout"])
+        if problem is not None:
+            raise AttemptFailedError(problem)
         self._require_empty_gripper()
         return self._pick(goal_handle, attempt, plan, result)
 
@@ -887,7 +580,8 @@ class ExecutorNode(LifecycleNode):
                 f"(closed at {closed.opening * 1000:.1f} mm, detected: {closed.object_detected})"
             )
         return (
-            f"lifted {lifted * 100:.1f} cm holding {held.opening * 1000:.1f} mm; {_describe(plan)}"
+            f"lifted {lifted * 100:.1f} cm holding {held.opening * 1000:.1f} mm; "
+            f"{describe_plan(plan)}"
         )
 
     def _stop_arm(self) -> None:
@@ -960,29 +654,6 @@ class ExecutorNode(LifecycleNode):
         except HardwareError as error:
             self.get_logger().warning(f"disconnect: {error}")
         super().destroy_node()
-
-
-def _grasp_summary(grasp: Grasp) -> dict[str, Any]:
-    p, q = grasp.pose.position, grasp.pose.orientation
-    return {
-        "frame": grasp.header.frame_id,
-        "stamp": grasp.header.stamp.sec + grasp.header.stamp.nanosec * 1e-9,
-        "position": [p.x, p.y, p.z],
-        "quaternion_xyzw": [q.x, q.y, q.z, q.w],
-        "width": float(grasp.width),
-        "planner": grasp.planner,
-        "q_value": float(grasp.q_value),
-    }
-
-
-def _describe(plan: TopDownPlan) -> str:
-    def xyz(pose: np.ndarray) -> str:
-        return "(" + ", ".join(f"{v:.3f}" for v in pose[:3]) + ")"
-
-    return (
-        f"pre-grasp {xyz(plan.pre_grasp)}, grasp {xyz(plan.grasp)}, lift {xyz(plan.lift)}, "
-        f"opening {plan.opening * 1000:.1f} mm"
-    )
 
 
 def main(args: list[str] | None = None) -> None:

@@ -27,15 +27,11 @@ import time
 import rclpy
 from gqstn_msgs.msg import Grasp
 from gqstn_msgs.srv import PlanGrasp
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_msgs.msg import Empty
 
-from gqstn_ros.depth_image import DepthImageError, camera_info_to_intrinsics, depth_to_metres
-from gqstn_ros.depth_processing import InpaintConfig, invalid_mask
-from gqstn_ros.detection import GraspPlanner, PlanningError
+from gqstn_ros.detection import GraspPlanner
 from gqstn_ros.gripper import GripperMismatchError
-from gqstn_ros.nodes.depth_node import RejectedFrameError, prepare_depth_frame
 from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
@@ -54,27 +50,30 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
-from gqstn_ros.nodes.request_flow import (
-    ALIVE_QOS,
-    SERVICE_QOS,
-    SERVICE_QUEUE_DEPTH,
-    AdmissionGate,
-    PlanningWorker,
-    alive_topic,
-    answer_admitted,
+from gqstn_ros.nodes.planning_parameters import (
+    backend_spec,
+    max_requests_in_flight_spec,
+    models_dir_spec,
+    request_inpaint_config,
+    request_inpaint_specs,
 )
+from gqstn_ros.nodes.planning_requests import (
+    RequestRefusedError,
+    check_scene,
+    find_request_target,
+    prepare_request_frame,
+    run_planner,
+)
+from gqstn_ros.nodes.request_flow import AdmissionGate, PlanningWorker, create_planning_service
 from gqstn_ros.nodes.request_limits import (
     RequestLimitError,
     check_camera_info,
     check_count,
     check_depth_image,
-    check_object_above_table,
     check_target_fields,
-    check_target_visible,
-    target_from_request,
 )
+from gqstn_ros.nodes.topics import ALIVE_QOS, PLAN_SERVICE, alive_topic
 from gqstn_ros.planner_registry import (
-    BACKENDS,
     PROP_PLANNER,
     PlannerUnavailable,
     default_models_dir,
@@ -82,22 +81,14 @@ from gqstn_ros.planner_registry import (
 )
 
 NODE_NAME = "fallback_node"
-PLAN_SERVICE = "/plan_grasp"
 MAX_TOP_K = 100
 # Prop+GQ-CNN's cost grows with the candidates: 10,000 took 7.7 s and 0.4 GB on the 2-core CI
 # machine (about 2 s for 1,000), 100,000 about 43 s and 2.7 GB.
 DEFAULT_MAX_NUM_CANDIDATES = 10000
 
 FALLBACK_NODE_PARAMETERS = (
-    ParameterSpec(
-        "models_dir",
-        "",
-        "Folder of the GQ-CNN weights ('' = share/gqstn_ros/models, else the repository's models/)",
-        read_only=True,
-    ),
-    ParameterSpec(
-        "backend", "torch", "Inference backend of GQ-CNN", choices=BACKENDS, read_only=True
-    ),
+    models_dir_spec("GQ-CNN weights"),
+    backend_spec("GQ-CNN"),
     ParameterSpec(
         "ranking_model",
         "",
@@ -117,20 +108,7 @@ FALLBACK_NODE_PARAMETERS = (
         max_value=100000,
     ),
     Q_THRESHOLD_PARAMETER,
-    ParameterSpec(
-        "inpaint_scale",
-        InpaintConfig.scale,
-        "Inpainting resolution fraction for request images with holes",
-        min_value=0.05,
-        max_value=1.0,
-    ),
-    ParameterSpec(
-        "max_invalid_ratio",
-        InpaintConfig.max_invalid_ratio,
-        "Refuse request images with a larger fraction of invalid pixels",
-        min_value=0.01,
-        max_value=1.0,
-    ),
+    *request_inpaint_specs(),
     camera_parameter_spec(),
     max_image_pixels_spec(),
     *scene_check_specs(),
@@ -143,15 +121,7 @@ FALLBACK_NODE_PARAMETERS = (
         max_value=100000,
         read_only=True,
     ),
-    ParameterSpec(
-        "max_requests_in_flight",
-        4,
-        "Requests of /plan_grasp admitted at once (waiting or planning); a further one is "
-        "refused at once with a 'busy:' message",
-        min_value=1,
-        max_value=SERVICE_QUEUE_DEPTH,
-        read_only=True,
-    ),
+    max_requests_in_flight_spec(PLAN_SERVICE, 4, "waiting or planning"),
 )
 
 
@@ -204,22 +174,12 @@ class FallbackNode(Node):
         )
         # Automatic liveliness: asserted by the middleware while this process lives.
         self.alive_publisher = self.create_publisher(Empty, alive_topic(PLAN_SERVICE), ALIVE_QOS)
-        self.create_service(
-            PlanGrasp,
-            PLAN_SERVICE,
-            self.on_plan_grasp_request,
-            qos_profile=SERVICE_QOS,
-            callback_group=ReentrantCallbackGroup(),
-        )
-
-    async def on_plan_grasp_request(
-        self, request: PlanGrasp.Request, response: PlanGrasp.Response
-    ) -> PlanGrasp.Response:
-        """Admit (else answer "busy:" at once), check the limits, plan on the planning thread."""
-        return await answer_admitted(
-            self, self.request_gate, PLAN_SERVICE, response,
-            lambda: self.check_request_limits(request),
-            lambda: self.worker.submit(lambda: self.on_plan_grasp(request, response)),
+        # Admitted (else "busy:" at once), checked, then planned on the planning thread.
+        create_planning_service(
+            self, PlanGrasp, PLAN_SERVICE, self.request_gate, self.check_request_limits,
+            lambda request, response: self.worker.submit(
+                lambda: self.on_plan_grasp(request, response)
+            ),
         )  # fmt: skip
 
     def check_request_limits(self, request: PlanGrasp.Request) -> None:
@@ -271,16 +231,15 @@ class FallbackNode(Node):
             raise ValueError("the request has no camera_info")
         try:
             self.check_request_limits(request)
-            intrinsics = camera_info_to_intrinsics(request.camera_info)
-            inpaint = InpaintConfig(
-                scale=self.parameters["inpaint_scale"],
-                max_invalid_ratio=self.parameters["max_invalid_ratio"],
-            )
-            frame = prepare_depth_frame(
-                request.depth, intrinsics, inpaint, camera_range=self.camera_range
-            )
-        except (RejectedFrameError, DepthImageError, RequestLimitError) as error:
-            raise ValueError(f"bad depth request: {error}") from error
+        except RequestLimitError as error:
+            raise RequestRefusedError(f"bad depth request: {error}") from error
+        frame = prepare_request_frame(
+            request.depth,
+            request.camera_info,
+            self.image_limits,
+            request_inpaint_config(self.parameters),
+            self.camera_range,
+        )
         top_k = request.top_k or 1
         if top_k > MAX_TOP_K:
             raise ValueError(f"top_k {top_k} is above the maximum {MAX_TOP_K}")
@@ -293,27 +252,18 @@ class FallbackNode(Node):
                 f"this {PROP_PLANNER} planner samples a fixed number of candidates "
                 f"({self.parameters['num_candidates']}); num_candidates must be 0"
             )
-        check_object_above_table(frame.depth_m, frame.intrinsics, scene_check(self.parameters))
-        target = target_from_request(
-            request.target_mask, request.target_roi, (request.depth.width, request.depth.height)
-        )
+        check = scene_check(self.parameters)
+        check_scene(frame.depth_m, frame.intrinsics, check)
+        target = find_request_target(
+            request.target_mask, request.target_roi, request.depth, frame.depth_m,
+            frame.intrinsics, check,
+        )  # fmt: skip
         if target is not None:
-            try:  # the table plane fitted once: the visibility check and the planner share it
-                target = target.with_heights(frame.depth_m, frame.intrinsics)
-            except PlanningError as error:
-                raise ValueError(f"target not visible: {error}") from error
-            valid = ~invalid_mask(depth_to_metres(request.depth))  # measured, before inpainting
-            check_target_visible(
-                target, frame.depth_m, frame.intrinsics, scene_check(self.parameters), valid
-            )
             options["target"] = target
-        try:
-            planned = self.planner.plan(frame.depth_m, frame.intrinsics, top_k, **options)
-        except PlanningError as error:
-            raise ValueError(f"{PROP_PLANNER} found no grasp: {error}") from error
-        except Exception as error:  # a planner bug must not take the service down
-            self.get_logger().error(f"{PROP_PLANNER} failed: {error!r}")
-            raise ValueError(f"{PROP_PLANNER} failed: {type(error).__name__}: {error}") from error
+        planned = run_planner(
+            self.planner, PROP_PLANNER, frame.depth_m, frame.intrinsics, top_k, self.get_logger(),
+            **options,
+        )  # fmt: skip
         threshold = self.parameters["q_threshold"]
         grasps = [
             planned_grasp_to_msg(grasp, frame.intrinsics, request.depth.header, threshold, 0.0)

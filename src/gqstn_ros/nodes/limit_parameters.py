@@ -3,11 +3,11 @@ declared once for the depth, inference and fallback nodes, and their loaders."""
 
 from __future__ import annotations
 
+from gqstn_ros.depth_frames import CameraRange
 from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
 from gqstn_ros.nodes.request_limits import (
     DEFAULT_MAX_IMAGE_PIXELS,
     MAX_IMAGE_SIDE_PX,
-    CameraRange,
     ImageLimits,
     SceneCheck,
 )

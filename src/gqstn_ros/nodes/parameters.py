@@ -30,6 +30,7 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.profiles import (
@@ -286,6 +287,28 @@ def load_gripper_parameter(parameters: NodeParameters) -> GripperConfig:
         return load_gripper_profile(parameters[GRIPPER_PARAMETER])
     except ProfileError as error:
         raise ParameterValueError(f"parameter {GRIPPER_PARAMETER}: {error}") from error
+
+
+def inpaint_specs(images: str, refuse: str) -> tuple[ParameterSpec, ParameterSpec]:
+    """`inpaint_scale` and `max_invalid_ratio`: how the invalid pixels (0, NaN, inf) of `images`
+    are filled, and when one is refused (`refuse`: the verb, "Drop" or "Refuse")."""
+    return (
+        ParameterSpec(
+            "inpaint_scale",
+            InpaintConfig.scale,
+            f"Inpaint the invalid pixels of {images} at this fraction of the resolution (1.0 = "
+            "full resolution)",
+            min_value=0.05,
+            max_value=1.0,
+        ),
+        ParameterSpec(
+            "max_invalid_ratio",
+            InpaintConfig.max_invalid_ratio,
+            f"{refuse} {images} with a larger fraction of invalid pixels (0, NaN, inf)",
+            min_value=0.01,
+            max_value=1.0,
+        ),
+    )
 
 
 def spin_node(make_node: Callable[[], Node], node_name: str, num_threads: int = 2) -> NoReturn:

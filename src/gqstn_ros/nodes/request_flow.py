@@ -1,8 +1,8 @@
 """How a planning service takes requests: every request answered, none waiting unboundedly.
 
-- `SERVICE_QOS`: the services' request queue holds SERVICE_QUEUE_DEPTH requests (rclpy's
-  default keeps 10 and silently drops the rest of a burst). Callers that send many requests at
-  once give their client the same profile, else their own queue drops the answers.
+- `topics.SERVICE_QOS`: the services' request queue holds SERVICE_QUEUE_DEPTH requests
+  (rclpy's default keeps 10 and silently drops the rest of a burst). Callers that send many
+  requests at once give their client the same profile, else their own queue drops the answers.
 - `AdmissionGate`: a bounded count of requests in flight. The service callback runs in a
   reentrant callback group and only admits or refuses, so a burst is taken off the queue at
   once; a request beyond the bound is answered at once with a "busy" refusal naming the bound.
@@ -10,7 +10,7 @@
   service coroutine awaits it without holding an executor thread, so the node keeps taking
   (and refusing) requests while a planner runs. `close` answers every request still waiting
   with `ShuttingDownError`.
-- `ALIVE_QOS` and `alive_topic`: a planning service's server holds a publisher on
+- `topics.ALIVE_QOS` and `topics.alive_topic`: a planning service's server holds a publisher on
   `<service>/alive` with automatic liveliness and a short lease, and its callers subscribe:
   a server that dies (even by kill -9) is noticed within ALIVE_LEASE_S, not after DDS's
   20 s participant lease or a per-request timeout.
@@ -23,42 +23,16 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from rclpy.duration import Duration
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    LivelinessPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.service import Service
 from rclpy.task import Future
 
 from gqstn_ros.nodes.request_limits import RequestLimitError
+from gqstn_ros.nodes.topics import SERVICE_QOS
 
 T = TypeVar("T")
 
-SERVICE_QUEUE_DEPTH = 256  # requests (and answers) a service's DDS queues hold
-SERVICE_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=SERVICE_QUEUE_DEPTH,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-ALIVE_LEASE_S = 1.0  # a planning server not heard of for this long is dead (seconds)
-ALIVE_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-    liveliness=LivelinessPolicy.AUTOMATIC,
-    liveliness_lease_duration=Duration(seconds=ALIVE_LEASE_S),
-)
 BUSY_PREFIX = "busy:"  # every refusal for lack of capacity starts with this
-
-
-def alive_topic(service: str) -> str:
-    """The liveliness topic of a planning service (`/plan_grasp` -> `/plan_grasp/alive`)."""
-    return f"{service.rstrip('/')}/alive"
 
 
 class ShuttingDownError(RuntimeError):
@@ -202,3 +176,31 @@ async def answer_admitted(
         return response
     finally:
         gate.leave()
+
+
+def create_planning_service(
+    node: Any,
+    service_type: Any,
+    service: str,
+    gate: AdmissionGate,
+    check: Callable[[Any], None],
+    serve: Callable[[Any, Any], Awaitable[Any]],
+) -> Service:
+    """`node` serves `service` with SERVICE_QOS in a reentrant callback group of its own, so a
+    burst is taken off the queue at once: each request goes through `answer_admitted` with
+    `check(request)` and `serve(request, response)`."""
+
+    async def on_request(request: Any, response: Any) -> Any:
+        return await answer_admitted(
+            node, gate, service, response,
+            lambda: check(request),
+            lambda: serve(request, response),
+        )  # fmt: skip
+
+    return node.create_service(
+        service_type,
+        service,
+        on_request,
+        qos_profile=SERVICE_QOS,
+        callback_group=ReentrantCallbackGroup(),
+    )

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.depth_processing import invalid_mask
 from gqstn_ros.detection import PlanningError
 from gqstn_ros.grasping.baselines import ObjectBlobConfig, find_object_blob
 from gqstn_ros.grasping.target import (
@@ -37,9 +36,6 @@ MAX_DISTORTION_MODEL_LENGTH = 64  # characters of camera_info.distortion_model
 MAX_DISTORTION_COEFFICIENTS = 14  # entries of camera_info.d (OpenCV's largest model)
 MAX_PLANNER_NAME_LENGTH = 64  # characters of DetectGrasp.planner
 FIELD_OF_VIEW_DEG = (1.0, 170.0)  # plausible horizontal and vertical field of view, degrees
-# A frame whose valid pixels lie outside the camera's range by more than this share is refused;
-# below it, those pixels are treated as invalid (no measurement) and inpainted.
-MAX_OUT_OF_RANGE_RATIO = 0.05
 # The scene check looks at the frame at 1/SCENE_CHECK_STRIDE of its resolution.
 SCENE_CHECK_STRIDE = 4
 TARGET_MASK_ENCODINGS = ("mono8", "8UC1")  # target_mask: one byte a pixel, nonzero = target
@@ -64,23 +60,6 @@ class ImageLimits:
             raise ValueError(
                 f"ImageLimits.max_pixels must be in [1, {MAX_IMAGE_SIDE_PX**2}], "
                 f"got {self.max_pixels}"
-            )
-
-
-@dataclass(frozen=True)
-class CameraRange:
-    """Where a camera measures depth at all: `near_m` to `far_m` metres (a camera profile's
-    noise.min_range and noise.max_range); `camera` names it in refusals."""
-
-    camera: str
-    near_m: float
-    far_m: float
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.far_m) and 0 < self.near_m < self.far_m):
-            raise ValueError(
-                f"CameraRange of {self.camera}: need 0 < near_m < far_m (finite), got "
-                f"{self.near_m}-{self.far_m}"
             )
 
 
@@ -172,36 +151,6 @@ def check_count(value: int, maximum: int, field: str, parameter: str | None = No
 
 def check_planner_name(name: str) -> None:
     _check_text(name, MAX_PLANNER_NAME_LENGTH, "planner")
-
-
-def mask_out_of_range(depth_m: np.ndarray, camera_range: CameraRange) -> np.ndarray:
-    """`depth_m` (H, W, metres) with its valid pixels outside `camera_range` made invalid (NaN),
-    as the sensor itself would report them.
-
-    Raises RequestLimitError naming the range when more than MAX_OUT_OF_RANGE_RATIO of the
-    valid pixels lie outside it: such a frame (e.g. every pixel at 1e9 m) is no frame of this
-    camera, and a grasp planned on it would be a wrong answer.
-    """
-    near, far = camera_range.near_m, camera_range.far_m
-    valid = ~invalid_mask(depth_m)
-    count = int(valid.sum())
-    if count == 0:
-        return depth_m
-    outside = valid & ((depth_m < near) | (depth_m > far))
-    outside_count = int(outside.sum())
-    if outside_count == 0:
-        return depth_m
-    ratio = outside_count / count
-    if ratio > MAX_OUT_OF_RANGE_RATIO:
-        median = float(np.median(depth_m[valid]))
-        raise RequestLimitError(
-            f"{ratio:.1%} of the valid depths lie outside the range of camera "
-            f"{camera_range.camera}, {near:g}-{far:g} m (median depth {median:.4g} m; at most "
-            f"{MAX_OUT_OF_RANGE_RATIO:.0%} may: parameter camera names the camera profile)"
-        )
-    masked = np.array(depth_m, dtype=np.float32, copy=True)
-    masked[outside] = np.nan
-    return masked
 
 
 def check_object_above_table(

@@ -1,6 +1,11 @@
 """How a node process stops: SIGINT or SIGTERM at any moment ends it with exit code 0, within
 about a second, without a traceback or an error line.
 
+- While the interpreter itself starts (before any of the package's code): a signal would end
+  it with a traceback from Python's own imports. A parent that starts the node inside
+  `stop_signals_held()` (run_graph, the benchmarks) makes the process start with SIGINT and
+  SIGTERM blocked, so that such a signal waits until `exit_quietly_while_starting` unblocks
+  them.
 - While the process still imports (before `main`): `exit_quietly_while_starting`, installed by
   `gqstn_ros.nodes` in processes started as one of our nodes, ends it at once: nothing has
   been created that needs cleaning up.
@@ -11,7 +16,8 @@ about a second, without a traceback or an error line.
   requests in flight, stop its own threads and motions), spins at most ANSWER_GRACE_S more
   while a node's `shutdown_pending()` says answers are still to be sent (and FLUSH_S after,
   for requests still queued and for the last answers to leave), then destroys the
-  nodes and shuts the context down, and ends the process with `os._exit`: a worker thread
+  nodes and shuts the context down (TEARDOWN_DEADLINE_S at most: a DDS teardown that waits
+  on a peer is not waited for), and ends the process with `os._exit`: a worker thread
   still inside a planner (a Prop+GQ-CNN call takes seconds) is not waited for, and the
   interpreter's finalisation never runs beside torch's and DDS's threads.
 
@@ -22,12 +28,13 @@ that are still running (a publish then fails with "publisher's context is invali
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -40,6 +47,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SPIN_PERIOD_S = 0.05  # the spin loop looks at the stop flag this often (seconds)
 ANSWER_GRACE_S = 0.5  # how long answers to requests in flight may take to go out (seconds)
 FLUSH_S = 0.1  # spinning on once every answer is sent, for requests still queued (seconds)
+# Once the nodes have stopped their work, the rest of the stop (answers, destroying the nodes,
+# the DDS participant) may take this long before the process ends without waiting (seconds).
+TEARDOWN_DEADLINE_S = 1.2
+TEARDOWN_LAST_RESORT_S = 0.5
 NODE_PACKAGE = "gqstn_ros.nodes"
 # Console scripts of the node processes (setup.py entry points).
 NODE_EXECUTABLES = (
@@ -79,11 +90,27 @@ def _exit_now(_signum: int, _frame: FrameType | None) -> None:
 
 def exit_quietly_while_starting() -> None:
     """SIGINT or SIGTERM end the process at once, with code 0, until `run_node_process`
-    installs its own handling. Leaves a handler the program installed itself alone."""
+    installs its own handling. Leaves a handler the program installed itself alone. Unblocks
+    the two signals (see `stop_signals_held`): one sent while the interpreter started is
+    handled now."""
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     for signum, default in defaults.items():
         if signal.getsignal(signum) is default:
             signal.signal(signum, _exit_now)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in the calling thread meanwhile: a node process started
+    inside (subprocess.Popen) inherits the block, so that a stop signal sent while its
+    interpreter starts is held until the node's own handling is in place (a node process
+    unblocks them in `exit_quietly_while_starting`; start only node processes inside)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class StopRequest:
@@ -103,6 +130,7 @@ class StopRequest:
         uninstall_signal_handlers()  # rclpy.init installed its own
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         first = not self.event.is_set()
@@ -152,14 +180,43 @@ def _spin_out_answers(
             return
 
 
+def _end_when_teardown_overruns(process_name: str, code: int) -> None:
+    """From now on, end the process with `code` if it has not ended TEARDOWN_DEADLINE_S later
+    (a DDS entity whose destruction waits on a peer). A Python timer ends it with a warning;
+    should the hang hold the interpreter's lock, faulthandler's own thread ends it (code 1,
+    silently) TEARDOWN_LAST_RESORT_S later."""
+
+    def overran() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"[WARN] [{process_name}]: stopping took longer than {TEARDOWN_DEADLINE_S} s "
+                "after the nodes stopped their work; ending the process without waiting\n"
+            )
+        end_process(code)
+
+    timer = threading.Timer(TEARDOWN_DEADLINE_S, overran)
+    timer.daemon = True
+    timer.start()
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        sink = open(os.devnull, "w")  # noqa: SIM115 (open until the process ends)
+        faulthandler.dump_traceback_later(
+            TEARDOWN_DEADLINE_S + TEARDOWN_LAST_RESORT_S, exit=True, file=sink
+        )
+
+
 def _stop_nodes(
-    executor: Executor | None, nodes: list[Node], context_ok: Callable[[], bool]
+    executor: Executor | None,
+    nodes: list[Node],
+    context_ok: Callable[[], bool],
+    on_work_stopped: Callable[[], None] = lambda: None,
 ) -> None:
-    """begin_shutdown, the grace spin for answers in flight, executor shutdown, destroy."""
+    """begin_shutdown, the grace spin for answers in flight, executor shutdown, destroy;
+    `on_work_stopped` once every begin_shutdown has returned (the arm is stopped)."""
     for node in nodes:
         begin = getattr(node, "begin_shutdown", None)
         if begin is not None:
             _quietly(begin)
+    on_work_stopped()
     if executor is not None and any(hasattr(node, "shutdown_pending") for node in nodes):
         _spin_out_answers(executor, nodes, context_ok)
     if executor is not None:
@@ -215,6 +272,11 @@ def run_node_process(
             traceback.print_exc()
             code = 1
     stop.spinning = True  # a further signal only sets the flag
-    _stop_nodes(executor, nodes, context_ok)
+    _stop_nodes(
+        executor,
+        nodes,
+        context_ok,
+        on_work_stopped=lambda: _end_when_teardown_overruns(process_name, code),
+    )
     _quietly(rclpy.try_shutdown)
     end_process(code)

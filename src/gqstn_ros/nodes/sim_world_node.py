@@ -1,35 +1,33 @@
-"""Simulated bench: the MuJoCo world's Kinect, UR5 and gripper with the grasp executor, one process.
+"""Simulated world node: the MuJoCo world's Kinect, UR5 and gripper (`SimWorldNode`).
 
-`main()` runs two nodes on a QuietMultiThreadedExecutor (`gqstn_ros.nodes.executors`):
-- `sim_world` (this module's `SimWorldNode`): publishes `/camera/depth/image_raw` (16UC1,
-  millimetres, with the simulated Kinect's noise and holes) and `/camera/depth/camera_info` at
-  `publish_rate_hz` (keep last 1; see SENSOR_QOS), rendered from the current state of the
-  world; serves `/sim/reset_scene` (std_srvs/Trigger): loads the benchmark object
-  `object_name`, dropped with `seed` (set both with the standard parameter services before
-  calling it) and settled, the arm at home and the gripper open. With `reset_after_attempt`
-  (the bench's default) the scene is reset the same way after every `/execute_grasp` attempt
-  that moved the object (a dry run or a miss that left it in place keeps the scene), so each
-  attempt starts from a settled object and an empty gripper. Ground truth, for tests and
-  benchmarks: `/sim/object_state` (Trigger; the message is a JSON object: object pose, lift
-  above its settled height, `on_table` = resting on the table top, false while lifted or once
-  fallen off, `fell_off_table`, gripper opening, camera and base poses) and `/sim/hold`
-  (Trigger: lets `hold_duration_s` of simulated time pass with the arm still, then the same
-  JSON with the lowest lift during the hold). With `scene_mode: pile` the world holds
-  `pile_objects` objects of the families the shipped models never saw (`sim.clutter`), dropped
-  in a pile by each reset (`seed` draws the objects and the drop); `/sim/object_state` then
-  describes every object (`objects`: name, pose, lift, where: table, bin or lost) with the counts
-  `objects_on_table`, `objects_in_bin`, `objects_lost` (the single-object keys then describe
-  the pile's first object); `/sim/hold` judges the object lifted highest (`held_object`; its
-  `on_table` is false only once that object fell off the table);
-  `/sim/finish_pick` (Trigger) ends a pick: an object the gripper carries (at least
-  BIN_LIFT_M above where it settled, off the table top) goes to the bin beside the table, the
-  arm goes home with the gripper open, the objects left settle, and the answer is the same JSON
-  with `binned` (the object's name, or null). `reset_after_attempt` in pile mode finishes the
-  pick after every attempt instead of resetting. `/sim/markers` (visualization_msgs/MarkerArray,
-  base_link) draws the table, the object, the gripper and the UR5's links for RViz.
-- `executor_node` (`gqstn_ros.nodes.executor_node.ExecutorNode`) driving `SimArm` and
-  `SimGripper` of the same world, exactly as it drives the real UR5 and 2F-85
-  (`run_executor: false` leaves it out: the simulated camera and world only).
+It runs in the simulated bench's process (`gqstn_ros.nodes.sim_bench`, the console script
+`sim_world_node`) beside the executor node that drives its arm and gripper. It publishes
+`/camera/depth/image_raw` (16UC1, millimetres, with the simulated Kinect's noise and holes) and
+`/camera/depth/camera_info` at `publish_rate_hz` (keep last 1; see `topics.FRAME_OUTPUT_QOS`),
+rendered from the current state of the world; serves `/sim/reset_scene` (std_srvs/Trigger):
+loads the benchmark object `object_name`, dropped with `seed` (set both with the standard
+parameter services before calling it) and settled, the arm at home and the gripper open. With
+`reset_after_attempt` (the bench's default) the scene is reset the same way after every
+`/execute_grasp` attempt that moved the object (a dry run or a miss that left it in place keeps
+the scene), so each attempt starts from a settled object and an empty gripper. Ground truth, for
+tests and benchmarks: `/sim/object_state` (Trigger; the message is a JSON object,
+`gqstn_ros.sim.ground_truth`: object pose, lift above its settled height, `on_table` = resting
+on the table top, false while lifted or once fallen off, `fell_off_table`, gripper opening,
+camera and base poses) and `/sim/hold` (Trigger: lets `hold_duration_s` of simulated time pass
+with the arm still, then the same JSON with the lowest lift during the hold). With `scene_mode:
+pile` the world holds `pile_objects` objects of the families the shipped models never saw
+(`sim.clutter`), dropped in a pile by each reset (`seed` draws the objects and the drop);
+`/sim/object_state` then describes every object (`objects`: name, pose, lift, where: table, bin
+or lost) with the counts `objects_on_table`, `objects_in_bin`, `objects_lost` (the single-object
+keys then describe the pile's first object); `/sim/hold` judges the object lifted highest
+(`held_object`; its `on_table` is false only once that object fell off the table);
+`/sim/finish_pick` (Trigger) ends a pick: an object the gripper carries (at least
+`ground_truth.BIN_LIFT_M` above where it settled, off the table top) goes to the bin beside the
+table, the arm goes home with the gripper open, the objects left settle, and the answer is the
+same JSON with `binned` (the object's name, or null). `reset_after_attempt` in pile mode
+finishes the pick after every attempt instead of resetting. `/sim/markers`
+(visualization_msgs/MarkerArray, base_link) draws the table, the object, the gripper and the
+UR5's links for RViz.
 
 The `gripper` parameter (a profile name or YAML path, `gqstn_ros.profiles`) gives the simulated
 gripper its stroke, finger pads and force range; the executor node of the process must name a
@@ -47,17 +45,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
-import rclpy
 from action_msgs.msg import GoalStatus, GoalStatusArray
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -65,56 +60,39 @@ from visualization_msgs.msg import MarkerArray
 
 from gqstn_ros.depth_image import ENCODING_16UC1, intrinsics_to_camera_info, metres_to_image
 from gqstn_ros.geometry import quaternion_to_xyzw
-from gqstn_ros.hardware.interfaces import HardwareError
-from gqstn_ros.nodes.executors import QuietMultiThreadedExecutor
 from gqstn_ros.nodes.parameters import (
     NodeParameters,
-    ParameterSpec,
-    ParameterValueError,
-    gripper_parameter_spec,
     load_gripper_parameter,
 )
-from gqstn_ros.nodes.shutdown import run_node_process
 from gqstn_ros.nodes.sim_markers import world_markers
-from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS, HandEye
-from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES, benchmark_object
-from gqstn_ros.sim.clutter import DEFAULT_PILE_OBJECTS, MAX_PILE_OBJECTS, BinConfig, pile_objects
+from gqstn_ros.nodes.sim_world_parameters import SIM_WORLD_PARAMETERS
+from gqstn_ros.nodes.topics import (
+    ACTION_STATUS_QOS,
+    ATTEMPT_STATUS_TOPIC,
+    FRAME_OUTPUT_QOS,
+    RAW_DEPTH_TOPIC,
+    RAW_INFO_TOPIC,
+    SIM_FINISH_PICK_SERVICE,
+    SIM_HOLD_SERVICE,
+    SIM_MARKER_TOPIC,
+    SIM_OBJECT_STATE_SERVICE,
+    SIM_RESET_SERVICE,
+)
+from gqstn_ros.nodes.transforms import HandEye
+from gqstn_ros.sim.benchmark_objects import benchmark_object
+from gqstn_ros.sim.clutter import BinConfig, pile_objects
+from gqstn_ros.sim.ground_truth import LoadedScene, finish_pick, hold, object_state
 from gqstn_ros.sim.robot import (
-    SimArm,
-    SimGripper,
     SimGripperConfig,
     SimRobotConfig,
     SimRobotWorld,
 )
 
 NODE_NAME = "sim_world"
-EXECUTOR_NODE_NAME = "executor_node"
-DEPTH_TOPIC = "/camera/depth/image_raw"
-INFO_TOPIC = "/camera/depth/camera_info"
-RESET_SERVICE = "/sim/reset_scene"
-OBJECT_STATE_SERVICE = "/sim/object_state"
-HOLD_SERVICE = "/sim/hold"
-FINISH_PICK_SERVICE = "/sim/finish_pick"
-SCENE_MODES = ("single", "pile")
 # In pile mode an object this far (m) above where it settled, off the table top, is carried by
 # the gripper: finishing the pick puts it in the bin.
-BIN_LIFT_M = 0.05
 # /sim/hold names the object it follows when lifted at least this much (m) at its start.
-HELD_MIN_LIFT_M = 0.01
-WORLD_FRAME = "world"
-MARKER_TOPIC = "/sim/markers"
-# The executor's /execute_grasp goal states (the action's status topic, as rcl_action has it).
-ATTEMPT_STATUS_TOPIC = "/execute_grasp/_action/status"
-ACTION_STATUS_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 ATTEMPT_ENDED = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
-MARKER_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
-)
 # The object counts as moved by an attempt beyond these (m, degrees): then it is reset.
 MOVED_DISTANCE_M = 0.005
 MOVED_ANGLE_DEG = 3.0
@@ -122,113 +100,11 @@ MOVED_ANGLE_DEG = 3.0
 HAND_EYE_TOLERANCE_M = 0.001
 HAND_EYE_TOLERANCE_DEG = 0.1
 # The hold is simulated in slices this long; the lift is sampled after each (s).
-HOLD_SAMPLE_PERIOD_S = 0.05
 
-# Sensor data: keep last 1, the newest frame matters. Reliable so that it matches both
-# best-effort (sensor-data) and reliable subscribers: a 614 kB frame sent best effort over UDP
-# is lost whole when one fragment is, which under CPU load drops most frames.
-SENSOR_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
-)
 # A camera whose frames fail logs it once a second at most.
 RENDER_ERROR_LOG_PERIOD_S = 1.0
 # How long stopping the node waits for the camera thread to finish its frame (s).
 CAMERA_STOP_TIMEOUT_S = 1.0
-
-PARAMETERS = (
-    ParameterSpec(
-        "publish_rate_hz",
-        30.0,
-        "Depth frames published per second (Kinect v1: 30)",
-        min_value=0.5,
-        max_value=60.0,
-    ),
-    ParameterSpec(
-        "object_name",
-        BENCHMARK_OBJECT_NAMES[0],
-        "Benchmark object loaded at start and by /sim/reset_scene",
-        choices=BENCHMARK_OBJECT_NAMES,
-    ),
-    ParameterSpec(
-        "seed",
-        0,
-        "Seed of the object's drop pose (and the sensor noise) at the next reset",
-        min_value=0,
-        max_value=2**31 - 1,
-    ),
-    ParameterSpec(
-        "scene_mode",
-        "single",
-        "single: /sim/reset_scene drops the benchmark object object_name; pile: it drops "
-        "pile_objects unseen objects in a pile, picked ones go to the bin (/sim/finish_pick)",
-        choices=SCENE_MODES,
-    ),
-    ParameterSpec(
-        "pile_objects",
-        DEFAULT_PILE_OBJECTS,
-        "Objects of a pile (scene_mode pile), drawn from the unseen families with seed",
-        min_value=1,
-        max_value=MAX_PILE_OBJECTS,
-    ),
-    ParameterSpec(
-        "frame_id", "camera_depth_optical_frame", "frame_id of the depth images", read_only=True
-    ),
-    gripper_parameter_spec(
-        "the simulated gripper's stroke, finger pads and grip force range (the executor node of "
-        "this process must use the same)"
-    ),
-    ParameterSpec(
-        "real_time_factor",
-        1.0,
-        "Simulated seconds per wall second while the arm or gripper moves (0: as fast as it "
-        "computes)",
-        min_value=0.0,
-        max_value=100.0,
-        read_only=True,
-    ),
-    ParameterSpec(
-        "render_backend",
-        "auto",
-        "Depth rendering: OpenGL (gl), ray casting (raycast) or auto",
-        choices=("auto", "gl", "raycast"),
-        read_only=True,
-    ),
-    ParameterSpec(
-        "stats_period_s",
-        60.0,
-        "Log the achieved frame rate this often (0: never)",
-        min_value=0.0,
-        max_value=3600.0,
-    ),
-    ParameterSpec(
-        "hold_duration_s",
-        1.0,
-        "Simulated seconds /sim/hold lets pass with the arm and gripper holding still",
-        min_value=0.0,
-        max_value=60.0,
-    ),
-    ParameterSpec(
-        "run_executor",
-        True,
-        "Host the grasp executor (executor_node) in this process on the simulated UR5 and gripper",
-        read_only=True,
-    ),
-    ParameterSpec(
-        "reset_after_attempt",
-        True,
-        "Reset the scene (object_name, seed) after every /execute_grasp attempt that moved the "
-        "object, so that the next one starts from a settled object and an empty gripper",
-    ),
-    ParameterSpec(
-        "markers_rate_hz",
-        5.0,
-        "Rate of /sim/markers (table, object, gripper, UR5 links in base_link; 0: none)",
-        min_value=0.0,
-        max_value=30.0,
-        read_only=True,
-    ),
-    *HAND_EYE_PARAMETERS,
-)
 
 
 class SimWorldNode(Node):
@@ -236,7 +112,7 @@ class SimWorldNode(Node):
 
     def __init__(self, node_name: str = NODE_NAME) -> None:
         super().__init__(node_name)
-        self.parameters = NodeParameters(self, PARAMETERS)
+        self.parameters = NodeParameters(self, SIM_WORLD_PARAMETERS)
         self.gripper = load_gripper_parameter(self.parameters)
         config = SimRobotConfig(
             gripper=SimGripperConfig(geometry=self.gripper),
@@ -252,17 +128,22 @@ class SimWorldNode(Node):
         if self.parameters["scene_mode"] == "pile":
             self._reset_pile(int(self.parameters["pile_objects"]), seed)
         self._settled_pose = self.world.object_pose_in_world()
-        self._image_publisher = self.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
-        self._info_publisher = self.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
+        self._image_publisher = self.create_publisher(Image, RAW_DEPTH_TOPIC, FRAME_OUTPUT_QOS)
+        self._info_publisher = self.create_publisher(CameraInfo, RAW_INFO_TOPIC, FRAME_OUTPUT_QOS)
         reset_group = MutuallyExclusiveCallbackGroup()  # service resets and attempt resets
-        self.create_service(Trigger, RESET_SERVICE, self._on_reset, callback_group=reset_group)
+        self.create_service(Trigger, SIM_RESET_SERVICE, self._on_reset, callback_group=reset_group)
         ground_truth_group = MutuallyExclusiveCallbackGroup()
         self.create_service(
-            Trigger, OBJECT_STATE_SERVICE, self._on_object_state, callback_group=ground_truth_group
+            Trigger,
+            SIM_OBJECT_STATE_SERVICE,
+            self._on_object_state,
+            callback_group=ground_truth_group,
         )
-        self.create_service(Trigger, HOLD_SERVICE, self._on_hold, callback_group=ground_truth_group)
         self.create_service(
-            Trigger, FINISH_PICK_SERVICE, self._on_finish_pick, callback_group=reset_group
+            Trigger, SIM_HOLD_SERVICE, self._on_hold, callback_group=ground_truth_group
+        )
+        self.create_service(
+            Trigger, SIM_FINISH_PICK_SERVICE, self._on_finish_pick, callback_group=reset_group
         )
         self._attempts_seen: set[bytes] = set()
         self.create_subscription(
@@ -272,7 +153,9 @@ class SimWorldNode(Node):
             ACTION_STATUS_QOS,
             callback_group=reset_group,
         )
-        self._marker_publisher = self.create_publisher(MarkerArray, MARKER_TOPIC, MARKER_QOS)
+        self._marker_publisher = self.create_publisher(
+            MarkerArray, SIM_MARKER_TOPIC, FRAME_OUTPUT_QOS
+        )
         if self.parameters["markers_rate_hz"] > 0:
             self.create_timer(
                 1.0 / self.parameters["markers_rate_hz"],
@@ -448,89 +331,31 @@ class SimWorldNode(Node):
         resets = (
             "reset after every attempt that moves it"
             if self.parameters["reset_after_attempt"]
-            else "reset only by " + RESET_SERVICE
+            else "reset only by " + SIM_RESET_SERVICE
         )
         return (
-            f"simulated world ready: {DEPTH_TOPIC} at {self.parameters['publish_rate_hz']:g} Hz; "
+            f"simulated world ready: {RAW_DEPTH_TOPIC} at "
+            f"{self.parameters['publish_rate_hz']:g} Hz; "
             f"scene {name} (seed {seed}) {settle.message if settle else ''}, {resets}; "
             f"gripper {self.gripper.name}; camera in base_link "
             f"{'DIFFERS from hand_eye.*' if hand_eye_problem else 'as hand_eye.*'}; services "
-            f"{RESET_SERVICE}, {OBJECT_STATE_SERVICE}, {HOLD_SERVICE}, {FINISH_PICK_SERVICE}; "
-            f"{MARKER_TOPIC}"
+            f"{SIM_RESET_SERVICE}, {SIM_OBJECT_STATE_SERVICE}, {SIM_HOLD_SERVICE}, "
+            f"{SIM_FINISH_PICK_SERVICE}; "
+            f"{SIM_MARKER_TOPIC}"
         )
 
     # ------------------------------------------------------------------ ground truth
-    def object_state(self) -> dict[str, Any]:
-        """The world's true state (JSON-ready): see `/sim/object_state` in the module docstring.
-
-        Poses are (4, 4) homogeneous transforms as nested lists, world <- frame: `object_pose`
-        of the object's mesh frame (the frame of `benchmark_object(object_name).vertices`),
-        `camera_pose` of the camera optical frame, `base_pose` of base_link.
-        """
-        world = self.world
-        with world.lock:
-            settle = world.last_settle
-            status = world.gripper_status()
-            camera = world.config.world.camera.pose
-            camera_pose = np.eye(4)
-            camera_pose[:3, :3] = camera.rotation
-            camera_pose[:3, 3] = camera.position
-            return {
-                "frame": WORLD_FRAME,
-                "object_name": self.loaded_object[0],  # benchmark_object(name) rebuilds it
-                "seed": self.loaded_object[1],
-                "sim_time": world.sim_time,
-                "object_pose": world.object_pose_in_world().tolist(),
-                "lifted_height": world.object_lifted_height(),
-                # Resting on the table top: false while lifted and once fallen off.
-                "on_table": world.object_on_table() and world.object_touches_table(),
-                "fell_off_table": not world.object_on_table(),
-                "settled": bool(settle.ok) if settle is not None else False,
-                "settle_message": settle.message if settle is not None else "",
-                "gripper_opening": float(status.opening),
-                "gripper_object_detected": bool(status.object_detected),
-                "fault": world.fault,
-                "camera_pose": camera_pose.tolist(),
-                "base_pose": world.base_in_world.matrix().tolist(),
-                **(self.pile_summary() if self.pile_mode else {"scene_mode": "single"}),
-            }
-
-    def pile_summary(self) -> dict[str, Any]:
-        """The pile's objects and counts (JSON-ready; see the module docstring)."""
-        objects = self.world.pile_state()
-        return {
-            "scene_mode": "pile",
-            "objects": objects,
-            "objects_on_table": sum(o["where"] == "table" for o in objects),
-            "objects_in_bin": sum(o["where"] == "bin" for o in objects),
-            "objects_lost": sum(o["where"] == "lost" for o in objects),
-        }
+    def loaded_scene(self) -> LoadedScene:
+        """What the last reset loaded (`gqstn_ros.sim.ground_truth`)."""
+        return LoadedScene(*self.loaded_object, pile=self.pile_mode)
 
     def finish_pick(self) -> dict[str, Any]:
-        """Pile mode: the carried object (if any) to the bin, the arm home with the gripper
-        open, the table settled; the pile's state with `binned` (a name or None) and `fault`
-        ('' unless the simulation diverged while settling)."""
-        world = self.world
-        binned = None
-        fault = ""
-        with world.lock:
-            held = world.held_object()
-            if (
-                held is not None
-                and world.object_lift(held) >= BIN_LIFT_M
-                and not world.object_index_touches_table(held)
-            ):
-                world.put_in_bin(held, self.bin)
-                binned = world.object_models[held].name
-            world.home_and_open()
-            try:
-                world.settle_table()
-            except HardwareError as error:
-                fault = str(error)
-        state = {**self.object_state(), "binned": binned, "fault": fault or world.fault}
+        """Pile mode: `ground_truth.finish_pick`, logged."""
+        state = finish_pick(self.world, self.loaded_scene(), self.bin)
         self.get_logger().info(
-            f"pick finished: {binned or 'nothing'} to the bin; {state['objects_on_table']} on "
-            f"the table, {state['objects_in_bin']} in the bin, {state['objects_lost']} lost"
+            f"pick finished: {state['binned'] or 'nothing'} to the bin; "
+            f"{state['objects_on_table']} on the table, {state['objects_in_bin']} in the bin, "
+            f"{state['objects_lost']} lost"
         )
         return state
 
@@ -540,8 +365,8 @@ class SimWorldNode(Node):
         if not self.pile_mode:
             response.success = False
             response.message = (
-                f"{FINISH_PICK_SERVICE} needs a pile: set scene_mode to pile and call "
-                f"{RESET_SERVICE}"
+                f"{SIM_FINISH_PICK_SERVICE} needs a pile: set scene_mode to pile and call "
+                f"{SIM_RESET_SERVICE}"
             )
             return response
         try:
@@ -555,60 +380,11 @@ class SimWorldNode(Node):
         response.message = json.dumps(state)
         return response
 
-    def hold(self, duration_s: float) -> dict[str, Any]:
-        """Let `duration_s` of simulated time pass with the arm and gripper holding still.
-
-        Returns the lift (m above the settled height) at the start, its minimum over the
-        samples taken every HOLD_SAMPLE_PERIOD_S, and the state at the end. A diverging
-        simulation ends the hold early with `fault` set.
-        """
-        world = self.world
-        # Pile mode: the hold follows the object (not in the bin) lifted highest, or object 0
-        # when every object is in the bin; it is named when lifted at least HELD_MIN_LIFT_M.
-        held = world.held_object(min_lift=-math.inf) if self.pile_mode else None
-        if held is not None:
-
-            def lift() -> float:
-                return world.object_lift(held)
-        else:
-            lift = world.object_lifted_height
-        start = lift()
-        lowest = start
-        elapsed = 0.0
-        fault = ""
-        while elapsed < duration_s - 1e-9:
-            step = min(HOLD_SAMPLE_PERIOD_S, duration_s - elapsed)
-            try:
-                # The world's own stepping: divergence checks, camera cache, lock slices.
-                world.advance(step)
-            except HardwareError as error:
-                fault = str(error)
-                break
-            elapsed += step
-            lowest = min(lowest, lift())
-        state = self.object_state()
-        if self.pile_mode and held is not None:
-            # The single-object keys describe the followed object: `on_table` false only once
-            # it fell off the table (resting on another object is on the table).
-            named = start >= HELD_MIN_LIFT_M
-            state["held_object"] = world.object_models[held].name if named else None
-            lost = state["objects"][held]["where"] == "lost"
-            state.update(on_table=not lost, fell_off_table=lost)
-        elif self.pile_mode:
-            state["held_object"] = None
-        state.update(
-            hold_duration_s=elapsed,
-            lifted_height_start=start,
-            lifted_height_min=lowest,
-            hold_fault=fault,
-        )
-        return state
-
     def _on_object_state(
         self, request: Trigger.Request, response: Trigger.Response
     ) -> Trigger.Response:
         try:
-            response.message = json.dumps(self.object_state())
+            response.message = json.dumps(object_state(self.world, self.loaded_scene()))
             response.success = True
         except Exception as error:  # report, never crash the world
             response.success = False
@@ -617,7 +393,7 @@ class SimWorldNode(Node):
 
     def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         try:
-            state = self.hold(float(self.parameters["hold_duration_s"]))
+            state = hold(self.world, self.loaded_scene(), float(self.parameters["hold_duration_s"]))
         except Exception as error:  # report, never crash the world
             response.success = False
             response.message = f"hold failed: {type(error).__name__}: {error}"
@@ -649,49 +425,3 @@ class SimWorldNode(Node):
             # (the process then ends without waiting for it).
             self._camera_thread.join(timeout=CAMERA_STOP_TIMEOUT_S)
         super().destroy_node()
-
-
-def build_nodes(nodes: list[Node]) -> None:
-    """The simulated world and, unless `run_executor` is false, the executor node driving its
-    arm and gripper; each is appended to `nodes` as soon as it exists."""
-    world_node = SimWorldNode()
-    nodes.append(world_node)
-    if world_node.parameters["run_executor"]:
-        # Imported here: the executor node is optional for a camera-only world.
-        from gqstn_ros.nodes.executor_node import ExecutorNode  # noqa: PLC0415
-
-        executor_node = ExecutorNode(
-            arm=SimArm(world_node.world),
-            gripper=SimGripper(world_node.world),
-            node_name=EXECUTOR_NODE_NAME,
-        )
-        nodes.append(executor_node)
-        simulated, executed = world_node.gripper, executor_node.gripper_profile
-        differences = simulated.geometry_differences(executed)
-        if differences:
-            raise ParameterValueError(
-                f"{EXECUTOR_NODE_NAME} parameter gripper: {executed.name!r} differs from "
-                f"the simulated gripper {simulated.name!r} ({NODE_NAME} parameter gripper): "
-                f"{'; '.join(differences)} (simulated vs executor)"
-            )
-
-
-def main(args: list[str] | None = None) -> NoReturn:
-    """Run the world (and its executor node) until SIGINT or SIGTERM (exit code 0; 2 for an
-    invalid configuration), see `gqstn_ros.nodes.shutdown`."""
-    # Mesa's shader disk cache (OSMesa rendering) writes from a thread of its own that can hold
-    # the process's exit for seconds on a busy machine (measured: 2 of 12 SIGINTs mid-pick with
-    # a CPU burner per core took 2.4-5.3 s, 14 of 14 took 0.5 s without the cache). The few
-    # depth shaders compile in milliseconds: the process runs without it unless told otherwise.
-    os.environ.setdefault("MESA_SHADER_CACHE_DISABLE", "true")
-    rclpy.init(args=args)
-    run_node_process(
-        build_nodes,
-        NODE_NAME,
-        lambda: QuietMultiThreadedExecutor(num_threads=4),
-        ParameterValueError,
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,5 @@
-"""The hand-eye calibration as node parameters, and TF messages (`/tf`, `/tf_static`).
+"""The hand-eye calibration as node parameters, and TF messages (`/tf`, `/tf_static`; their
+names and QoS in `gqstn_ros.nodes.topics`).
 
 Every node that needs the camera optical frame's pose in the robot base frame (the inference
 node: `/tf_static`, grasps and markers in `base_link`; the executor: goals given in the camera
@@ -16,24 +17,10 @@ from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from gqstn_ros.geometry import RigidTransform, quaternion_from_xyzw, quaternion_to_xyzw
 from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, ParameterValueError
 
-TF_TOPIC = "/tf"
-TF_STATIC_TOPIC = "/tf_static"
-# As tf2_ros publishes them: /tf reliable and volatile; /tf_static reliable and transient local,
-# so that a listener started later (RViz) still receives the static transforms once.
-TF_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE
-)
-TF_STATIC_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 DEFAULT_BASE_FRAME = "base_link"
 DEFAULT_CAMERA_FRAME = "camera_depth_optical_frame"
 # The simulated bench's camera: 0.7 m above (0.5, 0, 0) of base_link looking straight down,

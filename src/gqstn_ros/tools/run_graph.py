@@ -22,6 +22,7 @@ file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,6 +42,7 @@ from gqstn_ros.node_graph import (
     node_environment,
     nodes_to_start,
 )
+from gqstn_ros.nodes.shutdown import started_as_node_process, stop_signals_held
 
 STOP_TIMEOUT_S = 10.0
 POLL_PERIOD_S = 0.2
@@ -100,14 +102,21 @@ class RunningNode:
             if log is not None:
                 log.write(f"$ {' '.join(command)}\n")
                 log.flush()
-            self.process = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE if log is None else log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
-                start_new_session=new_session,
+            # One of our nodes starts with the stop signals held until it handles them.
+            held = (
+                stop_signals_held()
+                if started_as_node_process(command, command[0])
+                else contextlib.nullcontext()
             )
+            with held:
+                self.process = subprocess.Popen(
+                    command,
+                    stdout=subprocess.PIPE if log is None else log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
+                    start_new_session=new_session,
+                )
         finally:
             if log is not None:
                 log.close()  # the node keeps its own descriptor of the file

@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 from gqstn_ros.node_graph import (
+    DOMAIN_VARIABLE,
     GraphArguments,
+    claim_private_domain,
     default_config_dir,
     network_environment,
     node_environment,
@@ -67,7 +69,10 @@ class GraphProcesses:
     """The bench's node graph, one process per node, output to `log_dir`/<node>.log.
 
     Making one puts the graph's DDS domain and discovery range into this process's environment,
-    so that a client created afterwards (BenchClient) joins the nodes. The nodes run in sessions
+    so that a client created afterwards (BenchClient) joins the nodes. The domain is the
+    environment's ROS_DOMAIN_ID where set, else one this process claims for itself
+    (`claim_private_domain`): a benchmark never talks to another one's nodes, nor to a bench
+    started by `ros2 launch`. The nodes run in sessions
     of their own: Ctrl-C reaches the benchmark, which stops them (`stop`).
     """
 
@@ -78,6 +83,7 @@ class GraphProcesses:
             symmetric_views=config.symmetric_views,
             judge_model=config.judge_model,
             params_file=str(params_file),
+            ros_domain_id=os.environ.get(DOMAIN_VARIABLE) or str(claim_private_domain()),
         )
         config_dir = default_config_dir()
         self.specs = nodes_to_start(arguments)

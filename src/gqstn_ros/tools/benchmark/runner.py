@@ -5,6 +5,7 @@ with its reason; the run goes on (after a node died, with the graph started agai
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gqstn_ros.node_graph import DOMAIN_VARIABLE
 from gqstn_ros.tools.benchmark.client import (
     HOLD_SERVICE,
     OBJECT_STATE_SERVICE,
@@ -252,7 +254,8 @@ def run_benchmark(config: BenchmarkConfig) -> tuple[list[AttemptRecord], dict[st
             print(
                 f"benchmark: {len(config.objects)} objects x {config.trials} trials x "
                 f"{len(config.methods)} methods = {config.attempt_count} attempts; "
-                f"models from {config.models_dir}, node logs in {graph.log_dir}",
+                f"models from {config.models_dir}, node logs in {graph.log_dir}, "
+                f"ROS domain {os.environ[DOMAIN_VARIABLE]}",
                 flush=True,
             )
             graph.start()

@@ -1,0 +1,85 @@
+"""A stop signal that reaches a node process while its interpreter starts ends it cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+from gqstn_ros.nodes.shutdown import STOP_SIGNALS, stop_signals_held
+from ros_test_support import peer_environment
+
+
+def test_the_parents_signal_mask_is_restored() -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    with stop_signals_held():
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert set(STOP_SIGNALS) <= held
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+
+
+def test_a_signal_sent_at_spawn_waits_for_the_nodes_own_handling() -> None:
+    # Sent right after spawning, the signal arrives while the interpreter runs its own imports
+    # (site), before any code of the package: unblocked, it would end the process with a
+    # traceback and code 1. Held, it ends the node with code 0 once `gqstn_ros.nodes` handles it.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        with stop_signals_held():
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gqstn_ros.nodes.depth_node"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=peer_environment(),
+            )
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        assert "Traceback" not in output and "site" not in output, output
+
+
+HANGING_TEARDOWN_NODE = """
+import time
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from gqstn_ros.nodes.shutdown import run_node_process
+
+
+class HangingTeardown(Node):
+    def __init__(self):
+        super().__init__("hanging_teardown")
+        self.create_timer(0.05, self.say_ready)
+        self.ready_said = False
+
+    def say_ready(self):  # from the spin: the stop signal then finds the node spinning
+        if not self.ready_said:
+            print("READY", flush=True)
+            self.ready_said = True
+
+    def destroy_node(self):
+        time.sleep(120)  # a teardown that waits on a peer that never answers
+
+
+rclpy.init()
+run_node_process(lambda nodes: nodes.append(HangingTeardown()), "hanging_teardown",
+                 SingleThreadedExecutor, ValueError)
+"""
+
+
+def test_a_teardown_that_hangs_does_not_keep_the_process() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HANGING_TEARDOWN_NODE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=peer_environment(),
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "READY"
+    process.send_signal(signal.SIGINT)
+    # Ends TEARDOWN_DEADLINE_S after the node stopped its work, not after the 120 s teardown;
+    # the generous timeout only guards against a busy machine.
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "stopping took longer than" in output, output
+    assert "Traceback" not in output, output
