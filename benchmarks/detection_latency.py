@@ -24,10 +24,10 @@ import torch
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.networks.checkpoint import save_checkpoint
-from gqstn_ros.networks.configs import INPUT_CONFIGS, build_model, model_config
-from gqstn_ros.networks.planners import NETWORK_PLANNERS, load_network_planner
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
-from gqstn_ros.preprocessing import Normalization
+from gqstn_ros.networks.configs import build_model, model_config
+from gqstn_ros.networks.planners import load_network_planner
+from gqstn_ros.planner_registry import NETWORK_PLANNERS, SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 
 RANDOM_RUNS = (("gqstn", "paper"), ("gqstn", "cpu"), ("directgrasp", "cpu"), ("multigrasp", "cpu"))
 
@@ -49,7 +49,7 @@ def random_models(directory: Path, config_name: str, kinds: list[str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     norm = Normalization()
     provenance = {"data": "random initialisation (latency benchmark)", "code": "benchmark"}
-    inputs = INPUT_CONFIGS[config_name]
+    inputs = NetworkInputConfig()  # every configuration sees the paper's view geometry
     gqcnn = build_model("gqcnn", model_config("gqcnn", config_name))
     save_checkpoint(
         directory / "gqcnn.pt", gqcnn, "gqcnn", gqcnn.config, norm, provenance, None, inputs

@@ -50,7 +50,11 @@ import numpy as np
 import torch
 
 from gqstn_ros.depth_processing import inpaint_depth
-from gqstn_ros.grasping.prop_gqcnn import (
+from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.networks.configs import model_config
+from gqstn_ros.networks.gqcnn import GQCNN
+from gqstn_ros.planner_registry import load_planner
+from gqstn_ros.planners.prop_gqcnn.planner import (
     FAST_GQCNN_CHECKPOINT,
     GQCNN_CHECKPOINT,
     PropConfig,
@@ -58,10 +62,6 @@ from gqstn_ros.grasping.prop_gqcnn import (
     validate_depth,
     with_cem,
 )
-from gqstn_ros.networks.checkpoint import load_checkpoint
-from gqstn_ros.networks.configs import model_config
-from gqstn_ros.networks.gqcnn import GQCNN
-from gqstn_ros.planner_registry import load_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, extract_view
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import generate_object

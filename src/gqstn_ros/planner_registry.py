@@ -1,26 +1,42 @@
-"""Planners by name: the one place the nodes, evaluation and benchmarks load a GraspPlanner.
+"""Planners by name: the one place the package learns which planners exist and loads them.
 
-`gqstn`, `multigrasp` and `directgrasp` are single-pass networks
-(`gqstn_ros.networks.planners.load_network_planner`); `prop_gqcnn` samples antipodal candidates
-and ranks them with GQ-CNN (`gqstn_ros.networks.prop_planner.load_prop_planner`: gqcnn_fast.pt when
-the models folder has it, else gqcnn.pt; the `ranking_model` option picks another). Both loaders
-are imported only when asked for, so that a node without torch models still starts and can say
-why it has no model. No rclpy here.
+A planner is one folder (a package) whose `__init__.py` declares `PLANNER`, a
+`detection.PlannerSpec`: its name, label, network or loader, checkpoint files and options.
+The planners shipped with the package are the folders of `gqstn_ros.planners` listed in
+`BUILTIN_PLANNERS`; another installed distribution adds one with an entry point in the group
+`gqstn_ros.planners` (`name = module`, the module holding `PLANNER`). Every list of planner
+names (node parameters, training and export choices, benchmark labels) derives from
+`planner_specs()`, collected once when this module is imported.
+
+A spec names its code by module path: loading a planner imports its model code only then, so
+that a node without torch models still starts and can say why it has no model. No rclpy here.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner
+from gqstn_ros.detection import GraspPlanner, PlannerSpec
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.package_data import data_dir
 
-NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
-PROP_PLANNER = "prop_gqcnn"
+# The shipped planners, in the order names are listed (parameter choices, tables).
+BUILTIN_PLANNERS = (
+    "gqstn_ros.planners.gqstn",
+    "gqstn_ros.planners.multigrasp",
+    "gqstn_ros.planners.directgrasp",
+    "gqstn_ros.planners.prop_gqcnn",
+)
+ENTRY_POINT_GROUP = "gqstn_ros.planners"
+# The loader of every planner that runs a one-shot network and names no loader of its own.
+NETWORK_LOADER = "gqstn_ros.networks.planners:load_network_planner"
+# The keyword options of that loader that callers may pass (`options_for`).
+NETWORK_OPTIONS = ("symmetric_views", "judge_model", "view_scale", "onnx_cache_dir", "onnx_threads")
 BACKENDS = ("torch", "onnxruntime")
 # How many symmetric copies of the view (quarter turns, mirrors) a network planner may run on.
 SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)
@@ -30,6 +46,75 @@ SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)
 VIEW_SCALES = ("metric", "checkpoint")
 PACKAGE_NAME = "gqstn_ros"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+_log = logging.getLogger(__name__)
+
+
+def _spec_of(module_name: str) -> PlannerSpec:
+    spec = getattr(importlib.import_module(module_name), "PLANNER", None)
+    if not isinstance(spec, PlannerSpec):
+        raise TypeError(f"planner module {module_name} defines no PLANNER (a PlannerSpec)")
+    return spec
+
+
+def _collect() -> dict[str, PlannerSpec]:
+    """The built-in planners, then those of the entry points; a plug-in that cannot be
+    imported, or that reuses a name, is logged and left out."""
+    specs: dict[str, PlannerSpec] = {}
+    for module_name in BUILTIN_PLANNERS:
+        spec = _spec_of(module_name)
+        specs[spec.name] = spec
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        try:
+            spec = _spec_of(point.value)
+        except (ImportError, TypeError) as error:
+            _log.error("planner plug-in %s (%s) left out: %s", point.name, point.value, error)
+            continue
+        if spec.name in specs:
+            _log.error(
+                "planner plug-in %s (%s) left out: the name %r is taken",
+                point.name,
+                point.value,
+                spec.name,
+            )
+            continue
+        specs[spec.name] = spec
+    return specs
+
+
+_SPECS = _collect()
+PLANNER_NAMES = tuple(_SPECS)
+# The planners that run a one-shot network.
+NETWORK_PLANNERS = tuple(name for name, spec in _SPECS.items() if spec.network is not None)
+# The planners the inference node loads when its `planners` parameter is not set.
+DEFAULT_PLANNERS = tuple(name for name, spec in _SPECS.items() if spec.loaded_by_default)
+# The planner the fallback node serves.
+PROP_PLANNER = next(name for name, spec in _SPECS.items() if spec.fallback)
+
+
+def planner_specs() -> dict[str, PlannerSpec]:
+    """name -> spec of every planner, built-in ones first, in `PLANNER_NAMES` order."""
+    return dict(_SPECS)
+
+
+def planner_spec(name: str) -> PlannerSpec:
+    """The spec of planner `name`; ValueError names the known planners."""
+    if name not in _SPECS:
+        raise ValueError(f"unknown planner {name!r}: expected one of {', '.join(PLANNER_NAMES)}")
+    return _SPECS[name]
+
+
+def planner_labels() -> dict[str, str]:
+    """name -> label ("gqstn" -> "GQ-STN") of every planner."""
+    return {name: spec.label for name, spec in _SPECS.items()}
+
+
+def options_for(name: str, **options: Any) -> dict[str, Any]:
+    """The options among `options` that planner `name`'s loader takes (its spec's `options`;
+    a network planner without a loader of its own: `NETWORK_OPTIONS`); None values dropped."""
+    spec = planner_spec(name)
+    accepted = spec.options or (NETWORK_OPTIONS if spec.loader is None else ())
+    return {key: value for key, value in options.items() if key in accepted and value is not None}
 
 
 class PlannerUnavailable(RuntimeError):  # noqa: N818 (the name says what happened)
@@ -65,25 +150,25 @@ def load_planner(
     """Load planner `name` with its weights from `models_dir` (default: `default_models_dir()`).
 
     `backend` is `torch` or `onnxruntime`; `options` go to the loader (e.g. `gripper`, the
-    `GripperConfig` the planner serves, for every planner; `num_candidates` and `ranking_model`,
-    the GQ-CNN checkpoint to rank with, for prop_gqcnn). Raises `PlannerUnavailable` with a
+    `GripperConfig` the planner serves, for every planner; those its spec lists, such as
+    `num_candidates` and `ranking_model`, the GQ-CNN checkpoint to rank with, for prop_gqcnn;
+    `options_for` keeps the ones a planner takes). Raises `PlannerUnavailable` with a
     message starting "no model loaded" when the planner's code or weights are missing or
     unreadable, `gripper.GripperMismatchError` (a ValueError) when the weights were trained for
     another gripper geometry than `gripper` (default: the 2F-85), and ValueError for an unknown
     name or backend.
     """
-    if name not in PLANNER_NAMES:
-        raise ValueError(f"unknown planner {name!r}: expected one of {', '.join(PLANNER_NAMES)}")
+    spec = planner_spec(name)
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     models_path = Path(models_dir) if models_dir else default_models_dir()
     if not models_path.is_dir():
         raise PlannerUnavailable(f"no model loaded: models directory {models_path} does not exist")
-    if name in NETWORK_PLANNERS:
-        load = _loader("gqstn_ros.networks.planners", "load_network_planner")
+    if spec.loader is None:  # a one-shot network: its checkpoint <name>.pt
+        load = _loader(*NETWORK_LOADER.split(":"))
         arguments: tuple[Any, ...] = (name, models_path, backend)
     else:
-        load = _loader("gqstn_ros.networks.prop_planner", "load_prop_planner")
+        load = _loader(*spec.loader.split(":"))
         arguments = (models_path,)
         options = {"backend": backend, **options}
     try:

@@ -18,14 +18,14 @@ from gqstn_ros.depth_processing import inpaint_depth
 from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.grasping import primitives
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
-from gqstn_ros.grasping.prop_gqcnn import (
+from gqstn_ros.planners.prop_gqcnn.loader import load_prop_planner
+from gqstn_ros.planners.prop_gqcnn.planner import (
     CEMConfig,
     PropConfig,
     PropGQCNNPlanner,
     fit_gaussian_mixture,
     with_cem,
 )
-from gqstn_ros.networks.prop_planner import load_prop_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 from gqstn_ros.sim.camera import DepthCamera
 from gqstn_ros.sim.objects import generate_object
@@ -259,7 +259,7 @@ def test_load_prop_planner_ranks_with_the_fast_gqcnn_when_present(tmp_path, capl
     assert planner.gqcnn.config.conv_width == 4
     assert planner.ranking_model.startswith("gqcnn.pt (cpu GQ-CNN")
     save_tiny_gqcnn(tmp_path / "gqcnn_fast.pt", 2, "fast")
-    with caplog.at_level("INFO", logger="gqstn_ros.grasping.prop_gqcnn"):
+    with caplog.at_level("INFO", logger="gqstn_ros.planners.prop_gqcnn.planner"):
         planner = load_prop_planner(tmp_path)
     assert planner.gqcnn.config.conv_width == 2
     assert planner.ranking_model.startswith("gqcnn_fast.pt (fast GQ-CNN")

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from gqstn_ros.networks.checkpoint import save_checkpoint
-from gqstn_ros.networks.direct_grasp import DirectGrasp, DirectGraspConfig
 from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
-from gqstn_ros.networks.gqstn import GQSTN, GQSTNConfig
-from gqstn_ros.networks.multigrasp import MultiGrasp, MultiGraspConfig
 from gqstn_ros.networks.resnet import ResNetConfig
+from gqstn_ros.planners.directgrasp.model import DirectGrasp, DirectGraspConfig
+from gqstn_ros.planners.gqstn.model import GQSTN, GQSTNConfig
+from gqstn_ros.planners.multigrasp.model import MultiGrasp, MultiGraspConfig
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 
 TINY_RESNET = ResNetConfig(depths=(1, 1, 1, 1), width=4)

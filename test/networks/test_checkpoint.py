@@ -7,7 +7,7 @@ from conftest import NORM, TINY_GQCNN, smooth_views, spread_heads, tiny_gqcnn, t
 
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.networks.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from gqstn_ros.networks.gqstn import GQSTN
+from gqstn_ros.planners.gqstn.model import GQSTN
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 from gqstn_ros.profiles import load_gripper_profile
 

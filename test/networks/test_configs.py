@@ -1,25 +1,30 @@
 import pytest
 
 from gqstn_ros.networks.configs import (
-    CONFIG_NAMES,
-    INPUT_CONFIGS,
-    KINDS,
     build_model,
     config_from_dict,
     config_names,
+    detector_kinds,
     model_config,
+    network_kinds,
 )
 from gqstn_ros.networks.gqcnn import GQCNN
-from gqstn_ros.networks.gqstn import GQSTN
+from gqstn_ros.planner_registry import NETWORK_PLANNERS
+from gqstn_ros.planners.gqstn.model import GQSTN
 
 
 def test_every_named_config_round_trips():
-    for kind in KINDS:
+    for kind in network_kinds():
         assert {"paper", "cpu"} <= set(config_names(kind))
         for name in config_names(kind):
             config = model_config(kind, name)
             assert config_from_dict(kind, config.to_dict()) == config
-    assert set(INPUT_CONFIGS) == set(CONFIG_NAMES)
+    assert config_names() == ("paper", "cpu", "fast")
+
+
+def test_every_network_planner_declares_a_trainable_network_kind():
+    assert network_kinds() == ("gqcnn", *NETWORK_PLANNERS)
+    assert detector_kinds() == NETWORK_PLANNERS == ("gqstn", "multigrasp", "directgrasp")
 
 
 def test_fast_is_a_gqcnn_configuration_only():

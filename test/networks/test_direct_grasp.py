@@ -3,7 +3,7 @@ import math
 import torch
 from conftest import NORM, random_targets, smooth_views, spread_heads, tiny_direct_grasp
 
-from gqstn_ros.networks.direct_grasp import DirectGraspConfig, direct_grasp_loss
+from gqstn_ros.planners.directgrasp.model import DirectGraspConfig, direct_grasp_loss
 
 
 def test_outputs_in_gqstn_parameterisation():

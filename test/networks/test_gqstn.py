@@ -4,10 +4,12 @@ import pytest
 import torch
 from conftest import NORM, VIEW, random_targets, smooth_views, spread_heads, tiny_gqstn
 
-from gqstn_ros.networks.gqstn import (
+from gqstn_ros.networks.grasp_head import (
     angle_from_raw,
     localization_loss,
     localization_loss_terms,
+)
+from gqstn_ros.planners.gqstn.model import (
     robustness_loss,
     rotation_matrices,
     scale_matrices,

@@ -1,7 +1,7 @@
 import torch
 from conftest import NORM, random_targets, smooth_views, spread_heads, tiny_multigrasp
 
-from gqstn_ros.networks.multigrasp import cell_centers, multigrasp_loss, target_cells
+from gqstn_ros.planners.multigrasp.model import cell_centers, multigrasp_loss, target_cells
 
 
 def test_cells_and_the_winner():

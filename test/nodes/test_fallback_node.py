@@ -112,8 +112,8 @@ def test_inference_node_reports_what_the_fallback_answered(
 
 
 def test_prop_gqcnn_plans_grasps(start_node, client_node, tmp_path) -> None:
-    if importlib.util.find_spec("gqstn_ros.grasping.prop_gqcnn") is None:
-        pytest.skip("gqstn_ros.grasping.prop_gqcnn is not written yet")
+    if importlib.util.find_spec("gqstn_ros.planners.prop_gqcnn.planner") is None:
+        pytest.skip("gqstn_ros.planners.prop_gqcnn.planner is not written yet")
     from gqstn_ros.planner_registry import default_models_dir
 
     models_dir = default_models_dir()

@@ -303,8 +303,8 @@ def network_models_dir(tmp_path: Path) -> Path:
         return default_models_dir()
     from gqstn_ros.networks.checkpoint import save_checkpoint
     from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
-    from gqstn_ros.networks.gqstn import GQSTN, GQSTNConfig
     from gqstn_ros.networks.resnet import ResNetConfig
+    from gqstn_ros.planners.gqstn.model import GQSTN, GQSTNConfig
     from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 
     torch = pytest.importorskip("torch")

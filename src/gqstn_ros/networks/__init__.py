@@ -1,6 +1,7 @@
-"""The networks of the paper (PyTorch, our own code): ResNet localization / feature networks,
-GQ-CNN, GQ-STN, the DirectGrasp and MultiGrasp baselines, their configs, checkpoints, ONNX
-export and the one-shot planners built on them."""
+"""What the one-shot networks share (PyTorch, our own code): ResNet feature extractors, GQ-CNN
+(every planner's judge), the grasp head, the network kinds (`configs`), checkpoints, ONNX export
+and the generic one-shot network planner. Each network planner's model and `NetworkSpec` are in
+its folder under `gqstn_ros.planners`."""
 
 from gqstn_ros.networks.checkpoint import (
     CheckpointError,
@@ -8,42 +9,23 @@ from gqstn_ros.networks.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gqstn_ros.networks.configs import KINDS, build_model, model_config
-from gqstn_ros.networks.direct_grasp import DirectGrasp, DirectGraspConfig, direct_grasp_loss
+from gqstn_ros.networks.configs import build_model, model_config, network_kinds
 from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
-from gqstn_ros.networks.gqstn import (
-    GQSTN,
-    GQSTNConfig,
-    GQSTNOutput,
-    GraspPrediction,
-    localization_loss,
-    robustness_loss,
-)
-from gqstn_ros.networks.multigrasp import MultiGrasp, MultiGraspConfig, multigrasp_loss
+from gqstn_ros.networks.grasp_head import GraspPrediction, localization_loss
 from gqstn_ros.networks.resnet import ResNet, ResNetConfig
 
 __all__ = [
     "GQCNN",
-    "GQSTN",
-    "KINDS",
     "CheckpointError",
-    "DirectGrasp",
-    "DirectGraspConfig",
     "GQCNNConfig",
-    "GQSTNConfig",
-    "GQSTNOutput",
     "GraspPrediction",
     "LoadedModel",
-    "MultiGrasp",
-    "MultiGraspConfig",
     "ResNet",
     "ResNetConfig",
     "build_model",
-    "direct_grasp_loss",
     "load_checkpoint",
     "localization_loss",
     "model_config",
-    "multigrasp_loss",
-    "robustness_loss",
+    "network_kinds",
     "save_checkpoint",
 ]

@@ -2,15 +2,17 @@
 
     {
       "format_version": 1,
-      "kind": "gqcnn" | "gqstn" | "directgrasp" | "multigrasp",
+      "kind": a network kind (`configs.network_kinds()`: "gqcnn", "gqstn", "multigrasp",
+              "directgrasp", and those of plug-in planners),
       "config": model config (plain dict),
       "state_dict": weights,
       "normalization": preprocessing.Normalization (dict),
       "input": preprocessing.NetworkInputConfig (dict),
       "provenance": {data, code, ...} (plain dict),
       "extra": anything else the trainer keeps (plain containers and tensors),
-      "gqcnn_config": GQ-CNN config (dict), GQ-STN only: its frozen GQ-CNN, whose weights are in
-                      the state_dict under "gqcnn.",
+      "gqcnn_config": GQ-CNN config (dict), only for a kind with a frozen GQ-CNN (GQ-STN's
+                      `NetworkSpec.frozen_gqcnn`), whose weights are in the state_dict under
+                      "gqcnn.",
       "trained_for": {                        optional: what the training data was made for
         "gripper": GripperConfig.to_dict() of the gripper the grasps were labelled for,
         "depth_range": [near, far] metres of table depth the training views covered (optional)
@@ -35,9 +37,14 @@ import torch
 from torch import nn
 
 from gqstn_ros.gripper import GripperConfig, check_same_geometry, default_gripper
-from gqstn_ros.networks.configs import KINDS, ModelConfig, build_model, config_from_dict
+from gqstn_ros.networks.configs import (
+    ModelConfig,
+    build_model,
+    config_from_dict,
+    network_kinds,
+    network_spec,
+)
 from gqstn_ros.networks.gqcnn import GQCNN, GQCNNConfig
-from gqstn_ros.networks.gqstn import GQSTN
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
 
 FORMAT_VERSION = 1
@@ -103,8 +110,7 @@ def save_checkpoint(
     (None: nothing recorded, the checkpoint loads as trained for the 2F-85); depth_range: the
     table depths (m) the training views covered, recorded with it.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown network kind {kind!r}; expected one of {KINDS}")
+    spec = network_spec(kind)
     model_normalization = getattr(model, "normalization", normalization)
     if model_normalization != normalization:
         raise ValueError(
@@ -126,9 +132,11 @@ def save_checkpoint(
         checkpoint[TRAINED_FOR_KEY] = trained_for_mapping(gripper, depth_range)
     elif depth_range is not None:
         raise ValueError("depth_range is recorded with the gripper: pass the gripper too")
-    if kind == "gqstn":
-        if not isinstance(model, GQSTN):
-            raise TypeError(f"kind 'gqstn' needs a GQSTN, got {type(model).__name__}")
+    if spec.frozen_gqcnn:
+        if not isinstance(getattr(model, "gqcnn", None), GQCNN):
+            raise TypeError(
+                f"kind {kind!r} needs a network with its GQ-CNN, got {type(model).__name__}"
+            )
         checkpoint["gqcnn_config"] = model.gqcnn.config.to_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, path)
@@ -236,9 +244,9 @@ def load_checkpoint(
     if gripper is not None:
         check_same_geometry(trained_gripper, gripper, f"checkpoint {path}")
     kind = checkpoint["kind"]
-    if kind not in KINDS:
+    if kind not in network_kinds():
         raise CheckpointError(
-            f"checkpoint {path} has unknown kind {kind!r}; expected one of {KINDS}"
+            f"checkpoint {path} has unknown kind {kind!r}; expected one of {network_kinds()}"
         )
     if expected_kind is not None and kind != expected_kind:
         raise CheckpointError(f"checkpoint {path} holds a {kind}, expected a {expected_kind}")
@@ -247,9 +255,9 @@ def load_checkpoint(
         normalization = Normalization.from_dict(checkpoint["normalization"])
         input_config = NetworkInputConfig(**checkpoint["input"])
         gqcnn = None
-        if kind == "gqstn":
+        if network_spec(kind).frozen_gqcnn:
             if "gqcnn_config" not in checkpoint:
-                raise CheckpointError(f"checkpoint {path} (gqstn) lacks its gqcnn_config")
+                raise CheckpointError(f"checkpoint {path} ({kind}) lacks its gqcnn_config")
             gqcnn = GQCNN(GQCNNConfig.from_dict(checkpoint["gqcnn_config"]))
         model = build_model(kind, config, normalization, gqcnn)
     except CheckpointError:

@@ -1,10 +1,10 @@
 """The inference graph of each planner, and its ONNX export checked against PyTorch.
 
 `InferenceGraph`: view (B, 1, D, D) metres -> x, y, theta, s (B,), depth (B,) metres, q (B,),
-crop (B, 1, c, c) metres. For GQ-STN the crop and q come out of its own cascade and frozen
-GQ-CNN; for DirectGrasp and MultiGrasp the crop of their grasp is cut with
-`preprocessing.extract_crops` and judged by a separately trained GQ-CNN (the paper's
-evaluation of the baselines).
+crop (B, 1, c, c) metres. For a network with its own frozen GQ-CNN (GQ-STN,
+`NetworkSpec.frozen_gqcnn`) the crop and q come out of its own cascade; for the others
+(DirectGrasp, MultiGrasp) the crop of their grasp is cut with `preprocessing.extract_crops`
+and judged by a separately trained GQ-CNN (the paper's evaluation of the baselines).
 
 `GraspEvaluator`: one view (1, 1, D, D), N grasps (N, 4) and their depths (N,) -> q (N,) and
 crops (N, 1, c, c): GQ-CNN on given grasps (the planner re-judges a grasp it had to narrow).
@@ -26,8 +26,8 @@ from torch import nn
 from torch.onnx import symbolic_helper
 
 from gqstn_ros.networks.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from gqstn_ros.networks.configs import GQCNN_KIND, network_spec
 from gqstn_ros.networks.gqcnn import GQCNN
-from gqstn_ros.networks.gqstn import GQSTN
 from gqstn_ros.preprocessing import (
     Normalization,
     depth_offset_to_depth,
@@ -44,7 +44,9 @@ EVALUATOR_OUTPUT_NAMES = ("q", "crop")
 class InferenceGraph(nn.Module):
     """view (B, 1, D, D) metres -> (x, y, theta, s, depth, q, crop); see the module docstring.
 
-    network: a GQSTN, or a DirectGrasp / MultiGrasp with `gqcnn` and its `gqcnn_normalization`.
+    network: one whose output carries its own depth, q and crop (GQ-STN), without `gqcnn`; or
+    one that predicts a grasp (x, y, theta, s, z; DirectGrasp, MultiGrasp) with the `gqcnn`
+    that judges it and its `gqcnn_normalization`.
     """
 
     def __init__(
@@ -55,11 +57,11 @@ class InferenceGraph(nn.Module):
     ) -> None:
         super().__init__()
         self.network = network
-        if isinstance(network, GQSTN):
-            self.evaluator = None
+        if gqcnn is None and gqcnn_normalization is None:
+            self.evaluator = None  # the network judges its own grasp
+        elif gqcnn is None or gqcnn_normalization is None:
+            raise ValueError("a network judged by a GQ-CNN needs the GQ-CNN and its normalization")
         else:
-            if gqcnn is None or gqcnn_normalization is None:
-                raise ValueError("a baseline network needs a GQ-CNN and its normalization")
             self.evaluator = GraspEvaluator(gqcnn, gqcnn_normalization)
 
     def forward(self, views_m: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -193,19 +195,19 @@ def export_evaluator(evaluator: GraspEvaluator, onnx_path: str | Path, input_siz
 def inference_graph_from_checkpoints(
     checkpoint: str | Path | LoadedModel, gqcnn_checkpoint: str | Path | LoadedModel | None = None
 ) -> tuple[InferenceGraph, LoadedModel]:
-    """The InferenceGraph of a gqstn / directgrasp / multigrasp checkpoint (eval mode); the
-    baselines also need the GQ-CNN checkpoint."""
+    """The InferenceGraph of a one-shot network's checkpoint (gqstn, multigrasp, directgrasp, a
+    plug-in's; eval mode); a network without its own GQ-CNN also needs the GQ-CNN checkpoint."""
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load_checkpoint(checkpoint)
-    if loaded.kind == "gqcnn":
+    if loaded.kind == GQCNN_KIND:
         raise CheckpointError(f"{checkpoint}: a GQ-CNN checkpoint has no inference graph")
-    if loaded.kind == "gqstn":
+    if network_spec(loaded.kind).frozen_gqcnn:
         return InferenceGraph(loaded.model).eval(), loaded
     if gqcnn_checkpoint is None:
         raise ValueError(f"a {loaded.kind} inference graph needs the GQ-CNN checkpoint")
     gqcnn = (
         gqcnn_checkpoint
         if isinstance(gqcnn_checkpoint, LoadedModel)
-        else load_checkpoint(gqcnn_checkpoint, expected_kind="gqcnn")
+        else load_checkpoint(gqcnn_checkpoint, expected_kind=GQCNN_KIND)
     )
     graph = InferenceGraph(loaded.model, gqcnn.model, gqcnn.normalization)
     return graph.eval(), loaded

@@ -1,4 +1,5 @@
-"""One-shot network planners (GQ-STN, DirectGrasp, MultiGrasp) behind `detection.GraspPlanner`.
+"""One-shot network planners (GQ-STN, MultiGrasp, DirectGrasp, a plug-in's network) behind
+`detection.GraspPlanner`.
 
 plan(): validate the frame -> `preprocessing.extract_view` -> one pass of the planner's
 `InferenceGraph` (PyTorch or onnxruntime) -> the grasp back in frame pixels
@@ -56,6 +57,7 @@ from gqstn_ros.grasping.target import (
 )
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.networks.configs import GQCNN_KIND, network_spec
 from gqstn_ros.networks.export import (
     EVALUATOR_OUTPUT_NAMES,
     OUTPUT_NAMES,
@@ -66,7 +68,7 @@ from gqstn_ros.networks.export import (
     export_inference_graph,
     onnx_session,
 )
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS, VIEW_SCALES
+from gqstn_ros.planner_registry import NETWORK_PLANNERS, SYMMETRIC_VIEW_COUNTS, VIEW_SCALES
 from gqstn_ros.preprocessing import (
     CROP_TO_WIDTH,
     VIEW_SYMMETRIES,
@@ -82,7 +84,6 @@ from gqstn_ros.preprocessing import (
     working_depth,
 )
 
-NETWORK_PLANNERS = ("gqstn", "directgrasp", "multigrasp")
 # A metric window wider than this many times the frame's shorter side is mostly invented
 # (border-replicated) pixels: such a frame is refused.
 MAX_WINDOW_OVERHANG = 2.0
@@ -500,7 +501,8 @@ def load_network_planner(
     judge_model: Path | None = None,
     view_scale: str = "metric",
 ) -> NetworkPlanner:
-    """The planner of checkpoint models_dir/<name>.pt (baselines also read models_dir/gqcnn.pt).
+    """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
+    (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.
 
     judge_model: a GQ-CNN checkpoint that judges every returned grasp (its q and robust label)
     and chooses among symmetric views, instead of the network's own GQ-CNN head; a relative
@@ -533,20 +535,22 @@ def load_network_planner(
     input_config = (
         loaded.input_config.with_metric_view() if view_scale == "metric" else loaded.input_config
     )
-    if name == "gqstn":
+    if network_spec(name).frozen_gqcnn:
         graph = InferenceGraph(loaded.model)
         evaluator = GraspEvaluator(loaded.model.gqcnn, loaded.normalization)
         gqcnn_loaded = None
     else:
-        checkpoint_paths.append(models_dir / "gqcnn.pt")
-        gqcnn_loaded = load_checkpoint(checkpoint_paths[1], expected_kind="gqcnn", gripper=gripper)
+        checkpoint_paths.append(models_dir / f"{GQCNN_KIND}.pt")
+        gqcnn_loaded = load_checkpoint(
+            checkpoint_paths[1], expected_kind=GQCNN_KIND, gripper=gripper
+        )
         graph = InferenceGraph(loaded.model, gqcnn_loaded.model, gqcnn_loaded.normalization)
         evaluator = GraspEvaluator(gqcnn_loaded.model, gqcnn_loaded.normalization)
     judge_path = None
     if judge_model is not None:
         judge_path = Path(judge_model)
         judge_path = judge_path if judge_path.is_absolute() else models_dir / judge_path
-        judge = load_checkpoint(judge_path, expected_kind="gqcnn", gripper=gripper)
+        judge = load_checkpoint(judge_path, expected_kind=GQCNN_KIND, gripper=gripper)
         evaluator = GraspEvaluator(judge.model, judge.normalization)
     graph.eval()
     evaluator.eval()

@@ -48,7 +48,7 @@ from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 
-from gqstn_ros.detection import PLANNER_NAMES, GraspPlanner, PlanningError
+from gqstn_ros.detection import GraspPlanner, PlanningError
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.detection_frames import DetectionFrame, LatestFrame, RequestTarget
 from gqstn_ros.nodes.fallback_client import FallbackClient
@@ -89,11 +89,12 @@ from gqstn_ros.nodes.topics import (
 )
 from gqstn_ros.nodes.transforms import HandEye
 from gqstn_ros.planner_registry import (
-    NETWORK_PLANNERS,
+    PLANNER_NAMES,
     PROP_PLANNER,
     PlannerUnavailable,
     default_models_dir,
     load_planner,
+    options_for,
 )
 from gqstn_ros.q_calibration import QCalibration, load_q_calibrations
 
@@ -156,14 +157,11 @@ class InferenceNode(Node):
                 raise ParameterValueError(f"parameter judge_model: {judge_path} does not exist")
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
-                options = (
-                    {
-                        "symmetric_views": self.parameters["symmetric_views"],
-                        "judge_model": self.parameters["judge_model"] or None,
-                        "view_scale": self.parameters["view_scale"],
-                    }
-                    if name in NETWORK_PLANNERS
-                    else {}
+                options = options_for(
+                    name,
+                    symmetric_views=self.parameters["symmetric_views"],
+                    judge_model=self.parameters["judge_model"] or None,
+                    view_scale=self.parameters["view_scale"],
                 )
                 self.planners[name] = load_planner(
                     name, models_dir, backend, gripper=self.gripper, **options

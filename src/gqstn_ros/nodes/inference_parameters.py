@@ -4,7 +4,6 @@ defaults, descriptions and limits; docs/interface.md lists them."""
 from __future__ import annotations
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
-from gqstn_ros.detection import PLANNER_NAMES
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
     max_image_pixels_spec,
@@ -24,7 +23,8 @@ from gqstn_ros.nodes.planning_parameters import (
 from gqstn_ros.nodes.topics import DETECT_SERVICE, SERVICE_QUEUE_DEPTH
 from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS
 from gqstn_ros.planner_registry import (
-    NETWORK_PLANNERS,
+    DEFAULT_PLANNERS,
+    PLANNER_NAMES,
     PROP_PLANNER,
     SYMMETRIC_VIEW_COUNTS,
     VIEW_SCALES,
@@ -44,7 +44,7 @@ def _check_intrinsics(values: list[float]) -> str | None:
 INFERENCE_NODE_PARAMETERS = (
     ParameterSpec(
         "planners",
-        list(NETWORK_PLANNERS),
+        list(DEFAULT_PLANNERS),
         "Planners loaded in this node at start; a missing or unreadable model stops the node. "
         f"{PROP_PLANNER} when not listed is served by the fallback node (/plan_grasp)",
         choices=PLANNER_NAMES,

@@ -1,9 +1,10 @@
 """Export each shipped one-shot network to ONNX and check onnxruntime against PyTorch on the
 held-out test split (the views the node would hand it).
 
-For every network (`gqstn`, `directgrasp`, `multigrasp`; a missing file is reported, not
-fatal) the inference graph (network plus GQ-CNN head) is exported, both runtimes run on every
-test view, and the largest absolute difference of each output is printed (x, y, theta, s in
+For every one-shot network planner (`planner_registry.NETWORK_PLANNERS`: gqstn, multigrasp,
+directgrasp and any plug-in's; a missing file is reported, not fatal) the inference graph
+(network plus GQ-CNN head) is exported, both runtimes run on every test view, and the
+largest absolute difference of each output is printed (x, y, theta, s in
 the network's units, depth in metres, q, crop in metres), with the share of views whose grasp
 agrees within `--grasp-tolerance` and q within `--q-tolerance`. Exit status 1 when a network
 disagrees beyond those tolerances.
@@ -24,16 +25,16 @@ import numpy as np
 import torch
 
 from gqstn_ros.networks.checkpoint import CheckpointError, load_checkpoint
+from gqstn_ros.networks.configs import GQCNN_KIND
 from gqstn_ros.networks.export import (
     OUTPUT_NAMES,
     export_inference_graph,
     inference_graph_from_checkpoints,
     onnx_session,
 )
+from gqstn_ros.planner_registry import NETWORK_PLANNERS
 from gqstn_ros.training.common import set_threads
 from gqstn_ros.training.data import load_images
-
-NETWORKS = ("gqstn", "directgrasp", "multigrasp")
 
 
 def angle_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     set_threads(args.threads)
-    gqcnn_path = args.models / "gqcnn.pt"
-    gqcnn = load_checkpoint(gqcnn_path, expected_kind="gqcnn")
+    gqcnn_path = args.models / f"{GQCNN_KIND}.pt"
+    gqcnn = load_checkpoint(gqcnn_path, expected_kind=GQCNN_KIND)
     report: dict[str, dict] = {}
     views: torch.Tensor | None = None
     failed = False
-    for name in NETWORKS:
+    for name in NETWORK_PLANNERS:
         path = args.models / f"{name}.pt"
         if not path.exists():
             report[name] = {"error": f"{path} not found"}

@@ -45,6 +45,7 @@ from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
 from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.planner_registry import PLANNER_NAMES, load_planner, options_for
 from gqstn_ros.profiles import (
     CameraProfile,
     camera_profile_names,
@@ -60,10 +61,9 @@ from gqstn_ros.q_calibration import (
 from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_object
 
 ROBUST_HOLD_SHARE = 0.75  # of the perturbed lifts that must hold for a robust success
-NETWORK_PLANNERS = ("gqstn", "multigrasp", "directgrasp")
 FLOOR_PLANNERS = ("minor_axis", "random")
 DEFAULT_PIPELINE = "default"
-ALL_PLANNERS = (DEFAULT_PIPELINE, *NETWORK_PLANNERS, "prop_gqcnn", *FLOOR_PLANNERS)
+ALL_PLANNERS = (DEFAULT_PIPELINE, *PLANNER_NAMES, *FLOOR_PLANNERS)
 CALIBRATION_BINS = 10
 CANDIDATE_SUFFIX = "@candidate"
 
@@ -223,7 +223,7 @@ def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
     """planner -> its calibration, for the planners with a file in `q_calibration_dir`."""
     if not config.q_calibration_dir:
         return {}
-    return load_q_calibrations(config.q_calibration_dir, (*NETWORK_PLANNERS, "prop_gqcnn"))
+    return load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES)
 
 
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
@@ -251,19 +251,14 @@ def _model_planners(
     calibrations: dict[str, QCalibration],
 ) -> dict[str, Callable]:
     """The planners of `config.planners` that read models, from `models_dir`."""
-    from gqstn_ros.planner_registry import load_planner  # noqa: PLC0415 (torch)
-
     needed = set(config.planners) - set(FLOOR_PLANNERS)
     if DEFAULT_PIPELINE in needed:
         needed |= {"gqstn", "prop_gqcnn"}
     loaded: dict[str, object] = {}
-    for name in NETWORK_PLANNERS:
+    for name in PLANNER_NAMES:
         if name in needed:
-            loaded[name] = load_planner(
-                name, models_dir, gripper=gripper, view_scale=config.view_scale
-            )
-    if "prop_gqcnn" in needed:
-        loaded["prop_gqcnn"] = load_planner("prop_gqcnn", models_dir, gripper=gripper)
+            options = options_for(name, view_scale=config.view_scale)
+            loaded[name] = load_planner(name, models_dir, gripper=gripper, **options)
 
     def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
         if name not in calibrations:

@@ -33,11 +33,11 @@ import torch
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.datasets.generate import GenerationConfig, SceneLabeller, object_seed
 from gqstn_ros.depth_processing import inpaint_depth
-from gqstn_ros.detection import PLANNER_NAMES, ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
 from gqstn_ros.geometry import pose7_to_matrix
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator
-from gqstn_ros.planner_registry import NETWORK_PLANNERS, load_planner
+from gqstn_ros.planner_registry import PLANNER_NAMES, load_planner, options_for
 from gqstn_ros.preprocessing import NetworkInputConfig, ViewWindow, grasps_to_stn
 from gqstn_ros.sim.objects import generate_object
 from gqstn_ros.training.common import dataset_gripper, set_threads
@@ -216,11 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             args.models,
             args.backend,
             gripper=gripper,
-            **(
-                {"symmetric_views": args.symmetric_views, "judge_model": args.judge_model}
-                if name in NETWORK_PLANNERS
-                else {}
-            ),
+            **options_for(name, symmetric_views=args.symmetric_views, judge_model=args.judge_model),
         )
         for name in args.planners
     }

@@ -114,8 +114,8 @@ def mine_split(
     views = images.views[:count]
     generator = torch.Generator().manual_seed(seed)
     params_parts, depth_parts, image_parts, source_parts = [], [], [], []
-    for source, (_name, model, kind, _input) in enumerate(states):
-        params, depths = predict_params(model, kind, views)
+    for source, (_name, model, _kind, _input) in enumerate(states):
+        params, depths = predict_params(model, views)
         params, depths = jittered(params, depths, copies, jitter, generator)
         params_parts.append(params)
         depth_parts.append(depths)

@@ -1,4 +1,6 @@
-"""Train a one-shot detector (GQ-STN, DirectGrasp or MultiGrasp) per sections IV-C and V.
+"""Train a one-shot detector (GQ-STN, MultiGrasp, DirectGrasp or a plug-in's network) per
+sections IV-C and V; `--kind` is any kind of `networks.configs.detector_kinds()`, each trained
+with the loss its planner's `NetworkSpec` declares.
 
 Each step draws, for each image of the batch, one robust ground-truth grasp (the paper's
 "randomly select a ground truth positive grasp example"), whose STN parameters are the target
@@ -43,10 +45,14 @@ from tqdm import tqdm
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig, GripperMismatchError
 from gqstn_ros.networks.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
-from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
-from gqstn_ros.networks.direct_grasp import direct_grasp_loss
-from gqstn_ros.networks.gqstn import localization_loss_terms, robustness_loss
-from gqstn_ros.networks.multigrasp import multigrasp_loss
+from gqstn_ros.networks.configs import (
+    TrainingStep,
+    build_model,
+    config_names,
+    detector_kinds,
+    model_config,
+    network_spec,
+)
 from gqstn_ros.preprocessing import (
     TRANSLATION_LIMIT,
     NetworkInputConfig,
@@ -54,6 +60,7 @@ from gqstn_ros.preprocessing import (
     STNParameters,
     ViewWindow,
     affine_matrices,
+    depth_offset_to_depth,
     depth_to_depth_offset,
     extract_crops,
     gqcnn_inputs,
@@ -78,7 +85,6 @@ from gqstn_ros.training.data import ImageSet, fit_normalization, load_images
 from gqstn_ros.training.evaluate import PhysicalJudge
 from gqstn_ros.training.metrics import rectangle_correct
 
-DETECTOR_KINDS = ("gqstn", "directgrasp", "multigrasp")
 TARGET_CHOICES = ("random", "closest")
 
 # Validation score (higher is better) per --select-by.
@@ -323,8 +329,9 @@ def own_prediction(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Ten
     return predict
 
 
-def predict_params(model, kind: str, views: torch.Tensor, batch_size: int = 64):
-    """(N, 4) [x, y, theta, s] and (N,) depths (m) predicted on views (CPU tensors out)."""
+def predict_params(model, views: torch.Tensor, batch_size: int = 64):
+    """(N, 4) [x, y, theta, s] and (N,) depths (m) predicted on views (CPU tensors out); the
+    depth is the network's normalized gripper height z in metres."""
     out_params, out_depths = [], []
     model.eval()
     device = _device_of(model)
@@ -333,12 +340,7 @@ def predict_params(model, kind: str, views: torch.Tensor, batch_size: int = 64):
             chunk = views[start : start + batch_size].to(device)
             outputs = model(chunk)
             out_params.append(outputs.params().cpu())
-            if kind == "gqstn":
-                out_depths.append(outputs.depth.cpu())
-            else:
-                norm = model.normalization
-                depth = view_reference(chunk) + norm.depth_offset_mean
-                out_depths.append((depth + norm.depth_offset_std * outputs.z).cpu())
+            out_depths.append(depth_offset_to_depth(outputs.z, chunk, model.normalization).cpu())
     return torch.cat(out_params), torch.cat(out_depths)
 
 
@@ -354,7 +356,6 @@ def judge_gqcnn(gqcnn, norm: Normalization, views, params, depths, crop_size: in
 
 def validate(
     model,
-    kind: str,
     images: ImageSet,
     gqcnn,
     gqcnn_norm: Normalization,
@@ -363,7 +364,7 @@ def validate(
 ) -> dict:
     """Validation metrics of the model's grasp on each image: robust by GQ-CNN (rate and mean
     q), the rectangle metric and, with a `physical` judge, robust by the physical metric."""
-    params, depths = predict_params(model, kind, images.views)
+    params, depths = predict_params(model, images.views)
     q = judge_gqcnn(gqcnn, gqcnn_norm, images.views, params, depths, gqcnn.config.crop_size)
     size = images.views.shape[-1]
     robust = images.grasps.labels.numpy() == 1
@@ -416,10 +417,10 @@ def start_from(model: torch.nn.Module, path: Path, kind: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", choices=DETECTOR_KINDS, required=True)
+    parser.add_argument("--kind", choices=detector_kinds(), required=True)
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--gqcnn", type=Path, required=True, help="trained GQ-CNN checkpoint")
-    parser.add_argument("--config", choices=CONFIG_NAMES, default="cpu")
+    parser.add_argument("--config", choices=config_names(), default="cpu")
     parser.add_argument("--output", type=Path, required=True, help="run folder (resumable)")
     parser.add_argument("--epoch-scale", type=float, default=1.0, help="x the paper's epochs")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -530,8 +531,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--preferred-targets {args.preferred_targets} not found")
     if args.preferred_targets is not None and args.targets != "random":
         parser.error("--preferred-targets replaces random targets: use it with --targets random")
-    if args.targets == "closest" and args.kind == "multigrasp":
-        parser.error("--targets closest is for gqstn and directgrasp (MultiGrasp assigns cells)")
+    network = network_spec(args.kind)
+    if args.targets == "closest" and not network.closest_targets:
+        closest = ", ".join(k for k in detector_kinds() if network_spec(k).closest_targets)
+        parser.error(f"--targets closest is for {closest} ({args.kind} assigns its own targets)")
     set_threads(args.threads)
     gripper = dataset_gripper(args.dataset)  # the labels', and so the trained model's
     try:  # the GQ-CNN's robust label must be the same gripper's
@@ -576,9 +579,10 @@ def _train(
     )
     trainable = np.array([i for i, rows in enumerate(positives) if len(rows) or has_preferred[i]])
     norm = fit_normalization(train.grasps, train.views)
-    # The GQ-STN's crops feed the frozen GQ-CNN: it must use the GQ-CNN's own constants
-    # for its crops; its view scale comes from these views.
-    if args.kind == "gqstn":
+    network = network_spec(args.kind)
+    # A network's crops that feed its frozen GQ-CNN (GQ-STN's) must use the GQ-CNN's own
+    # constants; its view scale comes from these views.
+    if network.frozen_gqcnn:
         norm = Normalization(
             **{
                 **judge.normalization.to_dict(),
@@ -589,7 +593,7 @@ def _train(
     if args.init is not None and args.keep_init_normalization:
         # Fine-tuning on another dataset: the network keeps the constants it learnt with.
         norm = load_checkpoint(args.init, expected_kind=args.kind).normalization
-        if args.kind == "gqstn" and norm.crop_scale != judge.normalization.crop_scale:
+        if network.frozen_gqcnn and norm.crop_scale != judge.normalization.crop_scale:
             raise SystemExit(
                 f"--init {args.init} crops with {norm}, the --gqcnn head {args.gqcnn} with "
                 f"{judge.normalization}: give the head it was trained with"
@@ -605,7 +609,7 @@ def _train(
         else None
     )
     config = model_config(args.kind, args.config)
-    model = build_model(args.kind, config, norm, judge.model if args.kind == "gqstn" else None)
+    model = build_model(args.kind, config, norm, judge.model)
     model.to(device)
     judge.model.to(device)
     parameters = [p for p in model.parameters() if p.requires_grad]
@@ -622,9 +626,7 @@ def _train(
         """The validation metrics of the model as it stands (rank 0's, on every process)."""
         metrics = None
         if parallel.is_main:
-            metrics = validate(
-                model, args.kind, val, judge.model, judge.normalization, physical, input_config
-            )
+            metrics = validate(model, val, judge.model, judge.normalization, physical, input_config)
         return parallel.share(metrics)
 
     if restored:
@@ -651,6 +653,7 @@ def _train(
             break
         for group in optimizer.param_groups:
             group["lr"] = phase.lr
+        step = TrainingStep(phase.xi, phase.teacher_forcing, args.geometry_anchor, norm.scale_mean)
         model.train()
         if args.batches_per_epoch > 0:  # a fixed number of steps, images drawn at random
             order = rng.choice(trainable, size=args.batches_per_epoch * args.batch_size)
@@ -683,30 +686,19 @@ def _train(
                 )
                 mine = parallel.shard(len(views))  # every process drew the whole batch
                 views, targets = views[mine].to(device), targets[mine].to(device)
-                if args.kind == "gqstn":
-                    teacher = targets[:, :4] if phase.teacher_forcing else None
-                    outputs = trained(views, teacher=teacher)
-                    terms = localization_loss_terms(outputs, targets, norm.scale_mean)
-                    for name, term in terms.items():
-                        sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(
-                            term.detach()
-                        ) * len(mine)
-                    loc = torch.stack(list(terms.values())).sum()
-                    rob = robustness_loss(outputs)
-                    loss = phase.xi * loc + (1.0 - phase.xi) * rob
-                    if args.geometry_anchor > 0:  # width and height stay those of real grasps
-                        anchor = terms["scale"] + terms["z"]
-                        loss = loss + args.geometry_anchor * (1.0 - phase.xi) * anchor
-                elif args.kind == "directgrasp":
-                    loss = loc = direct_grasp_loss(trained(views), targets, norm.scale_mean)
-                    rob = torch.zeros(())
-                else:
-                    loss = loc = multigrasp_loss(trained(views), targets, norm.scale_mean)
-                    rob = torch.zeros(())
+                terms = network.training_loss(trained, views, targets, step)
+                for name, term in terms.parts.items():
+                    sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(term.detach()) * len(
+                        mine
+                    )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                terms.loss.backward()
                 optimizer.step()
-                for key, value in (("loss", loss), ("loc", loc), ("rob", rob)):
+                for key, value in (
+                    ("loss", terms.loss),
+                    ("loc", terms.localization),
+                    ("rob", terms.robustness),
+                ):
                     sums[key] += float(value.detach()) * len(mine)
                 seen += len(mine)
                 bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}")
@@ -743,9 +735,7 @@ def _train(
     if not parallel.is_main:
         return 0
     model.load_state_dict(best_state)
-    final = validate(
-        model, args.kind, val, judge.model, judge.normalization, physical, input_config
-    )
+    final = validate(model, val, judge.model, judge.normalization, physical, input_config)
     checkpoint = save_checkpoint(
         args.output / f"{args.kind}.pt",
         model,

@@ -34,7 +34,7 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
 from gqstn_ros.networks.checkpoint import load_checkpoint, save_checkpoint
-from gqstn_ros.networks.configs import CONFIG_NAMES, build_model, model_config
+from gqstn_ros.networks.configs import GQCNN_KIND, build_model, config_names, model_config
 from gqstn_ros.preprocessing import Normalization, gqcnn_inputs
 from gqstn_ros.training.common import (
     Distributed,
@@ -137,7 +137,7 @@ def evaluate_loss(model, grasps: GraspSet | ClassificationSet, norm: Normalizati
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True)
-    parser.add_argument("--config", choices=CONFIG_NAMES, default="cpu")
+    parser.add_argument("--config", choices=config_names(GQCNN_KIND), default="cpu")
     parser.add_argument("--output", type=Path, required=True, help="run folder (resumable)")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)

@@ -17,8 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gqstn_ros.detection import PLANNER_NAMES
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
 from gqstn_ros.tools.benchmark.clutter import (
     DEFAULT_CLUTTER_OBJECTS,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gqstn_ros.planner_registry import planner_labels
 from gqstn_ros.tools.benchmark.scenario import AttemptRecord, BenchmarkConfig
 from gqstn_ros.tools.benchmark.scoring import (
     MethodSummary,
@@ -22,12 +23,7 @@ from gqstn_ros.tools.benchmark.scoring import (
     summarize,
 )
 
-METHOD_LABELS = {
-    "gqstn": "GQ-STN",
-    "multigrasp": "MultiGrasp",
-    "directgrasp": "DirectGrasp",
-    "prop_gqcnn": "Prop+GQ-CNN",
-}
+METHOD_LABELS = planner_labels()  # method -> how the table and the plot name it
 # The paper's Table II, for reference beside the measured one.
 PAPER_TABLE_II = {
     "multigrasp": (95.0, 21.7, 0.014),

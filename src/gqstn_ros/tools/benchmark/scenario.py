@@ -8,8 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gqstn_ros.detection import PLANNER_NAMES
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
 
 DEFAULT_METHODS = ("gqstn", "multigrasp", "prop_gqcnn")

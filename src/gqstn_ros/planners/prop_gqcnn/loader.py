@@ -1,7 +1,7 @@
-"""Prop+GQ-CNN with a trained GQ-CNN: the loader of `grasping.prop_gqcnn.PropGQCNNPlanner`.
+"""Prop+GQ-CNN with a trained GQ-CNN: the loader of `planner.PropGQCNNPlanner`.
 
-The sampling and ranking live in `gqstn_ros.grasping.prop_gqcnn`, which imports no model code;
-reading a checkpoint belongs to this layer.
+The sampling and ranking live in `planner`, which imports no model code; reading a checkpoint
+is this module's.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from gqstn_ros.grasping.prop_gqcnn import PropConfig, PropGQCNNPlanner, ranking_checkpoint
 from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.planners.prop_gqcnn.planner import PropConfig, PropGQCNNPlanner, ranking_checkpoint
 
-LOGGER = logging.getLogger("gqstn_ros.grasping.prop_gqcnn")
+LOGGER = logging.getLogger("gqstn_ros.planners.prop_gqcnn.planner")
 
 
 def load_prop_planner(

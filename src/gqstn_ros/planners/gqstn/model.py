@@ -14,9 +14,10 @@ cascade's crop is `preprocessing.extract_crops` of the predicted grasp (up to th
 interpolation of the intermediate images). The samplers resample the metric images; each
 localization network sees its input normalized (relative to its median, scaled).
 
-Heads (the paper's equations): x = sigmoid(w_x) - 0.5, y likewise, theta = atan2(alpha, beta)/2,
-s = gamma exp(w_s) with gamma = Normalization.scale_mean, z = w_z (the normalized gripper
-height, converted to metres with preprocessing.depth_offset_to_depth). One addition: s is
+Heads (the paper's equations, `networks.grasp_head`): x = sigmoid(w_x) - 0.5, y likewise,
+theta = atan2(alpha, beta)/2, s = gamma exp(w_s) with gamma = Normalization.scale_mean, z = w_z
+(the normalized gripper height, converted to metres with preprocessing.depth_offset_to_depth);
+trained with `grasp_head.localization_loss` and `robustness_loss`. One addition: s is
 clamped to Normalization.scale_max, the widest training grasp (the gripper's stroke). Without
 it, the robustness phases widened the grasps far beyond the stroke, where the frozen GQ-CNN
 (which never saw such crops) rates a small object in a large crop robust (measured).
@@ -37,15 +38,21 @@ forced).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from gqstn_ros.networks.gqcnn import GQCNN
+from gqstn_ros.networks.grasp_head import (
+    ANGLE_ACTIVATIONS,
+    AngleActivation,
+    PooledHead,
+    angle_from_raw,
+    scale_from_raw,
+    translation_from_raw,
+)
 from gqstn_ros.networks.resnet import RESNET34, ResNet, ResNetConfig
 from gqstn_ros.preprocessing import (
     Normalization,
@@ -56,87 +63,11 @@ from gqstn_ros.preprocessing import (
     view_reference,
 )
 
-AngleActivation = Literal["signed", "paper"]
-ANGLE_ACTIVATIONS = ("signed", "paper")
-
-
-# ---------------------------------------------------------------------------------------------
-# Head activations and the localization loss, shared with DirectGrasp and MultiGrasp.
-
-
-def translation_from_raw(w: torch.Tensor) -> torch.Tensor:
-    """x = sigmoid(w) - 0.5, in (-0.5, 0.5) (the paper's Lambda_trans range)."""
-    return torch.sigmoid(w) - 0.5
-
-
-def angle_from_raw(
-    w_alpha: torch.Tensor, w_beta: torch.Tensor, activation: AngleActivation
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(alpha, beta, theta): alpha ~ sin 2theta, beta ~ cos 2theta, theta = atan2(alpha, beta)/2."""
-    if activation == "signed":
-        alpha, beta = 2.0 * torch.sigmoid(w_alpha) - 1.0, 2.0 * torch.sigmoid(w_beta) - 1.0
-    elif activation == "paper":
-        alpha, beta = torch.sigmoid(w_alpha), torch.sigmoid(w_beta)
-    else:
-        raise ValueError(f"angle_activation must be one of {ANGLE_ACTIVATIONS}, got {activation!r}")
-    return alpha, beta, torch.atan2(alpha, beta) / 2.0
-
-
-def scale_from_raw(w_s: torch.Tensor, gamma: float) -> torch.Tensor:
-    """s = gamma exp(w_s), gamma the mean training scale."""
-    return gamma * torch.exp(w_s)
-
-
-def localization_loss_terms(outputs, target: torch.Tensor, gamma: float) -> dict[str, torch.Tensor]:
-    """Mean squared errors of each head against target (B, 5) [x, y, theta, s, z_normalized].
-
-    `outputs` is any prediction with x, y, alpha, beta, w_s, z of shape (B,) (GQ-STN,
-    DirectGrasp, MultiGrasp). The angle is compared through alpha vs sin 2theta and beta vs
-    cos 2theta (the values the "signed" activation spans; with "paper" only 2theta in (0, pi/2)
-    is reachable); the scale in log space, w_s vs log(s / gamma).
-    """
-    if target.ndim != 2 or target.shape[1] != 5:
-        raise ValueError(f"target must be (B, 5) [x, y, theta, s, z], got {tuple(target.shape)}")
-    if torch.any(target[:, 3] <= 0):
-        raise ValueError("target scales s must be positive")
-    x, y, theta, s, z = target.unbind(dim=1)
-    return {
-        "x": F.mse_loss(outputs.x, x),
-        "y": F.mse_loss(outputs.y, y),
-        "alpha": F.mse_loss(outputs.alpha, torch.sin(2.0 * theta)),
-        "beta": F.mse_loss(outputs.beta, torch.cos(2.0 * theta)),
-        "scale": F.mse_loss(outputs.w_s, torch.log(s / gamma)),
-        "z": F.mse_loss(outputs.z, z),
-    }
-
-
-def localization_loss(outputs, target: torch.Tensor, gamma: float) -> torch.Tensor:
-    """L_loc: the sum of the L2 terms of `localization_loss_terms` (a scalar)."""
-    return torch.stack(list(localization_loss_terms(outputs, target, gamma).values())).sum()
-
 
 def robustness_loss(outputs) -> torch.Tensor:
     """L_rob: cross-entropy of the frozen GQ-CNN's logits (B, 2) against the robust class 1."""
     robust = torch.ones(outputs.logits.shape[0], dtype=torch.long, device=outputs.logits.device)
     return F.cross_entropy(outputs.logits, robust)
-
-
-@dataclass
-class GraspPrediction:
-    """A one-shot network's grasp, (B,) each, in GQ-STN's parameterisation."""
-
-    x: torch.Tensor  # normalized view coordinates
-    y: torch.Tensor
-    theta: torch.Tensor  # radians
-    s: torch.Tensor  # Lambda_scale
-    z: torch.Tensor  # normalized gripper height
-    alpha: torch.Tensor
-    beta: torch.Tensor
-    w_s: torch.Tensor  # log(s / gamma)
-
-    def params(self) -> torch.Tensor:
-        """(B, 4) [x, y, theta, s]."""
-        return torch.stack([self.x, self.y, self.theta, self.s], dim=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,34 +148,6 @@ class GQSTNConfig:
         }
         rest = {k: v for k, v in values.items() if k not in nets}
         return cls(**nets, **rest)
-
-
-class PooledHead(nn.Module):
-    """(B, C, h, w) features -> average pool to a grid x grid map -> flatten -> linear.
-
-    grid 1 is the classic global average pool, which keeps what the image shows but hardly
-    where: a regression of the grasp position needs the map (grid > 1).
-    """
-
-    def __init__(self, channels: int, grid: int, num_outputs: int, bias: tuple[float, ...]) -> None:
-        super().__init__()
-        if grid < 1:
-            raise ValueError(f"head grid must be >= 1, got {grid}")
-        self.grid = grid
-        self.linear = nn.Linear(channels * grid * grid, num_outputs)
-        # Small weights: the block starts near the transformation its bias gives.
-        nn.init.normal_(self.linear.weight, std=1e-2 / grid)
-        with torch.no_grad():
-            self.linear.bias.copy_(torch.tensor(bias))
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        if self.grid == 1:
-            pooled = features.mean(dim=(2, 3))  # (B, C)
-        elif tuple(features.shape[-2:]) == (self.grid, self.grid):
-            pooled = features.flatten(1)  # (B, C g g): the map already has the grid's size
-        else:  # (not exportable to ONNX with dynamic sizes; the configured input needs none)
-            pooled = F.adaptive_avg_pool2d(features, self.grid).flatten(1)  # (B, C g g)
-        return self.linear(pooled)
 
 
 class LocalizationNetwork(nn.Module):
@@ -369,8 +272,3 @@ class GQSTN(nn.Module):
             logits=logits,
             q=torch.softmax(logits, dim=1)[:, 1],
         )
-
-
-def angle_range(activation: AngleActivation) -> tuple[float, float]:
-    """The open/closed interval of theta an activation can produce (radians)."""
-    return (-math.pi / 2, math.pi / 2) if activation == "signed" else (0.0, math.pi / 4)

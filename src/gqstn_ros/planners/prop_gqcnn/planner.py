@@ -12,7 +12,7 @@ The baseline planner of the paper, served by the fallback node as /plan_grasp:
    (`gqcnn_inputs`, softmax of the logits, class 1 = robust) under `torch.inference_mode`.
    The ranking model is `models/gqcnn_fast.pt` (the `fast` GQ-CNN configuration, about 30
    times cheaper than `cpu`, so that 1000 candidates fit the fallback's latency budget) when
-   it exists, else `models/gqcnn.pt`; `networks.prop_planner.load_prop_planner(ranking_model=...)`
+   it exists, else `models/gqcnn.pt`; `loader.load_prop_planner(ranking_model=...)`
    picks another, and `PropGQCNNPlanner.ranking_model` says which one a planner uses.
 3. **Cross-entropy method (optional, `CEMConfig`).** Dex-Net 2.0's refinement: fit a Gaussian
    mixture to the elite grasps, resample, project the samples back to valid grasps, re-rank.
@@ -68,7 +68,7 @@ from gqstn_ros.preprocessing import (
 PLANNER_NAME = "prop_gqcnn"
 GQCNN_CHECKPOINT = "gqcnn.pt"  # file name of the GQ-CNN checkpoint in the models folder
 FAST_GQCNN_CHECKPOINT = "gqcnn_fast.pt"  # the `fast` GQ-CNN: ranks 1000 candidates cheaply
-# The ranking model `networks.prop_planner.load_prop_planner` takes by default: the first of
+# The ranking model `loader.load_prop_planner` takes by default: the first of
 # these that exists.
 RANKING_CHECKPOINTS = (FAST_GQCNN_CHECKPOINT, GQCNN_CHECKPOINT)
 
@@ -281,7 +281,7 @@ class PropGQCNNPlanner:
     gqcnn: a module with `forward(image (N, 1, c, c), pose (N, 1)) -> logits (N, 2)` (class
     1 = robust), e.g. `gqstn_ros.networks.gqcnn.GQCNN`; normalization and input_config: those
     it was trained with (stored in its checkpoint); ranking_model: what the ranking network is,
-    for logs and reports (`networks.prop_planner.load_prop_planner` gives the checkpoint file and
+    for logs and reports (`loader.load_prop_planner` gives the checkpoint file and
     its configuration).
     """
 

@@ -3,59 +3,30 @@
 The whole view regresses one grasp: ResNet features -> `PooledHead` (a pooled map, flattened,
 or a global average with head_grid 1) -> 6 outputs
 (w_x, w_y, w_alpha, w_beta, w_s, w_z) with GQ-STN's head activations, so every planner returns
-the same (x, y, theta, s, z). Trained with `gqstn.localization_loss` against (B, 5) targets.
+the same (x, y, theta, s, z). Trained with `grasp_head.localization_loss` against (B, 5)
+targets.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from gqstn_ros.networks.gqstn import (
-    ANGLE_ACTIVATIONS,
-    AngleActivation,
+from gqstn_ros.networks.grasp_head import (
     GraspPrediction,
     PooledHead,
+    RegressionConfig,
     angle_from_raw,
     localization_loss,
     scale_from_raw,
     translation_from_raw,
 )
-from gqstn_ros.networks.resnet import RESNET34, ResNet, ResNetConfig
+from gqstn_ros.networks.resnet import ResNet
 from gqstn_ros.preprocessing import Normalization, normalize_views
 
 
-@dataclass(frozen=True)
-class DirectGraspConfig:
-    backbone: ResNetConfig = RESNET34
-    angle_activation: AngleActivation = "signed"
-    head_grid: int = 1  # PooledHead grid (1: global average pool)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.head_grid, int) or self.head_grid < 1:
-            raise ValueError(f"head_grid must be an int >= 1, got {self.head_grid}")
-        if self.angle_activation not in ANGLE_ACTIVATIONS:
-            raise ValueError(
-                f"angle_activation must be one of {ANGLE_ACTIVATIONS}, "
-                f"got {self.angle_activation!r}"
-            )
-
-    def to_dict(self) -> dict:
-        values = asdict(self)
-        values["backbone"] = self.backbone.to_dict()
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict):
-        unknown = set(values) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
-        values = dict(values)
-        if "backbone" in values:
-            values["backbone"] = ResNetConfig.from_dict(values["backbone"])
-        return cls(**values)
+class DirectGraspConfig(RegressionConfig):
+    """DirectGrasp's backbone, angle activation and head grid."""
 
 
 class DirectGrasp(nn.Module):

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from gqstn_ros.networks.direct_grasp import DirectGraspConfig
-from gqstn_ros.networks.gqstn import (
+from gqstn_ros.networks.grasp_head import (
     GraspPrediction,
+    RegressionConfig,
     angle_from_raw,
     localization_loss,
     scale_from_raw,
@@ -29,8 +29,9 @@ from gqstn_ros.networks.resnet import ResNet
 from gqstn_ros.preprocessing import Normalization, normalize_views
 
 
-class MultiGraspConfig(DirectGraspConfig):
-    """Same fields as DirectGrasp's: the backbone and the angle activation."""
+class MultiGraspConfig(RegressionConfig):
+    """MultiGrasp's backbone and angle activation (its cells are the feature map's: the head
+    grid is not used)."""
 
 
 @dataclass
