@@ -32,13 +32,12 @@ import cv2
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.sim.sensor_noise import _check_depth, apply_kinect_noise, projector_shadow_mask
-from gqstn_ros.sim.world_config import (
+from gqstn_ros.sim.config_checks import finite_non_negative, finite_positive, probability, require
+from gqstn_ros.sim.sensor_noise import (
     KinectNoiseConfig,
-    _finite_non_negative,
-    _finite_positive,
-    _probability,
-    _require,
+    _check_depth,
+    apply_kinect_noise,
+    projector_shadow_mask,
 )
 
 __all__ = [
@@ -65,8 +64,8 @@ StructuredLightNoiseConfig = KinectNoiseConfig
 
 
 def _check_range(config: Any) -> None:
-    _finite_non_negative("noise.min_range", config.min_range)
-    _require(
+    finite_non_negative("noise.min_range", config.min_range)
+    require(
         bool(np.isfinite(config.max_range)) and config.max_range > config.min_range,
         "noise.max_range",
         f"must be finite and exceed noise.min_range {config.min_range}, got {config.max_range}",
@@ -75,7 +74,7 @@ def _check_range(config: Any) -> None:
 
 def _check_radius_range(config: Any) -> None:
     low, high = config.hole_radius_px
-    _require(
+    require(
         bool(np.isfinite(high)) and 0 < low <= high,
         "noise.hole_radius_px",
         f"must be (min, max) with 0 < min <= max, got {config.hole_radius_px}",
@@ -132,23 +131,23 @@ class ActiveStereoNoiseConfig:
     max_range: float = 10.0  # m
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             math.isfinite(self.baseline) and self.baseline != 0,
             "noise.baseline",
             f"must be a non-zero offset along x in metres, got {self.baseline}",
         )
         for name in ("subpixel_rms", "speckle_correlation_px", "edge_jump_threshold"):
-            _finite_non_negative(f"noise.{name}", getattr(self, name))
+            finite_non_negative(f"noise.{name}", getattr(self, name))
         for name in ("disparity_subpixel_steps", "flying_pixel_width_px"):
             value = getattr(self, name)
-            _require(
+            require(
                 isinstance(value, int) and not isinstance(value, bool) and value >= 0,
                 f"noise.{name}",
                 f"must be a non-negative integer, got {value!r}",
             )
         for name in ("speckle_fraction", "flying_pixel_probability", "hole_fraction"):
-            _probability(f"noise.{name}", getattr(self, name))
-        _require(
+            probability(f"noise.{name}", getattr(self, name))
+        require(
             self.speckle_fraction == 0 or self.speckle_correlation_px > 0,
             "noise.speckle_correlation_px",
             f"must be > 0 when noise.speckle_fraction > 0, got {self.speckle_correlation_px}",
@@ -207,20 +206,20 @@ class TimeOfFlightNoiseConfig:
             "multipath_bias",
             "edge_jump_threshold",
         ):
-            _finite_non_negative(f"noise.{name}", getattr(self, name))
-        _finite_positive("noise.multipath_width_px", self.multipath_width_px)
-        _require(
+            finite_non_negative(f"noise.{name}", getattr(self, name))
+        finite_positive("noise.multipath_width_px", self.multipath_width_px)
+        require(
             math.isfinite(self.systematic_offset),
             "noise.systematic_offset",
             f"must be a finite number of metres, got {self.systematic_offset}",
         )
-        _require(
+        require(
             math.isfinite(self.systematic_fraction) and abs(self.systematic_fraction) < 1,
             "noise.systematic_fraction",
             f"must be a fraction of the depth in (-1, 1), got {self.systematic_fraction}",
         )
         for name in ("edge_invalid_probability", "hole_fraction"):
-            _probability(f"noise.{name}", getattr(self, name))
+            probability(f"noise.{name}", getattr(self, name))
         _check_radius_range(self)
         _check_range(self)
 
@@ -243,17 +242,17 @@ def _convert(name: str, annotation: Any, value: Any) -> Any:
     """`value` as the field's type, or ValueError naming `noise.<name>`."""
     field_name = f"noise.{name}"
     if annotation is bool:
-        _require(isinstance(value, bool), field_name, f"must be true or false, got {value!r}")
+        require(isinstance(value, bool), field_name, f"must be true or false, got {value!r}")
         return value
     if annotation is int:
-        _require(
+        require(
             isinstance(value, (int, np.integer)) and not isinstance(value, bool),
             field_name,
             f"must be an integer, got {value!r}",
         )
         return int(value)
     if annotation is float:
-        _require(
+        require(
             isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, bool),
             field_name,
@@ -262,7 +261,7 @@ def _convert(name: str, annotation: Any, value: Any) -> Any:
         return float(value)
     if typing.get_origin(annotation) is tuple:
         items = typing.get_args(annotation)
-        _require(
+        require(
             isinstance(value, (list, tuple)) and len(value) == len(items),
             field_name,
             f"must be a list of {len(items)} numbers, got {value!r}",
@@ -282,13 +281,13 @@ def noise_config_from_mapping(sensor_type: str, params: Mapping[str, Any]) -> Se
     `noise.<parameter>`).
     """
     cls = _CONFIG_CLASSES.get(sensor_type) if isinstance(sensor_type, str) else None
-    _require(
+    require(
         cls is not None,
         "sensor",
         f"unknown sensor type {sensor_type!r}, expected one of {', '.join(SENSOR_TYPES)}",
     )
     params = {} if params is None else params
-    _require(
+    require(
         isinstance(params, Mapping),
         "noise",
         f"must be a mapping of parameter names to values, got {type(params).__name__}",
@@ -296,7 +295,7 @@ def noise_config_from_mapping(sensor_type: str, params: Mapping[str, Any]) -> Se
     hints = typing.get_type_hints(cls)
     names = [field.name for field in dataclasses.fields(cls)]
     unknown = [str(key) for key in params if key not in names]
-    _require(
+    require(
         not unknown,
         f"noise.{unknown[0]}" if unknown else "noise",
         f"not a parameter of the {sensor_type} model; its parameters: {', '.join(names)}",
@@ -310,7 +309,7 @@ def noise_config_to_mapping(config: SensorNoiseConfig) -> dict[str, Any]:
 
     `noise_config_from_mapping(config.sensor_type, noise_config_to_mapping(config)) == config`.
     """
-    _require(
+    require(
         isinstance(config, tuple(_CONFIG_CLASSES.values())),
         "noise",
         f"must be a sensor noise config, got {type(config).__name__}",
@@ -567,7 +566,7 @@ def apply_sensor_noise(
     """
     if isinstance(config, StructuredLightNoiseConfig):
         return apply_kinect_noise(depth, intrinsics, config, rng)
-    _require(
+    require(
         isinstance(config, (ActiveStereoNoiseConfig, TimeOfFlightNoiseConfig)),
         "noise",
         f"must be a sensor noise config, got {type(config).__name__}",

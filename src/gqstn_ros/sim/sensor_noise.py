@@ -17,10 +17,81 @@ no data) into what a Kinect v1 driver would publish (metres, 0 = no data):
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.sim.world_config import KinectNoiseConfig
+from gqstn_ros.sim.config_checks import finite_non_negative, probability, require
+
+
+@dataclass(frozen=True)
+class KinectNoiseConfig:
+    """Noise model of a structured-light depth sensor (Microsoft Kinect v1).
+
+    Axial noise (Nguyen, Izadi, Lovell, "Modeling Kinect Sensor Noise for Improved 3D
+    Reconstruction and Tracking", 3DIMPVT 2012): sigma_z(z) = a + b (z - z0)^2 metres with
+    a = 1.2e-3 m, b = 1.9e-3 1/m, z0 = 0.4 m, for surfaces facing the sensor; lateral noise
+    about 0.8 px at depth edges.
+    """
+
+    enabled: bool = True
+    axial_sigma_base: float = 1.2e-3  # m (a)
+    axial_sigma_quadratic: float = 1.9e-3  # 1/m (b)
+    axial_sigma_reference_depth: float = 0.4  # m (z0)
+    # Projector position in the IR camera's optical frame along x (m): the Kinect v1 baseline.
+    projector_baseline: float = 0.075
+    # Disparity is measured in 1/8 pixel steps; depth steps grow as z^2 / (fx * baseline * 8).
+    disparity_subpixel_steps: int = 8  # 0 disables quantization
+    lateral_sigma_px: float = 0.8  # px, jitter of depth edges
+    edge_jump_threshold: float = 0.01  # m, depth jump between neighbours that marks an edge
+    edge_dropout_probability: float = 0.3  # chance that an edge pixel has no data
+    shadows: bool = True  # invalidate pixels the projector does not light
+    holes_per_megapixel: float = 40.0  # mean count of random small holes
+    hole_radius_px: tuple[float, float] = (1.0, 3.0)  # px, range of hole radii
+    min_range: float = 0.4  # m, closer surfaces give no data (Kinect v1 ~0.4-0.5 m)
+    max_range: float = 4.0  # m
+
+    def __post_init__(self) -> None:
+        for name in (
+            "axial_sigma_base",
+            "axial_sigma_quadratic",
+            "axial_sigma_reference_depth",
+            "lateral_sigma_px",
+            "edge_jump_threshold",
+            "holes_per_megapixel",
+            "min_range",
+        ):
+            finite_non_negative(f"noise.{name}", getattr(self, name))
+        require(
+            math.isfinite(self.projector_baseline) and self.projector_baseline != 0,
+            "noise.projector_baseline",
+            f"must be a non-zero offset along x in metres, got {self.projector_baseline}",
+        )
+        require(
+            isinstance(self.disparity_subpixel_steps, int) and self.disparity_subpixel_steps >= 0,
+            "noise.disparity_subpixel_steps",
+            f"must be a non-negative integer, got {self.disparity_subpixel_steps}",
+        )
+        probability("noise.edge_dropout_probability", self.edge_dropout_probability)
+        low, high = self.hole_radius_px
+        require(
+            0 < low <= high,
+            "noise.hole_radius_px",
+            f"must be (min, max) with 0 < min <= max, got {self.hole_radius_px}",
+        )
+        require(
+            self.max_range > self.min_range,
+            "noise.max_range",
+            f"must exceed noise.min_range {self.min_range}, got {self.max_range}",
+        )
+
+    @property
+    def sensor_type(self) -> str:
+        """The sensor type this config models (see `sim.sensor_models.SENSOR_TYPES`)."""
+        return "structured_light"
+
 
 __all__ = [
     "KinectNoiseConfig",

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
 from gqstn_ros.geometry import matrix_to_quaternion, quaternion_to_matrix
+from gqstn_ros.sim.config_checks import finite_non_negative, finite_positive, require
 from gqstn_ros.sim.objects import FAMILIES, check_family
-
-if TYPE_CHECKING:
-    from gqstn_ros.sim.sensor_models import SensorNoiseConfig
+from gqstn_ros.sim.sensor_models import (
+    ActiveStereoNoiseConfig,
+    SensorNoiseConfig,
+    TimeOfFlightNoiseConfig,
+)
+from gqstn_ros.sim.sensor_noise import KinectNoiseConfig
 
 # Height of the paper's Kinect above the table (Sec. V-D: "mounted 70 cm perpendicular").
 DEFAULT_CAMERA_HEIGHT = 0.70
@@ -27,31 +30,6 @@ DEFAULT_CAMERA_HEIGHT = 0.70
 LOOKING_DOWN_QUATERNION = (0.0, 1.0, 0.0, 0.0)
 # Quaternion tolerance: |q| must be within this of 1.
 _UNIT_TOLERANCE = 1e-6
-
-
-def _require(condition: bool, field_name: str, message: str) -> None:
-    if not condition:
-        raise ValueError(f"{field_name}: {message}")
-
-
-def _finite_positive(field_name: str, value: float) -> None:
-    _require(
-        bool(np.isfinite(value)) and value > 0,
-        field_name,
-        f"must be a positive finite number, got {value}",
-    )
-
-
-def _finite_non_negative(field_name: str, value: float) -> None:
-    _require(
-        bool(np.isfinite(value)) and value >= 0,
-        field_name,
-        f"must be a non-negative finite number, got {value}",
-    )
-
-
-def _probability(field_name: str, value: float) -> None:
-    _require(0.0 <= value <= 1.0, field_name, f"must be in [0, 1], got {value}")
 
 
 @dataclass(frozen=True)
@@ -66,8 +44,8 @@ class TableConfig:
 
     def __post_init__(self) -> None:
         for name in ("size_x", "size_y", "thickness"):
-            _finite_positive(f"table.{name}", getattr(self, name))
-        _require(
+            finite_positive(f"table.{name}", getattr(self, name))
+        require(
             self.floor_depth > self.thickness,
             "table.floor_depth",
             f"must exceed the table thickness {self.thickness}, got {self.floor_depth}",
@@ -86,9 +64,9 @@ class DropConfig:
     max_clearance: float = 0.10
 
     def __post_init__(self) -> None:
-        _finite_non_negative("drop.radius", self.radius)
-        _finite_non_negative("drop.min_clearance", self.min_clearance)
-        _require(
+        finite_non_negative("drop.radius", self.radius)
+        finite_non_negative("drop.min_clearance", self.min_clearance)
+        require(
             self.max_clearance >= self.min_clearance,
             "drop.max_clearance",
             f"must be >= drop.min_clearance {self.min_clearance}, got {self.max_clearance}",
@@ -122,10 +100,10 @@ class PhysicsConfig:
             "max_settle_time",
             "fell_off_margin",
         ):
-            _finite_positive(f"physics.{name}", getattr(self, name))
+            finite_positive(f"physics.{name}", getattr(self, name))
         for name in ("torsional_friction", "rolling_friction", "settle_hold_time"):
-            _finite_non_negative(f"physics.{name}", getattr(self, name))
-        _require(
+            finite_non_negative(f"physics.{name}", getattr(self, name))
+        require(
             self.timestep <= 0.01,
             "physics.timestep",
             f"must be at most 0.01 s for stable contacts, got {self.timestep}",
@@ -147,18 +125,18 @@ class CameraPose:
     def __post_init__(self) -> None:
         position = tuple(float(v) for v in self.position)
         quaternion = tuple(float(v) for v in self.quaternion)
-        _require(
+        require(
             len(position) == 3 and all(map(math.isfinite, position)),
             "camera.position",
             f"must be 3 finite numbers, got {self.position}",
         )
-        _require(
+        require(
             len(quaternion) == 4 and all(map(math.isfinite, quaternion)),
             "camera.quaternion",
             f"must be 4 finite numbers, got {self.quaternion}",
         )
         norm = math.sqrt(sum(q * q for q in quaternion))
-        _require(
+        require(
             abs(norm - 1.0) < _UNIT_TOLERANCE,
             "camera.quaternion",
             f"must be a unit quaternion (w, x, y, z), got norm {norm}",
@@ -183,7 +161,7 @@ class CameraPose:
         rotations of the optical frame about its own x / y axes after the yaw (rad); the camera
         is moved so that the optical axis still passes through the target, at `height` above it.
         """
-        _finite_positive("camera.height", height)
+        finite_positive("camera.height", height)
         down = quaternion_to_matrix(LOOKING_DOWN_QUATERNION)
         cz, sz = math.cos(yaw), math.sin(yaw)
         cx, sx = math.cos(tilt_about_x), math.sin(tilt_about_x)
@@ -193,7 +171,7 @@ class CameraPose:
         r_y = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
         rotation = down @ r_yaw @ r_x @ r_y
         axis = rotation[:, 2]
-        _require(axis[2] < 0, "camera.tilt", "tilts must keep the camera looking down")
+        require(axis[2] < 0, "camera.tilt", "tilts must keep the camera looking down")
         distance = height / -axis[2]
         position = np.array([target_x, target_y, 0.0]) - distance * axis
         return cls(position=tuple(position), quaternion=tuple(matrix_to_quaternion(rotation)))
@@ -223,89 +201,22 @@ class CameraConfig:
     far_clip: float = 10.0
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             isinstance(self.intrinsics, CameraIntrinsics),
             "camera.intrinsics",
             f"must be a CameraIntrinsics, got {type(self.intrinsics).__name__}",
         )
-        _require(
+        require(
             isinstance(self.pose, CameraPose),
             "camera.pose",
             f"must be a CameraPose, got {type(self.pose).__name__}",
         )
-        _finite_positive("camera.near_clip", self.near_clip)
-        _require(
+        finite_positive("camera.near_clip", self.near_clip)
+        require(
             self.far_clip > self.near_clip,
             "camera.far_clip",
             f"must exceed camera.near_clip {self.near_clip}, got {self.far_clip}",
         )
-
-
-@dataclass(frozen=True)
-class KinectNoiseConfig:
-    """Noise model of a structured-light depth sensor (Microsoft Kinect v1).
-
-    Axial noise (Nguyen, Izadi, Lovell, "Modeling Kinect Sensor Noise for Improved 3D
-    Reconstruction and Tracking", 3DIMPVT 2012): sigma_z(z) = a + b (z - z0)^2 metres with
-    a = 1.2e-3 m, b = 1.9e-3 1/m, z0 = 0.4 m, for surfaces facing the sensor; lateral noise
-    about 0.8 px at depth edges.
-    """
-
-    enabled: bool = True
-    axial_sigma_base: float = 1.2e-3  # m (a)
-    axial_sigma_quadratic: float = 1.9e-3  # 1/m (b)
-    axial_sigma_reference_depth: float = 0.4  # m (z0)
-    # Projector position in the IR camera's optical frame along x (m): the Kinect v1 baseline.
-    projector_baseline: float = 0.075
-    # Disparity is measured in 1/8 pixel steps; depth steps grow as z^2 / (fx * baseline * 8).
-    disparity_subpixel_steps: int = 8  # 0 disables quantization
-    lateral_sigma_px: float = 0.8  # px, jitter of depth edges
-    edge_jump_threshold: float = 0.01  # m, depth jump between neighbours that marks an edge
-    edge_dropout_probability: float = 0.3  # chance that an edge pixel has no data
-    shadows: bool = True  # invalidate pixels the projector does not light
-    holes_per_megapixel: float = 40.0  # mean count of random small holes
-    hole_radius_px: tuple[float, float] = (1.0, 3.0)  # px, range of hole radii
-    min_range: float = 0.4  # m, closer surfaces give no data (Kinect v1 ~0.4-0.5 m)
-    max_range: float = 4.0  # m
-
-    def __post_init__(self) -> None:
-        for name in (
-            "axial_sigma_base",
-            "axial_sigma_quadratic",
-            "axial_sigma_reference_depth",
-            "lateral_sigma_px",
-            "edge_jump_threshold",
-            "holes_per_megapixel",
-            "min_range",
-        ):
-            _finite_non_negative(f"noise.{name}", getattr(self, name))
-        _require(
-            math.isfinite(self.projector_baseline) and self.projector_baseline != 0,
-            "noise.projector_baseline",
-            f"must be a non-zero offset along x in metres, got {self.projector_baseline}",
-        )
-        _require(
-            isinstance(self.disparity_subpixel_steps, int) and self.disparity_subpixel_steps >= 0,
-            "noise.disparity_subpixel_steps",
-            f"must be a non-negative integer, got {self.disparity_subpixel_steps}",
-        )
-        _probability("noise.edge_dropout_probability", self.edge_dropout_probability)
-        low, high = self.hole_radius_px
-        _require(
-            0 < low <= high,
-            "noise.hole_radius_px",
-            f"must be (min, max) with 0 < min <= max, got {self.hole_radius_px}",
-        )
-        _require(
-            self.max_range > self.min_range,
-            "noise.max_range",
-            f"must exceed noise.min_range {self.min_range}, got {self.max_range}",
-        )
-
-    @property
-    def sensor_type(self) -> str:
-        """The sensor type this config models (see `sim.sensor_models.SENSOR_TYPES`)."""
-        return "structured_light"
 
 
 @dataclass(frozen=True)
@@ -323,32 +234,26 @@ class WorldConfig:
     num_objects: int = 1
 
     def __post_init__(self) -> None:
-        # Imported here: sensor_models builds on this module.
-        from gqstn_ros.sim.sensor_models import (  # noqa: PLC0415
-            ActiveStereoNoiseConfig,
-            TimeOfFlightNoiseConfig,
-        )
-
-        _require(
+        require(
             isinstance(
                 self.noise, (KinectNoiseConfig, ActiveStereoNoiseConfig, TimeOfFlightNoiseConfig)
             ),
             "noise",
             f"must be a sensor noise config (sim.sensor_models), got {type(self.noise).__name__}",
         )
-        _require(len(self.object_families) > 0, "object_families", "must not be empty")
+        require(len(self.object_families) > 0, "object_families", "must not be empty")
         for family in self.object_families:
             try:
                 check_family(family)
             except ValueError as error:
                 raise ValueError(f"object_families: {error}") from None
-        _require(
+        require(
             isinstance(self.num_objects, int) and self.num_objects >= 1,
             "num_objects",
             f"must be a positive integer, got {self.num_objects}",
         )
         half_x, half_y = self.table.size_x / 2, self.table.size_y / 2
-        _require(
+        require(
             abs(self.drop.center_x) <= half_x and abs(self.drop.center_y) <= half_y,
             "drop.center_x",
             "the drop centre must be over the table",
@@ -360,18 +265,18 @@ def check_camera_sees_table(pose: CameraPose, table: TableConfig) -> None:
     """Raise ValueError (naming camera.pose) unless the optical axis hits the table top."""
     origin = np.asarray(pose.position)
     axis = pose.rotation[:, 2]
-    _require(
+    require(
         origin[2] > 0,
         "camera.pose",
         f"the camera must be above the table top (z > 0), got z = {origin[2]:.3f} m",
     )
-    _require(
+    require(
         axis[2] < 0,
         "camera.pose",
         "the camera looks away from the table (its optical axis points up or sideways)",
     )
     hit = origin + axis * (origin[2] / -axis[2])
-    _require(
+    require(
         abs(hit[0]) <= table.size_x / 2 and abs(hit[1]) <= table.size_y / 2,
         "camera.pose",
         f"the optical axis meets the table plane at ({hit[0]:.3f}, {hit[1]:.3f}) m, "
