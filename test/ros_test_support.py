@@ -140,8 +140,10 @@ def call_service(
     """Send `request` on `client`, spin `executor` until a reply comes, return it.
 
     `repeatable`: the request is a query, a plan or a value to set (sending it twice changes
-    nothing), so it is sent again every RESEND_AFTER_S without a reply; the first reply to any
-    copy is returned. An action with an effect (a transition, a pick) is sent once.
+    nothing), so it is sent once more after RESEND_AFTER_S without a reply (once only: more
+    copies of a slow plan would fill the node's admission and be refused "busy:"); the first
+    reply to either copy is returned. An action with an effect (a transition, a pick) is sent
+    once.
     AssertionError (naming the service) when no reply comes within `timeout_s`.
     """
     started = time.monotonic()
@@ -154,7 +156,7 @@ def call_service(
                     if other is not future and not other.done():
                         client.remove_pending_request(other)
                 return future.result()
-        if repeatable and time.monotonic() - started >= RESEND_AFTER_S * len(futures):
+        if repeatable and len(futures) == 1 and time.monotonic() - started >= RESEND_AFTER_S:
             futures.append(client.call_async(request))
     raise AssertionError(f"no reply from {client.srv_name} within {timeout_s} s")
 

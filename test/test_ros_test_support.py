@@ -42,11 +42,18 @@ def quick_resend(monkeypatch) -> None:
     monkeypatch.setattr(ros_test_support, "RESEND_AFTER_S", 0.05)
 
 
-def test_a_repeatable_request_is_sent_again_until_a_reply_comes() -> None:
-    client = ClientLosingReplies(lost=2)
+def test_a_repeatable_request_is_sent_once_more_when_its_reply_is_lost() -> None:
+    client = ClientLosingReplies(lost=1)
     assert call_service(IdleExecutor(), client, "q", 10.0, repeatable=True) == "reply to q"
-    assert len(client.sent) == 3
-    assert client.removed == client.sent[:2]  # the unanswered copies are dropped
+    assert len(client.sent) == 2
+    assert client.removed == client.sent[:1]  # the unanswered copy is dropped
+
+
+def test_a_repeatable_request_is_sent_at_most_twice() -> None:
+    client = ClientLosingReplies(lost=5)
+    with pytest.raises(AssertionError, match="no reply from /under_test"):
+        call_service(IdleExecutor(), client, "q", 0.5, repeatable=True)
+    assert len(client.sent) == 2
 
 
 def test_a_request_with_an_effect_is_sent_once() -> None:

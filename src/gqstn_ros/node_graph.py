@@ -18,6 +18,7 @@ loopback interface only, and a domain of its own unless the environment names on
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import math
 import os
@@ -70,6 +71,9 @@ MAX_DOMAIN_ID = 232
 # for itself: above SIM_DOMAIN_ID, and low enough that their ports stay below Linux's ephemeral
 # range (7400 + 250 x 101 < 32768).
 PRIVATE_DOMAIN_IDS = range(SIM_DOMAIN_ID + 1, 102)
+# Where the domain claims are kept: one folder for every process of the machine, whatever its
+# TMPDIR, so that they exclude each other.
+DOMAIN_LOCK_DIR = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
 # Open lock files of the domains this process claimed; a claim lasts as long as the process.
 _claimed_domains: dict[int, int] = {}
 
@@ -419,24 +423,31 @@ def network_environment(arguments: GraphArguments, environ: Mapping[str, str]) -
 
 def claim_private_domain(lock_dir: Path | None = None) -> int:
     """A ROS domain id of PRIVATE_DOMAIN_IDS that no other process of this machine has claimed,
-    held (an flock on `lock_dir`/gqstn_ros_domain_<id>.lock) until this process exits.
+    held (an flock on `lock_dir`/gqstn_ros_domain_<id>.lock, by default in DOMAIN_LOCK_DIR)
+    until this process exits.
 
     Two benchmarks, or a benchmark and the bench of `ros2 launch` (SIM_DOMAIN_ID), running at
-    once on one machine then never answer each other's requests. Raises RuntimeError when every
-    id is claimed.
+    once on one machine then never answer each other's requests. A lock file this user cannot
+    open (another user's) counts as claimed. Raises RuntimeError when every id is claimed.
     """
-    directory = Path(lock_dir or tempfile.gettempdir())
+    directory = Path(lock_dir or DOMAIN_LOCK_DIR)
     ids = list(PRIVATE_DOMAIN_IDS)
     start = os.getpid() % len(ids)
     for domain in ids[start:] + ids[:start]:
         if domain in _claimed_domains:
             continue
-        descriptor = os.open(directory / f"gqstn_ros_domain_{domain}.lock", os.O_CREAT | os.O_RDWR)
+        path = directory / f"gqstn_ros_domain_{domain}.lock"
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+        except OSError:
+            continue
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(descriptor)
             continue
+        with contextlib.suppress(OSError):  # let other users claim it after this process
+            os.fchmod(descriptor, 0o666)
         _claimed_domains[domain] = descriptor
         return domain
     raise RuntimeError(

@@ -252,7 +252,7 @@ def test_a_request_waits_for_the_camera_info_of_a_frame_that_came_first(
 def set_parameter(client_node, name: str, value: ParameterValue) -> tuple[bool, str]:
     node, _ = client_node
     client = node.create_client(SetParameters, "/inference_node/set_parameters")
-    assert client.wait_for_service(timeout_sec=TIMEOUT_S)
+    assert client.wait_for_service(timeout_sec=STARTUP_TIMEOUT_S)
     request = SetParameters.Request(parameters=[Parameter(name=name, value=value)])
     result = call(client_node, client, request).results[0]
     return result.successful, result.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import signal
 import subprocess
 import sys
@@ -82,6 +83,8 @@ def test_a_teardown_that_hangs_does_not_keep_the_process() -> None:
         env=peer_environment(),
     )
     assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    assert ready, "the node never said READY"
     assert process.stdout.readline().strip() == "READY"
     process.send_signal(signal.SIGINT)
     # Ends TEARDOWN_DEADLINE_S after the node stopped its work, not after the 120 s teardown;

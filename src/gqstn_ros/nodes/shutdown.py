@@ -16,10 +16,11 @@ about a second, without a traceback or an error line.
   requests in flight, stop its own threads and motions), spins at most ANSWER_GRACE_S more
   while a node's `shutdown_pending()` says answers are still to be sent (and FLUSH_S after,
   for requests still queued and for the last answers to leave), then destroys the
-  nodes and shuts the context down (TEARDOWN_DEADLINE_S at most: a DDS teardown that waits
-  on a peer is not waited for), and ends the process with `os._exit`: a worker thread
-  still inside a planner (a Prop+GQ-CNN call takes seconds) is not waited for, and the
-  interpreter's finalisation never runs beside torch's and DDS's threads.
+  nodes and shuts the context down (TEARDOWN_DEADLINE_S at most after the nodes began to stop:
+  a DDS teardown that waits on a peer is not waited for), and ends the process with
+  `os._exit`: a worker thread still inside a planner (a Prop+GQ-CNN call takes seconds) is
+  not waited for, and the interpreter's finalisation never runs beside torch's and DDS's
+  threads.
 
 rclpy's own signal handler is not used: it shuts the context down at once, under callbacks
 that are still running (a publish then fails with "publisher's context is invalid").
@@ -47,9 +48,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SPIN_PERIOD_S = 0.05  # the spin loop looks at the stop flag this often (seconds)
 ANSWER_GRACE_S = 0.5  # how long answers to requests in flight may take to go out (seconds)
 FLUSH_S = 0.1  # spinning on once every answer is sent, for requests still queued (seconds)
-# Once the nodes have stopped their work, the rest of the stop (answers, destroying the nodes,
-# the DDS participant) may take this long before the process ends without waiting (seconds).
-TEARDOWN_DEADLINE_S = 1.2
+# Once every node's begin_shutdown has returned, the rest of the stop may take this long before
+# the process ends without waiting (seconds). It covers every bounded wait of a clean stop: the
+# answers (ANSWER_GRACE_S + FLUSH_S), then in the simulated bench's process the executor's halt
+# of the arm (executor_node.HALT_TIMEOUT_S, 1 s) and the camera thread's end
+# (sim_world_node.CAMERA_STOP_TIMEOUT_S, 1 s), with room for destroying the DDS entities; only a
+# teardown that waits on something unbounded (a DDS peer) reaches it.
+TEARDOWN_DEADLINE_S = 3.0
 TEARDOWN_LAST_RESORT_S = 0.5
 NODE_PACKAGE = "gqstn_ros.nodes"
 # Console scripts of the node processes (setup.py entry points).
@@ -91,7 +96,8 @@ def _exit_now(_signum: int, _frame: FrameType | None) -> None:
 def exit_quietly_while_starting() -> None:
     """SIGINT or SIGTERM end the process at once, with code 0, until `run_node_process`
     installs its own handling. Leaves a handler the program installed itself alone; takes
-    over a signal the process inherited as ignored (a background job of a shell, nohup), since
+    over a signal the process inherited as ignored (a background job of a non-interactive
+    shell ignores SIGINT), since
     `run_node_process` handles both signals whatever the node inherited. Unblocks the two
     signals (see `stop_signals_held`): one sent while the interpreter started is handled now."""
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
@@ -184,14 +190,14 @@ def _spin_out_answers(
 def _end_when_teardown_overruns(process_name: str, code: int) -> None:
     """From now on, end the process with `code` if it has not ended TEARDOWN_DEADLINE_S later
     (a DDS entity whose destruction waits on a peer). A Python timer ends it with a warning;
-    should the hang hold the interpreter's lock, faulthandler's own thread ends it (code 1,
-    silently) TEARDOWN_LAST_RESORT_S later."""
+    should the hang hold the interpreter's lock, faulthandler's own thread ends it with code 1
+    (and no output) TEARDOWN_LAST_RESORT_S later."""
 
     def overran() -> None:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(
                 f"[WARN] [{process_name}]: stopping took longer than {TEARDOWN_DEADLINE_S} s "
-                "after the nodes stopped their work; ending the process without waiting\n"
+                "after the nodes began to stop; ending the process without waiting\n"
             )
         end_process(code)
 
@@ -212,7 +218,8 @@ def _stop_nodes(
     on_work_stopped: Callable[[], None] = lambda: None,
 ) -> None:
     """begin_shutdown, the grace spin for answers in flight, executor shutdown, destroy;
-    `on_work_stopped` once every begin_shutdown has returned (the arm is stopped)."""
+    `on_work_stopped` once every begin_shutdown has returned (each node has begun to stop its
+    work: the executor's arm is told to stop, its halt is awaited in destroy_node)."""
     for node in nodes:
         begin = getattr(node, "begin_shutdown", None)
         if begin is not None:

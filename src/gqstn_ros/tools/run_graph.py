@@ -108,15 +108,23 @@ class RunningNode:
                 if started_as_node_process(command, command[0])
                 else contextlib.nullcontext()
             )
-            with held:
-                self.process = subprocess.Popen(
-                    command,
-                    stdout=subprocess.PIPE if log is None else log,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
-                    start_new_session=new_session,
-                )
+            try:
+                with held:
+                    self.process = subprocess.Popen(
+                        command,
+                        stdout=subprocess.PIPE if log is None else log,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
+                        start_new_session=new_session,
+                    )
+            except BaseException:
+                # A stop signal held during the spawn is raised here, when the block ends: the
+                # node just started would be left running in its own session, owned by no one.
+                if getattr(self, "process", None) is not None:
+                    self.process.kill()
+                    self.process.wait()
+                raise
         finally:
             if log is not None:
                 log.close()  # the node keeps its own descriptor of the file

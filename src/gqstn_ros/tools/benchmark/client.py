@@ -28,6 +28,9 @@ INPAINTED_TOPIC = "/depth/inpainted"
 RAW_DEPTH_TOPIC = "/camera/depth/image_raw"
 SEGMENTATION_TOPIC = "/sim/segmentation"
 FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned on
+# Raw frames and segmentations arrive before the depth node has inpainted the same frame: kept
+# for 2 s at 30 Hz, so that a slow depth node (a loaded machine) still finds its frame's.
+SOURCE_FRAMES_KEPT = 60
 READ_ONLY_RESEND_S = 5.0  # an unanswered /sim/object_state request is sent again after this
 
 
@@ -63,8 +66,8 @@ class BenchClient:
         self.execute = ActionClient(self.node, ExecuteGrasp, EXECUTE_ACTION)
         self.inpainted: deque = deque(maxlen=FRAMES_KEPT)  # (stamp ns, Image)
         self.infos: deque = deque(maxlen=FRAMES_KEPT)
-        self.raw: deque = deque(maxlen=FRAMES_KEPT)
-        self.segmentations: deque = deque(maxlen=FRAMES_KEPT)
+        self.raw: deque = deque(maxlen=SOURCE_FRAMES_KEPT)
+        self.segmentations: deque = deque(maxlen=SOURCE_FRAMES_KEPT)
         self._subscribe_frames(segmentation)
         self._types = {
             "SetParameters": SetParameters,

@@ -7,12 +7,14 @@ of the very frame the request sends (`/sim/segmentation`, matched by stamp)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from gqstn_ros.node_graph import DOMAIN_VARIABLE
 from gqstn_ros.tools.benchmark.client import (
     FINISH_PICK_SERVICE,
     HOLD_SERVICE,
@@ -356,7 +358,8 @@ def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttem
                 f"clutter benchmark: {config.piles} pile(s) of {config.objects} unseen objects "
                 f"x {len(config.methods)} methods, target policy {config.targets}, stop after "
                 f"{config.max_consecutive_failures} failures in a row; models from "
-                f"{base.models_dir}, node logs in {graph.log_dir}",
+                f"{base.models_dir}, node logs in {graph.log_dir}, "
+                f"ROS domain {os.environ[DOMAIN_VARIABLE]}",
                 flush=True,
             )
             graph.start()
