@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,6 +47,7 @@ from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.gripper import GripperConfig, GripperMismatchError
 from gqstn_ros.networks.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from gqstn_ros.networks.configs import (
+    NetworkSpec,
     TrainingStep,
     build_model,
     config_names,
@@ -545,6 +547,61 @@ def main(argv: list[str] | None = None) -> int:
     return run_data_parallel(lambda parallel: _train(args, command, parallel, judge, gripper))
 
 
+@dataclass
+class _Run:
+    """A detector training run as `_set_up` makes it: its data, model, optimizer and the
+    resumable bookkeeping (`state`, `best_state`: the weights of the best epoch so far)."""
+
+    args: argparse.Namespace
+    parallel: Distributed
+    judge: LoadedModel
+    say: Callable[..., None]  # print on rank 0, nothing on the others
+    device: torch.device
+    generator: torch.Generator  # augmentation draws
+    rng: np.random.Generator  # batch order and target draws
+    schedule: list[Phase]
+    input_config: NetworkInputConfig
+    train: ImageSet
+    val: ImageSet
+    positives: list[np.ndarray]  # per train image, its robust grasp rows
+    preferred: torch.Tensor | None  # (len(train), 5) --preferred-targets, NaN rows: none
+    trainable: np.ndarray  # train images with a robust grasp or a preferred target
+    norm: Normalization
+    network: NetworkSpec
+    physical: PhysicalJudge | None  # rank 0 with --select-by physical
+    config: Any
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    run_path: Path
+    state: RunState
+    best_state: dict[str, torch.Tensor]
+    restored: bool  # resumed from `run_path`
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(p.epochs for p in self.schedule)
+
+    def validated(self) -> dict:
+        """The validation metrics of the model as it stands (rank 0's, on every process)."""
+        metrics = None
+        if self.parallel.is_main:
+            metrics = validate(
+                self.model,
+                self.val,
+                self.judge.model,
+                self.judge.normalization,
+                self.physical,
+                self.input_config,
+            )
+        return self.parallel.share(metrics)
+
+    def record(self, entry: dict, metrics: dict) -> None:
+        """Append an epoch's entry to the history, keeping the model if its validation
+        `metrics` score best by --select-by."""
+        score = -SELECTION_SCORES[self.args.select_by](metrics)
+        self.best_state = self.state.record_epoch(entry, score, self.model, self.best_state)
+
+
 def _train(
     args: argparse.Namespace,
     argv: list[str],
@@ -554,6 +611,40 @@ def _train(
 ) -> int:
     """The training run of `main` (every process of a data-parallel run executes it: each
     draws the same batches and trains on its shard; rank 0 validates and writes)."""
+    run = _set_up(args, parallel, judge)
+    _start(run)
+    predict = own_prediction(run.model) if args.targets == "closest" else None
+    trained = parallel.wrap(run.model)  # the module whose backward pass averages the gradients
+    end_epoch = min(run.total_epochs, args.last_epoch) if args.last_epoch else run.total_epochs
+    while run.state.epoch < end_epoch:
+        epoch = run.state.epoch + 1
+        phase = phase_of_epoch(run.schedule, epoch)
+        if _stops_early(run, epoch, phase):
+            run.say(f"early stopping after epoch {run.state.epoch}", flush=True)
+            break
+        started = time.perf_counter()
+        losses = _train_epoch(run, trained, epoch, phase, predict)
+        metrics = run.validated()
+        entry = {
+            "epoch": epoch,
+            "xi": phase.xi,
+            "lr": phase.lr,
+            **{f"train_{k}": v for k, v in losses.items()},
+            **{f"val_{k}": v for k, v in metrics.items()},
+            "seconds": time.perf_counter() - started,
+        }
+        run.record(entry, metrics)
+        if parallel.is_main:
+            save_run(run.run_path, run.state, run.model, run.optimizer, run.best_state)
+            _print_epoch(run, entry, metrics, phase)
+    if parallel.is_main:
+        _finish(run, argv, gripper)
+    return 0
+
+
+def _set_up(args: argparse.Namespace, parallel: Distributed, judge: LoadedModel) -> _Run:
+    """Seeds, data, normalization, model and optimizer of a run; its saved state when
+    `args.output` holds one (`_Run.restored`)."""
     say = print if parallel.is_main else (lambda *a, **k: None)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
@@ -566,38 +657,15 @@ def _train(
     train = load_images(args.dataset, "train", input_config, args.max_train_images, args.seed)
     val = load_images(args.dataset, "val", input_config, args.max_val_images, args.seed)
     positives = positive_rows(train)
-    preferred = None
-    if args.preferred_targets is not None:
-        with np.load(args.preferred_targets) as chosen:
-            preferred = torch.full((len(train), 5), float("nan"))
-            rows = torch.from_numpy(chosen["image_index"].astype(np.int64))
-            preferred[rows] = torch.from_numpy(chosen["targets"].astype(np.float32))
+    preferred = _preferred_targets(args.preferred_targets, len(train))
     has_preferred = (
         ~torch.isnan(preferred[:, 0]).numpy()
         if preferred is not None
         else np.zeros(len(train), bool)
     )
     trainable = np.array([i for i, rows in enumerate(positives) if len(rows) or has_preferred[i]])
-    norm = fit_normalization(train.grasps, train.views)
     network = network_spec(args.kind)
-    # A network's crops that feed its frozen GQ-CNN (GQ-STN's) must use the GQ-CNN's own
-    # constants; its view scale comes from these views.
-    if network.frozen_gqcnn:
-        norm = Normalization(
-            **{
-                **judge.normalization.to_dict(),
-                "view_scale": norm.view_scale,
-                "scale_max": norm.scale_max,
-            }
-        )
-    if args.init is not None and args.keep_init_normalization:
-        # Fine-tuning on another dataset: the network keeps the constants it learnt with.
-        norm = load_checkpoint(args.init, expected_kind=args.kind).normalization
-        if network.frozen_gqcnn and norm.crop_scale != judge.normalization.crop_scale:
-            raise SystemExit(
-                f"--init {args.init} crops with {norm}, the --gqcnn head {args.gqcnn} with "
-                f"{judge.normalization}: give the head it was trained with"
-            )
+    norm = _normalization(args, network, judge, train)
     say(
         f"images: train {len(train)} ({len(trainable)} with a robust grasp), val {len(val)}; "
         f"{total_epochs} epochs; {norm}",
@@ -621,127 +689,195 @@ def _train(
         if restored
         else (RunState(), {k: v.clone() for k, v in model.state_dict().items()})
     )
+    return _Run(
+        args=args,
+        parallel=parallel,
+        judge=judge,
+        say=say,
+        device=device,
+        generator=generator,
+        rng=rng,
+        schedule=schedule,
+        input_config=input_config,
+        train=train,
+        val=val,
+        positives=positives,
+        preferred=preferred,
+        trainable=trainable,
+        norm=norm,
+        network=network,
+        physical=physical,
+        config=config,
+        model=model,
+        optimizer=optimizer,
+        run_path=run_path,
+        state=state,
+        best_state=best_state,
+        restored=restored is not None,
+    )
 
-    def validated() -> dict:
-        """The validation metrics of the model as it stands (rank 0's, on every process)."""
-        metrics = None
-        if parallel.is_main:
-            metrics = validate(model, val, judge.model, judge.normalization, physical, input_config)
-        return parallel.share(metrics)
 
-    if restored:
-        say(f"resuming after epoch {state.epoch}", flush=True)
+def _preferred_targets(path: Path | None, count: int) -> torch.Tensor | None:
+    """(count, 5) targets of `choose_view_targets`' npz per train image (NaN rows: none);
+    None without a file."""
+    if path is None:
+        return None
+    with np.load(path) as chosen:
+        preferred = torch.full((count, 5), float("nan"))
+        rows = torch.from_numpy(chosen["image_index"].astype(np.int64))
+        preferred[rows] = torch.from_numpy(chosen["targets"].astype(np.float32))
+    return preferred
+
+
+def _normalization(
+    args: argparse.Namespace, network: NetworkSpec, judge: LoadedModel, train: ImageSet
+) -> Normalization:
+    """The network's normalization constants: fitted on the train split, the frozen GQ-CNN's
+    own for a network that carries it, or --init's with --keep-init-normalization."""
+    norm = fit_normalization(train.grasps, train.views)
+    # A network's crops that feed its frozen GQ-CNN (GQ-STN's) must use the GQ-CNN's own
+    # constants; its view scale comes from these views.
+    if network.frozen_gqcnn:
+        norm = Normalization(
+            **{
+                **judge.normalization.to_dict(),
+                "view_scale": norm.view_scale,
+                "scale_max": norm.scale_max,
+            }
+        )
+    if args.init is not None and args.keep_init_normalization:
+        # Fine-tuning on another dataset: the network keeps the constants it learnt with.
+        norm = load_checkpoint(args.init, expected_kind=args.kind).normalization
+        if network.frozen_gqcnn and norm.crop_scale != judge.normalization.crop_scale:
+            raise SystemExit(
+                f"--init {args.init} crops with {norm}, the --gqcnn head {args.gqcnn} with "
+                f"{judge.normalization}: give the head it was trained with"
+            )
+    return norm
+
+
+def _start(run: _Run) -> None:
+    """A resumed run says where it resumes; a run from --init loads those weights and records
+    them, validated, as epoch --first-epoch - 1."""
+    args = run.args
+    if run.restored:
+        run.say(f"resuming after epoch {run.state.epoch}", flush=True)
     elif args.init is not None:
-        start_from(model, args.init, args.kind)
-        metrics = validated()
+        start_from(run.model, args.init, args.kind)
+        metrics = run.validated()
         entry = {"epoch": args.first_epoch - 1, "init": str(args.init)}
         entry.update({f"val_{k}": v for k, v in metrics.items()})
-        best_state = state.record_epoch(
-            entry, -SELECTION_SCORES[args.select_by](metrics), model, best_state
+        run.record(entry, metrics)
+        run.say(
+            f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True
         )
-        say(f"starting from {args.init} (as epoch {args.first_epoch - 1}): {metrics}", flush=True)
-    predict = own_prediction(model) if args.targets == "closest" else None
-    trained = parallel.wrap(model)  # the module whose backward pass averages the gradients
-    end_epoch = min(total_epochs, args.last_epoch) if args.last_epoch else total_epochs
-    while state.epoch < end_epoch:
-        epoch = state.epoch + 1
-        phase = phase_of_epoch(schedule, epoch)
-        first_early = 1 + sum(p.epochs for p in schedule[:-1])
-        stale = (epoch - 1) - max(state.best_epoch, first_early - 1)
-        if phase.early_stopping and stale >= args.patience:
-            say(f"early stopping after epoch {state.epoch}", flush=True)
-            break
-        for group in optimizer.param_groups:
-            group["lr"] = phase.lr
-        step = TrainingStep(phase.xi, phase.teacher_forcing, args.geometry_anchor, norm.scale_mean)
-        model.train()
-        if args.batches_per_epoch > 0:  # a fixed number of steps, images drawn at random
-            order = rng.choice(trainable, size=args.batches_per_epoch * args.batch_size)
-        else:
-            order = rng.permutation(trainable)
-        started, sums, seen = time.perf_counter(), {"loss": 0.0, "loc": 0.0, "rob": 0.0}, 0
-        batches = range(0, len(order), args.batch_size)
-        description = f"epoch {epoch}/{total_epochs} xi {phase.xi} lr {phase.lr:g}"
-        bar = tqdm(
-            batches,
-            desc=description,
-            unit="batch",
-            leave=False,
-            mininterval=2,
-            disable=not parallel.is_main,
-        )
-        with bar:
-            for start in bar:
-                batch = order[start : start + args.batch_size]
-                views, targets = training_batch(
-                    train,
-                    positives,
-                    batch,
-                    rng,
-                    generator,
-                    norm,
-                    args.max_shift,
-                    predict,
-                    preferred,
+
+
+def _stops_early(run: _Run, epoch: int, phase: Phase) -> bool:
+    """Whether `epoch`, of an early-stopping phase, comes --patience epochs or more after the
+    best one (counted from the start of the last phase)."""
+    first_early = 1 + sum(p.epochs for p in run.schedule[:-1])
+    stale = (epoch - 1) - max(run.state.best_epoch, first_early - 1)
+    return phase.early_stopping and stale >= run.args.patience
+
+
+def _train_epoch(
+    run: _Run,
+    trained: torch.nn.Module,
+    epoch: int,
+    phase: Phase,
+    predict: Callable[[torch.Tensor], torch.Tensor] | None,
+) -> dict[str, float]:
+    """One epoch of training steps at the phase's learning rate and loss weights; the mean
+    loss terms per sample over every process: loss, loc, rob and loc_<part>."""
+    args, parallel, device = run.args, run.parallel, run.device
+    for group in run.optimizer.param_groups:
+        group["lr"] = phase.lr
+    step = TrainingStep(phase.xi, phase.teacher_forcing, args.geometry_anchor, run.norm.scale_mean)
+    run.model.train()
+    if args.batches_per_epoch > 0:  # a fixed number of steps, images drawn at random
+        order = run.rng.choice(run.trainable, size=args.batches_per_epoch * args.batch_size)
+    else:
+        order = run.rng.permutation(run.trainable)
+    sums, seen = {"loss": 0.0, "loc": 0.0, "rob": 0.0}, 0
+    batches = range(0, len(order), args.batch_size)
+    description = f"epoch {epoch}/{run.total_epochs} xi {phase.xi} lr {phase.lr:g}"
+    bar = tqdm(
+        batches,
+        desc=description,
+        unit="batch",
+        leave=False,
+        mininterval=2,
+        disable=not parallel.is_main,
+    )
+    with bar:
+        for start in bar:
+            batch = order[start : start + args.batch_size]
+            views, targets = training_batch(
+                run.train,
+                run.positives,
+                batch,
+                run.rng,
+                run.generator,
+                run.norm,
+                args.max_shift,
+                predict,
+                run.preferred,
+            )
+            mine = parallel.shard(len(views))  # every process drew the whole batch
+            views, targets = views[mine].to(device), targets[mine].to(device)
+            terms = run.network.training_loss(trained, views, targets, step)
+            for name, term in terms.parts.items():
+                sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(term.detach()) * len(
+                    mine
                 )
-                mine = parallel.shard(len(views))  # every process drew the whole batch
-                views, targets = views[mine].to(device), targets[mine].to(device)
-                terms = network.training_loss(trained, views, targets, step)
-                for name, term in terms.parts.items():
-                    sums[f"loc_{name}"] = sums.get(f"loc_{name}", 0.0) + float(term.detach()) * len(
-                        mine
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                terms.loss.backward()
-                optimizer.step()
-                for key, value in (
-                    ("loss", terms.loss),
-                    ("loc", terms.localization),
-                    ("rob", terms.robustness),
-                ):
-                    sums[key] += float(value.detach()) * len(mine)
-                seen += len(mine)
-                bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}")
-        *totals, seen = parallel.total(*sums.values(), seen)
-        sums = dict(zip(sums, totals, strict=True))
-        metrics = validated()
-        entry = {
-            "epoch": epoch,
-            "xi": phase.xi,
-            "lr": phase.lr,
-            **{f"train_{k}": v / max(seen, 1) for k, v in sums.items()},
-            **{f"val_{k}": v for k, v in metrics.items()},
-            "seconds": time.perf_counter() - started,
-        }
-        score = -SELECTION_SCORES[args.select_by](metrics)
-        best_state = state.record_epoch(entry, score, model, best_state)
-        if not parallel.is_main:
-            continue
-        save_run(run_path, state, model, optimizer, best_state)
-        print(
-            f"epoch {epoch}/{total_epochs} (xi {phase.xi}, lr {phase.lr:g}, teacher "
-            f"{phase.teacher_forcing}): loss {entry['train_loss']:.4f} (loc "
-            f"{entry['train_loc']:.4f}, rob {entry['train_rob']:.4f}); val robust by GQ-CNN "
-            f"{metrics['robust_gqcnn']:.3f}, mean q {metrics['mean_q']:.3f}, rectangle "
-            f"{metrics['rectangle']:.3f}, physical {metrics.get('robust_physical', math.nan):.3f} "
-            f"({entry['seconds']:.0f} s)"
-            + "".join(
-                f", {k[len('train_loc_') :]} {v:.3f}"
-                for k, v in entry.items()
-                if k.startswith("train_loc_")
-            ),
-            flush=True,
-        )
-    if not parallel.is_main:
-        return 0
-    model.load_state_dict(best_state)
-    final = validate(model, val, judge.model, judge.normalization, physical, input_config)
+            run.optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            run.optimizer.step()
+            for key, value in (
+                ("loss", terms.loss),
+                ("loc", terms.localization),
+                ("rob", terms.robustness),
+            ):
+                sums[key] += float(value.detach()) * len(mine)
+            seen += len(mine)
+            bar.set_postfix(loss=f"{sums['loss'] / seen:.4f}")
+    *totals, seen = parallel.total(*sums.values(), seen)
+    return {k: v / max(seen, 1) for k, v in zip(sums, totals, strict=True)}
+
+
+def _print_epoch(run: _Run, entry: dict, metrics: dict, phase: Phase) -> None:
+    """One line of an epoch's training losses and validation metrics."""
+    print(
+        f"epoch {entry['epoch']}/{run.total_epochs} (xi {phase.xi}, lr {phase.lr:g}, teacher "
+        f"{phase.teacher_forcing}): loss {entry['train_loss']:.4f} (loc "
+        f"{entry['train_loc']:.4f}, rob {entry['train_rob']:.4f}); val robust by GQ-CNN "
+        f"{metrics['robust_gqcnn']:.3f}, mean q {metrics['mean_q']:.3f}, rectangle "
+        f"{metrics['rectangle']:.3f}, physical {metrics.get('robust_physical', math.nan):.3f} "
+        f"({entry['seconds']:.0f} s)"
+        + "".join(
+            f", {k[len('train_loc_') :]} {v:.3f}"
+            for k, v in entry.items()
+            if k.startswith("train_loc_")
+        ),
+        flush=True,
+    )
+
+
+def _finish(run: _Run, argv: list[str], gripper: GripperConfig) -> None:
+    """Rank 0's end of a run: the best epoch's model validated and written as `<kind>.pt`
+    with `metrics.json` and `curves.png`, and copied to --export."""
+    args, state = run.args, run.state
+    run.model.load_state_dict(run.best_state)
+    final = validate(
+        run.model, run.val, run.judge.model, run.judge.normalization, run.physical, run.input_config
+    )
     checkpoint = save_checkpoint(
         args.output / f"{args.kind}.pt",
-        model,
+        run.model,
         args.kind,
-        config,
-        norm,
+        run.config,
+        run.norm,
         provenance(
             args.dataset,
             ["gqstn_ros.training.train_detector", *argv],
@@ -750,14 +886,14 @@ def _train(
             "config_name": args.config,
             "best_epoch": state.best_epoch,
             "val_metrics": final,
-            "schedule": [vars(p) for p in schedule],
+            "schedule": [vars(p) for p in run.schedule],
             "epochs_trained": state.epoch,
-            "processes": parallel.world_size,
+            "processes": run.parallel.world_size,
             "gqcnn": str(args.gqcnn),
             "targets": args.targets,
-            "trained_on": str(device),
+            "trained_on": str(run.device),
         },
-        input_config=input_config,
+        input_config=run.input_config,
         gripper=gripper,
         depth_range=dataset_depth_range(args.dataset),
     )
@@ -774,7 +910,6 @@ def _train(
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(checkpoint, args.export)
         print(f"exported {args.export}")
-    return 0
 
 
 if __name__ == "__main__":
