@@ -50,7 +50,7 @@ class GripperMismatchError(ValueError):
 class GripperConfig:
     """Geometry of a parallel-jaw gripper; defaults are the Robotiq 2F-85."""
 
-    name: str = "robotiq_2f85"
+    name: str = DEFAULT_GRIPPER_PROFILE
     max_width: float = 0.085  # m, full stroke; grasps wider than this are never returned
     min_width: float = 0.0  # m, fully closed
     finger_width: float = 0.022  # m, finger pad extent across the closing axis

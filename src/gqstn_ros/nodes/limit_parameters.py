@@ -11,10 +11,14 @@ from gqstn_ros.nodes.request_limits import (
     ImageLimits,
     SceneCheck,
 )
-from gqstn_ros.profiles import ProfileError, camera_profile_names, load_camera_profile
+from gqstn_ros.profiles import (
+    DEFAULT_CAMERA_PROFILE,
+    ProfileError,
+    camera_profile_names,
+    load_camera_profile,
+)
 
 CAMERA_PARAMETER = "camera"
-DEFAULT_CAMERA_PROFILE = "kinect_v1"
 
 
 def camera_parameter_spec() -> ParameterSpec:

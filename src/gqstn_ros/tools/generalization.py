@@ -44,7 +44,7 @@ from gqstn_ros.detection import ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
-from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.gripper import DEFAULT_GRIPPER_PROFILE, GripperConfig
 from gqstn_ros.planner_registry import PLANNER_NAMES, load_planner, options_for
 from gqstn_ros.profiles import (
     CameraProfile,
@@ -75,7 +75,7 @@ class BenchmarkConfig:
     families: tuple[str, ...] = EXTENDED_FAMILIES
     scenes_per_camera: int = 22
     planners: tuple[str, ...] = ALL_PLANNERS
-    gripper: str = "robotiq_2f85"
+    gripper: str = DEFAULT_GRIPPER_PROFILE
     perturbed_lifts: int = 4
     translation_sigma: float = 0.0025  # m, as RobustnessConfig.grasp_translation_sigma
     rotation_sigma: float = 0.05  # rad, as RobustnessConfig.grasp_rotation_sigma
