@@ -112,15 +112,20 @@ class FallbackClient:
         self._node.get_logger().info(f"fallback {PLAN_SERVICE} is reachable")
 
     def _on_liveliness(self, info: QoSLivelinessChangedInfo) -> None:
-        """The fallback node's liveliness changed: dead (lapsed or gone) or back."""
+        """The fallback node's liveliness changed: back, dead (its lease lapsed: killed or
+        hung; a warning), or stopped (its writer left cleanly, as on Ctrl-C of the graph)."""
         if info.alive_count > 0:
             if self.dead is not None:
                 self._node.get_logger().info(f"fallback {PLAN_SERVICE} is back")
             self.dead = None
             return
-        self.dead = (
-            f"fallback {PLAN_SERVICE} died (no liveliness on {alive_topic(PLAN_SERVICE)} "
-            "for its lease)"
-        )
-        self._node.get_logger().warning(self.dead)
+        if info.not_alive_count_change > 0:
+            self.dead = (
+                f"fallback {PLAN_SERVICE} died (no liveliness on {alive_topic(PLAN_SERVICE)} "
+                "for its lease)"
+            )
+            self._node.get_logger().warning(self.dead)
+        else:
+            self.dead = f"fallback {PLAN_SERVICE} stopped"
+            self._node.get_logger().info(self.dead)
         self.cancel_calls(self.dead)

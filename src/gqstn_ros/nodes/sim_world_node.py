@@ -229,8 +229,9 @@ class SimWorldNode(Node):
         info = intrinsics_to_camera_info(self.world.intrinsics, header)
         if self._stop.is_set():  # rendered while the node began to stop: not published
             return
-        self._image_publisher.publish(image)
+        # camera_info first: the depth node never sees the first frame before its intrinsics.
         self._info_publisher.publish(info)
+        self._image_publisher.publish(image)
         if self._segmentation_publisher.get_subscription_count() > 0:
             self._segmentation_publisher.publish(segmentation_image(labels, header))
         self.frames_published += 1
