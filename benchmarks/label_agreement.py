@@ -7,7 +7,7 @@ Usage: .venv/bin/python benchmarks/label_agreement.py
        [--label lift_calibrated|defaults] [--list-disagreements] [--records-csv PATH]
        [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
        [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--flush-mm-candidates ...]
-       [--no-switch-candidates]]
+       [--turn-max-deg-candidates ...] [--no-switch-candidates]]
 
 Objects come from `gqstn_ros.sim.objects` (each family with its own materials and surface
 friction), every k-th object of a family with its part densities times a mass scale (the
@@ -21,8 +21,8 @@ with and without the weight step; on the calibration families (pooled over the c
 seeds), per family agreement and confusion, the pooled agreement for every (weight safety factor,
 threshold) pair, with --parameter-sweeps for every candidate value of the other label
 parameters (one at a time, the others at their configured values: the push of the arm's
-descent, the palm's stop tolerance, the squeeze turn step, the weight step's cone edges and
-flush tolerance, and each on/off model option), the other label's
+descent, the palm's stop tolerance, the squeeze turn step and largest turn, the weight
+step's cone edges and flush tolerance, and each on/off model option), the other label's
 agreement, and why the label and lift disagree; on the held-out test families, which never
 choose anything, per family agreement and 2x2 confusion with the configured label (--label:
 `RobustnessConfig.lift_calibrated()`, the default, or the `RobustnessConfig` defaults), the
@@ -215,11 +215,17 @@ def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> lis
         ("squeeze_turn_step (deg)", args.turn_step_deg_candidates, "squeeze_turn_step", None),
         ("weight_cone_edges", args.weight_edge_candidates, "weight_cone_edges", None),
         ("flush_tolerance (mm)", args.flush_mm_candidates, "flush_tolerance", 1e-3),
+        (
+            "squeeze_alignment_max_angle (deg)",
+            args.turn_max_deg_candidates,
+            "squeeze_alignment_max_angle",
+            None,
+        ),
     ]
     out = []
     for title, values, name, scale in sweeps:
         for value in values:
-            if name == "squeeze_turn_step":
+            if name in ("squeeze_turn_step", "squeeze_alignment_max_angle"):
                 field = float(np.deg2rad(value))
             elif name == "weight_cone_edges":
                 field = int(value)
@@ -317,6 +323,14 @@ def main() -> None:
         nargs="+",
         default=[0.1, 0.25, 0.5, 1],
         help="RobustnessConfig.flush_tolerance values (mm): the weight step's torsion lever",
+    )
+    parser.add_argument(
+        "--turn-max-deg-candidates",
+        type=float,
+        nargs="+",
+        default=[30, 45, 60, 90],
+        help="RobustnessConfig.squeeze_alignment_max_angle values (degrees): how far the "
+        "squeeze turns an object",
     )
     parser.add_argument(
         "--switch-candidates",
