@@ -4,9 +4,10 @@ Usage: .venv/bin/python benchmarks/label_agreement.py
        [--calibration-families box cylinder ...] [--test-families composite tool ...]
        [--calibration-grasps 80] [--test-grasps 80 (0: no test)] [--calibration-seeds 0]
        [--seed 1] [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
-       [--label lift_calibrated|defaults]
+       [--label lift_calibrated|defaults] [--list-disagreements] [--records-csv PATH]
        [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
-       [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--no-switch-candidates]]
+       [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--flush-mm-candidates ...]
+       [--turn-max-deg-candidates ...] [--no-switch-candidates]]
 
 Objects come from `gqstn_ros.sim.objects` (each family with its own materials and surface
 friction), every k-th object of a family with its part densities times a mass scale (the
@@ -20,16 +21,22 @@ with and without the weight step; on the calibration families (pooled over the c
 seeds), per family agreement and confusion, the pooled agreement for every (weight safety factor,
 threshold) pair, with --parameter-sweeps for every candidate value of the other label
 parameters (one at a time, the others at their configured values: the push of the arm's
-descent, the palm's stop tolerance, the squeeze turn step, the weight step's cone edges, and
-each on/off model option), the other label's agreement, and why the label and lift disagree;
-on the held-out test families, which never choose anything, per family agreement and 2x2
-confusion with the configured label (--label: `RobustnessConfig.lift_calibrated()`, the
-default, or the `RobustnessConfig` defaults) and the pooled figure.
+descent, the palm's stop tolerance, the squeeze turn step and largest turn, the weight
+step's cone edges and flush tolerance, and each on/off model option), the other label's
+agreement, and why the label and lift disagree; on the held-out test families, which never
+choose anything, per family agreement and 2x2 confusion with the configured label (--label:
+`RobustnessConfig.lift_calibrated()`, the default, or the `RobustnessConfig` defaults), the
+pooled figure and why they disagree. With
+--list-disagreements, every held-out grasp on which label and lift disagree (family, object,
+mass, the label's verdict and the step that decided it, how the lift ended and how far the
+object rose) and their counts by family, label step and lift outcome; --records-csv writes
+every grasp's record (calibration and held-out) to a CSV file.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import time
 from collections import Counter
@@ -134,6 +141,72 @@ def print_disagreements(report: AgreementReport) -> None:
             print(f"    {reason:17s} {chosen.sum():3d}: {dict(sorted(counts.items()))}")
 
 
+RECORD_COLUMNS = (
+    "set", "family", "object", "mass_kg", "label_robust", "label_step", "robust_quality",
+    "nominal_collision_free", "force_closure_rate", "weight_hold_rate", "lift_held",
+    "lift_outcome", "lift_rise_m",
+)  # fmt: skip
+
+
+def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]:
+    """One record per grasp of `report` (a report of `measure_family_agreement`): the label's
+    verdict and the step that decided it (`RobustnessResult.reasons`, "robust" for a robust
+    grasp), and how the lift ended (`LiftResult.outcome`)."""
+    assert report.families is not None and report.reasons is not None
+    assert report.lift_outcomes is not None and report.lift_rises is not None
+    assert report.object_masses is not None and report.nominal_collision_free is not None
+    assert report.force_closure_rate is not None and report.weight_hold_rate is not None
+    return [
+        {
+            "set": name,
+            "family": report.families[i],
+            "object": report.object_names[i],
+            "mass_kg": round(float(report.object_masses[i]), 4),
+            "label_robust": bool(report.labels[i]),
+            "label_step": report.reasons[i] or "robust",
+            "robust_quality": float(report.robust_quality[i]),
+            "nominal_collision_free": bool(report.nominal_collision_free[i]),
+            "force_closure_rate": float(report.force_closure_rate[i]),
+            "weight_hold_rate": float(report.weight_hold_rate[i]),
+            "lift_held": bool(report.lifted[i]),
+            "lift_outcome": str(report.lift_outcomes[i]),
+            "lift_rise_m": round(float(report.lift_rises[i]), 4),
+        }
+        for i in range(len(report.labels))
+    ]
+
+
+def print_disagreement_records(records: list[dict[str, object]]) -> None:
+    """The records on which label and lift disagree, one a line, then their counts by family,
+    the label's deciding step and the lift's outcome."""
+    disagreeing = [r for r in records if r["label_robust"] != r["lift_held"]]
+    print(f"  disagreeing grasps ({len(disagreeing)} of {len(records)}):")
+    print(
+        "    family        object                     mass kg  label       step              "
+        "lift     outcome       rise cm  closure  weight"
+    )
+    for r in disagreeing:
+        print(
+            f"    {r['family']:13s} {r['object']:26s} {r['mass_kg']:7.3f}  "
+            f"{'robust' if r['label_robust'] else 'not':10s}  {r['label_step']:16s}  "
+            f"{'held' if r['lift_held'] else 'failed':7s}  {r['lift_outcome']:12s}  "
+            f"{100 * float(r['lift_rise_m']):7.1f}  {r['force_closure_rate']:7.1f}  "
+            f"{r['weight_hold_rate']:6.1f}"
+        )
+    groups = Counter((r["family"], r["label_step"], r["lift_outcome"]) for r in disagreeing)
+    print("  by family, label step and lift outcome:")
+    for (family, step, outcome), count in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"    {count:3d}  {family:13s} label {step:16s} lift {outcome}")
+
+
+def write_records(path: str, records: list[dict[str, object]]) -> None:
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=RECORD_COLUMNS)
+        writer.writeheader()
+        writer.writerows(records)
+    print(f"wrote {len(records)} grasp records to {path}")
+
+
 def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> list[tuple]:
     """(title, value, config) of every one-at-a-time candidate of the label's parameters."""
     sweeps = [
@@ -141,11 +214,18 @@ def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> lis
         ("palm_stop_tolerance (mm)", args.palm_stop_mm_candidates, "palm_stop_tolerance", 1e-3),
         ("squeeze_turn_step (deg)", args.turn_step_deg_candidates, "squeeze_turn_step", None),
         ("weight_cone_edges", args.weight_edge_candidates, "weight_cone_edges", None),
+        ("flush_tolerance (mm)", args.flush_mm_candidates, "flush_tolerance", 1e-3),
+        (
+            "squeeze_alignment_max_angle (deg)",
+            args.turn_max_deg_candidates,
+            "squeeze_alignment_max_angle",
+            None,
+        ),
     ]
     out = []
     for title, values, name, scale in sweeps:
         for value in values:
-            if name == "squeeze_turn_step":
+            if name in ("squeeze_turn_step", "squeeze_alignment_max_angle"):
                 field = float(np.deg2rad(value))
             elif name == "weight_cone_edges":
                 field = int(value)
@@ -238,6 +318,21 @@ def main() -> None:
         help="RobustnessConfig.weight_cone_edges values",
     )
     parser.add_argument(
+        "--flush-mm-candidates",
+        type=float,
+        nargs="+",
+        default=[0.1, 0.25, 0.5, 1],
+        help="RobustnessConfig.flush_tolerance values (mm): the weight step's torsion lever",
+    )
+    parser.add_argument(
+        "--turn-max-deg-candidates",
+        type=float,
+        nargs="+",
+        default=[30, 45, 60, 90],
+        help="RobustnessConfig.squeeze_alignment_max_angle values (degrees): how far the "
+        "squeeze turns an object",
+    )
+    parser.add_argument(
         "--switch-candidates",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -254,6 +349,15 @@ def main() -> None:
         action="store_true",
         help="also sweep the label's other parameters and model options on the calibration "
         "families (one label pass of every grasp per candidate)",
+    )
+    parser.add_argument(
+        "--list-disagreements",
+        action="store_true",
+        help="list every held-out grasp on which label and lift disagree, and their counts by "
+        "family, the label's deciding step and the lift's outcome",
+    )
+    parser.add_argument(
+        "--records-csv", help="write every grasp's record (calibration and held-out) here"
     )
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
@@ -272,6 +376,7 @@ def main() -> None:
     other = RobustnessConfig() if args.label == "lift_calibrated" else default.lift_calibrated()
     print(f"configured label: {args.label}")
     scales = tuple(args.mass_scales)
+    records: list[dict[str, object]] = []
     if args.calibration_grasps > 0:
         factors = list(args.weight_factor_candidates)
         sweeps = parameter_sweeps(args, default) if args.parameter_sweeps else []
@@ -322,7 +427,10 @@ def main() -> None:
         )
         print(f"  the other label ({name}) on the same grasps: {agreement:.1%}")
         print_disagreements(calib)
+        records += grasp_records("calibration", calib)
     if args.test_grasps == 0:
+        if args.records_csv:
+            write_records(args.records_csv, records)
         return
     t0 = time.perf_counter()
     test = measure_family_agreement(
@@ -336,6 +444,12 @@ def main() -> None:
     print(f"\ntest seed {args.seed} (held-out families, configured label), "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     print_families("held-out test families", test)
+    print_disagreements(test)
+    test_records = grasp_records("held_out", test)
+    if args.list_disagreements:
+        print_disagreement_records(test_records)
+    if args.records_csv:
+        write_records(args.records_csv, records + test_records)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from gqstn_ros.grasping import primitives
-from gqstn_ros.grasping.lift_check import simulate_lift
+from gqstn_ros.grasping.lift_check import (
+    LIFT_BLOCKED,
+    LIFT_HELD,
+    LIFT_OUTCOMES,
+    LIFT_SLIPPED,
+    simulate_lift,
+)
 
 
 @pytest.fixture
@@ -18,6 +24,7 @@ def test_lift_of_a_good_box_grasp_succeeds(yawed_box):
     result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.06)
     assert result.success
     assert result.object_rise > 0.09 and all(result.fingers_in_contact)
+    assert result.outcome == LIFT_HELD
 
 
 def test_lift_of_a_grasp_missing_the_object_fails(yawed_box):
@@ -25,6 +32,7 @@ def test_lift_of_a_grasp_missing_the_object_fails(yawed_box):
     center = pose[:3, 3] + [0.0, 0.0, 0.025] + 0.08 * pose[:3, 1]
     result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.06)
     assert not result.success and abs(result.object_rise) < 0.005
+    assert result.outcome == LIFT_SLIPPED  # closed on nothing: the box stayed on the table
 
 
 def test_lift_blocked_by_the_object_fails(yawed_box):
@@ -32,7 +40,10 @@ def test_lift_blocked_by_the_object_fails(yawed_box):
     center = pose[:3, 3] + [0.0, 0.0, 0.025]
     # Opening narrower than the box: the fingers land on its top.
     result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.03)
-    assert not result.success
+    assert not result.success and result.outcome != LIFT_HELD
+    # An opening beyond the stroke is blocked before anything moves.
+    wide = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.2)
+    assert not wide.success and wide.outcome == LIFT_BLOCKED
 
 
 def test_bad_lift_input_raises(yawed_box):
@@ -58,3 +69,23 @@ def test_label_agreement_explains_itself_and_lifts_perturbed_copies():
     # The label's reasons: a robust label needs a collision-free grasp in force closure.
     assert plain.nominal_collision_free.shape == plain.force_closure_rate.shape == (12,)
     assert np.all(plain.force_closure_rate[plain.labels] > 0)
+
+
+def test_family_agreement_records_how_each_lift_ended():
+    from gqstn_ros.grasping.lift_check import measure_family_agreement
+    from gqstn_ros.grasping.robustness import RobustnessConfig
+
+    report = measure_family_agreement(
+        ["box"], 6, seed=2, grasps_per_object=6, robustness_config=RobustnessConfig()
+    )
+    assert report.lift_outcomes.shape == report.lift_rises.shape == (6,)
+    assert set(report.lift_outcomes) <= set(LIFT_OUTCOMES)
+    # A lift succeeds exactly when it ended held, having risen by about the lift height.
+    np.testing.assert_array_equal(report.lifted, report.lift_outcomes == LIFT_HELD)
+    assert np.all(report.lift_rises[report.lifted] > 0.09)
+    assert np.all(report.lift_rises[report.lift_outcomes == LIFT_BLOCKED] == 0.0)
+    assert np.all(report.object_masses > 0)
+    # The columns follow the grasps through subsets and concatenation.
+    both = report.concatenate([report, report.subset(report.lifted)])
+    assert len(both.lift_outcomes) == 6 + report.lifted.sum()
+    np.testing.assert_array_equal(both.lift_rises[6:], report.lift_rises[report.lifted])

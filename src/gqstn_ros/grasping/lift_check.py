@@ -106,14 +106,25 @@ class LiftConfig:
         )
 
 
+# How a lift ended (`LiftResult.outcome`).
+LIFT_HELD = "held"  # the object rose with the gripper and both fingers still touch it
+LIFT_BLOCKED = "blocked"  # the opening does not fit the stroke, or the palm was held above the
+# grasp depth by the object: nothing was closed or lifted
+LIFT_SLIPPED = "slipped"  # the object's centre of mass stayed below the lift height less its
+# tolerance (it slid or twisted out of the pads, or pivoted and sank in them)
+LIFT_LOST_CONTACT = "lost_contact"  # the object rose, but a finger no longer touches it
+LIFT_OUTCOMES = (LIFT_HELD, LIFT_BLOCKED, LIFT_SLIPPED, LIFT_LOST_CONTACT)
+
+
 @dataclass(frozen=True)
 class LiftResult:
-    """Outcome of one simulated lift: success, object rise (m), and whether each finger touches
-    the object at the end."""
+    """Outcome of one simulated lift: success, object rise (m), whether each finger touches
+    the object at the end, and how it ended (one of `LIFT_OUTCOMES`)."""
 
     success: bool
     object_rise: float
     fingers_in_contact: tuple[bool, bool]
+    outcome: str = LIFT_HELD
 
 
 def _format(values: np.ndarray) -> str:
@@ -275,7 +286,7 @@ def simulate_lift(
     if not np.isfinite(width) or width < 0:
         raise ValueError(f"grasp width must be finite and >= 0, got {width}")
     if not gripper.fits_stroke(width):
-        return LiftResult(False, 0.0, (False, False))  # the gripper cannot open that wide
+        return LiftResult(False, 0.0, (False, False), LIFT_BLOCKED)  # cannot open that wide
     model = build_lift_model(
         convex_parts, T_world_object, center, axis, gripper, config, object_inertial
     )
@@ -319,7 +330,7 @@ def simulate_lift(
     run(config.descend_time, palm_z=(start_z, center[2]))
     run(config.settle_time)
     if data.qpos[palm] > center[2] + config.reach_tolerance:
-        return LiftResult(False, 0.0, (False, False))
+        return LiftResult(False, 0.0, (False, False), LIFT_BLOCKED)
     run(config.close_time, opening=(width, 0.0))
     run(config.lift_time, palm_z=(center[2], center[2] + config.lift_height))
     run(config.hold_time)
@@ -330,8 +341,10 @@ def simulate_lift(
         for jaw, finger in enumerate(finger_geoms):
             if finger in pair and pair & object_geoms:
                 touching[jaw] = True
-    success = rise >= config.lift_height - config.lift_tolerance and all(touching)
-    return LiftResult(bool(success), rise, (touching[0], touching[1]))
+    risen = rise >= config.lift_height - config.lift_tolerance
+    success = risen and all(touching)
+    outcome = LIFT_HELD if success else (LIFT_LOST_CONTACT if risen else LIFT_SLIPPED)
+    return LiftResult(bool(success), rise, (touching[0], touching[1]), outcome)
 
 
 # ---------------------------------------------------------------------- label agreement
@@ -345,6 +358,8 @@ class AgreementReport:
     lift holds]]. nominal_collision_free, force_closure_rate, weight_hold_rate and reasons:
     (N,) the label's reasons (`RobustnessResult`), to explain the disagreements.
     families: (N,) the object family of each grasp (None: not drawn by family).
+    lift_outcomes: (N,) how each lift ended (`LiftResult.outcome`); lift_rises: (N,) how far
+    its object's centre of mass rose, metres; object_masses: (N,) kg (None: not recorded).
     """
 
     robust_quality: np.ndarray
@@ -361,6 +376,9 @@ class AgreementReport:
     weight_hold_rate: np.ndarray | None = None
     reasons: np.ndarray | None = None
     families: list[str] | None = None
+    lift_outcomes: np.ndarray | None = None
+    lift_rises: np.ndarray | None = None
+    object_masses: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> AgreementReport:
         """The report of the grasps selected by the (N,) bool `mask`."""
@@ -381,6 +399,9 @@ class AgreementReport:
             weight_hold_rate=pick(self.weight_hold_rate),
             reasons=pick(self.reasons),
             families=None if self.families is None else [self.families[i] for i in index],
+            lift_outcomes=pick(self.lift_outcomes),
+            lift_rises=pick(self.lift_rises),
+            object_masses=pick(self.object_masses),
         )
 
     @staticmethod
@@ -411,6 +432,9 @@ class AgreementReport:
             families=None
             if any(f is None for f in families)
             else [name for f in families for name in f],
+            lift_outcomes=join("lift_outcomes"),
+            lift_rises=join("lift_rises"),
+            object_masses=join("object_masses"),
         )
 
     def by_family(self) -> dict[str, AgreementReport]:
@@ -660,7 +684,7 @@ def measure_family_agreement(
         name: []
         for name in (
             "quality", "label", "lifted", "name", "family", "collision_free", "closure",
-            "weight", "reason", "held",
+            "weight", "reason", "held", "outcome", "rise", "mass",
         )
     }  # fmt: skip
     alternatives: list[list[float]] = [[] for _ in alternative_configs]
@@ -705,6 +729,8 @@ def measure_family_agreement(
                     object_inertial=model.inertial,
                 )
                 columns["lifted"].append(outcome.success)
+                columns["outcome"].append(outcome.outcome)
+                columns["rise"].append(outcome.object_rise)
             if perturbed_lifts > 0:
                 copies, copy_axes, copy_friction = evaluator.perturb(centers, axes, copy_rng)
                 for k, j in np.ndindex(len(centers), min(perturbed_lifts, copies.shape[1])):
@@ -727,6 +753,7 @@ def measure_family_agreement(
             columns["label"].extend(result.robust)
             columns["name"].extend([model.name] * len(centers))
             columns["family"].extend([family] * len(centers))
+            columns["mass"].extend([model.mass] * len(centers))
             columns["collision_free"].extend(result.nominal_collision_free)
             columns["closure"].extend(result.force_closure_rate)
             columns["weight"].extend(result.weight_hold_rate)
@@ -745,4 +772,7 @@ def measure_family_agreement(
         weight_hold_rate=np.asarray(columns["weight"], dtype=np.float64),
         reasons=np.asarray(columns["reason"], dtype=str),
         families=columns["family"],
+        lift_outcomes=np.asarray(columns["outcome"], dtype=str),
+        lift_rises=np.asarray(columns["rise"], dtype=np.float64),
+        object_masses=np.asarray(columns["mass"], dtype=np.float64),
     )
