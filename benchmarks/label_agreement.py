@@ -7,7 +7,7 @@ Usage: .venv/bin/python benchmarks/label_agreement.py
        [--label lift_calibrated|defaults] [--list-disagreements] [--records-csv PATH]
        [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
        [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--flush-mm-candidates ...]
-       [--turn-max-deg-candidates ...] [--no-switch-candidates]]
+       [--rotation-max-deg-candidates ...] [--no-switch-candidates]]
 
 Objects come from `gqstn_ros.sim.objects` (each family with its own materials and surface
 friction), every k-th object of a family with its part densities times a mass scale (the
@@ -21,7 +21,7 @@ with and without the weight step; on the calibration families (pooled over the c
 seeds), per family agreement and confusion, the pooled agreement for every (weight safety factor,
 threshold) pair, with --parameter-sweeps for every candidate value of the other label
 parameters (one at a time, the others at their configured values: the push of the arm's
-descent, the palm's stop tolerance, the squeeze turn step and largest turn, the weight
+descent, the palm's stop tolerance, the squeeze's rotation step and largest rotation, the weight
 step's cone edges and flush tolerance, and each on/off model option), the other label's
 agreement, and why the label and lift disagree; on the held-out test families, which never
 choose anything, per family agreement and 2x2 confusion with the configured label (--label:
@@ -217,7 +217,7 @@ def parameter_sweeps(args: argparse.Namespace, default: RobustnessConfig) -> lis
         ("flush_tolerance (mm)", args.flush_mm_candidates, "flush_tolerance", 1e-3),
         (
             "squeeze_alignment_max_angle (deg)",
-            args.turn_max_deg_candidates,
+            args.rotation_max_deg_candidates,
             "squeeze_alignment_max_angle",
             None,
         ),
@@ -325,12 +325,12 @@ def main() -> None:
         help="RobustnessConfig.flush_tolerance values (mm): the weight step's torsion lever",
     )
     parser.add_argument(
-        "--turn-max-deg-candidates",
+        "--rotation-max-deg-candidates",
         type=float,
         nargs="+",
         default=[30, 45, 60, 90],
         help="RobustnessConfig.squeeze_alignment_max_angle values (degrees): how far the "
-        "squeeze turns an object",
+        "squeeze rotates an object",
     )
     parser.add_argument(
         "--switch-candidates",

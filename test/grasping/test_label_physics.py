@@ -287,10 +287,10 @@ def test_the_squeeze_turns_a_prism_into_force_closure(pentagon):
 
 
 def test_the_squeeze_turns_objects_beyond_45_degrees_into_a_grip():
-    """The calibrated label lets the squeeze turn an object up to 90 degrees. On settled
+    """The calibrated label lets the squeeze rotate an object up to 90 degrees. On settled
     cylinders of the calibration family (seed 0, at 1, 4 and 11 times their density), the
     grasps it calls robust that a squeeze of at most 45 degrees leaves out of force closure are
-    held by the MuJoCo lift, and turning further loses no grasp that 45 degrees holds."""
+    held by the MuJoCo lift, and rotating further loses no grasp that 45 degrees holds."""
     assert CALIBRATED.squeeze_alignment_max_angle == pytest.approx(np.deg2rad(90.0))
     narrow = replace(CALIBRATED, squeeze_alignment_max_angle=float(np.deg2rad(45.0)))
     report = measure_family_agreement(

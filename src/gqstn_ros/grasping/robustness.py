@@ -113,7 +113,7 @@ distinct from the reported ones). The models of steps 2, 3, 3b and 6 that `exact
 are off by default
 (the label every dataset so far was written with); `RobustnessConfig.lift_calibrated()`
 switches them on at the values chosen against the lift, documented on the fields, and lets the
-squeeze of step 3b turn the object up to 90 degrees (`squeeze_alignment_max_angle`, 45 by
+squeeze of step 3b rotate the object up to 90 degrees (`squeeze_alignment_max_angle`, 45 by
 default).
 """
 
@@ -182,9 +182,9 @@ class RobustnessConfig:
     # (--alignment-candidates; pooled agreement with the lift over 750 grasps: 0 deg 84.7 %,
     # 20 and 30 deg 91.9 %, 45 deg 92.3 %, 60 deg 92.4 %): 45 deg, as 60 gains one grasp and a
     # pad corner far off a face rather slides along it than turns the object. With the other
-    # lift-calibrated models the squeeze turns objects further (the lift turns curved and
+    # lift-calibrated models the squeeze rotates objects further (the lift rotates curved and
     # several-part objects by up to about 60 deg into a grip): lift_calibrated() sets 90 deg
-    # (seeds 0, 2 and 3, --parameter-sweeps --turn-max-deg-candidates, 3,120 grasps: 95.2 % at
+    # (seeds 0, 2 and 3, --parameter-sweeps --rotation-max-deg-candidates, 3,120 grasps: 95.2 % at
     # 30 deg, 95.6 % at 45, 95.7 % at 60, 95.8 % at 75 and 90)
     parallel_face_tolerance: float = 0.1  # rad: contact normals this close to antiparallel (in
     # the table plane) count as two parallel faces for the squeeze alignment
@@ -290,7 +290,7 @@ LIFT_CALIBRATED: dict[str, object] = {
     "finger_yield": True,
     "rim_contact_by_facing": True,
     "squeeze_turn_step": float(np.deg2rad(10.0)),
-    "squeeze_alignment_max_angle": float(np.deg2rad(90.0)),  # the squeeze's largest turn
+    "squeeze_alignment_max_angle": float(np.deg2rad(90.0)),  # the squeeze's largest rotation
     "nominal_must_hold": True,
     "weight_cone_edges": 8,
     "elliptic_limit_surface": True,
