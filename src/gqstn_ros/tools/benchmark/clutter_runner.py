@@ -7,14 +7,12 @@ of the very frame the request sends (`/sim/segmentation`, matched by stamp)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from gqstn_ros.node_graph import DOMAIN_VARIABLE
 from gqstn_ros.tools.benchmark.client import (
     FINISH_PICK_SERVICE,
     HOLD_SERVICE,
@@ -34,7 +32,7 @@ from gqstn_ros.tools.benchmark.clutter import (
     write_clutter_results,
 )
 from gqstn_ros.tools.benchmark.graph import GraphProcesses, parameters_yaml
-from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, _terminate_as_interrupt
+from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, run_on_graph
 from gqstn_ros.tools.benchmark.scenario import AttemptFailure
 from gqstn_ros.tools.benchmark.scoring import judge_hold
 from gqstn_ros.tools.benchmark.targeting import (
@@ -348,37 +346,31 @@ def run_clutter(config: ClutterConfig) -> tuple[list[PileRun], list[ClutterAttem
     graph = GraphProcesses(base, params_file, output / "logs")
     timing: dict[str, Any] = {}
     started = time.monotonic()
-    client = None
     runner: ClutterRunner | None = None
-    interrupted = False
-    codes: dict[str, int] = {}
-    with _terminate_as_interrupt():
-        try:
-            print(
-                f"clutter benchmark: {config.piles} pile(s) of {config.objects} unseen objects "
-                f"x {len(config.methods)} methods, target policy {config.targets}, stop after "
-                f"{config.max_consecutive_failures} failures in a row; models from "
-                f"{base.models_dir}, node logs in {graph.log_dir}, "
-                f"ROS domain {os.environ[DOMAIN_VARIABLE]}",
-                flush=True,
-            )
-            graph.start()
-            client = BenchClient(base, segmentation=config.targets != "any")
-            runner = ClutterRunner(config, client, graph)
-            runner.bench.wait_ready()
-            timing["startup_s"] = time.monotonic() - started
-            print(f"node graph ready in {timing['startup_s']:.1f} s", flush=True)
-            picking = time.monotonic()
-            runner.run()
-            timing["picking_s"] = time.monotonic() - picking
-        except KeyboardInterrupt:
-            interrupted = True
-            print("interrupted: stopping the node graph", flush=True)
-        finally:
-            if client is not None:
-                client.close()
-            codes = graph.stop()
-            timing["total_s"] = time.monotonic() - started
+    header = (
+        f"clutter benchmark: {config.piles} pile(s) of {config.objects} unseen objects "
+        f"x {len(config.methods)} methods, target policy {config.targets}, stop after "
+        f"{config.max_consecutive_failures} failures in a row; models from {base.models_dir}"
+    )
+
+    def pick(client: BenchClient) -> None:
+        nonlocal runner
+        runner = ClutterRunner(config, client, graph)
+        runner.bench.wait_ready()
+        timing["startup_s"] = time.monotonic() - started
+        print(f"node graph ready in {timing['startup_s']:.1f} s", flush=True)
+        picking = time.monotonic()
+        runner.run()
+        timing["picking_s"] = time.monotonic() - picking
+
+    codes, interrupted = run_on_graph(
+        graph,
+        header,
+        lambda: BenchClient(base, segmentation=config.targets != "any"),
+        pick,
+        timing,
+        started,
+    )
     timing["node_exit_codes"] = codes
     piles = runner.piles if runner is not None else []
     attempts = runner.attempts if runner is not None else []

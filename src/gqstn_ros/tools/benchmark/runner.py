@@ -235,6 +235,41 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def run_on_graph(
+    graph: GraphProcesses,
+    header: str,
+    make_client: Callable[[], BenchClient],
+    work: Callable[[BenchClient], None],
+    timing: dict[str, Any],
+    started: float,
+) -> tuple[dict[str, int], bool]:
+    """Print `header` (with the node logs' folder and the ROS domain), start `graph`, make the
+    client and run `work` with it; Ctrl-C or SIGTERM ends the work early. The client is closed
+    and the graph stopped whatever happens; timing["total_s"] is set from `started`. Returns
+    the nodes' exit codes and whether the run was interrupted."""
+    client = None
+    interrupted = False
+    codes: dict[str, int] = {}
+    with _terminate_as_interrupt():
+        try:
+            print(
+                f"{header}, node logs in {graph.log_dir}, ROS domain {os.environ[DOMAIN_VARIABLE]}",
+                flush=True,
+            )
+            graph.start()
+            client = make_client()
+            work(client)
+        except KeyboardInterrupt:
+            interrupted = True
+            print("interrupted: stopping the node graph", flush=True)
+        finally:
+            if client is not None:
+                client.close()
+            codes = graph.stop()
+            timing["total_s"] = time.monotonic() - started
+    return codes, interrupted
+
+
 def run_benchmark(config: BenchmarkConfig) -> tuple[list[AttemptRecord], dict[str, Path]]:
     """Start the graph, run every attempt, stop the graph, write the results; the records and
     the report's paths (see report.write_results). KeyboardInterrupt (Ctrl-C or SIGTERM) after
@@ -247,28 +282,19 @@ def run_benchmark(config: BenchmarkConfig) -> tuple[list[AttemptRecord], dict[st
     records: list[AttemptRecord] = []
     timing: dict[str, Any] = {}
     started = time.monotonic()
-    client = None
-    interrupted = False
-    with _terminate_as_interrupt():
-        try:
-            print(
-                f"benchmark: {len(config.objects)} objects x {config.trials} trials x "
-                f"{len(config.methods)} methods = {config.attempt_count} attempts; "
-                f"models from {config.models_dir}, node logs in {graph.log_dir}, "
-                f"ROS domain {os.environ[DOMAIN_VARIABLE]}",
-                flush=True,
-            )
-            graph.start()
-            client = BenchClient(config)
-            records = _run_attempts(config, BenchmarkRunner(config, client, graph), timing, started)
-        except KeyboardInterrupt:
-            interrupted = True
-            print("interrupted: stopping the node graph", flush=True)
-        finally:
-            if client is not None:
-                client.close()
-            codes = graph.stop()
-            timing["total_s"] = time.monotonic() - started
+    header = (
+        f"benchmark: {len(config.objects)} objects x {config.trials} trials x "
+        f"{len(config.methods)} methods = {config.attempt_count} attempts; "
+        f"models from {config.models_dir}"
+    )
+
+    def attempts(client: BenchClient) -> None:
+        runner = BenchmarkRunner(config, client, graph)
+        records.extend(_run_attempts(config, runner, timing, started))
+
+    codes, interrupted = run_on_graph(
+        graph, header, lambda: BenchClient(config), attempts, timing, started
+    )
     if records and timing.get("attempts_s"):
         timing["attempts_per_s"] = len(records) / timing["attempts_s"]
     timing["node_exit_codes"] = codes
