@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from gqstn_ros.nodes.shutdown import stopped_with_parent
+
 TEST_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TEST_DIR.parent
 READY_LINE = "READY"
@@ -56,6 +58,43 @@ def peer_environment() -> dict[str, str]:
     return env
 
 
+def run_program(
+    command: list[str], timeout_s: float, logs: Path | None = None
+) -> subprocess.CompletedProcess:
+    """`command` run to its end, output captured, in the peers' environment from the
+    repository root; it (and so the nodes it starts) stops when this process dies.
+
+    Past `timeout_s` it gets SIGINT (a benchmark then stops its own nodes), SIGKILL 15 s
+    later, and the test fails with its output and the last lines of each log in `logs`."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=peer_environment(),
+        preexec_fn=stopped_with_parent(),  # noqa: PLW1509 (takes no lock)
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = process.communicate(timeout=15.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        tails = "".join(
+            f"\n--- {path.name} (last lines) ---\n" + "\n".join(path.read_text().splitlines()[-40:])
+            for path in sorted(logs.glob("*.log") if logs is not None and logs.is_dir() else [])
+        )
+        raise AssertionError(
+            f"{' '.join(command)} did not end within {timeout_s:g} s (exit {process.returncode} "
+            f"after SIGINT)\n{stdout}{stderr}{tails}"
+        ) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 class PeerProcess:
     """A Python program started in its own process that prints READY once it serves.
 
@@ -72,6 +111,7 @@ class PeerProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env=peer_environment(),
+            preexec_fn=stopped_with_parent(),  # noqa: PLW1509 (takes no lock)
         )
         self.reader = threading.Thread(target=self._collect_output, daemon=True)
         self.reader.start()

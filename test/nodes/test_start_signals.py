@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from gqstn_ros.nodes.shutdown import STOP_SIGNALS, stop_signals_held
 from ros_test_support import peer_environment
@@ -93,3 +96,45 @@ def test_a_teardown_that_hangs_does_not_keep_the_process() -> None:
     assert process.returncode == 0, output
     assert "stopping took longer than" in output, output
     assert "Traceback" not in output, output
+
+
+# A parent that starts a depth node the way run_graph does, prints the node's pid and waits.
+PARENT_OF_A_NODE = """
+import subprocess, sys
+from gqstn_ros.nodes.shutdown import stop_signals_held, stopped_with_parent
+with stop_signals_held():
+    node = subprocess.Popen(
+        [sys.executable, "-m", "gqstn_ros.nodes.depth_node"], preexec_fn=stopped_with_parent()
+    )
+print(node.pid, flush=True)
+node.wait()
+"""
+
+
+def test_a_node_stops_when_the_program_that_started_it_is_killed() -> None:
+    # A benchmark killed with SIGKILL (a test's timeout) must not leave its nodes answering the
+    # next run's requests: they get SIGTERM, their usual stop, and exit 0.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_OF_A_NODE],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=peer_environment(),
+    )
+    assert parent.stdout is not None
+    node_pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30.0
+    while node_runs(node_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if node_runs(node_pid):
+        os.kill(node_pid, signal.SIGKILL)
+        raise AssertionError(f"the node (pid {node_pid}) still ran 30 s after its parent died")
+
+
+def node_runs(pid: int) -> bool:
+    """Whether process `pid` exists and has not ended (a zombie has ended)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False

@@ -7,7 +7,6 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from gqstn_ros.tools.benchmark.scoring import (
     judge_hold,
     summarize,
 )
-from ros_test_support import REPO_ROOT, peer_environment
+from ros_test_support import run_program
 
 RUN_TIMEOUT_S = 80.0
 
@@ -187,14 +186,7 @@ def run_benchmark_process(output: Path, models: Path, methods: list[str]) -> dic
         "--models", str(models), "--output", str(output), "--no-progress",
     ]  # fmt: skip
     started = time.monotonic()
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        cwd=REPO_ROOT,
-        env=peer_environment(),
-    )
+    finished = run_program(command, RUN_TIMEOUT_S, output / "logs")
     elapsed = time.monotonic() - started
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "TABLE II" in finished.stdout
@@ -221,14 +213,7 @@ def test_benchmark_without_models_stops_naming_the_missing_file_and_cleans_up(
         "--objects", "tea_box", "--trials", "1", "--methods", "gqstn",
         "--models", str(empty_models), "--output", str(output), "--no-progress",
     ]  # fmt: skip
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        cwd=REPO_ROOT,
-        env=peer_environment(),
-    )
+    finished = run_program(command, RUN_TIMEOUT_S, output / "logs")
     text = finished.stdout + finished.stderr
     assert finished.returncode != 0, text
     assert "exited with code 2" in text and "[FATAL]" in text, text

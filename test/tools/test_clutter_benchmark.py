@@ -38,7 +38,7 @@ from gqstn_ros.tools.benchmark.targeting import (
     target_mask,
     visible_objects,
 )
-from ros_test_support import REPO_ROOT, peer_environment
+from ros_test_support import run_program
 
 RUN_TIMEOUT_S = 240.0
 
@@ -622,14 +622,7 @@ def run_clutter_benchmark(output: Path, *arguments: str) -> subprocess.Completed
         sys.executable, "-m", "gqstn_ros.tools.benchmark", "--clutter", "--objects", "3",
         "--models", str(REPO_MODELS_DIR), "--output", str(output), *arguments,
     ]  # fmt: skip
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        cwd=REPO_ROOT,
-        env=peer_environment(),
-    )
+    finished = run_program(command, RUN_TIMEOUT_S, output / "logs")
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return finished
 

@@ -42,7 +42,11 @@ from gqstn_ros.node_graph import (
     node_environment,
     nodes_to_start,
 )
-from gqstn_ros.nodes.shutdown import started_as_node_process, stop_signals_held
+from gqstn_ros.nodes.shutdown import (
+    started_as_node_process,
+    stop_signals_held,
+    stopped_with_parent,
+)
 
 STOP_TIMEOUT_S = 10.0
 POLL_PERIOD_S = 0.2
@@ -117,6 +121,7 @@ class RunningNode:
                         text=True,
                         env={**os.environ, **LOG_ENVIRONMENT, **(extra_env or {})},
                         start_new_session=new_session,
+                        preexec_fn=stopped_with_parent(),  # noqa: PLW1509 (takes no lock)
                     )
             except BaseException:
                 # A stop signal held during the spawn is raised here, when the block ends: the

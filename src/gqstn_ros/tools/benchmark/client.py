@@ -31,7 +31,12 @@ FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned 
 # Raw frames and segmentations arrive before the depth node has inpainted the same frame: kept
 # for 2 s at 30 Hz, so that a slow depth node (a loaded machine) still finds its frame's.
 SOURCE_FRAMES_KEPT = 60
-READ_ONLY_RESEND_S = 5.0  # an unanswered /sim/object_state request is sent again after this
+# An unanswered request is sent again after this long (seconds; see `BenchClient.call`): one
+# whose answer comes at once (/sim/object_state, parameters), a detection (Prop+GQ-CNN takes
+# seconds on a loaded CPU), the result of /execute_grasp (asked again, until it comes).
+READ_ONLY_RESEND_S = 5.0
+DETECT_RESEND_S = 30.0
+RESULT_ASK_AGAIN_S = 15.0
 
 
 class BenchClient:
@@ -130,24 +135,43 @@ class BenchClient:
         return missing
 
     def call(
-        self, client: Any, request: Any, timeout_s: float, what: str, resend_after_s: float = 0.0
+        self,
+        client: Any,
+        request: Any,
+        timeout_s: float,
+        what: str,
+        resend_after_s: float = 0.0,
+        counts_if_resent: Callable[[Any], bool] = lambda _response: True,
     ) -> Any:
         """The response of `client` to `request`, or AttemptFailure("timeout", ...).
 
-        resend_after_s > 0 (read-only services only): a request unanswered after that long is
-        sent again, once. DDS may list a service before the server's replies can reach this
-        client, and a reply sent then is lost."""
+        DDS may list a service before the server's replies can reach this client; a reply sent
+        then is lost. resend_after_s > 0 (only for requests whose repetition changes nothing:
+        read-only ones, a parameter set again, a detection): a request unanswered after that
+        long is sent again, once, and the first answer to either is taken, except an answer
+        to the repetition that `counts_if_resent` rejects (a "busy" refusal while the first is
+        still being worked on)."""
         if not self.spin_until(client.service_is_ready, timeout_s):
             raise AttemptFailure("timeout", f"{client.srv_name} not available ({what})")
-        future = client.call_async(request)
-        if 0.0 < resend_after_s < timeout_s and not self.spin_until(future.done, resend_after_s):
-            client.remove_pending_request(future)
-            future = client.call_async(request)
-            timeout_s -= resend_after_s
-        if not self.spin_until(future.done, timeout_s):
-            client.remove_pending_request(future)
+        deadline = time.monotonic() + timeout_s
+        sent = [client.call_async(request)]
+
+        def answered() -> Any:
+            for index, future in enumerate(sent):
+                if future.done() and (index == 0 or counts_if_resent(future.result())):
+                    return future
+            return None
+
+        if 0.0 < resend_after_s < timeout_s and not self.spin_until(answered, resend_after_s):
+            sent.append(client.call_async(request))
+        self.spin_until(answered, max(0.0, deadline - time.monotonic()))
+        done = answered()
+        for future in sent:
+            if future is not done:
+                client.remove_pending_request(future)
+        if not done:
             raise AttemptFailure("timeout", f"{what}: no answer in {timeout_s:g} s")
-        response = future.result()
+        response = done.result()
         if response is None:
             raise AttemptFailure("timeout", f"{what}: the call failed")
         return response
@@ -173,7 +197,11 @@ class BenchClient:
             parameters.append(Parameter(name=name, value=typed))
         request = self._types["SetParameters"].Request(parameters=parameters)
         response = self.call(
-            self.parameters, request, self.config.service_timeout_s, "setting the scene"
+            self.parameters,
+            request,
+            self.config.service_timeout_s,
+            "setting the scene",
+            READ_ONLY_RESEND_S,
         )
         refused = [r.reason for r in response.results if not r.successful]
         if refused:
@@ -250,6 +278,8 @@ class BenchClient:
         """/detect_grasp on `image` (with its camera_info) by `method`, fallback disabled;
         `target`: an (H, W) uint8 mask of the object to grasp (nonzero = target), sent as
         `target_mask` (None: any object). The grasp and the call's round trip (s)."""
+        from gqstn_ros.nodes.request_flow import BUSY_PREFIX  # noqa: PLC0415 (imports rclpy)
+
         request = self._types["DetectGrasp"].Request(
             depth=image, camera_info=info, planner=method, disable_fallback=True
         )
@@ -257,7 +287,12 @@ class BenchClient:
             request.target_mask = mask_image(target, image.header)
         started = time.perf_counter()
         response = self.call(
-            self.detect, request, self.config.detect_timeout_s, f"{DETECT_SERVICE} ({method})"
+            self.detect,
+            request,
+            self.config.detect_timeout_s,
+            f"{DETECT_SERVICE} ({method})",
+            DETECT_RESEND_S,
+            counts_if_resent=lambda answer: not answer.message.startswith(BUSY_PREFIX),
         )
         round_trip = time.perf_counter() - started
         if not response.success:
@@ -280,11 +315,20 @@ class BenchClient:
         handle = sent.result()
         if handle is None or not handle.accepted:
             raise AttemptFailure("execution failed", f"{EXECUTE_ACTION} refused the goal")
-        done = handle.get_result_async()
-        if not self.spin_until(done.done, timeout):
-            handle.cancel_goal_async()
-            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} did not finish in {timeout:g} s")
-        return done.result().result
+        # The result is asked for again every RESULT_ASK_AGAIN_S: an answer lost to DDS
+        # discovery (see `call`) is then sent again, at once if the goal has ended.
+        deadline = time.monotonic() + timeout
+        asked = [handle.get_result_async()]
+        while not any(future.done() for future in asked):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.0:
+                handle.cancel_goal_async()
+                raise AttemptFailure("timeout", f"{EXECUTE_ACTION} did not finish in {timeout:g} s")
+            if not self.spin_until(
+                lambda: any(future.done() for future in asked), min(RESULT_ASK_AGAIN_S, remaining)
+            ):
+                asked.append(handle.get_result_async())
+        return next(future for future in asked if future.done()).result().result
 
     def close(self) -> None:
         import rclpy  # noqa: PLC0415
