@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +41,7 @@ from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
+from gqstn_ros.tools.cpu_load import cpu_burners
 
 # A pick beside the object, 12 cm above the table: descends from 22 cm for 2 s.
 GRASP_POSITION = (0.4, 0.3, 0.12)
@@ -178,22 +176,6 @@ def sigint_run(client: Client, log: Path, delay_s: float) -> dict:
     return {"time_s": elapsed, "ok": ok, "detail": detail}
 
 
-@contextlib.contextmanager
-def cpu_burners(busy: bool) -> Iterator[None]:
-    burners = []
-    if busy:
-        code = "while True:\n    pass"
-        burners = [
-            subprocess.Popen([sys.executable, "-c", code]) for _ in range(os.cpu_count() or 2)
-        ]
-    try:
-        yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait(10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per case")
@@ -214,7 +196,7 @@ def main() -> None:
                 for name, run in (("cancel", cancel_run), ("sigint", sigint_run)):
                     label = f"{name} mid-pick, {'CPU burners on every core' if busy else 'idle'}"
                     results = []
-                    with cpu_burners(busy):
+                    with cpu_burners() if busy else contextlib.nullcontext():
                         for index in range(options.runs):
                             log = Path(folder) / f"{name}-{busy}-{index}.jsonl"
                             outcome = run(client, log, options.delay)

@@ -44,13 +44,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ros_benchmark_support import REPO_ROOT, NodeProcess, use_private_ros_domain
+
+from gqstn_ros.tools.cpu_load import cpu_burners
 
 NODE_START_TIMEOUT_S = 120.0
 ANSWER_TIMEOUT_S = 120.0
@@ -65,18 +65,6 @@ READY_TEXTS = {
 }
 MODELS = REPO_ROOT / "models"
 STARTED_LINE = r"\[run_graph\] started (\S+) \(pid (\d+)\)"
-
-
-@contextmanager
-def cpu_burners(count: int) -> Iterator[None]:
-    """`count` busy-looping processes while the block runs."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
 
 
 def held_mib(pid: int) -> float:

@@ -14,11 +14,8 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +38,7 @@ from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
+from gqstn_ros.tools.cpu_load import cpu_burners
 from ros_test_support import PeerProcess, call_service, spin_until
 
 pytestmark = pytest.mark.ros
@@ -192,20 +190,6 @@ def stopped_position(message: str) -> np.ndarray:
     """The arm position a cancelled attempt's message reports."""
     text = message.split("the arm stopped at (")[1].split(")", maxsplit=1)[0]
     return np.array([float(v) for v in text.split(",")])
-
-
-@contextmanager
-def cpu_burners(count: int) -> Iterator[None]:
-    """`count` processes spinning a core each until the block ends."""
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True:\n    pass"]) for _ in range(count)
-    ]
-    try:
-        yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait(10)
 
 
 def test_cancel_mid_pick_stops_the_arm_and_logs_the_attempt_as_cancelled(

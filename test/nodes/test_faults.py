@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from gqstn_ros.nodes.request_flow import BUSY_PREFIX
 from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
+from gqstn_ros.tools.cpu_load import cpu_burners as busy_cores
 from ros_test_support import spin_until, synthetic_depth_request
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -154,16 +153,8 @@ def test_a_killed_fallback_is_noticed_at_once_and_blocks_no_one(start_node, clie
 @pytest.fixture
 def cpu_burners() -> Iterator[None]:
     """One busy-looping process per core for the duration of the test."""
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(os.cpu_count() or 2)
-    ]
-    try:
+    with busy_cores():
         yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
 
 
 def assert_clean_exit(node) -> None:
