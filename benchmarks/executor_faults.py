@@ -41,6 +41,7 @@ from gqstn_ros.geometry import RigidTransform
 from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
+from gqstn_ros.tools.action_goals import send_goal
 from gqstn_ros.tools.cpu_load import cpu_burners
 
 # A pick beside the object, 12 cm above the table: descends from 22 cm for 2 s.
@@ -91,10 +92,14 @@ class Client:
         action = ActionClient(self.node, ExecuteGrasp, "/execute_grasp")
         if not action.wait_for_server(timeout_sec=TIMEOUT_S):
             raise RuntimeError("no /execute_grasp server")
-        sent = action.send_goal_async(ExecuteGrasp.Goal(grasp=clear_grasp()))
-        if not self.spin_until(sent.done) or not sent.result().accepted:
+        handle = send_goal(
+            self.spin_until,
+            action,
+            ExecuteGrasp.Goal(grasp=clear_grasp()),
+            TIMEOUT_S,
+        )
+        if not handle.accepted:
             raise RuntimeError("the goal was not accepted")
-        handle = sent.result()
         key = bytes(handle.goal_id.uuid)
         if not self.spin_until(lambda: "descending" in self.stages.get(key, [])):
             raise RuntimeError("the executor never reported descending")

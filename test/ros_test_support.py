@@ -167,6 +167,20 @@ def spin_until(executor: Any, condition: Any, timeout_s: float) -> bool:
     return bool(condition())
 
 
+def send_goal(executor: Any, client: Any, goal: Any, timeout_s: float, **options: Any) -> Any:
+    """`client`'s goal handle for `goal` (`gqstn_ros.tools.action_goals.send_goal`: a reply
+    lost to discovery is asked for again, the goal still runs once), spinning `executor`."""
+    from gqstn_ros.tools.action_goals import send_goal as send
+
+    return send(
+        lambda condition, seconds: spin_until(executor, condition, seconds),
+        client,
+        goal,
+        timeout_s,
+        **options,
+    )
+
+
 # A server drops a reply when the client's reply reader is not matched within rmw_fastrtps's
 # 100 ms wait; on a loaded machine a new client's discovery can take longer, so its first reply
 # may be lost. A request whose effect does not depend on how often it arrives is sent again

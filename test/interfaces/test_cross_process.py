@@ -20,6 +20,7 @@ from ros_test_support import (
     grasp_from_depth_request,
     message_differences,
     running_peer,
+    send_goal,
     spin_until,
     synthetic_depth_request,
 )
@@ -126,11 +127,13 @@ def test_execute_grasp_action_goal_feedback_result(client_node, dry_run: bool) -
     with running_peer("execute_grasp_server.py"):
         client = ActionClient(node, ExecuteGrasp, "/execute_grasp")
         assert client.wait_for_server(timeout_sec=TIMEOUT_S), "action server never appeared"
-        sent = client.send_goal_async(
-            goal, feedback_callback=lambda message: feedback.append(message.feedback.stage)
+        handle = send_goal(
+            executor,
+            client,
+            goal,
+            TIMEOUT_S,
+            feedback_callback=lambda message: feedback.append(message.feedback.stage),
         )
-        assert spin_until(executor, sent.done, TIMEOUT_S)
-        handle = sent.result()
         assert handle.accepted
         result_future = handle.get_result_async()
         assert spin_until(executor, result_future.done, TIMEOUT_S)

@@ -39,7 +39,7 @@ from gqstn_ros.grasping.grasp import grasp_frame_rotation
 from gqstn_ros.hardware.attempt_log import read_attempts
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
 from gqstn_ros.tools.cpu_load import cpu_burners
-from ros_test_support import PeerProcess, call_service, spin_until
+from ros_test_support import PeerProcess, call_service, send_goal, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -92,9 +92,8 @@ class Client:
 
     def send(self, grasp: Grasp, dry_run: bool = False):
         assert self.action.wait_for_server(timeout_sec=TIMEOUT_S), "no /execute_grasp server"
-        sent = self.action.send_goal_async(ExecuteGrasp.Goal(grasp=grasp, dry_run=dry_run))
-        assert self.spin_until(sent.done)
-        handle = sent.result()
+        goal = ExecuteGrasp.Goal(grasp=grasp, dry_run=dry_run)
+        handle = send_goal(self.executor, self.action, goal, TIMEOUT_S)
         assert handle.accepted
         return handle
 

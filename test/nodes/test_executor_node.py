@@ -26,6 +26,7 @@ from ros_test_support import (
     PeerProcess,
     call_service,
     running_peer,
+    send_goal,
     spin_until,
 )
 
@@ -64,9 +65,7 @@ class ExecutorClient:
         """(result, feedback stages, seconds until the result)."""
         assert self.client.wait_for_server(timeout_sec=TIMEOUT_S), "no /execute_grasp server"
         start = time.monotonic()
-        sent = self.client.send_goal_async(goal)
-        assert spin_until(self.executor, sent.done, TIMEOUT_S)
-        handle = sent.result()
+        handle = send_goal(self.executor, self.client, goal, TIMEOUT_S)
         assert handle.accepted
         result_future = handle.get_result_async()
         assert spin_until(self.executor, result_future.done, timeout_s), "no result in time"

@@ -24,7 +24,7 @@ from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import camera_info_to_intrinsics, depth_to_metres
 from gqstn_ros.grasping.grasp import grasp_pose_in_camera
 from gqstn_ros.nodes.grasp_messages import transform_to_pose
-from ros_test_support import call_service, spin_until
+from ros_test_support import call_service, send_goal, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -190,9 +190,7 @@ def grasp_from_depth(depth: np.ndarray, stamp) -> Grasp:
 
 
 def execute(link: CameraLink, client: ActionClient, goal: ExecuteGrasp.Goal, world):
-    sent = client.send_goal_async(goal)
-    assert spin_until(link.executor, sent.done, TIMEOUT_S)
-    handle = sent.result()
+    handle = send_goal(link.executor, client, goal, TIMEOUT_S)
     assert handle.accepted
     done = handle.get_result_async()
     assert spin_until(link.executor, done.done, 60.0), world.output()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gqstn_ros.tools.action_goals import send_goal
 from gqstn_ros.tools.benchmark.scenario import AttemptFailure, BenchmarkConfig
 from gqstn_ros.tools.benchmark.scoring import classify_detection_failure
 
@@ -306,13 +307,16 @@ class BenchClient:
         timeout = self.config.execute_timeout_s
         if not self.spin_until(self.execute.server_is_ready, self.config.service_timeout_s):
             raise AttemptFailure("timeout", f"{EXECUTE_ACTION} not available")
-        sent = self.execute.send_goal_async(
-            ExecuteGrasp.Goal(grasp=grasp, dry_run=False),
-            feedback_callback=lambda feedback: on_stage(feedback.feedback.stage),
-        )
-        if not self.spin_until(sent.done, self.config.service_timeout_s):
-            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} goal not answered")
-        handle = sent.result()
+        try:
+            handle = send_goal(
+                self.spin_until,
+                self.execute,
+                ExecuteGrasp.Goal(grasp=grasp, dry_run=False),
+                self.config.service_timeout_s,
+                feedback_callback=lambda feedback: on_stage(feedback.feedback.stage),
+            )
+        except TimeoutError:
+            raise AttemptFailure("timeout", f"{EXECUTE_ACTION} goal not answered") from None
         if handle is None or not handle.accepted:
             raise AttemptFailure("execution failed", f"{EXECUTE_ACTION} refused the goal")
         # The result is asked for again every RESULT_ASK_AGAIN_S: an answer lost to DDS
