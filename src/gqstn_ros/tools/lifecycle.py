@@ -15,9 +15,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 TRANSITIONS = ("configure", "activate", "deactivate", "cleanup", "shutdown")
+# The state each transition ends in when it succeeds (lifecycle_msgs primary states).
+TARGET_STATES = {
+    "configure": "inactive",
+    "activate": "active",
+    "deactivate": "inactive",
+    "cleanup": "unconfigured",
+    "shutdown": "finalized",
+}
+ASK_AGAIN_AFTER_S = 5.0  # a missing reply: the state is read (and its query sent) again
 DEFAULT_NODE = "/executor_node"
 
 
@@ -35,7 +45,13 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run(command: str, node_name: str, timeout_s: float) -> int:
-    """Take `command` on `node_name` (or read its state for 'get'); the exit status."""
+    """Take `command` on `node_name` (or read its state for 'get'); the exit status.
+
+    A reply can be lost while DDS still matches this new client (README, Interfaces): the state
+    query is sent again after ASK_AGAIN_AFTER_S without a reply; a transition is not (a second
+    one would be refused), but while its reply is missing the node's state is read every
+    ASK_AGAIN_AFTER_S, and the transition counts as taken once the node is in its target state.
+    """
     import rclpy  # noqa: PLC0415 (argument errors need no ROS)
     from lifecycle_msgs.srv import ChangeState, GetState  # noqa: PLC0415
     from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
@@ -45,26 +61,49 @@ def run(command: str, node_name: str, timeout_s: float) -> int:
     node = rclpy.create_node("gqstn_lifecycle", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
+    deadline = time.monotonic() + timeout_s
     try:
+        get_client = node.create_client(GetState, f"{node_name}/get_state")
+        change_client = node.create_client(ChangeState, f"{node_name}/change_state")
 
-        def call(service_type, suffix: str, request):
-            client = node.create_client(service_type, f"{node_name}/{suffix}")
-            if not client.wait_for_service(timeout_sec=timeout_s):
-                return None
-            future = client.call_async(request)
-            executor.spin_until_future_complete(future, timeout_sec=timeout_s)
+        def remaining() -> float:
+            return max(deadline - time.monotonic(), 0.0)
+
+        def reply(future, seconds: float):
+            executor.spin_until_future_complete(future, timeout_sec=seconds)
             return future.result() if future.done() else None
 
+        def get_state():
+            if not get_client.wait_for_service(timeout_sec=remaining()):
+                return None
+            for _ in range(2):  # sent again once when its reply does not come
+                future = get_client.call_async(GetState.Request())
+                state = reply(future, min(ASK_AGAIN_AFTER_S, remaining()))
+                if state is not None:
+                    return state
+                get_client.remove_pending_request(future)
+            return None
+
+        response = None
         if command != "get":
+            if not change_client.wait_for_service(timeout_sec=remaining()):
+                print(f"{node_name} did not answer {command} within {timeout_s:g} s")
+                return 2
             request = ChangeState.Request()
             request.transition.label = command
-            response = call(ChangeState, "change_state", request)
+            future = change_client.call_async(request)
+            while response is None and remaining() > 0:
+                response = reply(future, min(ASK_AGAIN_AFTER_S, remaining()))
+                if response is None:
+                    state = get_state()
+                    if state is not None and state.current_state.label == TARGET_STATES[command]:
+                        response = ChangeState.Response(success=True)
             if response is None:
                 print(f"{node_name} did not answer {command} within {timeout_s:g} s")
                 return 2
             if not response.success:
                 print(f"{node_name} refused {command} (its log says why)")
-        state = call(GetState, "get_state", GetState.Request())
+        state = get_state()
         if state is None:
             print(f"{node_name} did not report its state within {timeout_s:g} s")
             return 2
