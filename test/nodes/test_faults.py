@@ -29,7 +29,7 @@ from gqstn_ros.nodes.request_flow import BUSY_PREFIX
 from gqstn_ros.nodes.topics import SERVICE_QOS
 from gqstn_ros.planner_registry import default_models_dir
 from gqstn_ros.tools.cpu_load import cpu_burners as busy_cores
-from ros_test_support import spin_until, synthetic_depth_request
+from ros_test_support import call_service, spin_until, synthetic_depth_request
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -51,6 +51,14 @@ def detect_client(client_node):
     node, _ = client_node
     client = node.create_client(DetectGrasp, "/detect_grasp", qos_profile=SERVICE_QOS)
     assert client.wait_for_service(timeout_sec=TIMEOUT_S), "/detect_grasp never appeared"
+    # One round trip first (a request refused at once, sent again if its reply is lost), so
+    # that no reply of the test's own requests is lost while DDS matches this new client.
+    _, executor = client_node
+    depth, info = synthetic_depth_request(1)
+    mismatched = DetectGrasp.Request(depth=depth, camera_info=info)
+    mismatched.camera_info.width += 1
+    reply = call_service(executor, client, mismatched, TIMEOUT_S, repeatable=True)
+    assert not reply.success, reply.message
     return client
 
 

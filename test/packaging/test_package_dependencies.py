@@ -41,6 +41,7 @@ ROS_PACKAGES = {
     "std_msgs",
     "std_srvs",
     "tf2_msgs",
+    "unique_identifier_msgs",
     "visualization_msgs",
 }
 
