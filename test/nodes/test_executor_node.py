@@ -169,6 +169,23 @@ def moves(peer: PeerProcess) -> list[np.ndarray]:
     ]
 
 
+def test_a_detection_whose_reply_is_lost_is_asked_for_again(client, tmp_path) -> None:
+    # The executor's own /detect_grasp query (a goal without a grasp) gets no reply to its first
+    # request: it asks again after DETECT_ASK_AGAIN_S and executes the grasp of the reply.
+    peer, _ = start_peer(tmp_path, "recorded", "0.03", "0", parameters={"detect_timeout": "30.0"})
+    try:
+        with running_peer(
+            "top_down_detect_grasp_server.py", "--leave-first-unanswered"
+        ) as detector:
+            result, stages, _ = client.execute(ExecuteGrasp.Goal(grasp=Grasp(), dry_run=True))
+            requests = [line.strip() for line in detector.lines if line.startswith("REQUEST")]
+        assert result.success, result.message
+        assert stages == ["detecting"]
+        assert requests == ["REQUEST 1", "REQUEST 2"]
+    finally:
+        peer.stop()
+
+
 def test_dry_run_and_refusals_are_answered_and_logged(client, tmp_path) -> None:
     peer, log = start_peer(tmp_path, "recorded", "0.03", "0", parameters={"detect_timeout": "1.0"})
     try:

@@ -109,6 +109,7 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
+from gqstn_ros.nodes.request_flow import BUSY_PREFIX
 from gqstn_ros.nodes.topics import DETECT_SERVICE, EXECUTE_ACTION, OPEN_GRIPPER_SERVICE
 from gqstn_ros.nodes.transforms import HandEye
 
@@ -120,6 +121,8 @@ STOP_REPEAT_PERIOD_S = 0.05
 HALT_TIMEOUT_S = 1.0
 # Waits inside an attempt (detection, autostart) look for a stop request this often (s).
 WAIT_POLL_PERIOD_S = 0.02
+# A /detect_grasp request without a reply after this long (s) is sent once more.
+DETECT_ASK_AGAIN_S = 5.0
 
 
 class ExecutorNode(LifecycleNode):
@@ -619,22 +622,42 @@ class ExecutorNode(LifecycleNode):
                     f"detection failed: no {DETECT_SERVICE} service within {timeout} s"
                 )
             time.sleep(WAIT_POLL_PERIOD_S)
-        future = self._detect_client.call_async(DetectGrasp.Request())
+        # A query: without a reply after DETECT_ASK_AGAIN_S it is sent once more (a reply can
+        # be lost while DDS still matches a new peer; README, Interfaces). The first reply to
+        # either counts, but a "busy" refusal of the repetition while the first is worked on.
+        sent: list[Any] = []
         answered = threading.Event()
-        future.add_done_callback(lambda _: answered.set())
+
+        def counts(future: Any) -> bool:
+            reply = future.result()
+            return future is sent[0] or not (reply and reply.message.startswith(BUSY_PREFIX))
+
+        def send() -> None:
+            future = self._detect_client.call_async(DetectGrasp.Request())
+            sent.append(future)
+            future.add_done_callback(lambda done: answered.set() if counts(done) else None)
+
+        def remaining() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        send()
         try:
             in_time = self._wait_or_stop(
-                answered, max(0.0, deadline - time.monotonic()), "detecting"
+                answered, min(DETECT_ASK_AGAIN_S, remaining()), "detecting"
             )
-        except AttemptStoppedError:
-            self._detect_client.remove_pending_request(future)
-            raise
-        if not in_time:
-            self._detect_client.remove_pending_request(future)
+            if not in_time and remaining() > 0.0:
+                send()
+                in_time = self._wait_or_stop(answered, remaining(), "detecting")
+        finally:
+            for future in sent:
+                if not future.done():
+                    self._detect_client.remove_pending_request(future)
+        replies = [future for future in sent if future.done() and counts(future)]
+        if not in_time or not replies:
             raise AttemptFailedError(
                 f"detection failed: {DETECT_SERVICE} timed out after {timeout} s"
             )
-        response = future.result()
+        response = replies[0].result()
         if response is None or not response.success:
             reason = "no response" if response is None else response.message
             raise AttemptFailedError(f"detection failed: {reason}")
