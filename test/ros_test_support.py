@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from gqstn_ros.nodes.shutdown import stopped_with_parent
+from gqstn_ros.nodes.topics import ASK_AGAIN_AFTER_S
 
 TEST_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TEST_DIR.parent
@@ -181,11 +182,9 @@ def send_goal(executor: Any, client: Any, goal: Any, timeout_s: float, **options
     )
 
 
-# A server drops a reply when the client's reply reader is not matched within rmw_fastrtps's
-# 100 ms wait; on a loaded machine a new client's discovery can take longer, so its first reply
-# may be lost. A request whose effect does not depend on how often it arrives is sent again
-# after this long without a reply.
-RESEND_AFTER_S = 5.0
+# A request whose effect does not depend on how often it arrives is sent again after this long
+# without a reply (a reply can be lost while DDS matches a new client; see the constant).
+RESEND_AFTER_S = ASK_AGAIN_AFTER_S
 
 
 def call_service(

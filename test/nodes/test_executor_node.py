@@ -171,7 +171,7 @@ def moves(peer: PeerProcess) -> list[np.ndarray]:
 
 def test_a_detection_whose_reply_is_lost_is_asked_for_again(client, tmp_path) -> None:
     # The executor's own /detect_grasp query (a goal without a grasp) gets no reply to its first
-    # request: it asks again after DETECT_ASK_AGAIN_S and executes the grasp of the reply.
+    # request: it asks again after topics.ASK_AGAIN_AFTER_S and executes the grasp of the reply.
     peer, _ = start_peer(tmp_path, "recorded", "0.03", "0", parameters={"detect_timeout": "30.0"})
     try:
         with running_peer(

@@ -109,8 +109,13 @@ from gqstn_ros.nodes.parameters import (
     load_gripper_parameter,
     spin_node,
 )
-from gqstn_ros.nodes.request_flow import BUSY_PREFIX
-from gqstn_ros.nodes.topics import DETECT_SERVICE, EXECUTE_ACTION, OPEN_GRIPPER_SERVICE
+from gqstn_ros.nodes.request_flow import refused_busy
+from gqstn_ros.nodes.topics import (
+    ASK_AGAIN_AFTER_S,
+    DETECT_SERVICE,
+    EXECUTE_ACTION,
+    OPEN_GRIPPER_SERVICE,
+)
 from gqstn_ros.nodes.transforms import HandEye
 
 NODE_NAME = "executor_node"
@@ -121,8 +126,6 @@ STOP_REPEAT_PERIOD_S = 0.05
 HALT_TIMEOUT_S = 1.0
 # Waits inside an attempt (detection, autostart) look for a stop request this often (s).
 WAIT_POLL_PERIOD_S = 0.02
-# A /detect_grasp request without a reply after this long (s) is sent once more.
-DETECT_ASK_AGAIN_S = 5.0
 
 
 class ExecutorNode(LifecycleNode):
@@ -622,7 +625,7 @@ class ExecutorNode(LifecycleNode):
                     f"detection failed: no {DETECT_SERVICE} service within {timeout} s"
                 )
             time.sleep(WAIT_POLL_PERIOD_S)
-        # A query: without a reply after DETECT_ASK_AGAIN_S it is sent once more (a reply can
+        # A query: without a reply after ASK_AGAIN_AFTER_S it is sent once more (a reply can
         # be lost while DDS still matches a new peer; README, Interfaces). The first reply to
         # either counts, but a "busy" refusal of the repetition while the first is worked on.
         sent: list[Any] = []
@@ -630,7 +633,7 @@ class ExecutorNode(LifecycleNode):
 
         def counts(future: Any) -> bool:
             reply = future.result()
-            return future is sent[0] or not (reply and reply.message.startswith(BUSY_PREFIX))
+            return future is sent[0] or not (reply and refused_busy(reply.message))
 
         def send() -> None:
             future = self._detect_client.call_async(DetectGrasp.Request())
@@ -642,9 +645,7 @@ class ExecutorNode(LifecycleNode):
 
         send()
         try:
-            in_time = self._wait_or_stop(
-                answered, min(DETECT_ASK_AGAIN_S, remaining()), "detecting"
-            )
+            in_time = self._wait_or_stop(answered, min(ASK_AGAIN_AFTER_S, remaining()), "detecting")
             if not in_time and remaining() > 0.0:
                 send()
                 in_time = self._wait_or_stop(answered, remaining(), "detecting")

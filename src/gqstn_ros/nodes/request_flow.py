@@ -35,6 +35,11 @@ T = TypeVar("T")
 BUSY_PREFIX = "busy:"  # every refusal for lack of capacity starts with this
 
 
+def refused_busy(message: str) -> bool:
+    """Whether a reply's message is a refusal for lack of capacity (`BUSY_PREFIX`)."""
+    return message.startswith(BUSY_PREFIX)
+
+
 class ShuttingDownError(RuntimeError):
     """The node is stopping: the request is answered without a result."""
 

@@ -95,6 +95,10 @@ SERVICE_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
+# A reply can be lost while DDS still matches a new client and server (rmw_fastrtps waits at
+# most 100 ms for the client's reply reader); a client that gets no reply to a request it may
+# repeat asks again after this long (seconds; README, Interfaces).
+ASK_AGAIN_AFTER_S = 5.0
 ALIVE_LEASE_S = 1.0  # a planning server not heard of for this long is dead (seconds)
 # A planning server's liveliness topic (`alive_topic`): asserted by the middleware while the
 # process lives, lapsed within ALIVE_LEASE_S of its death.

@@ -30,17 +30,24 @@ def send_goal(
     goal: Any,
     timeout_s: float,
     feedback_callback: Callable[[Any], None] | None = None,
-    ask_again_after_s: float = 5.0,
+    ask_again_after_s: float | None = None,
 ) -> Any:
     """The ClientGoalHandle of `goal` sent through the rclpy ActionClient `client`, accepted or
     refused; TimeoutError when the server answers nothing within `timeout_s`.
 
     spin_until(condition, seconds) spins the client's node until condition() holds or the time
-    is up (whether it held)."""
+    is up (whether it held). ask_again_after_s: None is `topics.ASK_AGAIN_AFTER_S`. Reads the
+    ActionClient's node, action name and type from its attributes (`_node`, `_action_name`,
+    `_action_type`: rclpy of ROS 2 Kilted; `test_action_goals` covers them)."""
     from action_msgs.msg import GoalStatusArray  # noqa: PLC0415 (ROS only where used)
     from rclpy.action.client import ClientGoalHandle  # noqa: PLC0415
     from rclpy.qos import qos_profile_action_status_default  # noqa: PLC0415
     from unique_identifier_msgs.msg import UUID  # noqa: PLC0415
+
+    from gqstn_ros.nodes.topics import ASK_AGAIN_AFTER_S  # noqa: PLC0415 (imports rclpy)
+
+    if ask_again_after_s is None:
+        ask_again_after_s = ASK_AGAIN_AFTER_S
 
     goal_id = UUID(uuid=list(uuid.uuid4().bytes))
     listed: list[Any] = []  # the status entry of this goal, once the server lists it

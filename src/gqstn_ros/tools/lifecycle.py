@@ -27,7 +27,6 @@ TARGET_STATES = {
     "cleanup": "unconfigured",
     "shutdown": "finalized",
 }
-ASK_AGAIN_AFTER_S = 5.0  # a missing reply: the state is read (and its query sent) again
 DEFAULT_NODE = "/executor_node"
 
 
@@ -55,6 +54,8 @@ def run(command: str, node_name: str, timeout_s: float) -> int:
     import rclpy  # noqa: PLC0415 (argument errors need no ROS)
     from lifecycle_msgs.srv import ChangeState, GetState  # noqa: PLC0415
     from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
+
+    from gqstn_ros.nodes.topics import ASK_AGAIN_AFTER_S  # noqa: PLC0415 (imports rclpy)
 
     context = rclpy.Context()
     rclpy.init(context=context)

@@ -32,10 +32,9 @@ FRAMES_KEPT = 8  # recent depth frames kept to find the one a grasp was planned 
 # Raw frames and segmentations arrive before the depth node has inpainted the same frame: kept
 # for 2 s at 30 Hz, so that a slow depth node (a loaded machine) still finds its frame's.
 SOURCE_FRAMES_KEPT = 60
-# An unanswered request is sent again after this long (seconds; see `BenchClient.call`): one
-# whose answer comes at once (/sim/object_state, parameters), a detection (Prop+GQ-CNN takes
-# seconds on a loaded CPU), the result of /execute_grasp (asked again, until it comes).
-READ_ONLY_RESEND_S = 5.0
+# An unanswered request is sent again after this long (seconds; see `BenchClient.call`): a
+# detection (Prop+GQ-CNN takes seconds on a loaded CPU), the result of /execute_grasp (asked
+# again, until it comes); one whose answer comes at once after `topics.ASK_AGAIN_AFTER_S`.
 DETECT_RESEND_S = 30.0
 RESULT_ASK_AGAIN_S = 15.0
 
@@ -55,7 +54,10 @@ class BenchClient:
         from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
         from std_srvs.srv import Trigger  # noqa: PLC0415
 
+        from gqstn_ros.nodes.topics import ASK_AGAIN_AFTER_S  # noqa: PLC0415
+
         self.config = config
+        self._ask_again_s = ASK_AGAIN_AFTER_S  # a request that may be repeated
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(f"gqstn_benchmark_{os.getpid()}", context=self.context)
@@ -202,7 +204,7 @@ class BenchClient:
             request,
             self.config.service_timeout_s,
             "setting the scene",
-            READ_ONLY_RESEND_S,
+            self._ask_again_s,
         )
         refused = [r.reason for r in response.results if not r.successful]
         if refused:
@@ -222,7 +224,7 @@ class BenchClient:
         """The JSON that a sim_world Trigger service answers, with "ok" its success flag; the
         read-only /sim/object_state is asked again when its first answer does not come."""
         read_only = client is self.object_state
-        response = self.trigger(client, what, READ_ONLY_RESEND_S if read_only else 0.0)
+        response = self.trigger(client, what, self._ask_again_s if read_only else 0.0)
         try:
             state = json.loads(response.message)
         except json.JSONDecodeError:
@@ -279,7 +281,7 @@ class BenchClient:
         """/detect_grasp on `image` (with its camera_info) by `method`, fallback disabled;
         `target`: an (H, W) uint8 mask of the object to grasp (nonzero = target), sent as
         `target_mask` (None: any object). The grasp and the call's round trip (s)."""
-        from gqstn_ros.nodes.request_flow import BUSY_PREFIX  # noqa: PLC0415 (imports rclpy)
+        from gqstn_ros.nodes.request_flow import refused_busy  # noqa: PLC0415 (imports rclpy)
 
         request = self._types["DetectGrasp"].Request(
             depth=image, camera_info=info, planner=method, disable_fallback=True
@@ -293,7 +295,7 @@ class BenchClient:
             self.config.detect_timeout_s,
             f"{DETECT_SERVICE} ({method})",
             DETECT_RESEND_S,
-            counts_if_resent=lambda answer: not answer.message.startswith(BUSY_PREFIX),
+            counts_if_resent=lambda answer: not refused_busy(answer.message),
         )
         round_trip = time.perf_counter() - started
         if not response.success:
