@@ -178,6 +178,7 @@ def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_
         "-p", f"models_dir:={models_dir}",
         "-p", "planners:=['gqstn']",
         "-p", "q_threshold:=1.0",  # never robust: every request asks the fallback
+        "-p", "minor_axis_alternative:=false",  # the fallback's grasp against GQ-STN's alone
     )  # fmt: skip
     inference.wait_for_log("inference node ready", STARTUP_TIMEOUT_S)
     inference.wait_for_log("fallback /plan_grasp is reachable", STARTUP_TIMEOUT_S)
@@ -203,6 +204,59 @@ def test_the_fallback_grasp_replaces_the_primary_only_when_the_same_judge_rates_
         else:
             assert "is no better" in chosen.message, chosen.message
             assert chosen.grasp.center_px.tolist() == primary.grasp.center_px.tolist()
+
+
+def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
+    start_node, client_node
+) -> None:
+    """Without a named planner: GQ-STN's grasp, the minor-axis grasp and the fallback's, asked
+    on every request, robust or not; the answer is never judged below GQ-STN's own grasp, and
+    says which grasp won. A request naming gqstn gets GQ-STN's grasp or the fallback's."""
+    from gqstn_ros.planner_registry import default_models_dir
+
+    models_dir = default_models_dir()
+    start_node("fallback_node", "-p", f"models_dir:={models_dir}")
+    inference = start_node(
+        "inference_node", "-p", f"models_dir:={models_dir}", "-p", "planners:=['gqstn']",
+        "-p", "fallback_timeout_s:=120.0",  # the fallback's answer, not a timeout
+    )  # fmt: skip
+    inference.wait_for_log("inference node ready", STARTUP_TIMEOUT_S)
+    inference.wait_for_log("fallback /plan_grasp is reachable", STARTUP_TIMEOUT_S)
+    winners = set()
+    for seed in range(6):
+        depth, info = synthetic_depth_request(seed)
+        own = call(
+            client_node,
+            DetectGrasp,
+            "/detect_grasp",
+            DetectGrasp.Request(depth=depth, camera_info=info, disable_fallback=True),
+        )
+        best = call(
+            client_node,
+            DetectGrasp,
+            "/detect_grasp",
+            DetectGrasp.Request(depth=depth, camera_info=info),
+        )
+        named = call(
+            client_node,
+            DetectGrasp,
+            "/detect_grasp",
+            DetectGrasp.Request(depth=depth, camera_info=info, planner="gqstn"),
+        )
+        assert own.success and best.success and named.success, (own.message, best.message)
+        assert own.grasp.planner == "gqstn" and not own.used_fallback, own.message
+        assert named.grasp.planner in ("gqstn", "prop_gqcnn"), named.message
+        assert best.grasp.q_value >= own.grasp.q_value - 1e-6, (own.message, best.message)
+        assert "fallback" in best.message, best.message  # asked, robust or not
+        winners.add(best.grasp.planner)
+        if best.grasp.planner == "minor_axis":
+            assert "the minor-axis grasp, judged q=" in best.message, best.message
+            assert best.grasp.q_value > own.grasp.q_value
+        elif best.grasp.planner == "prop_gqcnn":
+            assert best.used_fallback and best.grasp.q_value > own.grasp.q_value, best.message
+        else:
+            assert best.grasp.center_px.tolist() == own.grasp.center_px.tolist(), best.message
+    assert winners - {"gqstn"}, f"GQ-STN's grasp won every time: {winners}"
 
 
 def test_a_wider_gripper_profile_plans_grasps_wider_than_85_mm(

@@ -347,6 +347,8 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
         "planners:=['gqstn']",
         "-p",
         "q_threshold:=1.0",  # never robust: the fallback is asked, and is not there
+        "-p",
+        "minor_axis_alternative:=false",  # GQ-STN's own grasp is answered
     )
     client = detect_client(client_node)
     depth, info = synthetic_depth_request(11, stamp_nanosec=77)

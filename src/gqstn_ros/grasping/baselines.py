@@ -17,6 +17,7 @@ Both are `detection.GraspPlanner`s with q_value 0 (they have no quality estimate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -24,6 +25,9 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.gripper import GripperConfig, default_gripper
+
+if TYPE_CHECKING:  # target.py imports this module
+    from gqstn_ros.grasping.target import GraspTarget
 
 _THUMBNAIL = np.zeros((32, 32), dtype=np.float32)
 
@@ -137,15 +141,24 @@ def heights_above_table(
 
 
 def find_object_blob(
-    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    config: ObjectBlobConfig,
+    region: np.ndarray | None = None,
 ) -> ObjectBlob:
-    """The largest blob standing out of the table plane; PlanningError when there is none."""
+    """The largest blob standing out of the table plane (within `region`, an (H, W) bool mask
+    of the frame, when given); PlanningError when there is none."""
     cloud = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64))
     plane = fit_table_plane(cloud, config)
     normal, offset = plane.normal, plane.offset
     points = cloud.reshape(-1, 3)
     heights = points @ normal - offset
-    above = (heights > config.object_height_threshold).reshape(depth_m.shape).astype(np.uint8)
+    above = (heights > config.object_height_threshold).reshape(depth_m.shape)
+    if region is not None:
+        if region.shape != above.shape:
+            raise ValueError(f"region is {region.shape}, the depth image {above.shape}")
+        above &= region
+    above = above.astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
     if count <= 1:
         raise PlanningError("no object above the table")
@@ -222,9 +235,15 @@ class MinorAxisPlanner:
         self.config = config or ObjectBlobConfig()
 
     def plan(
-        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int = 1
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        top_k: int = 1,
+        target: GraspTarget | None = None,
     ) -> list[PlannedGrasp]:
-        blob = find_object_blob(depth_m, intrinsics, self.config)
+        """[the grasp] on the largest object, or on `target`'s pixels when given."""
+        region = None if target is None else target.region
+        blob = find_object_blob(depth_m, intrinsics, self.config, region)
         e1, e2 = _table_axes(blob.normal)
         planar = np.stack([blob.points @ e1, blob.points @ e2], axis=1)
         centroid = planar.mean(axis=0)

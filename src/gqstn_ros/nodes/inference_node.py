@@ -49,6 +49,13 @@ from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 
 from gqstn_ros.detection import GraspPlanner, PlanningError
+from gqstn_ros.grasping.alternatives import (
+    FALLBACK_ALWAYS,
+    FALLBACK_NOT_ROBUST,
+    asks_fallback,
+    judged_better,
+    minor_axis_alternative,
+)
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.detection_frames import DetectionFrame, LatestFrame, RequestTarget
 from gqstn_ros.nodes.fallback_client import FallbackClient
@@ -297,6 +304,15 @@ class InferenceNode(Node):
                 )
             target = await self.worker.submit(lambda: self.request_target(request, frame))
             forwarded = self.forwards(planner)
+            # Without a named planner: the default pipeline (`grasping.alternatives`).
+            pipeline = not request.planner and not request.disable_fallback and not forwarded
+            fallback_allowed = (
+                self.parameters["allow_fallback"] and not request.disable_fallback and not forwarded
+            )
+            fallback_when = self.parameters["fallback_when"] if pipeline else FALLBACK_NOT_ROBUST
+            early_fallback = None  # asked at once, in parallel with the planner
+            if fallback_allowed and fallback_when == FALLBACK_ALWAYS:
+                early_fallback = self.executor.create_task(self.fallback.call(frame, target))
             if forwarded:
                 grasp = await self.plan_through_fallback_node(frame, started, target)
             else:
@@ -307,11 +323,14 @@ class InferenceNode(Node):
             response.message = str(error)
             return response
         response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
-        fallback_allowed = (
-            self.parameters["allow_fallback"] and not request.disable_fallback and not forwarded
-        )
-        if not grasp.robust and fallback_allowed:
-            grasp = await self.try_fallback(planner, frame, target, grasp, started, response)
+        if pipeline and self.parameters["minor_axis_alternative"]:
+            grasp = await self.worker.submit(
+                lambda: self.try_minor_axis(planner, frame, target, grasp, started, response)
+            )
+        if fallback_allowed and asks_fallback(fallback_when, grasp.robust):
+            grasp = await self.try_fallback(
+                planner, frame, target, grasp, started, response, early_fallback
+            )
         grasp_ready_s = time.monotonic()  # the grasp answered, after the fallback if one ran
         self.publications.publish(grasp, frame)
         response.success = True
@@ -323,7 +342,7 @@ class InferenceNode(Node):
             )
         return response
 
-    async def try_fallback(
+    def try_minor_axis(
         self,
         planner: str,
         frame: DetectionFrame,
@@ -332,19 +351,59 @@ class InferenceNode(Node):
         started: float,
         response: DetectGrasp.Response,
     ) -> Grasp:
-        """`planner`'s `grasp` is not robust: the fallback's grasp when it is better (judged by
-        the same GQ-CNN where `planner` has one), else `grasp`; the response's message and
-        `used_fallback` say which."""
-        fallback_grasp, note = await self.fallback.call(frame, target)
+        """(planning thread) The minor-axis grasp of the object instead of `planner`'s `grasp`
+        when the GQ-CNN that judged `grasp` judges it better, else `grasp`; the response's
+        message says when it is."""
+        try:
+            alternative = minor_axis_alternative(
+                frame.depth_m, frame.intrinsics, self.gripper, target.target if target else None
+            )
+        except PlanningError:
+            return grasp  # no object blob, or fingers on another object: nothing to compare
+        candidate = planned_grasp_to_msg(
+            alternative, frame.intrinsics, frame.header, self.parameters["q_threshold"],
+            time.perf_counter() - started,
+        )  # fmt: skip
+        judged_q = self.judged_quality(planner, frame, candidate, target)
+        if not judged_better(judged_q, grasp.q_value):
+            return grasp
+        candidate.q_value = judged_q
+        candidate.robust = judged_q >= self.parameters["q_threshold"]
+        response.message += (
+            f"; the minor-axis grasp, judged q={judged_q:.3f} by the same GQ-CNN, is better"
+        )
+        return candidate
+
+    async def try_fallback(
+        self,
+        planner: str,
+        frame: DetectionFrame,
+        target: RequestTarget | None,
+        grasp: Grasp,
+        started: float,
+        response: DetectGrasp.Response,
+        pending: Future | None = None,
+    ) -> Grasp:
+        """The fallback's grasp instead of `grasp` when it is better (judged by the GQ-CNN that
+        judged `planner`'s grasp, where there is one), else `grasp`; the response's message and
+        `used_fallback` say which. `pending`: the fallback's call, already asked."""
+        if pending is not None:
+            fallback_grasp, note = await pending
+        else:
+            fallback_grasp, note = await self.fallback.call(frame, target)
+        robustness = "" if grasp.robust else "not robust; "
         if fallback_grasp is None:
-            response.message += f" (not robust; {note})"
+            response.message += f" ({robustness}{note})"
             return grasp
         judged_q = await self.worker.submit(
             lambda: self.judged_quality(planner, frame, fallback_grasp, target)
         )
+        if judged_q is None and grasp.robust:
+            response.message += " (the fallback's grasp cannot be judged by the same GQ-CNN)"
+            return grasp
         if judged_q is not None and judged_q <= grasp.q_value:
             response.message += (
-                f" (not robust; the fallback's grasp, judged q={judged_q:.3f} by the "
+                f" ({robustness}the fallback's grasp, judged q={judged_q:.3f} by the "
                 f"same GQ-CNN, is no better)"
             )
             return grasp
@@ -353,7 +412,10 @@ class InferenceNode(Node):
             fallback_grasp.q_value = judged_q
             fallback_grasp.robust = judged_q >= self.parameters["q_threshold"]
         response.used_fallback = True
-        response.message = f"{planner} grasp not robust; fallback {note}"
+        if grasp.robust:
+            response.message += f"; fallback {note}, judged q={judged_q:.3f}, is better"
+        else:
+            response.message = f"{planner} grasp not robust; fallback {note}"
         return fallback_grasp
 
     def plan(
@@ -417,8 +479,10 @@ class InferenceNode(Node):
                 np.array([grasp.depth]),
                 **options,
             )
-        except (PlanningError, ValueError) as error:  # cannot compare: keep the fallback's
-            self.get_logger().warning(f"fallback grasp not judged by {planner_name}: {error}")
+        except (PlanningError, ValueError) as error:  # cannot compare
+            self.get_logger().warning(
+                f"{grasp.planner} grasp not judged by {planner_name}: {error}"
+            )
             return None
         return self.calibrated_q(planner_name, float(q[0]))
 

@@ -4,6 +4,7 @@ defaults, descriptions and limits; docs/interface.md lists them."""
 from __future__ import annotations
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
+from gqstn_ros.grasping.alternatives import FALLBACK_ALWAYS, FALLBACK_WHEN
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
     max_image_pixels_spec,
@@ -106,7 +107,26 @@ INFERENCE_NODE_PARAMETERS = (
     ),
     Q_THRESHOLD_PARAMETER,
     ParameterSpec(
-        "allow_fallback", True, "Ask /plan_grasp (Prop+GQ-CNN) when the grasp is not robust"
+        "allow_fallback",
+        True,
+        "Ask /plan_grasp (Prop+GQ-CNN) for its grasp, judged against this node's (when: "
+        "fallback_when)",
+    ),
+    ParameterSpec(
+        "fallback_when",
+        FALLBACK_ALWAYS,
+        "When a request without a named planner asks /plan_grasp: 'always' (on every request, "
+        "in parallel with the default planner; its grasp is answered when judged better) or "
+        "'not_robust' (only when the grasp so far is not robust); a request naming a planner "
+        "asks only when that planner's grasp is not robust",
+        choices=FALLBACK_WHEN,
+    ),
+    ParameterSpec(
+        "minor_axis_alternative",
+        True,
+        "A request without a named planner also judges the naive minor-axis grasp of the object "
+        "(the target, else the largest object) with the default planner's GQ-CNN, and answers it "
+        "when judged better (gqstn_ros.grasping.alternatives)",
     ),
     ParameterSpec(
         "fallback_timeout_s",

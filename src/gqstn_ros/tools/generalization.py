@@ -15,8 +15,10 @@ model. Success: the nominal lift holds. Robust success: it holds and at least
 `ROBUST_HOLD_SHARE` of the perturbed lifts hold too.
 
 Planners: the networks and Prop+GQ-CNN (`planner_registry.load_planner`), the default pipeline
-of the inference node (GQ-STN; when its q is below the robust threshold, Prop+GQ-CNN's grasp if
-GQ-STN's GQ-CNN judges it better), and two floors (`grasping.baselines`): the naive minor-axis
+of the inference node (GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's grasp, the best as
+GQ-STN's GQ-CNN judges them: `grasping.alternatives`; `--default-fallback-when not_robust
+--no-default-minor-axis` gives the earlier rule, Prop+GQ-CNN only below the robust threshold),
+and two floors (`grasping.baselines`): the naive minor-axis
 grasp and a random grasp on the object. Defaults: every shipped camera profile and the object
 families no shipped model was trained on (`sim.objects.EXTENDED_FAMILIES`), each object sized
 for the gripper's stroke; the same objects are seen by every camera.
@@ -28,6 +30,7 @@ family and camera; q calibration of the planners that report q) and `summary.png
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -41,6 +44,13 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_processing import DepthFrameError, inpaint_depth
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
+from gqstn_ros.grasping.alternatives import (
+    FALLBACK_ALWAYS,
+    FALLBACK_WHEN,
+    asks_fallback,
+    judged_better,
+    minor_axis_alternative,
+)
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
@@ -88,8 +98,17 @@ class BenchmarkConfig:
     # A folder of <planner>_q_calibration.json files (`q_calibration.QCalibration`): the q of
     # each planner that has one is calibrated before the robust threshold and the report.
     q_calibration_dir: str = ""
+    # The default pipeline's rules (`grasping.alternatives`), as the inference node's
+    # parameters fallback_when and minor_axis_alternative.
+    default_fallback_when: str = FALLBACK_ALWAYS
+    default_minor_axis: bool = True
 
     def __post_init__(self) -> None:
+        if self.default_fallback_when not in FALLBACK_WHEN:
+            raise ValueError(
+                f"default_fallback_when must be one of {', '.join(FALLBACK_WHEN)}, "
+                f"got {self.default_fallback_when!r}"
+            )
         if self.scenes_per_camera < 1:
             raise ValueError(f"scenes_per_camera must be >= 1, got {self.scenes_per_camera}")
         if self.perturbed_lifts < 0:
@@ -269,22 +288,27 @@ def _model_planners(
         return lambda depth, intrinsics: calibrated(name, loaded[name].plan(depth, intrinsics)[0])
 
     def default(depth: np.ndarray, intrinsics: CameraIntrinsics) -> PlannedGrasp:
-        """The inference node's rule: GQ-STN's grasp; below the robust threshold, Prop+GQ-CNN's
-        grasp instead when GQ-STN's GQ-CNN judges it better (`NetworkPlanner.judge`)."""
+        """The inference node's default pipeline (`grasping.alternatives`): GQ-STN's grasp,
+        replaced by the minor-axis grasp or Prop+GQ-CNN's when GQ-STN's GQ-CNN judges it
+        better (`NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
         grasp = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
-        if grasp.q_value >= ROBUST_Q_THRESHOLD:
-            return grasp
-        try:
-            other = loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0]
-        except PlanningError:
-            return grasp
-        judged = gqstn.judge(
-            depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
-            np.array([other.width_px]), np.array([other.depth]),
-        )  # fmt: skip
-        judged = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
-        return replace(other, q_value=judged) if judged > grasp.q_value else grasp
+
+        def consider(other: PlannedGrasp) -> PlannedGrasp:
+            judged = gqstn.judge(
+                depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
+                np.array([other.width_px]), np.array([other.depth]),
+            )  # fmt: skip
+            q = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
+            return replace(other, q_value=q) if judged_better(q, grasp.q_value) else grasp
+
+        if config.default_minor_axis:
+            with contextlib.suppress(PlanningError):  # no minor-axis grasp: GQ-STN's stays
+                grasp = consider(minor_axis_alternative(depth, intrinsics, gripper))
+        if asks_fallback(config.default_fallback_when, grasp.q_value >= ROBUST_Q_THRESHOLD):
+            with contextlib.suppress(PlanningError):  # Prop+GQ-CNN found none
+                grasp = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
+        return grasp
 
     planners = {name: single(name) for name in loaded}
     if DEFAULT_PIPELINE in needed:
@@ -523,6 +547,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
+        "--default-fallback-when",
+        choices=FALLBACK_WHEN,
+        default=defaults.default_fallback_when,
+        help="when the default pipeline asks Prop+GQ-CNN (the inference node's fallback_when)",
+    )
+    parser.add_argument(
+        "--no-default-minor-axis",
+        action="store_true",
+        help="the default pipeline does not judge the minor-axis grasp (the inference node's "
+        "minor_axis_alternative false)",
+    )
+    parser.add_argument(
         "--q-calibration-dir",
         default="",
         help="calibrate each planner's q with <planner>_q_calibration.json of this folder",
@@ -549,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
             models_dir=args.models_dir,
             candidate_models_dir=args.candidate_models_dir,
             q_calibration_dir=args.q_calibration_dir,
+            default_fallback_when=args.default_fallback_when,
+            default_minor_axis=not args.no_default_minor_axis,
         )
         planner_q_calibrations(config)
         for family in config.families:

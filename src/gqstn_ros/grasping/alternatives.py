@@ -1,0 +1,72 @@
+"""The default pipeline's alternatives to the primary planner's grasp, judged by one GQ-CNN.
+
+`/detect_grasp` without a named planner answers the best of three grasps on the same view:
+
+1. the default planner's own grasp (GQ-STN), its q from its own judge;
+2. the naive minor-axis grasp of the object (`baselines.MinorAxisPlanner`: the largest object,
+   or the request's target), kept only when its fingers clear the other objects;
+3. Prop+GQ-CNN's grasp, from the fallback node; asked on every request (`FALLBACK_ALWAYS`) or
+   only when the grasp so far is not robust (`FALLBACK_NOT_ROBUST`).
+
+Both alternatives are judged by the GQ-CNN that judged the primary grasp, and one replaces the
+grasp so far only when judged strictly better (`judged_better`). The inference node and the
+generalization benchmark's `default` planner both follow these rules, from this module.
+No rclpy here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.grasping.baselines import MinorAxisPlanner
+from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
+from gqstn_ros.gripper import GripperConfig
+
+FALLBACK_ALWAYS = "always"
+FALLBACK_NOT_ROBUST = "not_robust"
+FALLBACK_WHEN = (FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST)
+
+
+def asks_fallback(fallback_when: str, robust: bool) -> bool:
+    """Whether Prop+GQ-CNN's grasp is asked for, given the grasp so far is `robust`."""
+    if fallback_when not in FALLBACK_WHEN:
+        raise ValueError(
+            f"fallback_when must be one of {', '.join(FALLBACK_WHEN)}, got {fallback_when!r}"
+        )
+    return fallback_when == FALLBACK_ALWAYS or not robust
+
+
+def judged_better(judged_q: float | None, current_q: float) -> bool:
+    """Whether an alternative judged `judged_q` (None: it could not be judged) replaces a grasp
+    of q `current_q`: only when strictly better, so that a tie keeps the grasp so far."""
+    return judged_q is not None and judged_q > current_q
+
+
+def minor_axis_alternative(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig,
+    target: GraspTarget | None = None,
+) -> PlannedGrasp:
+    """The minor-axis grasp on `target` (else the largest object) of the inpainted frame;
+    PlanningError saying why when there is none or its fingers land on another object."""
+    grasp = MinorAxisPlanner(gripper).plan(depth_m, intrinsics, 1, target=target)[0]
+    centers = np.array([grasp.center_px], dtype=np.float64)
+    angles, widths, depths = (
+        np.array([grasp.angle]), np.array([grasp.width_px]), np.array([grasp.depth]),
+    )  # fmt: skip
+    if target is None:
+        clear = clear_of_other_objects(
+            depth_m, intrinsics, centers, angles, widths, depths, gripper
+        )
+    else:
+        focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+        obstacles = target.obstacles(depth_m, intrinsics)
+        clear = finger_clearance(
+            depth_m, obstacles, centers, angles, widths, depths, gripper, focal
+        )
+    if not clear[0]:
+        raise PlanningError("the minor-axis grasp's fingers land on another object")
+    return grasp

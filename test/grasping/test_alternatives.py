@@ -1,0 +1,105 @@
+"""The default pipeline's rules: when Prop+GQ-CNN is asked, when an alternative wins, and the
+minor-axis alternative on the largest object, on a target, and refused beside another object."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.detection import PlanningError
+from gqstn_ros.grasping.alternatives import (
+    FALLBACK_ALWAYS,
+    FALLBACK_NOT_ROBUST,
+    asks_fallback,
+    judged_better,
+    minor_axis_alternative,
+)
+from gqstn_ros.grasping.grasp import grasps_2d_to_3d
+from gqstn_ros.grasping.target import GraspTarget
+from gqstn_ros.gripper import ROBOTIQ_2F85
+
+TABLE_M = 0.7
+
+
+def boxes_scene(boxes: list[tuple[float, float, float, float, float]]) -> np.ndarray:
+    """Looking down at a table TABLE_M away: axis-aligned boxes (x, y centre m in the table
+    plane under the optical axis, x size, y size, height m), top faces rendered exactly."""
+    intrinsics = KINECT_V1
+    v, u = np.mgrid[0 : intrinsics.height, 0 : intrinsics.width]
+    depth = np.full(u.shape, TABLE_M)
+    for x, y, size_x, size_y, height in boxes:
+        top = TABLE_M - height
+        px = (u - intrinsics.cx) * top / intrinsics.fx
+        py = (v - intrinsics.cy) * top / intrinsics.fy
+        inside = (np.abs(px - x) <= size_x / 2) & (np.abs(py - y) <= size_y / 2)
+        depth = np.where(inside, np.minimum(depth, top), depth)
+    return depth.astype(np.float32)
+
+
+def object_mask(depth: np.ndarray, top_centre: tuple[float, float, float]) -> np.ndarray:
+    """(H, W) bool: the pixels of the box whose top face is centred at `top_centre` (optical
+    frame, m), as a segmentation would give them."""
+    u, v = KINECT_V1.project(np.array(top_centre))
+    return np.abs(depth - depth[int(v), int(u)]) < 1e-6
+
+
+def grasp_centre_and_axis(grasp) -> tuple[np.ndarray, np.ndarray]:
+    centres, axes, _ = grasps_2d_to_3d(
+        np.array([grasp.center_px]), np.array([grasp.angle]), np.array([grasp.width_px]),
+        np.array([grasp.depth]), KINECT_V1,
+    )  # fmt: skip
+    return centres[0], axes[0]
+
+
+def test_prop_gqcnn_is_asked_always_or_only_for_a_grasp_that_is_not_robust() -> None:
+    assert asks_fallback(FALLBACK_ALWAYS, robust=True)
+    assert asks_fallback(FALLBACK_ALWAYS, robust=False)
+    assert not asks_fallback(FALLBACK_NOT_ROBUST, robust=True)
+    assert asks_fallback(FALLBACK_NOT_ROBUST, robust=False)
+    with pytest.raises(ValueError, match="fallback_when must be one of always, not_robust"):
+        asks_fallback("sometimes", robust=True)
+
+
+def test_an_alternative_wins_only_when_judged_strictly_better() -> None:
+    assert judged_better(0.8, 0.7)
+    assert not judged_better(0.7, 0.7)  # a tie keeps the grasp so far
+    assert not judged_better(0.2, 0.7)
+    assert not judged_better(None, 0.0)  # not judged: never replaces
+
+
+def test_the_minor_axis_alternative_closes_across_the_largest_object() -> None:
+    # A 60 x 30 mm box and a small 20 x 20 mm one far from it.
+    depth = boxes_scene([(0.0, 0.0, 0.06, 0.03, 0.04), (0.15, 0.1, 0.02, 0.02, 0.03)])
+    grasp = minor_axis_alternative(depth, KINECT_V1, ROBOTIQ_2F85)
+    centre, axis = grasp_centre_and_axis(grasp)
+    assert grasp.planner == "minor_axis"
+    assert np.allclose(centre[:2], [0.0, 0.0], atol=0.003)
+    assert abs(axis[1]) > 0.99  # across the 30 mm side (y)
+
+
+def test_the_minor_axis_alternative_is_on_the_target() -> None:
+    depth = boxes_scene([(0.0, 0.0, 0.06, 0.03, 0.04), (0.15, 0.1, 0.04, 0.02, 0.03)])
+    region = object_mask(depth, (0.15, 0.1, TABLE_M - 0.03))
+    target = GraspTarget(region).with_heights(depth, KINECT_V1)
+    grasp = minor_axis_alternative(depth, KINECT_V1, ROBOTIQ_2F85, target)
+    centre, _ = grasp_centre_and_axis(grasp)
+    assert region[round(grasp.center_px[1]), round(grasp.center_px[0])]
+    assert np.allclose(centre[:2], [0.15, 0.1], atol=0.01)
+
+
+def test_no_minor_axis_alternative_whose_finger_lands_on_another_object() -> None:
+    # A 60 x 30 mm box with a taller box 5 mm beside its long side: a finger closing across
+    # the 30 mm side descends onto the taller box.
+    depth = boxes_scene([(0.0, 0.0, 0.06, 0.03, 0.04), (0.0, 0.03, 0.06, 0.02, 0.08)])
+    target = GraspTarget(object_mask(depth, (0.0, 0.0, TABLE_M - 0.04))).with_heights(
+        depth, KINECT_V1
+    )
+    with pytest.raises(PlanningError, match="fingers land on another object"):
+        minor_axis_alternative(depth, KINECT_V1, ROBOTIQ_2F85, target)
+
+
+def test_no_minor_axis_alternative_on_an_empty_table() -> None:
+    empty = np.full((480, 640), TABLE_M, dtype=np.float32)
+    with pytest.raises(PlanningError, match="no object above the table"):
+        minor_axis_alternative(empty, KINECT_V1, ROBOTIQ_2F85)
