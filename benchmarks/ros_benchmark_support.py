@@ -25,7 +25,7 @@ from gqstn_ros.node_graph import (
     node_environment,
     process_module,
 )
-from gqstn_ros.nodes.shutdown import stop_signals_held
+from gqstn_ros.nodes.shutdown import stop_signals_held, stopped_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,8 @@ def kinect_frames(count: int, seed: int) -> list[np.ndarray]:
 
 class NodeProcess:
     """`python -m gqstn_ros.nodes.<module> --ros-args ...` in its own process, with
-    repository's src/ on PYTHONPATH; a thread collects its log (stdout and stderr)."""
+    repository's src/ on PYTHONPATH; a thread collects its log (stdout and stderr). The node
+    stops when this process dies, even when it is killed."""
 
     def __init__(
         self, module: str, ros_args: list[str], extra_env: dict[str, str] | None = None
@@ -105,6 +106,7 @@ class NodeProcess:
                 stderr=subprocess.STDOUT,
                 text=True,
                 env=env,
+                preexec_fn=stopped_with_parent(),  # noqa: PLW1509 (takes no lock)
             )
         self.reader = threading.Thread(target=self._collect, daemon=True)
         self.reader.start()

@@ -6,10 +6,14 @@ here when it has holes). Publishes every grasp on `/grasp_pose` (camera optical 
 the TF frame `grasp_frame` on `/tf`; with a hand-eye calibration (`hand_eye.enabled`, set for the
 bench by config/hand_eye.yaml) also the camera's pose in `base_link` on `/tf_static`, the grasp on
 `/grasp_pose/base_link` and the markers in `base_link`; else the markers in the camera frame.
-`/grasp_markers` and `/grasp_debug_image` are reliable (RViz's default subscription). A grasp
-that is not robust is replaced by the Prop+GQ-CNN fallback (`/plan_grasp`, fallback_node) when
-allowed. Every planner the interface names is served: a request for `prop_gqcnn`, when this
-node does not load it itself, is forwarded to `/plan_grasp`.
+`/grasp_markers` and `/grasp_debug_image` are reliable (RViz's default subscription). A request
+naming no planner gets the default pipeline (`gqstn_ros.grasping.alternatives`): the default
+planner's grasp, the minor-axis grasp of the object and the Prop+GQ-CNN fallback's grasp
+(`/plan_grasp`, fallback_node, asked in parallel with the planner when `fallback_when` is
+'always'), the best as the default planner's GQ-CNN judges them. A request naming a planner
+gets its grasp, replaced by the fallback's only when it is not robust and the fallback's is
+judged better. Every planner the interface names is served: a request for `prop_gqcnn`, when
+this node does not load it itself, is forwarded to `/plan_grasp`.
 
 Every model a configured planner or `judge_model` needs is loaded at start; a missing or
 unreadable one stops the node with a FATAL naming the file (exit code 2).

@@ -1,0 +1,77 @@
+"""benchmarks/default_pipeline_gain.py on results written as the generalization tool writes them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from ros_test_support import REPO_ROOT
+
+
+def load_script():
+    path = REPO_ROOT / "benchmarks" / "default_pipeline_gain.py"
+    spec = importlib.util.spec_from_file_location("default_pipeline_gain", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_run(folder: Path, seed: int, lifts: list[dict[str, bool]]) -> Path:
+    """A run of one scene per entry of `lifts` (planner -> lifted), families a and b in turn."""
+    folder.mkdir()
+    config = {"seed": seed, "cameras": ["cam"], "families": ["a", "b"], "scenes_per_camera": 4}
+    scenes = [
+        {
+            "index": index,
+            "camera": "cam",
+            "family": "ab"[index % 2],
+            "object_seed": 100 + index,
+            "settled": True,
+            "attempts": [
+                {"planner": name, "success": lifted, "robust_success": lifted}
+                for name, lifted in planners.items()
+            ],
+        }
+        for index, planners in enumerate(lifts)
+    ]
+    (folder / "results.json").write_text(json.dumps({"config": config, "scenes": scenes}))
+    return folder
+
+
+def test_the_default_is_paired_with_its_baseline_and_flagged_below_the_naive_grasp(
+    tmp_path, capsys
+) -> None:
+    script = load_script()
+    runs = write_run(
+        tmp_path / "new",
+        7,
+        [
+            {"default": True, "minor_axis": True},
+            {"default": True, "minor_axis": False},
+            {"default": False, "minor_axis": True},  # family a: 1 of 2 against 2 of 2
+            {"default": True, "minor_axis": False},
+        ],
+    )
+    baseline = write_run(
+        tmp_path / "old",
+        7,
+        [{"default": lifted} for lifted in (True, False, True, False)],
+    )
+    rows = script.pooled_rows([runs], [baseline])
+    assert script.rate(rows, "default") == pytest.approx(75.0)
+    assert script.rate(rows, "baseline") == pytest.approx(50.0)
+    assert script.main(["--runs", str(runs), "--baseline-runs", str(baseline)]) == 0
+    printed = capsys.readouterr().out
+    assert "Lifted only by the default: 2; only by the baseline: 1" in printed
+    assert "The default below the naive grasp on: family a" in printed
+
+
+def test_a_baseline_of_other_frames_is_refused(tmp_path) -> None:
+    script = load_script()
+    runs = write_run(tmp_path / "new", 7, [{"default": True}])
+    other_seed = write_run(tmp_path / "old", 8, [{"default": True}])
+    with pytest.raises(SystemExit, match="no --baseline-runs folder has its seed"):
+        script.pooled_rows([runs], [other_seed])
