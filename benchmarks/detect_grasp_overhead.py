@@ -130,10 +130,7 @@ def main() -> None:
     )
     from gqstn_ros.depth_processing import InpaintConfig  # noqa: PLC0415
     from gqstn_ros.gripper import default_gripper  # noqa: PLC0415
-    from gqstn_ros.nodes.grasp_messages import (  # noqa: PLC0415
-        STROKE_TOLERANCE_M,
-        planned_grasp_to_msg,
-    )
+    from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg  # noqa: PLC0415
     from gqstn_ros.nodes.inference_node import REQUEST_TIMING_TEXT  # noqa: PLC0415
     from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS  # noqa: PLC0415
     from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
@@ -171,7 +168,7 @@ def main() -> None:
             grasp = planned_grasp_to_msg(
                 candidate, prepared.intrinsics, image.header, threshold, planned_at - start
             )
-            if grasp.width <= default_gripper().max_width + STROKE_TOLERANCE_M:
+            if default_gripper().fits_stroke(grasp.width):
                 break
         done = time.perf_counter()
         return prepared_at - start, planned_at - prepared_at, done - start
@@ -201,7 +198,7 @@ def main() -> None:
     mode_stamps: dict[tuple[str, bool], slice] = {}
     try:
         log = node_process.wait_for_log(READY_TEXT, NODE_START_TIMEOUT_S)
-        if f"planners loaded: {planner_name}" not in log:
+        if f"planners {planner_name} from" not in log:
             raise RuntimeError(f"the node did not load {planner_name}:\n{log}")
         client = client_node.create_client(DetectGrasp, "/detect_grasp")
         if not client.wait_for_service(timeout_sec=NODE_START_TIMEOUT_S):

@@ -168,7 +168,7 @@ class FallbackNode(Node):
     def set_up_request_flow(self) -> None:
         """The /plan_grasp service (reentrant intake, deep queue), its admission gate, the
         planning thread and the liveliness publisher its callers watch."""
-        self.worker = PlanningWorker(f"{NODE_NAME}_planning")
+        self.worker = PlanningWorker(f"{NODE_NAME}_planning", lambda: self.executor)
         self.request_gate = AdmissionGate(
             self.parameters["max_requests_in_flight"], "max_requests_in_flight"
         )

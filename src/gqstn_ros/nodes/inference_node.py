@@ -277,6 +277,17 @@ class InferenceNode(Node):
         prepared = prepare_request_frame(image, info, self.image_limits, inpaint, self.camera_range)
         return DetectionFrame(prepared.depth_m, prepared.intrinsics, image.header)
 
+    def frame_and_target(
+        self, request: DetectGrasp.Request
+    ) -> tuple[DetectionFrame, RequestTarget | None]:
+        """(planning thread) The request's frame (its image, else the latest frame) and its
+        target in that frame; RequestRefusedError says what is wrong with either."""
+        if request.depth.width == 0:
+            frame = self.latest_detection_frame()
+        else:
+            frame = self.request_detection_frame(request.depth, request.camera_info)
+        return frame, self.request_target(request, frame)
+
     def request_target(
         self, request: DetectGrasp.Request, frame: DetectionFrame
     ) -> RequestTarget | None:
@@ -301,12 +312,7 @@ class InferenceNode(Node):
         try:
             if request.depth.width == 0:
                 await self.wait_for_latest_camera_info()
-                frame = await self.worker.submit(self.latest_detection_frame)
-            else:
-                frame = await self.worker.submit(
-                    lambda: self.request_detection_frame(request.depth, request.camera_info)
-                )
-            target = await self.worker.submit(lambda: self.request_target(request, frame))
+            frame, target = await self.worker.submit(lambda: self.frame_and_target(request))
             forwarded = self.forwards(planner)
             # Without a named planner: the default pipeline (`grasping.alternatives`).
             pipeline = not request.planner and not request.disable_fallback and not forwarded
@@ -495,7 +501,7 @@ class InferenceNode(Node):
     def set_up_request_flow(self) -> None:
         """The /detect_grasp service (reentrant intake, deep queue), its admission gate, the
         planning thread and the client of the fallback."""
-        self.worker = PlanningWorker(f"{NODE_NAME}_planning")
+        self.worker = PlanningWorker(f"{NODE_NAME}_planning", lambda: self.executor)
         self.frame_detection_queued = False
         self.request_gate = AdmissionGate(
             self.parameters["max_requests_in_flight"], "max_requests_in_flight"

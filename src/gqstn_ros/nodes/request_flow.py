@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import Executor
 from rclpy.service import Service
 from rclpy.task import Future
 
@@ -95,7 +96,13 @@ class PlanningWorker:
     The thread is a daemon: a process that stops does not wait for a planner mid-call.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self, name: str, executor_of: Callable[[], Executor | None] = lambda: None
+    ) -> None:
+        """executor_of: the executor of the coroutines that await the jobs (the node's
+        `executor`), asked at each submit; a finished job wakes it, so that the awaiting
+        coroutine resumes at once instead of at the executor's next wake for another reason."""
+        self._executor_of = executor_of
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
@@ -105,7 +112,11 @@ class PlanningWorker:
 
     def submit(self, job: Callable[[], T]) -> Future:
         """A Future of `job()`'s result (or of the exception it raised)."""
-        future = Future()
+        executor = self._executor_of()
+        future = Future(executor=executor)
+        if executor is not None:
+            # rclpy schedules a done callback as an executor task, which wakes its wait.
+            future.add_done_callback(_wake_executor)
         with self._lock:
             if self._closed:
                 future.set_exception(ShuttingDownError("the node is shutting down"))
@@ -147,6 +158,10 @@ class PlanningWorker:
                 future.set_result(outcome[1])
             else:
                 future.set_exception(outcome[1])
+
+
+def _wake_executor(_future: Future) -> None:
+    """Nothing to do: being scheduled on the executor is what wakes it (`PlanningWorker`)."""
 
 
 async def answer_admitted(
