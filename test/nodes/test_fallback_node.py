@@ -257,6 +257,17 @@ def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
         else:
             assert best.grasp.center_px.tolist() == own.grasp.center_px.tolist(), best.message
     assert winners - {"gqstn"}, f"GQ-STN's grasp won every time: {winners}"
+    # A bare table: GQ-STN refuses it, and so do both alternatives; the answer says why.
+    bare = metres_to_image(np.full((480, 640), 0.7, dtype=np.float32), "32FC1")
+    refused = call(
+        client_node,
+        DetectGrasp,
+        "/detect_grasp",
+        DetectGrasp.Request(depth=bare, camera_info=intrinsics_to_camera_info(KINECT_V1)),
+    )
+    assert not refused.success and not refused.used_fallback, refused.message
+    assert refused.message.startswith("no object above the table"), refused.message
+    assert "fallback failed: no object above the table" in refused.message, refused.message
 
 
 def test_a_wider_gripper_profile_plans_grasps_wider_than_85_mm(

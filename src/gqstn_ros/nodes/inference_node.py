@@ -323,24 +323,37 @@ class InferenceNode(Node):
             early_fallback = None  # asked at once, in parallel with the planner
             if fallback_allowed and fallback_when == FALLBACK_ALWAYS:
                 early_fallback = self.executor.create_task(self.fallback.call(frame, target))
+            grasp: Grasp | None = None
             if forwarded:
                 grasp = await self.plan_through_fallback_node(frame, started, target)
             else:
-                grasp = await self.worker.submit(lambda: self.plan(frame, planner, started, target))
+                try:
+                    grasp = await self.worker.submit(
+                        lambda: self.plan(frame, planner, started, target)
+                    )
+                except RequestRefusedError as error:
+                    if not pipeline:
+                        raise
+                    response.message = str(error)  # the alternatives may still find a grasp
         except RequestRefusedError as error:
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {error}")
             response.success = False
             response.message = str(error)
             return response
-        response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
+        if grasp is not None:
+            response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
         if pipeline and self.parameters["minor_axis_alternative"]:
             grasp = await self.worker.submit(
                 lambda: self.try_minor_axis(planner, frame, target, grasp, started, response)
             )
-        if fallback_allowed and asks_fallback(fallback_when, grasp.robust):
+        if fallback_allowed and asks_fallback(fallback_when, grasp is not None and grasp.robust):
             grasp = await self.try_fallback(
                 planner, frame, target, grasp, started, response, early_fallback
             )
+        if grasp is None:  # neither the planner nor an alternative found one
+            self.get_logger().warning(f"{DETECT_SERVICE} refused: {response.message}")
+            response.success = False
+            return response
         grasp_ready_s = time.monotonic()  # the grasp answered, after the fallback if one ran
         self.publications.publish(grasp, frame)
         response.success = True
@@ -357,13 +370,13 @@ class InferenceNode(Node):
         planner: str,
         frame: DetectionFrame,
         target: RequestTarget | None,
-        grasp: Grasp,
+        grasp: Grasp | None,
         started: float,
         response: DetectGrasp.Response,
-    ) -> Grasp:
+    ) -> Grasp | None:
         """(planning thread) The minor-axis grasp of the object instead of `planner`'s `grasp`
-        when the GQ-CNN that judged `grasp` judges it better, else `grasp`; the response's
-        message says when it is."""
+        (None: it found none) when the GQ-CNN that judges `planner`'s grasps judges it better,
+        else `grasp`; the response's message says when it is."""
         try:
             alternative = minor_axis_alternative(
                 frame.depth_m, frame.intrinsics, self.gripper, target.target if target else None
@@ -375,13 +388,13 @@ class InferenceNode(Node):
             time.perf_counter() - started,
         )  # fmt: skip
         judged_q = self.judged_quality(planner, frame, candidate, target)
-        if not judged_better(judged_q, grasp.q_value):
+        if grasp is not None and not judged_better(judged_q, grasp.q_value):
             return grasp
-        candidate.q_value = judged_q
-        candidate.robust = judged_q >= self.parameters["q_threshold"]
-        response.message += (
-            f"; the minor-axis grasp, judged q={judged_q:.3f} by the same GQ-CNN, is better"
-        )
+        if judged_q is not None:
+            candidate.q_value = judged_q
+            candidate.robust = judged_q >= self.parameters["q_threshold"]
+        verdict = "is better" if grasp is not None else "is answered"
+        response.message += f"; the minor-axis grasp, judged q={candidate.q_value:.3f}, {verdict}"
         return candidate
 
     async def try_fallback(
@@ -389,40 +402,44 @@ class InferenceNode(Node):
         planner: str,
         frame: DetectionFrame,
         target: RequestTarget | None,
-        grasp: Grasp,
+        grasp: Grasp | None,
         started: float,
         response: DetectGrasp.Response,
         pending: Future | None = None,
-    ) -> Grasp:
-        """The fallback's grasp instead of `grasp` when it is better (judged by the GQ-CNN that
-        judged `planner`'s grasp, where there is one), else `grasp`; the response's message and
-        `used_fallback` say which. `pending`: the fallback's call, already asked."""
+    ) -> Grasp | None:
+        """The fallback's grasp instead of `grasp` (None: none yet) when it is better (judged
+        by the GQ-CNN that judges `planner`'s grasps, where there is one), else `grasp`; the
+        response's message and `used_fallback` say which. `pending`: the fallback's call,
+        already asked."""
         if pending is not None:
             fallback_grasp, note = await pending
         else:
             fallback_grasp, note = await self.fallback.call(frame, target)
-        robustness = "" if grasp.robust else "not robust; "
+        robustness = "" if grasp is None or grasp.robust else "not robust; "
         if fallback_grasp is None:
             response.message += f" ({robustness}{note})"
             return grasp
         judged_q = await self.worker.submit(
             lambda: self.judged_quality(planner, frame, fallback_grasp, target)
         )
-        if judged_q is None and grasp.robust:
-            response.message += " (the fallback's grasp cannot be judged by the same GQ-CNN)"
-            return grasp
-        if judged_q is not None and judged_q <= grasp.q_value:
-            response.message += (
-                f" ({robustness}the fallback's grasp, judged q={judged_q:.3f} by the "
-                f"same GQ-CNN, is no better)"
-            )
-            return grasp
+        if grasp is not None:
+            if judged_q is None and grasp.robust:
+                response.message += " (the fallback's grasp cannot be judged by the same GQ-CNN)"
+                return grasp
+            if judged_q is not None and judged_q <= grasp.q_value:
+                response.message += (
+                    f" ({robustness}the fallback's grasp, judged q={judged_q:.3f} by the "
+                    f"same GQ-CNN, is no better)"
+                )
+                return grasp
         fallback_grasp.planning_time = float(time.perf_counter() - started)
         if judged_q is not None:  # one scale: the judge of the primary's q
             fallback_grasp.q_value = judged_q
             fallback_grasp.robust = judged_q >= self.parameters["q_threshold"]
         response.used_fallback = True
-        if grasp.robust:
+        if grasp is None:
+            response.message += f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}"
+        elif grasp.robust:
             response.message += f"; fallback {note}, judged q={judged_q:.3f}, is better"
         else:
             response.message = f"{planner} grasp not robust; fallback {note}"

@@ -292,22 +292,29 @@ def _model_planners(
         replaced by the minor-axis grasp or Prop+GQ-CNN's when GQ-STN's GQ-CNN judges it
         better (`NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
-        grasp = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
+        try:
+            grasp: PlannedGrasp | None = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
+        except PlanningError as error:  # the alternatives may still find one
+            grasp, primary_error = None, error
 
-        def consider(other: PlannedGrasp) -> PlannedGrasp:
+        def consider(other: PlannedGrasp) -> PlannedGrasp | None:
             judged = gqstn.judge(
                 depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
                 np.array([other.width_px]), np.array([other.depth]),
             )  # fmt: skip
             q = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
-            return replace(other, q_value=q) if judged_better(q, grasp.q_value) else grasp
+            better = grasp is None or judged_better(q, grasp.q_value)
+            return replace(other, q_value=q) if better else grasp
 
         if config.default_minor_axis:
             with contextlib.suppress(PlanningError):  # no minor-axis grasp: GQ-STN's stays
                 grasp = consider(minor_axis_alternative(depth, intrinsics, gripper))
-        if asks_fallback(config.default_fallback_when, grasp.q_value >= ROBUST_Q_THRESHOLD):
+        robust = grasp is not None and grasp.q_value >= ROBUST_Q_THRESHOLD
+        if asks_fallback(config.default_fallback_when, robust):
             with contextlib.suppress(PlanningError):  # Prop+GQ-CNN found none
                 grasp = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
+        if grasp is None:
+            raise primary_error
         return grasp
 
     planners = {name: single(name) for name in loaded}
