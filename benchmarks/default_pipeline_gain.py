@@ -17,8 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
+
+from gqstn_ros.tools.generalization import calibration
 
 DEFAULT = "default"
 NAIVE = "minor_axis"
@@ -65,6 +70,19 @@ def rate(rows: list[dict], planner: str, field: str = "success") -> float:
     return 100.0 * sum(bool(row[planner][field]) for row in rows) / len(rows)
 
 
+def q_calibration(rows: list[dict], planner: str) -> str:
+    """ECE of the planner's q as the lift probability, and the precision and recall of
+    `robust` (q >= 0.5), pooled over the scenes where it found a grasp ("- | - | -" without q:
+    the floors report none)."""
+    found = [row[planner] for row in rows if row[planner].get("found", True)]
+    q = np.array([attempt.get("q_value", math.nan) for attempt in found], dtype=np.float64)
+    if not len(q) or not np.isfinite(q).all() or not q.any():
+        return "- | - | -"
+    figures = calibration(q, np.array([bool(attempt["success"]) for attempt in found]))
+    precision, recall = 100 * figures["precision"], 100 * figures["recall"]
+    return f"{figures['ece']:.3f} | {precision:.1f} % | {recall:.1f} %"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, nargs="+", required=True)
@@ -76,11 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     label = {BASELINE: f"default, {args.baseline_label}"}
 
     print(f"{len(rows)} scenes from {len(args.runs)} runs\n")
-    print("| planner | success | robust success |\n| --- | --- | --- |")
+    print(
+        "| planner | success | robust success | ECE of q | precision of robust | recall |\n"
+        "| --- | --- | --- | --- | --- | --- |"
+    )
     for name in planners:
         print(
             f"| {label.get(name, name)} | {rate(rows, name):.1f} % "
-            f"| {rate(rows, name, 'robust_success'):.1f} % |"
+            f"| {rate(rows, name, 'robust_success'):.1f} % | {q_calibration(rows, name)} |"
         )
     if BASELINE in planners:
         only_new = sum(row[DEFAULT]["success"] and not row[BASELINE]["success"] for row in rows)

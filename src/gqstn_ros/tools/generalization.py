@@ -98,6 +98,9 @@ class BenchmarkConfig:
     # A folder of <planner>_q_calibration.json files (`q_calibration.QCalibration`): the q of
     # each planner that has one is calibrated before the robust threshold and the report.
     q_calibration_dir: str = ""
+    # A GQ-CNN checkpoint (in the models folder) that judges the networks' grasps instead of
+    # their own head, as the inference node's judge_model ("" = their own head).
+    judge_model: str = ""
     # The default pipeline's rules (`grasping.alternatives`), as the inference node's
     # parameters fallback_when and minor_axis_alternative.
     default_fallback_when: str = FALLBACK_ALWAYS
@@ -276,7 +279,9 @@ def _model_planners(
     loaded: dict[str, object] = {}
     for name in PLANNER_NAMES:
         if name in needed:
-            options = options_for(name, view_scale=config.view_scale)
+            options = options_for(
+                name, view_scale=config.view_scale, judge_model=config.judge_model or None
+            )
             loaded[name] = load_planner(name, models_dir, gripper=gripper, **options)
 
     def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
@@ -554,6 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
+        "--judge-model",
+        default="",
+        help="GQ-CNN checkpoint in the models folder judging the networks' grasps (the "
+        "inference node's judge_model; default: each network's own head)",
+    )
+    parser.add_argument(
         "--default-fallback-when",
         choices=FALLBACK_WHEN,
         default=defaults.default_fallback_when,
@@ -592,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             models_dir=args.models_dir,
             candidate_models_dir=args.candidate_models_dir,
             q_calibration_dir=args.q_calibration_dir,
+            judge_model=args.judge_model,
             default_fallback_when=args.default_fallback_when,
             default_minor_axis=not args.no_default_minor_axis,
         )
