@@ -4,8 +4,9 @@
 
 1. the default planner's own grasp (GQ-STN), its q from its own judge;
 2. the naive minor-axis grasp of the object (`baselines.MinorAxisPlanner`: the largest object,
-   or the request's target), kept only when the object fits the stroke across that axis and
-   the fingers clear the other objects;
+   or the request's target), kept only when the object is no wider than the stroke across
+   that axis (its opening, the object plus a margin, is capped at the stroke) and the fingers
+   clear the other objects;
 3. Prop+GQ-CNN's grasp, from the fallback node; asked on every request (`FALLBACK_ALWAYS`) or
    only when the grasp so far is not robust (`FALLBACK_NOT_ROBUST`).
 
@@ -22,16 +23,12 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.grasping.baselines import MinorAxisPlanner
-from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
 from gqstn_ros.gripper import GripperConfig
 
 FALLBACK_ALWAYS = "always"
 FALLBACK_NOT_ROBUST = "not_robust"
 FALLBACK_WHEN = (FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST)
-# A minor-axis opening this close to the stroke was capped to it: the object (with the margin
-# the fingers need, `ObjectBlobConfig.width_margin`) is wider than the gripper opens.
-WIDER_THAN_STROKE_TOLERANCE_M = 0.001
 
 
 def asks_fallback(fallback_when: str, robust: bool) -> bool:
@@ -58,16 +55,16 @@ def minor_axis_alternative(
     """The minor-axis grasp on `target` (else the largest object) of the inpainted frame;
     PlanningError saying why when there is none, the object is wider than the stroke across
     its minor axis, or a finger lands on another object."""
-    grasp = MinorAxisPlanner(gripper).plan(depth_m, intrinsics, 1, target=target)[0]
+    grasp, across_m = MinorAxisPlanner(gripper).plan_across(depth_m, intrinsics, target)
+    if across_m > gripper.max_width:
+        raise PlanningError(
+            f"the object is wider than the stroke of gripper {gripper.name} across its minor "
+            f"axis ({across_m * 1e3:.0f} mm)"
+        )
     pose = (
         np.array([grasp.center_px], dtype=np.float64), np.array([grasp.angle]),
         np.array([grasp.width_px]), np.array([grasp.depth]),
     )  # fmt: skip
-    _, _, openings_m = grasps_2d_to_3d(*pose, intrinsics)  # the planner caps it at the stroke
-    if openings_m[0] >= gripper.max_width - WIDER_THAN_STROKE_TOLERANCE_M:
-        raise PlanningError(
-            f"the object is wider than the stroke of gripper {gripper.name} across its minor axis"
-        )
     if target is None:
         clear = clear_of_other_objects(depth_m, intrinsics, *pose, gripper)
     else:

@@ -242,6 +242,13 @@ class MinorAxisPlanner:
         target: GraspTarget | None = None,
     ) -> list[PlannedGrasp]:
         """[the grasp] on the largest object, or on `target`'s pixels when given."""
+        return [self.plan_across(depth_m, intrinsics, target)[0]]
+
+    def plan_across(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, target: GraspTarget | None = None
+    ) -> tuple[PlannedGrasp, float]:
+        """(the grasp, the object's extent across its minor axis in m, before the margin is
+        added and the opening capped at the stroke)."""
         region = None if target is None else target.region
         blob = find_object_blob(depth_m, intrinsics, self.config, region)
         e1, e2 = _table_axes(blob.normal)
@@ -250,14 +257,15 @@ class MinorAxisPlanner:
         _, vectors = np.linalg.eigh(np.cov((planar - centroid).T))
         minor = vectors[:, 0]  # eigh sorts eigenvalues ascending
         extent = planar @ minor
-        width = float(extent.max() - extent.min()) + self.config.width_margin
+        across = float(extent.max() - extent.min())
         axis = minor[0] * e1 + minor[1] * e2
         centre_point = blob.points[np.argmin(np.linalg.norm(planar - centroid, axis=1))]
         near = np.linalg.norm(planar - centroid, axis=1) < 0.01
         grasp = _grasp_at(
-            blob, near, centre_point, axis, width, intrinsics, self.gripper, self.config, self.name
-        )
-        return [grasp]
+            blob, near, centre_point, axis, across + self.config.width_margin, intrinsics,
+            self.gripper, self.config, self.name,
+        )  # fmt: skip
+        return grasp, across
 
 
 class RandomPixelPlanner:
