@@ -22,6 +22,11 @@ from gqstn_ros.camera_model import CameraIntrinsics
 # rate that training, evaluation and the benchmarks report on q. (The label's threshold on the
 # robust Ferrari-Canny epsilon is another quantity: `RobustnessConfig.robust_threshold`.)
 ROBUST_Q_THRESHOLD = 0.5
+# When the default pipeline asks Prop+GQ-CNN for its grasp (`grasping.alternatives`): on every
+# request, or only when the grasp so far is not robust.
+FALLBACK_ALWAYS = "always"
+FALLBACK_NOT_ROBUST = "not_robust"
+FALLBACK_WHEN = (FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST)
 
 
 class PlanningError(ValueError):

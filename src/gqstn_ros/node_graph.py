@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gqstn_ros.detection import FALLBACK_WHEN
 from gqstn_ros.package_data import data_dir
 from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, gripper_profile_names
@@ -125,6 +126,15 @@ LAUNCH_ARGUMENTS = (
         tuple(str(count) for count in SYMMETRIC_VIEW_COUNTS),
     ),
     LaunchArgument(
+        "fallback_when",
+        "",
+        "When a /detect_grasp request naming no planner asks /plan_grasp (Prop+GQ-CNN): "
+        "'always' = on every request, in parallel with GQ-STN, its grasp answered when GQ-STN's "
+        "GQ-CNN judges it better (more unseen objects lifted, about 2.8x the time); "
+        "'not_robust' = only when GQ-STN's grasp is not robust (camera rate); '' = the "
+        "inference node's fallback_when parameter (its default: always)",
+    ),
+    LaunchArgument(
         "judge_model",
         "",
         "GQ-CNN checkpoint that judges the one-shot networks' grasps (q, robust label, choice "
@@ -217,6 +227,7 @@ class GraphArguments:
     gripper_port: str = "/dev/ttyUSB0"
     model_backend: str = "torch"
     symmetric_views: int = 1
+    fallback_when: str = ""  # or one of FALLBACK_WHEN
     judge_model: str = ""
     params_file: str = ""
     fastdds_profile: str = FASTDDS_PROFILE_BUNDLED
@@ -227,6 +238,11 @@ class GraphArguments:
 
     def __post_init__(self) -> None:
         _domain_id(self.ros_domain_id)
+        if self.fallback_when not in ("", *FALLBACK_WHEN):
+            raise ValueError(
+                f"fallback_when:={self.fallback_when!r} is not one of {', '.join(FALLBACK_WHEN)} "
+                "(or '' for the node's parameter)"
+            )
         if self.discovery_range not in (AUTO, *DISCOVERY_RANGES):
             raise ValueError(
                 f"discovery_range must be {AUTO!r} or one of {', '.join(DISCOVERY_RANGES)}, "
@@ -272,6 +288,7 @@ class GraphArguments:
             gripper_port=parsed["gripper_port"],
             model_backend=parsed["model_backend"],
             symmetric_views=int(parsed["symmetric_views"]),
+            fallback_when=parsed["fallback_when"],
             judge_model=parsed["judge_model"],
             params_file=parsed["params_file"],
             fastdds_profile=profile,
@@ -331,6 +348,7 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
         ("backend", arguments.model_backend),
         ("symmetric_views", arguments.symmetric_views),
         # '' cannot be written as a -p override; it leaves the parameter files in charge.
+        *((("fallback_when", arguments.fallback_when),) if arguments.fallback_when else ()),
         *((("judge_model", arguments.judge_model),) if arguments.judge_model else ()),
     )
     extra = (arguments.params_file,) if arguments.params_file else ()

@@ -7,14 +7,8 @@ import numpy as np
 import pytest
 
 from gqstn_ros.camera_model import KINECT_V1
-from gqstn_ros.detection import PlanningError
-from gqstn_ros.grasping.alternatives import (
-    FALLBACK_ALWAYS,
-    FALLBACK_NOT_ROBUST,
-    asks_fallback,
-    judged_better,
-    minor_axis_alternative,
-)
+from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, PlanningError
+from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.target import GraspTarget
 from gqstn_ros.gripper import ROBOTIQ_2F85

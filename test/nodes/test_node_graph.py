@@ -126,6 +126,11 @@ def test_launch_arguments_are_checked() -> None:
     )
     with pytest.raises(ValueError, match="symmetric_views:='3' is not one of 1, 2, 4, 8"):
         GraphArguments.from_strings({"symmetric_views": "3"})
+    camera_rate = GraphArguments.from_strings({"fallback_when": "not_robust"})
+    inference = next(node for node in nodes_to_start(camera_rate) if node.name == "inference_node")
+    assert ("fallback_when", "not_robust") in inference.parameters
+    with pytest.raises(ValueError, match="is not one of always, not_robust"):
+        GraphArguments.from_strings({"fallback_when": "often"})
     with pytest.raises(ValueError, match="unknown launch argument"):
         GraphArguments.from_strings({"use_simulation": "true"})
     with pytest.raises(ValueError, match=r"params_file /nonexistent\.yaml does not exist"):

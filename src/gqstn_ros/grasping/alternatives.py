@@ -21,14 +21,15 @@ from __future__ import annotations
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
-from gqstn_ros.detection import PlannedGrasp, PlanningError
+from gqstn_ros.detection import (
+    FALLBACK_ALWAYS,
+    FALLBACK_WHEN,
+    PlannedGrasp,
+    PlanningError,
+)
 from gqstn_ros.grasping.baselines import MinorAxisPlanner
 from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
 from gqstn_ros.gripper import GripperConfig
-
-FALLBACK_ALWAYS = "always"
-FALLBACK_NOT_ROBUST = "not_robust"
-FALLBACK_WHEN = (FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST)
 
 
 def asks_fallback(fallback_when: str, robust: bool) -> bool:

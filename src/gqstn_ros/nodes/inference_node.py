@@ -52,14 +52,8 @@ from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 
-from gqstn_ros.detection import GraspPlanner, PlanningError
-from gqstn_ros.grasping.alternatives import (
-    FALLBACK_ALWAYS,
-    FALLBACK_NOT_ROBUST,
-    asks_fallback,
-    judged_better,
-    minor_axis_alternative,
-)
+from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, GraspPlanner, PlanningError
+from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.detection_frames import DetectionFrame, LatestFrame, RequestTarget
 from gqstn_ros.nodes.fallback_client import FallbackClient

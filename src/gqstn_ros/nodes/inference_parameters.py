@@ -4,7 +4,7 @@ defaults, descriptions and limits; docs/interface.md lists them."""
 from __future__ import annotations
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
-from gqstn_ros.grasping.alternatives import FALLBACK_ALWAYS, FALLBACK_WHEN
+from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_WHEN
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
     max_image_pixels_spec,

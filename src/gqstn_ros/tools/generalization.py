@@ -43,14 +43,14 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.depth_processing import DepthFrameError, inpaint_depth
-from gqstn_ros.detection import ROBUST_Q_THRESHOLD, PlannedGrasp, PlanningError
-from gqstn_ros.grasping.alternatives import (
+from gqstn_ros.detection import (
     FALLBACK_ALWAYS,
     FALLBACK_WHEN,
-    asks_fallback,
-    judged_better,
-    minor_axis_alternative,
+    ROBUST_Q_THRESHOLD,
+    PlannedGrasp,
+    PlanningError,
 )
+from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
