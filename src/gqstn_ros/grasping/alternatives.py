@@ -4,9 +4,9 @@
 
 1. the default planner's own grasp (GQ-STN), its q from its own judge;
 2. the naive minor-axis grasp of the object (`baselines.MinorAxisPlanner`: the largest object,
-   or the request's target), kept only when the object is no wider than the stroke across
-   that axis (its opening, the object plus a margin, is capped at the stroke) and the fingers
-   clear the other objects;
+   or the request's target), kept only when the object's silhouette is no wider than the
+   stroke plus the margin the planner opens beyond it (the opening is capped at the stroke)
+   and the fingers clear the other objects;
 3. Prop+GQ-CNN's grasp, from the fallback node; asked on every request (`FALLBACK_ALWAYS`) or
    only when the grasp so far is not robust (`FALLBACK_NOT_ROBUST`).
 
@@ -56,8 +56,11 @@ def minor_axis_alternative(
     """The minor-axis grasp on `target` (else the largest object) of the inpainted frame;
     PlanningError saying why when there is none, the object is wider than the stroke across
     its minor axis, or a finger lands on another object."""
-    grasp, across_m = MinorAxisPlanner(gripper).plan_across(depth_m, intrinsics, target)
-    if across_m > gripper.max_width:
+    planner = MinorAxisPlanner(gripper)
+    grasp, across_m = planner.plan_across(depth_m, intrinsics, target)
+    # The silhouette's extent in a noisy frame runs up to about one margin past the object's;
+    # within that the opening, capped at the stroke, is judged like any other grasp.
+    if across_m > gripper.max_width + planner.config.width_margin:
         raise PlanningError(
             f"the object is wider than the stroke of gripper {gripper.name} across its minor "
             f"axis ({across_m * 1e3:.0f} mm)"
