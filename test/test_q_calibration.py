@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gqstn_ros.q_calibration import QCalibration, expected_calibration_error
+from gqstn_ros.q_calibration import QCalibration, expected_calibration_error, load_q_calibrations
 
 
 def test_fit_recovers_a_known_miscalibration() -> None:
@@ -62,3 +62,17 @@ def test_round_trip_and_bad_files(tmp_path) -> None:
         with pytest.raises(ValueError, match=messages[name]) as caught:
             QCalibration.load(tmp_path / name)
         assert name in str(caught.value)
+
+
+def test_a_calibration_fitted_for_another_judge_is_refused(tmp_path) -> None:
+    QCalibration(0.7, 1.6, {"judge_model": "gqcnn_judge.pt"}).save(
+        tmp_path / "gqstn_q_calibration.json"
+    )
+    QCalibration(1.0, 0.0, {"grasps": 10}).save(tmp_path / "directgrasp_q_calibration.json")
+    loaded = load_q_calibrations(tmp_path, ["gqstn", "directgrasp"], "gqcnn_judge.pt")
+    assert loaded["gqstn"].intercept == pytest.approx(1.6)
+    with pytest.raises(ValueError, match=r"judged by gqcnn_judge\.pt, but q here is judged by the"):
+        load_q_calibrations(tmp_path, ["gqstn"], "")
+    # Without a judge to check against, or for a file that records none, nothing is refused.
+    assert set(load_q_calibrations(tmp_path, ["gqstn", "directgrasp"])) == {"gqstn", "directgrasp"}
+    assert set(load_q_calibrations(tmp_path, ["directgrasp"], "")) == {"directgrasp"}

@@ -113,22 +113,43 @@ class QCalibration:
             raise ValueError(f"q calibration file {path}: {error}") from None
 
 
+# The key of `QCalibration.fitted_on` that names the GQ-CNN checkpoint whose q was fitted
+# ('' = the networks' own head), as the inference node's judge_model parameter.
+JUDGE_MODEL_KEY = "judge_model"
+
+
 def q_calibration_path(folder: Path | str, planner: str) -> Path:
     """Where planner `planner`'s calibration lives in a folder: <planner>_q_calibration.json."""
     return Path(folder) / f"{planner}_q_calibration.json"
 
 
-def load_q_calibrations(folder: Path | str, planners: Iterable[str]) -> dict[str, QCalibration]:
+def load_q_calibrations(
+    folder: Path | str, planners: Iterable[str], judge_model: str | None = None
+) -> dict[str, QCalibration]:
     """planner -> its calibration, for each of `planners` with a file in `folder` (a planner
-    without one keeps its raw q). ValueError names a missing folder or a bad file."""
+    without one keeps its raw q). ValueError names a missing folder or a bad file, and, when
+    `judge_model` is given ('' = the networks' own GQ-CNN head), a calibration fitted on q from
+    another judge (its `fitted_on[JUDGE_MODEL_KEY]`; a file without it is not checked)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"q calibration folder {folder} does not exist")
-    return {
+    calibrations = {
         name: QCalibration.load(q_calibration_path(folder, name))
         for name in planners
         if q_calibration_path(folder, name).is_file()
     }
+    for name, calibration in calibrations.items():
+        fitted_judge = calibration.fitted_on.get(JUDGE_MODEL_KEY)
+        if judge_model is not None and fitted_judge is not None and fitted_judge != judge_model:
+            raise ValueError(
+                f"{q_calibration_path(folder, name)} was fitted on q judged by "
+                f"{_judge_name(fitted_judge)}, but q here is judged by {_judge_name(judge_model)}"
+            )
+    return calibrations
+
+
+def _judge_name(judge_model: str) -> str:
+    return judge_model or "the networks' own GQ-CNN head"
 
 
 def expected_calibration_error(q: np.ndarray, lifted: np.ndarray, bins: int = 10) -> float:

@@ -543,3 +543,24 @@ def test_q_calibration_rescales_q_and_a_bad_file_stops_the_node(
     broken = start_inference(start_node, "-p", f"q_calibration_dir:={folder}")
     output = stopped_at_start(broken)
     assert "q_calibration_dir" in output and "directgrasp_q_calibration.json" in output
+
+
+def test_the_shipped_judge_calibration_runs_only_with_its_judge(start_node, client_node) -> None:
+    """models/judge_q_calibration was fitted on q judged by gqcnn_judge.pt: with that judge the
+    node serves calibrated q; with GQ-STN's own head it stops at start, naming both."""
+    honest = ("-p", "judge_model:=gqcnn_judge.pt", "-p", "q_calibration_dir:=judge_q_calibration")
+    node = start_inference(
+        start_node, "-p", "planners:=['gqstn']", "-p", "default_planner:=gqstn", *honest
+    )
+    node.wait_for_log("inference node ready", 60)
+    depth, info = synthetic_depth_request(3)
+    request = DetectGrasp.Request(depth=depth, camera_info=info, disable_fallback=True)
+    response = call(client_node, detect_client(client_node), request)
+    assert response.success and 0.0 <= response.grasp.q_value <= 1.0, response.message
+    node.stop()
+    mismatched = start_inference(
+        start_node, "-p", "planners:=['gqstn']", "-p", "q_calibration_dir:=judge_q_calibration"
+    )
+    output = stopped_at_start(mismatched)
+    assert "gqstn_q_calibration.json was fitted on q judged by gqcnn_judge.pt" in output
+    assert "judged by the networks' own GQ-CNN head" in output

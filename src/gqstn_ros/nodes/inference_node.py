@@ -186,7 +186,7 @@ class InferenceNode(Node):
             return {}
         path = Path(self.parameters["models_dir"] or default_models_dir()) / folder
         try:
-            return load_q_calibrations(path, self.planners)
+            return load_q_calibrations(path, self.planners, self.parameters["judge_model"])
         except ValueError as error:
             raise ParameterValueError(f"parameter q_calibration_dir: {error}") from error
 

@@ -63,6 +63,7 @@ from gqstn_ros.profiles import (
     load_gripper_profile,
 )
 from gqstn_ros.q_calibration import (
+    JUDGE_MODEL_KEY,
     QCalibration,
     expected_calibration_error,
     load_q_calibrations,
@@ -245,7 +246,7 @@ def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
     """planner -> its calibration, for the planners with a file in `q_calibration_dir`."""
     if not config.q_calibration_dir:
         return {}
-    return load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES)
+    return load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES, config.judge_model)
 
 
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
@@ -652,6 +653,7 @@ def fit_q_calibrations(
             "cameras": list(config.cameras),
             "families": list(config.families),
             "seed": config.seed,
+            JUDGE_MODEL_KEY: config.judge_model,
             "ece_before": expected_calibration_error(q, lifted),
         }
         calibration = QCalibration.fit(q, lifted, fitted_on)
