@@ -130,7 +130,7 @@ LAUNCH_ARGUMENTS = (
         "",
         "When a /detect_grasp request naming no planner asks /plan_grasp (Prop+GQ-CNN): "
         "'always' = on every request, in parallel with GQ-STN, its grasp answered when GQ-STN's "
-        "GQ-CNN judges it better (more unseen objects lifted, about 2.8x the time); "
+        "GQ-CNN judges it better (more unseen objects lifted, about 3x the time); "
         "'not_robust' = only when GQ-STN's grasp is not robust (camera rate); '' = the "
         "inference node's fallback_when parameter (its default: always)",
     ),
