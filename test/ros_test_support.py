@@ -6,6 +6,7 @@ other ROS programs on the machine never see each other's topics.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import signal
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -330,3 +332,11 @@ def executed_grasp(grasp: Any) -> Any:
     executed.header.frame_id = "base_link"
     executed.pose.position.z = grasp.pose.position.z + 1.0
     return executed
+
+
+def load_benchmark_script(name: str) -> ModuleType:
+    """benchmarks/<name>.py as a module (the scripts are not a package), for testing its parts."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

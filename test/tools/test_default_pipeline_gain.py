@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from ros_test_support import REPO_ROOT
+from ros_test_support import load_benchmark_script
 
 
 def load_script():
-    path = REPO_ROOT / "benchmarks" / "default_pipeline_gain.py"
-    spec = importlib.util.spec_from_file_location("default_pipeline_gain", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("default_pipeline_gain")
 
 
 def write_run(folder: Path, seed: int, lifts: list[dict[str, bool]]) -> Path:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from ros_test_support import REPO_ROOT
+from ros_test_support import load_benchmark_script
 
 
 def load_script():
-    path = REPO_ROOT / "benchmarks" / "fallback_threshold.py"
-    spec = importlib.util.spec_from_file_location("fallback_threshold", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("fallback_threshold")
 
 
 def attempt(planner: str, success: bool, q: float = 0.0, found: bool = True) -> dict:
