@@ -377,6 +377,9 @@ class InferenceNode(Node):
             )
         except PlanningError:
             return grasp  # no object blob, or fingers on another object: nothing to compare
+        except Exception as error:  # its own fault must not take the service down (run_planner)
+            self.get_logger().error(f"minor-axis alternative failed: {error!r}")
+            return grasp
         candidate = planned_grasp_to_msg(
             alternative, frame.intrinsics, frame.header, self.parameters["q_threshold"],
             time.perf_counter() - started,
