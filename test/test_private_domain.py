@@ -13,11 +13,14 @@ import pytest
 from gqstn_ros import node_graph
 from gqstn_ros.node_graph import PRIVATE_DOMAIN_IDS, SIM_DOMAIN_ID, claim_private_domain
 
+# The holder skips the domains the test process already holds (in another lock folder, for
+# its own nodes), as a third process holding them in the same folder would make it.
 HOLD_A_CLAIM = """
 import sys
 from pathlib import Path
-from gqstn_ros.node_graph import claim_private_domain
-print(claim_private_domain(Path(sys.argv[1])), flush=True)
+from gqstn_ros import node_graph
+node_graph._claimed_domains.update({int(domain): -1 for domain in sys.argv[2:]})
+print(node_graph.claim_private_domain(Path(sys.argv[1])), flush=True)
 sys.stdin.read()
 """
 
@@ -43,7 +46,13 @@ def test_each_claim_is_a_distinct_private_domain(tmp_path: Path) -> None:
 
 def test_a_domain_claimed_by_another_process_is_skipped_until_it_exits(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_A_CLAIM, str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            HOLD_A_CLAIM,
+            str(tmp_path),
+            *map(str, node_graph._claimed_domains),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
