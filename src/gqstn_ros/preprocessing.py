@@ -36,7 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
+from gqstn_ros.table_plane import NoTablePlaneError, frame_table_plane
 
 CROP_TO_WIDTH = 3.0  # crop side / jaw opening (the paper's w = s / 3)
 TRANSLATION_LIMIT = 0.5  # |x|, |y| of Lambda_trans, normalized view coordinates (paper)
@@ -57,8 +58,25 @@ def pixel_window_in_metres(view_size_px: int) -> float:
     return view_size_px * PIXEL_WINDOW_TRAINING_DEPTH_M / PIXEL_WINDOW_TRAINING_FX
 
 
-def working_depth(depth_m: np.ndarray) -> float:
-    """The median depth (m) of an inpainted frame: the table under a tabletop scene."""
+def working_depth(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    center_uv: tuple[float, float] | None = None,
+) -> float:
+    """The depth (m) of the table under pixel `center_uv` (default: the image centre) of an
+    inpainted frame: its table plane (`table_plane.frame_table_plane`, which tells the table
+    from a floor beyond its edges) on that pixel's ray, as the depth the training views were
+    scaled by (`datasets.generate.stored_window`). The frame's median depth when the frame has
+    no plane or the ray misses it."""
+    if center_uv is None:
+        center_uv = ((intrinsics.width - 1) / 2.0, (intrinsics.height - 1) / 2.0)
+    try:
+        plane = frame_table_plane(depth_m, intrinsics)
+    except NoTablePlaneError:
+        plane = None
+    depth = math.nan if plane is None else plane.depth_at(intrinsics, *center_uv)
+    if math.isfinite(depth):
+        return depth
     sample = np.asarray(depth_m)[::_REFERENCE_DEPTH_STRIDE, ::_REFERENCE_DEPTH_STRIDE]
     return float(np.median(sample))
 
@@ -136,25 +154,28 @@ class ViewWindow:
 
 def view_window(
     depth_m: np.ndarray,
-    fx: float,
-    fy: float,
+    intrinsics: CameraIntrinsics,
     config: NetworkInputConfig,
     center_uv: tuple[float, float] | None = None,
+    reference_depth: float | None = None,
 ) -> ViewWindow:
-    """The window a network sees of an inpainted frame taken with focal lengths fx, fy (px).
+    """The window a network sees of an inpainted frame taken with `intrinsics`.
 
     A metric config (`view_size_m` > 0) gives a side of view_size_m * f / z frame pixels, with
-    z the frame's working depth and f the mean focal length: the table appears at the same
-    pixels per metre for every camera. A pixel config gives `view_size_px`. Centre: the image
-    centre unless `center_uv` is given.
+    z the working depth at the window's centre (`reference_depth` when the caller has it, else
+    `working_depth`) and f the mean focal length: the table appears at the same pixels per
+    metre for every camera. A pixel config gives `view_size_px`. Centre: the image centre
+    unless `center_uv` is given.
     """
     window = ViewWindow.centered(np.shape(depth_m), config, center_uv)
     if not config.metric:
         return window
-    reference = working_depth(depth_m)
+    reference = reference_depth
+    if reference is None:
+        reference = working_depth(depth_m, intrinsics, (window.center_u, window.center_v))
     if not (math.isfinite(reference) and reference > 0):
         raise ValueError(f"the frame's working depth is {reference} m: inpaint the frame first")
-    side = config.view_size_m * 0.5 * (float(fx) + float(fy)) / reference
+    side = config.view_size_m * 0.5 * (intrinsics.fx + intrinsics.fy) / reference
     return ViewWindow(window.center_u, window.center_v, side)
 
 

@@ -78,7 +78,8 @@ def test_blob_config_is_validated() -> None:
 
 
 def test_heights_above_a_tilted_table_match_the_point_cloud() -> None:
-    from gqstn_ros.grasping.baselines import fit_table_plane, heights_above_table
+    from gqstn_ros.grasping.baselines import heights_above_table
+    from gqstn_ros.table_plane import fit_table_plane
 
     # A table tilted about the camera's x axis (depth grows with v), a box 40 mm above it.
     v, u = np.mgrid[0 : KINECT_V1.height, 0 : KINECT_V1.width]
@@ -89,7 +90,7 @@ def test_heights_above_a_tilted_table_match_the_point_cloud() -> None:
     depth[box] = (0.66 / (1.0 - slope * ray_y[box])).astype(np.float32)
     heights = heights_above_table(depth, KINECT_V1)
     points = KINECT_V1.point_cloud(depth.astype(np.float64))
-    plane = fit_table_plane(points, ObjectBlobConfig())
+    plane = fit_table_plane(points)
     np.testing.assert_allclose(heights, points @ plane.normal - plane.offset, atol=1e-5)
     assert np.abs(heights[~box]).max() < 1e-4
     tilt = np.cos(np.arctan(slope))  # the box stands 40 mm deeper along z, less along the normal

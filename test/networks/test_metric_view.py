@@ -40,14 +40,14 @@ def test_metric_window_covers_the_same_metres_for_every_camera() -> None:
     assert config.view_size_m == pytest.approx(pixel_window_in_metres(320))
     for intrinsics, table in ((KINECT_V1, 0.7), (REALSENSE_D415, 0.7), (KINECT_V1, 1.0)):
         depth = box_on_table(intrinsics, table)
-        window = view_window(depth, intrinsics.fx, intrinsics.fy, config)
-        assert working_depth(depth) == pytest.approx(table)
+        window = view_window(depth, intrinsics, config)
+        assert working_depth(depth, intrinsics) == pytest.approx(table)
         assert window.side_px * table / intrinsics.fx == pytest.approx(config.view_size_m)
         assert (window.center_u, window.center_v) == (intrinsics.cx, intrinsics.cy)
     # The Kinect at the training depth keeps the paper's 320-pixel window.
-    kinect = view_window(box_on_table(KINECT_V1, 0.7), KINECT_V1.fx, KINECT_V1.fy, config)
+    kinect = view_window(box_on_table(KINECT_V1, 0.7), KINECT_V1, config)
     assert kinect.side_px == pytest.approx(320.0)
-    pixels = view_window(box_on_table(REALSENSE_D415, 0.7), 1004.0, 1004.0, NetworkInputConfig())
+    pixels = view_window(box_on_table(REALSENSE_D415, 0.7), REALSENSE_D415, NetworkInputConfig())
     assert pixels.side_px == 320.0
 
 

@@ -1,9 +1,9 @@
 """Floors every learned planner must beat: a naive minor-axis grasp and a random grasp.
 
 Both see the same inpainted depth frame as the networks. They find the object the way a user's
-one-line heuristic would: fit the table plane to the frame (least squares, refitted on the
-pixels near the plane), call everything more than `object_height_threshold` above it the
-object, and keep the largest connected blob.
+one-line heuristic would: fit the table plane to the frame (`gqstn_ros.table_plane`), call
+everything more than `object_height_threshold` above it the object, and keep the largest
+connected blob.
 
 - `MinorAxisPlanner`: the grasp across the minor axis of the blob's silhouette, at its centroid
   (the principal axes of the blob's table-plane coordinates), opened to the blob's extent along
@@ -16,7 +16,7 @@ Both are `detection.GraspPlanner`s with q_value 0 (they have no quality estimate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import cv2
@@ -25,6 +25,12 @@ import numpy as np
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.gripper import GripperConfig, default_gripper
+from gqstn_ros.table_plane import (
+    NoTablePlaneError,
+    TablePlane,
+    TablePlaneConfig,
+    frame_table_plane,
+)
 
 if TYPE_CHECKING:  # target.py imports this module
     from gqstn_ros.grasping.target import GraspTarget
@@ -37,22 +43,17 @@ class ObjectBlobConfig:
     """How the object is told from the table (metres)."""
 
     object_height_threshold: float = 0.006  # above the fitted table plane = object
-    table_inlier_distance: float = 0.004  # pixels this close to the plane refit it
-    initial_table_band: float = 0.05  # first fit: pixels this close to the median depth
-    plane_refits: int = 3
+    table: TablePlaneConfig = field(default_factory=TablePlaneConfig)  # how the table is found
     min_blob_pixels: int = 20
     width_margin: float = 0.012  # opening beyond the blob's extent, both jaws together
     fingertip_clearance: float = 0.006  # the jaw line stays this far above the table
 
     def __post_init__(self) -> None:
-        for name in (
-            "object_height_threshold", "table_inlier_distance", "width_margin",
-            "fingertip_clearance", "initial_table_band",
-        ):  # fmt: skip
+        for name in ("object_height_threshold", "width_margin", "fingertip_clearance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ObjectBlobConfig.{name} must be > 0, got {getattr(self, name)}")
-        if self.plane_refits < 0 or self.min_blob_pixels < 1:
-            raise ValueError("ObjectBlobConfig: plane_refits >= 0 and min_blob_pixels >= 1")
+        if self.min_blob_pixels < 1:
+            raise ValueError("ObjectBlobConfig.min_blob_pixels must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -68,76 +69,39 @@ class ObjectBlob:
     offset: float
 
 
-@dataclass(frozen=True)
-class TablePlane:
-    """The table plane of a frame in the optical frame: unit normal (towards the camera) and
-    offset (n . p = offset for points p on the table)."""
-
-    normal: np.ndarray
-    offset: float
-
-
-def _plane_sample_step(height: int, width: int) -> int:
-    """Stride of the pixels the table plane is fitted to: about 20k of them."""
-    return max(1, int(np.sqrt(height * width / 20000)))
-
-
-def fit_table_plane(points: np.ndarray, config: ObjectBlobConfig) -> TablePlane:
-    """The table plane of an (H, W, 3) point cloud of an inpainted frame (optical frame, m).
-
-    Starts from the points near the median depth (the table fills most of a tabletop view;
-    the floor beyond its edge does not), then refits on the points near the plane.
-    PlanningError when too few points lie near it.
-    """
-    step = _plane_sample_step(points.shape[0], points.shape[1])
-    return _fit_plane(points[::step, ::step].reshape(-1, 3), config)
-
-
-def _fit_plane(sample: np.ndarray, config: ObjectBlobConfig) -> TablePlane:
-    """`fit_table_plane` on (N, 3) sampled points."""
-    inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_table_band
-    normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
-    for _ in range(config.plane_refits + 1):
-        chosen = sample[inliers]
-        if chosen.shape[0] < 3:
-            raise PlanningError("no table plane found in the frame")
-        centre = chosen.mean(axis=0)
-        centred = chosen - centre
-        # The direction of least spread: the eigenvector of the scatter matrix with the
-        # smallest eigenvalue (the last right singular vector of the centred points).
-        _, vectors = np.linalg.eigh(centred.T @ centred)
-        least = vectors[:, 0]
-        normal = least if least[2] < 0 else -least  # towards the camera (-z in optical frame)
-        offset = float(normal @ centre)
-        inliers = np.abs(sample @ normal - offset) < config.table_inlier_distance
-    return TablePlane(normal, offset)
-
-
 def heights_above_table(
     depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig | None = None
 ) -> np.ndarray:
     """(H, W) float32 height (m) of every pixel of an inpainted frame above its table plane
-    (the plane `fit_table_plane` finds); PlanningError when no plane is found.
-
-    Only the sampled pixels are lifted to points; a pixel's height is then
-    z * (n . ((u - cx) / fx, (v - cy) / fy, 1)) - offset, without the frame's point cloud.
-    """
+    (`table_plane.frame_table_plane`); PlanningError when no plane is found."""
     config = config or ObjectBlobConfig()
+    return heights_above_plane(depth_m, intrinsics, table_of_frame(depth_m, intrinsics, config))
+
+
+def heights_above_plane(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, plane: TablePlane
+) -> np.ndarray:
+    """(H, W) float32 height (m) of every pixel of a frame above `plane`: z * (n . ((u - cx) /
+    fx, (v - cy) / fy, 1)) - offset, without the frame's point cloud."""
     depth = np.asarray(depth_m)
     height, width = depth.shape
-    if (width, height) != (intrinsics.width, intrinsics.height):
-        raise ValueError(
-            f"depth image is {width}x{height}, camera is {intrinsics.width}x{intrinsics.height}"
-        )
-    step = _plane_sample_step(height, width)
-    v, u = np.mgrid[0:height:step, 0:width:step]
-    sample = intrinsics.deproject(np.stack([u, v], axis=-1), depth[::step, ::step])
-    plane = _fit_plane(sample.reshape(-1, 3), config)
     nx, ny, nz = plane.normal
     columns = (nx * (np.arange(width) - intrinsics.cx) / intrinsics.fx).astype(np.float32)
     rows = (ny * (np.arange(height) - intrinsics.cy) / intrinsics.fy + nz).astype(np.float32)
     ray = rows[:, None] + columns[None, :]  # n . (ray through each pixel at z = 1)
     return depth.astype(np.float32) * ray - np.float32(plane.offset)
+
+
+def table_of_frame(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectBlobConfig | None = None
+) -> TablePlane:
+    """The table plane of an inpainted frame (`table_plane.frame_table_plane`); PlanningError
+    when there is none."""
+    config = config or ObjectBlobConfig()
+    try:
+        return frame_table_plane(depth_m, intrinsics, config.table)
+    except NoTablePlaneError as error:
+        raise PlanningError(str(error)) from error
 
 
 def find_object_blob(
@@ -149,7 +113,7 @@ def find_object_blob(
     """The largest blob standing out of the table plane (within `region`, an (H, W) bool mask
     of the frame, when given); PlanningError when there is none."""
     cloud = intrinsics.point_cloud(np.asarray(depth_m, dtype=np.float64))
-    plane = fit_table_plane(cloud, config)
+    plane = table_of_frame(depth_m, intrinsics, config)
     normal, offset = plane.normal, plane.offset
     points = cloud.reshape(-1, 3)
     heights = points @ normal - offset

@@ -27,6 +27,7 @@ outside the view. No rclpy here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -34,7 +35,12 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.grasping.antipodal import AntipodalConfig
-from gqstn_ros.grasping.baselines import ObjectBlobConfig, heights_above_table
+from gqstn_ros.grasping.baselines import (
+    ObjectBlobConfig,
+    heights_above_plane,
+    heights_above_table,
+    table_of_frame,
+)
 from gqstn_ros.gripper import GripperConfig
 
 # A target is visible when at least this many of its pixels hold a valid depth above the table.
@@ -268,10 +274,13 @@ def object_labels(
 ) -> np.ndarray:
     """(H, W) int32: 0 on the table, k > 0 on the k-th object: a connected (8-neighbour)
     region more than `object_height_m` above the table plane fitted to the inpainted frame,
-    covering at least `min_area_m2` (pixel area at the frame's median depth)."""
-    above = (heights_above_table(depth_m, intrinsics) > object_height_m).astype(np.uint8)
+    covering at least `min_area_m2` (pixel area at the table's depth under the image centre)."""
+    plane = table_of_frame(depth_m, intrinsics)
+    above = (heights_above_plane(depth_m, intrinsics, plane) > object_height_m).astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
-    table_depth = float(np.median(np.asarray(depth_m)[::4, ::4]))
+    table_depth = plane.depth_at(intrinsics, intrinsics.cx, intrinsics.cy)
+    if not math.isfinite(table_depth):
+        table_depth = float(np.median(np.asarray(depth_m)[::4, ::4]))
     pixel_area = table_depth * table_depth / (intrinsics.fx * intrinsics.fy)
     small = stats[:, cv2.CC_STAT_AREA] * pixel_area < min_area_m2
     small[0] = True  # the table

@@ -181,15 +181,16 @@ class NetworkPlanner:
         self.gripper = gripper if gripper is not None else default_gripper()
         self.trained_depth_range = trained_depth_range
 
-    def _check_depth_range(self, depth_m: np.ndarray) -> None:
+    def _check_depth_range(self, reference_depth: float) -> None:
+        """PlanningError when the working depth at the view's centre is outside the table
+        depths the network was trained on."""
         if self.trained_depth_range is None:
             return
         near, far = self.trained_depth_range
         low, high = near / DEPTH_RANGE_SLACK, far * DEPTH_RANGE_SLACK
-        depth = working_depth(depth_m)
-        if not low <= depth <= high:
+        if not low <= reference_depth <= high:
             raise PlanningError(
-                f"the frame's working depth {depth:.2f} m is outside the table depths "
+                f"the frame's working depth {reference_depth:.2f} m is outside the table depths "
                 f"{near:.2f}-{far:.2f} m the {self.name} network was trained on (accepted: "
                 f"{low:.2f}-{high:.2f} m): move the camera or retrain for this range"
             )
@@ -227,19 +228,28 @@ class NetworkPlanner:
         depth_m: np.ndarray,
         intrinsics: CameraIntrinsics,
         target: GraspTarget | None = None,
+        check_depth_range: bool = False,
     ) -> ViewWindow:
-        """The view window: centred on the frame, or on `target` when one is given."""
+        """The view window: centred on the frame, or on `target` when one is given. With
+        `check_depth_range`, PlanningError when the table under its centre is at a depth the
+        network was not trained for."""
         if target is not None and target.shape != depth_m.shape:
             raise PlanningError(
                 f"the target is {target.shape[1]}x{target.shape[0]} pixels, the depth image "
                 f"{depth_m.shape[1]}x{depth_m.shape[0]}"
             )
         center = target.center_px() if target is not None else None
-        window = view_window(depth_m, intrinsics.fx, intrinsics.fy, self.input_config, center)
+        centred = ViewWindow.centered(depth_m.shape, self.input_config, center)
+        reference = None
+        if self.input_config.metric or (check_depth_range and self.trained_depth_range):
+            reference = working_depth(depth_m, intrinsics, (centred.center_u, centred.center_v))
+        if check_depth_range and reference is not None:
+            self._check_depth_range(reference)
+        window = view_window(depth_m, intrinsics, self.input_config, center, reference)
         if window.side_px > MAX_WINDOW_OVERHANG * min(depth_m.shape):
             raise PlanningError(
-                f"the {self.input_config.view_size_m:.3f} m view at the frame's working depth "
-                f"{working_depth(depth_m):.3f} m spans {window.side_px:.0f} px, more than "
+                f"the {self.input_config.view_size_m:.3f} m view at the working depth "
+                f"{reference or 0.0:.3f} m spans {window.side_px:.0f} px, more than "
                 f"{MAX_WINDOW_OVERHANG:g} x the {depth_m.shape[1]}x{depth_m.shape[0]} image: "
                 "the camera is too close to the table for this network"
             )
@@ -257,8 +267,7 @@ class NetworkPlanner:
         with `target`, a grasp centred on it whose fingers clear the other objects
         (PlanningError when there is none)."""
         self._validate(depth_m, intrinsics, top_k)
-        self._check_depth_range(depth_m)
-        window = self._window(depth_m, intrinsics, target)
+        window = self._window(depth_m, intrinsics, target, check_depth_range=True)
         view, window = extract_view(depth_m, self.input_config, window)
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
         views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])

@@ -28,6 +28,7 @@ from gqstn_ros.grasping.target import (
     GraspTarget,
     target_visibility,
 )
+from gqstn_ros.table_plane import TablePlane
 
 MAX_IMAGE_SIDE_PX = 8192  # width and height of any image, pixels
 DEFAULT_MAX_IMAGE_PIXELS = 2048 * 2048  # width x height of a depth image (parameter default)
@@ -167,9 +168,6 @@ def check_object_above_table(
         return
     small = np.ascontiguousarray(depth_m[::SCENE_CHECK_STRIDE, ::SCENE_CHECK_STRIDE])
     small_intrinsics = intrinsics.scaled(small.shape[1], small.shape[0])
-    table_depth = float(np.median(small))
-    pixel_area = (table_depth / small_intrinsics.fx) * (table_depth / small_intrinsics.fy)
-    min_pixels = max(1, math.ceil(check.min_area_m2 / pixel_area))
     requirement = (
         f"nothing stands more than {check.min_height_m * 1e3:g} mm above the table plane over "
         f"{check.min_area_m2 * 1e4:g} cm2 or more (parameters min_object_height_m, "
@@ -180,6 +178,13 @@ def check_object_above_table(
         blob = find_object_blob(small, small_intrinsics, config)
     except PlanningError as error:
         raise RequestLimitError(f"no object above the table: {requirement}") from error
+    table_depth = TablePlane(blob.normal, blob.offset).depth_at(
+        small_intrinsics, small_intrinsics.cx, small_intrinsics.cy
+    )
+    if not math.isfinite(table_depth):
+        table_depth = float(np.median(small))
+    pixel_area = (table_depth / small_intrinsics.fx) * (table_depth / small_intrinsics.fy)
+    min_pixels = max(1, math.ceil(check.min_area_m2 / pixel_area))
     if len(blob.pixels) < min_pixels:
         area_cm2 = len(blob.pixels) * pixel_area * 1e4
         raise RequestLimitError(

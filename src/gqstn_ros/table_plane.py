@@ -1,0 +1,182 @@
+"""The table plane of a tabletop depth frame: the surface the objects stand on.
+
+A wide camera high above a table also sees what lies beyond the table's edges (the floor, a
+lower bench), and that may fill more of the frame than the table. So the table is found in two
+steps, on about 20k pixels sampled on a grid:
+
+1. The dominant plane: least squares on the pixels near the frame's median depth, refitted on
+   the pixels near the plane (`TablePlaneConfig.refits` times).
+2. A higher level: when a large share of the frame stands clearly above that plane, a plane
+   fitted to those pixels replaces it if it is large (`min_share` of the frame), wide
+   (`min_span` of the frame's width or height: a table runs out of the view, an object's top
+   face lies inside it) and nearly parallel to it (`max_angle_deg`). Repeated for up to
+   `levels` levels.
+
+Every consumer of "the table" (the object blob of the naive planners, targets, the request's
+scene check, the networks' working depth) uses this one function.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gqstn_ros.camera_model import CameraIntrinsics
+
+# Sample stride: about this many pixels of a frame are fitted.
+_SAMPLED_PIXELS = 20000
+
+
+class NoTablePlaneError(ValueError):
+    """Too few pixels of the frame lie near any plane."""
+
+
+@dataclass(frozen=True)
+class TablePlaneConfig:
+    """How the table plane is found (metres unless said)."""
+
+    inlier_distance: float = 0.004  # pixels this close to the plane refit it
+    initial_band: float = 0.05  # first fit: pixels this close to the median depth
+    refits: int = 3
+    # The dominant plane holds at least this share of the frame's pixels (else: no plane).
+    min_plane_share: float = 0.05
+    # A level above the plane found: pixels at least this far above it ...
+    level_rise: float = 0.02
+    # ... holding at least this share of the frame's pixels on one plane ...
+    min_share: float = 0.15
+    # ... spanning at least this share of the frame's width or height ...
+    min_span: float = 0.75
+    # ... at most this many degrees from parallel to the plane below.
+    max_angle_deg: float = 20.0
+    levels: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("inlier_distance", "initial_band", "level_rise"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TablePlaneConfig.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("min_plane_share", "min_share", "min_span"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(
+                    f"TablePlaneConfig.{name} must be in (0, 1], got {getattr(self, name)}"
+                )
+        if not 0 < self.max_angle_deg < 90:
+            raise ValueError(
+                f"TablePlaneConfig.max_angle_deg must be in (0, 90), got {self.max_angle_deg}"
+            )
+        if self.refits < 0 or self.levels < 0:
+            raise ValueError("TablePlaneConfig: refits >= 0 and levels >= 0")
+
+
+@dataclass(frozen=True)
+class TablePlane:
+    """A plane in the optical frame: unit normal (towards the camera) and offset (n . p =
+    offset for points p on it)."""
+
+    normal: np.ndarray
+    offset: float
+
+    def heights(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) optical-frame points -> (...) their height above the plane (m)."""
+        return np.asarray(points) @ self.normal - self.offset
+
+    def depth_at(self, intrinsics: CameraIntrinsics, u: float, v: float) -> float:
+        """The depth (optical z, m) of the plane on the ray through pixel (u, v); NaN when the
+        ray does not meet it in front of the camera."""
+        x, y = (u - intrinsics.cx) / intrinsics.fx, (v - intrinsics.cy) / intrinsics.fy
+        ray = np.array([x, y, 1.0])
+        facing = float(self.normal @ ray)
+        depth = self.offset / facing if facing != 0 else math.nan
+        return depth if depth > 0 else math.nan
+
+
+def sample_step(height: int, width: int) -> int:
+    """Stride of the pixels a plane is fitted to: about `_SAMPLED_PIXELS` of them."""
+    return max(1, int(np.sqrt(height * width / _SAMPLED_PIXELS)))
+
+
+def sampled_points(depth_m: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(h, w, 3) optical-frame points of every `sample_step`-th row and column of an (H, W)
+    depth frame (m)."""
+    depth = np.asarray(depth_m, dtype=np.float64)
+    height, width = depth.shape
+    if (width, height) != (intrinsics.width, intrinsics.height):
+        raise ValueError(
+            f"depth image is {width}x{height}, camera is {intrinsics.width}x{intrinsics.height}"
+        )
+    step = sample_step(height, width)
+    v, u = np.mgrid[0:height:step, 0:width:step]
+    return intrinsics.deproject(np.stack([u, v], axis=-1), depth[::step, ::step])
+
+
+def fit_table_plane(grid: np.ndarray, config: TablePlaneConfig | None = None) -> TablePlane:
+    """The table plane of an (h, w, 3) grid of optical-frame points sampled on the frame's
+    pixel grid (`sampled_points`, or a whole point cloud); see the module docstring.
+    NoTablePlaneError when too few points lie near a plane."""
+    config = config or TablePlaneConfig()
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 3 or grid.shape[2] != 3:
+        raise ValueError(f"points must be an (h, w, 3) grid, got shape {grid.shape}")
+    flat = grid.reshape(-1, 3)
+    valid = np.all(np.isfinite(flat), axis=1) & (flat[:, 2] > 0)
+    plane = _fit_plane(flat[valid], config)
+    needed = config.min_share * np.count_nonzero(valid)
+    for _ in range(config.levels):
+        above = valid & (flat @ plane.normal - plane.offset > config.level_rise)
+        if np.count_nonzero(above) < needed:
+            break
+        try:
+            upper = _fit_plane(flat[above], config)
+        except NoTablePlaneError:
+            break
+        on_upper = above & (np.abs(flat @ upper.normal - upper.offset) < config.inlier_distance)
+        angle = math.degrees(math.acos(min(1.0, abs(float(upper.normal @ plane.normal)))))
+        if np.count_nonzero(on_upper) < needed or angle > config.max_angle_deg:
+            break
+        rows, columns = np.nonzero(on_upper.reshape(grid.shape[:2]))
+        span = max((np.ptp(rows) + 1) / grid.shape[0], (np.ptp(columns) + 1) / grid.shape[1])
+        if span < config.min_span:
+            break
+        plane = upper
+    return plane
+
+
+def frame_table_plane(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, config: TablePlaneConfig | None = None
+) -> TablePlane:
+    """The table plane of an inpainted (H, W) depth frame (m); NoTablePlaneError when none."""
+    return fit_table_plane(sampled_points(depth_m, intrinsics), config)
+
+
+def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
+    """The dominant plane of (N, 3) points: least squares on those near their median depth,
+    refitted on those near the plane."""
+    if sample.shape[0] < 3:
+        raise _no_plane(sample.shape[0], sample.shape[0], config)
+    inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_band
+    normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
+    needed = max(3, config.min_plane_share * sample.shape[0])
+    for _ in range(config.refits + 1):
+        chosen = sample[inliers]
+        if chosen.shape[0] < needed:
+            raise _no_plane(chosen.shape[0], sample.shape[0], config)
+        centre = chosen.mean(axis=0)
+        centred = chosen - centre
+        # The direction of least spread: the eigenvector of the scatter matrix with the
+        # smallest eigenvalue.
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        least = vectors[:, 0]
+        normal = least if least[2] < 0 else -least  # towards the camera (-z in optical frame)
+        offset = float(normal @ centre)
+        inliers = np.abs(sample @ normal - offset) < config.inlier_distance
+    if np.count_nonzero(inliers) < needed:
+        raise _no_plane(np.count_nonzero(inliers), sample.shape[0], config)
+    return TablePlane(normal, offset)
+
+
+def _no_plane(held: int, sampled: int, config: TablePlaneConfig) -> NoTablePlaneError:
+    return NoTablePlaneError(
+        f"no table plane found in the frame (a plane holds {held} of {sampled} sampled "
+        f"pixels, fewer than {config.min_plane_share:.0%})"
+    )

@@ -1,0 +1,91 @@
+"""The table plane: the surface the objects stand on, also when a floor fills most of the view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gqstn_ros.camera_model import CameraIntrinsics
+from gqstn_ros.grasping.baselines import MinorAxisPlanner
+from gqstn_ros.grasping.grasp import grasps_2d_to_3d
+from gqstn_ros.preprocessing import working_depth
+from gqstn_ros.table_plane import (
+    NoTablePlaneError,
+    TablePlaneConfig,
+    fit_table_plane,
+    frame_table_plane,
+)
+
+# A wide camera (87 x 58 degrees, as a RealSense D455) 1.0 m above a table.
+WIDE = CameraIntrinsics(848, 480, 447.0, 447.0, 423.5, 239.5)
+TABLE_DEPTH = 1.0
+FLOOR_DEPTH = 1.75
+
+
+def tabletop(
+    table_half_x: float = 0.25,
+    box_half: tuple[float, float] = (0.04, 0.015),
+    box_height: float = 0.05,
+) -> np.ndarray:
+    """Looking straight down: a table band 2 * `table_half_x` m wide (running out of the view
+    at the top and bottom), the floor beyond its edges, a box centred on the optical axis."""
+    v, u = np.mgrid[0 : WIDE.height, 0 : WIDE.width]
+    ray_x, ray_y = (u - WIDE.cx) / WIDE.fx, (v - WIDE.cy) / WIDE.fy
+    depth = np.full(u.shape, FLOOR_DEPTH)
+    on_table = np.abs(ray_x * TABLE_DEPTH) <= table_half_x
+    depth[on_table] = TABLE_DEPTH
+    top = TABLE_DEPTH - box_height
+    on_box = (np.abs(ray_x * top) <= box_half[0]) & (np.abs(ray_y * top) <= box_half[1])
+    depth[on_box] = top
+    return depth.astype(np.float32)
+
+
+def test_the_floor_filling_most_of_the_view_is_not_the_table() -> None:
+    depth = tabletop()
+    table_share = np.mean(depth == TABLE_DEPTH)
+    assert 0.2 < table_share < 0.5  # the floor fills more of the view: its median
+    assert np.median(depth) == pytest.approx(FLOOR_DEPTH)
+    plane = frame_table_plane(depth, WIDE)
+    assert plane.depth_at(WIDE, WIDE.cx, WIDE.cy) == pytest.approx(TABLE_DEPTH, abs=1e-4)
+    assert working_depth(depth, WIDE) == pytest.approx(TABLE_DEPTH, abs=1e-4)
+
+
+def test_the_naive_grasp_lands_on_the_object_beside_a_floor() -> None:
+    (grasp,) = MinorAxisPlanner().plan(tabletop(), WIDE)
+    centres, axes, widths = grasps_2d_to_3d(
+        np.array([grasp.center_px]),
+        np.array([grasp.angle]),
+        np.array([grasp.width_px]),
+        np.array([grasp.depth]),
+        WIDE,
+    )
+    assert np.allclose(centres[0, :2], 0.0, atol=0.004)  # on the box, not on the table band
+    assert abs(axes[0, 1]) > 0.99  # across the box's 30 mm side
+    assert widths[0] == pytest.approx(0.03 + 0.012, abs=0.006)  # the box plus the margin
+    assert TABLE_DEPTH - 0.05 < grasp.depth < TABLE_DEPTH
+
+
+def test_a_large_object_inside_the_view_stays_an_object() -> None:
+    # A 60 x 40 cm crate top, 16 % of the frame: large, but the table runs on beyond it.
+    depth = tabletop(table_half_x=2.0, box_half=(0.3, 0.2), box_height=0.15)
+    assert np.mean(depth < TABLE_DEPTH) > TablePlaneConfig().min_share
+    assert working_depth(depth, WIDE) == pytest.approx(TABLE_DEPTH, abs=1e-4)
+
+
+def test_a_frame_without_a_plane_is_refused_and_the_working_depth_falls_back() -> None:
+    with pytest.raises(NoTablePlaneError, match="no table plane"):
+        fit_table_plane(np.full((4, 4, 3), np.nan))
+    # Every pixel on a different step: no plane within the inlier distance of the median.
+    steps = np.linspace(0.6, 1.4, WIDE.width * WIDE.height).reshape(WIDE.height, WIDE.width)
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(steps.ravel()).reshape(steps.shape).astype(np.float32)
+    assert working_depth(shuffled, WIDE) == pytest.approx(np.median(shuffled[::4, ::4]))
+
+
+def test_the_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="min_share"):
+        TablePlaneConfig(min_share=0.0)
+    with pytest.raises(ValueError, match="max_angle_deg"):
+        TablePlaneConfig(max_angle_deg=90.0)
+    with pytest.raises(ValueError, match="inlier_distance"):
+        TablePlaneConfig(inlier_distance=-1.0)
