@@ -40,8 +40,6 @@ class TablePlaneConfig:
     inlier_distance: float = 0.004  # pixels this close to the plane refit it
     initial_band: float = 0.05  # first fit: pixels this close to the median depth
     refits: int = 3
-    # The dominant plane holds at least this share of the frame's pixels (else: no plane).
-    min_plane_share: float = 0.05
     # A level above the plane found: pixels at least this far above it ...
     level_rise: float = 0.02
     # ... holding at least this share of the frame's pixels on one plane ...
@@ -56,7 +54,7 @@ class TablePlaneConfig:
         for name in ("inlier_distance", "initial_band", "level_rise"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"TablePlaneConfig.{name} must be > 0, got {getattr(self, name)}")
-        for name in ("min_plane_share", "min_share", "min_span"):
+        for name in ("min_share", "min_span"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(
                     f"TablePlaneConfig.{name} must be in (0, 1], got {getattr(self, name)}"
@@ -153,14 +151,14 @@ def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
     """The dominant plane of (N, 3) points: least squares on those near their median depth,
     refitted on those near the plane."""
     if sample.shape[0] < 3:
-        raise _no_plane(sample.shape[0], sample.shape[0], config)
+        raise _no_plane(sample.shape[0], sample.shape[0])
     inliers = np.abs(sample[:, 2] - np.median(sample[:, 2])) < config.initial_band
     normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
-    needed = max(3, config.min_plane_share * sample.shape[0])
+    needed = 3
     for _ in range(config.refits + 1):
         chosen = sample[inliers]
         if chosen.shape[0] < needed:
-            raise _no_plane(chosen.shape[0], sample.shape[0], config)
+            raise _no_plane(chosen.shape[0], sample.shape[0])
         centre = chosen.mean(axis=0)
         centred = chosen - centre
         # The direction of least spread: the eigenvector of the scatter matrix with the
@@ -171,12 +169,12 @@ def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
         offset = float(normal @ centre)
         inliers = np.abs(sample @ normal - offset) < config.inlier_distance
     if np.count_nonzero(inliers) < needed:
-        raise _no_plane(np.count_nonzero(inliers), sample.shape[0], config)
+        raise _no_plane(np.count_nonzero(inliers), sample.shape[0])
     return TablePlane(normal, offset)
 
 
-def _no_plane(held: int, sampled: int, config: TablePlaneConfig) -> NoTablePlaneError:
+def _no_plane(held: int, sampled: int) -> NoTablePlaneError:
     return NoTablePlaneError(
         f"no table plane found in the frame (a plane holds {held} of {sampled} sampled "
-        f"pixels, fewer than {config.min_plane_share:.0%})"
+        "pixels with a depth)"
     )

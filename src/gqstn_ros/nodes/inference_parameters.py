@@ -71,8 +71,9 @@ INFERENCE_NODE_PARAMETERS = (
         "view_scale",
         "metric",
         "How the networks' view window is sized: 'metric' brings any camera to the scale the "
-        "network was trained at (pixels per metre at the frame's median depth); 'checkpoint' "
-        "uses the window stored in the checkpoint (the paper's fixed 320 frame pixels)",
+        "network was trained at (pixels per metre at the table's depth under the view); "
+        "'checkpoint' uses the window stored in the checkpoint (the paper's fixed 320 frame "
+        "pixels)",
         choices=VIEW_SCALES,
         read_only=True,
     ),
