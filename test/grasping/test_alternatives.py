@@ -3,12 +3,20 @@ minor-axis alternative on the largest object, on a target, and refused beside an
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from gqstn_ros.camera_model import KINECT_V1
-from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, PlanningError
-from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
+from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, PlannedGrasp, PlanningError
+from gqstn_ros.grasping.alternatives import (
+    ClosingCheck,
+    asks_fallback,
+    judged_better,
+    minor_axis_alternative,
+    preferred,
+)
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.target import GraspTarget
 from gqstn_ros.gripper import ROBOTIQ_2F85
@@ -108,3 +116,42 @@ def test_no_minor_axis_alternative_on_an_object_wider_than_the_stroke() -> None:
         narrow = boxes_scene([(0.0, 0.0, 0.12, across, 0.04)])
         grasp = minor_axis_alternative(narrow, KINECT_V1, ROBOTIQ_2F85)
         assert grasp.width_px * grasp.depth / KINECT_V1.fx == pytest.approx(opening, abs=0.003)
+
+
+def test_a_grasp_with_an_object_between_its_jaws_beats_one_that_closes_on_air() -> None:
+    assert preferred(0.2, True, 0.99, False)
+    assert not preferred(0.99, False, 0.2, True)
+    assert preferred(None, True, 0.99, False)  # even when it cannot be judged
+    assert preferred(0.8, True, 0.7, True) and not preferred(0.7, True, 0.7, True)
+    assert preferred(0.8, False, 0.7, False)  # two of a kind: the judge decides
+
+
+def planned(depth: np.ndarray, centre_xy: tuple[float, float], angle: float, width_m: float):
+    """A top-down grasp centred at `centre_xy` (m, table plane under the optical axis), 10 mm
+    above the table, jaws at `angle` in the image, opened `width_m`."""
+    grasp_depth = TABLE_M - 0.01
+    u, v = KINECT_V1.project(np.array([*centre_xy, grasp_depth]))
+    width_px = width_m * KINECT_V1.fx / grasp_depth
+    return PlannedGrasp(
+        center_px=(float(u), float(v)), angle=angle, width_px=width_px, depth=grasp_depth,
+        q_value=0.9, thumbnail=np.zeros((32, 32), np.float32), planner="gqstn",
+    )  # fmt: skip
+
+
+def test_a_grasp_closes_on_an_object_only_when_one_stands_between_its_jaws() -> None:
+    # A 12 mm cube, like the tiny family's objects, 40 mm right of the optical axis.
+    depth = boxes_scene([(0.04, 0.0, 0.012, 0.012, 0.012)])
+    check = ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85)
+    on_it = planned(depth, (0.04, 0.0), 0.0, 0.03)
+    assert check.grasp_closes(on_it)
+    # Wide open beside it, the cube still between the jaws.
+    beside = planned(depth, (0.02, 0.0), 0.0, 0.07)
+    assert check.grasp_closes(beside)
+    # 17 mm beside it across the jaws: the pads (22 mm wide) sweep past it.
+    for centre, angle in (((0.04, 0.017), 0.0), ((0.023, 0.0), np.pi / 2)):
+        grasp = planned(depth, centre, angle, 0.073)
+        assert not check.grasp_closes(grasp)
+    # Fingertips above the object's top: they close over it.
+    high = planned(depth, (0.04, 0.0), 0.0, 0.03)
+    high = dataclasses.replace(high, depth=TABLE_M - 0.06)
+    assert not check.grasp_closes(high)

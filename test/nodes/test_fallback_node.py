@@ -210,8 +210,9 @@ def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
     start_node, client_node
 ) -> None:
     """Without a named planner: GQ-STN's grasp, the minor-axis grasp and the fallback's, asked
-    on every request, robust or not; the answer is never judged below GQ-STN's own grasp, and
-    says which grasp won. A request naming gqstn gets GQ-STN's grasp or the fallback's."""
+    on every request, robust or not; the answer is never judged below GQ-STN's own grasp unless
+    that one closes on nothing, and says which grasp won. A request naming gqstn gets GQ-STN's
+    grasp or the fallback's."""
     from gqstn_ros.planner_registry import default_models_dir
 
     models_dir = default_models_dir()
@@ -246,14 +247,17 @@ def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
         assert own.success and best.success and named.success, (own.message, best.message)
         assert own.grasp.planner == "gqstn" and not own.used_fallback, own.message
         assert named.grasp.planner in ("gqstn", "prop_gqcnn"), named.message
-        assert best.grasp.q_value >= own.grasp.q_value - 1e-6, (own.message, best.message)
+        # Judged below GQ-STN's own grasp only when that one closes on nothing.
+        on_air = "closes on nothing between its jaws" in best.message
+        assert on_air or best.grasp.q_value >= own.grasp.q_value - 1e-6, best.message
         assert "fallback" in best.message, best.message  # asked, robust or not
         winners.add(best.grasp.planner)
         if best.grasp.planner == "minor_axis":
             assert "the minor-axis grasp, judged q=" in best.message, best.message
-            assert best.grasp.q_value > own.grasp.q_value
+            assert on_air or best.grasp.q_value > own.grasp.q_value
         elif best.grasp.planner == "prop_gqcnn":
-            assert best.used_fallback and best.grasp.q_value > own.grasp.q_value, best.message
+            assert best.used_fallback, best.message
+            assert on_air or best.grasp.q_value > own.grasp.q_value, best.message
         else:
             assert best.grasp.center_px.tolist() == own.grasp.center_px.tolist(), best.message
     assert winners - {"gqstn"}, f"GQ-STN's grasp won every time: {winners}"

@@ -10,13 +10,17 @@
 3. Prop+GQ-CNN's grasp, from the fallback node; asked on every request (`FALLBACK_ALWAYS`) or
    only when the grasp so far is not robust (`FALLBACK_NOT_ROBUST`).
 
-Both alternatives are judged by the GQ-CNN that judged the primary grasp, and one replaces the
-grasp so far only when judged strictly better (`judged_better`). The inference node and the
+Both alternatives are judged by the GQ-CNN that judged the primary grasp. One replaces the grasp
+so far when it has something between its jaws and the grasp so far closes on air
+(`target.closes_on_object`: a GQ-CNN's crop can look good on the table beside a small object),
+else only when judged strictly better (`preferred`). The inference node and the
 generalization benchmark's `default` planner both follow these rules, from this module.
 No rclpy here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,8 +31,13 @@ from gqstn_ros.detection import (
     PlannedGrasp,
     PlanningError,
 )
-from gqstn_ros.grasping.baselines import MinorAxisPlanner
-from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
+from gqstn_ros.grasping.baselines import MinorAxisPlanner, heights_above_table
+from gqstn_ros.grasping.target import (
+    GraspTarget,
+    clear_of_other_objects,
+    closes_on_object,
+    finger_clearance,
+)
 from gqstn_ros.gripper import GripperConfig
 
 
@@ -45,6 +54,54 @@ def judged_better(judged_q: float | None, current_q: float) -> bool:
     """Whether an alternative judged `judged_q` (None: it could not be judged) replaces a grasp
     of q `current_q`: only when strictly better, so that a tie keeps the grasp so far."""
     return judged_q is not None and judged_q > current_q
+
+
+def preferred(judged_q: float | None, closes: bool, current_q: float, current_closes: bool) -> bool:
+    """Whether an alternative judged `judged_q` (None: it could not be judged) that `closes` on an
+    object replaces a grasp of q `current_q` that `current_closes` on one: a grasp that closes
+    on an object beats one that closes on air; between two of a kind, `judged_better`."""
+    if closes != current_closes:
+        return closes
+    return judged_better(judged_q, current_q)
+
+
+class ClosingCheck:
+    """Whether grasps on one inpainted frame close on an object (`target.closes_on_object`).
+    The frame's heights above its table are computed once, on the first grasp; on a frame
+    without a table plane every grasp counts as closing on one (nothing tells otherwise)."""
+
+    def __init__(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, gripper: GripperConfig
+    ) -> None:
+        self.depth_m = depth_m
+        self.intrinsics = intrinsics
+        self.gripper = gripper
+        self._heights: np.ndarray | None = None
+        self._no_table = False
+
+    def closes(
+        self, center_px: Sequence[float], angle: float, width_px: float, depth: float
+    ) -> bool:
+        """Whether the top-down grasp (centre (u, v) px, jaw angle rad, opening px, gripper
+        depth m) has something between its jaws."""
+        if self._heights is None and not self._no_table:
+            try:
+                self._heights = heights_above_table(self.depth_m, self.intrinsics)
+            except PlanningError:
+                self._no_table = True
+        if self._no_table:
+            return True
+        return bool(
+            closes_on_object(
+                self.depth_m, self.intrinsics, np.array([center_px], dtype=np.float64),
+                np.array([angle]), np.array([width_px]), np.array([depth]), self.gripper,
+                self._heights,
+            )[0]
+        )  # fmt: skip
+
+    def grasp_closes(self, grasp: PlannedGrasp) -> bool:
+        """`closes` for a PlannedGrasp."""
+        return self.closes(grasp.center_px, grasp.angle, grasp.width_px, grasp.depth)
 
 
 def minor_axis_alternative(

@@ -22,7 +22,8 @@ that one. It fits the table plane only when a finger meets something nearer than
 that a grasp on a lone object costs no more than the footprint lookup.
 
 `target_visibility` tells a target that can be grasped from one hidden under another object or
-outside the view. No rclpy here.
+outside the view. `closes_on_object` tells a grasp with something between its jaws from one
+that closes on air. No rclpy here.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ MIN_OBJECT_AREA_M2 = 2.0e-4
 # Samples of a finger pad's footprint per pixel of its side (at least 3 along each side).
 _FOOTPRINT_SAMPLES_PER_PX = 1.0
 _MAX_FOOTPRINT_SAMPLES = 24  # per side of a pad: bounds the cost of a very close camera
+# `closes_on_object`: an object between the jaws shows on at least this many frame pixels (a
+# lone noisy pixel is not an object); the region is sampled about once a pixel, up to this
+# many samples a side.
+MIN_CLOSING_REGION_PIXELS = 3
+_MAX_CLOSING_SAMPLES = 400
 
 
 @dataclass(frozen=True)
@@ -354,3 +360,57 @@ def finger_clearance(
         depth, centers_px, angles, widths_px, depths, gripper, focal_px, fingertip_below_center
     )
     return ~(near & np.asarray(obstacles, dtype=bool).ravel()[flat]).any(axis=(1, 2))
+
+
+def closes_on_object(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    centers_px: np.ndarray,
+    angles: np.ndarray,
+    widths_px: np.ndarray,
+    depths: np.ndarray,
+    gripper: GripperConfig,
+    heights_m: np.ndarray | None = None,
+    object_height_m: float = OBJECT_HEIGHT_M,
+    fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
+) -> np.ndarray:
+    """(N,) bool: something stands between the jaws of each of N top-down grasps (centres (N, 2)
+    px, jaw axis angles (N,) rad, openings (N,) px, gripper depths (N,) m) for them to close on.
+
+    The closing region is the rectangle the pads sweep: the opening along the jaw axis by the
+    pad width across it (metres converted at the grasp depth). At least
+    `MIN_CLOSING_REGION_PIXELS` of its pixels must stand more than `object_height_m` above the
+    table (`heights_m`: the frame's heights above its table plane, computed when not given) and
+    nearer to the camera than the fingertips. A grasp that fails this closes on air: it lifts
+    nothing, whatever a GQ-CNN makes of its crop.
+    """
+    depth = np.asarray(depth_m, dtype=np.float64)
+    centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1)
+    widths = np.asarray(widths_px, dtype=np.float64).reshape(-1)
+    grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
+    if heights_m is None:
+        heights_m = heights_above_table(depth, intrinsics)
+    height, width = depth.shape
+    focal = 0.5 * (intrinsics.fx + intrinsics.fy)
+    pad_width_px = gripper.finger_width * focal / np.where(grasp_depths > 0, grasp_depths, np.inf)
+    along_count = int(np.clip(np.ceil(widths.max(initial=0)), 3, _MAX_CLOSING_SAMPLES))
+    across_count = int(np.clip(np.ceil(pad_width_px.max(initial=0)), 3, _MAX_CLOSING_SAMPLES))
+    along = np.linspace(-0.5, 0.5, along_count)[None, :, None] * widths[:, None, None]
+    across = np.linspace(-0.5, 0.5, across_count)[None, None, :] * pad_width_px[:, None, None]
+    axis = np.stack([np.cos(angles), np.sin(angles)], axis=1)[:, None, None, :]
+    normal = np.stack([-np.sin(angles), np.cos(angles)], axis=1)[:, None, None, :]
+    points = centers[:, None, None, :] + along[..., None] * axis + across[..., None] * normal
+    u = np.floor(points[..., 0] + 0.5).reshape(len(centers), -1)
+    v = np.floor(points[..., 1] + 0.5).reshape(len(centers), -1)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
+    tips = grasp_depths + fingertip_below_center
+    caught = (
+        inside
+        & (np.asarray(heights_m).ravel()[flat] > object_height_m)
+        & (depth.ravel()[flat] < tips[:, None])
+    )
+    # A pixel sampled twice (a grid finer than the frame) counts once.
+    counts = np.array([np.unique(f[c]).size for f, c in zip(flat, caught, strict=True)])
+    return counts >= MIN_CLOSING_REGION_PIXELS

@@ -53,7 +53,13 @@ from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo, Image
 
 from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, GraspPlanner, PlanningError
-from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
+from gqstn_ros.grasping.alternatives import (
+    ClosingCheck,
+    asks_fallback,
+    judged_better,
+    minor_axis_alternative,
+    preferred,
+)
 from gqstn_ros.gripper import GripperMismatchError
 from gqstn_ros.nodes.detection_frames import DetectionFrame, LatestFrame, RequestTarget
 from gqstn_ros.nodes.fallback_client import FallbackClient
@@ -105,6 +111,26 @@ from gqstn_ros.q_calibration import QCalibration, load_q_calibrations
 
 NODE_NAME = "inference_node"
 REQUEST_TIMING_TEXT = "request timing (CLOCK_MONOTONIC s):"
+
+
+def closes_on_object(closing: ClosingCheck, grasp: Grasp) -> bool:
+    """(planning thread) Whether the Grasp message has something between its jaws."""
+    return closing.closes(tuple(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth)
+
+
+def replaces(
+    judged_q: float | None, candidate: Grasp, grasp: Grasp, closing: ClosingCheck | None
+) -> bool:
+    """(planning thread) Whether an alternative `candidate` judged `judged_q` replaces `grasp`:
+    `alternatives.preferred` with `closing`, else `alternatives.judged_better`."""
+    if closing is None:
+        return judged_better(judged_q, grasp.q_value)
+    return preferred(
+        judged_q,
+        closes_on_object(closing, candidate),
+        grasp.q_value,
+        closes_on_object(closing, grasp),
+    )
 
 
 class InferenceNode(Node):
@@ -334,15 +360,22 @@ class InferenceNode(Node):
             response.success = False
             response.message = str(error)
             return response
+        closing = ClosingCheck(frame.depth_m, frame.intrinsics, self.gripper) if pipeline else None
         if grasp is not None:
             response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
+            if closing is not None and not await self.worker.submit(
+                lambda: closes_on_object(closing, grasp)
+            ):
+                response.message += ", closes on nothing between its jaws"
         if pipeline and self.parameters["minor_axis_alternative"]:
             grasp = await self.worker.submit(
-                lambda: self.try_minor_axis(planner, frame, target, grasp, started, response)
+                lambda: self.try_minor_axis(
+                    planner, frame, target, grasp, started, response, closing
+                )
             )
         if fallback_allowed and asks_fallback(fallback_when, grasp is not None and grasp.robust):
             grasp = await self.try_fallback(
-                planner, frame, target, grasp, started, response, early_fallback
+                planner, frame, target, grasp, started, response, early_fallback, closing
             )
         if grasp is None:  # neither the planner nor an alternative found one
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {response.message}")
@@ -367,10 +400,12 @@ class InferenceNode(Node):
         grasp: Grasp | None,
         started: float,
         response: DetectGrasp.Response,
+        closing: ClosingCheck | None = None,
     ) -> Grasp | None:
         """(planning thread) The minor-axis grasp of the object instead of `planner`'s `grasp`
-        (None: it found none) when the GQ-CNN that judges `planner`'s grasps judges it better,
-        else `grasp`; the response's message says when it is."""
+        (None: it found none) when preferred (`alternatives.preferred`, with `closing`; without
+        it, judged better by the GQ-CNN that judges `planner`'s grasps), else `grasp`; the
+        response's message says when it is."""
         try:
             alternative = minor_axis_alternative(
                 frame.depth_m, frame.intrinsics, self.gripper, target.target if target else None
@@ -385,7 +420,7 @@ class InferenceNode(Node):
             time.perf_counter() - started,
         )  # fmt: skip
         judged_q = self.judged_quality(planner, frame, candidate, target)
-        if grasp is not None and not judged_better(judged_q, grasp.q_value):
+        if grasp is not None and not replaces(judged_q, candidate, grasp, closing):
             return grasp
         if judged_q is not None:
             candidate.q_value = judged_q
@@ -403,10 +438,12 @@ class InferenceNode(Node):
         started: float,
         response: DetectGrasp.Response,
         pending: Future | None = None,
+        closing: ClosingCheck | None = None,
     ) -> Grasp | None:
         """The fallback's grasp instead of `grasp` (None: none yet) when it is better (judged
-        by the GQ-CNN that judges `planner`'s grasps, where there is one), else `grasp`; the
-        response's message and `used_fallback` say which. `pending`: the fallback's call,
+        by the GQ-CNN that judges `planner`'s grasps, where there is one; with `closing`, a
+        grasp with something between its jaws first, `alternatives.preferred`), else `grasp`;
+        the response's message and `used_fallback` say which. `pending`: the fallback's call,
         already asked."""
         if pending is not None:
             fallback_grasp, note = await pending
@@ -419,7 +456,20 @@ class InferenceNode(Node):
         judged_q = await self.worker.submit(
             lambda: self.judged_quality(planner, frame, fallback_grasp, target)
         )
-        if grasp is not None:
+        on_air = None  # with `closing`: which of the two closes on nothing, when one does
+        if closing is not None and grasp is not None:
+            fallback_closes, grasp_closes = await self.worker.submit(
+                lambda: (
+                    closes_on_object(closing, fallback_grasp),
+                    closes_on_object(closing, grasp),
+                )
+            )
+            if fallback_closes != grasp_closes:
+                on_air = grasp if fallback_closes else fallback_grasp
+        if on_air is fallback_grasp:
+            response.message += f" (the fallback's grasp {note} closes on nothing between its jaws)"
+            return grasp
+        if grasp is not None and on_air is None:
             if judged_q is None and grasp.robust:
                 response.message += " (the fallback's grasp cannot be judged by the same GQ-CNN)"
                 return grasp
@@ -436,6 +486,11 @@ class InferenceNode(Node):
         response.used_fallback = True
         if grasp is None:
             response.message += f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}"
+        elif on_air is grasp:
+            response.message += (
+                f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}, has something "
+                "between its jaws"
+            )
         elif grasp.robust:
             response.message += f"; fallback {note}, judged q={judged_q:.3f}, is better"
         else:

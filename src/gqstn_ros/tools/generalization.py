@@ -50,7 +50,12 @@ from gqstn_ros.detection import (
     PlannedGrasp,
     PlanningError,
 )
-from gqstn_ros.grasping.alternatives import asks_fallback, judged_better, minor_axis_alternative
+from gqstn_ros.grasping.alternatives import (
+    ClosingCheck,
+    asks_fallback,
+    minor_axis_alternative,
+    preferred,
+)
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
@@ -295,30 +300,35 @@ def _model_planners(
 
     def default(depth: np.ndarray, intrinsics: CameraIntrinsics) -> PlannedGrasp:
         """The inference node's default pipeline (`grasping.alternatives`): GQ-STN's grasp,
-        replaced by the minor-axis grasp or Prop+GQ-CNN's when GQ-STN's GQ-CNN judges it
-        better (`NetworkPlanner.judge`)."""
+        replaced by the minor-axis grasp or Prop+GQ-CNN's when preferred (`preferred`: it has
+        something between its jaws where GQ-STN's closes on air, or GQ-STN's GQ-CNN judges it
+        better, `NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
+        closes = ClosingCheck(depth, intrinsics, gripper).grasp_closes
         try:
             grasp: PlannedGrasp | None = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
         except PlanningError as error:  # the alternatives may still find one
             grasp, primary_error = None, error
+        grasp_closes = grasp is not None and closes(grasp)
 
-        def consider(other: PlannedGrasp) -> PlannedGrasp | None:
+        def consider(other: PlannedGrasp) -> tuple[PlannedGrasp | None, bool]:
             judged = gqstn.judge(
                 depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
                 np.array([other.width_px]), np.array([other.depth]),
             )  # fmt: skip
             q = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
-            better = grasp is None or judged_better(q, grasp.q_value)
-            return replace(other, q_value=q) if better else grasp
+            other_closes = closes(other)
+            if grasp is None or preferred(q, other_closes, grasp.q_value, grasp_closes):
+                return replace(other, q_value=q), other_closes
+            return grasp, grasp_closes
 
         if config.default_minor_axis:
             with contextlib.suppress(PlanningError):  # no minor-axis grasp: GQ-STN's stays
-                grasp = consider(minor_axis_alternative(depth, intrinsics, gripper))
+                grasp, grasp_closes = consider(minor_axis_alternative(depth, intrinsics, gripper))
         robust = grasp is not None and grasp.q_value >= ROBUST_Q_THRESHOLD
         if asks_fallback(config.default_fallback_when, robust):
             with contextlib.suppress(PlanningError):  # Prop+GQ-CNN found none
-                grasp = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
+                grasp, grasp_closes = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
         if grasp is None:
             raise primary_error
         return grasp
