@@ -357,3 +357,23 @@ def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, m
     )[0]  # fmt: skip
     # Moved grasps keep 5-25 mm below B's top (0.65 m), above the table (0.7 m).
     assert 0.65 + 0.005 - 1e-3 <= grasp.depth <= 0.65 + 0.025 + 1e-3
+
+
+def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(models_dir):
+    from gqstn_ros.grasping.alternatives import ClosingCheck
+
+    planner = load_network_planner("gqstn", models_dir)
+    depth, mask = two_box_frame()
+    (own,) = planner.plan(depth, KINECT_V1)
+    check = ClosingCheck(depth, KINECT_V1, planner.gripper)
+    assert check.grasp_closes(own)
+    # On the table 30 pixels right of box B, jaws across the table: nothing between them.
+    on_air = dataclasses.replace(own, center_px=(450.0, 230.0), angle=np.pi / 2, width_px=30.0)
+    assert not check.grasp_closes(on_air)
+    replanned = planner._on_an_object(depth, KINECT_V1, 1, on_air)
+    assert replanned is not None and check.grasp_closes(replanned)
+    u, v = (round(c) for c in replanned.center_px)
+    assert mask[v, u], replanned.center_px  # on box B, the object nearest to it
+    assert planner._on_an_object(depth, KINECT_V1, 1, own) is None  # a grasp on an object stays
+    planner.replan_on_air = False
+    assert planner._on_an_object(depth, KINECT_V1, 1, on_air) is None

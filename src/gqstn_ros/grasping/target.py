@@ -338,6 +338,19 @@ def object_at(
     return GraspTarget(labels == labels[v, u])
 
 
+def object_nearest(
+    depth_m: np.ndarray, intrinsics: CameraIntrinsics, center_px: tuple[float, float]
+) -> GraspTarget | None:
+    """The object (`object_labels`) with a pixel nearest to `center_px` as a target; None when
+    the frame has no object."""
+    labels = object_labels(depth_m, intrinsics)
+    v, u = np.nonzero(labels)
+    if not len(u):
+        return None
+    nearest = int(np.argmin((u - center_px[0]) ** 2 + (v - center_px[1]) ** 2))
+    return GraspTarget(labels == labels[v[nearest], u[nearest]])
+
+
 def finger_clearance(
     depth_m: np.ndarray,
     obstacles: np.ndarray,

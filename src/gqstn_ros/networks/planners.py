@@ -48,12 +48,15 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import AntipodalConfig
+from gqstn_ros.grasping.baselines import heights_above_table
 from gqstn_ros.grasping.target import (
     FINGERTIP_BELOW_CENTER_M,
     GraspTarget,
     clear_of_other_objects,
+    closes_on_object,
     finger_clearance,
     object_at,
+    object_nearest,
 )
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.networks.checkpoint import load_checkpoint
@@ -160,10 +163,13 @@ class NetworkPlanner:
         symmetric_views: int = 1,
         judged_by_evaluator: bool = False,
         trained_depth_range: tuple[float, float] | None = None,
+        replan_on_air: bool = True,
     ) -> None:
         """trained_depth_range: the table depths (m) the network's training views covered (its
         checkpoint's `depth_range`); a frame whose working depth lies more than
-        `DEPTH_RANGE_SLACK` times outside it is refused. None: any depth."""
+        `DEPTH_RANGE_SLACK` times outside it is refused. None: any depth.
+        replan_on_air: a grasp that closes on nothing (`target.closes_on_object`) is planned
+        again with the object nearest its centre as the target."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -180,6 +186,7 @@ class NetworkPlanner:
         self.input_config = input_config
         self.gripper = gripper if gripper is not None else default_gripper()
         self.trained_depth_range = trained_depth_range
+        self.replan_on_air = replan_on_air
 
     def _check_depth_range(self, reference_depth: float) -> None:
         """PlanningError when the working depth at the view's centre is outside the table
@@ -335,7 +342,37 @@ class NetworkPlanner:
         )
         if target is not None:  # on the target and clear of the others already
             return [grasp]
+        on_object = self._on_an_object(depth_m, intrinsics, top_k, grasp)
+        if on_object is not None:  # planned on the nearest object: clear of the others
+            return [on_object]
         return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
+
+    def _on_an_object(
+        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
+    ) -> PlannedGrasp | None:
+        """None when `grasp` has something between its jaws (`target.closes_on_object`), or
+        `replan_on_air` is off, or nothing can be told; else the best grasp planned with the
+        object nearest its centre as the target (None when the frame has no object or that
+        plan fails: `grasp` stays)."""
+        if not self.replan_on_air:
+            return None
+        try:
+            heights = heights_above_table(depth_m, intrinsics)
+        except PlanningError:  # no table plane: nothing to tell air from an object by
+            return None
+        closes = closes_on_object(
+            depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper, heights,
+        )  # fmt: skip
+        if closes[0]:
+            return None
+        nearest = object_nearest(depth_m, intrinsics, grasp.center_px)
+        if nearest is None:
+            return None
+        try:
+            return self.plan(depth_m, intrinsics, top_k, target=nearest)[0]
+        except PlanningError:
+            return None
 
     def _clear_of_neighbours(
         self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
