@@ -2,7 +2,7 @@
 grasp out (view extraction, network, GQ-CNN head, conversion to frame pixels), batch 1.
 
 Usage: .venv/bin/python benchmarks/detection_latency.py [--frames 100] [--paper-frames 20]
-       [--threads 2] [--models-dir models] [--symmetric-views 1 4]
+       [--threads 2] [--models-dir models] [--symmetric-views 1 4] [--grasp-checks]
 
 Without --models-dir the networks are randomly initialised (latency does not depend on the
 weights; the grasps are meaningless), in the `paper` and `cpu` configurations: GQ-STN in both,
@@ -10,6 +10,11 @@ DirectGrasp and MultiGrasp in `cpu`. With --models-dir the checkpoints found the
 Prints median and p99 milliseconds per frame for PyTorch and onnxruntime, for each count of
 symmetric views (the network on that many turned and mirrored copies of the view, one batch),
 with the ratio to the single view of the same planner and backend timed in the same run.
+
+--grasp-checks (with --models-dir) times what the table plane adds to GQ-STN's single pass, on
+frames planned in turn by both planners of each pair: the planner with `replan_on_air` against
+the same planner without it, and the metric view's working depth (the table plane under the
+view centre) against the frame's median depth it replaced.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from gqstn_ros.networks.checkpoint import save_checkpoint
 from gqstn_ros.networks.configs import build_model, model_config
 from gqstn_ros.networks.planners import load_network_planner
 from gqstn_ros.planner_registry import NETWORK_PLANNERS, SYMMETRIC_VIEW_COUNTS
-from gqstn_ros.preprocessing import NetworkInputConfig, Normalization
+from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, working_depth
 
 RANDOM_RUNS = (("gqstn", "paper"), ("gqstn", "cpu"), ("directgrasp", "cpu"), ("multigrasp", "cpu"))
 
@@ -74,6 +79,50 @@ def time_planner(planner, frames: list[np.ndarray], count: int) -> np.ndarray:
     return np.array(times) * 1e3
 
 
+def time_in_turn(first, second, frames: list[np.ndarray], count: int) -> np.ndarray:
+    """(2, count) ms of `first(frame)` and `second(frame)`, called in turn on each frame so
+    that both see the same machine load."""
+    for frame in frames[:3]:  # warm-up
+        first(frame), second(frame)
+    times = np.zeros((2, count))
+    for index in range(count):
+        frame = frames[index % len(frames)]
+        for row, call in enumerate((first, second)):
+            start = time.perf_counter()
+            call(frame)
+            times[row, index] = time.perf_counter() - start
+    return times * 1e3
+
+
+def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) -> None:
+    """Print what the table plane costs GQ-STN's single pass (see the module docstring)."""
+    with_check = load_network_planner("gqstn", models_dir)
+    without = load_network_planner("gqstn", models_dir)
+    without.replan_on_air = False
+    pairs = (
+        (
+            "GQ-STN plan, replan_on_air on / off",
+            lambda frame: with_check.plan(frame, KINECT_V1),
+            lambda frame: without.plan(frame, KINECT_V1),
+        ),
+        (
+            "working depth, table plane / frame median",
+            lambda frame: working_depth(frame, KINECT_V1),
+            lambda frame: float(np.median(frame[::4, ::4])),
+        ),
+    )
+    print(f"{'what (first / second)':<44} {'median ms':>18} {'p99 ms':>16} {'ratio':>7}")
+    for label, first, second in pairs:
+        times = time_in_turn(first, second, frames, count)
+        medians = np.median(times, axis=1)
+        p99 = np.percentile(times, 99, axis=1)
+        print(
+            f"{label:<44} {medians[0]:>8.2f} / {medians[1]:>7.2f} {p99[0]:>7.1f} / {p99[1]:>6.1f} "
+            f"{medians[0] / medians[1]:>6.2f}x",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100, help="timed frames per cpu run")
@@ -83,9 +132,19 @@ def main() -> None:
     parser.add_argument(
         "--symmetric-views", type=int, nargs="+", default=[1], choices=SYMMETRIC_VIEW_COUNTS
     )
+    parser.add_argument(
+        "--grasp-checks",
+        action="store_true",
+        help="only time what the table plane adds to GQ-STN (needs --models-dir)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     frames = [tabletop_frame(seed) for seed in range(8)]
+    if args.grasp_checks:
+        if args.models_dir is None:
+            parser.error("--grasp-checks needs --models-dir")
+        grasp_check_costs(args.models_dir, frames, args.frames)
+        return
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)

@@ -11,7 +11,7 @@ from gqstn_ros.detection import GraspPlanner, PlannedGrasp, PlanningError
 from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.planners import load_network_planner
-from gqstn_ros.preprocessing import NetworkInputConfig, extract_view
+from gqstn_ros.preprocessing import NetworkInputConfig, STNParameters, extract_view
 from gqstn_ros.profiles import load_gripper_profile
 
 
@@ -370,10 +370,15 @@ def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(model
     # On the table 30 pixels right of box B, jaws across the table: nothing between them.
     on_air = dataclasses.replace(own, center_px=(450.0, 230.0), angle=np.pi / 2, width_px=30.0)
     assert not check.grasp_closes(on_air)
-    replanned = planner._on_an_object(depth, KINECT_V1, 1, on_air)
+    window = planner._window(depth, KINECT_V1)
+    view, window = extract_view(depth, planner.input_config, window)
+    out = planner.backend.infer(view[None, None])
+    predicted = STNParameters(out["x"], out["y"], out["theta"], out["s"])
+    network = (view, window, predicted, out["depth"].astype(np.float64), np.array([True]))
+    replanned = planner._on_an_object(depth, KINECT_V1, on_air, *network)
     assert replanned is not None and check.grasp_closes(replanned)
     u, v = (round(c) for c in replanned.center_px)
     assert mask[v, u], replanned.center_px  # on box B, the object nearest to it
-    assert planner._on_an_object(depth, KINECT_V1, 1, own) is None  # a grasp on an object stays
+    assert planner._on_an_object(depth, KINECT_V1, own, *network) is None  # on an object: stays
     planner.replan_on_air = False
-    assert planner._on_an_object(depth, KINECT_V1, 1, on_air) is None
+    assert planner._on_an_object(depth, KINECT_V1, on_air, *network) is None

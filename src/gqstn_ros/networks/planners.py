@@ -342,18 +342,30 @@ class NetworkPlanner:
         )
         if target is not None:  # on the target and clear of the others already
             return [grasp]
-        on_object = self._on_an_object(depth_m, intrinsics, top_k, grasp)
-        if on_object is not None:  # planned on the nearest object: clear of the others
+        predicted = STNParameters(xs, ys, thetas, scales)
+        on_object = self._on_an_object(
+            depth_m, intrinsics, grasp, view, window, predicted, depths, valid
+        )
+        if on_object is not None:  # moved onto the nearest object: clear of the others
             return [on_object]
         return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
 
     def _on_an_object(
-        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        grasp: PlannedGrasp,
+        view: np.ndarray,
+        window: ViewWindow,
+        predicted: STNParameters,
+        depths: np.ndarray,
+        valid: np.ndarray,
     ) -> PlannedGrasp | None:
         """None when `grasp` has something between its jaws (`target.closes_on_object`), or
-        `replan_on_air` is off, or nothing can be told; else the best grasp planned with the
-        object nearest its centre as the target (None when the frame has no object or that
-        plan fails: `grasp` stays)."""
+        `replan_on_air` is off, or nothing can be told; else the best grasp on the object
+        nearest its centre, from the network's candidates on the same view (`predicted`,
+        `depths`, `valid`; `_plan_on_target`, no second pass of the network). None when the
+        frame has no object or no grasp on it clears the others: `grasp` stays."""
         if not self.replan_on_air:
             return None
         try:
@@ -369,8 +381,11 @@ class NetworkPlanner:
         nearest = object_nearest(depth_m, intrinsics, grasp.center_px)
         if nearest is None:
             return None
+        obstacles = nearest.obstacles(depth_m, intrinsics)
         try:
-            return self.plan(depth_m, intrinsics, top_k, target=nearest)[0]
+            return self._plan_on_target(
+                depth_m, intrinsics, view, window, predicted, depths, valid, nearest, obstacles
+            )
         except PlanningError:
             return None
 
