@@ -5,10 +5,11 @@ Usage: .venv/bin/python benchmarks/default_pipeline_gain.py --runs RUN [RUN ...]
        [--baseline-runs RUN [RUN ...]] [--baseline-label "earlier rule"]
 
 RUN: an output folder of `python -m gqstn_ros.tools.generalization` (its results.json). The
---runs give every planner they ran; each --baseline-runs folder must be a run of the same seed,
-cameras and families (the same frames) whose `default` planner followed another rule, e.g.
-`--planners default --default-fallback-when not_robust --no-default-minor-axis`. Its default is
-reported beside the others as BASELINE, with the scenes lifted by only one of the two.
+--runs give every planner they ran; runs of the same frames (seed, cameras, families, scenes)
+are merged, each planner from the one run that has it. Each --baseline-runs folder must be a
+run of the same frames whose `default` planner followed another rule, e.g. `--planners default
+--default-fallback-when not_robust --no-default-minor-axis`. Its default is reported beside the
+others as BASELINE, with the scenes lifted by only one of the two.
 Prints markdown tables; flags every family and camera on which the default lifts less than the
 naive minor-axis grasp.
 """
@@ -36,6 +37,29 @@ def load_run(run: Path) -> tuple[dict, list[dict]]:
     return results["config"], results["scenes"]
 
 
+def merged_runs(runs: list[Path]) -> list[tuple[Path, dict, list[dict]]]:
+    """(first folder, config, scenes) per set of frames: runs of the same seed, cameras,
+    families and scenes are merged scene by scene, each planner taken from the one run that
+    has it."""
+    merged: dict[tuple, tuple[Path, dict, list[dict]]] = {}
+    for run in runs:
+        config, scenes = load_run(run)
+        key = tuple(str(config[name]) for name in SAME_FRAMES_KEYS)
+        if key not in merged:
+            merged[key] = (run, config, scenes)
+            continue
+        first, _, kept = merged[key]
+        for scene, other in zip(kept, scenes, strict=True):
+            if (other["camera"], other["object_seed"]) != (scene["camera"], scene["object_seed"]):
+                raise SystemExit(f"{run}: scene {other['index']} differs from that of {first}")
+            known = {attempt["planner"] for attempt in scene["attempts"]}
+            twice = known & {attempt["planner"] for attempt in other["attempts"]}
+            if twice:
+                raise SystemExit(f"{run} and {first} both ran {', '.join(sorted(twice))}")
+            scene["attempts"] = scene["attempts"] + other["attempts"]
+    return list(merged.values())
+
+
 def pooled_rows(runs: list[Path], baselines: list[Path]) -> list[dict]:
     """One row a scene: family, camera, and each planner's attempt by name (the baseline's
     default as BASELINE)."""
@@ -44,8 +68,7 @@ def pooled_rows(runs: list[Path], baselines: list[Path]) -> list[dict]:
         config, scenes = load_run(run)
         baseline_scenes[tuple(str(config[key]) for key in SAME_FRAMES_KEYS)] = (run, scenes)
     rows = []
-    for run in runs:
-        config, scenes = load_run(run)
+    for run, config, scenes in merged_runs(runs):
         key = tuple(str(config[name]) for name in SAME_FRAMES_KEYS)
         if baselines and key not in baseline_scenes:
             raise SystemExit(f"{run}: no --baseline-runs folder has its seed, cameras and families")

@@ -79,3 +79,17 @@ def test_a_baseline_of_other_frames_is_refused(tmp_path) -> None:
     other_seed = write_run(tmp_path / "old", 8, [{"default": True}])
     with pytest.raises(SystemExit, match="no --baseline-runs folder has its seed"):
         script.pooled_rows([runs], [other_seed])
+
+
+def test_runs_of_the_same_frames_are_merged_planner_by_planner(tmp_path) -> None:
+    script = load_script()
+    lifts = (True, False, True, True)
+    pipeline = write_run(tmp_path / "default", 7, [{"default": lifted} for lifted in lifts])
+    floors = write_run(tmp_path / "floors", 7, [{"minor_axis": not lifted} for lifted in lifts])
+    rows = script.pooled_rows([pipeline, floors], [])
+    assert len(rows) == 4
+    assert script.rate(rows, "default") == pytest.approx(75.0)
+    assert script.rate(rows, "minor_axis") == pytest.approx(25.0)
+    again = write_run(tmp_path / "again", 7, [{"default": True}] * 4)
+    with pytest.raises(SystemExit, match="both ran default"):
+        script.pooled_rows([pipeline, again], [])
