@@ -28,6 +28,7 @@ elsewhere. The chain is:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, replace
 
@@ -37,7 +38,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
-from gqstn_ros.table_plane import NoTablePlaneError, frame_table_plane
+from gqstn_ros.table_plane import NoTablePlaneError, TablePlane, frame_table_plane
 
 CROP_TO_WIDTH = 3.0  # crop side / jaw opening (the paper's w = s / 3)
 TRANSLATION_LIMIT = 0.5  # |x|, |y| of Lambda_trans, normalized view coordinates (paper)
@@ -62,18 +63,19 @@ def working_depth(
     depth_m: np.ndarray,
     intrinsics: CameraIntrinsics,
     center_uv: tuple[float, float] | None = None,
+    plane: TablePlane | None = None,
 ) -> float:
     """The depth (m) of the table under pixel `center_uv` (default: the image centre) of an
-    inpainted frame: its table plane (`table_plane.frame_table_plane`, which tells the table
-    from a floor beyond its edges) on that pixel's ray, as the depth the training views were
-    scaled by (`datasets.generate.stored_window`). The frame's median depth when the frame has
-    no plane or the ray misses it."""
+    inpainted frame: its table plane (`plane` when the caller has it, else
+    `table_plane.frame_table_plane`, which tells the table from a floor beyond its edges) on
+    that pixel's ray, as the depth the training views were scaled by
+    (`datasets.generate.stored_window`). The frame's median depth when the frame has no plane
+    or the ray misses it."""
     if center_uv is None:
         center_uv = ((intrinsics.width - 1) / 2.0, (intrinsics.height - 1) / 2.0)
-    try:
-        plane = frame_table_plane(depth_m, intrinsics)
-    except NoTablePlaneError:
-        plane = None
+    if plane is None:
+        with contextlib.suppress(NoTablePlaneError):
+            plane = frame_table_plane(depth_m, intrinsics)
     depth = math.nan if plane is None else plane.depth_at(intrinsics, *center_uv)
     if math.isfinite(depth):
         return depth

@@ -361,6 +361,7 @@ def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, m
 
 def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(models_dir):
     from gqstn_ros.grasping.alternatives import ClosingCheck
+    from gqstn_ros.table_plane import frame_table_plane
 
     planner = load_network_planner("gqstn", models_dir)
     depth, mask = two_box_frame()
@@ -374,7 +375,10 @@ def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(model
     view, window = extract_view(depth, planner.input_config, window)
     out = planner.backend.infer(view[None, None])
     predicted = STNParameters(out["x"], out["y"], out["theta"], out["s"])
-    network = (view, window, predicted, out["depth"].astype(np.float64), np.array([True]))
+    network = (
+        view, window, predicted, out["depth"].astype(np.float64), np.array([True]),
+        frame_table_plane(depth, KINECT_V1),
+    )  # fmt: skip
     replanned = planner._on_an_object(depth, KINECT_V1, on_air, *network)
     assert replanned is not None and check.grasp_closes(replanned)
     u, v = (round(c) for c in replanned.center_px)

@@ -31,7 +31,7 @@ from gqstn_ros.detection import (
     PlannedGrasp,
     PlanningError,
 )
-from gqstn_ros.grasping.baselines import MinorAxisPlanner, heights_above_table
+from gqstn_ros.grasping.baselines import MinorAxisPlanner, table_of_frame
 from gqstn_ros.grasping.target import (
     GraspTarget,
     clear_of_other_objects,
@@ -39,6 +39,7 @@ from gqstn_ros.grasping.target import (
     finger_clearance,
 )
 from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.table_plane import TablePlane
 
 
 def asks_fallback(fallback_when: str, robust: bool) -> bool:
@@ -67,8 +68,8 @@ def preferred(judged_q: float | None, closes: bool, current_q: float, current_cl
 
 class ClosingCheck:
     """Whether grasps on one inpainted frame close on an object (`target.closes_on_object`).
-    The frame's heights above its table are computed once, on the first grasp; on a frame
-    without a table plane every grasp counts as closing on one (nothing tells otherwise)."""
+    The frame's table plane is fitted once, on the first grasp; on a frame without one every
+    grasp counts as closing on an object (nothing tells otherwise)."""
 
     def __init__(
         self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, gripper: GripperConfig
@@ -76,7 +77,7 @@ class ClosingCheck:
         self.depth_m = depth_m
         self.intrinsics = intrinsics
         self.gripper = gripper
-        self._heights: np.ndarray | None = None
+        self._plane: TablePlane | None = None
         self._no_table = False
 
     def closes(
@@ -84,9 +85,9 @@ class ClosingCheck:
     ) -> bool:
         """Whether the top-down grasp (centre (u, v) px, jaw angle rad, opening px, gripper
         depth m) has something between its jaws."""
-        if self._heights is None and not self._no_table:
+        if self._plane is None and not self._no_table:
             try:
-                self._heights = heights_above_table(self.depth_m, self.intrinsics)
+                self._plane = table_of_frame(self.depth_m, self.intrinsics)
             except PlanningError:
                 self._no_table = True
         if self._no_table:
@@ -95,7 +96,7 @@ class ClosingCheck:
             closes_on_object(
                 self.depth_m, self.intrinsics, np.array([center_px], dtype=np.float64),
                 np.array([angle]), np.array([width_px]), np.array([depth]), self.gripper,
-                self._heights,
+                plane=self._plane,
             )[0]
         )  # fmt: skip
 

@@ -43,6 +43,7 @@ from gqstn_ros.grasping.baselines import (
     table_of_frame,
 )
 from gqstn_ros.gripper import GripperConfig
+from gqstn_ros.table_plane import TablePlane
 
 # A target is visible when at least this many of its pixels hold a valid depth above the table.
 MIN_VISIBLE_TARGET_PIXELS = 5
@@ -386,6 +387,7 @@ def closes_on_object(
     heights_m: np.ndarray | None = None,
     object_height_m: float = OBJECT_HEIGHT_M,
     fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
+    plane: TablePlane | None = None,
 ) -> np.ndarray:
     """(N,) bool: something stands between the jaws of each of N top-down grasps (centres (N, 2)
     px, jaw axis angles (N,) rad, openings (N,) px, gripper depths (N,) m) for them to close on.
@@ -393,7 +395,8 @@ def closes_on_object(
     The closing region is the rectangle the pads sweep: the opening along the jaw axis by the
     pad width across it (metres converted at the grasp depth). At least
     `MIN_CLOSING_REGION_PIXELS` of its pixels must stand more than `object_height_m` above the
-    table (`heights_m`: the frame's heights above its table plane, computed when not given) and
+    table (`heights_m`: the frame's heights above its table plane; else the heights of the
+    sampled pixels above `plane`, the frame's table plane, fitted when not given either) and
     nearer to the camera than the fingertips. A grasp that fails this closes on air: it lifts
     nothing, whatever a GQ-CNN makes of its crop.
     """
@@ -402,8 +405,8 @@ def closes_on_object(
     angles = np.asarray(angles, dtype=np.float64).reshape(-1)
     widths = np.asarray(widths_px, dtype=np.float64).reshape(-1)
     grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
-    if heights_m is None:
-        heights_m = heights_above_table(depth, intrinsics)
+    if heights_m is None and plane is None:
+        plane = table_of_frame(depth, intrinsics)
     height, width = depth.shape
     focal = 0.5 * (intrinsics.fx + intrinsics.fy)
     pad_width_px = gripper.finger_width * focal / np.where(grasp_depths > 0, grasp_depths, np.inf)
@@ -419,11 +422,17 @@ def closes_on_object(
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
     flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
     tips = grasp_depths + fingertip_below_center
-    caught = (
-        inside
-        & (np.asarray(heights_m).ravel()[flat] > object_height_m)
-        & (depth.ravel()[flat] < tips[:, None])
-    )
+    if heights_m is not None:
+        heights = np.asarray(heights_m).ravel()[flat]
+    else:  # only the sampled pixels: z * (n . ray) - offset
+        rows, columns = np.divmod(flat, width)
+        ray = np.stack(
+            [(columns - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy],
+            axis=-1,
+        )
+        facing = ray @ plane.normal[:2] + plane.normal[2]
+        heights = depth.ravel()[flat] * facing - plane.offset
+    caught = inside & (heights > object_height_m) & (depth.ravel()[flat] < tips[:, None])
     # A pixel sampled twice (a grid finer than the frame) counts once.
     counts = np.array([np.unique(f[c]).size for f, c in zip(flat, caught, strict=True)])
     return counts >= MIN_CLOSING_REGION_PIXELS

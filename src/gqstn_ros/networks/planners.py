@@ -35,6 +35,7 @@ that object as the target.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -48,7 +49,6 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import AntipodalConfig
-from gqstn_ros.grasping.baselines import heights_above_table
 from gqstn_ros.grasping.target import (
     FINGERTIP_BELOW_CENTER_M,
     GraspTarget,
@@ -86,6 +86,7 @@ from gqstn_ros.preprocessing import (
     view_window,
     working_depth,
 )
+from gqstn_ros.table_plane import NoTablePlaneError, TablePlane, frame_table_plane
 
 # A metric window wider than this many times the frame's shorter side is mostly invented
 # (border-replicated) pixels: such a frame is refused.
@@ -236,10 +237,11 @@ class NetworkPlanner:
         intrinsics: CameraIntrinsics,
         target: GraspTarget | None = None,
         check_depth_range: bool = False,
+        plane: TablePlane | None = None,
     ) -> ViewWindow:
-        """The view window: centred on the frame, or on `target` when one is given. With
-        `check_depth_range`, PlanningError when the table under its centre is at a depth the
-        network was not trained for."""
+        """The view window: centred on the frame, or on `target` when one is given (`plane`:
+        the frame's table plane, when known). With `check_depth_range`, PlanningError when the
+        table under its centre is at a depth the network was not trained for."""
         if target is not None and target.shape != depth_m.shape:
             raise PlanningError(
                 f"the target is {target.shape[1]}x{target.shape[0]} pixels, the depth image "
@@ -249,7 +251,8 @@ class NetworkPlanner:
         centred = ViewWindow.centered(depth_m.shape, self.input_config, center)
         reference = None
         if self.input_config.metric or (check_depth_range and self.trained_depth_range):
-            reference = working_depth(depth_m, intrinsics, (centred.center_u, centred.center_v))
+            centre = (centred.center_u, centred.center_v)
+            reference = working_depth(depth_m, intrinsics, centre, plane)
         if check_depth_range and reference is not None:
             self._check_depth_range(reference)
         window = view_window(depth_m, intrinsics, self.input_config, center, reference)
@@ -274,7 +277,10 @@ class NetworkPlanner:
         with `target`, a grasp centred on it whose fingers clear the other objects
         (PlanningError when there is none)."""
         self._validate(depth_m, intrinsics, top_k)
-        window = self._window(depth_m, intrinsics, target, check_depth_range=True)
+        plane = None  # fitted once: the working depth and the closing check share it
+        with contextlib.suppress(NoTablePlaneError):
+            plane = frame_table_plane(depth_m, intrinsics)
+        window = self._window(depth_m, intrinsics, target, True, plane)
         view, window = extract_view(depth_m, self.input_config, window)
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
         views = np.stack([transform_view(view, symmetry) for symmetry in symmetries])
@@ -344,7 +350,7 @@ class NetworkPlanner:
             return [grasp]
         predicted = STNParameters(xs, ys, thetas, scales)
         on_object = self._on_an_object(
-            depth_m, intrinsics, grasp, view, window, predicted, depths, valid
+            depth_m, intrinsics, grasp, view, window, predicted, depths, valid, plane
         )
         if on_object is not None:  # moved onto the nearest object: clear of the others
             return [on_object]
@@ -360,21 +366,19 @@ class NetworkPlanner:
         predicted: STNParameters,
         depths: np.ndarray,
         valid: np.ndarray,
+        plane: TablePlane | None,
     ) -> PlannedGrasp | None:
-        """None when `grasp` has something between its jaws (`target.closes_on_object`), or
-        `replan_on_air` is off, or nothing can be told; else the best grasp on the object
+        """None when `grasp` has something between its jaws (`target.closes_on_object`, above
+        the frame's table `plane`), or `replan_on_air` is off, or nothing can be told (no
+        plane); else the best grasp on the object
         nearest its centre, from the network's candidates on the same view (`predicted`,
         `depths`, `valid`; `_plan_on_target`, no second pass of the network). None when the
         frame has no object or no grasp on it clears the others: `grasp` stays."""
-        if not self.replan_on_air:
-            return None
-        try:
-            heights = heights_above_table(depth_m, intrinsics)
-        except PlanningError:  # no table plane: nothing to tell air from an object by
+        if not self.replan_on_air or plane is None:
             return None
         closes = closes_on_object(
             depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
-            np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper, heights,
+            np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper, plane=plane,
         )  # fmt: skip
         if closes[0]:
             return None
