@@ -37,9 +37,12 @@ def test_options_reach_only_the_loaders_that_take_them() -> None:
         "symmetric_views": 4,
         "judge_model": None,
         "view_scale": "metric",
+        "replan_on_air": False,
         "num_candidates": 50,
     }
-    assert options_for("gqstn", **given) == {"symmetric_views": 4, "view_scale": "metric"}
+    assert options_for("gqstn", **given) == {
+        "symmetric_views": 4, "view_scale": "metric", "replan_on_air": False,
+    }  # fmt: skip
     assert options_for("prop_gqcnn", **given) == {"num_candidates": 50}
     assert set(options_for("directgrasp", **dict.fromkeys(NETWORK_OPTIONS, 1))) == set(
         NETWORK_OPTIONS

@@ -36,7 +36,10 @@ ENTRY_POINT_GROUP = "gqstn_ros.planners"
 # The loader of every planner that runs a one-shot network and names no loader of its own.
 NETWORK_LOADER = "gqstn_ros.networks.planners:load_network_planner"
 # The keyword options of that loader that callers may pass (`options_for`).
-NETWORK_OPTIONS = ("symmetric_views", "judge_model", "view_scale", "onnx_cache_dir", "onnx_threads")
+NETWORK_OPTIONS = (
+    "symmetric_views", "judge_model", "view_scale", "replan_on_air", "onnx_cache_dir",
+    "onnx_threads",
+)  # fmt: skip
 BACKENDS = ("torch", "onnxruntime")
 # How many symmetric copies of the view (quarter turns, mirrors) a network planner may run on.
 SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)

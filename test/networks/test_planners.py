@@ -386,3 +386,8 @@ def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(model
     assert planner._on_an_object(depth, KINECT_V1, own, *network) is None  # on an object: stays
     planner.replan_on_air = False
     assert planner._on_an_object(depth, KINECT_V1, on_air, *network) is None
+
+
+def test_replan_on_air_is_a_loader_option(models_dir):
+    assert load_network_planner("gqstn", models_dir).replan_on_air
+    assert not load_network_planner("gqstn", models_dir, replan_on_air=False).replan_on_air

@@ -565,6 +565,7 @@ def load_network_planner(
     symmetric_views: int = 1,
     judge_model: Path | None = None,
     view_scale: str = "metric",
+    replan_on_air: bool = True,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
     (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.
@@ -628,6 +629,7 @@ def load_network_planner(
             symmetric_views,
             judged_by_evaluator=judge_path is not None,
             trained_depth_range=loaded.depth_range,
+            replan_on_air=replan_on_air,
         )
 
     size = loaded.input_config.input_size
@@ -661,4 +663,5 @@ def load_network_planner(
         symmetric_views,
         judged_by_evaluator=judge_path is not None,
         trained_depth_range=loaded.depth_range,
+        replan_on_air=replan_on_air,
     )

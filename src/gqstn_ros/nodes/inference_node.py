@@ -193,6 +193,7 @@ class InferenceNode(Node):
                     symmetric_views=self.parameters["symmetric_views"],
                     judge_model=self.parameters["judge_model"] or None,
                     view_scale=self.parameters["view_scale"],
+                    replan_on_air=self.parameters["replan_on_air"],
                 )
                 self.planners[name] = load_planner(
                     name, models_dir, backend, gripper=self.gripper, **options

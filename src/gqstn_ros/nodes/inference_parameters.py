@@ -68,6 +68,14 @@ INFERENCE_NODE_PARAMETERS = (
         read_only=True,
     ),
     ParameterSpec(
+        "replan_on_air",
+        True,
+        "GQ-STN, MultiGrasp and DirectGrasp move a grasp with nothing between its jaws (more "
+        "than 6 mm above the table) onto the object nearest to it, from the same pass of the "
+        "network (false: the paper's single pass as it is)",
+        read_only=True,
+    ),
+    ParameterSpec(
         "view_scale",
         "metric",
         "How the networks' view window is sized: 'metric' brings any camera to the scale the "
