@@ -86,3 +86,24 @@ def test_the_config_is_validated() -> None:
         TablePlaneConfig(max_angle_deg=90.0)
     with pytest.raises(ValueError, match="inlier_distance"):
         TablePlaneConfig(inlier_distance=-1.0)
+
+
+def test_a_plane_through_the_camera_is_no_table() -> None:
+    # Every point on the rays of one image column: a plane through the camera fits them all.
+    depths = np.linspace(0.8, 1.8, 60)
+    column = np.stack([-0.5 * depths, np.linspace(-0.3, 0.3, 60) * depths, depths], axis=-1)
+    with pytest.raises(NoTablePlaneError, match="cannot be a table"):
+        fit_table_plane(column.reshape(6, 10, 3))
+
+
+def test_the_first_fit_starts_from_the_densest_depths_not_the_median() -> None:
+    # A view split between a table (47 %) and a floor beyond it (53 %), both tilted so that
+    # their depths spread: the median lies in the floor's band or between the two.
+    _, u = np.mgrid[0 : WIDE.height, 0 : WIDE.width]
+    ray_x = (u - WIDE.cx) / WIDE.fx
+    slope = 0.15  # depth grows along x
+    table = 0.85 / (1.0 - slope * ray_x)
+    floor = 1.6 / (1.0 - slope * ray_x)
+    depth = np.where(u < 0.47 * WIDE.width, table, floor).astype(np.float32)
+    plane = frame_table_plane(depth, WIDE)
+    assert plane.depth_at(WIDE, 100.0, WIDE.cy) == pytest.approx(table[240, 100], abs=1e-3)

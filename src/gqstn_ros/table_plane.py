@@ -4,8 +4,10 @@ A wide camera high above a table also sees what lies beyond the table's edges (t
 lower bench), and that may fill more of the frame than the table. So the table is found in two
 steps, on about 5000 pixels sampled on a grid:
 
-1. The dominant plane: least squares on the pixels near the frame's median depth, refitted on
-   the pixels near the plane (`TablePlaneConfig.refits` times).
+1. The dominant plane: least squares on the pixels of the densest band of depths (the median
+   depth may lie between a table and a floor), refitted on the pixels near the plane
+   (`TablePlaneConfig.refits` times). A plane more than 60 degrees from facing the camera, or
+   through it, is no table.
 2. A higher level: when a large share of the frame stands clearly above that plane, a plane
    fitted to those pixels replaces it if it is large (`min_share` of the frame), wide
    (`min_span` of the frame's width or height: a table runs out of the view, an object's top
@@ -25,6 +27,10 @@ import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
 
+# A table is seen at most this far from the optical axis (degrees between the plane's normal
+# and the axis) and at least this far from the camera (m).
+MAX_TABLE_TILT_DEG = 60.0
+MIN_TABLE_DEPTH_M = 0.05
 # Sample stride: about this many pixels of a frame are fitted (a plane needs few; the cost
 # grows with them).
 _SAMPLED_PIXELS = 5000
@@ -39,7 +45,7 @@ class TablePlaneConfig:
     """How the table plane is found (metres unless said)."""
 
     inlier_distance: float = 0.004  # pixels this close to the plane refit it
-    initial_band: float = 0.05  # first fit: pixels this close to the median depth
+    initial_band: float = 0.05  # first fit: pixels this close to the densest depth
     refits: int = 3
     # A level above the plane found: pixels at least this far above it ...
     level_rise: float = 0.02
@@ -149,12 +155,14 @@ def frame_table_plane(
 
 
 def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
-    """The dominant plane of (N, 3) points: least squares on those near their median depth,
-    refitted on those near the plane."""
+    """The dominant plane of (N, 3) points: least squares on those in the densest band of
+    depths, refitted on those near the plane."""
     if sample.shape[0] < 3:
         raise _no_plane(sample.shape[0], sample.shape[0])
     columns = np.ascontiguousarray(sample.T)  # (3, N): row-wise sums and products are fast
-    inliers = np.abs(columns[2] - np.median(columns[2])) < config.initial_band
+    inliers = np.abs(columns[2] - _densest_depth(columns[2], config.initial_band)) < (
+        config.initial_band
+    )
     normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
     for _ in range(config.refits + 1):
         chosen = columns[:, inliers]
@@ -171,7 +179,23 @@ def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
         inliers = np.abs(normal @ columns - offset) < config.inlier_distance
     if np.count_nonzero(inliers) < 3:
         raise _no_plane(np.count_nonzero(inliers), sample.shape[0])
+    # A plane seen edge-on, or through the camera (the points of one image column), is no table.
+    if -normal[2] < math.cos(math.radians(MAX_TABLE_TILT_DEG)) or -offset < MIN_TABLE_DEPTH_M:
+        raise NoTablePlaneError(
+            f"no table plane found in the frame (the best plane, normal {np.round(normal, 3)}, "
+            f"{-offset:.3f} m from the camera, cannot be a table under it)"
+        )
     return TablePlane(normal, offset)
+
+
+def _densest_depth(depths: np.ndarray, half_band: float) -> float:
+    """The centre of the depth band 2 * `half_band` wide that holds the most of `depths`: the
+    table when it fills most of the view, the nearer or larger level when a floor shows
+    beside it (the frame's median may then lie between the two)."""
+    ordered = np.sort(depths)
+    ends = np.searchsorted(ordered, ordered + 2 * half_band, side="right")
+    start = int(np.argmax(ends - np.arange(len(ordered))))
+    return float(ordered[(start + ends[start] - 1) // 2])  # the band's middle depth
 
 
 def _no_plane(held: int, sampled: int) -> NoTablePlaneError:
