@@ -531,7 +531,9 @@ def plot_summary(summary: dict, config: BenchmarkConfig, path: Path) -> None:
         values = [summary[name]["by_camera"].get(c, np.nan) * 100 for c in config.cameras]
         positions = np.arange(len(config.cameras)) + offset * width
         axes[0].bar(positions, values, width, label=name)
-    axes[0].set_xticks(np.arange(len(config.cameras)) + 0.4 - width / 2, config.cameras)
+    axes[0].set_xticks(
+        np.arange(len(config.cameras)) + 0.4 - width / 2, config.cameras, rotation=20, ha="right"
+    )
     axes[0].set_ylabel("lift success (%)")
     axes[0].set_ylim(0, 100)
     axes[0].legend(fontsize=7)
