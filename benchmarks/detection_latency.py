@@ -96,9 +96,8 @@ def time_in_turn(first, second, frames: list[np.ndarray], count: int) -> np.ndar
 
 def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) -> None:
     """Print what the table plane costs GQ-STN's single pass (see the module docstring)."""
-    with_check = load_network_planner("gqstn", models_dir)
-    without = load_network_planner("gqstn", models_dir)
-    without.replan_on_air = False
+    with_check = load_network_planner("gqstn", models_dir, replan_on_air=True)
+    without = load_network_planner("gqstn", models_dir, replan_on_air=False)
     pairs = (
         (
             "GQ-STN plan, replan_on_air on / off",

@@ -107,3 +107,22 @@ def test_the_first_fit_starts_from_the_densest_depths_not_the_median() -> None:
     depth = np.where(u < 0.47 * WIDE.width, table, floor).astype(np.float32)
     plane = frame_table_plane(depth, WIDE)
     assert plane.depth_at(WIDE, 100.0, WIDE.cy) == pytest.approx(table[240, 100], abs=1e-3)
+
+
+def test_boxes_of_one_height_scattered_over_the_view_are_not_the_table() -> None:
+    # A Kinect 0.7 m above a table; two 8 cm boxes at opposite edges of the view, together
+    # over 15 % of it and spanning its width, but not one surface.
+    kinect = CameraIntrinsics(640, 480, 580.0, 580.0, 319.5, 239.5)
+    depth = np.full((480, 640), 0.70, dtype=np.float32)
+    depth[100:380, 0:110] = 0.62
+    depth[100:380, 530:640] = 0.62
+    assert np.mean(depth < 0.7) > TablePlaneConfig().min_share
+    assert working_depth(depth, kinect) == pytest.approx(0.70, abs=1e-4)
+
+
+def test_a_mid_height_object_inside_the_first_band_does_not_pull_the_fit_off_the_table() -> None:
+    kinect = CameraIntrinsics(640, 480, 580.0, 580.0, 319.5, 239.5)
+    depth = np.full((480, 640), 0.70, dtype=np.float32)
+    depth[150:330, 220:420] = 0.66  # a 4 cm box, 12 % of the view, within 5 cm of the table
+    plane = frame_table_plane(depth, kinect)
+    assert plane.depth_at(kinect, 10.0, 10.0) == pytest.approx(0.70, abs=1e-4)

@@ -90,8 +90,8 @@ class NetworkInputConfig:
     view_size_px: int = 320  # side of the square frame window (frame pixels)
     input_size: int = 224  # side of the network input (the paper's 224)
     crop_size: int = 32  # side of the GQ-CNN crop (Dex-Net 2.0's 32)
-    # Side of the window in metres at the view's working depth (its median depth, the table
-    # under a tabletop scene); 0: the window is `view_size_px` frame pixels whatever the camera.
+    # Side of the window in metres at the view's working depth (`working_depth`: the table
+    # under the view's centre); 0: the window is `view_size_px` frame pixels whatever the camera.
     view_size_m: float = 0.0
 
     def __post_init__(self) -> None:

@@ -6,13 +6,13 @@ steps, on about 5000 pixels sampled on a grid:
 
 1. The dominant plane: least squares on the pixels of the densest band of depths (the median
    depth may lie between a table and a floor), refitted on the pixels near the plane
-   (`TablePlaneConfig.refits` times). A plane more than 60 degrees from facing the camera, or
-   through it, is no table.
+   (`TablePlaneConfig.refits` times, the distance shrinking to `inlier_distance`). A plane
+   more than 60 degrees from facing the camera, or through it, is no table.
 2. A higher level: when a large share of the frame stands clearly above that plane, a plane
-   fitted to those pixels replaces it if it is large (`min_share` of the frame), wide
-   (`min_span` of the frame's width or height: a table runs out of the view, an object's top
-   face lies inside it) and nearly parallel to it (`max_angle_deg`). Repeated for up to
-   `levels` levels.
+   fitted to those pixels replaces it if its largest connected piece is large (`min_share` of
+   the frame) and wide (`min_span` of the frame's width or height: a table runs out of the
+   view, an object's top face lies inside it), and it is nearly parallel (`max_angle_deg`).
+   Repeated for up to `levels` levels.
 
 Every consumer of "the table" (the object blob of the naive planners, targets, the request's
 scene check, the networks' working depth) uses this one function.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from gqstn_ros.camera_model import CameraIntrinsics
@@ -137,11 +138,21 @@ def fit_table_plane(grid: np.ndarray, config: TablePlaneConfig | None = None) ->
             break
         on_upper = above & (np.abs(flat @ upper.normal - upper.offset) < config.inlier_distance)
         angle = math.degrees(math.acos(min(1.0, abs(float(upper.normal @ plane.normal)))))
-        if np.count_nonzero(on_upper) < needed or angle > config.max_angle_deg:
+        if angle > config.max_angle_deg:
             break
-        rows, columns = np.nonzero(on_upper.reshape(grid.shape[:2]))
-        span = max((np.ptp(rows) + 1) / grid.shape[0], (np.ptp(columns) + 1) / grid.shape[1])
-        if span < config.min_span:
+        # One connected surface (objects of one height scattered over the view are not a
+        # table): the largest 8-connected piece of the level on the sample grid.
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            on_upper.reshape(grid.shape[:2]).astype(np.uint8), connectivity=8
+        )
+        if count <= 1:
+            break
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        span = max(
+            stats[largest, cv2.CC_STAT_HEIGHT] / grid.shape[0],
+            stats[largest, cv2.CC_STAT_WIDTH] / grid.shape[1],
+        )
+        if stats[largest, cv2.CC_STAT_AREA] < needed or span < config.min_span:
             break
         plane = upper
     return plane
@@ -164,7 +175,10 @@ def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
         config.initial_band
     )
     normal, offset = np.array([0.0, 0.0, -1.0]), 0.0
-    for _ in range(config.refits + 1):
+    # Refit distances shrink from half the first band to `inlier_distance`, so that object tops
+    # inside the first band, which pull the first fit off the table, fall out step by step.
+    distances = np.geomspace(config.initial_band / 2, config.inlier_distance, config.refits + 1)
+    for distance in distances:
         chosen = columns[:, inliers]
         if chosen.shape[1] < 3:
             raise _no_plane(chosen.shape[1], sample.shape[0])
@@ -176,7 +190,7 @@ def _fit_plane(sample: np.ndarray, config: TablePlaneConfig) -> TablePlane:
         least = vectors[:, 0]
         normal = least if least[2] < 0 else -least  # towards the camera (-z in optical frame)
         offset = float(normal @ centre)
-        inliers = np.abs(normal @ columns - offset) < config.inlier_distance
+        inliers = np.abs(normal @ columns - offset) < distance
     if np.count_nonzero(inliers) < 3:
         raise _no_plane(np.count_nonzero(inliers), sample.shape[0])
     # A plane seen edge-on, or through the camera (the points of one image column), is no table.

@@ -164,13 +164,14 @@ class NetworkPlanner:
         symmetric_views: int = 1,
         judged_by_evaluator: bool = False,
         trained_depth_range: tuple[float, float] | None = None,
-        replan_on_air: bool = True,
+        replan_on_air: bool = False,
     ) -> None:
         """trained_depth_range: the table depths (m) the network's training views covered (its
         checkpoint's `depth_range`); a frame whose working depth lies more than
         `DEPTH_RANGE_SLACK` times outside it is refused. None: any depth.
-        replan_on_air: a grasp that closes on nothing (`target.closes_on_object`) is planned
-        again with the object nearest its centre as the target."""
+        replan_on_air: a grasp that closes on nothing (`target.closes_on_object`) is moved onto
+        the object nearest its centre (the inference node's default; off: the paper's single
+        pass, as training.evaluate measures it)."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -565,7 +566,7 @@ def load_network_planner(
     symmetric_views: int = 1,
     judge_model: Path | None = None,
     view_scale: str = "metric",
-    replan_on_air: bool = True,
+    replan_on_air: bool = False,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
     (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.

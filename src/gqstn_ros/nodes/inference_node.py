@@ -468,7 +468,7 @@ class InferenceNode(Node):
             if fallback_closes != grasp_closes:
                 on_air = grasp if fallback_closes else fallback_grasp
         if on_air is fallback_grasp:
-            response.message += f" (the fallback's grasp {note} closes on nothing between its jaws)"
+            response.message += f" (the fallback's grasp {note} has nothing between its jaws)"
             return grasp
         if grasp is not None and on_air is None:
             if judged_q is None and grasp.robust:

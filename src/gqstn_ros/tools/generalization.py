@@ -286,8 +286,9 @@ def _model_planners(
     for name in PLANNER_NAMES:
         if name in needed:
             options = options_for(
-                name, view_scale=config.view_scale, judge_model=config.judge_model or None
-            )
+                name, view_scale=config.view_scale, judge_model=config.judge_model or None,
+                replan_on_air=True,  # as the inference node's default
+            )  # fmt: skip
             loaded[name] = load_planner(name, models_dir, gripper=gripper, **options)
 
     def calibrated(name: str, grasp: PlannedGrasp) -> PlannedGrasp:
