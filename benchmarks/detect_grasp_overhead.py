@@ -71,13 +71,19 @@ class Timings:
 
 def choose_planner(requested: str | None, models_dir: Path, backend: str):
     """(name, planner) of `requested`, else the first loadable of PLANNER_PREFERENCE."""
-    from gqstn_ros.planner_registry import PlannerUnavailable, load_planner  # noqa: PLC0415
+    from gqstn_ros.planner_registry import (  # noqa: PLC0415
+        PlannerUnavailable,
+        load_planner,
+        options_for,
+    )
 
     names = (requested,) if requested else PLANNER_PREFERENCE
     reasons = []
     for name in names:
         try:
-            return name, load_planner(name, models_dir, backend)
+            # The options the inference node passes by default, so both time the same work.
+            options = options_for(name, replan_on_air=True)
+            return name, load_planner(name, models_dir, backend, **options)
         except PlannerUnavailable as error:
             reasons.append(f"{name}: {error}")
     raise SystemExit(

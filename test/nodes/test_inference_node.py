@@ -333,7 +333,7 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
     from gqstn_ros.planner_registry import load_planner
 
     models_dir = network_models_dir(tmp_path)
-    planner = load_planner("gqstn", models_dir)
+    planner = load_planner("gqstn", models_dir, replan_on_air=True)  # as the node's default
     node, executor = client_node
     received: dict[str, list] = {"grasp": [], "markers": []}
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
