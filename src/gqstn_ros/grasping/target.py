@@ -384,10 +384,9 @@ def closes_on_object(
     widths_px: np.ndarray,
     depths: np.ndarray,
     gripper: GripperConfig,
-    heights_m: np.ndarray | None = None,
+    plane: TablePlane | None = None,
     object_height_m: float = OBJECT_HEIGHT_M,
     fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
-    plane: TablePlane | None = None,
 ) -> np.ndarray:
     """(N,) bool: something stands between the jaws of each of N top-down grasps (centres (N, 2)
     px, jaw axis angles (N,) rad, openings (N,) px, gripper depths (N,) m) for them to close on.
@@ -395,17 +394,16 @@ def closes_on_object(
     The closing region is the rectangle the pads sweep: the opening along the jaw axis by the
     pad width across it (metres converted at the grasp depth). At least
     `MIN_CLOSING_REGION_PIXELS` of its pixels must stand more than `object_height_m` above the
-    table (`heights_m`: the frame's heights above its table plane; else the heights of the
-    sampled pixels above `plane`, the frame's table plane, fitted when not given either) and
-    nearer to the camera than the fingertips. A grasp that fails this closes on air: it lifts
-    nothing, whatever a GQ-CNN makes of its crop.
+    table (`plane`: the frame's table plane, fitted when not given) and nearer to the camera
+    than the fingertips; only the sampled pixels are lifted to heights. A grasp that fails this
+    closes on air: it lifts nothing, whatever a GQ-CNN makes of its crop.
     """
     depth = np.asarray(depth_m, dtype=np.float64)
     centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
     angles = np.asarray(angles, dtype=np.float64).reshape(-1)
     widths = np.asarray(widths_px, dtype=np.float64).reshape(-1)
     grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
-    if heights_m is None and plane is None:
+    if plane is None:
         plane = table_of_frame(depth, intrinsics)
     height, width = depth.shape
     focal = 0.5 * (intrinsics.fx + intrinsics.fy)
@@ -422,16 +420,12 @@ def closes_on_object(
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
     flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
     tips = grasp_depths + fingertip_below_center
-    if heights_m is not None:
-        heights = np.asarray(heights_m).ravel()[flat]
-    else:  # only the sampled pixels: z * (n . ray) - offset
-        rows, columns = np.divmod(flat, width)
-        ray = np.stack(
-            [(columns - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy],
-            axis=-1,
-        )
-        facing = ray @ plane.normal[:2] + plane.normal[2]
-        heights = depth.ravel()[flat] * facing - plane.offset
+    rows, columns = np.divmod(flat, width)  # heights: z * (n . ray) - offset
+    ray = np.stack(
+        [(columns - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy],
+        axis=-1,
+    )
+    heights = depth.ravel()[flat] * (ray @ plane.normal[:2] + plane.normal[2]) - plane.offset
     caught = inside & (heights > object_height_m) & (depth.ravel()[flat] < tips[:, None])
     # A pixel sampled twice (a grid finer than the frame) counts once.
     counts = np.array([np.unique(f[c]).size for f, c in zip(flat, caught, strict=True)])

@@ -113,7 +113,7 @@ NODE_NAME = "inference_node"
 REQUEST_TIMING_TEXT = "request timing (CLOCK_MONOTONIC s):"
 
 
-def closes_on_object(closing: ClosingCheck, grasp: Grasp) -> bool:
+def message_closes(closing: ClosingCheck, grasp: Grasp) -> bool:
     """(planning thread) Whether the Grasp message has something between its jaws."""
     return closing.closes(tuple(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth)
 
@@ -127,9 +127,9 @@ def replaces(
         return judged_better(judged_q, grasp.q_value)
     return preferred(
         judged_q,
-        closes_on_object(closing, candidate),
+        message_closes(closing, candidate),
         grasp.q_value,
-        closes_on_object(closing, grasp),
+        message_closes(closing, grasp),
     )
 
 
@@ -365,7 +365,7 @@ class InferenceNode(Node):
         if grasp is not None:
             response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
             if closing is not None and not await self.worker.submit(
-                lambda: closes_on_object(closing, grasp)
+                lambda: message_closes(closing, grasp)
             ):
                 response.message += ", closes on nothing between its jaws"
         if pipeline and self.parameters["minor_axis_alternative"]:
@@ -461,8 +461,8 @@ class InferenceNode(Node):
         if closing is not None and grasp is not None:
             fallback_closes, grasp_closes = await self.worker.submit(
                 lambda: (
-                    closes_on_object(closing, fallback_grasp),
-                    closes_on_object(closing, grasp),
+                    message_closes(closing, fallback_grasp),
+                    message_closes(closing, grasp),
                 )
             )
             if fallback_closes != grasp_closes:
