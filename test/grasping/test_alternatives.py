@@ -155,3 +155,16 @@ def test_a_grasp_closes_on_an_object_only_when_one_stands_between_its_jaws() -> 
     high = planned(depth, (0.04, 0.0), 0.0, 0.03)
     high = dataclasses.replace(high, depth=TABLE_M - 0.06)
     assert not check.grasp_closes(high)
+
+
+def test_a_grasp_with_an_impossible_pose_closes_on_nothing() -> None:
+    depth = boxes_scene([(0.04, 0.0, 0.012, 0.012, 0.012)])
+    check = ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85)
+    on_it = planned(depth, (0.04, 0.0), 0.0, 0.03)
+    for bad in (
+        dataclasses.replace(on_it, depth=0.0),
+        dataclasses.replace(on_it, depth=float("nan")),
+        dataclasses.replace(on_it, center_px=(float("nan"), 240.0)),
+        dataclasses.replace(on_it, width_px=float("inf")),
+    ):
+        assert not check.grasp_closes(bad)

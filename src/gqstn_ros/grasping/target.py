@@ -405,9 +405,16 @@ def closes_on_object(
     grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
     if plane is None:
         plane = table_of_frame(depth, intrinsics)
+    # A grasp with a non-finite pose or a depth not in front of the camera closes on nothing.
+    usable = (
+        np.isfinite(centers).all(axis=1) & np.isfinite(angles) & np.isfinite(widths)
+        & np.isfinite(grasp_depths) & (grasp_depths > 0)
+    )  # fmt: skip
+    centers, angles = np.where(usable[:, None], centers, 0.0), np.where(usable, angles, 0.0)
+    widths, grasp_depths = np.where(usable, widths, 0.0), np.where(usable, grasp_depths, 1.0)
     height, width = depth.shape
     focal = 0.5 * (intrinsics.fx + intrinsics.fy)
-    pad_width_px = gripper.finger_width * focal / np.where(grasp_depths > 0, grasp_depths, np.inf)
+    pad_width_px = gripper.finger_width * focal / grasp_depths
     along_count = int(np.clip(np.ceil(widths.max(initial=0)), 3, _MAX_CLOSING_SAMPLES))
     across_count = int(np.clip(np.ceil(pad_width_px.max(initial=0)), 3, _MAX_CLOSING_SAMPLES))
     along = np.linspace(-0.5, 0.5, along_count)[None, :, None] * widths[:, None, None]
@@ -429,4 +436,4 @@ def closes_on_object(
     caught = inside & (heights > object_height_m) & (depth.ravel()[flat] < tips[:, None])
     # A pixel sampled twice (a grid finer than the frame) counts once.
     counts = np.array([np.unique(f[c]).size for f, c in zip(flat, caught, strict=True)])
-    return counts >= MIN_CLOSING_REGION_PIXELS
+    return usable & (counts >= MIN_CLOSING_REGION_PIXELS)
