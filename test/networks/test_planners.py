@@ -359,7 +359,10 @@ def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, m
     assert 0.65 + 0.005 - 1e-3 <= grasp.depth <= 0.65 + 0.025 + 1e-3
 
 
-def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(models_dir):
+def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(
+    models_dir, monkeypatch
+):
+    from gqstn_ros import table_plane
     from gqstn_ros.grasping.alternatives import ClosingCheck
     from gqstn_ros.table_plane import frame_table_plane
 
@@ -379,7 +382,11 @@ def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(model
         view, window, predicted, out["depth"].astype(np.float64), np.array([True]),
         frame_table_plane(depth, KINECT_V1),
     )  # fmt: skip
+    fits = []
+    fit = table_plane.fit_table_plane
+    monkeypatch.setattr(table_plane, "fit_table_plane", lambda *a: fits.append(1) or fit(*a))
     replanned = planner._on_an_object(depth, KINECT_V1, on_air, *network)
+    assert not fits  # the plane of the pass is used throughout, never fitted again
     assert replanned is not None and check.grasp_closes(replanned)
     u, v = (round(c) for c in replanned.center_px)
     assert mask[v, u], replanned.center_px  # on box B, the object nearest to it

@@ -33,6 +33,7 @@ from gqstn_ros.detection import (
 )
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, table_of_frame
 from gqstn_ros.grasping.target import (
+    OBJECT_HEIGHT_M,
     GraspTarget,
     clear_of_other_objects,
     closes_on_object,
@@ -67,16 +68,22 @@ def preferred(judged_q: float | None, closes: bool, current_q: float, current_cl
 
 
 class ClosingCheck:
-    """Whether grasps on one inpainted frame close on an object (`target.closes_on_object`).
-    The frame's table plane is fitted once, on the first grasp; on a frame without one every
-    grasp counts as closing on an object (nothing tells otherwise)."""
+    """Whether grasps on one inpainted frame close on an object (`target.closes_on_object`:
+    something more than `object_height_m` above the table between the jaws). The frame's table
+    plane is fitted once, on the first grasp; on a frame without one every grasp counts as
+    closing on an object (nothing tells otherwise)."""
 
     def __init__(
-        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, gripper: GripperConfig
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        gripper: GripperConfig,
+        object_height_m: float = OBJECT_HEIGHT_M,
     ) -> None:
         self.depth_m = depth_m
         self.intrinsics = intrinsics
         self.gripper = gripper
+        self.object_height_m = object_height_m
         self._plane: TablePlane | None = None
         self._no_table = False
 
@@ -96,7 +103,7 @@ class ClosingCheck:
             closes_on_object(
                 self.depth_m, self.intrinsics, np.array([center_px], dtype=np.float64),
                 np.array([angle]), np.array([width_px]), np.array([depth]), self.gripper,
-                plane=self._plane,
+                plane=self._plane, object_height_m=self.object_height_m,
             )[0]
         )  # fmt: skip
 

@@ -58,10 +58,11 @@ MIN_OBJECT_AREA_M2 = 2.0e-4
 # Samples of a finger pad's footprint per pixel of its side (at least 3 along each side).
 _FOOTPRINT_SAMPLES_PER_PX = 1.0
 _MAX_FOOTPRINT_SAMPLES = 24  # per side of a pad: bounds the cost of a very close camera
-# `closes_on_object`: an object between the jaws shows on at least this many frame pixels (a
-# lone noisy pixel is not an object); the region is sampled about once a pixel, up to this
-# many samples a side.
+# `closes_on_object`: an object between the jaws shows on at least this many frame pixels, each
+# judged by the median depth of its 3x3 neighbourhood (sensor noise is not an object); the
+# region is sampled about once a pixel, up to this many samples a side.
 MIN_CLOSING_REGION_PIXELS = 3
+_CLOSING_NEIGHBOURHOOD = np.array([(dv, du) for dv in (-1, 0, 1) for du in (-1, 0, 1)])
 _MAX_CLOSING_SAMPLES = 400
 
 
@@ -282,8 +283,22 @@ def object_labels(
     """(H, W) int32: 0 on the table, k > 0 on the k-th object: a connected (8-neighbour)
     region more than `object_height_m` above the table plane fitted to the inpainted frame,
     covering at least `min_area_m2` (pixel area at the table's depth under the image centre)."""
-    plane = table_of_frame(depth_m, intrinsics)
-    above = (heights_above_plane(depth_m, intrinsics, plane) > object_height_m).astype(np.uint8)
+    return _labels_and_heights(depth_m, intrinsics, None, object_height_m, min_area_m2)[0]
+
+
+def _labels_and_heights(
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    plane: TablePlane | None,
+    object_height_m: float,
+    min_area_m2: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`object_labels` and the (H, W) heights above the table they were cut from (`plane`:
+    the frame's table plane, fitted when not given)."""
+    if plane is None:
+        plane = table_of_frame(depth_m, intrinsics)
+    heights = heights_above_plane(depth_m, intrinsics, plane)
+    above = (heights > object_height_m).astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
     table_depth = plane.depth_at(intrinsics, intrinsics.cx, intrinsics.cy)
     if not math.isfinite(table_depth):
@@ -291,7 +306,7 @@ def object_labels(
     pixel_area = table_depth * table_depth / (intrinsics.fx * intrinsics.fy)
     small = stats[:, cv2.CC_STAT_AREA] * pixel_area < min_area_m2
     small[0] = True  # the table
-    return np.where(small[labels], 0, labels).astype(np.int32)
+    return np.where(small[labels], 0, labels).astype(np.int32), heights
 
 
 def clear_of_other_objects(
@@ -340,16 +355,22 @@ def object_at(
 
 
 def object_nearest(
-    depth_m: np.ndarray, intrinsics: CameraIntrinsics, center_px: tuple[float, float]
+    depth_m: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    center_px: tuple[float, float],
+    plane: TablePlane | None = None,
 ) -> GraspTarget | None:
-    """The object (`object_labels`) with a pixel nearest to `center_px` as a target; None when
-    the frame has no object."""
-    labels = object_labels(depth_m, intrinsics)
+    """The object (`object_labels`, above the frame's table `plane`, fitted when not given)
+    with a pixel nearest to `center_px` as a target, holding the frame's heights above the
+    table (`GraspTarget.heights_m`); None when the frame has no object."""
+    labels, heights = _labels_and_heights(
+        depth_m, intrinsics, plane, OBJECT_HEIGHT_M, MIN_OBJECT_AREA_M2
+    )
     v, u = np.nonzero(labels)
     if not len(u):
         return None
     nearest = int(np.argmin((u - center_px[0]) ** 2 + (v - center_px[1]) ** 2))
-    return GraspTarget(labels == labels[v[nearest], u[nearest]])
+    return GraspTarget(labels == labels[v[nearest], u[nearest]], heights_m=heights)
 
 
 def finger_clearance(
@@ -395,8 +416,10 @@ def closes_on_object(
     pad width across it (metres converted at the grasp depth). At least
     `MIN_CLOSING_REGION_PIXELS` of its pixels must stand more than `object_height_m` above the
     table (`plane`: the frame's table plane, fitted when not given) and nearer to the camera
-    than the fingertips; only the sampled pixels are lifted to heights. A grasp that fails this
-    closes on air: it lifts nothing, whatever a GQ-CNN makes of its crop.
+    than the fingertips; only the sampled pixels are lifted to heights, each at the median depth
+    of its 3x3 neighbourhood, so that a sensor's pixel noise does not make an object of the
+    table while a body two pixels wide still counts. A grasp that fails this closes on air: it
+    lifts nothing, whatever a GQ-CNN makes of its crop.
     """
     depth = np.asarray(depth_m, dtype=np.float64)
     centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
@@ -425,15 +448,19 @@ def closes_on_object(
     u = np.floor(points[..., 0] + 0.5).reshape(len(centers), -1)
     v = np.floor(points[..., 1] + 0.5).reshape(len(centers), -1)
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    flat = (np.clip(v, 0, height - 1) * width + np.clip(u, 0, width - 1)).astype(np.int64)
+    rows, columns = np.clip(v, 0, height - 1), np.clip(u, 0, width - 1)
+    flat = (rows * width + columns).astype(np.int64)
+    neighbour_rows = np.clip(rows[..., None] + _CLOSING_NEIGHBOURHOOD[:, 0], 0, height - 1)
+    neighbour_columns = np.clip(columns[..., None] + _CLOSING_NEIGHBOURHOOD[:, 1], 0, width - 1)
+    surface = np.median(depth[neighbour_rows.astype(np.int64), neighbour_columns.astype(np.int64)],
+                        axis=-1)  # fmt: skip
     tips = grasp_depths + fingertip_below_center
-    rows, columns = np.divmod(flat, width)  # heights: z * (n . ray) - offset
-    ray = np.stack(
+    ray = np.stack(  # heights: z * (n . ray) - offset
         [(columns - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy],
         axis=-1,
     )
-    heights = depth.ravel()[flat] * (ray @ plane.normal[:2] + plane.normal[2]) - plane.offset
-    caught = inside & (heights > object_height_m) & (depth.ravel()[flat] < tips[:, None])
+    heights = surface * (ray @ plane.normal[:2] + plane.normal[2]) - plane.offset
+    caught = inside & (heights > object_height_m) & (surface < tips[:, None])
     # A pixel sampled twice (a grid finer than the frame) counts once.
     counts = np.array([np.unique(f[c]).size for f, c in zip(flat, caught, strict=True)])
     return usable & (counts >= MIN_CLOSING_REGION_PIXELS)

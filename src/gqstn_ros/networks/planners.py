@@ -383,7 +383,7 @@ class NetworkPlanner:
         )  # fmt: skip
         if closes[0]:
             return None
-        nearest = object_nearest(depth_m, intrinsics, grasp.center_px)
+        nearest = object_nearest(depth_m, intrinsics, grasp.center_px, plane)
         if nearest is None:
             return None
         obstacles = nearest.obstacles(depth_m, intrinsics)

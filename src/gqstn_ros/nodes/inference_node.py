@@ -361,7 +361,12 @@ class InferenceNode(Node):
             response.success = False
             response.message = str(error)
             return response
-        closing = ClosingCheck(frame.depth_m, frame.intrinsics, self.gripper) if pipeline else None
+        closing = None
+        if pipeline:  # an object stands out of the table as much as the scene check says
+            closing = ClosingCheck(
+                frame.depth_m, frame.intrinsics, self.gripper,
+                object_height_m=scene_check(self.parameters).min_height_m,
+            )  # fmt: skip
         if grasp is not None:
             response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
             if closing is not None and not await self.worker.submit(

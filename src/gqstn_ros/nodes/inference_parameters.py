@@ -197,7 +197,7 @@ INFERENCE_NODE_PARAMETERS = (
     ),
     camera_parameter_spec(),
     max_image_pixels_spec(),
-    *scene_check_specs(),
+    *scene_check_specs("the default pipeline's check that a grasp has something between its jaws"),
     max_requests_in_flight_spec(
         DETECT_SERVICE, 8, "waiting to be planned, planning or waiting on the fallback"
     ),

@@ -46,13 +46,17 @@ def max_image_pixels_spec() -> ParameterSpec:
     )
 
 
-def scene_check_specs() -> tuple[ParameterSpec, ...]:
+def scene_check_specs(height_used_by: str = "") -> tuple[ParameterSpec, ...]:
+    """The scene check's parameters; `height_used_by` names what else of the node reads
+    min_object_height_m, for its description."""
     defaults = SceneCheck()
+    used_by = f" (also {height_used_by})" if height_used_by else ""
     return (
         ParameterSpec(
             "min_object_height_m",
             defaults.min_height_m,
-            "An object stands more than this above the table plane fitted to the frame, metres",
+            f"An object stands more than this above the table plane fitted to the frame, "
+            f"metres{used_by}",
             min_value=0.001,
             max_value=0.5,
         ),
