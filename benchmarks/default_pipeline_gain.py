@@ -93,6 +93,14 @@ def rate(rows: list[dict], planner: str, field: str = "success") -> float:
     return 100.0 * sum(bool(row[planner][field]) for row in rows) / len(rows)
 
 
+def held_rate(rows: list[dict], planner: str) -> str:
+    """The share of scenes whose object the planner's lift left in the gripper, level or not
+    ("-" when a run predates the `held` field)."""
+    if any("held" not in row[planner] for row in rows):
+        return "-"
+    return f"{rate(rows, planner, 'held'):.1f} %"
+
+
 def q_calibration(rows: list[dict], planner: str) -> str:
     """ECE of the planner's q as the lift probability, and the precision and recall of
     `robust` (q >= 0.5), pooled over the scenes where it found a grasp ("- | - | -" without q:
@@ -118,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(rows)} scenes from {len(args.runs)} runs\n")
     print(
-        "| planner | success | robust success | ECE of q | precision of robust | recall |\n"
-        "| --- | --- | --- | --- | --- | --- |"
+        "| planner | success | robust success | held, level or not | ECE of q "
+        "| precision of robust | recall |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |"
     )
     for name in planners:
         print(
             f"| {label.get(name, name)} | {rate(rows, name):.1f} % "
-            f"| {rate(rows, name, 'robust_success'):.1f} % | {q_calibration(rows, name)} |"
+            f"| {rate(rows, name, 'robust_success'):.1f} % | {held_rate(rows, name)} "
+            f"| {q_calibration(rows, name)} |"
         )
     if BASELINE in planners:
         only_new = sum(row[DEFAULT]["success"] and not row[BASELINE]["success"] for row in rows)
@@ -146,6 +156,16 @@ def main(argv: list[str] | None = None) -> int:
                 below_naive.append(f"{key} {group}")
     if NAIVE in planners:
         print("\nThe default below the naive grasp on: " + (", ".join(below_naive) or "none"))
+    if held_rate(rows, DEFAULT) == "-":
+        return 0
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["family"]].append(row)
+    print("\nHeld, level or not, by family:\n")
+    print("| family | " + " | ".join(label.get(n, n) for n in shown) + " |")
+    print("| --- |" + " --- |" * len(shown))
+    for group, members in groups.items():
+        print(f"| {group} | " + " | ".join(held_rate(members, name) for name in shown) + " |")
     return 0
 
 

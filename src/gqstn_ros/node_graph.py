@@ -29,7 +29,12 @@ from pathlib import Path
 
 from gqstn_ros.detection import FALLBACK_WHEN
 from gqstn_ros.package_data import data_dir
-from gqstn_ros.planner_registry import SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import (
+    OWN_HEAD,
+    SHIPPED_JUDGE_MODEL,
+    SYMMETRIC_VIEW_COUNTS,
+    judge_parameters,
+)
 from gqstn_ros.profiles import DEFAULT_GRIPPER_PROFILE, gripper_profile_names
 
 PACKAGE_NAME = "gqstn_ros"
@@ -138,10 +143,12 @@ LAUNCH_ARGUMENTS = (
         "judge_model",
         "",
         "GQ-CNN checkpoint that judges the one-shot networks' grasps (q, robust label, choice "
-        "among symmetric views) in place of their own GQ-CNN head: '' = the inference node's "
-        "judge_model parameter (its default: their own head, as in the paper); gqcnn_judge.pt = "
-        "the shipped GQ-CNN fine-tuned on detector grasps, whose robust label is physically "
-        "right about 9 times in 10; a relative path is inside models_dir",
+        "among symmetric views, the default pipeline's choice) in place of their own GQ-CNN "
+        "head: '' = the inference node's judge_model and q_calibration_dir parameters (their "
+        f"defaults: {SHIPPED_JUDGE_MODEL}, the shipped GQ-CNN fine-tuned on detector grasps, "
+        "with its q calibrated against executed lifts); "
+        f"'{OWN_HEAD}' = each network's own head, as in the paper, with raw q; any other "
+        "checkpoint (a relative path is inside models_dir) reports raw q",
     ),
     LaunchArgument(
         "params_file",
@@ -347,9 +354,9 @@ def node_graph(arguments: GraphArguments) -> list[NodeSpec]:
         *gripper,
         ("backend", arguments.model_backend),
         ("symmetric_views", arguments.symmetric_views),
-        # '' cannot be written as a -p override; it leaves the parameter files in charge.
+        # '' leaves the parameter files in charge.
         *((("fallback_when", arguments.fallback_when),) if arguments.fallback_when else ()),
-        *((("judge_model", arguments.judge_model),) if arguments.judge_model else ()),
+        *judge_parameters(arguments.judge_model),
     )
     extra = (arguments.params_file,) if arguments.params_file else ()
     return [

@@ -49,6 +49,29 @@ SYMMETRIC_VIEW_COUNTS = (1, 2, 4, 8)
 VIEW_SCALES = ("metric", "checkpoint")
 PACKAGE_NAME = "gqstn_ros"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# The judge the package ships and the folder of the q calibrations fitted for it, both inside
+# the models folder: the inference node's judge_model and q_calibration_dir defaults.
+SHIPPED_JUDGE_MODEL = "gqcnn_judge.pt"
+SHIPPED_Q_CALIBRATION_DIR = "judge_q_calibration"
+# A judge choice of the launch file and the benchmarks: the networks' own GQ-CNN head, as in
+# the paper, with raw q.
+OWN_HEAD = "own_head"
+
+
+def judge_parameters(judge_model: str) -> tuple[tuple[str, str], ...]:
+    """The inference node's (judge_model, q_calibration_dir) values for a judge choice: '' sets
+    neither (the node's parameter files and defaults decide); `OWN_HEAD` sets both to '' (the
+    networks' own head, raw q); the shipped judge keeps the calibration folder of the files;
+    any other checkpoint gets raw q, since the shipped calibration was fitted for another
+    judge."""
+    if not judge_model:
+        return ()
+    if judge_model == OWN_HEAD:
+        return (("judge_model", ""), ("q_calibration_dir", ""))
+    if judge_model == SHIPPED_JUDGE_MODEL:
+        return (("judge_model", judge_model),)
+    return (("judge_model", judge_model), ("q_calibration_dir", ""))
+
 
 _log = logging.getLogger(__name__)
 

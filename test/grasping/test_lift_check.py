@@ -25,6 +25,7 @@ def test_lift_of_a_good_box_grasp_succeeds(yawed_box):
     assert result.success
     assert result.object_rise > 0.09 and all(result.fingers_in_contact)
     assert result.outcome == LIFT_HELD
+    assert result.on_table is False and result.off_the_table()
 
 
 def test_lift_of_a_grasp_missing_the_object_fails(yawed_box):
@@ -33,6 +34,24 @@ def test_lift_of_a_grasp_missing_the_object_fails(yawed_box):
     result = simulate_lift(shape.convex_parts, pose, center, pose[:3, 0], 0.06)
     assert not result.success and abs(result.object_rise) < 0.005
     assert result.outcome == LIFT_SLIPPED  # closed on nothing: the box stayed on the table
+    assert result.on_table and not result.off_the_table()
+
+
+def test_a_heavy_bar_gripped_off_centre_pivots_and_leans_on_the_table():
+    # 2 kg, 25 cm long, gripped 9 cm from its centre of mass: it turns between the fingers
+    # until its far end rests on the table. Neither level (success) nor off the table.
+    length, side, mass = 0.25, 0.03, 2.0
+    shape = primitives.box((length, side, side))
+    pose = primitives.resting_pose(shape.vertices, yaw=0.0, xy=(0.0, 0.0))
+    inertia = mass / 12 * np.diag([2 * side**2, length**2 + side**2, length**2 + side**2])
+    center = pose[:3, 3] + [0.0, 0.0, side / 2] + 0.09 * pose[:3, 0]
+    result = simulate_lift(
+        shape.convex_parts, pose, center, pose[:3, 1], 0.05,
+        object_inertial=(mass, np.zeros(3), inertia),
+    )  # fmt: skip
+    assert not result.success and result.outcome == LIFT_SLIPPED
+    assert all(result.fingers_in_contact) and 0.03 < result.object_rise < 0.09
+    assert result.on_table and not result.off_the_table()
 
 
 def test_lift_blocked_by_the_object_fails(yawed_box):

@@ -359,9 +359,7 @@ def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, m
     assert 0.65 + 0.005 - 1e-3 <= grasp.depth <= 0.65 + 0.025 + 1e-3
 
 
-def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(
-    models_dir, monkeypatch
-):
+def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(models_dir, monkeypatch):
     from gqstn_ros import table_plane
     from gqstn_ros.grasping.alternatives import ClosingCheck
     from gqstn_ros.table_plane import frame_table_plane

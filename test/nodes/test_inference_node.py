@@ -122,6 +122,12 @@ def spoiled_requests() -> list[tuple[str, DetectGrasp.Request, str]]:
 
 def test_a_missing_model_stops_the_node_at_start_naming_the_file(start_node, tmp_path) -> None:
     output = stopped_at_start(start_node("inference_node", "-p", f"models_dir:={tmp_path}"))
+    # The default judge is looked for first, and the message says how to do without it.
+    assert f"parameter judge_model: {tmp_path / 'gqcnn_judge.pt'} does not exist" in output
+    assert "judge_model:='' q_calibration_dir:=''" in output
+    output = stopped_at_start(
+        start_node("inference_node", "-p", f"models_dir:={tmp_path}", *OWN_HEAD_PARAMETERS)
+    )
     assert f"models directory {tmp_path}" not in output  # the folder exists: the file is named
     assert "invalid configuration: parameter planners: planner gqstn cannot be loaded" in output
     assert str(tmp_path / "gqstn.pt") in output
@@ -292,6 +298,10 @@ def test_parameters_are_validated_at_run_time(start_node, client_node) -> None:
     )
 
 
+# Each network judged by its own GQ-CNN head, with raw q (the paper's setting).
+OWN_HEAD_PARAMETERS = ("-p", "judge_model:=''", "-p", "q_calibration_dir:=''")
+
+
 def network_models_dir(tmp_path: Path) -> Path:
     """The shipped models/ when it has gqstn.pt, else a small randomly initialised GQ-STN.
 
@@ -349,6 +359,7 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
         "q_threshold:=1.0",  # never robust: the fallback is asked, and is not there
         "-p",
         "minor_axis_alternative:=false",  # GQ-STN's own grasp is answered
+        *OWN_HEAD_PARAMETERS,  # its q as the planner's own head gives it
     )
     client = detect_client(client_node)
     depth, info = synthetic_depth_request(11, stamp_nanosec=77)
@@ -418,6 +429,7 @@ def test_the_gripper_profile_sizes_the_markers_and_must_match_the_model(
         "gripper:=robotiq_2f140",
         "-p",
         "allow_fallback:=false",
+        *OWN_HEAD_PARAMETERS,  # the folder holds GQ-STN only
     )
     client = detect_client(client_node)
     depth, info = synthetic_depth_request(12)
@@ -546,21 +558,32 @@ def test_q_calibration_rescales_q_and_a_bad_file_stops_the_node(
 
 
 def test_the_shipped_judge_calibration_runs_only_with_its_judge(start_node, client_node) -> None:
-    """models/judge_q_calibration was fitted on q judged by gqcnn_judge.pt: with that judge the
-    node serves calibrated q; with GQ-STN's own head it stops at start, naming both."""
-    honest = ("-p", "judge_model:=gqcnn_judge.pt", "-p", "q_calibration_dir:=judge_q_calibration")
-    node = start_inference(
-        start_node, "-p", "planners:=['gqstn']", "-p", "default_planner:=gqstn", *honest
+    """By default the node judges with gqcnn_judge.pt and calibrates its q with
+    models/judge_q_calibration, fitted for that judge; with GQ-STN's own head and that
+    calibration it stops at start, naming both."""
+    from gqstn_ros.planner_registry import (
+        SHIPPED_JUDGE_MODEL,
+        SHIPPED_Q_CALIBRATION_DIR,
+        default_models_dir,
+        load_planner,
     )
+    from gqstn_ros.q_calibration import load_q_calibrations
+
+    node = start_inference(start_node, "-p", "planners:=['gqstn']", "-p", "default_planner:=gqstn")
     node.wait_for_log("inference node ready", 60)
     depth, info = synthetic_depth_request(3)
     request = DetectGrasp.Request(depth=depth, camera_info=info, disable_fallback=True)
     response = call(client_node, detect_client(client_node), request)
     assert response.success and 0.0 <= response.grasp.q_value <= 1.0, response.message
     node.stop()
-    mismatched = start_inference(
-        start_node, "-p", "planners:=['gqstn']", "-p", "q_calibration_dir:=judge_q_calibration"
-    )
+    # The answer's q is the judge's, calibrated.
+    models = default_models_dir()
+    planner = load_planner("gqstn", models, judge_model=SHIPPED_JUDGE_MODEL, replan_on_air=True)
+    calibration = load_q_calibrations(models / SHIPPED_Q_CALIBRATION_DIR, ["gqstn"])["gqstn"]
+    frame = prepare_depth_frame(depth, KINECT_V1, InpaintConfig())
+    expected = planner.plan(frame.depth_m, frame.intrinsics)[0]
+    assert response.grasp.q_value == pytest.approx(calibration.apply(expected.q_value), abs=1e-4)
+    mismatched = start_inference(start_node, "-p", "planners:=['gqstn']", "-p", "judge_model:=''")
     output = stopped_at_start(mismatched)
     assert "gqstn_q_calibration.json was fitted on q judged by gqcnn_judge.pt" in output
     assert "judged by the networks' own GQ-CNN head" in output

@@ -129,6 +129,18 @@ def test_launch_arguments_are_checked() -> None:
     camera_rate = GraphArguments.from_strings({"fallback_when": "not_robust"})
     inference = next(node for node in nodes_to_start(camera_rate) if node.name == "inference_node")
     assert ("fallback_when", "not_robust") in inference.parameters
+    # The judge: '' leaves the node's parameters; own_head and another checkpoint report raw q
+    # (the shipped calibration was fitted for the shipped judge).
+    for judge, expected in (
+        ("", {}),
+        ("own_head", {"judge_model": "", "q_calibration_dir": ""}),
+        ("gqcnn_judge.pt", {"judge_model": "gqcnn_judge.pt"}),
+        ("my_judge.pt", {"judge_model": "my_judge.pt", "q_calibration_dir": ""}),
+    ):
+        arguments = GraphArguments.from_strings({"judge_model": judge})
+        inference = next(n for n in nodes_to_start(arguments) if n.name == "inference_node")
+        given = {k: v for k, v in inference.parameters if k in ("judge_model", "q_calibration_dir")}
+        assert given == expected, judge
     with pytest.raises(ValueError, match="is not one of always, not_robust"):
         GraphArguments.from_strings({"fallback_when": "often"})
     with pytest.raises(ValueError, match="unknown launch argument"):
@@ -305,6 +317,10 @@ def test_node_command_line() -> None:
         "-p",
         "symmetric_views:=1",
     ]
+    # An empty value is written as YAML's '' (a bare "name:=" does not parse).
+    spec = nodes_to_start(GraphArguments(judge_model="own_head"))[2]
+    command = node_command(spec, REPO_CONFIG_DIR, python="python3")
+    assert command[-4:] == ["-p", "judge_model:=''", "-p", "q_calibration_dir:=''"]
 
 
 @pytest.mark.ros

@@ -215,6 +215,8 @@ def test_the_inference_node_serves_plugin_planners(plugin_models, start_node, cl
         "-p", "planners:=['highest_point', 'tiny_direct']",
         "-p", "default_planner:=highest_point",
         "-p", "allow_fallback:=false",
+        # The network is judged by its own GQ-CNN: the folder holds no judge.
+        "-p", "judge_model:=''", "-p", "q_calibration_dir:=''",
     )  # fmt: skip
     client_side, executor = client_node
     client = client_side.create_client(DetectGrasp, "/detect_grasp")

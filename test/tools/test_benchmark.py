@@ -146,8 +146,10 @@ def test_parameters_file_sets_models_and_disables_fallback(tmp_path: Path) -> No
     assert "symmetric_views: 1" in text  # the paper's single pass unless asked
     config, _ = parse_config(["--models", str(tmp_path), "--symmetric-views", "4"])
     assert "symmetric_views: 4" in parameters_yaml(config, tmp_path / "log.jsonl")
-    config, _ = parse_config(["--models", str(tmp_path), "--judge-model", "gqcnn_judge.pt"])
-    assert 'judge_model: "gqcnn_judge.pt"' in parameters_yaml(config, tmp_path / "log.jsonl")
+    # The judge is the launch argument's (`node_graph`), not a line of this file.
+    config, _ = parse_config(["--models", str(tmp_path), "--judge-model", "own_head"])
+    assert config.judge_model == "own_head"
+    assert "judge_model" not in parameters_yaml(config, tmp_path / "log.jsonl")
 
 
 def test_results_are_written_with_nan_as_null(tmp_path: Path) -> None:

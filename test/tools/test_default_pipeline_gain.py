@@ -31,6 +31,8 @@ def write_run(folder: Path, seed: int, lifts: list[dict[str, bool]]) -> Path:
                     "found": True,
                     "success": lifted,
                     "robust_success": lifted,
+                    # the default's failures hold the object turned between the fingers
+                    "held": lifted or name == "default",
                     # a perfectly calibrated default; the naive grasp has no q (0)
                     "q_value": float(lifted) if name == "default" else 0.0,
                 }
@@ -68,9 +70,11 @@ def test_the_default_is_paired_with_its_baseline_and_flagged_below_the_naive_gra
     assert script.main(["--runs", str(runs), "--baseline-runs", str(baseline)]) == 0
     printed = capsys.readouterr().out
     assert "Lifted only by the default: 2; only by the baseline: 1" in printed
-    assert "| default | 75.0 % | 75.0 % | 0.000 | 100.0 % | 100.0 % |" in printed
-    assert "| minor_axis | 50.0 % | 50.0 % | - | - | - |" in printed
+    assert "| default | 75.0 % | 75.0 % | 100.0 % | 0.000 | 100.0 % | 100.0 % |" in printed
+    assert "| minor_axis | 50.0 % | 50.0 % | 50.0 % | - | - | - |" in printed
     assert "The default below the naive grasp on: family a" in printed
+    # Held, level or not: the default's failed lift on family a left the object in its hand.
+    assert "| a | 100.0 % | 100.0 % | 100.0 % |" in printed
 
 
 def test_a_baseline_of_other_frames_is_refused(tmp_path) -> None:

@@ -64,6 +64,21 @@ def test_main_writes_results_and_summary(tmp_path) -> None:
     assert results["summary"]["minor_axis"]["attempts"] == 1
     assert "| minor_axis | 1 |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "summary.png").stat().st_size > 0
+    (attempt,) = results["scenes"][0]["attempts"]
+    assert attempt["held"] or not attempt["success"]  # a level lift is also held
+    assert results["summary"]["minor_axis"]["held"] == float(attempt["held"])
+
+
+def test_the_judge_choice_follows_the_inference_node() -> None:
+    from gqstn_ros.planner_registry import default_models_dir
+
+    shipped = str(default_models_dir() / "judge_q_calibration")
+    assert generalization.resolved_judge("", None, "", False) == ("gqcnn_judge.pt", shipped)
+    assert generalization.resolved_judge("", None, "", True) == ("gqcnn_judge.pt", "")  # fit
+    assert generalization.resolved_judge("own_head", None, "", False) == ("", "")
+    assert generalization.resolved_judge("mine.pt", None, "/m", False) == ("mine.pt", "")
+    assert generalization.resolved_judge("", "", "", False) == ("gqcnn_judge.pt", "")  # raw q
+    assert generalization.resolved_judge("own_head", "cal", "", False) == ("", "cal")
 
 
 def test_fit_then_apply_a_q_calibration(tmp_path) -> None:

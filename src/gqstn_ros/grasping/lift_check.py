@@ -125,6 +125,15 @@ class LiftResult:
     object_rise: float
     fingers_in_contact: tuple[bool, bool]
     outcome: str = LIFT_HELD
+    # Whether the object still touches the table after the hold (None: not simulated).
+    on_table: bool | None = None
+
+    def off_the_table(self) -> bool:
+        """Whether the object hangs in the gripper after the hold, level or not: both fingers
+        touch it and it no longer touches the table. A held object that turned between the
+        fingers (a bowl pinched at its rim) counts here, not in `success`, which asks its
+        centre of mass to rise with the gripper; one leaning on the table counts in neither."""
+        return all(self.fingers_in_contact) and self.on_table is False
 
 
 def _format(values: np.ndarray) -> str:
@@ -336,15 +345,18 @@ def simulate_lift(
     run(config.hold_time)
     rise = float(data.xipos[object_body][2]) - start_height
     touching = [False, False]
+    on_table = False
+    table = model.geom("table").id
     for contact in data.contact[: data.ncon]:
         pair = {int(contact.geom1), int(contact.geom2)}
         for jaw, finger in enumerate(finger_geoms):
             if finger in pair and pair & object_geoms:
                 touching[jaw] = True
+        on_table |= table in pair and bool(pair & object_geoms)
     risen = rise >= config.lift_height - config.lift_tolerance
     success = risen and all(touching)
     outcome = LIFT_HELD if success else (LIFT_LOST_CONTACT if risen else LIFT_SLIPPED)
-    return LiftResult(bool(success), rise, (touching[0], touching[1]), outcome)
+    return LiftResult(bool(success), rise, (touching[0], touching[1]), outcome, on_table)
 
 
 # ---------------------------------------------------------------------- label agreement

@@ -182,10 +182,17 @@ class InferenceNode(Node):
         models_dir = self.parameters["models_dir"] or None
         backend = self.parameters["backend"]
         judge = self.parameters["judge_model"]
-        if judge:
+        judged = any(
+            "judge_model" in options_for(name, judge_model=judge)
+            for name in self.parameters["planners"]
+        )
+        if judge and judged:  # a planner that takes no judge needs none
             judge_path = Path(models_dir or default_models_dir()) / judge  # absolute stays
             if not judge_path.is_file():
-                raise ParameterValueError(f"parameter judge_model: {judge_path} does not exist")
+                raise ParameterValueError(
+                    f"parameter judge_model: {judge_path} does not exist (judge_model:='' "
+                    "q_calibration_dir:='' judges with each network's own GQ-CNN head)"
+                )
         for name in dict.fromkeys(self.parameters["planners"]):
             try:
                 options = options_for(
@@ -215,7 +222,9 @@ class InferenceNode(Node):
         try:
             return load_q_calibrations(path, self.planners, self.parameters["judge_model"])
         except ValueError as error:
-            raise ParameterValueError(f"parameter q_calibration_dir: {error}") from error
+            raise ParameterValueError(
+                f"parameter q_calibration_dir: {error} (q_calibration_dir:='' reports raw q)"
+            ) from error
 
     def calibrated_q(self, planner_name: str, q: float) -> float:
         """q on the calibrated scale of `planner_name` (raw without a calibration)."""

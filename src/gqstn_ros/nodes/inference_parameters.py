@@ -27,6 +27,8 @@ from gqstn_ros.planner_registry import (
     DEFAULT_PLANNERS,
     PLANNER_NAMES,
     PROP_PLANNER,
+    SHIPPED_JUDGE_MODEL,
+    SHIPPED_Q_CALIBRATION_DIR,
     SYMMETRIC_VIEW_COUNTS,
     VIEW_SCALES,
 )
@@ -87,20 +89,22 @@ INFERENCE_NODE_PARAMETERS = (
     ),
     ParameterSpec(
         "judge_model",
-        "",
+        SHIPPED_JUDGE_MODEL,
         "GQ-CNN checkpoint that judges GQ-STN's, MultiGrasp's and DirectGrasp's grasps (q, "
-        "robust label, choice among symmetric views) instead of their own GQ-CNN head; a "
-        "relative path is inside models_dir ('' = their own head, as in the paper); a missing "
-        "or unreadable file stops the node",
+        "robust label, choice among symmetric views, the default pipeline's choice) instead "
+        "of their own GQ-CNN head; a relative path is inside models_dir; the default is the "
+        "shipped GQ-CNN fine-tuned on detector grasps ('' = their own head, as in the paper, "
+        "with q_calibration_dir ''); a missing or unreadable file stops the node",
         read_only=True,
     ),
     ParameterSpec(
         "q_calibration_dir",
-        "",
+        SHIPPED_Q_CALIBRATION_DIR,
         "Folder of <planner>_q_calibration.json files (q calibrated against executed lifts, "
         "gqstn_ros.q_calibration; a relative path is inside models_dir): a planner with one "
-        "reports calibrated q, judged and thresholded on that scale ('' = raw q); a bad file "
-        "stops the node",
+        "reports calibrated q, judged and thresholded on that scale ('' = raw q); the default "
+        "holds GQ-STN's calibration for the default judge_model; a bad file, or one fitted "
+        "for another judge_model, stops the node",
         read_only=True,
     ),
     gripper_parameter_spec(

@@ -11,17 +11,20 @@ frame is inpainted as the depth node does. Every planner plans on the same frame
 executed by the simulated lift (`grasping.lift_check.simulate_lift`: descend, close with the
 gripper profile's grip force, lift 10 cm, hold 1 s) on the object's true mesh and pose, and
 again on `perturbed_lifts` copies with the grasp moved and turned by the label's perturbation
-model. Success: the nominal lift holds. Robust success: it holds and at least
-`ROBUST_HOLD_SHARE` of the perturbed lifts hold too.
+model. Success: the nominal lift holds, the object level with the gripper. Robust success: it
+holds and at least `ROBUST_HOLD_SHARE` of the perturbed lifts hold too. Held: the nominal lift
+leaves the object in the gripper and off the table, level or turned between the fingers.
 
 Planners: the networks and Prop+GQ-CNN (`planner_registry.load_planner`), the default pipeline
 of the inference node (GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's grasp, the best as
-GQ-STN's GQ-CNN judges them: `grasping.alternatives`; `--default-fallback-when not_robust
+GQ-STN's judge rates them: `grasping.alternatives`; `--default-fallback-when not_robust
 --no-default-minor-axis` gives the earlier rule, Prop+GQ-CNN only below the robust threshold),
 and two floors (`grasping.baselines`): the naive minor-axis
 grasp and a random grasp on the object. Defaults: every shipped camera profile and the object
 families no shipped model was trained on (`sim.objects.EXTENDED_FAMILIES`), each object sized
-for the gripper's stroke; the same objects are seen by every camera.
+for the gripper's stroke; the same objects are seen by every camera. The networks' grasps are
+judged as the inference node's defaults judge them (`--judge-model`: the shipped judge, its q
+calibrated; `--judge-model own_head` for each network's own GQ-CNN head and raw q).
 
 Writes `<output>/results.json` (every scene and attempt), `summary.md` (tables by planner,
 family and camera; q calibration of the planners that report q) and `summary.png`.
@@ -58,9 +61,17 @@ from gqstn_ros.grasping.alternatives import (
 )
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, RandomPixelPlanner
 from gqstn_ros.grasping.grasp import grasps_2d_to_3d
-from gqstn_ros.grasping.lift_check import LiftConfig, simulate_lift
+from gqstn_ros.grasping.lift_check import LiftConfig, LiftResult, simulate_lift
 from gqstn_ros.gripper import DEFAULT_GRIPPER_PROFILE, GripperConfig
-from gqstn_ros.planner_registry import PLANNER_NAMES, load_planner, options_for
+from gqstn_ros.planner_registry import (
+    OWN_HEAD,
+    PLANNER_NAMES,
+    SHIPPED_JUDGE_MODEL,
+    SHIPPED_Q_CALIBRATION_DIR,
+    default_models_dir,
+    load_planner,
+    options_for,
+)
 from gqstn_ros.profiles import (
     CameraProfile,
     camera_profile_names,
@@ -143,6 +154,9 @@ class Attempt:
     found: bool
     success: bool = False
     robust_success: bool = False
+    # The nominal lift leaves the object in the gripper and off the table, level or turned
+    # between the fingers (`LiftResult.off_the_table`); `success` also asks it to be level.
+    held: bool = False
     perturbed_held: int = 0
     q_value: float = float("nan")
     detection_ms: float = 0.0
@@ -204,14 +218,25 @@ def render_view(
     )
 
 
+@dataclass(frozen=True)
+class Execution:
+    """The lifts of one grasp: the nominal lift succeeded (`LiftResult.success`) or left the
+    object in the gripper turned (`held`), how many perturbed lifts succeeded, the opening."""
+
+    success: bool
+    held: bool
+    perturbed_held: int
+    width_m: float
+
+
 def execute(
     grasp: PlannedGrasp,
     view: View,
     gripper: GripperConfig,
     config: BenchmarkConfig,
     rng: np.random.Generator,
-) -> tuple[bool, int, float]:
-    """(nominal lift held, perturbed lifts held, opening in m) of a grasp on the view's object."""
+) -> Execution:
+    """The nominal and perturbed lifts of a grasp on the view's object."""
     centres, axes, widths = grasps_2d_to_3d(
         np.array([grasp.center_px]),
         np.array([grasp.angle]),
@@ -230,21 +255,21 @@ def execute(
         lift = replace(lift, friction_coef=float(view.model.friction))
     parts = list(view.model.convex_parts)
 
-    def lift_holds(c: np.ndarray, a: np.ndarray) -> bool:
+    def lifted(c: np.ndarray, a: np.ndarray) -> LiftResult:
         return simulate_lift(
             parts, view.world_from_object, c, a, width, gripper, lift, view.model.inertial
-        ).success
+        )
 
-    nominal = lift_holds(centre, axis)
+    nominal = lifted(centre, axis)
     held = 0
-    if nominal:  # perturbed copies only matter for a grasp that holds as commanded
+    if nominal.success:  # perturbed copies only matter for a grasp that holds as commanded
         for _ in range(config.perturbed_lifts):
             offset = rng.normal(0.0, config.translation_sigma, 3)
             turn = rng.normal(0.0, config.rotation_sigma)
             cos, sin = math.cos(turn), math.sin(turn)
             turned = np.array([cos * axis[0] - sin * axis[1], sin * axis[0] + cos * axis[1], 0])
-            held += lift_holds(centre + offset, turned)
-    return nominal, held, width
+            held += lifted(centre + offset, turned).success
+    return Execution(nominal.success, nominal.off_the_table(), held, width)
 
 
 def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
@@ -261,7 +286,8 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
     calibrations = planner_q_calibrations(config)
     planners = _model_planners(config, config.models_dir or None, gripper, calibrations)
     if config.candidate_models_dir:
-        candidates = _model_planners(config, config.candidate_models_dir, gripper, {})
+        # Judged by the same judge, so calibrated alike: paired q stay comparable.
+        candidates = _model_planners(config, config.candidate_models_dir, gripper, calibrations)
         planners.update({f"{n}{CANDIDATE_SUFFIX}": plan for n, plan in candidates.items()})
     floors = {
         "minor_axis": MinorAxisPlanner(gripper),
@@ -372,12 +398,13 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] = pri
                     continue
                 ms = (time.perf_counter() - clock) * 1e3
                 lift_rng = np.random.default_rng([config.seed, camera_index, scene_index, 7])
-                nominal, held, width = execute(grasp, view, gripper, config, lift_rng)
+                lifts = execute(grasp, view, gripper, config, lift_rng)
                 needed = math.ceil(ROBUST_HOLD_SHARE * config.perturbed_lifts)
+                robust = lifts.success and lifts.perturbed_held >= needed
                 record.attempts.append(
                     Attempt(
-                        name, True, nominal, nominal and held >= needed, held,
-                        float(grasp.q_value), ms, width,
+                        name, True, lifts.success, robust, lifts.held, lifts.perturbed_held,
+                        float(grasp.q_value), ms, lifts.width_m,
                     )
                 )  # fmt: skip
             progress(
@@ -421,6 +448,7 @@ def summarize(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
             "robust_success": (
                 float(np.mean([a.robust_success for _, a in mine])) if mine else float("nan")
             ),
+            "held": float(np.mean([a.held for _, a in mine])) if mine else float("nan"),
             "detection_ms_p50": (
                 float(np.median([a.detection_ms for _, a in mine])) if mine else float("nan")
             ),
@@ -480,16 +508,17 @@ def summary_markdown(summary: dict, config: BenchmarkConfig) -> str:
         f"{', '.join(config.cameras)}; families {', '.join(config.families)}; gripper "
         f"{config.gripper}; view scale {config.view_scale}; seed {config.seed}.",
         "",
-        "| planner | attempts | success | robust success | detection p50 | ECE | precision "
-        "of robust | recall of robust |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| planner | attempts | success | robust success | held, level or not | detection p50 "
+        "| ECE | precision of robust | recall of robust |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in config.planner_names():
         entry = summary[name]
         cal = entry.get("calibration", {})
         lines.append(
             f"| {name} | {entry['attempts']} | {pct(entry['success'])} | "
-            f"{pct(entry['robust_success'])} | {entry['detection_ms_p50']:.1f} ms | "
+            f"{pct(entry['robust_success'])} | {pct(entry['held'])} | "
+            f"{entry['detection_ms_p50']:.1f} ms | "
             f"{cal.get('ece', float('nan')):.3f} | {pct(cal.get('precision', float('nan')))} | "
             f"{pct(cal.get('recall', float('nan')))} |"
         )
@@ -575,8 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--judge-model",
         default="",
-        help="GQ-CNN checkpoint in the models folder judging the networks' grasps (the "
-        "inference node's judge_model; default: each network's own head)",
+        help="GQ-CNN checkpoint in the models folder judging the networks' grasps, as the "
+        f"launch file's judge_model: '' (default) = the inference node's ({SHIPPED_JUDGE_MODEL} "
+        f"with the q calibration shipped for it); {OWN_HEAD} = each network's own head with raw "
+        "q; another checkpoint: raw q",
     )
     parser.add_argument(
         "--default-fallback-when",
@@ -592,8 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--q-calibration-dir",
-        default="",
-        help="calibrate each planner's q with <planner>_q_calibration.json of this folder",
+        default=None,
+        help="calibrate each planner's q with <planner>_q_calibration.json of this folder ('' = "
+        "raw q; default: as --judge-model says)",
     )
     parser.add_argument(
         "--fit-q-calibration",
@@ -604,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.fit_q_calibration and args.q_calibration_dir:
         parser.error("--fit-q-calibration fits raw q: do not also give --q-calibration-dir")
+    judge_model, q_calibration_dir = resolved_judge(
+        args.judge_model, args.q_calibration_dir, args.models_dir, bool(args.fit_q_calibration)
+    )
     try:
         config = BenchmarkConfig(
             cameras=tuple(args.cameras),
@@ -616,8 +651,8 @@ def main(argv: list[str] | None = None) -> int:
             view_scale=args.view_scale,
             models_dir=args.models_dir,
             candidate_models_dir=args.candidate_models_dir,
-            q_calibration_dir=args.q_calibration_dir,
-            judge_model=args.judge_model,
+            q_calibration_dir=q_calibration_dir,
+            judge_model=judge_model,
             default_fallback_when=args.default_fallback_when,
             default_minor_axis=not args.no_default_minor_axis,
         )
@@ -644,6 +679,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_q_calibration:
         fit_q_calibrations(records, config, args.fit_q_calibration, argv)
     return 0
+
+
+def resolved_judge(
+    judge_choice: str, q_calibration_dir: str | None, models_dir: str, raw_q: bool
+) -> tuple[str, str]:
+    """(BenchmarkConfig.judge_model, BenchmarkConfig.q_calibration_dir) of the command line's
+    --judge-model (as the launch file's judge_model: '' = the inference node's defaults,
+    `OWN_HEAD` = each network's own head) and --q-calibration-dir (None = as the judge
+    choice says); `raw_q`: the run fits calibrations, so its q stays raw."""
+    judge = {"": SHIPPED_JUDGE_MODEL, OWN_HEAD: ""}.get(judge_choice, judge_choice)
+    if q_calibration_dir is None:
+        models = Path(models_dir) if models_dir else default_models_dir()
+        shipped = judge_choice in ("", SHIPPED_JUDGE_MODEL)
+        q_calibration_dir = str(models / SHIPPED_Q_CALIBRATION_DIR) if shipped else ""
+    return judge, "" if raw_q else q_calibration_dir
 
 
 def fit_q_calibrations(

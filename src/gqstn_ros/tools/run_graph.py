@@ -54,10 +54,11 @@ INVALID_CONFIGURATION_CODE = 2  # a node's exit code for an invalid configuratio
 
 
 def parameter_text(value: ParameterOverride) -> str:
-    """A `-p name:=value` value as the ROS command line parses it (YAML)."""
+    """A `-p name:=value` value as the ROS command line parses it (YAML; an empty string is
+    written '')."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(value) if value != "" else "''"
 
 
 def node_command(spec: NodeSpec, config_dir: Path, python: str = sys.executable) -> list[str]:

@@ -17,7 +17,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gqstn_ros.planner_registry import PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import (
+    OWN_HEAD,
+    PLANNER_NAMES,
+    SHIPPED_JUDGE_MODEL,
+    SYMMETRIC_VIEW_COUNTS,
+)
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
 from gqstn_ros.tools.benchmark.clutter import (
     DEFAULT_CLUTTER_OBJECTS,
@@ -51,7 +56,9 @@ def add_node_graph_options(parser: argparse.ArgumentParser, output: Path, seed_h
         "--judge-model",
         default="",
         help="GQ-CNN checkpoint that judges GQ-STN's and MultiGrasp's grasps (q, robust label, "
-        "choice among symmetric views) instead of their own heads; relative: inside --models",
+        "choice among symmetric views), as the launch file's judge_model: '' = the inference "
+        f"node's default ({SHIPPED_JUDGE_MODEL}); {OWN_HEAD} = their own heads, as in the "
+        "paper; relative: inside --models",
     )
 
 

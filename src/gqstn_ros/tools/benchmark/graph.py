@@ -56,7 +56,6 @@ def parameters_yaml(
             "    allow_fallback: false",
             "    max_frame_age_s: 5.0",
             f"    symmetric_views: {config.symmetric_views}",
-            f"    judge_model: {json.dumps(config.judge_model)}",
             "fallback_node:",
             "  ros__parameters:",
             f"    models_dir: {models}",

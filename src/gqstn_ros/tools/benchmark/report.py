@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gqstn_ros.planner_registry import planner_labels
+from gqstn_ros.planner_registry import OWN_HEAD, SHIPPED_JUDGE_MODEL, planner_labels
 from gqstn_ros.tools.benchmark.scenario import AttemptRecord, BenchmarkConfig
 from gqstn_ros.tools.benchmark.scoring import (
     MethodSummary,
@@ -87,10 +87,10 @@ def _table_with_options(rows: Sequence[MethodSummary], config: BenchmarkConfig) 
             f"\nGQ-STN and MultiGrasp ran on {config.symmetric_views} symmetric copies of each "
             "view (--symmetric-views), keeping the grasp GQ-CNN rated highest"
         )
-    if config.judge_model:
-        table += (
-            f"\nGQ-STN's and MultiGrasp's grasps judged by {config.judge_model} (--judge-model)"
-        )
+    judge = config.judge_model or f"{SHIPPED_JUDGE_MODEL} (the inference node's default)"
+    if config.judge_model == OWN_HEAD:
+        judge = "their own GQ-CNN heads, as in the paper"
+    table += f"\nGQ-STN's and MultiGrasp's grasps judged by {judge} (--judge-model)"
     return table
 
 

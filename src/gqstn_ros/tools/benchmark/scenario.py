@@ -28,7 +28,8 @@ class BenchmarkConfig:
     model_backend: str = "torch"
     # GQ-STN and MultiGrasp run on this many symmetric copies of the view (1: the paper's pass).
     symmetric_views: int = 1
-    # A GQ-CNN checkpoint judging GQ-STN's and MultiGrasp's grasps ('' = their own heads).
+    # The judge of GQ-STN's and MultiGrasp's grasps, as the launch file's judge_model argument
+    # ('' = the inference node's default judge; planner_registry.OWN_HEAD = their own heads).
     judge_model: str = ""
     # The simulated Kinect publishes this many frames a second during the benchmark: each frame
     # is rendered, noised and inpainted, and the 30 Hz of the real sensor would take CPU from
