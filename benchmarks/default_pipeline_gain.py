@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 below_naive.append(f"{key} {group}")
     if NAIVE in planners:
         print("\nThe default below the naive grasp on: " + (", ".join(below_naive) or "none"))
-    if held_rate(rows, DEFAULT) == "-":
+    if DEFAULT not in planners or held_rate(rows, DEFAULT) == "-":
         return 0
     groups = defaultdict(list)
     for row in rows:

@@ -76,3 +76,9 @@ def test_a_calibration_fitted_for_another_judge_is_refused(tmp_path) -> None:
     # Without a judge to check against, or for a file that records none, nothing is refused.
     assert set(load_q_calibrations(tmp_path, ["gqstn", "directgrasp"])) == {"gqstn", "directgrasp"}
     assert set(load_q_calibrations(tmp_path, ["directgrasp"], "")) == {"directgrasp"}
+    # With the models folder, a judge named by its path there is the same judge.
+    models = tmp_path / "models"
+    same = str(models / "gqcnn_judge.pt")
+    assert set(load_q_calibrations(tmp_path, ["gqstn"], same, models)) == {"gqstn"}
+    with pytest.raises(ValueError, match="judged by gqcnn_judge.pt, but q here is judged by"):
+        load_q_calibrations(tmp_path, ["gqstn"], str(tmp_path / "gqcnn_judge.pt"), models)

@@ -124,12 +124,17 @@ def q_calibration_path(folder: Path | str, planner: str) -> Path:
 
 
 def load_q_calibrations(
-    folder: Path | str, planners: Iterable[str], judge_model: str | None = None
+    folder: Path | str,
+    planners: Iterable[str],
+    judge_model: str | None = None,
+    models_dir: Path | str | None = None,
 ) -> dict[str, QCalibration]:
     """planner -> its calibration, for each of `planners` with a file in `folder` (a planner
     without one keeps its raw q). ValueError names a missing folder or a bad file, and, when
     `judge_model` is given ('' = the networks' own GQ-CNN head), a calibration fitted on q from
-    another judge (its `fitted_on[JUDGE_MODEL_KEY]`; a file without it is not checked)."""
+    another judge (its `fitted_on[JUDGE_MODEL_KEY]`; a file without it is not checked). With
+    `models_dir`, judges are compared as the files they name there (a relative name is inside
+    it, so `gqcnn_judge.pt` and its absolute path are the same judge)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"q calibration folder {folder} does not exist")
@@ -138,9 +143,19 @@ def load_q_calibrations(
         for name in planners
         if q_calibration_path(folder, name).is_file()
     }
+
+    def same_judge(fitted: str, used: str) -> bool:
+        if models_dir is None or not fitted or not used:
+            return fitted == used
+        return (Path(models_dir) / fitted).resolve() == (Path(models_dir) / used).resolve()
+
     for name, calibration in calibrations.items():
         fitted_judge = calibration.fitted_on.get(JUDGE_MODEL_KEY)
-        if judge_model is not None and fitted_judge is not None and fitted_judge != judge_model:
+        if (
+            judge_model is not None
+            and fitted_judge is not None
+            and not same_judge(fitted_judge, judge_model)
+        ):
             raise ValueError(
                 f"{q_calibration_path(folder, name)} was fitted on q judged by "
                 f"{_judge_name(fitted_judge)}, but q here is judged by {_judge_name(judge_model)}"

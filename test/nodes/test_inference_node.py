@@ -401,6 +401,7 @@ def test_the_gripper_profile_sizes_the_markers_and_must_match_the_model(
         "planners:=['gqstn']",
         "-p",
         "gripper:=franka_hand",
+        *OWN_HEAD_PARAMETERS,  # the planner's own checkpoint is what is refused
     )
     assert franka.process.wait(60) == 2, franka.output()
     franka.reader.join(5)

@@ -243,3 +243,24 @@ def test_the_inference_node_serves_plugin_planners(plugin_models, start_node, cl
 
     response, _ = detect(5, "gqstn")
     assert not response.success and "not loaded by this node" in response.message
+
+
+def test_planners_that_take_no_judge_need_no_judge_file(plugins, start_node, client_node, tmp_path):
+    # An empty models folder: neither gqcnn_judge.pt nor judge_q_calibration/ is there, and
+    # the node's defaults name both. A planner that takes no judge starts and serves anyway.
+    empty = tmp_path / "empty_models"
+    empty.mkdir()
+    node = start_node(
+        "inference_node",
+        "-p", f"models_dir:={empty}",
+        "-p", "planners:=['highest_point']",
+        "-p", "default_planner:=highest_point",
+        "-p", "allow_fallback:=false",
+    )  # fmt: skip
+    client_side, executor = client_node
+    client = client_side.create_client(DetectGrasp, "/detect_grasp")
+    assert client.wait_for_service(timeout_sec=TIMEOUT_S), node.output()
+    depth, info = synthetic_depth_request(3)
+    request = DetectGrasp.Request(depth=depth, camera_info=info, planner="highest_point")
+    response = call_service(executor, client, request, TIMEOUT_S, repeatable=True)
+    assert response.success and response.grasp.planner == "highest_point", response.message

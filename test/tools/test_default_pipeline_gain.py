@@ -97,3 +97,19 @@ def test_runs_of_the_same_frames_are_merged_planner_by_planner(tmp_path) -> None
     again = write_run(tmp_path / "again", 7, [{"default": True}] * 4)
     with pytest.raises(SystemExit, match="both ran default"):
         script.pooled_rows([pipeline, again], [])
+
+
+def test_runs_without_the_default_or_the_held_field_are_reported(tmp_path, capsys) -> None:
+    script = load_script()
+    gqstn_only = write_run(tmp_path / "gqstn", 7, [{"gqstn": True}, {"gqstn": False}])
+    assert script.main(["--runs", str(gqstn_only)]) == 0
+    assert "| gqstn | 50.0 % | 50.0 % | 50.0 % |" in capsys.readouterr().out
+    older = write_run(tmp_path / "older", 8, [{"default": True}, {"default": False}])
+    results = json.loads((older / "results.json").read_text())
+    for scene in results["scenes"]:
+        for attempt in scene["attempts"]:
+            del attempt["held"]  # written before the field existed
+    (older / "results.json").write_text(json.dumps(results))
+    assert script.main(["--runs", str(older)]) == 0
+    printed = capsys.readouterr().out
+    assert "| default | 50.0 % | 50.0 % | - |" in printed and "Held, level or not" not in printed

@@ -359,12 +359,14 @@ def object_nearest(
     intrinsics: CameraIntrinsics,
     center_px: tuple[float, float],
     plane: TablePlane | None = None,
+    object_height_m: float = OBJECT_HEIGHT_M,
 ) -> GraspTarget | None:
-    """The object (`object_labels`, above the frame's table `plane`, fitted when not given)
-    with a pixel nearest to `center_px` as a target, holding the frame's heights above the
-    table (`GraspTarget.heights_m`); None when the frame has no object."""
+    """The object (`object_labels`: more than `object_height_m` above the frame's table
+    `plane`, fitted when not given) with a pixel nearest to `center_px` as a target, holding
+    the frame's heights above the table (`GraspTarget.heights_m`); None when the frame has no
+    object."""
     labels, heights = _labels_and_heights(
-        depth_m, intrinsics, plane, OBJECT_HEIGHT_M, MIN_OBJECT_AREA_M2
+        depth_m, intrinsics, plane, object_height_m, MIN_OBJECT_AREA_M2
     )
     v, u = np.nonzero(labels)
     if not len(u):

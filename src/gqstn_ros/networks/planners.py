@@ -51,6 +51,7 @@ from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import AntipodalConfig
 from gqstn_ros.grasping.target import (
     FINGERTIP_BELOW_CENTER_M,
+    OBJECT_HEIGHT_M,
     GraspTarget,
     clear_of_other_objects,
     closes_on_object,
@@ -165,13 +166,15 @@ class NetworkPlanner:
         judged_by_evaluator: bool = False,
         trained_depth_range: tuple[float, float] | None = None,
         replan_on_air: bool = False,
+        object_height_m: float = OBJECT_HEIGHT_M,
     ) -> None:
         """trained_depth_range: the table depths (m) the network's training views covered (its
         checkpoint's `depth_range`); a frame whose working depth lies more than
         `DEPTH_RANGE_SLACK` times outside it is refused. None: any depth.
-        replan_on_air: a grasp that closes on nothing (`target.closes_on_object`) is moved onto
-        the object nearest its centre (the inference node's default; off: the paper's single
-        pass, as training.evaluate measures it)."""
+        replan_on_air: a grasp that closes on nothing (`target.closes_on_object`: nothing more
+        than `object_height_m` above the table between its jaws) is moved onto the object
+        nearest its centre (the inference node's default; off: the paper's single pass, as
+        training.evaluate measures it)."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -189,6 +192,7 @@ class NetworkPlanner:
         self.gripper = gripper if gripper is not None else default_gripper()
         self.trained_depth_range = trained_depth_range
         self.replan_on_air = replan_on_air
+        self.object_height_m = object_height_m
 
     def _check_depth_range(self, reference_depth: float) -> None:
         """PlanningError when the working depth at the view's centre is outside the table
@@ -380,10 +384,11 @@ class NetworkPlanner:
         closes = closes_on_object(
             depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
             np.array([grasp.width_px]), np.array([grasp.depth]), self.gripper, plane=plane,
+            object_height_m=self.object_height_m,
         )  # fmt: skip
         if closes[0]:
             return None
-        nearest = object_nearest(depth_m, intrinsics, grasp.center_px, plane)
+        nearest = object_nearest(depth_m, intrinsics, grasp.center_px, plane, self.object_height_m)
         if nearest is None:
             return None
         obstacles = nearest.obstacles(depth_m, intrinsics)
@@ -567,6 +572,7 @@ def load_network_planner(
     judge_model: Path | None = None,
     view_scale: str = "metric",
     replan_on_air: bool = False,
+    object_height_m: float = OBJECT_HEIGHT_M,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
     (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.
@@ -631,6 +637,7 @@ def load_network_planner(
             judged_by_evaluator=judge_path is not None,
             trained_depth_range=loaded.depth_range,
             replan_on_air=replan_on_air,
+            object_height_m=object_height_m,
         )
 
     size = loaded.input_config.input_size
@@ -665,4 +672,5 @@ def load_network_planner(
         judged_by_evaluator=judge_path is not None,
         trained_depth_range=loaded.depth_range,
         replan_on_air=replan_on_air,
+        object_height_m=object_height_m,
     )

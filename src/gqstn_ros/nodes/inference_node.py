@@ -182,11 +182,12 @@ class InferenceNode(Node):
         models_dir = self.parameters["models_dir"] or None
         backend = self.parameters["backend"]
         judge = self.parameters["judge_model"]
-        judged = any(
+        # A node whose planners take no judge needs neither the judge nor its calibration.
+        self.judged = any(
             "judge_model" in options_for(name, judge_model=judge)
             for name in self.parameters["planners"]
         )
-        if judge and judged:  # a planner that takes no judge needs none
+        if judge and self.judged:
             judge_path = Path(models_dir or default_models_dir()) / judge  # absolute stays
             if not judge_path.is_file():
                 raise ParameterValueError(
@@ -214,13 +215,16 @@ class InferenceNode(Node):
         self.q_calibrations = self.load_q_calibrations()
 
     def load_q_calibrations(self) -> dict[str, QCalibration]:
-        """The q calibration of every loaded planner that has one in q_calibration_dir."""
+        """The q calibration of every loaded planner that has one in q_calibration_dir; none
+        when no loaded planner takes a judge (the calibrations are of judged q)."""
         folder = self.parameters["q_calibration_dir"]
-        if not folder:
+        if not folder or not self.judged:
             return {}
-        path = Path(self.parameters["models_dir"] or default_models_dir()) / folder
+        models_dir = Path(self.parameters["models_dir"] or default_models_dir())
         try:
-            return load_q_calibrations(path, self.planners, self.parameters["judge_model"])
+            return load_q_calibrations(
+                models_dir / folder, self.planners, self.parameters["judge_model"], models_dir
+            )
         except ValueError as error:
             raise ParameterValueError(
                 f"parameter q_calibration_dir: {error} (q_calibration_dir:='' reports raw q)"
@@ -531,7 +535,10 @@ class InferenceNode(Node):
                 f"planner {planner_name!r} is not loaded by this node "
                 f"(parameter planners: {', '.join(self.parameters['planners'])})"
             )
-        check_scene(frame.depth_m, frame.intrinsics, scene_check(self.parameters))
+        scene = scene_check(self.parameters)
+        check_scene(frame.depth_m, frame.intrinsics, scene)
+        if hasattr(planner, "object_height_m"):  # the network planners: follows the parameter
+            planner.object_height_m = scene.min_height_m
         options = {"target": target.target} if target is not None else {}
         planned = run_planner(
             planner, planner_name, frame.depth_m, frame.intrinsics, self.parameters["top_k"],

@@ -73,8 +73,8 @@ INFERENCE_NODE_PARAMETERS = (
         "replan_on_air",
         True,
         "GQ-STN, MultiGrasp and DirectGrasp move a grasp with nothing between its jaws (more "
-        "than 6 mm above the table) onto the object nearest to it, from the same pass of the "
-        "network (false: the paper's single pass as it is)",
+        "than min_object_height_m above the table) onto the object nearest to it, from the same "
+        "pass of the network (false: the paper's single pass as it is)",
         read_only=True,
     ),
     ParameterSpec(

@@ -220,8 +220,9 @@ def render_view(
 
 @dataclass(frozen=True)
 class Execution:
-    """The lifts of one grasp: the nominal lift succeeded (`LiftResult.success`) or left the
-    object in the gripper turned (`held`), how many perturbed lifts succeeded, the opening."""
+    """The lifts of one grasp: whether the nominal lift succeeded (`LiftResult.success`) and
+    whether it left the object in the gripper off the table, level or not (`held`), how many
+    perturbed lifts succeeded, the opening."""
 
     success: bool
     held: bool
@@ -286,8 +287,14 @@ def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, 
     calibrations = planner_q_calibrations(config)
     planners = _model_planners(config, config.models_dir or None, gripper, calibrations)
     if config.candidate_models_dir:
-        # Judged by the same judge, so calibrated alike: paired q stay comparable.
-        candidates = _model_planners(config, config.candidate_models_dir, gripper, calibrations)
+        # Judged by the same judge file as the current models (not one of the candidate
+        # folder's), so calibrated alike: paired q stay comparable.
+        judge = config.judge_model
+        if judge and not Path(judge).is_absolute():
+            judge = str(Path(config.models_dir or default_models_dir()).resolve() / judge)
+        candidates = _model_planners(
+            replace(config, judge_model=judge), config.candidate_models_dir, gripper, calibrations
+        )
         planners.update({f"{n}{CANDIDATE_SUFFIX}": plan for n, plan in candidates.items()})
     floors = {
         "minor_axis": MinorAxisPlanner(gripper),
