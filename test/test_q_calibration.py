@@ -80,5 +80,5 @@ def test_a_calibration_fitted_for_another_judge_is_refused(tmp_path) -> None:
     models = tmp_path / "models"
     same = str(models / "gqcnn_judge.pt")
     assert set(load_q_calibrations(tmp_path, ["gqstn"], same, models)) == {"gqstn"}
-    with pytest.raises(ValueError, match="judged by gqcnn_judge.pt, but q here is judged by"):
+    with pytest.raises(ValueError, match=r"judged by gqcnn_judge\.pt, but q here is judged by"):
         load_q_calibrations(tmp_path, ["gqstn"], str(tmp_path / "gqcnn_judge.pt"), models)
