@@ -14,7 +14,8 @@ with the ratio to the single view of the same planner and backend timed in the s
 --grasp-checks (with --models-dir) times what the table plane adds to GQ-STN's single pass, on
 frames planned in turn by both planners of each pair: the planner with `replan_on_air` against
 the same planner without it, and the metric view's working depth (the table plane under the
-view centre) against the frame's median depth it replaced.
+view centre) against the frame's median depth it replaced; and, when the folder holds the
+inference node's default judge, GQ-STN judged by it against GQ-STN's own head.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.networks.checkpoint import save_checkpoint
 from gqstn_ros.networks.configs import build_model, model_config
 from gqstn_ros.networks.planners import load_network_planner
-from gqstn_ros.planner_registry import NETWORK_PLANNERS, SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import (
+    NETWORK_PLANNERS,
+    SHIPPED_JUDGE_MODEL,
+    SYMMETRIC_VIEW_COUNTS,
+)
 from gqstn_ros.preprocessing import NetworkInputConfig, Normalization, working_depth
 
 RANDOM_RUNS = (("gqstn", "paper"), ("gqstn", "cpu"), ("directgrasp", "cpu"), ("multigrasp", "cpu"))
@@ -98,7 +103,7 @@ def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) ->
     """Print what the table plane costs GQ-STN's single pass (see the module docstring)."""
     with_check = load_network_planner("gqstn", models_dir, replan_on_air=True)
     without = load_network_planner("gqstn", models_dir, replan_on_air=False)
-    pairs = (
+    pairs = [
         (
             "GQ-STN plan, replan_on_air on / off",
             lambda frame: with_check.plan(frame, KINECT_V1),
@@ -109,7 +114,18 @@ def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) ->
             lambda frame: working_depth(frame, KINECT_V1),
             lambda frame: float(np.median(frame[::4, ::4])),
         ),
-    )
+    ]
+    if (models_dir / SHIPPED_JUDGE_MODEL).is_file():  # the inference node's default judge
+        judged = load_network_planner(
+            "gqstn", models_dir, replan_on_air=True, judge_model=SHIPPED_JUDGE_MODEL
+        )
+        pairs.append(
+            (
+                f"GQ-STN plan, {SHIPPED_JUDGE_MODEL} / own head",
+                lambda frame: judged.plan(frame, KINECT_V1),
+                lambda frame: with_check.plan(frame, KINECT_V1),
+            )
+        )
     print(f"{'what (first / second)':<44} {'median ms':>18} {'p99 ms':>16} {'ratio':>7}")
     for label, first, second in pairs:
         times = time_in_turn(first, second, frames, count)
