@@ -108,10 +108,12 @@ def print_families(title: str, report: AgreementReport) -> None:
     """Per family: grasps, agreement, confusion [[no/fail, no/held], [yes/fail, yes/held]], and
     with perturbed lifts the agreement with the robust lift (held in at least half)."""
     robust = report.held_under_perturbation is not None
+    off_table = report.lifted_off_table is not None
     print(f"{title}: {len(report.labels)} grasps, agreement {report.agreement:.1%}")
     print(
         "  family          n   agree  lifted  confusion [[label no: lift fail, held],"
         + ("   robust-lift agree" if robust else "")
+        + ("   held-off-table agree" if off_table else "")
     )
     print("                                               [label yes: lift fail, held]]")
     rows = [*report.by_family().items(), ("pooled", report)]
@@ -123,6 +125,8 @@ def print_families(title: str, report: AgreementReport) -> None:
         )
         if robust:
             line += f"      {part.robust_lift_agreement:6.1%}"
+        if off_table:  # the label against "held off the table, level or not"
+            line += f"      {np.mean(part.labels == part.lifted_off_table):6.1%}"
         print(line)
 
 
@@ -144,7 +148,7 @@ def print_disagreements(report: AgreementReport) -> None:
 RECORD_COLUMNS = (
     "set", "family", "object", "mass_kg", "label_robust", "label_step", "robust_quality",
     "nominal_collision_free", "force_closure_rate", "weight_hold_rate", "lift_held",
-    "lift_outcome", "lift_rise_m",
+    "lift_outcome", "lift_rise_m", "lift_off_table",
 )  # fmt: skip
 
 
@@ -171,6 +175,9 @@ def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]
             "lift_held": bool(report.lifted[i]),
             "lift_outcome": str(report.lift_outcomes[i]),
             "lift_rise_m": round(float(report.lift_rises[i]), 4),
+            "lift_off_table": (
+                None if report.lifted_off_table is None else bool(report.lifted_off_table[i])
+            ),
         }
         for i in range(len(report.labels))
     ]

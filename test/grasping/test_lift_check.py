@@ -108,3 +108,8 @@ def test_family_agreement_records_how_each_lift_ended():
     both = report.concatenate([report, report.subset(report.lifted)])
     assert len(both.lift_outcomes) == 6 + report.lifted.sum()
     np.testing.assert_array_equal(both.lift_rises[6:], report.lift_rises[report.lifted])
+    # A level lift also leaves the object off the table; a blocked one never does.
+    assert report.lifted_off_table.shape == (6,)
+    assert np.all(report.lifted_off_table[report.lifted])
+    assert not np.any(report.lifted_off_table[report.lift_outcomes == LIFT_BLOCKED])
+    assert np.all(both.lifted_off_table[6:])

@@ -390,6 +390,9 @@ class AgreementReport:
     families: list[str] | None = None
     lift_outcomes: np.ndarray | None = None
     lift_rises: np.ndarray | None = None
+    # (N,) bool: the lift left the object in the gripper off the table, level or not
+    # (`LiftResult.off_the_table`; `lifted` also asks it to rise level). None: not recorded.
+    lifted_off_table: np.ndarray | None = None
     object_masses: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> AgreementReport:
@@ -413,6 +416,7 @@ class AgreementReport:
             families=None if self.families is None else [self.families[i] for i in index],
             lift_outcomes=pick(self.lift_outcomes),
             lift_rises=pick(self.lift_rises),
+            lifted_off_table=pick(self.lifted_off_table),
             object_masses=pick(self.object_masses),
         )
 
@@ -446,6 +450,7 @@ class AgreementReport:
             else [name for f in families for name in f],
             lift_outcomes=join("lift_outcomes"),
             lift_rises=join("lift_rises"),
+            lifted_off_table=join("lifted_off_table"),
             object_masses=join("object_masses"),
         )
 
@@ -696,7 +701,7 @@ def measure_family_agreement(
         name: []
         for name in (
             "quality", "label", "lifted", "name", "family", "collision_free", "closure",
-            "weight", "reason", "held", "outcome", "rise", "mass",
+            "weight", "reason", "held", "outcome", "rise", "off_table", "mass",
         )
     }  # fmt: skip
     alternatives: list[list[float]] = [[] for _ in alternative_configs]
@@ -743,6 +748,7 @@ def measure_family_agreement(
                 columns["lifted"].append(outcome.success)
                 columns["outcome"].append(outcome.outcome)
                 columns["rise"].append(outcome.object_rise)
+                columns["off_table"].append(outcome.off_the_table())
             if perturbed_lifts > 0:
                 copies, copy_axes, copy_friction = evaluator.perturb(centers, axes, copy_rng)
                 for k, j in np.ndindex(len(centers), min(perturbed_lifts, copies.shape[1])):
@@ -786,5 +792,6 @@ def measure_family_agreement(
         families=columns["family"],
         lift_outcomes=np.asarray(columns["outcome"], dtype=str),
         lift_rises=np.asarray(columns["rise"], dtype=np.float64),
+        lifted_off_table=np.asarray(columns["off_table"], dtype=bool),
         object_masses=np.asarray(columns["mass"], dtype=np.float64),
     )
