@@ -69,18 +69,17 @@ class Timings:
     used_fallback: int = 0
 
 
-def judge_choice(models_dir: Path) -> str:
-    """The node's default judge when the models folder has it, else each network's own head:
-    the bare planner and the node are judged alike."""
-    from gqstn_ros.planner_registry import OWN_HEAD, SHIPPED_JUDGE_MODEL  # noqa: PLC0415
+def judge_model(models_dir: Path) -> str:
+    """The node's default judge when the models folder has it, else '' (each network's own
+    head): the bare planner and the node are judged alike."""
+    from gqstn_ros.planner_registry import SHIPPED_JUDGE_MODEL  # noqa: PLC0415
 
-    return SHIPPED_JUDGE_MODEL if (models_dir / SHIPPED_JUDGE_MODEL).is_file() else OWN_HEAD
+    return SHIPPED_JUDGE_MODEL if (models_dir / SHIPPED_JUDGE_MODEL).is_file() else ""
 
 
 def choose_planner(requested: str | None, models_dir: Path, backend: str):
     """(name, planner) of `requested`, else the first loadable of PLANNER_PREFERENCE."""
     from gqstn_ros.planner_registry import (  # noqa: PLC0415
-        OWN_HEAD,
         PlannerUnavailable,
         load_planner,
         options_for,
@@ -88,13 +87,11 @@ def choose_planner(requested: str | None, models_dir: Path, backend: str):
 
     names = (requested,) if requested else PLANNER_PREFERENCE
     reasons = []
-    judge = judge_choice(models_dir)
+    judge = judge_model(models_dir) or None
     for name in names:
         try:
             # The options the inference node passes by default, so both time the same work.
-            options = options_for(
-                name, replan_on_air=True, judge_model=None if judge == OWN_HEAD else judge
-            )
+            options = options_for(name, replan_on_air=True, judge_model=judge)
             return name, load_planner(name, models_dir, backend, **options)
         except PlannerUnavailable as error:
             reasons.append(f"{name}: {error}")
@@ -151,7 +148,7 @@ def main() -> None:
     from gqstn_ros.nodes.grasp_messages import planned_grasp_to_msg  # noqa: PLC0415
     from gqstn_ros.nodes.inference_node import REQUEST_TIMING_TEXT  # noqa: PLC0415
     from gqstn_ros.nodes.inference_parameters import INFERENCE_NODE_PARAMETERS  # noqa: PLC0415
-    from gqstn_ros.planner_registry import default_models_dir, judge_parameters  # noqa: PLC0415
+    from gqstn_ros.planner_registry import default_models_dir  # noqa: PLC0415
     from gqstn_ros.tools.run_graph import parameter_text  # noqa: PLC0415
 
     torch.set_num_threads(args.threads)
@@ -203,11 +200,8 @@ def main() -> None:
             f"models_dir:={models_dir}",
             "-p",
             f"backend:={args.backend}",
-            *(
-                argument
-                for name, value in judge_parameters(judge_choice(models_dir))
-                for argument in ("-p", f"{name}:={parameter_text(value)}")
-            ),
+            "-p",
+            f"judge_model:={parameter_text(judge_model(models_dir))}",
             "-p",
             "q_calibration_dir:=''",  # calibrating q costs nothing: any models folder runs
             *(["--log-level", "inference_node:=debug"] if args.breakdown else []),

@@ -58,19 +58,28 @@ SHIPPED_Q_CALIBRATION_DIR = "judge_q_calibration"
 OWN_HEAD = "own_head"
 
 
-def judge_parameters(judge_model: str) -> tuple[tuple[str, str], ...]:
-    """The inference node's (judge_model, q_calibration_dir) values for a judge choice: '' sets
-    neither (the node's parameter files and defaults decide); `OWN_HEAD` sets both to '' (the
-    networks' own head, raw q); the shipped judge keeps the calibration folder of the files;
-    any other checkpoint gets raw q, since the shipped calibration was fitted for another
-    judge."""
-    if not judge_model:
+def judge_settings(judge_choice: str) -> tuple[str, str]:
+    """(judge_model, q_calibration_dir) the inference node runs with for a judge choice of the
+    launch file or a benchmark: '' or the shipped judge = the node's defaults; `OWN_HEAD` =
+    ('', ''), the networks' own head with raw q; any other checkpoint = (it, ''), raw q, since
+    the shipped calibration was fitted for the shipped judge."""
+    if judge_choice in ("", SHIPPED_JUDGE_MODEL):
+        return SHIPPED_JUDGE_MODEL, SHIPPED_Q_CALIBRATION_DIR
+    if judge_choice == OWN_HEAD:
+        return "", ""
+    return judge_choice, ""
+
+
+def judge_parameters(judge_choice: str) -> tuple[tuple[str, str], ...]:
+    """The inference node parameters a judge choice overrides (`judge_settings`): '' none (the
+    node's parameter files decide); the shipped judge its name only (the files keep their
+    calibration folder); any other choice both judge_model and q_calibration_dir."""
+    if not judge_choice:
         return ()
-    if judge_model == OWN_HEAD:
-        return (("judge_model", ""), ("q_calibration_dir", ""))
-    if judge_model == SHIPPED_JUDGE_MODEL:
+    judge_model, q_calibration_dir = judge_settings(judge_choice)
+    if judge_choice == SHIPPED_JUDGE_MODEL:
         return (("judge_model", judge_model),)
-    return (("judge_model", judge_model), ("q_calibration_dir", ""))
+    return (("judge_model", judge_model), ("q_calibration_dir", q_calibration_dir))
 
 
 _log = logging.getLogger(__name__)

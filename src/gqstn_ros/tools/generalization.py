@@ -67,8 +67,8 @@ from gqstn_ros.planner_registry import (
     OWN_HEAD,
     PLANNER_NAMES,
     SHIPPED_JUDGE_MODEL,
-    SHIPPED_Q_CALIBRATION_DIR,
     default_models_dir,
+    judge_settings,
     load_planner,
     options_for,
 )
@@ -692,14 +692,13 @@ def resolved_judge(
     judge_choice: str, q_calibration_dir: str | None, models_dir: str, raw_q: bool
 ) -> tuple[str, str]:
     """(BenchmarkConfig.judge_model, BenchmarkConfig.q_calibration_dir) of the command line's
-    --judge-model (as the launch file's judge_model: '' = the inference node's defaults,
-    `OWN_HEAD` = each network's own head) and --q-calibration-dir (None = as the judge
-    choice says); `raw_q`: the run fits calibrations, so its q stays raw."""
-    judge = {"": SHIPPED_JUDGE_MODEL, OWN_HEAD: ""}.get(judge_choice, judge_choice)
+    --judge-model (as the launch file's judge_model: `planner_registry.judge_settings`) and
+    --q-calibration-dir (None = as the judge choice says, inside the models folder); `raw_q`:
+    the run fits calibrations, so its q stays raw."""
+    judge, calibration = judge_settings(judge_choice)
     if q_calibration_dir is None:
         models = Path(models_dir) if models_dir else default_models_dir()
-        shipped = judge_choice in ("", SHIPPED_JUDGE_MODEL)
-        q_calibration_dir = str(models / SHIPPED_Q_CALIBRATION_DIR) if shipped else ""
+        q_calibration_dir = str(models / calibration) if calibration else ""
     return judge, "" if raw_q else q_calibration_dir
 
 
