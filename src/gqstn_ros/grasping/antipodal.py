@@ -51,6 +51,13 @@ class AntipodalConfig:
     depth_offset_max: float = 0.025  # m below the contact surface: deepest gripper depth
     fingertip_below_center: float = 0.005  # m, fingertips reach this far below the grasp depth
     background_probe_px: int = 3  # pixels outside a contact where the table depth is read
+    # Thin walls (the rim of a bowl, pan or tray): a march line whose surface falls this far
+    # below the highest point it has crossed, within `max_wall_thickness` of its start, ends
+    # there, whether or not the fall is steep enough to make a depth edge. Such a pinch opens
+    # to a random width between the wall plus the margins and the stroke, so that the inner
+    # finger can reach down into the vessel. 0 turns the wall test off.
+    wall_drop: float = 0.004  # m, of the Gaussian-smoothed depth
+    max_wall_thickness: float = 0.012  # m
 
     def __post_init__(self) -> None:
         if not self.friction_coef > 0:
@@ -71,6 +78,8 @@ class AntipodalConfig:
             "min_center_height",
             "depth_gradient_threshold",
             "fingertip_below_center",
+            "wall_drop",
+            "max_wall_thickness",
         )
 
     @property
@@ -232,6 +241,7 @@ class DepthSamplingReport:
     too_narrow: int  # contact distance <= the gripper's closed width
     too_shallow: int  # the table lies too close below the contacts for the fingers
     accepted: int  # lines that gave a grasp (the first n of them are returned)
+    wall_pinches: int = 0  # of the grasps returned, those pinching a thin wall
 
     @property
     def rejected(self) -> int:
@@ -245,13 +255,17 @@ _GRADIENT_SIGMA_PX = 1.0  # Gaussian smoothing before the depth gradient (Dex-Ne
 class _EdgeField:
     """Depth edges of the searched region (a window of the image), flattened for gathers.
 
-    depth: (h, w) metres, invalid pixels filled with the farthest valid depth; normal_u/v:
-    (h * w,) outward image normals (towards increasing depth); edge: (h * w,) bool, object-side
-    edge pixels; edge_index: (E,) flat indices of the edge pixels; origin: (u, v) of the
-    window's top-left pixel in the image.
+    depth: (h, w) metres, invalid pixels filled with the farthest valid depth; smooth: (h, w)
+    that depth smoothed by the gradient's Gaussian; grad_u/v: (h * w,) its gradient;
+    normal_u/v: (h * w,) outward image normals (towards increasing depth), zero below the
+    gradient threshold; edge: (h * w,) bool, object-side edge pixels; edge_index: (E,) flat
+    indices of the edge pixels; origin: (u, v) of the window's top-left pixel in the image.
     """
 
     depth: np.ndarray
+    smooth: np.ndarray
+    grad_u: np.ndarray
+    grad_v: np.ndarray
     normal_u: np.ndarray
     normal_v: np.ndarray
     edge: np.ndarray
@@ -318,6 +332,9 @@ def _edge_field(
     edge_flat[strong[is_edge]] = True
     return _EdgeField(
         depth=filled,
+        smooth=smooth.astype(np.float64),
+        grad_u=grad_u.ravel(),
+        grad_v=grad_v.ravel(),
         normal_u=normal_u,
         normal_v=normal_v,
         edge=edge_flat,
@@ -357,6 +374,44 @@ def _march(
     found = opposite.any(axis=1)
     first = np.argmax(opposite, axis=1)
     return found, flat[np.arange(len(flat)), first]
+
+
+def _wall_fall(
+    field: _EdgeField,
+    start_u: np.ndarray,
+    start_v: np.ndarray,
+    march_u: np.ndarray,
+    march_v: np.ndarray,
+    wall_steps: int,
+    drop: float,
+    cos_cone: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each line falls off a thin wall: (found (L,) bool, flat index (L,) and step (L,)
+    of the first pixel, 1 to `wall_steps` pixels along the line, whose smoothed depth lies
+    `drop` m beyond the nearest smoothed depth of the line up to it (the wall's crest)). The
+    fall counts only where the surface falls away along the line: its depth gradient lies
+    within the friction cone of the march direction (a line that leaves the object across a
+    corner falls sideways)."""
+    height, width = field.shape
+    count = len(start_u)
+    if wall_steps < 1 or drop <= 0 or count == 0:
+        return np.zeros(count, bool), np.zeros(count, np.int64), np.zeros(count, np.int64)
+    steps = np.arange(0, wall_steps + 1, dtype=np.float64)
+    line_u = np.rint(start_u[:, None] + steps[None, :] * march_u[:, None]).astype(np.int64)
+    line_v = np.rint(start_v[:, None] + steps[None, :] * march_v[:, None]).astype(np.int64)
+    inside = (line_u >= 0) & (line_u < width) & (line_v >= 0) & (line_v < height)
+    flat = np.clip(line_v, 0, height - 1) * width + np.clip(line_u, 0, width - 1)
+    depth = field.smooth.ravel()[flat]
+    crest = np.minimum.accumulate(depth, axis=1)
+    fallen = inside & (depth - crest > drop)
+    fallen[:, 0] = False
+    found = fallen.any(axis=1)
+    first = np.argmax(fallen, axis=1)
+    end = flat[np.arange(count), first]
+    grad_u, grad_v = field.grad_u[end], field.grad_v[end]
+    along = grad_u * march_u + grad_v * march_v
+    found &= along > cos_cone * np.hypot(grad_u, grad_v)
+    return found, end, first
 
 
 def _footprint_surface(
@@ -434,6 +489,15 @@ def _propose(
     surface = depth[start]
     max_steps = int(np.ceil(gripper.max_width * focal / surface.min())) + 1
     found, end = _march(field, start_u, start_v, march_u, march_v, max_steps, np.cos(cone))
+    # A thin wall's far side ends the line where the surface falls, if before the facing edge.
+    wall_steps = int(np.floor(config.max_wall_thickness * focal / surface.max()))
+    on_wall, wall_end, wall_step = _wall_fall(
+        field, start_u, start_v, march_u, march_v, wall_steps, config.wall_drop, np.cos(cone)
+    )
+    end_v, end_u = np.divmod(end, width)
+    edge_steps = np.hypot(end_u - start_u, end_v - start_v)
+    wall = on_wall & (~found | (wall_step < edge_steps))
+    found, end = found | wall, np.where(wall, wall_end, end)
     end_v, end_u = np.divmod(end, width)
     end_u, end_v = end_u.astype(np.float64), end_v.astype(np.float64)
     surface = np.minimum(surface, depth[end])
@@ -441,12 +505,18 @@ def _propose(
     too_wide = found & (distance_m > gripper.max_width - 2 * config.min_clearance)
     too_narrow = found & ~too_wide & (distance_m <= gripper.min_width)
     fits = np.flatnonzero(found & ~too_wide & ~too_narrow)
+    # A pinch on a thin wall opens to a random width up to the stroke (the inner finger must
+    # reach into the vessel); any other pair to its contact distance plus the margins.
+    opening_m = _opening(distance_m[fits], gripper, config)
+    pinches = np.flatnonzero(wall[fits])
+    if len(pinches):
+        opening_m[pinches] = rng.uniform(opening_m[pinches], gripper.max_width)
     # The surface under the open jaws bounds how deep the fingers may go: the highest point of
     # each finger's footprint (pad width across the axis, thickness along it, centred at the
     # opening) and of the probe just outside each contact. Only for pairs that fit the stroke.
     s_u, s_v, e_u, e_v = start_u[fits], start_v[fits], end_u[fits], end_v[fits]
     fit_surface = surface[fits]
-    opening_px = _opening(distance_m[fits], gripper, config) * focal / fit_surface
+    opening_px = opening_m * focal / fit_surface
     jaws = (opening_px, fit_surface, gripper, config, focal)
     background = np.minimum(
         _footprint_surface(field, s_u, s_v, e_u, e_v, *jaws),
@@ -468,6 +538,8 @@ def _propose(
         "end_u": end_u[keep],
         "end_v": end_v[keep],
         "distance_m": distance_m[keep],
+        "opening_m": opening_m[deep_enough],
+        "wall": wall[keep],
         "depth": grasp_depth[deep_enough],
     }
     missed = np.flatnonzero(~found)
@@ -551,16 +623,18 @@ def sample_antipodal_depth_with_report(
         totals["too_wide"] += extra
     merged = {
         key: np.concatenate([chunk[key] for chunk in chunks])[:n] if chunks else np.zeros(0)
-        for key in ("start_u", "start_v", "end_u", "end_v", "distance_m", "depth")
-    }
+        for key in ("start_u", "start_v", "end_u", "end_v", "distance_m", "opening_m", "wall",
+                    "depth")
+    }  # fmt: skip
     report = DepthSamplingReport(
-        edge_pixels=edge_count, lines=lines, accepted=found_count, **totals
-    )
+        edge_pixels=edge_count, lines=lines, accepted=found_count,
+        wall_pinches=int(np.count_nonzero(merged["wall"])), **totals,
+    )  # fmt: skip
     origin_u, origin_v = field.origin
     start_u, start_v = merged["start_u"] + origin_u, merged["start_v"] + origin_v
     end_u, end_v = merged["end_u"] + origin_u, merged["end_v"] + origin_v
     grasp_depth = merged["depth"]
-    opening_m = _opening(merged["distance_m"], gripper, config)
+    opening_m = merged["opening_m"]
     angles = np.atleast_1d(wrap_angle(np.arctan2(end_v - start_v, end_u - start_u)))
     candidates = ImageGraspCandidates(
         centers_px=np.column_stack([(start_u + end_u) / 2, (start_v + end_v) / 2]).reshape(-1, 2),
