@@ -10,8 +10,10 @@ are merged, each planner from the one run that has it. Each --baseline-runs fold
 run of the same frames whose `default` planner followed another rule, e.g. `--planners default
 --default-fallback-when not_robust --no-default-minor-axis`. Its default is reported beside the
 others as BASELINE, with the scenes lifted by only one of the two.
-Prints markdown tables; flags every family and camera on which the default lifts less than the
-naive minor-axis grasp.
+Every run pooled must follow the same success rule (`--success-rule`; runs written before the
+rule existed followed `level`). Prints markdown tables; flags every family and camera on which
+the default lifts less than the naive minor-axis grasp; by family, the lift measure that is not
+the success rule (level when success is held, and the other way round).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ DEFAULT = "default"
 NAIVE = "minor_axis"
 BASELINE = "baseline"
 SAME_FRAMES_KEYS = ("seed", "cameras", "families", "scenes_per_camera")
+OTHER_MEASURE = {"held": "level", "level": "held"}  # success rule -> the other lift measure
+
+
+def success_rule(config: dict) -> str:
+    """The run's success rule; runs written before `--success-rule` existed counted level."""
+    return str(config.get("success_rule", "level"))
 
 
 def load_run(run: Path) -> tuple[dict, list[dict]]:
@@ -58,6 +66,15 @@ def merged_runs(runs: list[Path]) -> list[tuple[Path, dict, list[dict]]]:
                 raise SystemExit(f"{run} and {first} both ran {', '.join(sorted(twice))}")
             scene["attempts"] = scene["attempts"] + other["attempts"]
     return list(merged.values())
+
+
+def pooled_rule(runs: list[Path]) -> str:
+    """The success rule all `runs` share; SystemExit naming the runs when they differ."""
+    rules = {run: success_rule(load_run(run)[0]) for run in runs}
+    if len(set(rules.values())) > 1:
+        listed = ", ".join(f"{run}: {rule}" for run, rule in rules.items())
+        raise SystemExit(f"the runs count success by different rules ({listed})")
+    return next(iter(rules.values()))
 
 
 def pooled_rows(runs: list[Path], baselines: list[Path]) -> list[dict]:
@@ -93,12 +110,12 @@ def rate(rows: list[dict], planner: str, field: str = "success") -> float:
     return 100.0 * sum(bool(row[planner][field]) for row in rows) / len(rows)
 
 
-def held_rate(rows: list[dict], planner: str) -> str:
-    """The share of scenes whose object the planner's lift left in the gripper, level or not
-    ("-" when a run predates the `held` field)."""
-    if any("held" not in row[planner] for row in rows):
+def measure_rate(rows: list[dict], planner: str, field: str) -> str:
+    """The share of scenes whose nominal lift was `held` (in the gripper off the table, level
+    or not) or `level` ("-" when a run predates the field)."""
+    if any(field not in row[planner] for row in rows):
         return "-"
-    return f"{rate(rows, planner, 'held'):.1f} %"
+    return f"{rate(rows, planner, field):.1f} %"
 
 
 def q_calibration(rows: list[dict], planner: str) -> str:
@@ -120,20 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-runs", type=Path, nargs="*", default=[])
     parser.add_argument("--baseline-label", default="earlier rule")
     args = parser.parse_args(argv)
+    rule = pooled_rule([*args.runs, *args.baseline_runs])
     rows = pooled_rows(args.runs, args.baseline_runs)
     planners = [name for name in rows[0] if name not in ("family", "camera")]
     label = {BASELINE: f"default, {args.baseline_label}"}
 
-    print(f"{len(rows)} scenes from {len(args.runs)} runs\n")
+    print(f"{len(rows)} scenes from {len(args.runs)} runs; success rule: {rule}\n")
     print(
-        "| planner | success | robust success | held, level or not | ECE of q "
+        "| planner | success | robust success | held, level or not | level | ECE of q "
         "| precision of robust | recall |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     for name in planners:
         print(
             f"| {label.get(name, name)} | {rate(rows, name):.1f} % "
-            f"| {rate(rows, name, 'robust_success'):.1f} % | {held_rate(rows, name)} "
+            f"| {rate(rows, name, 'robust_success'):.1f} % "
+            f"| {measure_rate(rows, name, 'held')} | {measure_rate(rows, name, 'level')} "
             f"| {q_calibration(rows, name)} |"
         )
     if BASELINE in planners:
@@ -156,16 +175,18 @@ def main(argv: list[str] | None = None) -> int:
                 below_naive.append(f"{key} {group}")
     if NAIVE in planners:
         print("\nThe default below the naive grasp on: " + (", ".join(below_naive) or "none"))
-    if DEFAULT not in planners or held_rate(rows, DEFAULT) == "-":
+    other = OTHER_MEASURE[rule]
+    if DEFAULT not in planners or measure_rate(rows, DEFAULT, other) == "-":
         return 0
     groups = defaultdict(list)
     for row in rows:
         groups[row["family"]].append(row)
-    print("\nHeld, level or not, by family:\n")
+    print(f"\n{'Level' if other == 'level' else 'Held, level or not,'} by family:\n")
     print("| family | " + " | ".join(label.get(n, n) for n in shown) + " |")
     print("| --- |" + " --- |" * len(shown))
     for group, members in groups.items():
-        print(f"| {group} | " + " | ".join(held_rate(members, name) for name in shown) + " |")
+        cells = " | ".join(measure_rate(members, name, other) for name in shown)
+        print(f"| {group} | {cells} |")
     return 0
 
 

@@ -2,14 +2,17 @@ import numpy as np
 import pytest
 from depth_rendering import render_depth
 
+from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.grasping import primitives
 from gqstn_ros.grasping.antipodal import (
     AntipodalConfig,
     sample_antipodal_depth,
+    sample_antipodal_depth_with_report,
     sample_antipodal_mesh,
 )
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.gripper import ROBOTIQ_2F85
+from gqstn_ros.sim.objects.extended_solids import revolved_shell_solid
 
 
 def test_mesh_sampling_is_antipodal_horizontal_and_fits_the_stroke():
@@ -72,3 +75,36 @@ def test_depth_sampler_rejects_bad_images(small_camera):
         sample_antipodal_depth(np.zeros((120, 160)), small_camera, n=5, rng=0)
     with pytest.raises(ValueError, match="float"):
         sample_antipodal_depth(np.ones((120, 160), dtype=np.uint16), small_camera, n=5, rng=0)
+
+
+def _wide_pan_on_table() -> TriangleMesh:
+    """An open pan wider than the 2F-85's stroke: rim radius 55 mm, 35 mm tall, a 4 mm wall
+    flaring from a 35 mm radius foot (its inside falls ~2 mm a pixel at 580 px/m: no edge)."""
+    outer = np.array([[0.035, 0.0], [0.036, 0.005], [0.055, 0.035]])
+    vertices, faces, _ = revolved_shell_solid(outer, wall=0.004, floor=0.005)
+    return TriangleMesh(vertices, faces)
+
+
+def test_a_thin_rim_is_pinched_where_no_pair_spans_the_vessel():
+    camera = CameraIntrinsics(width=320, height=240, fx=580.0, fy=580.0, cx=159.5, cy=119.5)
+    depth = render_depth(_wide_pan_on_table(), camera)
+    grasps, report = sample_antipodal_depth_with_report(depth, camera, ROBOTIQ_2F85, 40, rng=0)
+    assert len(grasps) == 40 and report.wall_pinches == 40
+    # One contact on the rim's outside (radius 55 mm), the other inside it where the surface
+    # has fallen by wall_drop (4 mm: ~2.3 mm in from the 51 mm inner rim, plus smoothing).
+    top = 0.7 - 0.035
+    contacts = grasps.contacts_px - [camera.cx, camera.cy]
+    radius = np.sort(np.hypot(contacts[..., 0], contacts[..., 1]) * top / camera.fx, axis=1)
+    assert np.all(np.abs(radius[:, 1] - 0.055) < 0.0035)  # 3 pixels
+    assert np.all((radius[:, 0] > 0.051 - 0.006) & (radius[:, 0] < 0.051))
+    # Fingers below the rim and above the table; open from the wall plus margins to the stroke.
+    assert np.all(grasps.depths >= top + AntipodalConfig().depth_offset_min - 1e-9)
+    assert np.all(grasps.depths < 0.7)
+    widths = grasps.widths_px * grasps.depths / camera.fx
+    assert np.all((widths >= 0.02) & (widths <= ROBOTIQ_2F85.max_width + 1e-9))
+    # Without the wall test the only pairs span the pan: wider than the stroke.
+    no_walls = AntipodalConfig(wall_drop=0.0)
+    none, report = sample_antipodal_depth_with_report(
+        depth, camera, ROBOTIQ_2F85, 40, rng=0, config=no_walls
+    )
+    assert len(none) == 0 and report.too_wide > 0 and report.wall_pinches == 0

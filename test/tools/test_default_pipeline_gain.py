@@ -14,10 +14,15 @@ def load_script():
     return load_benchmark_script("default_pipeline_gain")
 
 
-def write_run(folder: Path, seed: int, lifts: list[dict[str, bool]]) -> Path:
-    """A run of one scene per entry of `lifts` (planner -> lifted), families a and b in turn."""
+def write_run(
+    folder: Path, seed: int, lifts: list[dict[str, bool]], rule: str | None = None
+) -> Path:
+    """A run of one scene per entry of `lifts` (planner -> lifted), families a and b in turn;
+    `rule`: the run's success rule (None: a run written before the rule existed)."""
     folder.mkdir()
     config = {"seed": seed, "cameras": ["cam"], "families": ["a", "b"], "scenes_per_camera": 4}
+    if rule is not None:
+        config["success_rule"] = rule
     scenes = [
         {
             "index": index,
@@ -70,8 +75,10 @@ def test_the_default_is_paired_with_its_baseline_and_flagged_below_the_naive_gra
     assert script.main(["--runs", str(runs), "--baseline-runs", str(baseline)]) == 0
     printed = capsys.readouterr().out
     assert "Lifted only by the default: 2; only by the baseline: 1" in printed
-    assert "| default | 75.0 % | 75.0 % | 100.0 % | 0.000 | 100.0 % | 100.0 % |" in printed
-    assert "| minor_axis | 50.0 % | 50.0 % | 50.0 % | - | - | - |" in printed
+    # Runs written before the success rule existed counted level lifts and have no `level`.
+    assert "success rule: level" in printed
+    assert "| default | 75.0 % | 75.0 % | 100.0 % | - | 0.000 | 100.0 % | 100.0 % |" in printed
+    assert "| minor_axis | 50.0 % | 50.0 % | 50.0 % | - | - | - | - |" in printed
     assert "The default below the naive grasp on: family a" in printed
     # Held, level or not: the default's failed lift on family a left the object in its hand.
     assert "| a | 100.0 % | 100.0 % | 100.0 % |" in printed
@@ -113,3 +120,22 @@ def test_runs_without_the_default_or_the_held_field_are_reported(tmp_path, capsy
     assert script.main(["--runs", str(older)]) == 0
     printed = capsys.readouterr().out
     assert "| default | 50.0 % | 50.0 % | - |" in printed and "Held, level or not" not in printed
+
+
+def test_held_runs_report_level_by_family_and_rules_are_not_mixed(tmp_path, capsys) -> None:
+    script = load_script()
+    lifts = [{"default": True, "minor_axis": True}, {"default": True, "minor_axis": False}]
+    held = write_run(tmp_path / "held", 3, lifts, rule="held")
+    data = json.loads((held / "results.json").read_text())
+    for scene in data["scenes"]:  # family a's lifts rose level, family b's hung turned
+        for attempt in scene["attempts"]:
+            attempt["level"] = attempt["success"] and scene["family"] == "a"
+    (held / "results.json").write_text(json.dumps(data))
+    assert script.main(["--runs", str(held)]) == 0
+    printed = capsys.readouterr().out
+    assert "success rule: held" in printed
+    assert "| default | 100.0 % | 100.0 % | 100.0 % | 50.0 % |" in printed
+    assert "Level by family:" in printed and "| b | 0.0 % | 0.0 % |" in printed
+    level = write_run(tmp_path / "level", 3, lifts, rule="level")
+    with pytest.raises(SystemExit, match="different rules"):
+        script.main(["--runs", str(held), "--baseline-runs", str(level)])

@@ -7,8 +7,21 @@ import json
 import numpy as np
 import pytest
 
+from gqstn_ros.detection import PlannedGrasp
+from gqstn_ros.grasping.antipodal import sample_antipodal_depth
+from gqstn_ros.gripper import load_gripper_profile
+from gqstn_ros.profiles import load_camera_profile
+from gqstn_ros.sim.objects.extended_solids import revolved_shell_solid
+from gqstn_ros.sim.objects.mass import object_from_solid
 from gqstn_ros.tools import generalization
-from gqstn_ros.tools.generalization import BenchmarkConfig, calibration, run_benchmark, summarize
+from gqstn_ros.tools.generalization import (
+    BenchmarkConfig,
+    calibration,
+    execute,
+    render_view,
+    run_benchmark,
+    summarize,
+)
 
 
 def test_tiny_run_executes_every_planner_on_every_camera() -> None:
@@ -65,8 +78,11 @@ def test_main_writes_results_and_summary(tmp_path) -> None:
     assert "| minor_axis | 1 |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "summary.png").stat().st_size > 0
     (attempt,) = results["scenes"][0]["attempts"]
-    assert attempt["held"] or not attempt["success"]  # a level lift is also held
+    assert attempt["held"] == attempt["success"]  # the default rule: held, level or not
+    assert attempt["held"] or not attempt["level"]  # a level lift is also held
     assert results["summary"]["minor_axis"]["held"] == float(attempt["held"])
+    assert results["summary"]["minor_axis"]["level"] == float(attempt["level"])
+    assert results["config"]["success_rule"] == "held"
 
 
 def test_the_judge_choice_follows_the_inference_node() -> None:
@@ -119,3 +135,28 @@ def test_candidate_models_plan_on_the_same_frames(tmp_path) -> None:
     assert set(paired) == {"gqstn"}
     assert paired["gqstn"]["scenes"] == 1 and paired["gqstn"]["candidate_only"] == 0
     assert "Paired on the same frames" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_rim_pinch_is_held_not_level_and_the_rule_says_which_counts() -> None:
+    """A pan wider than the stroke, pinched at its rim by the depth sampler, hangs tilted from
+    the fingers in the real MuJoCo lift: a success by the rule `held`, not by `level`."""
+    outer = np.array([[0.035, 0.0], [0.037, 0.006], [0.06, 0.035]])
+    solid = revolved_shell_solid(outer, wall=0.004, floor=0.006)
+    pan = object_from_solid("pan", "bowl", 0, solid, density=2000.0, friction=0.6)
+    gripper = load_gripper_profile("robotiq_2f85")
+    view = render_view(load_camera_profile("kinect_v1"), pan, 3, np.random.default_rng(3))
+    assert view is not None
+    grasps = sample_antipodal_depth(view.depth, view.intrinsics, gripper, 1, rng=0)
+    grasp = PlannedGrasp(
+        tuple(grasps.centers_px[0]), float(grasps.angles[0]), float(grasps.widths_px[0]),
+        float(grasps.depths[0]), 1.0, np.zeros((32, 32), np.float32), "rim",
+    )  # fmt: skip
+    held = execute(
+        grasp, view, gripper, BenchmarkConfig(perturbed_lifts=0), np.random.default_rng(0)
+    )
+    assert held.success and held.held and not held.level
+    level_rule = BenchmarkConfig(perturbed_lifts=2, success_rule="level")
+    level = execute(grasp, view, gripper, level_rule, np.random.default_rng(0))
+    assert not level.success and level.held and level.perturbed_held == 0
+    with pytest.raises(ValueError, match="success_rule must be one of held, level"):
+        BenchmarkConfig(success_rule="lifted")
