@@ -425,12 +425,15 @@ def _footprint_surface(
     gripper: GripperConfig,
     config: AntipodalConfig,
     focal: float,
+    probe: np.ndarray,
 ) -> np.ndarray:
     """(L,) nearest depth under the open jaw beyond `contact` (away from `other`), metres.
 
     Samples a 3 x 3 grid over the finger pad (thickness along the jaw axis, width across it)
-    centred where the open jaw descends, plus the probe `background_probe_px` outside the
-    contact: the fingers can go no deeper than the highest of these.
+    centred where the open jaw descends, plus, for the lines where `probe` ((L,) bool) holds,
+    the probe `background_probe_px` outside the contact: the fingers can go no deeper than the
+    highest of these. The inside of a thin wall slopes up to the contact: the finger closes
+    onto that slope, so a wall's far side is not probed.
     """
     height, width = field.shape
     axis_u, axis_v = contact_u - other_u, contact_v - other_v
@@ -459,7 +462,9 @@ def _footprint_surface(
     )  # fmt: skip
     sample_u = np.clip(np.rint(sample_u).astype(np.int64), 0, width - 1)
     sample_v = np.clip(np.rint(sample_v).astype(np.int64), 0, height - 1)
-    return field.depth.ravel()[sample_v * width + sample_u].min(axis=1)
+    surface = field.depth.ravel()[sample_v * width + sample_u]
+    surface[:, -1] = np.where(probe, surface[:, -1], np.inf)
+    return surface.min(axis=1)
 
 
 def _propose(
@@ -519,8 +524,8 @@ def _propose(
     opening_px = opening_m * focal / fit_surface
     jaws = (opening_px, fit_surface, gripper, config, focal)
     background = np.minimum(
-        _footprint_surface(field, s_u, s_v, e_u, e_v, *jaws),
-        _footprint_surface(field, e_u, e_v, s_u, s_v, *jaws),
+        _footprint_surface(field, s_u, s_v, e_u, e_v, *jaws, np.ones(len(fits), dtype=bool)),
+        _footprint_surface(field, e_u, e_v, s_u, s_v, *jaws, ~wall[fits]),
     )
     deepest = background - config.fingertip_below_center
     grasp_depth = np.minimum(fit_surface + offset[fits], deepest)
