@@ -43,7 +43,7 @@ def test_options_reach_only_the_loaders_that_take_them() -> None:
     assert options_for("gqstn", **given) == {
         "symmetric_views": 4, "view_scale": "metric", "replan_on_air": False,
     }  # fmt: skip
-    assert options_for("prop_gqcnn", **given) == {"num_candidates": 50}
+    assert options_for("prop_gqcnn", **given) == {"num_candidates": 50, "view_scale": "metric"}
     assert set(options_for("directgrasp", **dict.fromkeys(NETWORK_OPTIONS, 1))) == set(
         NETWORK_OPTIONS
     )

@@ -229,6 +229,11 @@ def test_load_prop_planner_runs_a_saved_gqcnn(tmp_path, box_scene):
     )
     planner = load_prop_planner(tmp_path, num_candidates=50)
     assert planner.config.num_candidates == 50
+    assert planner.input_config.metric  # view_scale "metric" by default
+    pixels = load_prop_planner(tmp_path, view_scale="checkpoint")
+    assert not pixels.input_config.metric and pixels.input_config.view_size_px == 320
+    with pytest.raises(ValueError, match="view_scale must be one of"):
+        load_prop_planner(tmp_path, view_scale="pixels")
     depth, intrinsics = box_scene
     grasps = planner.plan(depth, intrinsics, top_k=3)
     assert len(grasps) == 3
@@ -429,3 +434,24 @@ def test_in_a_rendered_pile_a_segmentation_mask_gets_grasps_on_its_object():
             ranked.widths_px, ranked.depths, PropConfig().gripper, focal,
         ).all()  # fmt: skip
     assert planned >= 2
+
+
+def test_a_metric_window_sees_the_same_workspace_on_a_finer_camera():
+    """A 960x720 camera with a 900 px focal length: the checkpoint's 320-pixel window about the
+    centre spans 0.25 m of the table at 0.7 m and misses a box 16 cm off-centre; the metric
+    window (the 0.386 m the 320 pixels covered in training) holds it."""
+    camera = CameraIntrinsics(width=960, height=720, fx=900.0, fy=900.0, cx=479.5, cy=359.5)
+    box = primitives.box((0.04, 0.06, 0.05))
+    pose = primitives.resting_pose(box.vertices, xy=(0.16, 0.0))
+    depth = render_depth(TriangleMesh(box.vertices, box.faces).transformed(pose), camera)
+    depth = depth.astype(np.float32)
+    config = PropConfig(num_candidates=100)
+    pixels = PropGQCNNPlanner(ClearJawsScorer(), NORMALIZATION, NetworkInputConfig(), config)
+    with pytest.raises(PlanningError, match="nothing stands above the table in the view"):
+        pixels.plan(depth, camera)
+    metric_inputs = NetworkInputConfig().with_metric_view()
+    metric = PropGQCNNPlanner(ClearJawsScorer(), NORMALIZATION, metric_inputs, config)
+    (grasp,) = metric.plan(depth, camera)
+    box_u = camera.cx + 0.16 * camera.fx / (0.7 - 0.05)  # the box top's centre column
+    assert abs(grasp.center_px[0] - box_u) < 0.03 * camera.fx / 0.65
+    assert abs(grasp.center_px[1] - camera.cy) < 0.04 * camera.fx / 0.65

@@ -75,6 +75,7 @@ from gqstn_ros.nodes.request_limits import (
 from gqstn_ros.nodes.topics import ALIVE_QOS, PLAN_SERVICE, alive_topic
 from gqstn_ros.planner_registry import (
     PROP_PLANNER,
+    VIEW_SCALES,
     PlannerUnavailable,
     default_models_dir,
     load_planner,
@@ -99,6 +100,16 @@ FALLBACK_NODE_PARAMETERS = (
     gripper_parameter_spec(
         "candidates fit its stroke, and the ranking GQ-CNN must have been trained for its "
         "geometry (else the node stops at start)"
+    ),
+    ParameterSpec(
+        "view_scale",
+        "metric",
+        "How the window the candidates are sampled in and GQ-CNN's crops are cut from is sized: "
+        "'metric' covers the metres the checkpoint's window covered in training, at the "
+        "table's depth under it, for any camera; 'checkpoint' uses the checkpoint's frame "
+        "pixels (the paper's fixed 320 about the centre)",
+        choices=VIEW_SCALES,
+        read_only=True,
     ),
     ParameterSpec(
         "num_candidates",
@@ -142,6 +153,7 @@ class FallbackNode(Node):
                 num_candidates=self.parameters["num_candidates"],
                 ranking_model=self.parameters["ranking_model"] or None,
                 gripper=self.gripper,
+                view_scale=self.parameters["view_scale"],
             )
         except GripperMismatchError as error:
             raise ParameterValueError(

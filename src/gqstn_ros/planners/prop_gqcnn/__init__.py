@@ -12,6 +12,6 @@ PLANNER = PlannerSpec(
     label="Prop+GQ-CNN",
     loader="gqstn_ros.planners.prop_gqcnn.loader:load_prop_planner",
     checkpoints=("gqcnn_fast.pt", "gqcnn.pt"),  # the first one present ranks
-    options=("num_candidates", "ranking_model"),
+    options=("num_candidates", "ranking_model", "view_scale"),
     fallback=True,
 )

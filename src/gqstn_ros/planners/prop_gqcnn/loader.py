@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gqstn_ros.gripper import GripperConfig
 from gqstn_ros.networks.checkpoint import load_checkpoint
+from gqstn_ros.planner_registry import VIEW_SCALES
 from gqstn_ros.planners.prop_gqcnn.planner import PropConfig, PropGQCNNPlanner, ranking_checkpoint
 
 LOGGER = logging.getLogger("gqstn_ros.planners.prop_gqcnn.planner")
@@ -25,6 +26,7 @@ def load_prop_planner(
     num_candidates: int | None = None,
     ranking_model: str | Path | None = None,
     gripper: GripperConfig | None = None,
+    view_scale: str = "metric",
 ) -> PropGQCNNPlanner:
     """The planner with a trained GQ-CNN from `models_dir` (`ranking_checkpoint`: by default
     gqcnn_fast.pt when it exists, else gqcnn.pt).
@@ -35,10 +37,17 @@ def load_prop_planner(
     gripper: overrides `config.gripper`, the gripper whose stroke the proposals fit. The ranking
     checkpoint must have been trained for that gripper's geometry, else
     `gripper.GripperMismatchError` names the file, both grippers and the differing fields.
+    view_scale: one of `planner_registry.VIEW_SCALES`, as the network planners': "metric"
+    (default) sizes the view window, in which the candidates are sampled and which GQ-CNN's
+    crops are cut from, in metres at the table's depth under it (the window the checkpoint's
+    pixels covered in training), so that every camera shows the same workspace; "checkpoint"
+    keeps the checkpoint's frame pixels (the paper's 320-pixel window about the centre).
     The planner's `ranking_model` names the file and its configuration, and the choice is
     logged. FileNotFoundError names the missing checkpoint; the checkpoint loader's
     CheckpointError a file it cannot use.
     """
+    if view_scale not in VIEW_SCALES:
+        raise ValueError(f"view_scale must be one of {VIEW_SCALES}, got {view_scale!r}")
     if backend != "torch":
         raise ValueError(f"prop_gqcnn runs GQ-CNN with torch; backend {backend!r} is not supported")
     config = config or PropConfig()
@@ -53,6 +62,11 @@ def load_prop_planner(
     cost = f", {multiply_accumulates / 1e6:.2f} M MAC per crop" if multiply_accumulates else ""
     description = f"{path.name} ({config_name} GQ-CNN{cost})"
     LOGGER.info("Prop+GQ-CNN ranks with %s from %s", description, path)
+    inputs = loaded.input_config
     return PropGQCNNPlanner(
-        loaded.model, loaded.normalization, loaded.input_config, config, ranking_model=description
+        loaded.model,
+        loaded.normalization,
+        inputs.with_metric_view() if view_scale == "metric" else inputs,
+        config,
+        ranking_model=description,
     )

@@ -63,6 +63,7 @@ from gqstn_ros.preprocessing import (
     extract_view,
     gqcnn_inputs,
     grasps_to_stn,
+    view_window,
 )
 
 PLANNER_NAME = "prop_gqcnn"
@@ -359,9 +360,10 @@ class PropGQCNNPlanner:
                 f"the target is {target.shape[1]}x{target.shape[0]} pixels, the depth image "
                 f"{depth.shape[1]}x{depth.shape[0]}"
             )
-        window = None
-        if target is not None:
-            window = ViewWindow.centered(depth.shape, self.input_config, target.center_px())
+        # The frame centre, or the target's; metres wide at the working depth for a metric
+        # input config (the loader's view_scale), else the checkpoint's frame pixels.
+        center = target.center_px() if target is not None else None
+        window = view_window(depth, intrinsics, self.input_config, center)
         view, window = extract_view(depth, self.input_config, window)
         view_tensor = torch.from_numpy(view)[None, None]  # (1, 1, D, D)
         roi = self.search_window(window, depth.shape)
