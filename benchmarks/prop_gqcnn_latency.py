@@ -131,7 +131,7 @@ def ranking_model(name: str, models: Path, config: PropConfig) -> RankingModel:
         gqcnn_config = model_config("gqcnn", name)
         gqcnn, normalization, inputs = GQCNN(gqcnn_config).eval(), Normalization(), None
         source = "random weights (no checkpoint)"
-    inputs = inputs or NetworkInputConfig()
+    inputs = (inputs or NetworkInputConfig()).with_metric_view()  # the loader's default scale
     return RankingModel(
         name=name,
         source=source,

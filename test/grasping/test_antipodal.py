@@ -5,6 +5,7 @@ from depth_rendering import render_depth
 from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.grasping import primitives
 from gqstn_ros.grasping.antipodal import (
+    WALL_DROP,
     AntipodalConfig,
     sample_antipodal_depth,
     sample_antipodal_depth_with_report,
@@ -88,7 +89,10 @@ def _wide_pan_on_table() -> TriangleMesh:
 def test_a_thin_rim_is_pinched_where_no_pair_spans_the_vessel():
     camera = CameraIntrinsics(width=320, height=240, fx=580.0, fy=580.0, cx=159.5, cy=119.5)
     depth = render_depth(_wide_pan_on_table(), camera)
-    grasps, report = sample_antipodal_depth_with_report(depth, camera, ROBOTIQ_2F85, 40, rng=0)
+    walls = AntipodalConfig(wall_drop=WALL_DROP)
+    grasps, report = sample_antipodal_depth_with_report(
+        depth, camera, ROBOTIQ_2F85, 40, rng=0, config=walls
+    )
     assert len(grasps) == 40 and report.wall_pinches == 40
     # One contact on the rim's outside (radius 55 mm), the other inside it where the surface
     # has fallen by wall_drop (4 mm: ~2.3 mm in from the 51 mm inner rim, plus smoothing).
@@ -98,13 +102,37 @@ def test_a_thin_rim_is_pinched_where_no_pair_spans_the_vessel():
     assert np.all(np.abs(radius[:, 1] - 0.055) < 0.0035)  # 3 pixels
     assert np.all((radius[:, 0] > 0.051 - 0.006) & (radius[:, 0] < 0.051))
     # Fingers below the rim and above the table; open from the wall plus margins to the stroke.
-    assert np.all(grasps.depths >= top + AntipodalConfig().depth_offset_min - 1e-9)
+    assert np.all(grasps.depths >= top + walls.depth_offset_min - 1e-9)
     assert np.all(grasps.depths < 0.7)
     widths = grasps.widths_px * grasps.depths / camera.fx
     assert np.all((widths >= 0.02) & (widths <= ROBOTIQ_2F85.max_width + 1e-9))
-    # Without the wall test the only pairs span the pan: wider than the stroke.
-    no_walls = AntipodalConfig(wall_drop=0.0)
-    none, report = sample_antipodal_depth_with_report(
-        depth, camera, ROBOTIQ_2F85, 40, rng=0, config=no_walls
-    )
+    # Without the wall test (the default) the only pairs span the pan: wider than the stroke.
+    none, report = sample_antipodal_depth_with_report(depth, camera, ROBOTIQ_2F85, 40, rng=0)
     assert len(none) == 0 and report.too_wide > 0 and report.wall_pinches == 0
+
+
+@pytest.mark.parametrize(
+    ("size", "tilt"),
+    [
+        ((0.04, 0.06, 0.05), 0.0),  # a box
+        ((0.04, 0.06, 0.05), 0.5),  # the same box turned about z
+        ((0.01, 0.08, 0.08), 0.0),  # a tall plate on its edge (the smoothing's worst case)
+    ],
+)
+def test_the_wall_test_leaves_solid_blocks_as_they_were(size, tilt, small_camera):
+    """On blocks, noisy or not, the wall test finds no wall and changes no grasp. (A plate a
+    few pixels thin is a wall to it: pinched, its opening may be drawn wider.)"""
+    shape = primitives.box(size)
+    pose = primitives.resting_pose(shape.vertices, yaw=tilt)
+    depth = render_depth(TriangleMesh(shape.vertices, shape.faces).transformed(pose), small_camera)
+    noisy = depth + np.random.default_rng(1).normal(0.0, 0.001, depth.shape)
+    walls = AntipodalConfig(wall_drop=WALL_DROP)
+    for image in (depth, noisy):
+        plain = sample_antipodal_depth(image, small_camera, ROBOTIQ_2F85, 30, rng=2)
+        tested, report = sample_antipodal_depth_with_report(
+            image, small_camera, ROBOTIQ_2F85, 30, rng=2, config=walls
+        )
+        assert report.wall_pinches == 0 and len(tested) == len(plain) > 0
+        np.testing.assert_array_equal(tested.centers_px, plain.centers_px)
+        np.testing.assert_array_equal(tested.widths_px, plain.widths_px)
+        np.testing.assert_array_equal(tested.depths, plain.depths)

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from gqstn_ros.detection import PlannedGrasp
-from gqstn_ros.grasping.antipodal import sample_antipodal_depth
+from gqstn_ros.grasping.antipodal import (
+    WALL_DROP,
+    AntipodalConfig,
+    sample_antipodal_depth_with_report,
+)
 from gqstn_ros.gripper import load_gripper_profile
 from gqstn_ros.profiles import load_camera_profile
 from gqstn_ros.sim.objects.extended_solids import revolved_shell_solid
@@ -146,7 +150,11 @@ def test_a_rim_pinch_is_held_not_level_and_the_rule_says_which_counts() -> None:
     gripper = load_gripper_profile("robotiq_2f85")
     view = render_view(load_camera_profile("kinect_v1"), pan, 3, np.random.default_rng(3))
     assert view is not None
-    grasps = sample_antipodal_depth(view.depth, view.intrinsics, gripper, 1, rng=0)
+    walls = AntipodalConfig(wall_drop=WALL_DROP)  # as Prop+GQ-CNN samples
+    grasps, report = sample_antipodal_depth_with_report(
+        view.depth, view.intrinsics, gripper, 1, rng=0, config=walls
+    )
+    assert report.wall_pinches == 1
     grasp = PlannedGrasp(
         tuple(grasps.centers_px[0]), float(grasps.angles[0]), float(grasps.widths_px[0]),
         float(grasps.depths[0]), 1.0, np.zeros((32, 32), np.float32), "rim",

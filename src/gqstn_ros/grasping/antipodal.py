@@ -12,9 +12,11 @@ Two samplers:
   Gaussian, as Dex-Net 2.0, so that sensor noise makes no edges), their image normals, a march
   into the object along a line inside the friction cone to the first edge pixel whose normal
   faces back along the line, stroke check in metres, and the gripper depth sampled below the
-  contact surface, no deeper than the surface under the open jaws' finger pads allows.
-  Optionally restricted to a pixel window (`roi`); `sample_antipodal_depth_with_report` also
-  says what became of the lines tried (no facing edge, too wide, too narrow, too shallow).
+  contact surface, no deeper than the surface under the open jaws' finger pads allows. With
+  the wall test on (`AntipodalConfig.wall_drop`), a line also ends where the surface falls off
+  a thin wall (a bowl's rim), and that pinch opens wider than its contacts. Optionally
+  restricted to a pixel window (`roi`); `sample_antipodal_depth_with_report` also says what
+  became of the lines tried (no facing edge, too wide, too narrow, too shallow).
 
 Both are vectorized over candidates and deterministic for a given numpy Generator / seed. They
 return up to `n` grasps (fewer if the oversampled candidates do not contain enough).
@@ -32,6 +34,9 @@ from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.validation import require_non_negative
+
+WALL_DROP = 0.004  # m: the fall that ends a line on a thin wall, when the test is on
+# (`AntipodalConfig.wall_drop`; Prop+GQ-CNN's proposals)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ class AntipodalConfig:
     # below the highest point it has crossed, within `max_wall_thickness` of its start, ends
     # there, whether or not the fall is steep enough to make a depth edge. Such a pinch opens
     # to a random width between the wall plus the margins and the stroke, so that the inner
-    # finger can reach down into the vessel. 0 turns the wall test off.
-    wall_drop: float = 0.004  # m, of the Gaussian-smoothed depth
+    # finger can reach down into the vessel. 0 (default) turns the wall test off, as the
+    # datasets' depth grasps were generated; Prop+GQ-CNN turns it on (`WALL_DROP`). The test
+    # cannot tell a thin wall from a solid whose top slopes down from an edge at a like angle
+    # (a wedge): GQ-CNN ranks both.
+    wall_drop: float = 0.0  # m, of the Gaussian-smoothed depth
     max_wall_thickness: float = 0.012  # m
 
     def __post_init__(self) -> None:
@@ -351,8 +359,9 @@ def _march(
     march_v: np.ndarray,
     max_steps: int,
     cos_cone: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """First edge pixel facing back along each line: (found (L,) bool, its flat index (L,)).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First edge pixel facing back along each line: (found (L,) bool, its flat index (L,),
+    its step (L,): pixels from the start along the line, as `_wall_fall` counts them).
 
     Lines start at their edge pixel and step one pixel at a time (from 2 pixels in) up to
     max_steps, inside the window; the pixel found has its outward normal within the friction
@@ -373,7 +382,7 @@ def _march(
     opposite[rows, cols] = facing > cos_cone
     found = opposite.any(axis=1)
     first = np.argmax(opposite, axis=1)
-    return found, flat[np.arange(len(flat)), first]
+    return found, flat[np.arange(len(flat)), first], steps[first].astype(np.int64)
 
 
 def _wall_fall(
@@ -432,8 +441,9 @@ def _footprint_surface(
     Samples a 3 x 3 grid over the finger pad (thickness along the jaw axis, width across it)
     centred where the open jaw descends, plus, for the lines where `probe` ((L,) bool) holds,
     the probe `background_probe_px` outside the contact: the fingers can go no deeper than the
-    highest of these. The inside of a thin wall slopes up to the contact: the finger closes
-    onto that slope, so a wall's far side is not probed.
+    highest of these. The caller leaves out the probe beyond a thin wall's far contact (where
+    the line fell off the wall): the surface there may slope up to the contact, as a bowl's
+    inside does, and the finger closes onto that slope.
     """
     height, width = field.shape
     axis_u, axis_v = contact_u - other_u, contact_v - other_v
@@ -493,15 +503,17 @@ def _propose(
     march_v = -(s * n_u + c * n_v)
     surface = depth[start]
     max_steps = int(np.ceil(gripper.max_width * focal / surface.min())) + 1
-    found, end = _march(field, start_u, start_v, march_u, march_v, max_steps, np.cos(cone))
+    found, end, edge_step = _march(
+        field, start_u, start_v, march_u, march_v, max_steps, np.cos(cone)
+    )
     # A thin wall's far side ends the line where the surface falls, if before the facing edge.
+    # Within a pixel of that edge the pair is the edge's, as without the wall test: the
+    # smoothing spreads a tall step's fall to the pixel before it.
     wall_steps = int(np.floor(config.max_wall_thickness * focal / surface.max()))
     on_wall, wall_end, wall_step = _wall_fall(
         field, start_u, start_v, march_u, march_v, wall_steps, config.wall_drop, np.cos(cone)
     )
-    end_v, end_u = np.divmod(end, width)
-    edge_steps = np.hypot(end_u - start_u, end_v - start_v)
-    wall = on_wall & (~found | (wall_step < edge_steps))
+    wall = on_wall & (~found | (wall_step < edge_step - 1))
     found, end = found | wall, np.where(wall, wall_end, end)
     end_v, end_u = np.divmod(end, width)
     end_u, end_v = end_u.astype(np.float64), end_v.astype(np.float64)
@@ -566,7 +578,7 @@ def _diagnose_too_wide(field: _EdgeField, unmatched: np.ndarray, config: Antipod
         return 0
     reach = int(np.ceil(np.hypot(*field.shape)))
     cos_cone = np.cos(config.cone_half_angle)
-    found, _ = _march(field, lines[:, 0], lines[:, 1], lines[:, 2], lines[:, 3], reach, cos_cone)
+    found, _, _ = _march(field, lines[:, 0], lines[:, 1], lines[:, 2], lines[:, 3], reach, cos_cone)
     return int(np.count_nonzero(found))
 
 
@@ -667,7 +679,8 @@ def sample_antipodal_depth(
 
     Invalid pixels (0, nan, inf) are never contacts. Angles, widths and depths follow
     `Grasp2D`; widths are jaw openings (contact distance + 2 * opening_margin, clipped to the
-    stroke) in pixels at the grasp depth. roi: (u_min, v_min, u_max, v_max) pixel window
+    stroke; a thin-wall pinch: a random opening from that up to the stroke) in pixels at the
+    grasp depth. roi: (u_min, v_min, u_max, v_max) pixel window
     (max exclusive) in which both contacts must lie; the edge search runs only there. Lines
     are tried in rounds (n * oversample first, then as many as the first round's yield says
     are missing, up to `_MAX_ROUNDS`), so fewer than n come back only for scenes that do not

@@ -56,6 +56,7 @@ from gqstn_ros.nodes.planning_parameters import (
     models_dir_spec,
     request_inpaint_config,
     request_inpaint_specs,
+    view_scale_spec,
 )
 from gqstn_ros.nodes.planning_requests import (
     RequestRefusedError,
@@ -75,7 +76,6 @@ from gqstn_ros.nodes.request_limits import (
 from gqstn_ros.nodes.topics import ALIVE_QOS, PLAN_SERVICE, alive_topic
 from gqstn_ros.planner_registry import (
     PROP_PLANNER,
-    VIEW_SCALES,
     PlannerUnavailable,
     default_models_dir,
     load_planner,
@@ -101,15 +101,8 @@ FALLBACK_NODE_PARAMETERS = (
         "candidates fit its stroke, and the ranking GQ-CNN must have been trained for its "
         "geometry (else the node stops at start)"
     ),
-    ParameterSpec(
-        "view_scale",
-        "metric",
-        "How the window the candidates are sampled in and GQ-CNN's crops are cut from is sized: "
-        "'metric' covers the metres the checkpoint's window covered in training, at the "
-        "table's depth under it, for any camera; 'checkpoint' uses the checkpoint's frame "
-        "pixels (the paper's fixed 320 about the centre)",
-        choices=VIEW_SCALES,
-        read_only=True,
+    view_scale_spec(
+        "the window the candidates are sampled in, and GQ-CNN's crops are cut from, is"
     ),
     ParameterSpec(
         "num_candidates",

@@ -20,6 +20,7 @@ from gqstn_ros.nodes.planning_parameters import (
     max_requests_in_flight_spec,
     models_dir_spec,
     request_inpaint_specs,
+    view_scale_spec,
 )
 from gqstn_ros.nodes.topics import DETECT_SERVICE, SERVICE_QUEUE_DEPTH
 from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS
@@ -30,7 +31,6 @@ from gqstn_ros.planner_registry import (
     SHIPPED_JUDGE_MODEL,
     SHIPPED_Q_CALIBRATION_DIR,
     SYMMETRIC_VIEW_COUNTS,
-    VIEW_SCALES,
 )
 
 
@@ -77,15 +77,8 @@ INFERENCE_NODE_PARAMETERS = (
         "pass of the network (false: the paper's single pass as it is)",
         read_only=True,
     ),
-    ParameterSpec(
-        "view_scale",
-        "metric",
-        "How the networks' view window is sized: 'metric' brings any camera to the scale the "
-        "network was trained at (pixels per metre at the table's depth under the view); "
-        "'checkpoint' uses the window stored in the checkpoint (the paper's fixed 320 frame "
-        "pixels)",
-        choices=VIEW_SCALES,
-        read_only=True,
+    view_scale_spec(
+        "the networks' view window, and Prop+GQ-CNN's when it is one of `planners`, is"
     ),
     ParameterSpec(
         "judge_model",

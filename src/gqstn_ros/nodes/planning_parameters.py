@@ -10,7 +10,7 @@ from __future__ import annotations
 from gqstn_ros.depth_processing import InpaintConfig
 from gqstn_ros.nodes.parameters import NodeParameters, ParameterSpec, inpaint_specs
 from gqstn_ros.nodes.topics import SERVICE_QUEUE_DEPTH
-from gqstn_ros.planner_registry import BACKENDS
+from gqstn_ros.planner_registry import BACKENDS, VIEW_SCALES
 
 
 def models_dir_spec(weights: str) -> ParameterSpec:
@@ -27,6 +27,20 @@ def backend_spec(networks: str) -> ParameterSpec:
     """`backend`: the inference backend of the node's `networks` (read-only)."""
     return ParameterSpec(
         "backend", "torch", f"Inference backend of {networks}", choices=BACKENDS, read_only=True
+    )
+
+
+def view_scale_spec(windows: str) -> ParameterSpec:
+    """`view_scale`: how the node's `windows` are sized (read-only; `VIEW_SCALES`)."""
+    return ParameterSpec(
+        "view_scale",
+        "metric",
+        f"How {windows} sized: 'metric' covers the metres the checkpoint's window covered in "
+        "training, at the table's depth under the window, whatever the camera; 'checkpoint' "
+        "uses the window stored in the checkpoint (the paper's fixed 320 frame pixels about "
+        "the centre)",
+        choices=VIEW_SCALES,
+        read_only=True,
     )
 
 

@@ -3,9 +3,11 @@
 The baseline planner of the paper, served by the fallback node as /plan_grasp:
 
 1. **Proposals.** `sample_antipodal_depth` draws antipodal pairs on the depth edges of the
-   network's view window (1000 by default, as in Dex-Net 2.0): edge pixels, a closing line
-   inside the friction cone to an edge facing back, widths within the stroke, gripper depths
-   between the contact surface and the configured maximum.
+   view window (1000 by default, as in Dex-Net 2.0): edge pixels, a closing line inside the
+   friction cone to an edge facing back or, with the wall test this planner turns on, to where
+   the surface falls off a thin wall (a pinch of a bowl's rim), widths within the stroke,
+   gripper depths between the contact surface and the configured maximum. The window is the
+   checkpoint's, in metres at the table's depth with the loader's default view_scale.
 2. **Ranking.** The shared preprocessing cuts the view once (`extract_view`), turns every
    candidate into its STN parameters (`grasps_to_stn`) and crops all of them in one resampling
    (`extract_crops`, no loop over candidates); GQ-CNN judges them in batches
@@ -48,6 +50,7 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import (
+    WALL_DROP,
     AntipodalConfig,
     DepthSamplingReport,
     ImageGraspCandidates,
@@ -122,7 +125,8 @@ class CEMConfig:
 
 def _default_antipodal() -> AntipodalConfig:
     # Two lines per requested grasp: the sampler runs further rounds when the first falls short.
-    return AntipodalConfig(oversample=2)
+    # The wall test on: a vessel wider than the stroke is grasped by a pinch of its rim.
+    return AntipodalConfig(oversample=2, wall_drop=WALL_DROP)
 
 
 @dataclass(frozen=True)
