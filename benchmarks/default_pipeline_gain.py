@@ -26,18 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gqstn_ros.tools.generalization import calibration
+from gqstn_ros.tools.generalization import calibration, success_rule_of
 
 DEFAULT = "default"
 NAIVE = "minor_axis"
 BASELINE = "baseline"
 SAME_FRAMES_KEYS = ("seed", "cameras", "families", "scenes_per_camera")
 OTHER_MEASURE = {"held": "level", "level": "held"}  # success rule -> the other lift measure
-
-
-def success_rule(config: dict) -> str:
-    """The run's success rule; runs written before `--success-rule` existed counted level."""
-    return str(config.get("success_rule", "level"))
 
 
 def load_run(run: Path) -> tuple[dict, list[dict]]:
@@ -70,7 +65,7 @@ def merged_runs(runs: list[Path]) -> list[tuple[Path, dict, list[dict]]]:
 
 def pooled_rule(runs: list[Path]) -> str:
     """The success rule all `runs` share; SystemExit naming the runs when they differ."""
-    rules = {run: success_rule(load_run(run)[0]) for run in runs}
+    rules = {run: success_rule_of(load_run(run)[0]) for run in runs}
     if len(set(rules.values())) > 1:
         listed = ", ".join(f"{run}: {rule}" for run, rule in rules.items())
         raise SystemExit(f"the runs count success by different rules ({listed})")

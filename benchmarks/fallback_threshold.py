@@ -30,16 +30,22 @@ from pathlib import Path
 import numpy as np
 
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
+from gqstn_ros.tools.generalization import success_rule_of
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 2.0)
 PLANNERS = ("default", "gqstn", "prop_gqcnn", "minor_axis")
 
 
 def scenes(runs: list[Path]) -> list[dict]:
-    """One row a scene: its family and camera, each planner's attempt by name."""
-    rows = []
+    """One row a scene: its family and camera, each planner's attempt by name. SystemExit when
+    the runs count success by different rules (`--success-rule`)."""
+    rows, rules = [], {}
     for run in runs:
         results = json.loads((run / "results.json").read_text())
+        rules[run] = success_rule_of(results.get("config", {}))
+        if len(set(rules.values())) > 1:
+            listed = ", ".join(f"{name}: {rule}" for name, rule in rules.items())
+            raise SystemExit(f"the runs count success by different rules ({listed})")
         for scene in results["scenes"]:
             attempts = {attempt["planner"]: attempt for attempt in scene["attempts"]}
             missing = [name for name in PLANNERS if name not in attempts]
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", nargs="+", type=float, default=list(THRESHOLDS))
     args = parser.parse_args(argv)
     fit_rows, report_rows = scenes(args.fit), scenes(args.report)
+    scenes([*args.fit, *args.report])  # one success rule for all
     fit = print_sweep("fit runs", fit_rows, args.thresholds)
     chosen = chosen_threshold(fit)
     report = print_sweep("report runs", report_rows, args.thresholds)

@@ -24,9 +24,9 @@ import numpy as np
 
 from gqstn_ros.detection import PlanningError
 from gqstn_ros.gripper import load_gripper_profile
-from gqstn_ros.planner_registry import load_planner
+from gqstn_ros.planner_registry import load_planner, options_for
 from gqstn_ros.profiles import load_camera_profile
-from gqstn_ros.sim.objects import ObjectModel
+from gqstn_ros.sim.objects import ObjectModel, Solid
 from gqstn_ros.sim.objects.extended_solids import revolved_shell_solid
 from gqstn_ros.sim.objects.mass import object_from_solid
 from gqstn_ros.sim.objects.solids import mug_solid
@@ -43,7 +43,8 @@ FIRST_SEED = 91000  # vessel seeds are FIRST_SEED + scene index
 NO_WALL_TEST = "prop_gqcnn, no wall test"
 
 
-def straight_pot(rng: np.random.Generator, stroke: float) -> tuple:
+def straight_pot(rng: np.random.Generator, stroke: float) -> tuple[Solid, float]:
+    """A pot's solid and its surface friction."""
     height = rng.uniform(0.4, 0.9) * stroke
     solid = mug_solid(
         radius=rng.uniform(0.5, 0.8) * stroke,
@@ -58,7 +59,8 @@ def straight_pot(rng: np.random.Generator, stroke: float) -> tuple:
     return solid, 0.5
 
 
-def flared_pan(rng: np.random.Generator, stroke: float) -> tuple:
+def flared_pan(rng: np.random.Generator, stroke: float) -> tuple[Solid, float]:
+    """A pan's solid and its surface friction."""
     rim = rng.uniform(0.5, 0.85) * stroke
     height = rng.uniform(0.25, 0.6) * stroke
     base = rng.uniform(0.4, 0.75) * rim
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     gripper = load_gripper_profile(config.gripper)
     planners = generalization.load_planners(config, gripper)
-    no_walls = load_planner("prop_gqcnn", gripper=gripper)
+    options = options_for("prop_gqcnn", view_scale=config.view_scale)
+    no_walls = load_planner("prop_gqcnn", gripper=gripper, **options)
     no_walls.config = replace(
         no_walls.config, antipodal=replace(no_walls.config.antipodal, wall_drop=0.0)
     )
@@ -125,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| planner | found | level | held | perturbed lifts held |")
     print("| --- | --- | --- | --- | --- |")
     for name, (found, level, held, perturbed) in totals.items():
-        print(f"| {name} | {found} | {level} | {held} | {perturbed} of {4 * held} |")
+        tried = config.perturbed_lifts * held
+        print(f"| {name} | {found} | {level} | {held} | {perturbed} of {tried} |")
     return 0
 
 

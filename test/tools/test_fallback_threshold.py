@@ -78,3 +78,15 @@ def test_a_run_without_the_planners_is_refused_naming_it(tmp_path) -> None:
     run = write_run(tmp_path / "run", [[attempt("gqstn", True, 0.9)]])
     with pytest.raises(SystemExit, match=r"planners .*default.* were not run"):
         script.scenes([run])
+
+
+def test_runs_of_two_success_rules_are_refused(tmp_path) -> None:
+    script = load_script()
+    held, level = tmp_path / "held", tmp_path / "level"
+    for folder, rule in ((held, "held"), (level, "level")):
+        folder.mkdir()
+        (folder / "results.json").write_text(
+            json.dumps({"config": {"success_rule": rule}, "scenes": []})
+        )
+    with pytest.raises(SystemExit, match="different rules"):
+        script.scenes([held, level])

@@ -168,3 +168,17 @@ def test_a_rim_pinch_is_held_not_level_and_the_rule_says_which_counts() -> None:
     assert not level.success and level.held and level.perturbed_held == 0
     with pytest.raises(ValueError, match="success_rule must be one of held, level"):
         BenchmarkConfig(success_rule="lifted")
+
+
+def test_a_calibration_of_another_success_rule_is_refused(tmp_path, capsys) -> None:
+    """The shipped calibration was fitted on held lifts; a run counting level lifts refuses it,
+    naming both rules, and runs with raw q."""
+    argv = ["--output", str(tmp_path), "--cameras", "kinect_v1", "--families", "box"]
+    argv += ["--scenes-per-camera", "1", "--planners", "gqstn", "--perturbed-lifts", "0"]
+    with pytest.raises(SystemExit):
+        generalization.main([*argv, "--success-rule", "level"])
+    error = capsys.readouterr().err
+    assert "was fitted on held lifts, but this run counts level lifts" in error
+    assert not (tmp_path / "results.json").exists()
+    assert generalization.main([*argv, "--success-rule", "level", "--q-calibration-dir", ""]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["success_rule"] == "level"

@@ -7,7 +7,7 @@ import numpy as np
 from ros_test_support import load_benchmark_script
 
 
-def test_vessels_are_open_and_wider_than_the_stroke() -> None:
+def test_vessels_are_wider_than_the_stroke_and_the_same_for_a_seed() -> None:
     script = load_benchmark_script("open_vessels")
     stroke = 0.085
     for seed in range(script.FIRST_SEED, script.FIRST_SEED + 6):

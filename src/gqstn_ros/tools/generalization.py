@@ -294,11 +294,32 @@ def execute(
     return Execution(succeeded(nominal), nominal.off_the_table(), nominal.success, held, width)
 
 
+def success_rule_of(run_config: dict) -> str:
+    """The success rule a run's results.json `config` records; runs written before the rule
+    existed counted level lifts."""
+    return str(run_config.get("success_rule", SUCCESS_LEVEL))
+
+
 def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
-    """planner -> its calibration, for the planners with a file in `q_calibration_dir`."""
+    """planner -> its calibration, for the planners with a file in `q_calibration_dir`;
+    ValueError for one fitted for another judge (`load_q_calibrations`) or on lifts counted by
+    another success rule than the run's (its q would be another event's probability; a file
+    that does not record its rule is not checked)."""
     if not config.q_calibration_dir:
         return {}
-    return load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES, config.judge_model)
+    calibrations = load_q_calibrations(
+        config.q_calibration_dir, PLANNER_NAMES, config.judge_model
+    )
+    for name, calibration in calibrations.items():
+        fitted_rule = calibration.fitted_on.get("success_rule")  # a file without it: unchecked
+        if fitted_rule is not None and fitted_rule != config.success_rule:
+            raise ValueError(
+                f"{q_calibration_path(Path(config.q_calibration_dir), name)} was fitted on "
+                f"{fitted_rule} lifts, but this run counts {config.success_rule} lifts: give "
+                "--q-calibration-dir '' (raw q) or a calibration fitted with --success-rule "
+                f"{config.success_rule}"
+            )
+    return calibrations
 
 
 def load_planners(config: BenchmarkConfig, gripper: GripperConfig) -> dict[str, Callable]:
