@@ -307,9 +307,7 @@ def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
     that does not record its rule is not checked)."""
     if not config.q_calibration_dir:
         return {}
-    calibrations = load_q_calibrations(
-        config.q_calibration_dir, PLANNER_NAMES, config.judge_model
-    )
+    calibrations = load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES, config.judge_model)
     for name, calibration in calibrations.items():
         fitted_rule = calibration.fitted_on.get("success_rule")  # a file without it: unchecked
         if fitted_rule is not None and fitted_rule != config.success_rule:
