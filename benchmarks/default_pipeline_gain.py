@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gqstn_ros.tools.generalization import calibration, success_rule_of
+from gqstn_ros.tools.generalization import calibration, shared_success_rule
 
 DEFAULT = "default"
 NAIVE = "minor_axis"
@@ -65,11 +65,10 @@ def merged_runs(runs: list[Path]) -> list[tuple[Path, dict, list[dict]]]:
 
 def pooled_rule(runs: list[Path]) -> str:
     """The success rule all `runs` share; SystemExit naming the runs when they differ."""
-    rules = {run: success_rule_of(load_run(run)[0]) for run in runs}
-    if len(set(rules.values())) > 1:
-        listed = ", ".join(f"{run}: {rule}" for run, rule in rules.items())
-        raise SystemExit(f"the runs count success by different rules ({listed})")
-    return next(iter(rules.values()))
+    try:
+        return shared_success_rule({str(run): load_run(run)[0] for run in runs})
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
 
 
 def pooled_rows(runs: list[Path], baselines: list[Path]) -> list[dict]:

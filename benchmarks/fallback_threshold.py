@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from gqstn_ros.detection import ROBUST_Q_THRESHOLD
-from gqstn_ros.tools.generalization import success_rule_of
+from gqstn_ros.tools.generalization import shared_success_rule
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 2.0)
 PLANNERS = ("default", "gqstn", "prop_gqcnn", "minor_axis")
@@ -39,19 +39,20 @@ PLANNERS = ("default", "gqstn", "prop_gqcnn", "minor_axis")
 def scenes(runs: list[Path]) -> list[dict]:
     """One row a scene: its family and camera, each planner's attempt by name. SystemExit when
     the runs count success by different rules (`--success-rule`)."""
-    rows, rules = [], {}
+    rows, configs = [], {}
     for run in runs:
         results = json.loads((run / "results.json").read_text())
-        rules[run] = success_rule_of(results.get("config", {}))
-        if len(set(rules.values())) > 1:
-            listed = ", ".join(f"{name}: {rule}" for name, rule in rules.items())
-            raise SystemExit(f"the runs count success by different rules ({listed})")
+        configs[str(run)] = results.get("config", {})
         for scene in results["scenes"]:
             attempts = {attempt["planner"]: attempt for attempt in scene["attempts"]}
             missing = [name for name in PLANNERS if name not in attempts]
             if missing:
                 raise SystemExit(f"{run}/results.json: planners {missing} were not run")
             rows.append({"family": scene["family"], "camera": scene["camera"], **attempts})
+    try:
+        shared_success_rule(configs)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     return rows
 
 

@@ -100,6 +100,8 @@ CANDIDATE_SUFFIX = "@candidate"
 SUCCESS_HELD = "held"  # `LiftResult.off_the_table`: in the gripper and off the table, any tilt
 SUCCESS_LEVEL = "level"  # `LiftResult.success`: the centre of mass rose with the gripper
 SUCCESS_RULES = (SUCCESS_HELD, SUCCESS_LEVEL)
+# The key under which results.json's config and a calibration's fitted_on record the rule.
+SUCCESS_RULE_KEY = "success_rule"
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,17 @@ def execute(
 def success_rule_of(run_config: dict) -> str:
     """The success rule a run's results.json `config` records; runs written before the rule
     existed counted level lifts."""
-    return str(run_config.get("success_rule", SUCCESS_LEVEL))
+    return str(run_config.get(SUCCESS_RULE_KEY, SUCCESS_LEVEL))
+
+
+def shared_success_rule(run_configs: dict[str, dict]) -> str:
+    """The success rule every run counts by (run name -> its results.json `config`), for
+    pooling their lifts; ValueError naming each run's rule when they differ."""
+    rules = {name: success_rule_of(config) for name, config in run_configs.items()}
+    if len(set(rules.values())) > 1:
+        listed = ", ".join(f"{name}: {rule}" for name, rule in rules.items())
+        raise ValueError(f"the runs count success by different rules ({listed})")
+    return next(iter(rules.values()), SUCCESS_HELD)
 
 
 def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
@@ -309,7 +321,7 @@ def planner_q_calibrations(config: BenchmarkConfig) -> dict[str, QCalibration]:
         return {}
     calibrations = load_q_calibrations(config.q_calibration_dir, PLANNER_NAMES, config.judge_model)
     for name, calibration in calibrations.items():
-        fitted_rule = calibration.fitted_on.get("success_rule")  # a file without it: unchecked
+        fitted_rule = calibration.fitted_on.get(SUCCESS_RULE_KEY)  # a file without it: unchecked
         if fitted_rule is not None and fitted_rule != config.success_rule:
             raise ValueError(
                 f"{q_calibration_path(Path(config.q_calibration_dir), name)} was fitted on "
@@ -778,7 +790,7 @@ def fit_q_calibrations(
             "cameras": list(config.cameras),
             "families": list(config.families),
             "seed": config.seed,
-            "success_rule": config.success_rule,
+            SUCCESS_RULE_KEY: config.success_rule,
             JUDGE_MODEL_KEY: config.judge_model,
             "ece_before": expected_calibration_error(q, lifted),
         }

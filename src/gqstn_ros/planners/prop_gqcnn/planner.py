@@ -367,7 +367,10 @@ class PropGQCNNPlanner:
         # The frame centre, or the target's; metres wide at the working depth for a metric
         # input config (the loader's view_scale), else the checkpoint's frame pixels.
         center = target.center_px() if target is not None else None
-        window = view_window(depth, intrinsics, self.input_config, center)
+        try:
+            window = view_window(depth, intrinsics, self.input_config, center)
+        except ValueError as error:  # no positive working depth to size a metric window by
+            raise PlanningError(str(error)) from error
         view, window = extract_view(depth, self.input_config, window)
         view_tensor = torch.from_numpy(view)[None, None]  # (1, 1, D, D)
         roi = self.search_window(window, depth.shape)
