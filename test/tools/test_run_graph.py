@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import types
@@ -155,8 +156,18 @@ def node_pids(output: str, label: str) -> list[int]:
 
 
 def stop_runner(runner: PeerProcess) -> int:
+    """SIGINT to run_graph, its exit code; one that does not stop in time is killed and the
+    test fails with everything it printed."""
     runner.process.send_signal(signal.SIGINT)
-    code = runner.process.wait(TIMEOUT_S)
+    try:
+        code = runner.process.wait(TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        runner.process.kill()
+        runner.process.wait()
+        runner.reader.join(5)
+        raise AssertionError(
+            f"run_graph did not stop within {TIMEOUT_S:g} s of SIGINT:\n{runner.output()}"
+        ) from None
     runner.reader.join(5)
     return code
 
