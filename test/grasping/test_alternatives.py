@@ -11,7 +11,7 @@ import pytest
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.alternatives import (
-    ClosingCheck,
+    ExecutionCheck,
     asks_fallback,
     judged_better,
     minor_axis_alternative,
@@ -141,7 +141,7 @@ def planned(depth: np.ndarray, centre_xy: tuple[float, float], angle: float, wid
 def test_a_grasp_closes_on_an_object_only_when_one_stands_between_its_jaws() -> None:
     # A 12 mm cube, like the tiny family's objects, 40 mm right of the optical axis.
     depth = boxes_scene([(0.04, 0.0, 0.012, 0.012, 0.012)])
-    check = ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85)
+    check = ExecutionCheck(depth, KINECT_V1, ROBOTIQ_2F85)
     on_it = planned(depth, (0.04, 0.0), 0.0, 0.03)
     assert check.grasp_closes(on_it)
     # Wide open beside it, the cube still between the jaws.
@@ -162,14 +162,14 @@ def test_sensor_noise_is_not_an_object_between_the_jaws() -> None:
     # table, so a rule counting raw pixels would find "objects" under every grasp.
     rng = np.random.default_rng(0)
     bare = boxes_scene([]) + rng.normal(0.0, 0.003, (KINECT_V1.height, KINECT_V1.width))
-    check = ClosingCheck(bare.astype(np.float32), KINECT_V1, ROBOTIQ_2F85)
+    check = ExecutionCheck(bare.astype(np.float32), KINECT_V1, ROBOTIQ_2F85)
     for centre in ((0.0, 0.0), (0.05, -0.03), (-0.08, 0.06)):
         for angle in (0.0, 0.7, np.pi / 2):
             assert not check.grasp_closes(planned(bare, centre, angle, 0.08))
     # Under the same noise a 12 mm cube and a 5 mm stick (4 pixels wide) still count.
     noise = rng.normal(0.0, 0.003, (KINECT_V1.height, KINECT_V1.width))
     scene = boxes_scene([(0.04, 0.0, 0.012, 0.012, 0.012), (-0.05, 0.0, 0.005, 0.1, 0.012)])
-    check = ClosingCheck((scene + noise).astype(np.float32), KINECT_V1, ROBOTIQ_2F85)
+    check = ExecutionCheck((scene + noise).astype(np.float32), KINECT_V1, ROBOTIQ_2F85)
     assert check.grasp_closes(planned(scene, (0.04, 0.0), 0.0, 0.03))
     assert check.grasp_closes(planned(scene, (-0.05, 0.0), 0.0, 0.03))
 
@@ -177,15 +177,15 @@ def test_sensor_noise_is_not_an_object_between_the_jaws() -> None:
 def test_the_closing_check_takes_the_height_an_object_must_stand_out() -> None:
     depth = boxes_scene([(0.04, 0.0, 0.03, 0.03, 0.008)])  # an 8 mm high tile
     grasp = planned(depth, (0.04, 0.0), 0.0, 0.05)
-    assert ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85).grasp_closes(grasp)
-    assert not ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85, object_height_m=0.01).grasp_closes(
+    assert ExecutionCheck(depth, KINECT_V1, ROBOTIQ_2F85).grasp_closes(grasp)
+    assert not ExecutionCheck(depth, KINECT_V1, ROBOTIQ_2F85, object_height_m=0.01).grasp_closes(
         grasp
     )
 
 
 def test_a_grasp_with_an_impossible_pose_closes_on_nothing() -> None:
     depth = boxes_scene([(0.04, 0.0, 0.012, 0.012, 0.012)])
-    check = ClosingCheck(depth, KINECT_V1, ROBOTIQ_2F85)
+    check = ExecutionCheck(depth, KINECT_V1, ROBOTIQ_2F85)
     on_it = planned(depth, (0.04, 0.0), 0.0, 0.03)
     for bad in (
         dataclasses.replace(on_it, depth=0.0),

@@ -361,13 +361,13 @@ def test_network_grasps_off_a_small_target_are_moved_onto_it(models_dir, name, m
 
 def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(models_dir, monkeypatch):
     from gqstn_ros import table_plane
-    from gqstn_ros.grasping.alternatives import ClosingCheck
+    from gqstn_ros.grasping.alternatives import ExecutionCheck
     from gqstn_ros.table_plane import frame_table_plane
 
     planner = load_network_planner("gqstn", models_dir, replan_on_air=True)
     depth, mask = two_box_frame()
     (own,) = planner.plan(depth, KINECT_V1)
-    check = ClosingCheck(depth, KINECT_V1, planner.gripper)
+    check = ExecutionCheck(depth, KINECT_V1, planner.gripper)
     assert check.grasp_closes(own)
     # On the table 30 pixels right of box B, jaws across the table: nothing between them.
     on_air = dataclasses.replace(own, center_px=(450.0, 230.0), angle=np.pi / 2, width_px=30.0)

@@ -11,11 +11,13 @@
    only when the grasp so far is not robust (`FALLBACK_NOT_ROBUST`).
 
 Both alternatives are judged by the GQ-CNN that judged the primary grasp. One replaces the grasp
-so far when it has something between its jaws and the grasp so far closes on air
-(`target.closes_on_object`: a GQ-CNN's crop can look good on the table beside a small object),
-else only when judged strictly better (`preferred`). The inference node and the
-generalization benchmark's `default` planner both follow these rules, from this module.
-No rclpy here.
+so far when it can be carried out as planned and the grasp so far cannot, else only when judged
+strictly better (`preferred`). A grasp cannot be carried out (`ExecutionCheck.fault`) when it
+closes on air (`target.closes_on_object`: a GQ-CNN's crop can look good on the table beside a
+small object) or when its palm lands on the object before the fingers reach the grasp depth
+(`gripper_contact.palm_blocked`: the crop does not show how far the fingers reach, so a grasp
+on the shoulder of a tall bottle can look good). The inference node and the generalization
+benchmark's `default` planner both follow these rules, from this module. No rclpy here.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gqstn_ros.detection import (
     PlanningError,
 )
 from gqstn_ros.grasping.baselines import MinorAxisPlanner, table_of_frame
+from gqstn_ros.grasping.gripper_contact import palm_blocked
 from gqstn_ros.grasping.target import (
     OBJECT_HEIGHT_M,
     GraspTarget,
@@ -58,20 +61,30 @@ def judged_better(judged_q: float | None, current_q: float) -> bool:
     return judged_q is not None and judged_q > current_q
 
 
-def preferred(judged_q: float | None, closes: bool, current_q: float, current_closes: bool) -> bool:
-    """Whether an alternative judged `judged_q` (None: it could not be judged) that `closes` on an
-    object replaces a grasp of q `current_q` that `current_closes` on one: a grasp that closes
-    on an object beats one that closes on air; between two of a kind, `judged_better`."""
-    if closes != current_closes:
-        return closes
+def preferred(
+    judged_q: float | None, feasible: bool, current_q: float, current_feasible: bool
+) -> bool:
+    """Whether an alternative judged `judged_q` (None: it could not be judged) replaces a grasp
+    of q `current_q`; `feasible`, `current_feasible`: whether each can be carried out as
+    planned (`ExecutionCheck.fault` is None). A grasp that can beats one that cannot; between
+    two of a kind, `judged_better`."""
+    if feasible != current_feasible:
+        return feasible
     return judged_better(judged_q, current_q)
 
 
-class ClosingCheck:
-    """Whether grasps on one inpainted frame close on an object (`target.closes_on_object`:
-    something more than `object_height_m` above the table between the jaws). The frame's table
-    plane is fitted once, on the first grasp; on a frame without one every grasp counts as
-    closing on an object (nothing tells otherwise)."""
+# What `ExecutionCheck.fault` says of a grasp that cannot be carried out as planned.
+CLOSES_ON_AIR = "closes on nothing between its jaws"
+PALM_BLOCKED = "its palm lands on the object before the fingers reach the grasp depth"
+
+
+class ExecutionCheck:
+    """Whether grasps on one inpainted frame can be carried out as planned: they close on an
+    object (`target.closes_on_object`: something more than `object_height_m` above the table
+    between the jaws) and the palm lets the fingers reach the grasp depth
+    (`gripper_contact.palm_blocked`). The frame's table plane is fitted once, on the first
+    grasp; on a frame without one every grasp counts as closing on an object (nothing tells
+    otherwise)."""
 
     def __init__(
         self,
@@ -107,9 +120,34 @@ class ClosingCheck:
             )[0]
         )  # fmt: skip
 
+    def palm_blocked(self, center_px: Sequence[float], angle: float, depth: float) -> bool:
+        """Whether the palm of the top-down grasp (centre (u, v) px, jaw angle rad, gripper depth
+        m) lands on something before the fingers reach the grasp depth."""
+        return bool(
+            palm_blocked(
+                self.depth_m, self.intrinsics, np.array([center_px], dtype=np.float64),
+                np.array([angle]), np.array([depth]), self.gripper,
+            )[0]
+        )  # fmt: skip
+
+    def fault(
+        self, center_px: Sequence[float], angle: float, width_px: float, depth: float
+    ) -> str | None:
+        """Why the top-down grasp cannot be carried out as planned (`CLOSES_ON_AIR`,
+        `PALM_BLOCKED`), None when it can."""
+        if not self.closes(center_px, angle, width_px, depth):
+            return CLOSES_ON_AIR
+        if self.palm_blocked(center_px, angle, depth):
+            return PALM_BLOCKED
+        return None
+
     def grasp_closes(self, grasp: PlannedGrasp) -> bool:
         """`closes` for a PlannedGrasp."""
         return self.closes(grasp.center_px, grasp.angle, grasp.width_px, grasp.depth)
+
+    def grasp_fault(self, grasp: PlannedGrasp) -> str | None:
+        """`fault` for a PlannedGrasp."""
+        return self.fault(grasp.center_px, grasp.angle, grasp.width_px, grasp.depth)
 
 
 def minor_axis_alternative(

@@ -30,6 +30,7 @@ import numpy as np
 
 from gqstn_ros.grasping import primitives
 from gqstn_ros.grasping.antipodal import MeshGraspCandidates, sample_antipodal_on_mesh
+from gqstn_ros.grasping.gripper_contact import REACH_TOLERANCE_M
 from gqstn_ros.grasping.mesh_geometry import TriangleMesh
 from gqstn_ros.grasping.robustness import GraspQualityEvaluator, RobustnessConfig
 from gqstn_ros.gripper import ROBOTIQ_2F85, GripperConfig
@@ -67,8 +68,9 @@ class LiftConfig:
     hold_time: float = 1.0  # s
     lift_height: float = 0.10  # m
     lift_tolerance: float = 0.01  # m, slip allowed during the lift and hold
-    reach_tolerance: float = 0.005  # m: a palm held this far above the grasp depth at the end of
-    # the descent was blocked by the object (a collision): the commanded grasp failed
+    # m: a palm held this far above the grasp depth at the end of the descent was blocked by the
+    # object (a collision): the commanded grasp failed
+    reach_tolerance: float = REACH_TOLERANCE_M
     palm_height: float = 0.02  # m, palm box above the fingers
     palm_mass: float = 0.5  # kg
     palm_stiffness: float = 20000.0  # N/m, palm height servo gain

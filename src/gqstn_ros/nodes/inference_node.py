@@ -54,7 +54,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, GraspPlanner, PlanningError
 from gqstn_ros.grasping.alternatives import (
-    ClosingCheck,
+    ExecutionCheck,
     asks_fallback,
     judged_better,
     minor_axis_alternative,
@@ -113,23 +113,24 @@ NODE_NAME = "inference_node"
 REQUEST_TIMING_TEXT = "request timing (CLOCK_MONOTONIC s):"
 
 
-def message_closes(closing: ClosingCheck, grasp: Grasp) -> bool:
-    """(planning thread) Whether the Grasp message has something between its jaws."""
-    return closing.closes(tuple(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth)
+def message_fault(check: ExecutionCheck, grasp: Grasp) -> str | None:
+    """(planning thread) Why the Grasp message cannot be carried out as planned
+    (`ExecutionCheck.fault`), None when it can."""
+    return check.fault(tuple(grasp.center_px), grasp.angle, grasp.width_px, grasp.depth)
 
 
 def replaces(
-    judged_q: float | None, candidate: Grasp, grasp: Grasp, closing: ClosingCheck | None
+    judged_q: float | None, candidate: Grasp, grasp: Grasp, check: ExecutionCheck | None
 ) -> bool:
     """(planning thread) Whether an alternative `candidate` judged `judged_q` replaces `grasp`:
-    `alternatives.preferred` with `closing`, else `alternatives.judged_better`."""
-    if closing is None:
+    `alternatives.preferred` with `check`, else `alternatives.judged_better`."""
+    if check is None:
         return judged_better(judged_q, grasp.q_value)
     return preferred(
         judged_q,
-        message_closes(closing, candidate),
+        message_fault(check, candidate) is None,
         grasp.q_value,
-        message_closes(closing, grasp),
+        message_fault(check, grasp) is None,
     )
 
 
@@ -374,27 +375,26 @@ class InferenceNode(Node):
             response.success = False
             response.message = str(error)
             return response
-        closing = None
+        check = None
         if pipeline:  # an object stands out of the table as much as the scene check says
-            closing = ClosingCheck(
+            check = ExecutionCheck(
                 frame.depth_m, frame.intrinsics, self.gripper,
                 object_height_m=scene_check(self.parameters).min_height_m,
             )  # fmt: skip
         if grasp is not None:
             response.message = f"{planner} grasp, q={grasp.q_value:.3f}"
-            if closing is not None and not await self.worker.submit(
-                lambda: message_closes(closing, grasp)
-            ):
-                response.message += ", closes on nothing between its jaws"
+            fault = None
+            if check is not None:
+                fault = await self.worker.submit(lambda: message_fault(check, grasp))
+            if fault is not None:
+                response.message += f", {fault}"
         if pipeline and self.parameters["minor_axis_alternative"]:
             grasp = await self.worker.submit(
-                lambda: self.try_minor_axis(
-                    planner, frame, target, grasp, started, response, closing
-                )
+                lambda: self.try_minor_axis(planner, frame, target, grasp, started, response, check)
             )
         if fallback_allowed and asks_fallback(fallback_when, grasp is not None and grasp.robust):
             grasp = await self.try_fallback(
-                planner, frame, target, grasp, started, response, early_fallback, closing
+                planner, frame, target, grasp, started, response, early_fallback, check
             )
         if grasp is None:  # neither the planner nor an alternative found one
             self.get_logger().warning(f"{DETECT_SERVICE} refused: {response.message}")
@@ -419,10 +419,10 @@ class InferenceNode(Node):
         grasp: Grasp | None,
         started: float,
         response: DetectGrasp.Response,
-        closing: ClosingCheck | None = None,
+        check: ExecutionCheck | None = None,
     ) -> Grasp | None:
         """(planning thread) The minor-axis grasp of the object instead of `planner`'s `grasp`
-        (None: it found none) when preferred (`alternatives.preferred`, with `closing`; without
+        (None: it found none) when preferred (`alternatives.preferred`, with `check`; without
         it, judged better by the GQ-CNN that judges `planner`'s grasps), else `grasp`; the
         response's message says when it is."""
         try:
@@ -439,7 +439,7 @@ class InferenceNode(Node):
             time.perf_counter() - started,
         )  # fmt: skip
         judged_q = self.judged_quality(planner, frame, candidate, target)
-        if grasp is not None and not replaces(judged_q, candidate, grasp, closing):
+        if grasp is not None and not replaces(judged_q, candidate, grasp, check):
             return grasp
         if judged_q is not None:
             candidate.q_value = judged_q
@@ -457,11 +457,11 @@ class InferenceNode(Node):
         started: float,
         response: DetectGrasp.Response,
         pending: Future | None = None,
-        closing: ClosingCheck | None = None,
+        check: ExecutionCheck | None = None,
     ) -> Grasp | None:
         """The fallback's grasp instead of `grasp` (None: none yet) when it is better (judged
-        by the GQ-CNN that judges `planner`'s grasps, where there is one; with `closing`, a
-        grasp with something between its jaws first, `alternatives.preferred`), else `grasp`;
+        by the GQ-CNN that judges `planner`'s grasps, where there is one; with `check`, a grasp
+        that can be carried out as planned first, `alternatives.preferred`), else `grasp`;
         the response's message and `used_fallback` say which. `pending`: the fallback's call,
         already asked."""
         if pending is not None:
@@ -475,20 +475,19 @@ class InferenceNode(Node):
         judged_q = await self.worker.submit(
             lambda: self.judged_quality(planner, frame, fallback_grasp, target)
         )
-        on_air = None  # with `closing`: which of the two closes on nothing, when one does
-        if closing is not None and grasp is not None:
-            fallback_closes, grasp_closes = await self.worker.submit(
-                lambda: (
-                    message_closes(closing, fallback_grasp),
-                    message_closes(closing, grasp),
-                )
+        # With `check`: the one of the two that cannot be carried out, when only one can.
+        infeasible, fault = None, None
+        if check is not None and grasp is not None:
+            fallback_fault, grasp_fault = await self.worker.submit(
+                lambda: (message_fault(check, fallback_grasp), message_fault(check, grasp))
             )
-            if fallback_closes != grasp_closes:
-                on_air = grasp if fallback_closes else fallback_grasp
-        if on_air is fallback_grasp:
-            response.message += f" (the fallback's grasp {note} has nothing between its jaws)"
+            if (fallback_fault is None) != (grasp_fault is None):
+                infeasible = grasp if fallback_fault is None else fallback_grasp
+                fault = grasp_fault or fallback_fault
+        if infeasible is fallback_grasp:
+            response.message += f" (the fallback's grasp {note}: {fault})"
             return grasp
-        if grasp is not None and on_air is None:
+        if grasp is not None and infeasible is None:
             if judged_q is None and grasp.robust:
                 response.message += " (the fallback's grasp cannot be judged by the same GQ-CNN)"
                 return grasp
@@ -505,10 +504,10 @@ class InferenceNode(Node):
         response.used_fallback = True
         if grasp is None:
             response.message += f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}"
-        elif on_air is grasp:
+        elif infeasible is grasp:
             response.message += (
-                f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}, has something "
-                "between its jaws"
+                f"; fallback {note}, judged q={fallback_grasp.q_value:.3f}, can be carried out "
+                "as planned"
             )
         elif grasp.robust:
             response.message += f"; fallback {note}, judged q={judged_q:.3f}, is better"

@@ -57,7 +57,7 @@ from gqstn_ros.detection import (
     PlanningError,
 )
 from gqstn_ros.grasping.alternatives import (
-    ClosingCheck,
+    ExecutionCheck,
     asks_fallback,
     minor_axis_alternative,
     preferred,
@@ -386,16 +386,20 @@ def _model_planners(
 
     def default(depth: np.ndarray, intrinsics: CameraIntrinsics) -> PlannedGrasp:
         """The inference node's default pipeline (`grasping.alternatives`): GQ-STN's grasp,
-        replaced by the minor-axis grasp or Prop+GQ-CNN's when preferred (`preferred`: it has
-        something between its jaws where GQ-STN's closes on air, or GQ-STN's GQ-CNN judges it
+        replaced by the minor-axis grasp or Prop+GQ-CNN's when preferred (`preferred`: it can
+        be carried out where GQ-STN's cannot, `ExecutionCheck`, or GQ-STN's GQ-CNN judges it
         better, `NetworkPlanner.judge`)."""
         gqstn = loaded["gqstn"]
-        closes = ClosingCheck(depth, intrinsics, gripper).grasp_closes
+        check = ExecutionCheck(depth, intrinsics, gripper)
+
+        def feasible(planned: PlannedGrasp) -> bool:
+            return check.grasp_fault(planned) is None
+
         try:
             grasp: PlannedGrasp | None = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
         except PlanningError as error:  # the alternatives may still find one
             grasp, primary_error = None, error
-        grasp_closes = grasp is not None and closes(grasp)
+        grasp_feasible = grasp is not None and feasible(grasp)
 
         def consider(other: PlannedGrasp) -> tuple[PlannedGrasp | None, bool]:
             judged = gqstn.judge(
@@ -403,18 +407,18 @@ def _model_planners(
                 np.array([other.width_px]), np.array([other.depth]),
             )  # fmt: skip
             q = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
-            other_closes = closes(other)
-            if grasp is None or preferred(q, other_closes, grasp.q_value, grasp_closes):
-                return replace(other, q_value=q), other_closes
-            return grasp, grasp_closes
+            other_feasible = feasible(other)
+            if grasp is None or preferred(q, other_feasible, grasp.q_value, grasp_feasible):
+                return replace(other, q_value=q), other_feasible
+            return grasp, grasp_feasible
 
         if config.default_minor_axis:
             with contextlib.suppress(PlanningError):  # no minor-axis grasp: GQ-STN's stays
-                grasp, grasp_closes = consider(minor_axis_alternative(depth, intrinsics, gripper))
+                grasp, grasp_feasible = consider(minor_axis_alternative(depth, intrinsics, gripper))
         robust = grasp is not None and grasp.q_value >= ROBUST_Q_THRESHOLD
         if asks_fallback(config.default_fallback_when, robust):
             with contextlib.suppress(PlanningError):  # Prop+GQ-CNN found none
-                grasp, grasp_closes = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
+                grasp, grasp_feasible = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
         if grasp is None:
             raise primary_error
         return grasp

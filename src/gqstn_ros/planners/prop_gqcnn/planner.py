@@ -25,7 +25,9 @@ lie on target pixels (grown by TARGET_EDGE_GROWTH_PX, for a mask a little short 
 silhouette), and only grasps whose centre pixel is on the target and whose fingers clear the
 other objects (`target.finger_clearance`) are ranked and returned, CEM samples included.
 Without a target, candidates whose fingers land on an object other than the one under their
-centre (`target.clear_of_other_objects`: in a pile) are dropped the same way.
+centre (`target.clear_of_other_objects`: in a pile) are dropped the same way. With a target or
+without, so are candidates deeper than the fingers reach (`gripper_contact.palm_blocked`: the
+palm would land on the object first, as on the cap of a tall bottle gripped at its shoulder).
 
 Bad input raises `PlanningError` naming the problem: a depth image that is not (H, W), has
 invalid pixels, or has no valid pixel at all ("all-invalid depth image"); a view with nothing
@@ -56,6 +58,7 @@ from gqstn_ros.grasping.antipodal import (
     ImageGraspCandidates,
     sample_antipodal_depth_with_report,
 )
+from gqstn_ros.grasping.gripper_contact import palm_blocked
 from gqstn_ros.grasping.target import GraspTarget, clear_of_other_objects, finger_clearance
 from gqstn_ros.gripper import GripperConfig, default_gripper
 from gqstn_ros.preprocessing import (
@@ -377,6 +380,7 @@ class PropGQCNNPlanner:
         if target is None:
             candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
             candidates = _keep_clear(depth, intrinsics, self.config.gripper, candidates)
+            candidates = _keep_reachable(depth, intrinsics, self.config.gripper, candidates)
             ranked = self.score(view_tensor, window, candidates)
             if cem is None:
                 return ranked
@@ -385,7 +389,7 @@ class PropGQCNNPlanner:
                 depth, intrinsics, ranked.centers_px, ranked.angles, ranked.widths_px,
                 ranked.depths, self.config.gripper,
             )  # fmt: skip
-            return ranked.subset(clear)
+            return ranked.subset(clear & self._reachable(depth, intrinsics, ranked))
         on_target = _TargetFilter(target, depth, intrinsics, self.config.gripper)
         roi = _intersect(roi, target.bounds(TARGET_MARGIN_PX))
         edges = cv2.dilate(
@@ -394,12 +398,24 @@ class PropGQCNNPlanner:
         ).astype(bool)
         candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi, edges)
         candidates = on_target.keep(candidates)
+        candidates = _keep_reachable(depth, intrinsics, self.config.gripper, candidates)
         ranked = self.score(view_tensor, window, candidates)
         if cem is not None:
             ranked = self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
-            ranked = ranked.subset(on_target.accepts(ranked.centers_px, ranked.angles,
-                                                     ranked.widths_px, ranked.depths))  # fmt: skip
+            accepted = on_target.accepts(
+                ranked.centers_px, ranked.angles, ranked.widths_px, ranked.depths
+            )
+            ranked = ranked.subset(accepted & self._reachable(depth, intrinsics, ranked))
         return ranked
+
+    def _reachable(
+        self, depth: np.ndarray, intrinsics: CameraIntrinsics, ranked: RankedGrasps
+    ) -> np.ndarray:
+        """(N,) bool: the ranked grasps whose palm lets the fingers reach their depth."""
+        return ~palm_blocked(
+            depth, intrinsics, ranked.centers_px, ranked.angles, ranked.depths,
+            self.config.gripper,
+        )  # fmt: skip
 
     @staticmethod
     def search_window(window: ViewWindow, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -550,6 +566,26 @@ def _keep_clear(
         raise PlanningError(
             f"every one of the {len(centers)} antipodal candidates puts a finger on an object "
             "beside the one it grasps"
+        )
+    return candidates.subset(keep)
+
+
+def _keep_reachable(
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    gripper: GripperConfig,
+    candidates: ImageGraspCandidates,
+) -> ImageGraspCandidates:
+    """The candidates whose palm lets the fingers reach their depth
+    (`gripper_contact.palm_blocked`); PlanningError when none does."""
+    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+    keep = ~palm_blocked(depth, intrinsics, centers, candidates.angles, candidates.depths, gripper)
+    if keep.all():
+        return candidates
+    if not keep.any():
+        raise PlanningError(
+            f"every one of the {len(centers)} antipodal candidates is deeper than the fingers "
+            f"of gripper {gripper.name} reach: the palm lands on the object first"
         )
     return candidates.subset(keep)
 
