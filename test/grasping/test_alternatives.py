@@ -11,6 +11,8 @@ import pytest
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_NOT_ROBUST, PlannedGrasp, PlanningError
 from gqstn_ros.grasping.alternatives import (
+    CLOSES_ON_AIR,
+    PALM_BLOCKED,
     ExecutionCheck,
     asks_fallback,
     judged_better,
@@ -118,7 +120,7 @@ def test_no_minor_axis_alternative_on_an_object_wider_than_the_stroke() -> None:
         assert grasp.width_px * grasp.depth / KINECT_V1.fx == pytest.approx(opening, abs=0.003)
 
 
-def test_a_grasp_with_an_object_between_its_jaws_beats_one_that_closes_on_air() -> None:
+def test_a_grasp_that_can_be_carried_out_beats_one_that_cannot() -> None:
     assert preferred(0.2, True, 0.99, False)
     assert not preferred(0.99, False, 0.2, True)
     assert preferred(None, True, 0.99, False)  # even when it cannot be judged
@@ -194,3 +196,17 @@ def test_a_grasp_with_an_impossible_pose_closes_on_nothing() -> None:
         dataclasses.replace(on_it, width_px=float("inf")),
     ):
         assert not check.grasp_closes(bad)
+
+
+def test_the_execution_check_says_why_a_grasp_cannot_be_carried_out() -> None:
+    # A 30 mm cube and, 0.1 m away, a post 120 mm tall.
+    depth = boxes_scene([(0.04, 0.0, 0.03, 0.03, 0.03), (-0.06, 0.0, 0.03, 0.03, 0.12)])
+    check = ExecutionCheck(depth, KINECT_V1, ROBOTIQ_2F85)
+    cube = planned(depth, (0.04, 0.0), 0.0, 0.05)
+    assert check.grasp_fault(cube) is None
+    assert check.grasp_fault(planned(depth, (0.04, 0.06), 0.0, 0.05)) == CLOSES_ON_AIR
+    # On the post 10 mm above the table: its top stands 75 mm above the palm's underside.
+    post = planned(depth, (-0.06, 0.0), 0.0, 0.05)
+    assert check.grasp_closes(post) and check.grasp_fault(post) == PALM_BLOCKED
+    # 25 mm below its top the fingers reach.
+    assert check.grasp_fault(dataclasses.replace(post, depth=TABLE_M - 0.095)) is None

@@ -13,6 +13,7 @@ from sensor_msgs.msg import CameraInfo
 
 from gqstn_ros.camera_model import KINECT_V1
 from gqstn_ros.depth_image import intrinsics_to_camera_info, metres_to_image
+from gqstn_ros.grasping.alternatives import CLOSES_ON_AIR, PALM_BLOCKED
 from ros_test_support import call_service, synthetic_depth_request
 
 pytestmark = pytest.mark.ros
@@ -211,7 +212,8 @@ def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
 ) -> None:
     """Without a named planner: GQ-STN's grasp, the minor-axis grasp and the fallback's, asked
     on every request, robust or not; the answer is never judged below GQ-STN's own grasp unless
-    that one closes on nothing, and says which grasp won. A request naming gqstn gets GQ-STN's
+    that one cannot be carried out (closes on nothing, or its palm lands on the object), and
+    says which grasp won. A request naming gqstn gets GQ-STN's
     grasp or the fallback's."""
     from gqstn_ros.planner_registry import default_models_dir
 
@@ -247,8 +249,8 @@ def test_the_default_pipeline_answers_the_best_judged_of_three_grasps(
         assert own.success and best.success and named.success, (own.message, best.message)
         assert own.grasp.planner == "gqstn" and not own.used_fallback, own.message
         assert named.grasp.planner in ("gqstn", "prop_gqcnn"), named.message
-        # Judged below GQ-STN's own grasp only when that one closes on nothing.
-        on_air = "closes on nothing between its jaws" in best.message
+        # Judged below GQ-STN's own grasp only when that one cannot be carried out.
+        on_air = CLOSES_ON_AIR in best.message or PALM_BLOCKED in best.message
         assert on_air or best.grasp.q_value >= own.grasp.q_value - 1e-6, best.message
         assert "fallback" in best.message, best.message  # asked, robust or not
         winners.add(best.grasp.planner)

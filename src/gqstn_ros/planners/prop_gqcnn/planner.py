@@ -379,8 +379,7 @@ class PropGQCNNPlanner:
         roi = self.search_window(window, depth.shape)
         if target is None:
             candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi)
-            candidates = _keep_clear(depth, intrinsics, self.config.gripper, candidates)
-            candidates = _keep_reachable(depth, intrinsics, self.config.gripper, candidates)
+            candidates = _keep_feasible(depth, intrinsics, self.config.gripper, candidates)
             ranked = self.score(view_tensor, window, candidates)
             if cem is None:
                 return ranked
@@ -398,7 +397,9 @@ class PropGQCNNPlanner:
         ).astype(bool)
         candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi, edges)
         candidates = on_target.keep(candidates)
-        candidates = _keep_reachable(depth, intrinsics, self.config.gripper, candidates)
+        candidates = _keep_feasible(
+            depth, intrinsics, self.config.gripper, candidates, beside=False
+        )
         ranked = self.score(view_tensor, window, candidates)
         if cem is not None:
             ranked = self._refine(view_tensor, window, depth, intrinsics, roi, ranked, cem, rng)
@@ -547,46 +548,41 @@ class PropGQCNNPlanner:
         return _concatenate(evaluated)
 
 
-def _keep_clear(
+def _keep_feasible(
     depth: np.ndarray,
     intrinsics: CameraIntrinsics,
     gripper: GripperConfig,
     candidates: ImageGraspCandidates,
-) -> ImageGraspCandidates:
-    """The candidates whose fingers clear the objects beside the one under their centre
-    (`target.clear_of_other_objects`); PlanningError when none does."""
-    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
-    keep = clear_of_other_objects(
-        depth, intrinsics, centers, candidates.angles, candidates.widths_px, candidates.depths,
-        gripper,
-    )  # fmt: skip
-    if keep.all():
-        return candidates
-    if not keep.any():
-        raise PlanningError(
-            f"every one of the {len(centers)} antipodal candidates puts a finger on an object "
-            "beside the one it grasps"
-        )
-    return candidates.subset(keep)
-
-
-def _keep_reachable(
-    depth: np.ndarray,
-    intrinsics: CameraIntrinsics,
-    gripper: GripperConfig,
-    candidates: ImageGraspCandidates,
+    beside: bool = True,
 ) -> ImageGraspCandidates:
     """The candidates whose palm lets the fingers reach their depth
-    (`gripper_contact.palm_blocked`); PlanningError when none does."""
+    (`gripper_contact.palm_blocked`) and, with `beside`, whose fingers clear the objects beside
+    the one under their centre (`target.clear_of_other_objects`); PlanningError saying which
+    test none passed."""
     centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
-    keep = ~palm_blocked(depth, intrinsics, centers, candidates.angles, candidates.depths, gripper)
+    if beside:
+        clear = clear_of_other_objects(
+            depth, intrinsics, centers, candidates.angles, candidates.widths_px,
+            candidates.depths, gripper,
+        )  # fmt: skip
+        candidates = _kept(candidates, clear, "puts a finger on an object beside the one it grasps")
+        centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+    reachable = ~palm_blocked(
+        depth, intrinsics, centers, candidates.angles, candidates.depths, gripper
+    )
+    return _kept(
+        candidates, reachable, f"is deeper than the fingers of gripper {gripper.name} reach: "
+        "the palm lands on the object first",
+    )  # fmt: skip
+
+
+def _kept(candidates: ImageGraspCandidates, keep: np.ndarray, refusal: str) -> ImageGraspCandidates:
+    """The candidates where `keep` (N,) holds; PlanningError "every one of the N antipodal
+    candidates <refusal>" when it holds for none."""
     if keep.all():
         return candidates
     if not keep.any():
-        raise PlanningError(
-            f"every one of the {len(centers)} antipodal candidates is deeper than the fingers "
-            f"of gripper {gripper.name} reach: the palm lands on the object first"
-        )
+        raise PlanningError(f"every one of the {len(keep)} antipodal candidates {refusal}")
     return candidates.subset(keep)
 
 
