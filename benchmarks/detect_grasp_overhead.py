@@ -91,7 +91,7 @@ def choose_planner(requested: str | None, models_dir: Path, backend: str):
     for name in names:
         try:
             # The options the inference node passes by default, so both time the same work.
-            options = options_for(name, replan_on_air=True, judge_model=judge)
+            options = options_for(name, replan_on_air=True, raise_to_reach=True, judge_model=judge)
             return name, load_planner(name, models_dir, backend, **options)
         except PlannerUnavailable as error:
             reasons.append(f"{name}: {error}")

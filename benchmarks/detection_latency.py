@@ -13,9 +13,10 @@ with the ratio to the single view of the same planner and backend timed in the s
 
 --grasp-checks (with --models-dir) times what the table plane adds to GQ-STN's single pass, on
 frames planned in turn by both planners of each pair: the planner with `replan_on_air` against
-the same planner without it, and the metric view's working depth (the table plane under the
-view centre) against the frame's median depth it replaced; and, when the folder holds the
-inference node's default judge, GQ-STN judged by it against GQ-STN's own head.
+the same planner without it, then with `raise_to_reach` as well against without it, and the
+metric view's working depth (the table plane under the view centre) against the frame's median
+depth it replaced; and, when the folder holds the inference node's default judge, GQ-STN judged
+by it against GQ-STN's own head (both with the inference node's defaults otherwise).
 """
 
 from __future__ import annotations
@@ -103,11 +104,17 @@ def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) ->
     """Print what the table plane costs GQ-STN's single pass (see the module docstring)."""
     with_check = load_network_planner("gqstn", models_dir, replan_on_air=True)
     without = load_network_planner("gqstn", models_dir, replan_on_air=False)
+    raising = load_network_planner("gqstn", models_dir, replan_on_air=True, raise_to_reach=True)
     pairs = [
         (
             "GQ-STN plan, replan_on_air on / off",
             lambda frame: with_check.plan(frame, KINECT_V1),
             lambda frame: without.plan(frame, KINECT_V1),
+        ),
+        (
+            "GQ-STN plan, raise_to_reach on / off",
+            lambda frame: raising.plan(frame, KINECT_V1),
+            lambda frame: with_check.plan(frame, KINECT_V1),
         ),
         (
             "working depth, table plane / frame median",
@@ -117,13 +124,14 @@ def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) ->
     ]
     if (models_dir / SHIPPED_JUDGE_MODEL).is_file():  # the inference node's default judge
         judged = load_network_planner(
-            "gqstn", models_dir, replan_on_air=True, judge_model=SHIPPED_JUDGE_MODEL
-        )
+            "gqstn", models_dir, replan_on_air=True, judge_model=SHIPPED_JUDGE_MODEL,
+            raise_to_reach=True,
+        )  # fmt: skip
         pairs.append(
             (
                 f"GQ-STN plan, {SHIPPED_JUDGE_MODEL} / own head",
                 lambda frame: judged.plan(frame, KINECT_V1),
-                lambda frame: with_check.plan(frame, KINECT_V1),
+                lambda frame: raising.plan(frame, KINECT_V1),
             )
         )
     print(f"{'what (first / second)':<44} {'median ms':>18} {'p99 ms':>16} {'ratio':>7}")

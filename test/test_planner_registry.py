@@ -38,10 +38,12 @@ def test_options_reach_only_the_loaders_that_take_them() -> None:
         "judge_model": None,
         "view_scale": "metric",
         "replan_on_air": False,
+        "raise_to_reach": True,
         "num_candidates": 50,
     }
     assert options_for("gqstn", **given) == {
         "symmetric_views": 4, "view_scale": "metric", "replan_on_air": False,
+        "raise_to_reach": True,
     }  # fmt: skip
     assert options_for("prop_gqcnn", **given) == {"num_candidates": 50, "view_scale": "metric"}
     assert set(options_for("directgrasp", **dict.fromkeys(NETWORK_OPTIONS, 1))) == set(

@@ -396,3 +396,57 @@ def test_a_grasp_that_closes_on_air_is_planned_again_on_the_nearest_object(model
 def test_replan_on_air_is_a_loader_option_off_by_default(models_dir):
     assert not load_network_planner("gqstn", models_dir).replan_on_air  # the paper's pass
     assert load_network_planner("gqstn", models_dir, replan_on_air=True).replan_on_air
+
+
+def test_a_grasp_deeper_than_the_fingers_reach_is_raised_to_where_the_palm_rests(models_dir):
+    from gqstn_ros.grasping.gripper_contact import palm_blocked
+
+    # A post 120 mm tall and 40 mm square in the middle of the frame, table at 0.7 m.
+    rng = np.random.default_rng(5)
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[225:255, 305:335] = 0.58
+    depth += rng.normal(0, 0.0005, depth.shape).astype(np.float32)
+    planner = load_network_planner("gqstn", models_dir, raise_to_reach=True)
+    gripper = planner.gripper
+    width_px = 0.07 * KINECT_V1.fx / 0.6
+
+    def grasp_at(centre: tuple[float, float], grasp_depth: float) -> PlannedGrasp:
+        return PlannedGrasp(
+            center_px=centre, angle=0.0, width_px=width_px, depth=grasp_depth, q_value=0.5,
+            thumbnail=np.zeros((32, 32), np.float32), planner="gqstn",
+        )  # fmt: skip
+
+    def blocked(grasp: PlannedGrasp) -> bool:
+        return bool(
+            palm_blocked(
+                depth, KINECT_V1, np.array([grasp.center_px]), np.array([grasp.angle]),
+                np.array([grasp.depth]), gripper,
+            )[0]
+        )  # fmt: skip
+
+    # Across the post 10 mm above the table: the palm stands on its top 75 mm short.
+    deep = grasp_at((319.5, 239.5), 0.69)
+    assert blocked(deep)
+    raised = planner._within_reach(depth, KINECT_V1, deep, None)
+    # Raised until the palm's underside (35 mm above the grasp centre) rests on the top.
+    assert raised.depth == pytest.approx(0.58 + 0.035, abs=2e-3) and not blocked(raised)
+    assert raised.center_px == deep.center_px and raised.width_px == deep.width_px
+    judged = planner.judge(
+        depth, KINECT_V1, np.array([raised.center_px]), np.array([0.0]), np.array([width_px]),
+        np.array([raised.depth]),
+    )[0]  # fmt: skip
+    assert raised.q_value == pytest.approx(judged, abs=1e-6)
+    # A grasp that reaches stays as it is; so does one whose raised jaws would close on air.
+    reaches = grasp_at((319.5, 239.5), 0.6)
+    assert planner._within_reach(depth, KINECT_V1, reaches, None) is reaches
+    beside = grasp_at((319.5 + 60.0, 239.5), 0.69)  # a jaw on the table next to the post
+    assert blocked(beside)
+    assert planner._within_reach(depth, KINECT_V1, beside, None) is beside
+    # Whatever the network plans here, the planner's grasp is not deeper than the palm allows.
+    (planned,) = planner.plan(depth, KINECT_V1)
+    assert not blocked(planned)
+
+
+def test_raise_to_reach_is_a_loader_option_off_by_default(models_dir):
+    assert not load_network_planner("gqstn", models_dir).raise_to_reach
+    assert load_network_planner("gqstn", models_dir, raise_to_reach=True).raise_to_reach

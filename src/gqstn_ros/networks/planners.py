@@ -30,6 +30,11 @@ Without a target, a grasp whose fingers land on an object other than the one und
 (`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
 that object as the target.
 
+With `raise_to_reach` (the inference node's default), a returned grasp deeper than the fingers
+reach (`gripper_contact.palm_rest_depths`: the palm comes to rest on the object first, as on
+the cap of a tall bottle gripped at its shoulder) is raised to where the palm rests, judged
+again by GQ-CNN, and returned raised when something still stands between its jaws there.
+
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
 """
 
@@ -39,6 +44,7 @@ import contextlib
 import hashlib
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +55,7 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import AntipodalConfig
+from gqstn_ros.grasping.gripper_contact import REACH_TOLERANCE_M, palm_rest_depths
 from gqstn_ros.grasping.target import (
     FINGERTIP_BELOW_CENTER_M,
     OBJECT_HEIGHT_M,
@@ -167,6 +174,7 @@ class NetworkPlanner:
         trained_depth_range: tuple[float, float] | None = None,
         replan_on_air: bool = False,
         object_height_m: float = OBJECT_HEIGHT_M,
+        raise_to_reach: bool = False,
     ) -> None:
         """trained_depth_range: the table depths (m) the network's training views covered (its
         checkpoint's `depth_range`); a frame whose working depth lies more than
@@ -174,7 +182,9 @@ class NetworkPlanner:
         replan_on_air: a grasp that closes on nothing (`target.closes_on_object`: nothing more
         than `object_height_m` above the table between its jaws) is moved onto the object
         nearest its centre (the inference node's default; off: the paper's single pass, as
-        training.evaluate measures it)."""
+        training.evaluate measures it).
+        raise_to_reach: a grasp deeper than the fingers reach is raised to where the palm comes
+        to rest (module docstring; off: the network's depth as it is)."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -193,6 +203,7 @@ class NetworkPlanner:
         self.trained_depth_range = trained_depth_range
         self.replan_on_air = replan_on_air
         self.object_height_m = object_height_m
+        self.raise_to_reach = raise_to_reach
 
     def _check_depth_range(self, reference_depth: float) -> None:
         """PlanningError when the working depth at the view's centre is outside the table
@@ -281,6 +292,55 @@ class NetworkPlanner:
         """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list;
         with `target`, a grasp centred on it whose fingers clear the other objects
         (PlanningError when there is none)."""
+        grasp = self._plan(depth_m, intrinsics, top_k, target)
+        if self.raise_to_reach:
+            grasp = self._within_reach(depth_m, intrinsics, grasp, target)
+        return [grasp]
+
+    def _within_reach(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        grasp: PlannedGrasp,
+        target: GraspTarget | None,
+    ) -> PlannedGrasp:
+        """`grasp`, or, when the palm comes to rest short of its depth by more than the
+        simulated lift's tolerance, the same grasp at the depth where the palm rests, judged
+        again, if something stands between its jaws there (`target.closes_on_object`)."""
+        center, angle = np.array([grasp.center_px]), np.array([grasp.angle])
+        rest = palm_rest_depths(
+            depth_m, intrinsics, center, angle, np.array([grasp.depth]), self.gripper
+        )[0]
+        if not grasp.depth > rest + REACH_TOLERANCE_M:
+            return grasp
+        width = np.array([grasp.width_px])
+        closes = closes_on_object(
+            depth_m, intrinsics, center, angle, width, np.array([rest]), self.gripper,
+            object_height_m=self.object_height_m,
+        )[0]  # fmt: skip
+        if not closes:
+            return grasp
+        window = self._window(depth_m, intrinsics, target)
+        view, window = extract_view(depth_m, self.input_config, window)
+        params = grasps_to_stn(center, angle, width, window).as_array()
+        q, crops = self.backend.evaluate(
+            view[None, None], params.astype(np.float32), np.array([rest], dtype=np.float32)
+        )
+        return replace(
+            grasp,
+            depth=float(rest),
+            q_value=float(np.asarray(q).reshape(-1)[0]),
+            thumbnail=np.ascontiguousarray(crops[0, 0], dtype=np.float32),
+        )
+
+    def _plan(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        top_k: int,
+        target: GraspTarget | None,
+    ) -> PlannedGrasp:
+        """`plan`'s grasp before it is raised to reach."""
         self._validate(depth_m, intrinsics, top_k)
         plane = None  # fitted once: the working depth and the closing check share it
         with contextlib.suppress(NoTablePlaneError):
@@ -322,7 +382,7 @@ class NetworkPlanner:
                     depth_m, intrinsics, view, window, candidates, depths, valid, target,
                     obstacles,
                 )  # fmt: skip
-                return [moved]
+                return moved
         if len(symmetries) == 1 and not narrowed[0] and not self.judged_by_evaluator:
             q_values, thumbnails = out["q"].astype(np.float64), out["crop"][:, 0]
         else:  # every candidate judged by GQ-CNN on the original view, as it is returned
@@ -352,14 +412,14 @@ class NetworkPlanner:
             planner=self.name,
         )
         if target is not None:  # on the target and clear of the others already
-            return [grasp]
+            return grasp
         predicted = STNParameters(xs, ys, thetas, scales)
         on_object = self._on_an_object(
             depth_m, intrinsics, grasp, view, window, predicted, depths, valid, plane
         )
         if on_object is not None:  # moved onto the nearest object: clear of the others
-            return [on_object]
-        return [self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)]
+            return on_object
+        return self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)
 
     def _on_an_object(
         self,
@@ -415,7 +475,7 @@ class NetworkPlanner:
         if under is None:  # not judged by clear_of_other_objects: cannot happen
             return grasp
         try:
-            return self.plan(depth_m, intrinsics, top_k, target=under)[0]
+            return self._plan(depth_m, intrinsics, top_k, under)
         except PlanningError as error:
             raise PlanningError(
                 f"{self.name}'s grasp puts a finger on an object beside the one it grasps, and "
@@ -573,6 +633,7 @@ def load_network_planner(
     view_scale: str = "metric",
     replan_on_air: bool = False,
     object_height_m: float = OBJECT_HEIGHT_M,
+    raise_to_reach: bool = False,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
     (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.
@@ -589,6 +650,8 @@ def load_network_planner(
     onnxruntime: models_dir/<name>.onnx is used when it agrees with the checkpoint on a probe
     view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
     keyed by the checkpoints' content, so a cached file is never stale.
+
+    replan_on_air, object_height_m, raise_to_reach: `NetworkPlanner`'s.
 
     view_scale: one of `VIEW_SCALES`; "metric" (default) sizes the view window in metres at
     the frame's working depth, so that any camera shows the network the scale it was trained
@@ -638,6 +701,7 @@ def load_network_planner(
             trained_depth_range=loaded.depth_range,
             replan_on_air=replan_on_air,
             object_height_m=object_height_m,
+            raise_to_reach=raise_to_reach,
         )
 
     size = loaded.input_config.input_size
@@ -673,4 +737,5 @@ def load_network_planner(
         trained_depth_range=loaded.depth_range,
         replan_on_air=replan_on_air,
         object_height_m=object_height_m,
+        raise_to_reach=raise_to_reach,
     )

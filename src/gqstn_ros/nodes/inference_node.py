@@ -203,6 +203,7 @@ class InferenceNode(Node):
                     judge_model=self.parameters["judge_model"] or None,
                     view_scale=self.parameters["view_scale"],
                     replan_on_air=self.parameters["replan_on_air"],
+                    raise_to_reach=self.parameters["raise_to_reach"],
                 )
                 self.planners[name] = load_planner(
                     name, models_dir, backend, gripper=self.gripper, **options

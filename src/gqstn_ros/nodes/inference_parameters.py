@@ -77,6 +77,15 @@ INFERENCE_NODE_PARAMETERS = (
         "pass of the network (false: the paper's single pass as it is)",
         read_only=True,
     ),
+    ParameterSpec(
+        "raise_to_reach",
+        True,
+        "GQ-STN, MultiGrasp and DirectGrasp raise a grasp deeper than the fingers reach (the "
+        "palm, across the stroke, comes to rest on the object first) to where the palm rests, "
+        "when something still stands between the jaws there (false: the network's depth as it "
+        "is)",
+        read_only=True,
+    ),
     view_scale_spec(
         "the networks' view window, and Prop+GQ-CNN's when it is one of `planners`, is"
     ),

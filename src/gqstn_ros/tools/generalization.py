@@ -372,7 +372,7 @@ def _model_planners(
         if name in needed:
             options = options_for(
                 name, view_scale=config.view_scale, judge_model=config.judge_model or None,
-                replan_on_air=True,  # as the inference node's default
+                replan_on_air=True, raise_to_reach=True,  # as the inference node's defaults
             )  # fmt: skip
             loaded[name] = load_planner(name, models_dir, gripper=gripper, **options)
 
