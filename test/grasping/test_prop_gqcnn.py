@@ -461,3 +461,46 @@ def test_a_metric_window_sees_the_same_workspace_on_a_finer_camera():
     box_u = camera.cx + 0.16 * camera.fx / (0.7 - 0.05)  # the box top's centre column
     assert abs(grasp.center_px[0] - box_u) < 0.03 * camera.fx / 0.65
     assert abs(grasp.center_px[1] - camera.cy) < 0.04 * camera.fx / 0.65
+
+
+def stepped_post_frame() -> np.ndarray:
+    """(480, 640) Kinect frame, table at 0.7 m: a 50 mm square block 40 mm tall with a 16 mm
+    square post standing 160 mm on it, as a bottle's body and neck; mild noise."""
+    from gqstn_ros.camera_model import KINECT_V1
+
+    v, u = np.mgrid[0:480, 0:640]
+    depth = np.full((480, 640), 0.7)
+    for half, height in ((0.025, 0.04), (0.008, 0.16)):
+        top = 0.7 - height
+        x, y = (u - KINECT_V1.cx) * top / KINECT_V1.fx, (v - KINECT_V1.cy) * top / KINECT_V1.fy
+        depth = np.where((np.abs(x) <= half) & (np.abs(y) <= half), top, depth)
+    noise = np.random.default_rng(7).normal(0.0, 0.0005, depth.shape)
+    return (depth + noise).astype(np.float32)
+
+
+def test_no_grasp_is_deeper_than_the_fingers_reach():
+    from gqstn_ros.camera_model import KINECT_V1
+    from gqstn_ros.planners.prop_gqcnn import planner as prop_module
+
+    depth = stepped_post_frame()
+    gripper = PropConfig().gripper
+    planner = make_planner()
+    # The block's edges give grasps 5-25 mm below its top, under the post's top 120 mm above:
+    # the palm stands on the post. The post's own edges give grasps the fingers reach.
+    window = prop_module.view_window(depth, KINECT_V1, planner.input_config)
+    roi = planner.search_window(window, depth.shape)
+    proposed = planner.propose(depth, KINECT_V1, 300, np.random.default_rng(0), roi)
+    blocked = palm_blocked(
+        depth, KINECT_V1, proposed.centers_px, proposed.angles, proposed.depths, gripper
+    )
+    assert blocked.any() and not blocked.all()
+    ranked = planner.rank(depth, KINECT_V1)
+    assert len(ranked) > 0
+    assert not palm_blocked(
+        depth, KINECT_V1, ranked.centers_px, ranked.angles, ranked.depths, gripper
+    ).any()
+    # Only grasps the palm blocks: refused, saying so.
+    with pytest.raises(PlanningError, match=r"every one of the \d+ antipodal candidates is deeper"):
+        prop_module._keep_feasible(
+            depth, KINECT_V1, gripper, proposed.subset(blocked), clear_of_neighbours=False
+        )

@@ -13,6 +13,7 @@ from gqstn_ros.networks.checkpoint import load_checkpoint
 from gqstn_ros.networks.planners import load_network_planner
 from gqstn_ros.preprocessing import NetworkInputConfig, STNParameters, extract_view
 from gqstn_ros.profiles import load_gripper_profile
+from gqstn_ros.table_plane import frame_table_plane
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +308,8 @@ def test_without_a_target_a_grasp_with_a_finger_on_a_neighbour_is_replanned_on_i
     wide = PlannedGrasp((220.0, 230.0), 0.0, 330.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
     args = (np.array([wide.center_px]), np.array([0.0]), np.array([330.0]), np.array([0.66]))
     assert not clear_of_other_objects(depth, KINECT_V1, *args, planner.gripper)[0]
-    replanned = planner._clear_of_neighbours(depth, KINECT_V1, 1, wide)
+    plane = frame_table_plane(depth, KINECT_V1)
+    replanned = planner._clear_of_neighbours(depth, KINECT_V1, wide, plane)
     under_a = object_at(depth, KINECT_V1, wide.center_px)
     assert under_a.contains(np.array([replanned.center_px]))[0]
     assert clear_of_other_objects(
@@ -316,7 +318,7 @@ def test_without_a_target_a_grasp_with_a_finger_on_a_neighbour_is_replanned_on_i
     )[0]  # fmt: skip
     # A grasp that clears its neighbours is kept as it is.
     narrow = PlannedGrasp((205.0, 230.0), 0.0, 40.0, 0.66, 0.9, np.zeros((32, 32)), "gqstn")
-    assert planner._clear_of_neighbours(depth, KINECT_V1, 1, narrow) is narrow
+    assert planner._clear_of_neighbours(depth, KINECT_V1, narrow, plane) is narrow
     # Every grasp the planner returns on the two boxes clears the other one.
     for views in (1, 4):
         (grasp,) = load_network_planner("directgrasp", models_dir, symmetric_views=views).plan(
@@ -427,24 +429,74 @@ def test_a_grasp_deeper_than_the_fingers_reach_is_raised_to_where_the_palm_rests
     # Across the post 10 mm above the table: the palm stands on its top 75 mm short.
     deep = grasp_at((319.5, 239.5), 0.69)
     assert blocked(deep)
-    raised = planner._within_reach(depth, KINECT_V1, deep, None)
-    # Raised until the palm's underside (35 mm above the grasp centre) rests on the top.
+    plane = frame_table_plane(depth, KINECT_V1)
+    raised = planner._within_reach(depth, KINECT_V1, deep, None, plane)
+    # Raised until the palm's underside (35 mm above the grasp centre) rests on the top, up
+    # the optical axis: on the axis the same pixel, the same opening in metres.
     assert raised.depth == pytest.approx(0.58 + 0.035, abs=2e-3) and not blocked(raised)
-    assert raised.center_px == deep.center_px and raised.width_px == deep.width_px
+    assert raised.center_px == deep.center_px
+    assert raised.width_px * raised.depth == pytest.approx(deep.width_px * deep.depth)
     judged = planner.judge(
-        depth, KINECT_V1, np.array([raised.center_px]), np.array([0.0]), np.array([width_px]),
-        np.array([raised.depth]),
+        depth, KINECT_V1, np.array([raised.center_px]), np.array([0.0]),
+        np.array([raised.width_px]), np.array([raised.depth]),
     )[0]  # fmt: skip
     assert raised.q_value == pytest.approx(judged, abs=1e-6)
     # A grasp that reaches stays as it is; so does one whose raised jaws would close on air.
     reaches = grasp_at((319.5, 239.5), 0.6)
-    assert planner._within_reach(depth, KINECT_V1, reaches, None) is reaches
-    beside = grasp_at((319.5 + 60.0, 239.5), 0.69)  # a jaw on the table next to the post
+    assert planner._within_reach(depth, KINECT_V1, reaches, None, plane) is reaches
+    beside = grasp_at((319.5 + 55.0, 239.5), 0.69)  # both jaws beside the post, palm over it
     assert blocked(beside)
-    assert planner._within_reach(depth, KINECT_V1, beside, None) is beside
+    assert planner._within_reach(depth, KINECT_V1, beside, None, plane) is beside
     # Whatever the network plans here, the planner's grasp is not deeper than the palm allows.
     (planned,) = planner.plan(depth, KINECT_V1)
     assert not blocked(planned)
+
+
+def test_a_grasp_is_raised_up_the_optical_axis_and_not_raised_without_a_table(
+    models_dir, monkeypatch
+):
+    from gqstn_ros.grasping.gripper_contact import palm_blocked
+    from gqstn_ros.networks import planners as network_planners
+    from gqstn_ros.table_plane import NoTablePlaneError
+
+    # The same post 0.15 m right of the optical axis (u about 465 at its top).
+    rng = np.random.default_rng(6)
+    v, u = np.mgrid[0:480, 0:640]
+    x, y = (u - KINECT_V1.cx) * 0.58 / KINECT_V1.fx, (v - KINECT_V1.cy) * 0.58 / KINECT_V1.fy
+    depth = np.full((480, 640), 0.7, dtype=np.float32)
+    depth[(np.abs(x - 0.15) <= 0.015) & (np.abs(y) <= 0.015)] = 0.58
+    depth += rng.normal(0, 0.0005, depth.shape).astype(np.float32)
+    planner = load_network_planner("gqstn", models_dir, raise_to_reach=True)
+    centre_px = tuple(float(c) for c in KINECT_V1.project(np.array([0.15, 0.0, 0.69])))
+    deep = PlannedGrasp(
+        center_px=centre_px, angle=np.pi / 2, width_px=0.07 * KINECT_V1.fx / 0.69, depth=0.69,
+        q_value=0.5, thumbnail=np.zeros((32, 32), np.float32), planner="gqstn",
+    )  # fmt: skip
+    raised = planner._within_reach(
+        depth, KINECT_V1, deep, None, frame_table_plane(depth, KINECT_V1)
+    )
+    assert raised.depth == pytest.approx(0.615, abs=2e-3)
+    # The same point across the optical axis, 15 cm off it, not the same pixel.
+    before = KINECT_V1.deproject(np.array([deep.center_px]), np.array([deep.depth]))[0]
+    after = KINECT_V1.deproject(np.array([raised.center_px]), np.array([raised.depth]))[0]
+    np.testing.assert_allclose(after[:2], before[:2], atol=1e-6)
+    assert abs(raised.center_px[0] - deep.center_px[0]) > 10
+    assert not palm_blocked(
+        depth, KINECT_V1, np.array([raised.center_px]), np.array([raised.angle]),
+        np.array([raised.depth]), planner.gripper,
+    )[0]  # fmt: skip
+
+    # A frame whose table cannot be told: the network's grasp as it is, no refusal.
+    def no_table(*_):
+        raise NoTablePlaneError("no table")
+
+    monkeypatch.setattr(network_planners, "frame_table_plane", no_table)
+    (as_is,) = planner.plan(depth, KINECT_V1)
+    planner.raise_to_reach = False
+    (unraised,) = planner.plan(depth, KINECT_V1)
+    assert (as_is.center_px, as_is.depth, as_is.q_value) == (
+        unraised.center_px, unraised.depth, unraised.q_value,
+    )  # fmt: skip
 
 
 def test_raise_to_reach_is_a_loader_option_off_by_default(models_dir):

@@ -343,7 +343,8 @@ def test_success_path_with_a_network_planner(start_node, client_node, tmp_path) 
     from gqstn_ros.planner_registry import load_planner
 
     models_dir = network_models_dir(tmp_path)
-    planner = load_planner("gqstn", models_dir, replan_on_air=True)  # as the node's default
+    # As the node's defaults.
+    planner = load_planner("gqstn", models_dir, replan_on_air=True, raise_to_reach=True)
     node, executor = client_node
     received: dict[str, list] = {"grasp": [], "markers": []}
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
@@ -579,7 +580,9 @@ def test_the_shipped_judge_calibration_runs_only_with_its_judge(start_node, clie
     node.stop()
     # The answer's q is the judge's, calibrated.
     models = default_models_dir()
-    planner = load_planner("gqstn", models, judge_model=SHIPPED_JUDGE_MODEL, replan_on_air=True)
+    planner = load_planner(
+        "gqstn", models, judge_model=SHIPPED_JUDGE_MODEL, replan_on_air=True, raise_to_reach=True
+    )
     calibration = load_q_calibrations(models / SHIPPED_Q_CALIBRATION_DIR, ["gqstn"])["gqstn"]
     frame = prepare_depth_frame(depth, KINECT_V1, InpaintConfig())
     expected = planner.plan(frame.depth_m, frame.intrinsics)[0]

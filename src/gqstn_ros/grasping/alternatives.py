@@ -75,7 +75,9 @@ def preferred(
 
 # What `ExecutionCheck.fault` says of a grasp that cannot be carried out as planned.
 CLOSES_ON_AIR = "closes on nothing between its jaws"
-PALM_BLOCKED = "its palm lands on the object before the fingers reach the grasp depth"
+PALM_BLOCKED = (
+    "its palm comes to rest on what stands under it before the fingers reach the grasp depth"
+)
 
 
 class ExecutionCheck:

@@ -32,8 +32,10 @@ that object as the target.
 
 With `raise_to_reach` (the inference node's default), a returned grasp deeper than the fingers
 reach (`gripper_contact.palm_rest_depths`: the palm comes to rest on the object first, as on
-the cap of a tall bottle gripped at its shoulder) is raised to where the palm rests, judged
-again by GQ-CNN, and returned raised when something still stands between its jaws there.
+the cap of a tall bottle gripped at its shoulder) is raised up the optical axis to where the
+palm rests, judged again by GQ-CNN, and returned raised when something still stands between its
+jaws there (and, with a target, its centre is still on it). A frame without a table plane is
+not raised (nothing tells what stands between the jaws).
 
 `torch.set_num_threads` is the caller's business; onnxruntime's threads are a loader argument.
 """
@@ -55,7 +57,11 @@ from gqstn_ros.camera_model import CameraIntrinsics
 from gqstn_ros.detection import PlannedGrasp, PlanningError
 from gqstn_ros.geometry import wrap_angle
 from gqstn_ros.grasping.antipodal import AntipodalConfig
-from gqstn_ros.grasping.gripper_contact import REACH_TOLERANCE_M, palm_rest_depths
+from gqstn_ros.grasping.gripper_contact import (
+    REACH_TOLERANCE_M,
+    palm_rest_depths,
+    raised_to_rest,
+)
 from gqstn_ros.grasping.target import (
     FINGERTIP_BELOW_CENTER_M,
     OBJECT_HEIGHT_M,
@@ -292,9 +298,13 @@ class NetworkPlanner:
         """The network's grasp on an inpainted (H, W) frame in metres, as a one-element list;
         with `target`, a grasp centred on it whose fingers clear the other objects
         (PlanningError when there is none)."""
-        grasp = self._plan(depth_m, intrinsics, top_k, target)
-        if self.raise_to_reach:
-            grasp = self._within_reach(depth_m, intrinsics, grasp, target)
+        self._validate(depth_m, intrinsics, top_k)
+        plane = None  # fitted once: the working depth and the closing checks share it
+        with contextlib.suppress(NoTablePlaneError):
+            plane = frame_table_plane(depth_m, intrinsics)
+        grasp = self._plan(depth_m, intrinsics, target, plane)
+        if self.raise_to_reach and plane is not None:
+            grasp = self._within_reach(depth_m, intrinsics, grasp, target, plane)
         return [grasp]
 
     def _within_reach(
@@ -303,24 +313,32 @@ class NetworkPlanner:
         intrinsics: CameraIntrinsics,
         grasp: PlannedGrasp,
         target: GraspTarget | None,
+        plane: TablePlane,
     ) -> PlannedGrasp:
         """`grasp`, or, when the palm comes to rest short of its depth by more than the
-        simulated lift's tolerance, the same grasp at the depth where the palm rests, judged
-        again, if something stands between its jaws there (`target.closes_on_object`)."""
-        center, angle = np.array([grasp.center_px]), np.array([grasp.angle])
+        simulated lift's tolerance, the same grasp raised up the optical axis to where the palm
+        rests (`gripper_contact.raised_to_rest`: the same point across the axis, the same
+        opening in metres), judged again, if something stands between its jaws there
+        (`target.closes_on_object` above the frame's table `plane`) and, with `target`, its
+        centre is still on the target."""
         rest = palm_rest_depths(
-            depth_m, intrinsics, center, angle, np.array([grasp.depth]), self.gripper
-        )[0]
+            depth_m, intrinsics, np.array([grasp.center_px]), np.array([grasp.angle]),
+            np.array([grasp.depth]), self.gripper,
+        )[0]  # fmt: skip
         if not grasp.depth > rest + REACH_TOLERANCE_M:
             return grasp
-        width = np.array([grasp.width_px])
+        center_px, width_px = raised_to_rest(
+            grasp.center_px, grasp.width_px, grasp.depth, float(rest), intrinsics
+        )
+        center, angle = np.array([center_px]), np.array([grasp.angle])
+        width = np.array([width_px])
         closes = closes_on_object(
             depth_m, intrinsics, center, angle, width, np.array([rest]), self.gripper,
-            object_height_m=self.object_height_m,
+            plane=plane, object_height_m=self.object_height_m,
         )[0]  # fmt: skip
-        if not closes:
+        if not closes or (target is not None and not target.contains(center)[0]):
             return grasp
-        window = self._window(depth_m, intrinsics, target)
+        window = self._window(depth_m, intrinsics, target, plane=plane)
         view, window = extract_view(depth_m, self.input_config, window)
         params = grasps_to_stn(center, angle, width, window).as_array()
         q, crops = self.backend.evaluate(
@@ -328,6 +346,8 @@ class NetworkPlanner:
         )
         return replace(
             grasp,
+            center_px=center_px,
+            width_px=width_px,
             depth=float(rest),
             q_value=float(np.asarray(q).reshape(-1)[0]),
             thumbnail=np.ascontiguousarray(crops[0, 0], dtype=np.float32),
@@ -337,14 +357,11 @@ class NetworkPlanner:
         self,
         depth_m: np.ndarray,
         intrinsics: CameraIntrinsics,
-        top_k: int,
         target: GraspTarget | None,
+        plane: TablePlane | None,
     ) -> PlannedGrasp:
-        """`plan`'s grasp before it is raised to reach."""
-        self._validate(depth_m, intrinsics, top_k)
-        plane = None  # fitted once: the working depth and the closing check share it
-        with contextlib.suppress(NoTablePlaneError):
-            plane = frame_table_plane(depth_m, intrinsics)
+        """`plan`'s grasp on a validated frame (`plane`: its table plane, None where it has
+        none), before it is raised to reach."""
         window = self._window(depth_m, intrinsics, target, True, plane)
         view, window = extract_view(depth_m, self.input_config, window)
         symmetries = VIEW_SYMMETRIES[: self.symmetric_views]
@@ -419,7 +436,7 @@ class NetworkPlanner:
         )
         if on_object is not None:  # moved onto the nearest object: clear of the others
             return on_object
-        return self._clear_of_neighbours(depth_m, intrinsics, top_k, grasp)
+        return self._clear_of_neighbours(depth_m, intrinsics, grasp, plane)
 
     def _on_an_object(
         self,
@@ -460,7 +477,11 @@ class NetworkPlanner:
             return None
 
     def _clear_of_neighbours(
-        self, depth_m: np.ndarray, intrinsics: CameraIntrinsics, top_k: int, grasp: PlannedGrasp
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        grasp: PlannedGrasp,
+        plane: TablePlane | None,
     ) -> PlannedGrasp:
         """`grasp` when its fingers clear the objects beside the one under its centre
         (`target.clear_of_other_objects`); else the best grasp planned with that object as the
@@ -475,7 +496,7 @@ class NetworkPlanner:
         if under is None:  # not judged by clear_of_other_objects: cannot happen
             return grasp
         try:
-            return self._plan(depth_m, intrinsics, top_k, under)
+            return self._plan(depth_m, intrinsics, under, plane)
         except PlanningError as error:
             raise PlanningError(
                 f"{self.name}'s grasp puts a finger on an object beside the one it grasps, and "

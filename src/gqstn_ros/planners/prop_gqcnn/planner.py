@@ -398,7 +398,7 @@ class PropGQCNNPlanner:
         candidates = self.propose(depth, intrinsics, int(num_candidates), rng, roi, edges)
         candidates = on_target.keep(candidates)
         candidates = _keep_feasible(
-            depth, intrinsics, self.config.gripper, candidates, beside=False
+            depth, intrinsics, self.config.gripper, candidates, clear_of_neighbours=False
         )
         ranked = self.score(view_tensor, window, candidates)
         if cem is not None:
@@ -553,36 +553,43 @@ def _keep_feasible(
     intrinsics: CameraIntrinsics,
     gripper: GripperConfig,
     candidates: ImageGraspCandidates,
-    beside: bool = True,
+    clear_of_neighbours: bool = True,
 ) -> ImageGraspCandidates:
     """The candidates whose palm lets the fingers reach their depth
-    (`gripper_contact.palm_blocked`) and, with `beside`, whose fingers clear the objects beside
-    the one under their centre (`target.clear_of_other_objects`); PlanningError saying which
-    test none passed."""
-    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
-    if beside:
+    (`gripper_contact.palm_blocked`) and, with `clear_of_neighbours`, whose fingers clear the
+    objects beside the one under their centre (`target.clear_of_other_objects`);
+    PlanningError saying which test none passed."""
+    subject = "antipodal candidates"
+    if clear_of_neighbours:
+        centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
         clear = clear_of_other_objects(
             depth, intrinsics, centers, candidates.angles, candidates.widths_px,
             candidates.depths, gripper,
         )  # fmt: skip
-        candidates = _kept(candidates, clear, "puts a finger on an object beside the one it grasps")
-        centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
+        refusal = "puts a finger on an object beside the one it grasps"
+        candidates = _kept(candidates, clear, subject, refusal)
+        if not clear.all():
+            subject = "antipodal candidates that clear the objects beside"
+    centers = np.asarray(candidates.centers_px, dtype=np.float64).reshape(-1, 2)
     reachable = ~palm_blocked(
         depth, intrinsics, centers, candidates.angles, candidates.depths, gripper
     )
-    return _kept(
-        candidates, reachable, f"is deeper than the fingers of gripper {gripper.name} reach: "
-        "the palm lands on the object first",
-    )  # fmt: skip
+    refusal = (
+        f"is deeper than the fingers of gripper {gripper.name} reach: the palm comes to rest "
+        "on what stands under it first"
+    )
+    return _kept(candidates, reachable, subject, refusal)
 
 
-def _kept(candidates: ImageGraspCandidates, keep: np.ndarray, refusal: str) -> ImageGraspCandidates:
-    """The candidates where `keep` (N,) holds; PlanningError "every one of the N antipodal
-    candidates <refusal>" when it holds for none."""
+def _kept(
+    candidates: ImageGraspCandidates, keep: np.ndarray, subject: str, refusal: str
+) -> ImageGraspCandidates:
+    """The candidates where `keep` (N,) holds; PlanningError "every one of the N <subject>
+    <refusal>" when it holds for none."""
     if keep.all():
         return candidates
     if not keep.any():
-        raise PlanningError(f"every one of the {len(keep)} antipodal candidates {refusal}")
+        raise PlanningError(f"every one of the {len(keep)} {subject} {refusal}")
     return candidates.subset(keep)
 
 
