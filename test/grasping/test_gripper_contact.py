@@ -85,3 +85,8 @@ def test_a_flying_pixel_does_not_block_the_palm_and_a_bad_pose_tells_nothing():
         np.array([0.0, 0.0, 0.0]), np.array([grasp_depth, np.inf, 0.0]), ROBOTIQ_2F85,
     )  # fmt: skip
     assert result.tolist() == [False, False, False]
+    # A frame with no valid depth tells nothing: no grasp is blocked, and nothing is computed
+    # from invalid pixels.
+    with np.errstate(all="raise"):
+        for invalid in (np.zeros_like(depth), np.full_like(depth, np.nan)):
+            assert not blocked(invalid, centre_px, 0.0, grasp_depth)

@@ -38,6 +38,13 @@ PALM_SAMPLES_ACROSS = 5  # footprint samples across it
 _LOOKUP_PASSES = 3
 
 
+def nearest_depth(depth_m: np.ndarray) -> float:
+    """The nearest positive, finite depth of the frame (m); inf when it has none."""
+    depth = np.asarray(depth_m)
+    valid = depth[np.isfinite(depth) & (depth > 0)]
+    return float(valid.min()) if valid.size else float("inf")
+
+
 def palm_rest_depths(
     depth_m: np.ndarray,
     intrinsics: CameraIntrinsics,
@@ -61,8 +68,8 @@ def palm_rest_depths(
     minimum over a square as wide as the samples are apart (what stands between samples counts).
     The palm rests on the `MIN_BLOCKING_SAMPLES`-th highest surface; its underside is
     `finger_depth - fingertip_below_center` above the grasp centre. inf where nothing tells:
-    the pose is not finite or the footprint lies outside the frame. A grasp's figure does not
-    depend on the other grasps of the call."""
+    the pose is not finite, the footprint lies outside the frame, or the frame has no valid
+    depth. A grasp's figure does not depend on the other grasps of the call."""
     depth = np.asarray(depth_m, dtype=np.float32)
     centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
     angles = np.asarray(angles, dtype=np.float64).reshape(-1)
@@ -99,7 +106,9 @@ def palm_rest_depths(
     reaches = np.ceil(0.5 * spacing_m * max(fx, fy) / grasp_depths).astype(np.int64)
     # The part of the frame any line of sight can meet, from the grasp depth up to the nearest
     # depth of the frame, with the widest square's margin: filtered once.
-    nearest = float(depth.min())
+    nearest = nearest_depth(depth)
+    if not np.isfinite(nearest):
+        return rest
     bounds = []
     for z in (grasp_depths[:, None], np.minimum(nearest, grasp_depths)[:, None]):
         bounds += [cx + fx * sample_x / z, cy + fy * sample_y / z]
@@ -126,7 +135,9 @@ def palm_rest_depths(
             v = np.floor(cy + fy * ys / z + 0.5).astype(np.int64) - v_min
             inside = (u >= 0) & (u < crop_w) & (v >= 0) & (v < crop_h)
             read = surface_map[np.clip(v, 0, crop_h - 1), np.clip(u, 0, crop_w - 1)]
-            before, z = z, np.where(inside & (read > 0), read.astype(np.float64), z)
+            # Deeper than the grasp cannot stop the palm: the lookup stays within its bounds.
+            read = np.minimum(read.astype(np.float64), grasp_depths[rows, None])
+            before, z = z, np.where(inside & (read > 0), read, z)
         # A line of sight that still swaps between two surfaces grazes an edge: the farther.
         found = np.where(inside, np.maximum(z, before), np.inf)
         kth = np.partition(found, MIN_BLOCKING_SAMPLES - 1, axis=1)[:, MIN_BLOCKING_SAMPLES - 1]
@@ -152,7 +163,7 @@ def palm_blocked(
     angles = np.asarray(angles, dtype=np.float64).reshape(-1)
     grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
     underside_above_center = gripper.finger_depth - fingertip_below_center
-    nearest = float(np.min(depth_m))
+    nearest = nearest_depth(depth_m)
     with np.errstate(invalid="ignore"):
         deep = np.isfinite(grasp_depths) & (
             grasp_depths > nearest + underside_above_center + tolerance_m
