@@ -30,7 +30,10 @@ pooled figure and why they disagree. With
 --list-disagreements, every held-out grasp on which label and lift disagree (family, object,
 mass, the label's verdict and the step that decided it, how the lift ended and how far the
 object rose) and their counts by family, label step and lift outcome; --records-csv writes
-every grasp's record (calibration and held-out) to a CSV file.
+every grasp's record (calibration and held-out) to a CSV file, with what replays its lift:
+`gqstn_ros.grasping.lift_check.replay_family_lift(family, object_seed, mass_scale,
+settle_seed, centre, axis, width)`, the centre and axis read from the space-separated columns
+grasp_center_m and grasp_axis.
 """
 
 from __future__ import annotations
@@ -148,18 +151,23 @@ def print_disagreements(report: AgreementReport) -> None:
 RECORD_COLUMNS = (
     "set", "family", "object", "mass_kg", "label_robust", "label_step", "robust_quality",
     "nominal_collision_free", "force_closure_rate", "weight_hold_rate", "lift_held",
-    "lift_outcome", "lift_rise_m", "lift_off_table",
+    "lift_outcome", "lift_rise_m", "lift_off_table", "object_seed", "mass_scale", "settle_seed",
+    "grasp_center_m", "grasp_axis", "grasp_width_m",
 )  # fmt: skip
 
 
 def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]:
     """One record per grasp of `report` (a report of `measure_family_agreement`): the label's
     verdict and the step that decided it (`RobustnessResult.reasons`, "robust" for a robust
-    grasp), and how the lift ended (`LiftResult.outcome`)."""
+    grasp), how the lift ended (`LiftResult.outcome`), and what replays the lift (the object's
+    seed, mass scale and settling seed; the grasp's world centre, jaw axis and opening:
+    `lift_check.replay_family_lift` takes them)."""
     assert report.families is not None and report.reasons is not None
     assert report.lift_outcomes is not None and report.lift_rises is not None
     assert report.object_masses is not None and report.nominal_collision_free is not None
     assert report.force_closure_rate is not None and report.weight_hold_rate is not None
+    assert report.grasps is not None and report.object_seeds is not None
+    assert report.mass_scales is not None and report.settle_seeds is not None
     return [
         {
             "set": name,
@@ -178,6 +186,12 @@ def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]
             "lift_off_table": (
                 None if report.lifted_off_table is None else bool(report.lifted_off_table[i])
             ),
+            "object_seed": int(report.object_seeds[i]),
+            "mass_scale": float(report.mass_scales[i]),
+            "settle_seed": int(report.settle_seeds[i]),
+            "grasp_center_m": " ".join(f"{v:.9g}" for v in report.grasps[0:3, i]),
+            "grasp_axis": " ".join(f"{v:.9g}" for v in report.grasps[3:6, i]),
+            "grasp_width_m": float(report.grasps[6, i]),
         }
         for i in range(len(report.labels))
     ]

@@ -1,8 +1,11 @@
-"""benchmarks/label_agreement.py writes one record per grasp, lift outcome included."""
+"""benchmarks/label_agreement.py writes one record per grasp, lift outcome included, with what
+replays its lift."""
 
 from __future__ import annotations
 
 import csv
+
+import numpy as np
 
 from ros_test_support import load_benchmark_script
 
@@ -24,3 +27,30 @@ def test_grasp_records_are_written_with_every_column(tmp_path) -> None:
     for row, lifted, off_table in zip(rows, report.lifted, report.lifted_off_table, strict=True):
         assert row["lift_held"] == str(bool(lifted))
         assert row["lift_off_table"] == str(bool(off_table))
+
+
+def test_a_record_replays_its_lift(tmp_path) -> None:
+    from gqstn_ros.grasping.lift_check import measure_family_agreement, replay_family_lift
+    from gqstn_ros.grasping.robustness import RobustnessConfig
+
+    script = load_benchmark_script("label_agreement")
+    # Heavy objects among light ones: the scale and its cap are replayed too.
+    report = measure_family_agreement(
+        ["tool"], 4, seed=5, grasps_per_object=2, mass_scales=(1.0, 11.0),
+        robustness_config=RobustnessConfig(),
+    )  # fmt: skip
+    path = tmp_path / "records.csv"
+    script.write_records(str(path), script.grasp_records("test", report))
+    with path.open() as stream:
+        rows = list(csv.DictReader(stream))
+    for row, outcome, rise in zip(rows, report.lift_outcomes, report.lift_rises, strict=True):
+        again = replay_family_lift(
+            row["family"], int(row["object_seed"]), float(row["mass_scale"]),
+            int(row["settle_seed"]), np.array(row["grasp_center_m"].split(), dtype=float),
+            np.array(row["grasp_axis"].split(), dtype=float), float(row["grasp_width_m"]),
+        )  # fmt: skip
+        assert again.outcome == outcome and abs(again.object_rise - rise) < 1e-3, row["object"]
+    # The replay columns follow the grasps through subsets and concatenation.
+    both = report.concatenate([report, report.subset(np.array([False, True, False, True]))])
+    assert both.grasps.shape == (7, 6) and both.settle_seeds.shape == (6,)
+    np.testing.assert_array_equal(both.grasps[:, 4:], report.grasps[:, [1, 3]])

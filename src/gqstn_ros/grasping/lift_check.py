@@ -374,6 +374,10 @@ class AgreementReport:
     families: (N,) the object family of each grasp (None: not drawn by family).
     lift_outcomes: (N,) how each lift ended (`LiftResult.outcome`); lift_rises: (N,) how far
     its object's centre of mass rose, metres; object_masses: (N,) kg (None: not recorded).
+    object_seeds, mass_scales, settle_seeds (N,) and grasps (7, N: world centre x y z, jaw axis
+    x y z, opening m): what replays a grasp's lift (`measure_family_agreement`; None: not
+    recorded): `objects.generate_object(family, seed)`, `scaled_mass`, `settled_pose`, then
+    `simulate_lift`.
     """
 
     robust_quality: np.ndarray
@@ -396,6 +400,10 @@ class AgreementReport:
     # (`LiftResult.off_the_table`; `lifted` also asks it to rise level). None: not recorded.
     lifted_off_table: np.ndarray | None = None
     object_masses: np.ndarray | None = None
+    object_seeds: np.ndarray | None = None
+    mass_scales: np.ndarray | None = None
+    settle_seeds: np.ndarray | None = None
+    grasps: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> AgreementReport:
         """The report of the grasps selected by the (N,) bool `mask`."""
@@ -420,6 +428,10 @@ class AgreementReport:
             lift_rises=pick(self.lift_rises),
             lifted_off_table=pick(self.lifted_off_table),
             object_masses=pick(self.object_masses),
+            object_seeds=pick(self.object_seeds),
+            mass_scales=pick(self.mass_scales),
+            settle_seeds=pick(self.settle_seeds),
+            grasps=pick(self.grasps),
         )
 
     @staticmethod
@@ -454,6 +466,10 @@ class AgreementReport:
             lift_rises=join("lift_rises"),
             lifted_off_table=join("lifted_off_table"),
             object_masses=join("object_masses"),
+            object_seeds=join("object_seeds"),
+            mass_scales=join("mass_scales"),
+            settle_seeds=join("settle_seeds"),
+            grasps=join("grasps", axis=-1),
         )
 
     def by_family(self) -> dict[str, AgreementReport]:
@@ -639,6 +655,35 @@ def settled_pose(model: ObjectModel, seed: int) -> np.ndarray | None:
     return scene.object_transform(0) if scene.settle().ok else None
 
 
+def replay_family_lift(
+    family: str,
+    object_seed: int,
+    mass_scale: float,
+    settle_seed: int,
+    center: np.ndarray,
+    axis: np.ndarray,
+    width: float,
+    gripper: GripperConfig = ROBOTIQ_2F85,
+    lift_config: LiftConfig | None = None,
+) -> LiftResult:
+    """One lift of `measure_family_agreement` run again from what its report records
+    (`AgreementReport.object_seeds`, `mass_scales`, `settle_seeds`, `grasps`): the same object,
+    mass, settled pose and grasp (world centre (3,), jaw axis (3,), opening m), with the
+    object's own friction where it has one (else `RobustnessConfig`'s), as the label had it.
+    ValueError when the object does not settle."""
+    model = scaled_mass(objects.generate_object(family, int(object_seed)), float(mass_scale))
+    pose = settled_pose(model, int(settle_seed))
+    if pose is None:
+        raise ValueError(f"{model.name} does not settle on the table with seed {settle_seed}")
+    friction = RobustnessConfig().friction_coef if model.friction is None else model.friction
+    lift = replace(lift_config or LiftConfig(), friction_coef=float(friction))
+    return simulate_lift(
+        list(model.convex_parts), pose, np.asarray(center, dtype=np.float64),
+        np.asarray(axis, dtype=np.float64), float(width), gripper, lift,
+        object_inertial=model.inertial,
+    )  # fmt: skip
+
+
 def scaled_mass(model: ObjectModel, scale: float) -> ObjectModel:
     """`model` with every part's density times `scale` (kg/m^3, kept within the realistic
     range `objects.MAX_PART_DENSITY`: the scale is lowered to fit): the same shape and centre
@@ -703,7 +748,8 @@ def measure_family_agreement(
         name: []
         for name in (
             "quality", "label", "lifted", "name", "family", "collision_free", "closure",
-            "weight", "reason", "held", "outcome", "rise", "off_table", "mass",
+            "weight", "reason", "held", "outcome", "rise", "off_table", "mass", "object_seed",
+            "mass_scale", "settle_seed", "grasp",
         )
     }  # fmt: skip
     alternatives: list[list[float]] = [[] for _ in alternative_configs]
@@ -715,9 +761,11 @@ def measure_family_agreement(
             attempts += 1
             if attempts > 20 * grasps_per_family:
                 raise RuntimeError(f"family {family!r}: no graspable object in {attempts} draws")
-            model = objects.generate_object(family, int(rng.integers(2**31)))
-            model = scaled_mass(model, mass_scales[(attempts - 1) % len(mass_scales)])
-            pose = settled_pose(model, int(rng.integers(2**31)))
+            object_seed = int(rng.integers(2**31))
+            mass_scale = float(mass_scales[(attempts - 1) % len(mass_scales)])
+            model = scaled_mass(objects.generate_object(family, object_seed), mass_scale)
+            settle_seed = int(rng.integers(2**31))
+            pose = settled_pose(model, settle_seed)
             if pose is None:
                 continue
             mesh = TriangleMesh(model.vertices, model.faces).transformed(pose)
@@ -774,6 +822,12 @@ def measure_family_agreement(
             columns["name"].extend([model.name] * len(centers))
             columns["family"].extend([family] * len(centers))
             columns["mass"].extend([model.mass] * len(centers))
+            columns["object_seed"].extend([object_seed] * len(centers))
+            columns["mass_scale"].extend([mass_scale] * len(centers))
+            columns["settle_seed"].extend([settle_seed] * len(centers))
+            columns["grasp"].extend(
+                np.column_stack([centers, axes, widths]).astype(np.float64).tolist()
+            )
             columns["collision_free"].extend(result.nominal_collision_free)
             columns["closure"].extend(result.force_closure_rate)
             columns["weight"].extend(result.weight_hold_rate)
@@ -796,4 +850,8 @@ def measure_family_agreement(
         lift_rises=np.asarray(columns["rise"], dtype=np.float64),
         lifted_off_table=np.asarray(columns["off_table"], dtype=bool),
         object_masses=np.asarray(columns["mass"], dtype=np.float64),
+        object_seeds=np.asarray(columns["object_seed"], dtype=np.int64),
+        mass_scales=np.asarray(columns["mass_scale"], dtype=np.float64),
+        settle_seeds=np.asarray(columns["settle_seed"], dtype=np.int64),
+        grasps=np.asarray(columns["grasp"], dtype=np.float64).reshape(-1, 7).T,
     )
