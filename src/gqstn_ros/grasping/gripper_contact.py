@@ -52,7 +52,6 @@ def palm_rest_depths(
     angles: np.ndarray,
     depths: np.ndarray,
     gripper: GripperConfig,
-    fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
 ) -> np.ndarray:
     """(N,) the gripper depth (m) at which the palm of each of N top-down grasps (centres (N, 2)
     px, jaw axis angles (N,) rad, gripper depths (N,) m) comes to rest on what stands under it:
@@ -67,7 +66,7 @@ def palm_rest_depths(
     3x3-median depth (a flying pixel, or a line one pixel wide, is not an object) taken at its
     minimum over a square as wide as the samples are apart (what stands between samples counts).
     The palm rests on the `MIN_BLOCKING_SAMPLES`-th highest surface; its underside is
-    `finger_depth - fingertip_below_center` above the grasp centre. inf where nothing tells:
+    `finger_depth - FINGERTIP_BELOW_CENTER_M` above the grasp centre. inf where nothing tells:
     the pose is not finite, the footprint lies outside the frame, or the frame has no valid
     depth. A grasp's figure does not depend on the other grasps of the call."""
     depth = np.asarray(depth_m, dtype=np.float32)
@@ -121,7 +120,7 @@ def palm_rest_depths(
         return rest
     smoothed = cv2.medianBlur(np.ascontiguousarray(depth[v_min:v_max, u_min:u_max]), 3)
     crop_h, crop_w = smoothed.shape
-    underside_above_center = gripper.finger_depth - fingertip_below_center
+    underside_above_center = gripper.finger_depth - FINGERTIP_BELOW_CENTER_M
     for reach in np.unique(reaches).tolist():
         rows = np.flatnonzero(reaches == reach)
         kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
@@ -152,7 +151,6 @@ def palm_blocked(
     angles: np.ndarray,
     depths: np.ndarray,
     gripper: GripperConfig,
-    fingertip_below_center: float = FINGERTIP_BELOW_CENTER_M,
     tolerance_m: float = REACH_TOLERANCE_M,
 ) -> np.ndarray:
     """(N,) bool: the palm of each of N top-down grasps (centres (N, 2) px, jaw axis angles (N,)
@@ -162,7 +160,7 @@ def palm_blocked(
     centers = np.asarray(centers_px, dtype=np.float64).reshape(-1, 2)
     angles = np.asarray(angles, dtype=np.float64).reshape(-1)
     grasp_depths = np.asarray(depths, dtype=np.float64).reshape(-1)
-    underside_above_center = gripper.finger_depth - fingertip_below_center
+    underside_above_center = gripper.finger_depth - FINGERTIP_BELOW_CENTER_M
     nearest = nearest_depth(depth_m)
     with np.errstate(invalid="ignore"):
         deep = np.isfinite(grasp_depths) & (
@@ -171,9 +169,8 @@ def palm_blocked(
     blocked = np.zeros(len(grasp_depths), dtype=bool)
     if deep.any():
         rest = palm_rest_depths(
-            depth_m, intrinsics, centers[deep], angles[deep], grasp_depths[deep], gripper,
-            fingertip_below_center,
-        )  # fmt: skip
+            depth_m, intrinsics, centers[deep], angles[deep], grasp_depths[deep], gripper
+        )
         blocked[deep] = grasp_depths[deep] > rest + tolerance_m
     return blocked
 
