@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/label_agreement.py
        [--calibration-grasps 80] [--test-grasps 80 (0: no test)] [--calibration-seeds 0]
        [--seed 1] [--mass-scales 1 4 11] [--weight-factor-candidates 0 0.5 0.75 1 1.25 1.5 2]
        [--label lift_calibrated|defaults] [--list-disagreements] [--records-csv PATH]
-       [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
+       [--perturbed-lifts N] [--parameter-sweeps [--push-force-candidates ...] [--palm-stop-mm-candidates ...]
        [--turn-step-deg-candidates ...] [--weight-edge-candidates ...] [--flush-mm-candidates ...]
        [--rotation-max-deg-candidates ...] [--no-switch-candidates]]
 
@@ -33,7 +33,12 @@ object rose) and their counts by family, label step and lift outcome; --records-
 every grasp's record (calibration and held-out) to a CSV file, with what replays its lift:
 `gqstn_ros.grasping.lift_check.replay_family_lift(family, object_seed, mass_scale,
 settle_seed, centre, axis, width)`, the centre and axis read from the space-separated columns
-grasp_center_m and grasp_axis.
+grasp_center_m and grasp_axis. With --perturbed-lifts N, each held-out grasp is also lifted N
+times perturbed as the label perturbs it: the agreement with the robust lift (held in at least
+half of them), the share held (records column perturbed_lifts_held), and how far the lift
+repeats itself (`AgreementReport.lift_repeatability`): how often the unperturbed lift agrees with
+the majority of its perturbed lifts, which bounds how well a perfect robustness label can agree
+with the unperturbed lift.
 """
 
 from __future__ import annotations
@@ -133,6 +138,22 @@ def print_families(title: str, report: AgreementReport) -> None:
         print(line)
 
 
+def print_lift_repeatability(report: AgreementReport, copies: int) -> None:
+    """How far the lift repeats under the label's perturbations (`AgreementReport.
+    lift_repeatability`), pooled and per family: the ceiling of any robustness label."""
+    print(
+        f"  lift repeatability ({copies} perturbed lifts a grasp): [nominal lift = majority of "
+        "its perturbed lifts] [best any label can agree with one perturbed lift] [this label "
+        "with one perturbed lift]"
+    )
+    for family, part in [*report.by_family().items(), ("pooled", report)]:
+        figures = part.lift_repeatability()
+        print(
+            f"  {family:14s}  {figures['nominal_vs_majority']:6.1%}  "
+            f"{figures['best_label_vs_one_copy']:6.1%}  {figures['label_vs_one_copy']:6.1%}"
+        )
+
+
 def print_disagreements(report: AgreementReport) -> None:
     """Why the label and the lift disagree, by the label's reason and by family."""
     reasons = np.where(report.reasons == "", "robust", report.reasons)
@@ -152,7 +173,7 @@ RECORD_COLUMNS = (
     "set", "family", "object", "mass_kg", "label_robust", "label_step", "robust_quality",
     "nominal_collision_free", "force_closure_rate", "weight_hold_rate", "lift_held",
     "lift_outcome", "lift_rise_m", "lift_off_table", "object_seed", "mass_scale", "settle_seed",
-    "grasp_center_m", "grasp_axis", "grasp_width_m",
+    "grasp_center_m", "grasp_axis", "grasp_width_m", "perturbed_lifts_held",
 )  # fmt: skip
 
 
@@ -161,7 +182,8 @@ def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]
     verdict and the step that decided it (`RobustnessResult.reasons`, "robust" for a robust
     grasp), how the lift ended (`LiftResult.outcome`), and what replays the lift (the object's
     seed, mass scale and settling seed; the grasp's world centre, jaw axis and opening:
-    `lift_check.replay_family_lift` takes them)."""
+    `lift_check.replay_family_lift` takes them); with --perturbed-lifts, the share of the
+    grasp's perturbed copies that the lift held."""
     assert report.families is not None and report.reasons is not None
     assert report.lift_outcomes is not None and report.lift_rises is not None
     assert report.object_masses is not None and report.nominal_collision_free is not None
@@ -192,6 +214,11 @@ def grasp_records(name: str, report: AgreementReport) -> list[dict[str, object]]
             "grasp_center_m": " ".join(f"{v:.9g}" for v in report.grasps[0:3, i]),
             "grasp_axis": " ".join(f"{v:.9g}" for v in report.grasps[3:6, i]),
             "grasp_width_m": float(report.grasps[6, i]),
+            "perturbed_lifts_held": (
+                None
+                if report.held_under_perturbation is None
+                else float(report.held_under_perturbation[i])
+            ),
         }
         for i in range(len(report.labels))
     ]
@@ -465,6 +492,8 @@ def main() -> None:
     print(f"\ntest seed {args.seed} (held-out families, configured label), "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     print_families("held-out test families", test)
+    if args.perturbed_lifts > 0:
+        print_lift_repeatability(test, args.perturbed_lifts)
     print_disagreements(test)
     test_records = grasp_records("held_out", test)
     if args.list_disagreements:

@@ -90,6 +90,32 @@ def test_label_agreement_explains_itself_and_lifts_perturbed_copies():
     assert np.all(plain.force_closure_rate[plain.labels] > 0)
 
 
+def test_lift_repeatability_bounds_what_a_label_can_agree_with():
+    from gqstn_ros.grasping.lift_check import AgreementReport
+
+    # Four grasps: p (share of perturbed lifts held) 1, 0.75, 0.25, 0; the unperturbed lifts
+    # held, dropped, held, dropped; the label says robust, robust, not, not.
+    report = AgreementReport(
+        robust_quality=np.array([1.0, 1.0, 0.0, 0.0]),
+        labels=np.array([True, True, False, False]),
+        lifted=np.array([True, False, True, False]),
+        object_names=["a", "b", "c", "d"],
+        held_under_perturbation=np.array([1.0, 0.75, 0.25, 0.0]),
+    )
+    figures = report.lift_repeatability()
+    # The unperturbed lift sides with its perturbed majority on a and d only.
+    assert figures["nominal_vs_majority"] == 0.5
+    assert figures["best_label_vs_one_copy"] == (1.0 + 0.75 + 0.75 + 1.0) / 4
+    # This label is the perturbed majority: it reaches the bound.
+    assert figures["label_vs_one_copy"] == figures["best_label_vs_one_copy"]
+    assert report.agreement == 0.5 and report.robust_lift_agreement == 1.0
+    without = AgreementReport(
+        robust_quality=np.zeros(1), labels=np.zeros(1, bool), lifted=np.zeros(1, bool),
+        object_names=["a"],
+    )  # fmt: skip
+    assert all(np.isnan(v) for v in without.lift_repeatability().values())
+
+
 def test_family_agreement_records_how_each_lift_ended():
     from gqstn_ros.grasping.lift_check import measure_family_agreement
     from gqstn_ros.grasping.robustness import RobustnessConfig

@@ -27,6 +27,28 @@ def test_grasp_records_are_written_with_every_column(tmp_path) -> None:
     for row, lifted, off_table in zip(rows, report.lifted, report.lifted_off_table, strict=True):
         assert row["lift_held"] == str(bool(lifted))
         assert row["lift_off_table"] == str(bool(off_table))
+        assert row["perturbed_lifts_held"] == ""  # no perturbed lifts in this run
+
+
+def test_records_carry_the_share_of_perturbed_lifts_held(tmp_path, capsys) -> None:
+    from gqstn_ros.grasping.lift_check import measure_family_agreement
+    from gqstn_ros.grasping.robustness import RobustnessConfig
+
+    script = load_benchmark_script("label_agreement")
+    report = measure_family_agreement(
+        ["box"], 2, seed=2, grasps_per_object=2, robustness_config=RobustnessConfig(),
+        perturbed_lifts=2,
+    )  # fmt: skip
+    path = tmp_path / "records.csv"
+    script.write_records(str(path), script.grasp_records("test", report))
+    with path.open() as stream:
+        shares = [float(row["perturbed_lifts_held"]) for row in csv.DictReader(stream)]
+    np.testing.assert_allclose(shares, report.held_under_perturbation)
+    script.print_lift_repeatability(report, 2)
+    printed = capsys.readouterr().out
+    figures = report.lift_repeatability()
+    assert "box" in printed and "pooled" in printed
+    assert f"{figures['nominal_vs_majority']:6.1%}" in printed
 
 
 def test_a_record_replays_its_lift(tmp_path) -> None:

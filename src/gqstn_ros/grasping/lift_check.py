@@ -490,6 +490,28 @@ class AgreementReport:
     def agreement(self) -> float:
         return float(np.mean(self.labels == self.lifted)) if len(self.labels) else float("nan")
 
+    def lift_repeatability(self) -> dict[str, float]:
+        """How far the lift itself repeats under the label's perturbation model (needs
+        `held_under_perturbation`; nan without it). With p a grasp's share of perturbed lifts
+        held:
+        - "nominal_vs_majority": how often the unperturbed lift agrees with the majority of its
+          perturbed lifts (p >= 0.5): the agreement with the unperturbed lift of a label that
+          predicts robustness perfectly;
+        - "best_label_vs_one_copy": mean of max(p, 1 - p), the most that any label (a yes or
+          no per grasp) can agree, in expectation, with one lift of a perturbed copy;
+        - "label_vs_one_copy": this label's expected agreement with one such lift, mean of p
+          where it says robust and 1 - p where not."""
+        if self.held_under_perturbation is None or not len(self.labels):
+            nan = float("nan")
+            return {"nominal_vs_majority": nan, "best_label_vs_one_copy": nan,
+                    "label_vs_one_copy": nan}  # fmt: skip
+        share = np.asarray(self.held_under_perturbation, dtype=np.float64)
+        return {
+            "nominal_vs_majority": float(np.mean(self.lifted == (share >= 0.5))),
+            "best_label_vs_one_copy": float(np.mean(np.maximum(share, 1.0 - share))),
+            "label_vs_one_copy": float(np.mean(np.where(self.labels, share, 1.0 - share))),
+        }
+
     @property
     def confusion(self) -> np.ndarray:
         matrix = np.zeros((2, 2), dtype=np.int64)
