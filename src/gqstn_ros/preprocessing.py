@@ -382,19 +382,27 @@ def view_reference(views: torch.Tensor) -> torch.Tensor:
     return views.flatten(1).median(dim=1).values
 
 
-def normalize_views(views: torch.Tensor, norm: Normalization) -> torch.Tensor:
-    """(B, 1, D, D) metres -> network input: depth relative to the view median, scaled."""
-    reference = view_reference(views)[:, None, None, None]
-    return (views - reference) / norm.view_scale
+def normalize_views(
+    views: torch.Tensor, norm: Normalization, references: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(B, 1, D, D) metres -> network input: depth relative to the view median, scaled.
+    references: (B,) the views' `view_reference`, where the caller has it already."""
+    if references is None:
+        references = view_reference(views)
+    return (views - references[:, None, None, None]) / norm.view_scale
 
 
 def depth_offset_to_depth(
-    offset_normalized: torch.Tensor, views: torch.Tensor, norm: Normalization
+    offset_normalized: torch.Tensor,
+    views: torch.Tensor,
+    norm: Normalization,
+    references: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """GQ-STN's z (normalized gripper height) -> gripper depth in metres, per view (B,)."""
-    return (
-        view_reference(views) + norm.depth_offset_mean + norm.depth_offset_std * offset_normalized
-    )
+    """GQ-STN's z (normalized gripper height) -> gripper depth in metres, per view (B,).
+    references: (B,) the views' `view_reference`, where the caller has it already."""
+    if references is None:
+        references = view_reference(views)
+    return references + norm.depth_offset_mean + norm.depth_offset_std * offset_normalized
 
 
 def depth_to_depth_offset(

@@ -69,9 +69,10 @@ class InferenceGraph(nn.Module):
             out = self.network(views_m)
             return out.x, out.y, out.theta, out.s, out.depth, out.q, out.crop
         pred = self.network(views_m)
-        depth = depth_offset_to_depth(pred.z, views_m, self.network.normalization)
+        references = view_reference(views_m)
+        depth = depth_offset_to_depth(pred.z, views_m, self.network.normalization, references)
         crops = extract_crops(views_m, pred.params(), self.evaluator.crop_size)
-        q = self.evaluator.judge(crops, depth, view_reference(views_m))
+        q = self.evaluator.judge(crops, depth, references)
         return pred.x, pred.y, pred.theta, pred.s, depth, q, crops
 
 

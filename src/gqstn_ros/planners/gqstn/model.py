@@ -232,7 +232,8 @@ class GQSTN(nn.Module):
         norm = self.normalization
         size = views_m.shape[-1]
 
-        w_x, w_y = self.stn_trans(normalize_views(views_m, norm)).unbind(dim=1)
+        references = view_reference(views_m)  # (B,) the views' medians, taken once
+        w_x, w_y = self.stn_trans(normalize_views(views_m, norm, references)).unbind(dim=1)
         x, y = translation_from_raw(w_x), translation_from_raw(w_y)
         tx, ty = (x, y) if teacher is None else (teacher[:, 0], teacher[:, 1])
         translated = sample_image(views_m, translation_matrices(tx, ty), size)
@@ -248,8 +249,8 @@ class GQSTN(nn.Module):
             s = torch.clamp(s, max=norm.scale_max)
         crop = sample_image(rotated, scale_matrices(s), self.crop_size)
 
-        depth = depth_offset_to_depth(z, views_m, norm)
-        image, pose = gqcnn_inputs(crop, depth, view_reference(views_m), norm)
+        depth = depth_offset_to_depth(z, views_m, norm, references)
+        image, pose = gqcnn_inputs(crop, depth, references, norm)
         logits = self.gqcnn(image, pose)
         return GQSTNOutput(
             x=x,
