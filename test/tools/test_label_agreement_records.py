@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 
 from ros_test_support import load_benchmark_script
 
@@ -76,3 +77,45 @@ def test_a_record_replays_its_lift(tmp_path) -> None:
     both = report.concatenate([report, report.subset(np.array([False, True, False, True]))])
     assert both.grasps.shape == (7, 6) and both.settle_seeds.shape == (6,)
     np.testing.assert_array_equal(both.grasps[:, 4:], report.grasps[:, [1, 3]])
+
+
+def test_recorded_grasps_are_labelled_again_without_new_lifts(tmp_path, capsys) -> None:
+    from gqstn_ros.grasping.lift_check import measure_family_agreement
+    from gqstn_ros.grasping.robustness import RobustnessConfig
+
+    script = load_benchmark_script("label_agreement")
+    report = measure_family_agreement(
+        ["box"], 6, seed=2, grasps_per_object=3, robustness_config=RobustnessConfig()
+    )
+    path = tmp_path / "records.csv"
+    script.write_records(str(path), script.grasp_records("held_out", report))
+    with path.open() as stream:
+        records = list(csv.DictReader(stream))
+    strict = RobustnessConfig(**script.parse_change("robust_threshold=10"))
+    labels = script.relabel_records(records, [RobustnessConfig(), strict, RobustnessConfig()])
+    assert labels.shape == (3, 6)
+    # The same perturbations for every label: the same config labels alike.
+    np.testing.assert_array_equal(labels[0], labels[2])
+    assert not labels[1].any()  # no epsilon reaches 10
+    # Other perturbation draws than the recorded run's, the same grasps: mostly the same label.
+    assert np.mean(labels[0] == report.labels) >= 0.75
+    script.print_relabelled(records, ["defaults", "strict", "again"], labels)
+    printed = capsys.readouterr().out
+    held = report.lifted
+    assert "held_out: 6 recorded grasps" in printed
+    assert f"strict: {np.mean(~held):.1%}" in printed and "box" in printed
+
+
+def test_a_label_change_names_what_is_wrong() -> None:
+    script = load_benchmark_script("label_agreement")
+    assert script.parse_change("exact_descent=false squeeze_turn_step=0.1 weight_cone_edges=6") == {
+        "exact_descent": False, "squeeze_turn_step": 0.1, "weight_cone_edges": 6,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="no_such_field"):
+        script.parse_change("no_such_field=1")
+    with pytest.raises(ValueError, match="weight_cone_edges takes int values"):
+        script.parse_change("weight_cone_edges=six")
+    with pytest.raises(ValueError, match="exact_descent takes bool values"):
+        script.parse_change("exact_descent=maybe")
+    with pytest.raises(ValueError, match="friction_coef must be >= 0"):
+        script.parse_change("friction_coef=-1")
