@@ -104,7 +104,7 @@ def test_lift_repeatability_bounds_what_a_label_can_agree_with():
     )
     figures = report.lift_repeatability()
     # The unperturbed lift sides with its perturbed majority on a and d only.
-    assert figures["nominal_vs_majority"] == 0.5
+    assert figures["nominal_vs_robust_lift"] == 0.5
     assert figures["best_label_vs_one_copy"] == (1.0 + 0.75 + 0.75 + 1.0) / 4
     # This label is the perturbed majority: it reaches the bound.
     assert figures["label_vs_one_copy"] == figures["best_label_vs_one_copy"]
@@ -114,6 +114,12 @@ def test_lift_repeatability_bounds_what_a_label_can_agree_with():
         object_names=["a"],
     )  # fmt: skip
     assert all(np.isnan(v) for v in without.lift_repeatability().values())
+    # Held in half of its perturbed lifts is a robust lift.
+    tie = AgreementReport(
+        robust_quality=np.zeros(1), labels=np.zeros(1, bool), lifted=np.ones(1, bool),
+        object_names=["a"], held_under_perturbation=np.array([0.5]),
+    )  # fmt: skip
+    assert tie.lift_repeatability()["nominal_vs_robust_lift"] == 1.0
 
 
 def test_family_agreement_records_how_each_lift_ended():

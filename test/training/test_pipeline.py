@@ -176,10 +176,13 @@ def test_train_gqcnn_then_gqstn_then_table_one(dataset, tmp_path, capsys):
     prop = [*choose[:-1], str(from_prop), "--planner", "prop_gqcnn", "--threads", "1"]
     assert choose_view_targets.main(prop) == 0
     with np.load(from_prop) as arrays:
-        assert arrays["targets"].shape == (len(arrays["image_index"]), 5)
-        assert np.all(arrays["targets"][:, 4] > 0)
+        targets = arrays["targets"]
+        assert targets.shape == (len(arrays["image_index"]), 5)
+        assert np.all(np.abs(targets[:, :2]) <= 1.0) and np.all(targets[:, 4] > 0)
+    capsys.readouterr()
     with pytest.raises(SystemExit):
         choose_view_targets.main([*prop, "--symmetric-views", "4"])
+    assert "are a detector's, not prop_gqcnn's" in capsys.readouterr().err
     distilled = [*args[:6], "--output", str(tmp_path / "d"), *args[8:], "--init"]
     distilled += [str(models / "gqstn.pt"), "--first-epoch", "2"]
     distilled += ["--preferred-targets", str(chosen)]
