@@ -345,18 +345,18 @@ def parse_change(text: str) -> dict[str, object]:
         if name in changes:
             raise ValueError(f"{name} is given twice in {text!r}")
         kind = kinds[name]
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"{name} takes true or false, got {value!r}")
+            changes[name] = value.lower() in ("true", "1")
+            continue
         try:
-            if kind is bool:
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(value)
-                changes[name] = value.lower() in ("true", "1")
-            else:
-                number = kind(value)
-                if not np.isfinite(number):
-                    raise ValueError(value)
-                changes[name] = number
+            number = kind(value)
         except ValueError:
-            raise ValueError(f"{name} takes finite {kind.__name__} values, got {value!r}") from None
+            number = float("nan")
+        if not np.isfinite(number):
+            raise ValueError(f"{name} takes finite {kind.__name__} values, got {value!r}")
+        changes[name] = number
     replace(RobustnessConfig(), **changes)  # validates the values
     return changes
 
