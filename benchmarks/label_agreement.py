@@ -563,7 +563,11 @@ def main() -> None:
             " ".join(f"{k}={v}" for k, v in change.items()) for change in changes
         ]
         configs = [default] + [replace(default, **change) for change in changes]
-        print_relabelled(recorded, names, relabel_records(recorded, configs))
+        try:
+            labels = relabel_records(recorded, configs)
+        except (KeyError, ValueError) as error:  # a record this code cannot rebuild
+            parser.error(f"{args.relabel}: {error}")
+        print_relabelled(recorded, names, labels)
         return
     scales = tuple(args.mass_scales)
     records: list[dict[str, object]] = []

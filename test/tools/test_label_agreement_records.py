@@ -140,6 +140,12 @@ def test_relabel_refuses_what_it_cannot_read(tmp_path, monkeypatch, capsys) -> N
     partial.write_text("set,family\nheld_out,box\n")
     assert "lacks the record columns" in run("--relabel", str(partial))
     assert "--change needs --relabel" in run("--change", "exact_descent=false")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(
+        ",".join(script.RELABEL_COLUMNS)
+        + "\nheld_out,no_such_family,True,1,1.0,2,0 0 0.02,1 0 0,0.05\n"
+    )
+    assert "no_such_family" in run("--relabel", str(unknown))
     assert "--change: 'no_such_field=1' is not FIELD=VALUE" in run(
         "--relabel", str(empty), "--change", "no_such_field=1"
     )
