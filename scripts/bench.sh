@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job: the simulated physical benchmark (the paper's Table II) end to end through the
 # real nodes: MuJoCo UR5 + Robotiq 2F-85 + Kinect, depth, inference and fallback nodes, each in
-# its own process, with GQ-STN, MultiGrasp and Prop+GQ-CNN (weights from models/).
+# its own process, with GQ-STN, MultiGrasp and Prop+GQ-CNN (weights from models/), and the
+# default pipeline (a /detect_grasp request naming no planner, as a user's).
 #
-#   scripts/bench.sh                 quick run: 12 objects x 1 trial x 3 methods (36 attempts)
+#   scripts/bench.sh                 quick run: 12 objects x 1 trial x 4 methods (48 attempts)
 #   scripts/bench.sh --full          the paper's 180 attempts (12 objects x 5 trials x 3 methods)
+#                                    and the default pipeline's 60 on the same scenes
 #   scripts/bench.sh --preview       the synthetic grasp world preview (gqstn_ros.tools.world_preview)
 #   scripts/bench.sh --clutter       clear the table: a pile of 5 unseen objects per method, picked
 #                                    until the table is empty or 3 failures in a row

@@ -125,6 +125,8 @@ NETWORK_PLANNERS = tuple(name for name, spec in _SPECS.items() if spec.network i
 DEFAULT_PLANNERS = tuple(name for name, spec in _SPECS.items() if spec.loaded_by_default)
 # The planner the fallback node serves.
 PROP_PLANNER = next(name for name, spec in _SPECS.items() if spec.fallback)
+# The planner of a /detect_grasp request that names none (the inference node's default_planner).
+DEFAULT_REQUEST_PLANNER = "gqstn"
 
 
 def planner_specs() -> dict[str, PlannerSpec]:

@@ -19,6 +19,7 @@ from gqstn_ros.tools.benchmark.cli import parse_config
 from gqstn_ros.tools.benchmark.graph import parameters_yaml
 from gqstn_ros.tools.benchmark.report import format_table, replay_attempt, write_results
 from gqstn_ros.tools.benchmark.scenario import (
+    DEFAULT_PIPELINE,
     AttemptFailure,
     AttemptRecord,
     BenchmarkConfig,
@@ -70,6 +71,32 @@ def test_summary_rates_times_and_ratio() -> None:
     no_ratio = summarize(records[3:], ["gqstn", "prop_gqcnn"])
     assert math.isnan(detection_time_ratio(no_ratio))
     assert "n/a" in format_table(no_ratio, math.nan)
+
+
+def test_default_pipeline_row_says_which_planner_answered() -> None:
+    """The default pipeline's row counts its answers by the planner that made them (a named
+    planner's row answers with itself and says nothing more); the table gives every method's
+    round trip, which for the pipeline includes waiting for its alternatives."""
+    records = [
+        record("gqstn", True, detected=True, detection_time=0.02, detection_round_trip=0.03,
+               answered_by="gqstn"),
+        record(DEFAULT_PIPELINE, True, detected=True, detection_time=0.02,
+               detection_round_trip=0.2, answered_by="gqstn"),
+        record(DEFAULT_PIPELINE, True, detected=True, detection_time=0.1,
+               detection_round_trip=0.3, answered_by="prop_gqcnn"),
+        record(DEFAULT_PIPELINE, True, detected=True, detection_time=0.05,
+               detection_round_trip=0.1, answered_by="minor_axis"),
+        record(DEFAULT_PIPELINE, False, category="planner error"),
+    ]  # fmt: skip
+    gqstn, pipeline = summarize(records, ["gqstn", DEFAULT_PIPELINE])
+    assert gqstn.answered_by == {"gqstn": 1}
+    assert pipeline.answered_by == {"gqstn": 1, "prop_gqcnn": 1, "minor_axis": 1}
+    assert (pipeline.attempts, pipeline.detections, pipeline.successes) == (4, 3, 3)
+    assert pipeline.round_trip_mean == pytest.approx(0.2)
+    table = format_table([gqstn, pipeline], math.nan)
+    assert "default answered: GQ-STN x1, Prop+GQ-CNN x1, minor axis x1" in table
+    assert "GQ-STN answered" not in table
+    assert "round trip, mean: GQ-STN 0.030 s, default 0.200 s" in table
 
 
 def test_failure_messages_are_classified() -> None:
@@ -129,9 +156,11 @@ def test_config_refuses_bad_input_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="symmetric_views must be one of 1, 2, 4, 8, got 3"):
         BenchmarkConfig(symmetric_views=3)
     config, _ = parse_config(["--quick", "--models", str(tmp_path), "--output", str(tmp_path)])
-    assert config.attempt_count == 12 * 1 * 3  # the quick run: every object once per method
+    assert config.attempt_count == 12 * 1 * 4  # the quick run: every object once per method
     config, _ = parse_config(["--models", str(tmp_path)])
-    assert config.attempt_count == 180  # the paper's benchmark
+    # The paper's 180 attempts, and the default pipeline's 60 on the same scenes.
+    assert config.methods == ("gqstn", "multigrasp", "prop_gqcnn", DEFAULT_PIPELINE)
+    assert config.attempt_count == 240
     with pytest.raises(SystemExit):
         parse_config(["--objects", "teapot"])
     # Every method meets the same scene; scenes differ between objects and trials.
@@ -142,6 +171,10 @@ def test_parameters_file_sets_models_and_disables_fallback(tmp_path: Path) -> No
     config = BenchmarkConfig(methods=("gqstn", "prop_gqcnn"), models_dir=tmp_path)
     text = parameters_yaml(config, tmp_path / "log.jsonl")
     assert '["gqstn", "prop_gqcnn"]' in text and "allow_fallback: false" in text
+    # The default pipeline needs the node's default planner and the fallback node's grasp.
+    config = BenchmarkConfig(methods=("multigrasp", DEFAULT_PIPELINE), models_dir=tmp_path)
+    text = parameters_yaml(config, tmp_path / "log.jsonl")
+    assert '["multigrasp", "gqstn"]' in text and "allow_fallback: true" in text
     assert str(tmp_path.resolve()) in text and "real_time_factor: 0.0" in text
     assert "symmetric_views: 1" in text  # the paper's single pass unless asked
     config, _ = parse_config(["--models", str(tmp_path), "--symmetric-views", "4"])
@@ -227,12 +260,18 @@ def test_benchmark_without_models_stops_naming_the_missing_file_and_cleans_up(
 
 @pytest.mark.ros
 @pytest.mark.slow
-def test_prop_gqcnn_attempt_with_the_trained_gqcnn(tmp_path: Path) -> None:
+def test_prop_gqcnn_and_default_pipeline_attempts_with_the_shipped_models(tmp_path: Path) -> None:
     if not (REPO_MODELS_DIR / "gqcnn.pt").is_file():
         pytest.skip(f"no trained GQ-CNN at {REPO_MODELS_DIR / 'gqcnn.pt'} (Prop+GQ-CNN needs it)")
     output = tmp_path / "run"
-    results = run_benchmark_process(output, REPO_MODELS_DIR, ["prop_gqcnn"])
-    (attempt,) = results["attempts"]
+    results = run_benchmark_process(output, REPO_MODELS_DIR, ["prop_gqcnn", DEFAULT_PIPELINE])
+    attempt, pipeline = results["attempts"]
+    # A request naming no planner is answered by the default pipeline: its grasp is GQ-STN's,
+    # the minor-axis grasp or Prop+GQ-CNN's, the one the node judged best.
+    assert pipeline["method"] == DEFAULT_PIPELINE and pipeline["detected"], pipeline["reason"]
+    assert pipeline["answered_by"] in ("gqstn", "minor_axis", "prop_gqcnn"), pipeline
+    assert pipeline["detection_round_trip"] >= pipeline["detection_time"] > 0
+    assert "default answered: " in (output / "table_ii.txt").read_text()
     # Detected and executed to the end: the outcome is the physics', whatever it is.
     assert attempt["detected"], attempt["reason"]
     assert attempt["detection_time"] > 0 and 0.0 <= attempt["q_value"] <= 1.0

@@ -71,7 +71,7 @@ def test_config_bounds_and_the_longest_pile() -> None:
 def test_command_line_quick_defaults_and_overrides(tmp_path: Path) -> None:
     quick = parse_clutter_config(["--clutter", "--quick", "--models", str(tmp_path)])
     assert (quick.objects, quick.piles) == (5, 1)
-    assert quick.methods == ("gqstn", "multigrasp", "prop_gqcnn")
+    assert quick.methods == ("gqstn", "multigrasp", "prop_gqcnn", "default")
     chosen = parse_clutter_config(
         ["--clutter", "--quick", "--objects", "8", "--piles", "2", "--methods", "gqstn"]
     )

@@ -19,7 +19,9 @@ from gqstn_ros.sim.objects.extended_solids import revolved_shell_solid
 from gqstn_ros.sim.objects.mass import object_from_solid
 from gqstn_ros.tools import generalization
 from gqstn_ros.tools.generalization import (
+    Attempt,
     BenchmarkConfig,
+    SceneRecord,
     calibration,
     execute,
     render_view,
@@ -44,10 +46,38 @@ def test_tiny_run_executes_every_planner_on_every_camera() -> None:
         assert [a.planner for a in record.attempts] == ["minor_axis", "random"]
         naive = record.attempts[0]
         assert naive.found and naive.success  # a lying box across its short side lifts
+        assert naive.answered_by == "minor_axis"
         assert 0.0 < naive.width_m <= 0.085
     summary = summarize(records, config)
     assert summary["minor_axis"]["attempts"] == 2
     assert summary["minor_axis"]["by_camera"] == {"kinect_v1": 1.0, "realsense_d435": 1.0}
+    assert "answered_by" not in summary["minor_axis"]  # a planner answers its own grasps
+
+
+def test_the_default_pipeline_says_whose_grasp_it_answered() -> None:
+    config = BenchmarkConfig(
+        cameras=("kinect_v1",), families=("box",), planners=("default", "gqstn")
+    )
+    answers = [("gqstn", True), ("prop_gqcnn", True), ("prop_gqcnn", False), ("minor_axis", True)]
+    records = []
+    for index, (planner, success) in enumerate(answers):
+        attempts = [
+            Attempt("default", True, success, answered_by=planner),
+            Attempt("gqstn", True, False, answered_by="gqstn"),
+        ]
+        records.append(SceneRecord(index, "kinect_v1", "box", index, 0.7, True, attempts))
+    summary = summarize(records, config)
+    assert summary["default"]["answered_by"] == {
+        "gqstn": {"attempts": 1, "success": 1.0},
+        "minor_axis": {"attempts": 1, "success": 1.0},
+        "prop_gqcnn": {"attempts": 2, "success": 0.5},
+    }
+    assert "answered_by" not in summary["gqstn"]
+    text = generalization.summary_markdown(summary, config)
+    assert (
+        "default answered the grasp of: prop_gqcnn 2 (50.0 % lifted), gqstn 1 (100.0 % lifted), "
+        "minor_axis 1 (100.0 % lifted)."
+    ) in text
 
 
 def test_calibration_of_q() -> None:

@@ -26,6 +26,7 @@ from gqstn_ros.nodes.topics import DETECT_SERVICE, SERVICE_QUEUE_DEPTH
 from gqstn_ros.nodes.transforms import HAND_EYE_PARAMETERS
 from gqstn_ros.planner_registry import (
     DEFAULT_PLANNERS,
+    DEFAULT_REQUEST_PLANNER,
     PLANNER_NAMES,
     PROP_PLANNER,
     SHIPPED_JUDGE_MODEL,
@@ -54,7 +55,10 @@ INFERENCE_NODE_PARAMETERS = (
         read_only=True,
     ),
     ParameterSpec(
-        "default_planner", "gqstn", "Planner used when a request names none", choices=PLANNER_NAMES
+        "default_planner",
+        DEFAULT_REQUEST_PLANNER,
+        "Planner used when a request names none",
+        choices=PLANNER_NAMES,
     ),
     models_dir_spec("weights"),
     backend_spec("the networks"),

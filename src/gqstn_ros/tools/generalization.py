@@ -180,6 +180,9 @@ class Attempt:
     # The nominal lift raised the object's centre of mass with the gripper
     # (`LiftResult.success`): `success` by the rule `level`.
     level: bool = False
+    # The planner whose grasp was answered (`PlannedGrasp.planner`): the default pipeline's
+    # choice among GQ-STN's, the minor-axis and Prop+GQ-CNN's grasps; the planner itself else.
+    answered_by: str = ""
 
 
 @dataclass
@@ -468,6 +471,7 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] = pri
                     Attempt(
                         name, True, lifts.success, robust, lifts.held, lifts.perturbed_held,
                         float(grasp.q_value), ms, lifts.width_m, level=lifts.level,
+                        answered_by=grasp.planner,
                     )
                 )  # fmt: skip
             progress(
@@ -527,6 +531,18 @@ def summarize(records: list[SceneRecord], config: BenchmarkConfig) -> dict:
                 if any(r.camera == camera for r, _ in mine)
             },
         }
+        answered = sorted({a.answered_by for _, a in mine if a.found and a.answered_by})
+        # The default pipeline: how often each planner's grasp was answered, and its lifts.
+        if set(answered) - {name.removesuffix(CANDIDATE_SUFFIX)}:
+            entry["answered_by"] = {
+                planner: {
+                    "attempts": sum(a.answered_by == planner for _, a in mine),
+                    "success": float(
+                        np.mean([a.success for _, a in mine if a.answered_by == planner])
+                    ),
+                }
+                for planner in answered
+            }
         found = [a for _, a in mine if a.found and name not in FLOOR_PLANNERS]
         if found:
             entry["calibration"] = calibration(
@@ -593,6 +609,15 @@ def summary_markdown(summary: dict, config: BenchmarkConfig) -> str:
             f"{cal.get('ece', float('nan')):.3f} | {pct(cal.get('precision', float('nan')))} | "
             f"{pct(cal.get('recall', float('nan')))} |"
         )
+    for name in config.planner_names():
+        if "answered_by" in summary[name]:
+            parts = [
+                f"{planner} {answer['attempts']} ({pct(answer['success'])} lifted)"
+                for planner, answer in sorted(
+                    summary[name]["answered_by"].items(), key=lambda item: -item[1]["attempts"]
+                )
+            ]
+            lines += ["", f"{name} answered the grasp of: " + ", ".join(parts) + "."]
     if "paired" in summary:
         lines += [
             "",

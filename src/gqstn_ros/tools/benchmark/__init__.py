@@ -1,7 +1,7 @@
 """The simulated physical benchmark (the paper's Table II) through the real node graph.
 
     python -m gqstn_ros.tools.benchmark [--objects all|NAME ...] [--trials 5]
-        [--methods gqstn multigrasp prop_gqcnn] [--quick] [--output runs/benchmark]
+        [--methods gqstn multigrasp prop_gqcnn default] [--quick] [--output runs/benchmark]
         [--models models] [--seed 0]
 
 Brings up the bench's node graph in simulation (`gqstn_ros.node_graph`, one process per node
@@ -16,8 +16,10 @@ method:
 3. wait for a depth frame taken after the reset on `/depth/inpainted` (the simulated Kinect's
    frame through the depth node);
 4. call `/detect_grasp` with that frame (planner = the method, fallback disabled so each method
-   is measured alone; sending the frame makes the planner see exactly the frame kept for
-   replay, whatever the inference node's own subscription received) and score the grasp's
+   is measured alone; method `default`: no planner named and the fallback allowed, the request
+   a user sends, answered by the inference node's default pipeline; sending the frame makes the
+   planner see exactly the frame kept for replay, whatever the inference node's own
+   subscription received) and score the grasp's
    physical robustness independently: the robust Ferrari-Canny label
    (`grasping.robustness.GraspQualityEvaluator`) on the object's true mesh and pose;
 5. execute it with `/execute_grasp` (even when not robust), then `/sim/hold` lets 1 s pass with
@@ -67,6 +69,8 @@ from gqstn_ros.tools.benchmark.report import (
 from gqstn_ros.tools.benchmark.runner import BenchmarkRunner, run_benchmark
 from gqstn_ros.tools.benchmark.scenario import (
     DEFAULT_METHODS,
+    DEFAULT_PIPELINE,
+    METHOD_NAMES,
     AttemptFailure,
     AttemptRecord,
     BenchmarkConfig,
@@ -83,7 +87,9 @@ from gqstn_ros.tools.benchmark.scoring import (
 
 __all__ = [
     "DEFAULT_METHODS",
+    "DEFAULT_PIPELINE",
     "METHOD_LABELS",
+    "METHOD_NAMES",
     "AttemptFailure",
     "AttemptRecord",
     "BenchClient",

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from gqstn_ros.planner_registry import (
     OWN_HEAD,
-    PLANNER_NAMES,
     SHIPPED_JUDGE_MODEL,
     SYMMETRIC_VIEW_COUNTS,
 )
@@ -33,8 +32,20 @@ from gqstn_ros.tools.benchmark.clutter import (
 from gqstn_ros.tools.benchmark.clutter_runner import run_clutter
 from gqstn_ros.tools.benchmark.report import json_ready, replay_attempt
 from gqstn_ros.tools.benchmark.runner import run_benchmark
-from gqstn_ros.tools.benchmark.scenario import DEFAULT_METHODS, QUICK_TRIALS, BenchmarkConfig
+from gqstn_ros.tools.benchmark.scenario import (
+    DEFAULT_METHODS,
+    DEFAULT_PIPELINE,
+    METHOD_NAMES,
+    QUICK_TRIALS,
+    BenchmarkConfig,
+)
 from gqstn_ros.tools.benchmark.targeting import TARGET_POLICIES
+
+METHODS_HELP = (
+    "planners, each named in every /detect_grasp request with the fallback disabled; "
+    f"{DEFAULT_PIPELINE}: a request naming none, answered by the inference node's default "
+    "pipeline (GQ-STN's, the minor-axis and Prop+GQ-CNN's grasps, the best judged)"
+)
 
 
 def add_node_graph_options(parser: argparse.ArgumentParser, output: Path, seed_help: str) -> None:
@@ -89,7 +100,11 @@ def argument_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--trials", type=int, default=5, help="trials per object and method")
     parser.add_argument(
-        "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
+        "--methods",
+        nargs="+",
+        default=list(DEFAULT_METHODS),
+        choices=METHOD_NAMES,
+        help=METHODS_HELP,
     )
     parser.add_argument(
         "--quick",
@@ -144,7 +159,11 @@ def clutter_argument_parser() -> argparse.ArgumentParser:
         "not executed: the request goes again naming another object)",
     )
     parser.add_argument(
-        "--methods", nargs="+", default=list(DEFAULT_METHODS), choices=PLANNER_NAMES
+        "--methods",
+        nargs="+",
+        default=list(DEFAULT_METHODS),
+        choices=METHOD_NAMES,
+        help=METHODS_HELP,
     )
     add_node_graph_options(parser, Path("runs/clutter"), "base seed of the piles")
     parser.add_argument(

@@ -17,8 +17,9 @@ from gqstn_ros.node_graph import (
     node_environment,
     nodes_to_start,
 )
+from gqstn_ros.planner_registry import DEFAULT_REQUEST_PLANNER
 from gqstn_ros.tools.benchmark.client import SIM_WORLD_NODE
-from gqstn_ros.tools.benchmark.scenario import BenchmarkConfig
+from gqstn_ros.tools.benchmark.scenario import DEFAULT_PIPELINE, BenchmarkConfig
 from gqstn_ros.tools.run_graph import RunningNode, node_command, stop_nodes
 
 # Added to every node's environment: a node that crashes leaves its Python traceback in its log
@@ -32,7 +33,12 @@ def parameters_yaml(
     """The benchmark's parameter overrides, keyed by node name (a ROS 2 params file); `world`:
     more sim_world parameters (strings and integers), e.g. the clutter run's scene mode."""
     world_lines = [f"    {name}: {json.dumps(value)}" for name, value in (world or {}).items()]
-    planners = list(dict.fromkeys(config.methods))
+    # A request naming no planner (DEFAULT_PIPELINE) is planned by the node's default planner,
+    # then judged against the minor-axis grasp and Prop+GQ-CNN's (the fallback node's), so the
+    # fallback is allowed; a request naming a planner disables it itself.
+    pipeline = DEFAULT_PIPELINE in config.methods
+    named = [method for method in config.methods if method != DEFAULT_PIPELINE]
+    planners = list(dict.fromkeys(named + ([DEFAULT_REQUEST_PLANNER] if pipeline else [])))
     models = json.dumps(str(config.models_dir.resolve()))
     return "\n".join(
         [
@@ -53,7 +59,7 @@ def parameters_yaml(
             "  ros__parameters:",
             f"    planners: {json.dumps(planners)}",
             f"    models_dir: {models}",
-            "    allow_fallback: false",
+            f"    allow_fallback: {json.dumps(pipeline)}",
             "    max_frame_age_s: 5.0",
             f"    symmetric_views: {config.symmetric_views}",
             "fallback_node:",

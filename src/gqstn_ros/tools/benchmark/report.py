@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gqstn_ros.planner_registry import OWN_HEAD, SHIPPED_JUDGE_MODEL, planner_labels
-from gqstn_ros.tools.benchmark.scenario import AttemptRecord, BenchmarkConfig
+from gqstn_ros.tools.benchmark.scenario import DEFAULT_PIPELINE, AttemptRecord, BenchmarkConfig
 from gqstn_ros.tools.benchmark.scoring import (
     MethodSummary,
     PhysicalRobustness,
@@ -23,7 +23,8 @@ from gqstn_ros.tools.benchmark.scoring import (
     summarize,
 )
 
-METHOD_LABELS = planner_labels()  # method -> how the table and the plot name it
+# method -> how the table and the plot name it (answering planners too: Grasp.planner)
+METHOD_LABELS = {**planner_labels(), DEFAULT_PIPELINE: "default", "minor_axis": "minor axis"}
 # The paper's Table II, for reference beside the measured one.
 PAPER_TABLE_II = {
     "multigrasp": (95.0, 21.7, 0.014),
@@ -72,10 +73,26 @@ def format_table(rows: Sequence[MethodSummary], ratio: float) -> str:
         + (f"{ratio:.1f}x" if math.isfinite(ratio) else "n/a (needs both methods' detections)")
         + " (paper: ~60x)"
     )
+    # The default pipeline's grasp carries the planning time of the planner that made it; the
+    # request waits for every alternative, which the round trip (the client's clock) counts.
+    lines.append(
+        "/detect_grasp round trip, mean: "
+        + ", ".join(
+            f"{METHOD_LABELS.get(row.method, row.method)} {_seconds(row.round_trip_mean).strip()} s"
+            for row in rows
+        )
+    )
     for row in rows:
         if row.failures:
             listed = ", ".join(f"{name} x{count}" for name, count in row.failures.items())
             lines.append(f"{METHOD_LABELS.get(row.method, row.method)} failures: {listed}")
+    for row in rows:
+        if set(row.answered_by) - {row.method}:  # the default pipeline's answers, by planner
+            listed = ", ".join(
+                f"{METHOD_LABELS.get(name, name)} x{count}"
+                for name, count in row.answered_by.items()
+            )
+            lines.append(f"{METHOD_LABELS.get(row.method, row.method)} answered: {listed}")
     return "\n".join(lines)
 
 

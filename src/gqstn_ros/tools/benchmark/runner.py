@@ -163,6 +163,7 @@ class BenchmarkRunner:
         record.grasp_angle = float(grasp.angle)
         record.grasp_width = float(grasp.width)
         record.grasp_depth = float(grasp.depth)
+        record.answered_by = str(grasp.planner)
         return grasp
 
     def _execute_and_hold(self, record: AttemptRecord, replay: dict[str, Any], grasp: Any) -> None:

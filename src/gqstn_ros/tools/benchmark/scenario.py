@@ -11,8 +11,13 @@ from pathlib import Path
 from gqstn_ros.planner_registry import PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
 
-DEFAULT_METHODS = ("gqstn", "multigrasp", "prop_gqcnn")
-QUICK_TRIALS = 1  # --quick: every object once per method (36 attempts)
+# A method is a planner named in each /detect_grasp request, or DEFAULT_PIPELINE: a request
+# that names none, answered by the inference node's default pipeline (`grasping.alternatives`:
+# GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's, the best judged), as a user's call is.
+DEFAULT_PIPELINE = "default"
+METHOD_NAMES = (*PLANNER_NAMES, DEFAULT_PIPELINE)
+DEFAULT_METHODS = ("gqstn", "multigrasp", "prop_gqcnn", DEFAULT_PIPELINE)
+QUICK_TRIALS = 1  # --quick: every object once per method (48 attempts with the 4 methods)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class BenchmarkConfig:
         _check_known(
             "objects", "benchmark object", self.objects, BENCHMARK_OBJECT_NAMES, "'all' or "
         )
-        _check_known("methods", "method", self.methods, PLANNER_NAMES, "")
+        _check_known("methods", "method", self.methods, METHOD_NAMES, "")
         if len(set(self.objects)) != len(self.objects) or len(set(self.methods)) != len(
             self.methods
         ):
@@ -160,6 +165,7 @@ class AttemptRecord:
     grasp_angle: float = math.nan
     grasp_width: float = math.nan
     grasp_depth: float = math.nan
+    answered_by: str = ""  # the planner whose grasp the node answered (Grasp.planner)
     executor_success: bool = False
     executor_message: str = ""
     lifted_height_min: float = math.nan  # lowest lift over the hold (ground truth)

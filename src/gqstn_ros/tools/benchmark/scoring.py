@@ -5,8 +5,9 @@ per-method rows."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,9 @@ class MethodSummary:
     physical_robust_rate: float  # physically robust grasps, over all attempts
     physical_quality_mean: float  # over detected grasps
     failures: dict[str, int]
+    # Detected grasps by the planner that made them (Grasp.planner): the method itself unless
+    # the default pipeline answered another planner's grasp.
+    answered_by: dict[str, int] = field(default_factory=dict)
 
 
 def _rate(values: list[bool], total: int) -> float:
@@ -154,6 +158,7 @@ def summarize(records: Sequence[AttemptRecord], methods: Sequence[str]) -> list[
         for record in mine:
             if not record.success:
                 failures[record.category] = failures.get(record.category, 0) + 1
+        answered_by = Counter(r.answered_by for r in detected if r.answered_by)
         rows.append(
             MethodSummary(
                 method=method,
@@ -168,6 +173,7 @@ def summarize(records: Sequence[AttemptRecord], methods: Sequence[str]) -> list[
                 physical_robust_rate=_rate([r.physical_robust for r in mine], count),
                 physical_quality_mean=_stat([r.physical_robust_quality for r in detected], np.mean),
                 failures=dict(sorted(failures.items())),
+                answered_by=dict(answered_by.most_common()),
             )
         )
     return rows
