@@ -92,9 +92,18 @@ def _spec_of(module_name: str) -> PlannerSpec:
     return spec
 
 
+# What the benchmarks call a request that names no planner, answered by the inference node's
+# default pipeline (`grasping.alternatives`); not a planner name.
+DEFAULT_PIPELINE = "default"
+# Names a plug-in may not take: the default pipeline, and the floors the benchmarks and the
+# default pipeline plan with (`grasping.baselines`, `Grasp.planner` "minor_axis").
+RESERVED_NAMES = (DEFAULT_PIPELINE, "minor_axis", "random")
+
+
 def _collect() -> dict[str, PlannerSpec]:
     """The built-in planners, then those of the entry points; a plug-in that cannot be
-    imported, or that reuses a name, is logged and left out."""
+    imported, or that reuses a name (a planner's or one of RESERVED_NAMES), is logged and left
+    out."""
     specs: dict[str, PlannerSpec] = {}
     for module_name in BUILTIN_PLANNERS:
         spec = _spec_of(module_name)
@@ -105,7 +114,7 @@ def _collect() -> dict[str, PlannerSpec]:
         except (ImportError, TypeError) as error:
             _log.error("planner plug-in %s (%s) left out: %s", point.name, point.value, error)
             continue
-        if spec.name in specs:
+        if spec.name in specs or spec.name in RESERVED_NAMES:
             _log.error(
                 "planner plug-in %s (%s) left out: the name %r is taken",
                 point.name,

@@ -150,6 +150,16 @@ print(json.dumps({
 """
 
 
+# A plug-in that takes the name the benchmarks give the default pipeline: left out.
+RESERVED_NAME = {
+    "__init__.py": """
+        from gqstn_ros.detection import PlannerSpec
+
+        PLANNER = PlannerSpec(name="default", label="Default", loader="highest_point.planner:load")
+    """,
+}
+
+
 def write_plugin(root: Path, name: str, files: dict[str, str]) -> None:
     """The planner's folder (`root/<name>/`) and its one entry-point line, in the `dist-info`
     folder that installing a distribution declaring it would write."""
@@ -170,6 +180,7 @@ def plugins(tmp_path, monkeypatch) -> Path:
     root.mkdir()
     write_plugin(root, "highest_point", HIGHEST_POINT)
     write_plugin(root, "tiny_direct", TINY_DIRECT)
+    write_plugin(root, "reserved_name", RESERVED_NAME)
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     )
@@ -196,11 +207,16 @@ def plugin_models(plugins, tmp_path) -> tuple[Path, dict]:
 def test_a_plugin_planner_is_listed_built_trained_and_exported(plugin_models) -> None:
     _, derived = plugin_models
     builtin = ["gqstn", "multigrasp", "directgrasp", "prop_gqcnn"]
-    assert derived["planners"] == [*builtin, "highest_point", "tiny_direct"]
+    assert derived["planners"] == [*builtin, "highest_point", "tiny_direct"]  # not "default"
     assert derived["networks"] == ["gqstn", "multigrasp", "directgrasp", "tiny_direct"]
     assert derived["detectors"] == derived["networks"]
     assert derived["labels"]["highest_point"] == "Highest point"
-    assert derived["benchmark_labels"] == derived["labels"]
+    # The benchmarks label every planner, the default pipeline and the minor-axis grasp.
+    assert derived["benchmark_labels"] == {
+        **derived["labels"],
+        "default": "default",
+        "minor_axis": "minor axis",
+    }
     assert derived["labels"]["prop_gqcnn"] == "Prop+GQ-CNN"
     assert derived["loaded_kind"] == "tiny_direct"
     assert np.isfinite(derived["loss"]) and derived["loss"] > 0

@@ -24,6 +24,7 @@ from gqstn_ros.tools.benchmark.scenario import (
     AttemptRecord,
     BenchmarkConfig,
     planned_attempts,
+    request_planner,
     scene_seed,
 )
 from gqstn_ros.tools.benchmark.scoring import (
@@ -167,14 +168,26 @@ def test_config_refuses_bad_input_naming_it(tmp_path: Path) -> None:
     assert len({scene_seed(0, o, t) for o in range(12) for t in range(5)}) == 60
 
 
-def test_parameters_file_sets_models_and_disables_fallback(tmp_path: Path) -> None:
+def test_parameters_file_sets_models_and_the_fallback_only_for_the_default_pipeline(
+    tmp_path: Path,
+) -> None:
     config = BenchmarkConfig(methods=("gqstn", "prop_gqcnn"), models_dir=tmp_path)
     text = parameters_yaml(config, tmp_path / "log.jsonl")
     assert '["gqstn", "prop_gqcnn"]' in text and "allow_fallback: false" in text
-    # The default pipeline needs the node's default planner and the fallback node's grasp.
-    config = BenchmarkConfig(methods=("multigrasp", DEFAULT_PIPELINE), models_dir=tmp_path)
-    text = parameters_yaml(config, tmp_path / "log.jsonl")
-    assert '["multigrasp", "gqstn"]' in text and "allow_fallback: true" in text
+    assert "default_planner" not in text
+    # The default pipeline needs the node's default planner, named as such, and the fallback
+    # node's grasp; a named planner's request disables the fallback itself.
+    for methods, planners in (
+        (("multigrasp", DEFAULT_PIPELINE), '["multigrasp", "gqstn"]'),
+        ((DEFAULT_PIPELINE,), '["gqstn"]'),
+        (("gqstn", DEFAULT_PIPELINE), '["gqstn"]'),
+    ):
+        config = BenchmarkConfig(methods=methods, models_dir=tmp_path)
+        text = parameters_yaml(config, tmp_path / "log.jsonl")
+        assert f"planners: {planners}" in text and "allow_fallback: true" in text, text
+        assert 'default_planner: "gqstn"' in text
+    assert request_planner("multigrasp") == ("multigrasp", True)
+    assert request_planner(DEFAULT_PIPELINE) == ("", False)
     assert str(tmp_path.resolve()) in text and "real_time_factor: 0.0" in text
     assert "symmetric_views: 1" in text  # the paper's single pass unless asked
     config, _ = parse_config(["--models", str(tmp_path), "--symmetric-views", "4"])
@@ -261,8 +274,10 @@ def test_benchmark_without_models_stops_naming_the_missing_file_and_cleans_up(
 @pytest.mark.ros
 @pytest.mark.slow
 def test_prop_gqcnn_and_default_pipeline_attempts_with_the_shipped_models(tmp_path: Path) -> None:
-    if not (REPO_MODELS_DIR / "gqcnn.pt").is_file():
-        pytest.skip(f"no trained GQ-CNN at {REPO_MODELS_DIR / 'gqcnn.pt'} (Prop+GQ-CNN needs it)")
+    # Prop+GQ-CNN ranks with gqcnn.pt; the default pipeline also runs GQ-STN and its judge.
+    for name in ("gqcnn.pt", "gqstn.pt", "gqcnn_judge.pt"):
+        if not (REPO_MODELS_DIR / name).is_file():
+            pytest.skip(f"no shipped model at {REPO_MODELS_DIR / name}")
     output = tmp_path / "run"
     results = run_benchmark_process(output, REPO_MODELS_DIR, ["prop_gqcnn", DEFAULT_PIPELINE])
     attempt, pipeline = results["attempts"]

@@ -134,6 +134,16 @@ def test_scoring_shares_rates_and_picks_per_hour() -> None:
     assert "88.9%" in table and "75.0%" in table and "n/a" in table
 
 
+def test_the_default_pipeline_row_says_whose_grasps_it_picked_with() -> None:
+    piles = [PileRun("default", 0, 1, 3, objects_at_start=3, cleared=2)]
+    attempts = [attempt("default", True, 10.0, 2.0, 0.2) for _ in range(3)]
+    for record, planner in zip(attempts, ("prop_gqcnn", "minor_axis", "prop_gqcnn"), strict=True):
+        record.answered_by = planner
+    (row,) = summarize_clutter(piles, attempts, ["default"])
+    assert row.answered_by == {"prop_gqcnn": 2, "minor_axis": 1}
+    assert "default answered: Prop+GQ-CNN x2, minor axis x1" in format_clutter_table([row])
+
+
 def test_results_are_written_with_nan_as_null(tmp_path: Path) -> None:
     config = ClutterConfig(objects=3, base=BenchmarkConfig(methods=("gqstn",), output_dir=tmp_path))
     piles = [PileRun("gqstn", 0, 1, 3, objects_at_start=3)]

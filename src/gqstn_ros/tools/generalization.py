@@ -19,13 +19,15 @@ same rule. Level: the nominal lift raised the object's centre of mass with the g
 not turn or slip in the pads); `--success-rule level` makes that the success rule.
 
 Planners: the networks and Prop+GQ-CNN (`planner_registry.load_planner`), the default pipeline
-of the inference node (GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's grasp, the best as
-GQ-STN's judge rates them: `grasping.alternatives`; `--default-fallback-when not_robust
---no-default-minor-axis` gives the earlier rule, Prop+GQ-CNN only below the robust threshold),
-and two floors (`grasping.baselines`): the naive minor-axis
-grasp and a random grasp on the object. Defaults: every shipped camera profile and the object
-families no shipped model was trained on (`sim.objects.EXTENDED_FAMILIES`), each object sized
-for the gripper's stroke; the same objects are seen by every camera. The networks' grasps are
+of the inference node (of GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's grasp, one that
+can be carried out first, then the best as GQ-STN's judge rates them: `grasping.alternatives`;
+`--default-fallback-when not_robust --no-default-minor-axis` gives the earlier rule,
+Prop+GQ-CNN only below the robust threshold), and two floors (`grasping.baselines`): the naive
+minor-axis grasp and a random grasp on the object. Each attempt records the planner whose grasp
+was answered (`answered_by`); the summary says how often the default pipeline answered each.
+Defaults: every shipped camera profile and the object families no shipped model was trained on
+(`sim.objects.EXTENDED_FAMILIES`), each object sized for the gripper's stroke; the same objects
+are seen by every camera. The networks' grasps are
 judged as the inference node's defaults judge them (`--judge-model`: the shipped judge, its q
 calibrated; `--judge-model own_head` for each network's own GQ-CNN head and raw q).
 
@@ -67,8 +69,11 @@ from gqstn_ros.grasping.grasp import grasps_2d_to_3d
 from gqstn_ros.grasping.lift_check import LiftConfig, LiftResult, simulate_lift
 from gqstn_ros.gripper import DEFAULT_GRIPPER_PROFILE, GripperConfig
 from gqstn_ros.planner_registry import (
+    DEFAULT_PIPELINE,
+    DEFAULT_REQUEST_PLANNER,
     OWN_HEAD,
     PLANNER_NAMES,
+    PROP_PLANNER,
     SHIPPED_JUDGE_MODEL,
     default_models_dir,
     judge_settings,
@@ -92,7 +97,6 @@ from gqstn_ros.sim.objects import EXTENDED_FAMILIES, ObjectModel, generate_objec
 
 ROBUST_HOLD_SHARE = 0.75  # of the perturbed lifts that must hold for a robust success
 FLOOR_PLANNERS = ("minor_axis", "random")
-DEFAULT_PIPELINE = "default"
 ALL_PLANNERS = (DEFAULT_PIPELINE, *PLANNER_NAMES, *FLOOR_PLANNERS)
 CALIBRATION_BINS = 10
 CANDIDATE_SUFFIX = "@candidate"
@@ -369,7 +373,7 @@ def _model_planners(
     """The planners of `config.planners` that read models, from `models_dir`."""
     needed = set(config.planners) - set(FLOOR_PLANNERS)
     if DEFAULT_PIPELINE in needed:
-        needed |= {"gqstn", "prop_gqcnn"}
+        needed |= {DEFAULT_REQUEST_PLANNER, PROP_PLANNER}
     loaded: dict[str, object] = {}
     for name in PLANNER_NAMES:
         if name in needed:
@@ -392,14 +396,15 @@ def _model_planners(
         replaced by the minor-axis grasp or Prop+GQ-CNN's when preferred (`preferred`: it can
         be carried out where GQ-STN's cannot, `ExecutionCheck`, or GQ-STN's GQ-CNN judges it
         better, `NetworkPlanner.judge`)."""
-        gqstn = loaded["gqstn"]
+        primary = DEFAULT_REQUEST_PLANNER
+        gqstn = loaded[primary]
         check = ExecutionCheck(depth, intrinsics, gripper)
 
         def feasible(planned: PlannedGrasp) -> bool:
             return check.grasp_fault(planned) is None
 
         try:
-            grasp: PlannedGrasp | None = calibrated("gqstn", gqstn.plan(depth, intrinsics, 1)[0])
+            grasp: PlannedGrasp | None = calibrated(primary, gqstn.plan(depth, intrinsics, 1)[0])
         except PlanningError as error:  # the alternatives may still find one
             grasp, primary_error = None, error
         grasp_feasible = grasp is not None and feasible(grasp)
@@ -409,7 +414,7 @@ def _model_planners(
                 depth, intrinsics, np.array([other.center_px]), np.array([other.angle]),
                 np.array([other.width_px]), np.array([other.depth]),
             )  # fmt: skip
-            q = float(calibrated("gqstn", replace(other, q_value=float(judged[0]))).q_value)
+            q = float(calibrated(primary, replace(other, q_value=float(judged[0]))).q_value)
             other_feasible = feasible(other)
             if grasp is None or preferred(q, other_feasible, grasp.q_value, grasp_feasible):
                 return replace(other, q_value=q), other_feasible
@@ -421,7 +426,7 @@ def _model_planners(
         robust = grasp is not None and grasp.q_value >= ROBUST_Q_THRESHOLD
         if asks_fallback(config.default_fallback_when, robust):
             with contextlib.suppress(PlanningError):  # Prop+GQ-CNN found none
-                grasp, grasp_feasible = consider(loaded["prop_gqcnn"].plan(depth, intrinsics, 1)[0])
+                grasp, grasp_feasible = consider(loaded[PROP_PLANNER].plan(depth, intrinsics, 1)[0])
         if grasp is None:
             raise primary_error
         return grasp

@@ -29,7 +29,9 @@ method:
 Every fault (no model, planner error, unreachable grasp, gripper closing on nothing, object
 falling off, simulation diverging, a node dying, a timeout) is a failed attempt with its reason,
 and the benchmark goes on. Table II (per method: success rate, robust prediction rate, mean and
-median detection time, physical robustness; the detection time ratio Prop+GQ-CNN / GQ-STN) is
+median detection time, physical robustness; the detection time ratio Prop+GQ-CNN / GQ-STN, every
+method's mean /detect_grasp round trip, and how often the default pipeline answered each
+planner's grasp, from each attempt's `answered_by`) is
 printed and saved with every attempt as JSON and CSV, with a bar plot; each attempt's depth
 frames, grasp and ground truth are kept in attempts/*.npz so a failure can be replayed
 (`--replay FILE.npz` re-scores a kept attempt without ROS).

@@ -44,7 +44,8 @@ from gqstn_ros.tools.benchmark.targeting import TARGET_POLICIES
 METHODS_HELP = (
     "planners, each named in every /detect_grasp request with the fallback disabled; "
     f"{DEFAULT_PIPELINE}: a request naming none, answered by the inference node's default "
-    "pipeline (GQ-STN's, the minor-axis and Prop+GQ-CNN's grasps, the best judged)"
+    "pipeline (of GQ-STN's, the minor-axis and Prop+GQ-CNN's grasps, one that can be carried "
+    "out first, then the one the judge rates higher)"
 )
 
 

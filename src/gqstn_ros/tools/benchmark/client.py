@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gqstn_ros.tools.action_goals import send_goal
-from gqstn_ros.tools.benchmark.scenario import DEFAULT_PIPELINE, AttemptFailure, BenchmarkConfig
+from gqstn_ros.tools.benchmark.scenario import AttemptFailure, BenchmarkConfig, request_planner
 from gqstn_ros.tools.benchmark.scoring import classify_detection_failure
 
 SIM_WORLD_NODE = "sim_world"
@@ -278,18 +278,14 @@ class BenchClient:
     def detect_grasp(
         self, method: str, image: Any, info: Any, target: np.ndarray | None = None
     ) -> tuple[Any, float]:
-        """/detect_grasp on `image` (with its camera_info) by `method`, fallback disabled
-        (DEFAULT_PIPELINE: no planner named, the fallback allowed, as a user's request);
+        """/detect_grasp on `image` (with its camera_info) by `method` (`request_planner`);
         `target`: an (H, W) uint8 mask of the object to grasp (nonzero = target), sent as
         `target_mask` (None: any object). The grasp and the call's round trip (s)."""
         from gqstn_ros.nodes.request_flow import refused_busy  # noqa: PLC0415 (imports rclpy)
 
-        pipeline = method == DEFAULT_PIPELINE
+        planner, disable_fallback = request_planner(method)
         request = self._types["DetectGrasp"].Request(
-            depth=image,
-            camera_info=info,
-            planner="" if pipeline else method,
-            disable_fallback=not pipeline,
+            depth=image, camera_info=info, planner=planner, disable_fallback=disable_fallback
         )
         if target is not None:
             request.target_mask = mask_image(target, image.header)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from gqstn_ros.sim.clutter import MAX_PILE_OBJECTS
-from gqstn_ros.tools.benchmark.report import METHOD_LABELS, json_ready
+from gqstn_ros.tools.benchmark.report import METHOD_LABELS, answered_lines, json_ready
 from gqstn_ros.tools.benchmark.scenario import BenchmarkConfig
 from gqstn_ros.tools.benchmark.targeting import TARGET_POLICIES
 
@@ -117,7 +118,7 @@ class ClutterAttempt:
     category: str = ""  # success | no object seen | planner error | not lifted | ...
     reason: str = ""
     detected: bool = False
-    detection_time: float = math.nan  # the Grasp's planning_time (the planner's own clock)
+    detection_time: float = math.nan  # the Grasp's planning_time (the node's clock)
     detection_round_trip: float = math.nan
     q_value: float = math.nan
     grasp_center_px_u: float = math.nan
@@ -125,6 +126,7 @@ class ClutterAttempt:
     grasp_angle: float = math.nan
     grasp_width: float = math.nan
     grasp_depth: float = math.nan
+    answered_by: str = ""  # the planner whose grasp the node answered (Grasp.planner)
     executor_success: bool = False
     executor_message: str = ""
     held_object: str = ""  # the object lifted highest during the hold
@@ -210,6 +212,8 @@ class ClutterSummary:
     named_share: float = math.nan  # lifted the named one, over targeted attempts that lifted one
     target_not_visible: int = 0  # targeted attempts answered "target not visible"
     declined: int = 0  # untargeted grasps not executed, on an object that failed ("avoid-failed")
+    # Detected grasps by the planner that made them (Grasp.planner), most frequent first.
+    answered_by: dict[str, int] = field(default_factory=dict)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -263,6 +267,11 @@ def summarize_clutter(
                 named_share=_ratio(named, len(lifted)),
                 target_not_visible=sum(a.category == "target not visible" for a in targeted),
                 declined=sum(bool(a.declined_object) for a in mine),
+                answered_by=dict(
+                    Counter(
+                        a.answered_by for a in mine if a.detected and a.answered_by
+                    ).most_common()
+                ),
             )
         )
     return rows
@@ -320,6 +329,7 @@ def format_clutter_table(rows: Sequence[ClutterSummary], targets: str = "any") -
         if row.failures:
             listed = ", ".join(f"{name} x{count}" for name, count in row.failures.items())
             lines.append(f"{METHOD_LABELS.get(row.method, row.method)} failures: {listed}")
+    lines += answered_lines(rows)
     return "\n".join(lines)
 
 

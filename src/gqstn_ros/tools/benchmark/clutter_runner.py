@@ -286,6 +286,7 @@ class ClutterRunner:
         record.grasp_angle = float(grasp.angle)
         record.grasp_width = float(grasp.width)
         record.grasp_depth = float(grasp.depth)
+        record.answered_by = str(grasp.planner)
         if labels is not None:
             record.aimed_label = object_aimed_at(labels, grasp.center_px)
             record.aimed_object = _object_name(objects, record.aimed_label)

@@ -58,6 +58,7 @@ def parameters_yaml(
             "inference_node:",
             "  ros__parameters:",
             f"    planners: {json.dumps(planners)}",
+            *([f"    default_planner: {json.dumps(DEFAULT_REQUEST_PLANNER)}"] if pipeline else []),
             f"    models_dir: {models}",
             f"    allow_fallback: {json.dumps(pipeline)}",
             "    max_frame_age_s: 5.0",

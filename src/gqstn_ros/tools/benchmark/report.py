@@ -73,12 +73,13 @@ def format_table(rows: Sequence[MethodSummary], ratio: float) -> str:
         + (f"{ratio:.1f}x" if math.isfinite(ratio) else "n/a (needs both methods' detections)")
         + " (paper: ~60x)"
     )
-    # The default pipeline's grasp carries the planning time of the planner that made it; the
-    # request waits for every alternative, which the round trip (the client's clock) counts.
+    # A grasp's planning time ends when the node made or chose it; the round trip (the
+    # client's clock) also counts the default pipeline's wait for alternatives it did not take.
     lines.append(
         "/detect_grasp round trip, mean: "
         + ", ".join(
-            f"{METHOD_LABELS.get(row.method, row.method)} {_seconds(row.round_trip_mean).strip()} s"
+            f"{METHOD_LABELS.get(row.method, row.method)} "
+            + (f"{row.round_trip_mean:.3f} s" if math.isfinite(row.round_trip_mean) else "n/a")
             for row in rows
         )
     )
@@ -86,14 +87,22 @@ def format_table(rows: Sequence[MethodSummary], ratio: float) -> str:
         if row.failures:
             listed = ", ".join(f"{name} x{count}" for name, count in row.failures.items())
             lines.append(f"{METHOD_LABELS.get(row.method, row.method)} failures: {listed}")
+    lines += answered_lines(rows)
+    return "\n".join(lines)
+
+
+def answered_lines(rows: Sequence[Any]) -> list[str]:
+    """A line per row (with `method` and `answered_by`: planner -> count) whose grasps came from
+    other planners than its method, the default pipeline's: how often it answered each."""
+    lines = []
     for row in rows:
-        if set(row.answered_by) - {row.method}:  # the default pipeline's answers, by planner
+        if set(row.answered_by) - {row.method}:
             listed = ", ".join(
                 f"{METHOD_LABELS.get(name, name)} x{count}"
                 for name, count in row.answered_by.items()
             )
             lines.append(f"{METHOD_LABELS.get(row.method, row.method)} answered: {listed}")
-    return "\n".join(lines)
+    return lines
 
 
 def _table_with_options(rows: Sequence[MethodSummary], config: BenchmarkConfig) -> str:
@@ -107,7 +116,10 @@ def _table_with_options(rows: Sequence[MethodSummary], config: BenchmarkConfig) 
     judge = config.judge_model or f"{SHIPPED_JUDGE_MODEL} (the inference node's default)"
     if config.judge_model == OWN_HEAD:
         judge = "their own GQ-CNN heads, as in the paper"
-    table += f"\nGQ-STN's and MultiGrasp's grasps judged by {judge} (--judge-model)"
+    table += (
+        f"\nGQ-STN's and MultiGrasp's grasps, and the default pipeline's choice, judged by {judge} "
+        "(--judge-model)"
+    )
     return table
 
 

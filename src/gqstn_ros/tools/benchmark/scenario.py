@@ -8,15 +8,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gqstn_ros.planner_registry import PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
+from gqstn_ros.planner_registry import DEFAULT_PIPELINE, PLANNER_NAMES, SYMMETRIC_VIEW_COUNTS
 from gqstn_ros.sim.benchmark_objects import BENCHMARK_OBJECT_NAMES
 
 # A method is a planner named in each /detect_grasp request, or DEFAULT_PIPELINE: a request
 # that names none, answered by the inference node's default pipeline (`grasping.alternatives`:
-# GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's, the best judged), as a user's call is.
-DEFAULT_PIPELINE = "default"
+# of GQ-STN's grasp, the minor-axis grasp and Prop+GQ-CNN's, one that can be carried out
+# first, then the one the judge rates higher), as a user's call is.
 METHOD_NAMES = (*PLANNER_NAMES, DEFAULT_PIPELINE)
 DEFAULT_METHODS = ("gqstn", "multigrasp", "prop_gqcnn", DEFAULT_PIPELINE)
+
+
+def request_planner(method: str) -> tuple[str, bool]:
+    """The /detect_grasp request fields (planner, disable_fallback) of `method`: the planner
+    with the fallback disabled, so that it is measured alone; DEFAULT_PIPELINE: no planner and
+    the fallback allowed, as a user's request."""
+    if method == DEFAULT_PIPELINE:
+        return "", False
+    return method, True
+
+
 QUICK_TRIALS = 1  # --quick: every object once per method (48 attempts with the 4 methods)
 
 
@@ -154,7 +165,9 @@ class AttemptRecord:
     category: str = ""  # success | no model | planner error | unreachable | ...
     stage: str = "reset"  # the last stage reached
     detected: bool = False
-    detection_time: float = math.nan  # planning_time of the Grasp (the planner's own clock)
+    # The Grasp's planning_time: the inference node's time from the request to the answered
+    # grasp (the default pipeline: after the alternatives judged before it).
+    detection_time: float = math.nan
     detection_round_trip: float = math.nan  # /detect_grasp call as seen by the client
     q_value: float = math.nan
     robust_prediction: bool = False  # the planner's own robust flag
