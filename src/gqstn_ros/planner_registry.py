@@ -38,7 +38,7 @@ NETWORK_LOADER = "gqstn_ros.networks.planners:load_network_planner"
 # The keyword options of that loader that callers may pass (`options_for`).
 NETWORK_OPTIONS = (
     "symmetric_views", "judge_model", "view_scale", "replan_on_air", "object_height_m",
-    "raise_to_reach", "onnx_cache_dir", "onnx_threads",
+    "raise_to_reach", "sweep_angles_below_q", "onnx_cache_dir", "onnx_threads",
 )  # fmt: skip
 BACKENDS = ("torch", "onnxruntime")
 # How many symmetric copies of the view (quarter turns, mirrors) a network planner may run on.

@@ -502,3 +502,51 @@ def test_a_grasp_is_raised_up_the_optical_axis_and_not_raised_without_a_table(
 def test_raise_to_reach_is_a_loader_option_off_by_default(models_dir):
     assert not load_network_planner("gqstn", models_dir).raise_to_reach
     assert load_network_planner("gqstn", models_dir, raise_to_reach=True).raise_to_reach
+
+
+def test_a_doubtful_grasp_is_judged_again_at_other_jaw_angles_about_its_centre(
+    models_dir, monkeypatch
+):
+    from gqstn_ros.grasping.alternatives import ExecutionCheck
+
+    planner = load_network_planner("gqstn", models_dir, sweep_angles_below_q=0.5)
+    depth, mask = two_box_frame()
+    plane = frame_table_plane(depth, KINECT_V1)
+    check = ExecutionCheck(depth, KINECT_V1, planner.gripper)
+    # Beside box B's right edge (u 380-419), jaws along v: nothing between them. Turned towards
+    # u, the jaws span the box's edge.
+    doubtful = PlannedGrasp(
+        center_px=(434.0, 229.5), angle=np.pi / 2, width_px=70.0, depth=0.66, q_value=-1.0,
+        thumbnail=np.zeros((32, 32), dtype=np.float32), planner="gqstn",
+    )  # fmt: skip
+    assert not check.grasp_closes(doubtful)
+    turned = planner._best_angle(depth, KINECT_V1, doubtful, plane)
+    assert check.grasp_closes(turned) and turned.q_value > doubtful.q_value
+    same = (turned.center_px, turned.width_px, turned.depth, turned.planner)
+    assert same == (doubtful.center_px, doubtful.width_px, doubtful.depth, doubtful.planner)
+    steps = (turned.angle - doubtful.angle) / (np.pi / 8)  # one of the 7 other angles
+    assert abs(steps - round(steps)) < 1e-6 and round(steps) % 8 != 0
+    assert turned.thumbnail.shape == (32, 32) and turned.thumbnail.any()  # the turned crop
+    # A grasp rated above every turned one stays as it is.
+    confident = dataclasses.replace(doubtful, q_value=1.5)
+    assert planner._best_angle(depth, KINECT_V1, confident, plane) is confident
+    # plan() sweeps a grasp rated below the threshold, and never one planned on a target.
+    swept = []
+    original = planner._best_angle
+    monkeypatch.setattr(planner, "_best_angle", lambda *a: swept.append(1) or original(*a))
+    planner.sweep_angles_below_q = 1.0  # every grasp of the untrained network is doubtful
+    planner.plan(depth, KINECT_V1)
+    assert swept == [1]
+    from gqstn_ros.grasping.target import GraspTarget
+
+    planner.plan(depth, KINECT_V1, target=GraspTarget.from_mask_and_roi(depth.shape, mask))
+    planner.sweep_angles_below_q = 0.0  # off: the network's angle as it is
+    planner.plan(depth, KINECT_V1)
+    assert swept == [1]
+
+
+def test_the_angle_sweep_is_a_loader_option_off_by_default(models_dir):
+    assert load_network_planner("gqstn", models_dir).sweep_angles_below_q == 0.0
+    assert load_network_planner("gqstn", models_dir, sweep_angles_below_q=0.5).sweep_angles_below_q
+    with pytest.raises(ValueError, match="sweep_angles_below_q must be a q in"):
+        load_network_planner("gqstn", models_dir, sweep_angles_below_q=1.5)

@@ -30,6 +30,13 @@ Without a target, a grasp whose fingers land on an object other than the one und
 (`target.clear_of_other_objects`: in a pile) is replaced by the best grasp planned as above with
 that object as the target.
 
+With `sweep_angles_below_q` (the inference node's default: the robust threshold,
+`detection.ROBUST_Q_THRESHOLD`), a grasp planned without a
+target that GQ-CNN rates below that q is judged again at TARGET_ANGLES - 1 other jaw angles
+over a half turn about the same centre, with the same opening and depth, on the same view; the
+best-rated of those with something between the jaws (`target.closes_on_object` above the
+frame's table plane) replaces it when rated higher. The network's pass is not repeated.
+
 With `raise_to_reach` (the inference node's default), a returned grasp deeper than the fingers
 reach (`gripper_contact.palm_rest_depths`: the palm comes to rest on the object first, as on
 the cap of a tall bottle gripped at its shoulder) is raised up the optical axis to where the
@@ -181,6 +188,7 @@ class NetworkPlanner:
         replan_on_air: bool = False,
         object_height_m: float = OBJECT_HEIGHT_M,
         raise_to_reach: bool = False,
+        sweep_angles_below_q: float = 0.0,
     ) -> None:
         """trained_depth_range: the table depths (m) the network's training views covered (its
         checkpoint's `depth_range`); a frame whose working depth lies more than
@@ -190,7 +198,10 @@ class NetworkPlanner:
         nearest its centre (the inference node's default; off: the paper's single pass, as
         training.evaluate measures it).
         raise_to_reach: a grasp deeper than the fingers reach is raised to where the palm comes
-        to rest (module docstring; off: the network's depth as it is)."""
+        to rest (module docstring; off: the network's depth as it is).
+        sweep_angles_below_q: a grasp planned without a target and rated below this q is judged
+        again at other jaw angles about its centre (module docstring; 0: off, the network's
+        angle as it is)."""
         if name not in NETWORK_PLANNERS:
             raise ValueError(
                 f"unknown network planner {name!r}; expected one of {NETWORK_PLANNERS}"
@@ -210,6 +221,11 @@ class NetworkPlanner:
         self.replan_on_air = replan_on_air
         self.object_height_m = object_height_m
         self.raise_to_reach = raise_to_reach
+        if not 0.0 <= sweep_angles_below_q <= 1.0:
+            raise ValueError(
+                f"sweep_angles_below_q must be a q in [0, 1], got {sweep_angles_below_q!r}"
+            )
+        self.sweep_angles_below_q = sweep_angles_below_q
 
     def _check_depth_range(self, reference_depth: float) -> None:
         """PlanningError when the working depth at the view's centre is outside the table
@@ -303,9 +319,50 @@ class NetworkPlanner:
         with contextlib.suppress(NoTablePlaneError):
             plane = frame_table_plane(depth_m, intrinsics)
         grasp = self._plan(depth_m, intrinsics, target, plane)
+        if target is None and plane is not None and grasp.q_value < self.sweep_angles_below_q:
+            grasp = self._best_angle(depth_m, intrinsics, grasp, plane)
         if self.raise_to_reach and plane is not None:
             grasp = self._within_reach(depth_m, intrinsics, grasp, target, plane)
         return [grasp]
+
+    def _best_angle(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        grasp: PlannedGrasp,
+        plane: TablePlane,
+    ) -> PlannedGrasp:
+        """`grasp`, or the same grasp turned to the one of TARGET_ANGLES - 1 other jaw angles
+        (over a half turn, same centre, opening and depth) that GQ-CNN rates highest on the
+        frame-centred view, among those with something between the jaws above `plane`, when it
+        rates that one higher than `grasp`."""
+        count = TARGET_ANGLES - 1
+        angles = wrap_angle(grasp.angle + np.pi * np.arange(1, TARGET_ANGLES) / TARGET_ANGLES)
+        centers = np.repeat(np.array([grasp.center_px]), count, axis=0)
+        widths = np.full(count, grasp.width_px)
+        depths = np.full(count, grasp.depth)
+        closes = closes_on_object(
+            depth_m, intrinsics, centers, angles, widths, depths, self.gripper,
+            plane=plane, object_height_m=self.object_height_m,
+        )  # fmt: skip
+        if not closes.any():
+            return grasp
+        window = self._window(depth_m, intrinsics, plane=plane)
+        view, window = extract_view(depth_m, self.input_config, window)
+        params = grasps_to_stn(centers, angles, widths, window).as_array()
+        q, crops = self.backend.evaluate(
+            view[None, None], params.astype(np.float32), depths.astype(np.float32)
+        )
+        q = np.where(closes, np.asarray(q, dtype=np.float64).reshape(-1), -np.inf)
+        best = int(np.argmax(q))
+        if not q[best] > grasp.q_value:
+            return grasp
+        return replace(
+            grasp,
+            angle=float(angles[best]),
+            q_value=float(q[best]),
+            thumbnail=np.ascontiguousarray(crops[best, 0], dtype=np.float32),
+        )
 
     def _within_reach(
         self,
@@ -655,6 +712,7 @@ def load_network_planner(
     replan_on_air: bool = False,
     object_height_m: float = OBJECT_HEIGHT_M,
     raise_to_reach: bool = False,
+    sweep_angles_below_q: float = 0.0,
 ) -> NetworkPlanner:
     """The planner of checkpoint models_dir/<name>.pt; a network without its own GQ-CNN
     (`NetworkSpec.frozen_gqcnn` False: MultiGrasp, DirectGrasp) also reads models_dir/gqcnn.pt.
@@ -672,7 +730,7 @@ def load_network_planner(
     view; otherwise the graph is exported to `onnx_cache_dir` (default ~/.cache/gqstn_ros/onnx),
     keyed by the checkpoints' content, so a cached file is never stale.
 
-    replan_on_air, object_height_m, raise_to_reach: `NetworkPlanner`'s.
+    replan_on_air, object_height_m, raise_to_reach, sweep_angles_below_q: `NetworkPlanner`'s.
 
     view_scale: one of `VIEW_SCALES`; "metric" (default) sizes the view window in metres at
     the frame's working depth, so that any camera shows the network the scale it was trained
@@ -723,6 +781,7 @@ def load_network_planner(
             replan_on_air=replan_on_air,
             object_height_m=object_height_m,
             raise_to_reach=raise_to_reach,
+            sweep_angles_below_q=sweep_angles_below_q,
         )
 
     size = loaded.input_config.input_size
@@ -759,4 +818,5 @@ def load_network_planner(
         replan_on_air=replan_on_air,
         object_height_m=object_height_m,
         raise_to_reach=raise_to_reach,
+        sweep_angles_below_q=sweep_angles_below_q,
     )

@@ -204,6 +204,7 @@ class InferenceNode(Node):
                     view_scale=self.parameters["view_scale"],
                     replan_on_air=self.parameters["replan_on_air"],
                     raise_to_reach=self.parameters["raise_to_reach"],
+                    sweep_angles_below_q=self.parameters["sweep_angles_below_q"],
                 )
                 self.planners[name] = load_planner(
                     name, models_dir, backend, gripper=self.gripper, **options

@@ -4,7 +4,7 @@ defaults, descriptions and limits; docs/interface.md lists them."""
 from __future__ import annotations
 
 from gqstn_ros.camera_model import KINECT_V1, CameraIntrinsics
-from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_WHEN
+from gqstn_ros.detection import FALLBACK_ALWAYS, FALLBACK_WHEN, ROBUST_Q_THRESHOLD
 from gqstn_ros.nodes.limit_parameters import (
     camera_parameter_spec,
     max_image_pixels_spec,
@@ -79,6 +79,17 @@ INFERENCE_NODE_PARAMETERS = (
         "GQ-STN, MultiGrasp and DirectGrasp move a grasp with nothing between its jaws (more "
         "than min_object_height_m above the table) onto the object nearest to it, from the same "
         "pass of the network (false: the paper's single pass as it is)",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "sweep_angles_below_q",
+        ROBUST_Q_THRESHOLD,
+        "GQ-STN, MultiGrasp and DirectGrasp judge a grasp (without a target) that GQ-CNN rates "
+        "below this q again at 7 more jaw angles about its centre, same opening and depth, and "
+        "answer the best-rated one with something between its jaws when rated higher (0: the "
+        "network's angle as it is)",
+        min_value=0.0,
+        max_value=1.0,
         read_only=True,
     ),
     ParameterSpec(

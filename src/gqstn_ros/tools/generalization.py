@@ -380,6 +380,7 @@ def _model_planners(
             options = options_for(
                 name, view_scale=config.view_scale, judge_model=config.judge_model or None,
                 replan_on_air=True, raise_to_reach=True,  # as the inference node's defaults
+                sweep_angles_below_q=ROBUST_Q_THRESHOLD,
             )  # fmt: skip
             loaded[name] = load_planner(name, models_dir, gripper=gripper, **options)
 
