@@ -16,7 +16,9 @@ frames planned in turn by both planners of each pair: the planner with `replan_o
 the same planner without it, then with `raise_to_reach` as well against without it, and the
 metric view's working depth (the table plane under the view centre) against the frame's median
 depth it replaced; and, when the folder holds the inference node's default judge, GQ-STN judged
-by it against GQ-STN's own head (both with the inference node's defaults otherwise).
+by it against GQ-STN's own head (both with the inference node's defaults otherwise), then the
+angle sweep of a doubtful grasp (`sweep_angles_below_q`, the inference node's default) against
+none, both judged, with how many frames' grasps are doubtful.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 
 from gqstn_ros.camera_model import KINECT_V1
+from gqstn_ros.detection import ROBUST_Q_THRESHOLD
 from gqstn_ros.networks.checkpoint import save_checkpoint
 from gqstn_ros.networks.configs import build_model, model_config
 from gqstn_ros.networks.planners import load_network_planner
@@ -127,12 +130,30 @@ def grasp_check_costs(models_dir: Path, frames: list[np.ndarray], count: int) ->
             "gqstn", models_dir, replan_on_air=True, judge_model=SHIPPED_JUDGE_MODEL,
             raise_to_reach=True,
         )  # fmt: skip
+        swept = load_network_planner(
+            "gqstn", models_dir, replan_on_air=True, judge_model=SHIPPED_JUDGE_MODEL,
+            raise_to_reach=True, sweep_angles_below_q=ROBUST_Q_THRESHOLD,
+        )  # fmt: skip
         pairs.append(
             (
                 f"GQ-STN plan, {SHIPPED_JUDGE_MODEL} / own head",
                 lambda frame: judged.plan(frame, KINECT_V1),
                 lambda frame: raising.plan(frame, KINECT_V1),
             )
+        )
+        pairs.append(
+            (
+                "GQ-STN plan, sweep_angles_below_q 0.5 / off",
+                lambda frame: swept.plan(frame, KINECT_V1),
+                lambda frame: judged.plan(frame, KINECT_V1),
+            )
+        )
+        doubtful = sum(
+            judged.plan(frame, KINECT_V1)[0].q_value < ROBUST_Q_THRESHOLD for frame in frames
+        )
+        print(
+            f"frames whose grasp its judge rates below {ROBUST_Q_THRESHOLD}: "
+            f"{doubtful} of {len(frames)}"
         )
     print(f"{'what (first / second)':<44} {'median ms':>18} {'p99 ms':>16} {'ratio':>7}")
     for label, first, second in pairs:
