@@ -347,13 +347,8 @@ class NetworkPlanner:
         )  # fmt: skip
         if not closes.any():
             return grasp
-        window = self._window(depth_m, intrinsics, plane=plane)
-        view, window = extract_view(depth_m, self.input_config, window)
-        params = grasps_to_stn(centers, angles, widths, window).as_array()
-        q, crops = self.backend.evaluate(
-            view[None, None], params.astype(np.float32), depths.astype(np.float32)
-        )
-        q = np.where(closes, np.asarray(q, dtype=np.float64).reshape(-1), -np.inf)
+        q, crops = self._judged(depth_m, intrinsics, centers, angles, widths, depths, plane=plane)
+        q = np.where(closes, q, -np.inf)
         best = int(np.argmax(q))
         if not q[best] > grasp.q_value:
             return grasp
@@ -395,18 +390,15 @@ class NetworkPlanner:
         )[0]  # fmt: skip
         if not closes or (target is not None and not target.contains(center)[0]):
             return grasp
-        window = self._window(depth_m, intrinsics, target, plane=plane)
-        view, window = extract_view(depth_m, self.input_config, window)
-        params = grasps_to_stn(center, angle, width, window).as_array()
-        q, crops = self.backend.evaluate(
-            view[None, None], params.astype(np.float32), np.array([rest], dtype=np.float32)
+        q, crops = self._judged(
+            depth_m, intrinsics, center, angle, width, np.array([rest]), target, plane
         )
         return replace(
             grasp,
             center_px=center_px,
             width_px=width_px,
             depth=float(rest),
-            q_value=float(np.asarray(q).reshape(-1)[0]),
+            q_value=float(q[0]),
             thumbnail=np.ascontiguousarray(crops[0, 0], dtype=np.float32),
         )
 
@@ -661,13 +653,35 @@ class NetworkPlanner:
         view it plans on (centred on `target` when given): grasps of any planner compared on
         one scale."""
         self._validate(depth_m, intrinsics, 1)
-        window = self._window(depth_m, intrinsics, target)
+        q, _ = self._judged(
+            depth_m, intrinsics, np.asarray(centers_px), np.asarray(angles),
+            np.asarray(widths_px), np.asarray(depths), target,
+        )  # fmt: skip
+        return q
+
+    def _judged(
+        self,
+        depth_m: np.ndarray,
+        intrinsics: CameraIntrinsics,
+        centers_px: np.ndarray,
+        angles: np.ndarray,
+        widths_px: np.ndarray,
+        depths: np.ndarray,
+        target: GraspTarget | None = None,
+        plane: TablePlane | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) q and (N, 1, S, S) crops of N frame grasps by the planner's GQ-CNN, on the view
+        it plans on (centred on `target` when given; `plane`: the frame's table plane, when
+        known)."""
+        window = self._window(depth_m, intrinsics, target, plane=plane)
         view, window = extract_view(depth_m, self.input_config, window)
-        params = grasps_to_stn(np.asarray(centers_px), angles, widths_px, window).as_array()
-        q, _ = self.backend.evaluate(
-            view[None, None], params, np.asarray(depths, dtype=np.float32).reshape(-1)
+        params = grasps_to_stn(centers_px, angles, widths_px, window).as_array()
+        q, crops = self.backend.evaluate(
+            view[None, None],
+            params.astype(np.float32),
+            np.asarray(depths, dtype=np.float32).reshape(-1),
         )
-        return np.asarray(q, dtype=np.float64).reshape(-1)
+        return np.asarray(q, dtype=np.float64).reshape(-1), crops
 
 
 def default_onnx_cache() -> Path:
